@@ -1,0 +1,69 @@
+//! Schema migrations for the SQLite store, applied in order at open.
+//!
+//! Each entry runs once, inside one transaction with the `schema_version` bump. Never edit a
+//! released migration: add a new one.
+
+use rusqlite::{Connection, params};
+
+use crate::StoreError;
+
+/// The ordered migrations; index + 1 is the schema version it produces.
+const MIGRATIONS: &[&str] = &[
+    // 1: tenants and API keys.
+    r#"
+    CREATE TABLE tenants (
+        id              TEXT PRIMARY KEY,
+        name            TEXT NOT NULL UNIQUE,
+        created_at      INTEGER NOT NULL,
+        allowed_origins TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE api_keys (
+        id          TEXT PRIMARY KEY,
+        tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+        secret_hash TEXT NOT NULL,
+        label       TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        revoked_at  INTEGER
+    ) STRICT;
+    CREATE INDEX api_keys_by_tenant ON api_keys(tenant_id, created_at);
+    "#,
+];
+
+/// The schema version this build writes.
+pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database to [`CURRENT_VERSION`]. Refuses a database written by a newer build.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL) STRICT;",
+    )
+    .map_err(|e| StoreError::Migration(e.to_string()))?;
+    let version: i64 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+    if version > CURRENT_VERSION {
+        return Err(StoreError::Migration(format!(
+            "database schema version {version} is newer than this build ({CURRENT_VERSION})"
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let next = index as i64 + 1;
+        let tx = conn
+            .transaction()
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        tx.execute_batch(sql)
+            .map_err(|e| StoreError::Migration(format!("migration {next}: {e}")))?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            params![next],
+        )
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+        tx.commit()
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,285 @@
+//! The embedded default store: one SQLite file in WAL mode with `synchronous = FULL`, so a
+//! write that returned `Ok` survives `kill -9` and power loss.
+//!
+//! rusqlite is synchronous; every call runs on tokio's blocking pool behind one connection
+//! mutex. SQLite serialises writers anyway, and one connection keeps the WAL simple.
+
+mod migrations;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::{ApiKeyId, ApiKeyRecord, Store, StoreError, Tenant, TenantId, UnixTime};
+
+#[cfg(test)]
+use migrations::CURRENT_VERSION as SCHEMA_VERSION;
+
+/// The SQLite-backed store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies migrations.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        Self::setup(conn)
+    }
+
+    /// A private in-memory SQLite database (tests).
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Self, StoreError> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrations::migrate(&mut conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("blocking task failed: {e}")))?
+    }
+}
+
+fn tenant_from_row(row: &Row<'_>) -> rusqlite::Result<(Tenant, String)> {
+    let origins: String = row.get(3)?;
+    Ok((
+        Tenant {
+            id: TenantId::new(row.get::<_, String>(0)?),
+            name: row.get(1)?,
+            created_at: row.get(2)?,
+            allowed_origins: Vec::new(),
+        },
+        origins,
+    ))
+}
+
+fn decode_tenant((mut tenant, origins): (Tenant, String)) -> Result<Tenant, StoreError> {
+    tenant.allowed_origins = decode_list(&origins)?;
+    Ok(tenant)
+}
+
+/// Origins are stored newline-separated; an origin never contains a newline.
+fn encode_list(items: &[String]) -> Result<String, StoreError> {
+    if items.iter().any(|s| s.contains('\n')) {
+        return Err(StoreError::Corrupt("list item contains a newline".into()));
+    }
+    Ok(items.join("\n"))
+}
+
+fn decode_list(s: &str) -> Result<Vec<String>, StoreError> {
+    Ok(if s.is_empty() {
+        Vec::new()
+    } else {
+        s.split('\n').map(str::to_owned).collect()
+    })
+}
+
+fn api_key_from_row(row: &Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
+    Ok(ApiKeyRecord {
+        id: ApiKeyId::new(row.get::<_, String>(0)?),
+        tenant: TenantId::new(row.get::<_, String>(1)?),
+        secret_hash: row.get(2)?,
+        label: row.get(3)?,
+        created_at: row.get(4)?,
+        revoked_at: row.get(5)?,
+    })
+}
+
+const TENANT_COLUMNS: &str = "id, name, created_at, allowed_origins";
+const API_KEY_COLUMNS: &str = "id, tenant_id, secret_hash, label, created_at, revoked_at";
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with(|c| {
+            Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map(drop)?)
+        })
+        .await
+    }
+
+    async fn insert_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let t = tenant.clone();
+        self.with(move |c| {
+            let origins = encode_list(&t.allowed_origins)?;
+            c.execute(
+                "INSERT INTO tenants (id, name, created_at, allowed_origins) VALUES (?1, ?2, ?3, ?4)",
+                params![t.id.as_str(), t.name, t.created_at, origins],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let id = id.clone();
+        self.with(move |c| {
+            let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?1");
+            c.query_row(&sql, params![id.as_str()], tenant_from_row)
+                .optional()?
+                .map(decode_tenant)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>, StoreError> {
+        let name = name.to_owned();
+        self.with(move |c| {
+            let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE name = ?1");
+            c.query_row(&sql, params![name], tenant_from_row)
+                .optional()?
+                .map(decode_tenant)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        self.with(|c| {
+            let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY rowid");
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map([], tenant_from_row)?;
+            rows.map(|r| decode_tenant(r?)).collect()
+        })
+        .await
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let k = key.clone();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO api_keys (id, tenant_id, secret_hash, label, created_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    k.id.as_str(),
+                    k.tenant.as_str(),
+                    k.secret_hash,
+                    k.label,
+                    k.created_at,
+                    k.revoked_at
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn api_key(&self, id: &ApiKeyId) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let id = id.clone();
+        self.with(move |c| {
+            let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = ?1");
+            Ok(c.query_row(&sql, params![id.as_str()], api_key_from_row)
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let tenant = tenant.clone();
+        self.with(move |c| {
+            let sql = format!(
+                "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE tenant_id = ?1 ORDER BY rowid"
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map(params![tenant.as_str()], api_key_from_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        tenant: &TenantId,
+        id: &ApiKeyId,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let (tenant, id) = (tenant.clone(), id.clone());
+        self.with(move |c| {
+            let n = c.execute(
+                "UPDATE api_keys SET revoked_at = ?1
+                 WHERE id = ?2 AND tenant_id = ?3 AND revoked_at IS NULL",
+                params![at, id.as_str(), tenant.as_str()],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn passes_the_conformance_suite() {
+        crate::conformance::run_all(&SqliteStore::open_in_memory().unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn passes_the_conformance_suite_on_a_file_and_keeps_records_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hushpay.db");
+        let store = SqliteStore::open(&path).unwrap();
+        crate::conformance::run_all(&store).await;
+        let before = store.tenants().await.unwrap();
+        drop(store);
+        let reopened = SqliteStore::open(&path).unwrap();
+        assert_eq!(reopened.tenants().await.unwrap(), before);
+        assert!(!before.is_empty());
+    }
+
+    #[tokio::test]
+    async fn refuses_a_database_from_a_newer_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hushpay.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            params![SCHEMA_VERSION + 1],
+        )
+        .unwrap();
+        drop(conn);
+        let err = SqliteStore::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Migration(_)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn migrations_are_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hushpay.db");
+        for _ in 0..3 {
+            drop(SqliteStore::open(&path).unwrap());
+        }
+        let conn = Connection::open(&path).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, SCHEMA_VERSION);
+    }
+}
