@@ -15,6 +15,9 @@ pub const MAX_LEEWAY_SECS: u64 = 5;
 /// Default size cap for a token, in bytes.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 4096;
 
+/// Default cap on `exp - iat` accepted by a validator: one day.
+pub const DEFAULT_MAX_LIFETIME_SECS: u64 = 86_400;
+
 /// Validator settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidatorConfig {
@@ -28,6 +31,9 @@ pub struct ValidatorConfig {
     pub allow_hs256: bool,
     /// Tokens longer than this are refused before any decoding (512..=16384).
     pub max_token_len: usize,
+    /// A token whose `exp - iat` exceeds this is refused (`claim_invalid`), whoever minted
+    /// it: access tokens live minutes, not years. Default one day.
+    pub max_lifetime_secs: u64,
 }
 
 impl ValidatorConfig {
@@ -39,6 +45,7 @@ impl ValidatorConfig {
             leeway_secs: MAX_LEEWAY_SECS,
             allow_hs256: false,
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
+            max_lifetime_secs: DEFAULT_MAX_LIFETIME_SECS,
         }
     }
 }
@@ -184,6 +191,9 @@ impl Validator {
         }
         if claims.aud != self.config.audience {
             return Err(AuthError::WrongAudience);
+        }
+        if claims.exp > claims.iat.saturating_add(self.config.max_lifetime_secs) {
+            return Err(AuthError::ClaimInvalid("exp"));
         }
         if now >= claims.exp.saturating_add(leeway) {
             return Err(AuthError::Expired);
