@@ -374,7 +374,9 @@ fn structure_cases(c: &Ctx) -> Vec<Case> {
         claims["grants"]["canRequestPayment"] = json!(true);
         format!("{h}.{}.{s}", b64json(&claims))
     };
-    let header_tampered = format!("{}.{p}.{s}", b64json(&json!({"typ": "JWT", "alg": "EdDSA", "kid": c.kid})));
+    // Same members, different bytes (order and spacing): the signature covers the bytes.
+    let reordered = format!("{{\"typ\":\"JWT\", \"kid\":\"{}\", \"alg\":\"EdDSA\"}}", c.kid);
+    let header_tampered = format!("{}.{p}.{s}", B64.encode(reordered));
     let duplicate = c.sign_raw_payload(&raw_claims(c, "dup", "exp", &format!("\"{}\",\"exp\":{}", NOW + 300, NOW + 300)));
     let payload_array = c.sign_raw_payload("[1,2,3]");
     let not_json = c.sign_raw_payload("not json at all");
