@@ -228,6 +228,10 @@ impl fmt::Debug for Hs256Secret {
 
 /// The key new tokens are signed with.
 #[derive(Debug, Clone)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per key set, built once at start-up; boxing buys nothing"
+)]
 #[non_exhaustive]
 pub enum ActiveKey {
     Ed25519(SigningKey),

@@ -53,7 +53,8 @@ pub use keys::{
 };
 pub use mint::{DEFAULT_MAX_TTL, DEFAULT_TTL, MintRequest, MintedToken, Signer, SignerConfig};
 pub use validate::{
-    DEFAULT_MAX_LIFETIME_SECS, DEFAULT_MAX_TOKEN_LEN, Expectation, MAX_LEEWAY_SECS, Validator, ValidatorConfig,
+    DEFAULT_MAX_LIFETIME_SECS, DEFAULT_MAX_TOKEN_LEN, Expectation, MAX_LEEWAY_SECS, Validator,
+    ValidatorConfig,
 };
 
 /// Seconds since the Unix epoch from the system clock (0 if the clock is before 1970).

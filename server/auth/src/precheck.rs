@@ -129,10 +129,10 @@ pub(crate) fn check_header(
             ));
         }
     }
-    if let Some(typ) = header.get("typ") {
-        if typ.as_str() != Some("JWT") {
-            return Err(AuthError::HeaderForbidden("typ"));
-        }
+    if let Some(typ) = header.get("typ")
+        && typ.as_str() != Some("JWT")
+    {
+        return Err(AuthError::HeaderForbidden("typ"));
     }
     let kid = match header.get("kid") {
         None => return Err(AuthError::KeyIdMissing),

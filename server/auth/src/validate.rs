@@ -206,15 +206,15 @@ impl Validator {
 }
 
 fn check_expectation(claims: &Claims, expected: Expectation<'_>) -> Result<(), AuthError> {
-    if let Some(tenant) = expected.tenant {
-        if claims.tenant.as_str() != tenant {
-            return Err(AuthError::WrongTenant);
-        }
+    if let Some(tenant) = expected.tenant
+        && claims.tenant.as_str() != tenant
+    {
+        return Err(AuthError::WrongTenant);
     }
-    if let Some(room) = expected.room {
-        if claims.room.as_str() != room {
-            return Err(AuthError::WrongRoom);
-        }
+    if let Some(room) = expected.room
+        && claims.room.as_str() != room
+    {
+        return Err(AuthError::WrongRoom);
     }
     Ok(())
 }

@@ -6,18 +6,26 @@ use hushpay_auth::{Expectation, Role};
 use proptest::prelude::*;
 use serde_json::Value;
 
-use crate::support::{NOW, keyset, request, signer, test_key, validator};
+use crate::support::{NOW, keyset, request, signer, validator};
 
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| Value::from(n)),
-        any::<u64>().prop_map(|n| Value::from(n)),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         ".{0,20}".prop_map(Value::String),
-        prop_oneof![Just("EdDSA"), Just("HS256"), Just("none"), Just("JWT"), Just("patient"), Just("tenant-a")]
-            .prop_map(|s| Value::String(s.into())),
+        prop_oneof![
+            Just("EdDSA"),
+            Just("HS256"),
+            Just("none"),
+            Just("JWT"),
+            Just("patient"),
+            Just("tenant-a")
+        ]
+        .prop_map(|s| Value::String(s.into())),
     ];
     leaf.prop_recursive(6, 64, 8, |inner| {
         prop_oneof![
@@ -31,9 +39,22 @@ fn json_value() -> impl Strategy<Value = Value> {
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
         prop_oneof![
-            Just("alg"), Just("kid"), Just("typ"), Just("jku"), Just("exp"), Just("nbf"),
-            Just("iat"), Just("aud"), Just("iss"), Just("sub"), Just("tenant"), Just("room"),
-            Just("role"), Just("grants"), Just("jti"), Just("canPublish"),
+            Just("alg"),
+            Just("kid"),
+            Just("typ"),
+            Just("jku"),
+            Just("exp"),
+            Just("nbf"),
+            Just("iat"),
+            Just("aud"),
+            Just("iss"),
+            Just("sub"),
+            Just("tenant"),
+            Just("room"),
+            Just("role"),
+            Just("grants"),
+            Just("jti"),
+            Just("canPublish"),
         ]
         .prop_map(String::from),
         "[a-z]{1,6}",
@@ -42,13 +63,16 @@ fn key() -> impl Strategy<Value = String> {
 
 /// A header/payload pair signed with the validator's own key, so it reaches the deep checks.
 fn signed(header: &Value, payload: &Value) -> String {
-    let key = test_key(1);
-    let input = format!("{}.{}", B64.encode(header.to_string()), B64.encode(payload.to_string()));
+    let input = format!(
+        "{}.{}",
+        B64.encode(header.to_string()),
+        B64.encode(payload.to_string())
+    );
+    // Seed 1 is `support::test_key(1)`, the key of `support::keyset()`.
     let sig = ed25519_dalek::Signer::sign(
         &ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]),
         input.as_bytes(),
     );
-    let _ = key;
     format!("{input}.{}", B64.encode(sig.to_bytes()))
 }
 
