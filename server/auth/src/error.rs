@@ -178,7 +178,7 @@ pub enum ConfigError {
     Hs256NotAllowed,
     #[error("{0} must not be empty")]
     Empty(&'static str),
-    #[error("default lifetime exceeds the maximum lifetime")]
+    #[error("default lifetime must be at least 1 s and at most the maximum lifetime")]
     DefaultTtlAboveMax,
     #[error("development keys are refused in production")]
     DevelopmentKey,

@@ -36,6 +36,15 @@
 //! * Minting: default lifetime 10 minutes, a configurable maximum, identifiers of 1 to 128
 //!   bytes of `[A-Za-z0-9._:@-]`, 128-bit random `jti`, role default grants
 //!   ([`Role::default_grants`]).
+//!
+//! ## Tests
+//!
+//! `tests/jwt_corpus/` holds the JWT attack corpus, one case a file (`name`, `description`,
+//! literal `token`, `expected` = `accept`|`reject`, `error` code, `expect_tenant`,
+//! `allow_hs256`), validated at the fixed `now` of `_context.json`, which also holds the
+//! TEST-ONLY keys, `iss` and `aud`. `cargo run -p hushpay-auth --example gen_jwt_corpus`
+//! rewrites the files from those keys, byte for byte; the test reads the committed tokens
+//! and fails if a case is missing or gets another verdict or code.
 
 mod claims;
 mod error;

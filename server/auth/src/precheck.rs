@@ -207,3 +207,59 @@ pub(crate) fn typed_claims(payload: &Map<String, Value>) -> Result<Claims, AuthE
         jti: jti.to_owned(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn depth_counts_brackets_outside_strings_only() {
+        assert!(check_depth(br#"{"a":{"b":[1]}}"#, 3).is_ok());
+        assert!(check_depth(br#"{"a":{"b":[[1]]}}"#, 3).is_err());
+        assert!(check_depth(br#"{"a":"[[[[[[[[{{{{{{"}"#, 1).is_ok());
+        assert!(check_depth(br#"{"a":"\"[[[[[[\\"}"#, 1).is_ok());
+        assert!(check_depth(br#"{"a":"\\","b":[[1]]}"#, 2).is_err());
+    }
+
+    #[test]
+    fn split_needs_exactly_three_segments() {
+        assert!(split("a.b.c").is_ok());
+        assert!(split("a.b").is_err());
+        assert!(split("a.b.c.d").is_err());
+        assert_eq!(split("..").unwrap(), ["", "", ""]);
+    }
+
+    #[test]
+    fn duplicate_members_are_refused() {
+        let dup = URL_SAFE_NO_PAD.encode(r#"{"exp":1,"exp":2}"#);
+        assert_eq!(decode_object(&dup, "p"), Err(AuthError::Malformed("p")));
+        let ok = URL_SAFE_NO_PAD.encode(r#"{"exp":1,"x":{"exp":2}}"#);
+        assert_eq!(decode_object(&ok, "p").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn header_allowlist_is_case_sensitive_and_strict() {
+        let header = |v: Value| v.as_object().unwrap().clone();
+        let h = header(serde_json::json!({"alg": "EdDSA", "kid": "k", "typ": "JWT"}));
+        assert_eq!(check_header(&h, false).unwrap().kid, "k");
+        for alg in [
+            "none", "None", "NONE", "nOnE", "eddsa", "EDDSA", "HS256", "",
+        ] {
+            let h = header(serde_json::json!({"alg": alg, "kid": "k"}));
+            assert_eq!(
+                check_header(&h, false).unwrap_err(),
+                AuthError::AlgorithmNotAllowed,
+                "{alg}"
+            );
+        }
+        let h = header(serde_json::json!({"alg": "HS256", "kid": "k"}));
+        assert_eq!(check_header(&h, true).unwrap().alg, Algorithm::HS256);
+        let h = header(serde_json::json!({"alg": "EdDSA", "kid": "k", "jku": "x"}));
+        assert_eq!(
+            check_header(&h, false).unwrap_err(),
+            AuthError::HeaderForbidden("jku")
+        );
+    }
+}
