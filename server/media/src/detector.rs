@@ -1,0 +1,417 @@
+//! Strict DTMF detector meeting ITU-T Q.24 (AT&T column) on 8 kHz PCM.
+//!
+//! The signal is cut into blocks of 102 samples (12.75 ms). For each block and each of the 8 DTMF
+//! frequencies we correlate three sub-blocks of 34 samples with the nominal frequency; the
+//! strongest bin of each group picks the key candidate. For that pair, a least-squares fit of both
+//! tones on each sub-block (exact, so the two tones do not leak into each other) gives:
+//!
+//! * the tone power over the block (corrected for the measured offset),
+//! * the frequency offset (phase advance from one sub-block to the next), which separates a
+//!   1.5 % offset (accept) from 3.5 % (reject) far better than magnitude alone can in 12.75 ms,
+//! * whether the tone fills the block (all sub-blocks within 2 dB), which is what lets a
+//!   two-block rule reject tones of 23 ms while accepting 40 ms tones at any alignment.
+//!
+//! A block is a "hit" for a key when: one low and one high tone dominate their groups by 8 dB,
+//! each is at least [`DetectorConfig::min_tone_dbm0`], the twist is within +8/-4 dB (plus a
+//! measurement margin), the two tones carry at least [`DetectorConfig::min_energy_ratio`] of the
+//! block energy, both frequencies are within [`DetectorConfig::max_freq_offset`], and both fill
+//! the block. A key starts after two consecutive hits and ends after two consecutive non-hits;
+//! it is reported when it ends, with its start and end sample.
+
+use std::f32::consts::PI;
+
+use crate::Digit;
+use crate::goertzel::{ALL_FREQS, SAMPLE_RATE};
+use crate::level::power_for_dbm0;
+
+/// Block length in samples (12.75 ms at 8 kHz).
+pub const BLOCK: usize = 102;
+/// Sub-blocks per block (34 samples each) for the fill and frequency measures.
+const SUBS: usize = 3;
+const SUB: usize = BLOCK / SUBS;
+
+/// Thresholds of the strict detector. The defaults meet Q.24's AT&T column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DetectorConfig {
+    /// Weakest accepted tone, dBm0 (Q.24: accept down to -25).
+    pub min_tone_dbm0: f32,
+    /// Largest accepted "low tone louder" twist, dB (Q.24: 8, plus measurement margin).
+    pub max_normal_twist_db: f32,
+    /// Largest accepted "high tone louder" twist, dB (Q.24: 4, plus margin).
+    pub max_reverse_twist_db: f32,
+    /// Share of the block energy the two tones must carry.
+    pub min_energy_ratio: f32,
+    /// Each tone must exceed the other tones of its group by this factor (power).
+    pub min_relative_peak: f32,
+    /// Largest accepted relative frequency offset (Q.24: accept 1.5 %, reject 3.5 %).
+    pub max_freq_offset: f32,
+    /// Largest power ratio between sub-blocks of a block (the tone fills the block).
+    pub max_fill_imbalance: f32,
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        Self {
+            min_tone_dbm0: -33.0,
+            max_normal_twist_db: 9.5,
+            max_reverse_twist_db: 5.5,
+            min_energy_ratio: 0.7,
+            min_relative_peak: 6.3,
+            max_freq_offset: 0.025,
+            max_fill_imbalance: 1.6,
+        }
+    }
+}
+
+/// A digit found in PCM, with sample positions (8 kHz) counted from the detector's first sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DetectedDigit {
+    /// The key.
+    pub digit: Digit,
+    /// First sample of the first block that carried it.
+    pub start_sample: u64,
+    /// One past the last sample of the last block that carried it.
+    pub end_sample: u64,
+}
+
+impl DetectedDigit {
+    /// Start in milliseconds.
+    pub fn start_ms(&self) -> u64 {
+        self.start_sample / 8
+    }
+    /// End in milliseconds.
+    pub fn end_ms(&self) -> u64 {
+        self.end_sample / 8
+    }
+}
+
+/// The streaming strict detector. Feed PCM with [`DtmfDetector::process`].
+#[derive(Debug, Clone)]
+pub struct DtmfDetector {
+    config: DetectorConfig,
+    min_tone_power: f32,
+    cos: Box<[[f32; BLOCK]; 8]>,
+    sin: Box<[[f32; BLOCK]; 8]>,
+    gram_inv: Vec<Gram>,
+    block: [f32; BLOCK],
+    fill: usize,
+    /// Sample index of `block[0]`.
+    block_start: u64,
+    last_hit: Option<Digit>,
+    current: Option<(Digit, u64, u64)>,
+    misses: u8,
+}
+
+impl Default for DtmfDetector {
+    fn default() -> Self {
+        Self::new(DetectorConfig::default())
+    }
+}
+
+impl DtmfDetector {
+    /// A detector with `config`.
+    pub fn new(config: DetectorConfig) -> Self {
+        let mut cos = Box::new([[0f32; BLOCK]; 8]);
+        let mut sin = Box::new([[0f32; BLOCK]; 8]);
+        for (k, f) in ALL_FREQS.iter().enumerate() {
+            let w = 2.0 * PI * f / SAMPLE_RATE;
+            for n in 0..BLOCK {
+                cos[k][n] = (w * n as f32).cos();
+                sin[k][n] = (w * n as f32).sin();
+            }
+        }
+        Self {
+            config,
+            min_tone_power: power_for_dbm0(config.min_tone_dbm0),
+            cos,
+            sin,
+            gram_inv: gram_inverses(),
+            block: [0.0; BLOCK],
+            fill: 0,
+            block_start: 0,
+            last_hit: None,
+            current: None,
+            misses: 0,
+        }
+    }
+
+    /// True while a key is being heard (declared and not yet ended).
+    pub fn in_progress(&self) -> bool {
+        self.current.is_some()
+    }
+
+    /// Feeds samples; pushes every digit that ended into `out`.
+    pub fn process(&mut self, pcm: &[i16], out: &mut Vec<DetectedDigit>) {
+        for &s in pcm {
+            self.block[self.fill] = f32::from(s);
+            self.fill += 1;
+            if self.fill == BLOCK {
+                let hit = self.classify();
+                self.step(hit, out);
+                self.fill = 0;
+                self.block_start += BLOCK as u64;
+            }
+        }
+    }
+
+    /// Ends the stream: reports a digit still in progress.
+    pub fn flush(&mut self, out: &mut Vec<DetectedDigit>) {
+        if let Some((digit, start_sample, end_sample)) = self.current.take() {
+            out.push(DetectedDigit {
+                digit,
+                start_sample,
+                end_sample,
+            });
+        }
+        self.misses = 0;
+        self.last_hit = None;
+    }
+
+    fn step(&mut self, hit: Option<Digit>, out: &mut Vec<DetectedDigit>) {
+        let block_end = self.block_start + BLOCK as u64;
+        match self.current {
+            Some((d, start, _)) if hit == Some(d) => {
+                self.current = Some((d, start, block_end));
+                self.misses = 0;
+            }
+            Some((digit, start_sample, end_sample)) => {
+                self.misses += 1;
+                if self.misses >= 2 {
+                    out.push(DetectedDigit {
+                        digit,
+                        start_sample,
+                        end_sample,
+                    });
+                    self.current = None;
+                    self.misses = 0;
+                }
+            }
+            None => {
+                if let Some(d) = hit.filter(|_| hit == self.last_hit) {
+                    self.current = Some((d, self.block_start - BLOCK as u64, block_end));
+                    self.misses = 0;
+                }
+            }
+        }
+        self.last_hit = hit;
+    }
+
+    /// The key this block carries, if it passes every test.
+    fn classify(&self) -> Option<Digit> {
+        let x = &self.block;
+        let energy: f32 = x.iter().map(|v| v * v).sum::<f32>() / BLOCK as f32;
+        if energy < self.min_tone_power {
+            return None;
+        }
+        let corr: [[(f32, f32); SUBS]; 8] = std::array::from_fn(|k| self.correlate(k));
+        let raw: [f32; 8] = std::array::from_fn(|k| {
+            let (c, s) = corr[k]
+                .iter()
+                .fold((0f32, 0f32), |(a, b), &(c, s)| (a + c, b + s));
+            c * c + s * s
+        });
+        let row = strongest(&raw[..4]);
+        let col = strongest(&raw[4..]);
+        let c = &self.config;
+        for (group, best) in [(&raw[..4], row), (&raw[4..], col)] {
+            let peak = group[best];
+            if peak <= 0.0
+                || group
+                    .iter()
+                    .enumerate()
+                    .any(|(i, &p)| i != best && p * c.min_relative_peak > peak)
+            {
+                return None;
+            }
+        }
+        let (lo, hi) = self.fit(row, col, &corr);
+        for (t, f) in [(&lo, ALL_FREQS[row]), (&hi, ALL_FREQS[4 + col])] {
+            if t.power < self.min_tone_power
+                || (t.offset_hz / f).abs() > c.max_freq_offset
+                || t.imbalance > c.max_fill_imbalance
+            {
+                return None;
+            }
+        }
+        let twist_db = 10.0 * (lo.power / hi.power).log10();
+        if twist_db > c.max_normal_twist_db || -twist_db > c.max_reverse_twist_db {
+            return None;
+        }
+        if (lo.power + hi.power) < c.min_energy_ratio * energy {
+            return None;
+        }
+        Digit::from_row_col(row, col)
+    }
+
+    /// `(sum x cos, sum x sin)` at frequency `k` over each sub-block.
+    fn correlate(&self, k: usize) -> [(f32, f32); SUBS] {
+        let (c, s, x) = (&self.cos[k], &self.sin[k], &self.block);
+        let part = |r: std::ops::Range<usize>| {
+            let (mut a, mut b) = (0f32, 0f32);
+            for n in r {
+                a += x[n] * c[n];
+                b += x[n] * s[n];
+            }
+            (a, b)
+        };
+        std::array::from_fn(|i| part(i * SUB..(i + 1) * SUB))
+    }
+
+    /// Least-squares fit of both tones on each sub-block (cancels the leakage of each tone into
+    /// the other's bin and of the negative-frequency images), then the per-tone measures.
+    fn fit(&self, row: usize, col: usize, corr: &[[(f32, f32); SUBS]; 8]) -> (Tone, Tone) {
+        let mut amp = [[(0f32, 0f32); SUBS]; 2]; // [tone][sub-block] = (p, q)
+        for h in 0..SUBS {
+            let rhs = [
+                corr[row][h].0,
+                corr[row][h].1,
+                corr[4 + col][h].0,
+                corr[4 + col][h].1,
+            ];
+            let g = &self.gram_inv[row * 4 + col][h];
+            let sol: [f32; 4] = std::array::from_fn(|i| (0..4).map(|j| g[i][j] * rhs[j]).sum());
+            amp[0][h] = (sol[0], sol[1]);
+            amp[1][h] = (sol[2], sol[3]);
+        }
+        let tone = |t: usize| {
+            // x = A cos(w n + phi) = p cos(w n) + q sin(w n), as the complex z = p - j q.
+            let z = amp[t];
+            let a: [f32; SUBS] = std::array::from_fn(|i| z[i].0 * z[i].0 + z[i].1 * z[i].1);
+            // Phase advance per sub-block: arg(sum z[i+1] conj(z[i])).
+            let (mut re, mut im) = (0f32, 0f32);
+            for i in 1..SUBS {
+                let ((p1, q1), (p2, q2)) = (z[i - 1], z[i]);
+                let (r1, i1, r2, i2) = (p1, -q1, p2, -q2);
+                re += r2 * r1 + i2 * i1;
+                im += i2 * r1 - r2 * i1;
+            }
+            let offset_hz = im.atan2(re) * SAMPLE_RATE / (2.0 * PI * SUB as f32);
+            let x = PI * offset_hz * SUB as f32 / SAMPLE_RATE;
+            let gain = if x.abs() < 1e-3 {
+                1.0
+            } else {
+                (x.sin() / x).abs().max(0.2)
+            };
+            let power = a.iter().sum::<f32>() / (2.0 * SUBS as f32) / (gain * gain);
+            let max = a.iter().fold(0f32, |m, &v| m.max(v));
+            let min = a.iter().fold(f32::MAX, |m, &v| m.min(v));
+            Tone {
+                power,
+                offset_hz,
+                imbalance: max / min.max(1e-6),
+            }
+        };
+        (tone(0), tone(1))
+    }
+}
+
+/// Per-tone measures over one block.
+#[derive(Debug, Clone, Copy)]
+struct Tone {
+    /// Mean-square power of the tone (A^2/2), corrected for the measured offset.
+    power: f32,
+    offset_hz: f32,
+    /// Power ratio between sub-blocks (1 = the tone fills the block evenly).
+    imbalance: f32,
+}
+
+fn strongest(powers: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &p) in powers.iter().enumerate() {
+        if p > powers[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+type Gram = [[[f32; 4]; 4]; SUBS];
+
+/// Inverse Gram matrices of the basis `[cos wl n, sin wl n, cos wh n, sin wh n]` on each
+/// sub-block, for the 16 (row, col) pairs.
+#[allow(clippy::needless_range_loop)] // matrix code reads best with indices
+fn gram_inverses() -> Vec<Gram> {
+    let mut out = Vec::with_capacity(16);
+    for row in 0..4 {
+        for col in 0..4 {
+            let (wl, wh) = (
+                2.0 * std::f64::consts::PI * f64::from(ALL_FREQS[row]) / 8000.0,
+                2.0 * std::f64::consts::PI * f64::from(ALL_FREQS[4 + col]) / 8000.0,
+            );
+            let mut g: Gram = [[[0.0; 4]; 4]; SUBS];
+            for h in 0..SUBS {
+                let mut m = [[0f64; 4]; 4];
+                for n in h * SUB..(h + 1) * SUB {
+                    let n = n as f64;
+                    let b = [
+                        (wl * n).cos(),
+                        (wl * n).sin(),
+                        (wh * n).cos(),
+                        (wh * n).sin(),
+                    ];
+                    for i in 0..4 {
+                        for j in 0..4 {
+                            m[i][j] += b[i] * b[j];
+                        }
+                    }
+                }
+                let inv = invert4(m);
+                for i in 0..4 {
+                    for j in 0..4 {
+                        g[h][i][j] = inv[i][j] as f32;
+                    }
+                }
+            }
+            out.push(g);
+        }
+    }
+    out
+}
+
+/// Gauss-Jordan inverse of a symmetric positive-definite 4x4 matrix.
+#[allow(clippy::needless_range_loop)]
+fn invert4(m: [[f64; 4]; 4]) -> [[f64; 4]; 4] {
+    let mut a = m;
+    let mut inv = [[0f64; 4]; 4];
+    for (i, r) in inv.iter_mut().enumerate() {
+        r[i] = 1.0;
+    }
+    for col in 0..4 {
+        let pivot = (col..4).fold(col, |b, r| {
+            if a[r][col].abs() > a[b][col].abs() {
+                r
+            } else {
+                b
+            }
+        });
+        a.swap(col, pivot);
+        inv.swap(col, pivot);
+        let d = a[col][col];
+        if d.abs() < 1e-12 {
+            continue;
+        }
+        for j in 0..4 {
+            a[col][j] /= d;
+            inv[col][j] /= d;
+        }
+        for r in 0..4 {
+            if r != col {
+                let f = a[r][col];
+                for j in 0..4 {
+                    a[r][j] -= f * a[col][j];
+                    inv[r][j] -= f * inv[col][j];
+                }
+            }
+        }
+    }
+    inv
+}
+
+/// Runs a fresh strict detector over a whole buffer and returns every digit.
+pub fn detect_all(pcm: &[i16]) -> Vec<DetectedDigit> {
+    let mut d = DtmfDetector::default();
+    let mut out = Vec::new();
+    d.process(pcm, &mut out);
+    d.flush(&mut out);
+    out
+}

@@ -1,0 +1,105 @@
+//! The deliberately sensitive "looks like DTMF" flag used for masking decisions.
+//!
+//! It errs on the side of silence: short windows (10 ms, hop 5 ms) so that a few milliseconds of
+//! tone are enough, wide bins (100 Hz) so that off-frequency tones are still seen, low level
+//! thresholds, a loose twist limit and a loose share of energy. Tests also use it as the sensitive
+//! leak detector on the agent's audio.
+
+use crate::goertzel::{Goertzel8, tone_power};
+use crate::level::power_for_dbm0;
+
+/// Analysis window in samples (10 ms at 8 kHz).
+pub const WINDOW: usize = 80;
+/// Hop between windows.
+pub const HOP: usize = 40;
+
+/// Flag thresholds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlaggerConfig {
+    /// Weakest tone considered, dBm0 (per tone, as measured in the window).
+    pub min_tone_dbm0: f32,
+    /// Share of window energy each group's strongest bin must carry.
+    pub min_group_ratio: f32,
+    /// Share of window energy both tones together must carry.
+    pub min_pair_ratio: f32,
+}
+
+impl Default for FlaggerConfig {
+    fn default() -> Self {
+        Self {
+            min_tone_dbm0: -45.0,
+            min_group_ratio: 0.06,
+            min_pair_ratio: 0.3,
+        }
+    }
+}
+
+impl FlaggerConfig {
+    /// More sensitive settings for secure mode (6 dB lower, looser shares).
+    pub fn secure() -> Self {
+        Self {
+            min_tone_dbm0: -51.0,
+            min_group_ratio: 0.04,
+            min_pair_ratio: 0.2,
+        }
+    }
+}
+
+/// The flagger.
+#[derive(Debug, Clone, Copy)]
+pub struct Flagger {
+    config: FlaggerConfig,
+    min_power: f32,
+    goertzel: Goertzel8,
+}
+
+impl Default for Flagger {
+    fn default() -> Self {
+        Self::new(FlaggerConfig::default())
+    }
+}
+
+impl Flagger {
+    /// A flagger with `config`.
+    pub fn new(config: FlaggerConfig) -> Self {
+        Self {
+            config,
+            min_power: power_for_dbm0(config.min_tone_dbm0),
+            goertzel: Goertzel8::new(),
+        }
+    }
+
+    /// True if any 10 ms window (hop 5 ms) of `pcm` looks like a DTMF pair.
+    pub fn flag(&self, pcm: &[f32]) -> bool {
+        if pcm.len() < WINDOW {
+            return !pcm.is_empty() && self.window_flags(pcm);
+        }
+        (0..=pcm.len() - WINDOW)
+            .step_by(HOP)
+            .any(|i| self.window_flags(&pcm[i..i + WINDOW]))
+    }
+
+    /// True if this one window looks like a DTMF pair.
+    pub fn window_flags(&self, w: &[f32]) -> bool {
+        let (p, energy) = self.goertzel.powers(w);
+        let n = w.len();
+        let mean = energy / n as f32;
+        if mean < self.min_power {
+            return false;
+        }
+        let lo = p[..4].iter().fold(0f32, |a, &b| a.max(b));
+        let hi = p[4..].iter().fold(0f32, |a, &b| a.max(b));
+        let (lo, hi) = (tone_power(lo, n), tone_power(hi, n));
+        let c = &self.config;
+        lo >= self.min_power
+            && hi >= self.min_power
+            && lo >= c.min_group_ratio * mean
+            && hi >= c.min_group_ratio * mean
+            && lo + hi >= c.min_pair_ratio * mean
+    }
+}
+
+/// Converts PCM to `f32`.
+pub fn to_f32(pcm: &[i16]) -> Vec<f32> {
+    pcm.iter().map(|&s| f32::from(s)).collect()
+}

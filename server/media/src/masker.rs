@@ -1,0 +1,492 @@
+//! The masker: one per patient audio stream, sans-IO.
+//!
+//! Feed every RTP packet of the patient's stream with [`Masker::handle_rtp`] and call
+//! [`Masker::handle_timeout`] when the last [`Output::Timeout`] is due; drain
+//! [`Masker::poll_output`] after each call until it returns `Timeout` or `None`.
+//!
+//! * telephone-event packets are consumed (never forwarded) and turned into digits by a
+//!   [`KeyTracker`]; the audio packet held at that moment is masked, and so is the next one;
+//! * each Opus packet is decoded to 8 kHz, checked by the sensitive [`Flagger`] and the strict
+//!   [`DtmfDetector`], and held for [`MaskerConfig::hold`] (one packet time). A flagged packet is
+//!   replaced by the constant Opus silence frame, and so are the one before (still held) and the
+//!   one after (`mask_after`, 2 in secure mode);
+//! * output sequence numbers close the holes left by consumed packets ([`Renumber`]); RTP
+//!   timestamps, SSRC, marker, CSRCs and header extensions are kept; no packet is dropped or
+//!   shortened to DTX;
+//! * a key that arrives in-band and as an event within [`MaskerConfig::merge_window`] is one
+//!   digit. Outside secure mode digits come out as [`Output::Digit`]; in secure mode they go to
+//!   the [`Collector`] only, and [`Output::Collector`] reports progress (counts, never digits).
+//!
+//! Fail-closed choices: undecodable, late (reordered) and duplicate Opus packets are masked;
+//! packets of a payload type that was not negotiated are consumed and refused with an error.
+//! Limit: the "one before" packet can only be masked while it is still held, so a packet arriving
+//! more than `hold` late (jitter) lets its predecessor go unmasked; raise `hold` on jittery legs.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crate::collector::{Collector, CollectorEvent};
+use crate::detector::{DetectedDigit, DtmfDetector};
+use crate::flagger::{Flagger, FlaggerConfig, HOP, WINDOW};
+use crate::key_tracker::{KeyTracker, KeyTrackerConfig};
+use crate::opus_codec::{Decoder8k, packet_samples_48k, silence_packet};
+use crate::renumber::Renumber;
+use crate::rfc4733::TelephoneEvent;
+use crate::rtp::RtpPacket;
+use crate::seq::SeqExtender;
+use crate::{Digit, MediaError};
+
+/// Masker settings: the payload types come from the negotiated SDP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaskerConfig {
+    /// Opus payload type.
+    pub opus_pt: u8,
+    /// telephone-event payload types with their clock rates (e.g. `[(110, 48000), (126, 8000)]`).
+    pub event_pts: Vec<(u8, u32)>,
+    /// How long each audio packet is held (one packet time).
+    pub hold: Duration,
+    /// Packets masked after the last flagged one.
+    pub mask_after: usize,
+    /// Packets masked after the last flagged one in secure mode.
+    pub secure_mask_after: usize,
+    /// In secure mode, mask every audio packet (the agent hears silence while keying).
+    pub secure_mask_all: bool,
+    /// Flag thresholds outside secure mode.
+    pub flagger: FlaggerConfig,
+    /// Flag thresholds in secure mode.
+    pub secure_flagger: FlaggerConfig,
+    /// A key heard in-band and as an event within this window is one digit.
+    pub merge_window: Duration,
+    /// A telephone event with no packet for this long is ended.
+    pub event_end_timeout: Duration,
+}
+
+impl Default for MaskerConfig {
+    fn default() -> Self {
+        Self {
+            opus_pt: 111,
+            event_pts: vec![(110, 48_000), (126, 8_000)],
+            hold: Duration::from_millis(20),
+            mask_after: 1,
+            secure_mask_after: 2,
+            secure_mask_all: false,
+            flagger: FlaggerConfig::default(),
+            secure_flagger: FlaggerConfig::secure(),
+            merge_window: Duration::from_millis(300),
+            event_end_timeout: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Where a digit came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DigitSource {
+    /// Tones in the audio.
+    InBand,
+    /// RFC 4733 telephone events.
+    Rfc4733,
+}
+
+/// A captured digit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DigitEvent {
+    /// The key.
+    pub digit: Digit,
+    /// In-band or event.
+    pub source: DigitSource,
+    /// Key down.
+    pub start: Instant,
+    /// Key up.
+    pub end: Instant,
+}
+
+/// A packet to forward to the agent and the recorder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forwarded {
+    /// The RTP packet.
+    pub bytes: Vec<u8>,
+    /// True if its payload was replaced by the silence frame.
+    pub masked: bool,
+}
+
+/// What the masker asks its caller to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Output {
+    /// Send this packet on.
+    Forward(Forwarded),
+    /// A digit was keyed (outside secure mode).
+    Digit(DigitEvent),
+    /// Collector progress (secure mode).
+    Collector(CollectorEvent),
+    /// Call [`Masker::handle_timeout`] at this instant.
+    Timeout(Instant),
+}
+
+/// Counters for tests, metrics and benches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MaskerStats {
+    /// Audio packets forwarded.
+    pub forwarded: u64,
+    /// Of which masked.
+    pub masked: u64,
+    /// Audio packets flagged by the sensitive flag (or fail-closed rules).
+    pub flagged: u64,
+    /// telephone-event packets consumed.
+    pub events: u64,
+    /// Packets refused (parse errors, unknown payload types, other SSRC).
+    pub refused: u64,
+}
+
+#[derive(Debug)]
+struct Held {
+    header: Vec<u8>,
+    payload: Vec<u8>,
+    out_seq: u16,
+    samples_48k: u32,
+    masked: bool,
+    deadline: Instant,
+}
+
+/// The masker for one patient stream.
+#[derive(Debug)]
+pub struct Masker {
+    config: MaskerConfig,
+    flagger: Flagger,
+    secure_flagger: Flagger,
+    ssrc: Option<u32>,
+    seq: SeqExtender,
+    highest: Option<u64>,
+    renumber: Renumber,
+    decoder: Decoder8k,
+    detector: DtmfDetector,
+    window: Vec<f32>,
+    /// (first 8 kHz sample index, audio start instant) of recent decoded packets.
+    timeline: VecDeque<(u64, Instant)>,
+    decoded: u64,
+    trackers: Vec<(u8, KeyTracker)>,
+    held: Option<Held>,
+    mask_left: usize,
+    recent: VecDeque<DigitEvent>,
+    collector: Option<Collector>,
+    out: VecDeque<Output>,
+    stats: MaskerStats,
+    scratch: Vec<DetectedDigit>,
+}
+
+impl Masker {
+    /// A masker for a stream with the negotiated payload types in `config`.
+    pub fn new(config: MaskerConfig) -> Result<Self, MediaError> {
+        if config
+            .event_pts
+            .iter()
+            .any(|&(pt, rate)| pt == config.opus_pt || rate == 0)
+        {
+            return Err(MediaError::Config(
+                "event payload types must differ from Opus and have a clock rate",
+            ));
+        }
+        let trackers = config
+            .event_pts
+            .iter()
+            .map(|&(pt, clock_rate)| {
+                let c = KeyTrackerConfig {
+                    clock_rate,
+                    end_timeout: config.event_end_timeout,
+                };
+                (pt, KeyTracker::new(c))
+            })
+            .collect();
+        Ok(Self {
+            flagger: Flagger::new(config.flagger),
+            secure_flagger: Flagger::new(config.secure_flagger),
+            ssrc: None,
+            seq: SeqExtender::new(),
+            highest: None,
+            renumber: Renumber::new(),
+            decoder: Decoder8k::new()?,
+            detector: DtmfDetector::default(),
+            window: vec![0.0; WINDOW],
+            timeline: VecDeque::new(),
+            decoded: 0,
+            trackers,
+            held: None,
+            mask_left: 0,
+            recent: VecDeque::new(),
+            collector: None,
+            out: VecDeque::new(),
+            stats: MaskerStats::default(),
+            scratch: Vec::new(),
+            config,
+        })
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> MaskerStats {
+        self.stats
+    }
+
+    /// Enters secure mode: stricter masking; digits go to `collector` only.
+    pub fn enter_secure_mode(&mut self, collector: Collector) {
+        self.collector = Some(collector);
+    }
+
+    /// Leaves secure mode and hands the collector back.
+    pub fn exit_secure_mode(&mut self) -> Option<Collector> {
+        self.collector.take()
+    }
+
+    /// The collector while in secure mode (to request fields and take values).
+    pub fn collector_mut(&mut self) -> Option<&mut Collector> {
+        self.collector.as_mut()
+    }
+
+    /// True in secure mode.
+    pub fn is_secure(&self) -> bool {
+        self.collector.is_some()
+    }
+
+    /// Feeds one RTP packet that arrived at `now`.
+    pub fn handle_rtp(&mut self, now: Instant, bytes: &[u8]) -> Result<(), MediaError> {
+        self.handle_timeout(now);
+        let pkt = RtpPacket::parse(bytes).inspect_err(|_| self.stats.refused += 1)?;
+        if *self.ssrc.get_or_insert(pkt.ssrc) != pkt.ssrc {
+            self.stats.refused += 1;
+            return Err(MediaError::UnexpectedSsrc(pkt.ssrc));
+        }
+        let ext = self.seq.extend(u64::from(pkt.sequence));
+        if let Some(i) = self
+            .trackers
+            .iter()
+            .position(|(pt, _)| *pt == pkt.payload_type)
+        {
+            return self.handle_event(now, ext, i, &pkt);
+        }
+        if pkt.payload_type != self.config.opus_pt {
+            self.renumber.consume(ext);
+            self.stats.refused += 1;
+            return Err(MediaError::UnknownPayloadType(pkt.payload_type));
+        }
+        self.handle_audio(now, ext, &pkt);
+        Ok(())
+    }
+
+    /// Releases held packets and ends events and collector entries due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.held.as_ref().is_some_and(|h| h.deadline <= now) {
+            self.release();
+        }
+        for i in 0..self.trackers.len() {
+            self.trackers[i].1.handle_timeout(now);
+            self.drain_tracker(now, i);
+        }
+        if let Some(c) = self.collector.as_mut() {
+            c.handle_timeout(now);
+        }
+        self.drain_collector();
+        let keep = self.config.merge_window * 4;
+        while self.recent.front().is_some_and(|d| d.end + keep < now) {
+            self.recent.pop_front();
+        }
+    }
+
+    /// The next output. Stop draining at `Timeout`; `None` means nothing is pending and no
+    /// deadline is set.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        if let Some(o) = self.out.pop_front() {
+            return Some(o);
+        }
+        let held = self.held.as_ref().map(|h| h.deadline);
+        let keys = self.trackers.iter().filter_map(|(_, t)| t.poll_timeout());
+        let collector = self.collector.as_ref().and_then(|c| c.poll_timeout());
+        held.into_iter()
+            .chain(keys)
+            .chain(collector)
+            .min()
+            .map(Output::Timeout)
+    }
+
+    /// Releases everything still held (end of stream) and reports a digit in progress.
+    pub fn flush(&mut self, now: Instant) {
+        self.release();
+        self.scratch.clear();
+        let mut found = std::mem::take(&mut self.scratch);
+        self.detector.flush(&mut found);
+        for d in found.drain(..) {
+            self.emit_inband(now, d);
+        }
+        self.scratch = found;
+        self.handle_timeout(now + self.config.event_end_timeout);
+    }
+
+    fn handle_event(
+        &mut self,
+        now: Instant,
+        ext: u64,
+        i: usize,
+        pkt: &RtpPacket<'_>,
+    ) -> Result<(), MediaError> {
+        self.renumber.consume(ext);
+        self.stats.events += 1;
+        // A key is being pressed: mask what is held and what follows.
+        if let Some(h) = self.held.as_mut() {
+            h.masked = true;
+        }
+        self.mask_left = self.mask_left.max(self.after());
+        let ev = TelephoneEvent::parse(pkt.payload)?;
+        self.trackers[i]
+            .1
+            .handle_event(now, pkt.marker, pkt.timestamp, ev);
+        self.drain_tracker(now, i);
+        Ok(())
+    }
+
+    fn handle_audio(&mut self, now: Instant, ext: u64, pkt: &RtpPacket<'_>) {
+        let out_seq = self.renumber.output_seq(ext);
+        let samples_48k = packet_samples_48k(pkt.payload).unwrap_or(960);
+        let in_order = self.highest.is_none_or(|h| ext > h);
+        let mut flagged = !in_order || self.analyze(now, pkt.payload, samples_48k);
+        if in_order {
+            self.highest = Some(ext);
+        }
+        flagged |= self.trackers.iter().any(|(_, t)| t.key_down());
+        let mut masked = flagged || (self.is_secure() && self.config.secure_mask_all);
+        if flagged {
+            self.stats.flagged += 1;
+            if let Some(h) = self.held.as_mut() {
+                h.masked = true;
+            }
+            self.mask_left = self.after();
+        } else if self.mask_left > 0 {
+            self.mask_left -= 1;
+            masked = true;
+        }
+        self.release();
+        self.held = Some(Held {
+            header: pkt.header.to_vec(),
+            payload: pkt.payload.to_vec(),
+            out_seq,
+            samples_48k,
+            masked,
+            deadline: now + self.config.hold,
+        });
+    }
+
+    /// Decodes, runs both detectors; true if the packet must be masked.
+    fn analyze(&mut self, now: Instant, payload: &[u8], samples_48k: u32) -> bool {
+        let Ok(pcm) = self.decoder.decode(payload) else {
+            return true; // undecodable: fail closed
+        };
+        let start = now
+            .checked_sub(Duration::from_micros(u64::from(samples_48k) * 1000 / 48))
+            .unwrap_or(now);
+        if self.timeline.len() == 256 {
+            self.timeline.pop_front();
+        }
+        self.timeline.push_back((self.decoded, start));
+        self.decoded += pcm.len() as u64;
+        // Window: the last HOP samples of the previous packet, then this packet.
+        self.window.drain(..self.window.len().saturating_sub(HOP));
+        self.window.extend(pcm.iter().map(|&s| f32::from(s)));
+        let flagger = if self.collector.is_some() {
+            &self.secure_flagger
+        } else {
+            &self.flagger
+        };
+        let flagged = flagger.flag(&self.window);
+        let mut found = std::mem::take(&mut self.scratch);
+        found.clear();
+        self.detector.process(pcm, &mut found);
+        let in_progress = self.detector.in_progress();
+        for d in found.drain(..) {
+            self.emit_inband(now, d);
+        }
+        self.scratch = found;
+        flagged || in_progress
+    }
+
+    fn after(&self) -> usize {
+        if self.is_secure() {
+            self.config.secure_mask_after
+        } else {
+            self.config.mask_after
+        }
+    }
+
+    fn release(&mut self) {
+        let Some(h) = self.held.take() else { return };
+        let payload = if h.masked {
+            silence_packet(h.samples_48k)
+        } else {
+            h.payload
+        };
+        let bytes = crate::rtp::assemble(&h.header, h.out_seq, &payload);
+        self.stats.forwarded += 1;
+        self.stats.masked += u64::from(h.masked);
+        self.out.push_back(Output::Forward(Forwarded {
+            bytes,
+            masked: h.masked,
+        }));
+    }
+
+    fn drain_tracker(&mut self, now: Instant, i: usize) {
+        while let Some(p) = self.trackers[i].1.poll_press() {
+            let ev = DigitEvent {
+                digit: p.digit,
+                source: DigitSource::Rfc4733,
+                start: p.start,
+                end: p.end,
+            };
+            self.emit(now, ev);
+        }
+    }
+
+    fn emit_inband(&mut self, now: Instant, d: DetectedDigit) {
+        let at = |s: u64| {
+            let i = self
+                .timeline
+                .partition_point(|&(first, _)| first <= s)
+                .saturating_sub(1);
+            self.timeline.get(i).map_or(now, |&(first, t)| {
+                t + Duration::from_micros((s.saturating_sub(first)) * 125)
+            })
+        };
+        let ev = DigitEvent {
+            digit: d.digit,
+            source: DigitSource::InBand,
+            start: at(d.start_sample),
+            end: at(d.end_sample),
+        };
+        self.emit(now, ev);
+    }
+
+    fn emit(&mut self, now: Instant, ev: DigitEvent) {
+        let w = self.config.merge_window;
+        let duplicate = self.recent.iter().any(|r| {
+            r.digit == ev.digit
+                && r.source != ev.source
+                && r.start <= ev.end + w
+                && ev.start <= r.end + w
+        });
+        if duplicate {
+            return;
+        }
+        self.recent.push_back(ev);
+        match self.collector.as_mut() {
+            Some(c) => {
+                c.push(now, ev.digit);
+                self.drain_collector();
+            }
+            None => self.out.push_back(Output::Digit(ev)),
+        }
+    }
+
+    fn drain_collector(&mut self) {
+        if let Some(c) = self.collector.as_mut() {
+            while let Some(e) = c.poll_event() {
+                self.out.push_back(Output::Collector(e));
+            }
+        }
+    }
+}

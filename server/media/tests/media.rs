@@ -1,0 +1,7 @@
+//! The media crate's integration tests, one binary (fast to link), one module per behaviour.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "media/common.rs"]
+mod common;
+#[path = "media/conformance_q24.rs"]
+mod conformance_q24;
