@@ -1,0 +1,194 @@
+//! Admin commands: `hushpay tenant|apikey|token ...`. They open the same store and keys as
+//! `serve`, so they work beside a running gateway (SQLite WAL allows it).
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use hushpay_auth::{MintRequest, Role};
+use hushpay_store::ApiKeyId;
+
+use crate::app::AppState;
+use crate::tenants;
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant and print its id.
+    Create {
+        /// Unique name: a-z, 0-9 and '-', starting with a letter.
+        name: String,
+        /// An origin allowed to embed Hushpay widgets (repeatable), e.g. https://portal.example.
+        #[arg(long = "allowed-origin")]
+        allowed_origins: Vec<String>,
+    },
+    /// List tenants.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApikeyCommand {
+    /// Create an API key for a tenant and print it once.
+    Create {
+        /// Tenant id (`ten_...`) or name.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+    /// Revoke an API key.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        /// The key id (`key_...`), as `apikey list` shows it.
+        key_id: String,
+    },
+    /// List a tenant's API keys (ids and state, never secrets).
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Mint a participant access token and print it.
+    Mint {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        identity: String,
+        #[arg(long)]
+        room: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Lifetime: `90s`, `10m`, `1h` or plain seconds.
+        #[arg(long, value_parser = parse_ttl)]
+        ttl: Option<Duration>,
+    },
+}
+
+pub async fn tenant(state: &AppState, cmd: TenantCommand) -> anyhow::Result<()> {
+    let store = state.store.as_ref();
+    match cmd {
+        TenantCommand::Create {
+            name,
+            allowed_origins,
+        } => {
+            let t = tenants::create_tenant(store, &name, allowed_origins, now()).await?;
+            println!("{}", t.id);
+        }
+        TenantCommand::List => {
+            for t in store.tenants().await? {
+                println!("{}\t{}\t{}", t.id, t.name, t.allowed_origins.join(","));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn apikey(state: &AppState, cmd: ApikeyCommand) -> anyhow::Result<()> {
+    let store = state.store.as_ref();
+    match cmd {
+        ApikeyCommand::Create { tenant, label } => {
+            let t = tenants::resolve_tenant(store, &tenant).await?;
+            let created = tenants::create_api_key(store, &t.id, &label, now()).await?;
+            eprintln!(
+                "API key {} for tenant {} (shown once; store it now):",
+                created.record.id, t.name
+            );
+            println!("{}", created.key);
+        }
+        ApikeyCommand::Revoke { tenant, key_id } => {
+            let t = tenants::resolve_tenant(store, &tenant).await?;
+            if !store
+                .revoke_api_key(&t.id, &ApiKeyId::new(key_id.clone()), now())
+                .await?
+            {
+                bail!("tenant {} has no active API key {key_id}", t.name);
+            }
+            eprintln!("revoked {key_id}");
+        }
+        ApikeyCommand::List { tenant } => {
+            let t = tenants::resolve_tenant(store, &tenant).await?;
+            for k in store.api_keys(&t.id).await? {
+                let state = if k.is_revoked() { "revoked" } else { "active" };
+                println!("{}\t{state}\t{}\t{}", k.id, k.created_at, k.label);
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn token(state: &AppState, cmd: TokenCommand) -> anyhow::Result<()> {
+    let TokenCommand::Mint {
+        tenant,
+        identity,
+        room,
+        role,
+        ttl,
+    } = cmd;
+    let t = tenants::resolve_tenant(state.store.as_ref(), &tenant).await?;
+    let minted = state
+        .tokens
+        .signer
+        .mint_now(MintRequest {
+            tenant: t.id.to_string(),
+            identity,
+            room,
+            role,
+            grants: None,
+            ttl,
+        })
+        .context("cannot mint token")?;
+    println!("{}", minted.token);
+    Ok(())
+}
+
+fn now() -> i64 {
+    i64::try_from(hushpay_auth::unix_now()).unwrap_or(i64::MAX)
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| "expected patient, agent or supervisor".to_owned())
+}
+
+/// `90s`, `10m`, `1h`, or plain seconds.
+pub fn parse_ttl(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("bad duration `{s}`"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        _ => return Err(format!("bad duration unit in `{s}` (use s, m or h)")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn ttls_parse() {
+        assert_eq!(parse_ttl("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_ttl("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_ttl("2h").unwrap(), Duration::from_secs(7200));
+        assert_eq!(parse_ttl("45").unwrap(), Duration::from_secs(45));
+        for bad in ["", "m", "10d", "-5m", "1.5m"] {
+            assert!(parse_ttl(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn roles_parse() {
+        assert_eq!(parse_role("agent").unwrap(), Role::Agent);
+        assert!(parse_role("admin").is_err());
+    }
+}

@@ -1,0 +1,91 @@
+//! Start-up: the data directory, the store, the keys and (in development) the demo tenant.
+//! Shared by `serve` and the admin commands, so both see the same records.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use hushpay_store::{MemoryStore, SqliteStore, Store};
+
+use crate::app::AppState;
+use crate::config::{Config, StoreLocation};
+use crate::metrics::Metrics;
+use crate::tenants;
+use crate::tokens::{Tokens, create_private_dir};
+
+/// Name of the tenant created on the first development start.
+pub const DEMO_TENANT: &str = "demo";
+
+/// Opens the configured store, creating the data directory for SQLite.
+pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match &config.store {
+        StoreLocation::Memory => Arc::new(MemoryStore::new()),
+        StoreLocation::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                create_private_dir(dir)
+                    .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+            }
+            Arc::new(
+                SqliteStore::open(path)
+                    .with_context(|| format!("cannot open store {}", path.display()))?,
+            )
+        }
+    })
+}
+
+/// Builds the application state: store, tokens, metrics.
+pub fn state(config: Config) -> anyhow::Result<AppState> {
+    let store = open_store(&config)?;
+    let tokens = Tokens::from_config(&config).context("cannot set up access-token keys")?;
+    if tokens.generated_development_key {
+        warn_development_key(&config);
+    }
+    Ok(AppState {
+        config: Arc::new(config),
+        store,
+        tokens: Arc::new(tokens),
+        metrics: Arc::new(Metrics::new()),
+    })
+}
+
+fn warn_development_key(config: &Config) {
+    eprintln!();
+    eprintln!("  ************************************************************************");
+    eprintln!(
+        "  *  DEVELOPMENT SIGNING KEY GENERATED: {}",
+        config.auth.signing_key_file.display()
+    );
+    eprintln!("  *  It is for development only. Production mode refuses it: set");
+    eprintln!("  *  mode = \"production\" and auth.signing_key_file to a key you manage.");
+    eprintln!("  ************************************************************************");
+    eprintln!();
+}
+
+/// What the demo-tenant step did.
+#[derive(Debug)]
+pub enum DemoTenant {
+    /// Created now; the key is shown this once.
+    Created { tenant_id: String, api_key: String },
+    /// Existed from an earlier start.
+    Existing { tenant_id: String },
+}
+
+/// Creates the demo tenant and its first API key if it does not exist yet.
+pub async fn ensure_demo_tenant(state: &AppState, now: i64) -> anyhow::Result<DemoTenant> {
+    let store = state.store.as_ref();
+    if let Some(t) = store.tenant_by_name(DEMO_TENANT).await? {
+        return Ok(DemoTenant::Existing {
+            tenant_id: t.id.to_string(),
+        });
+    }
+    let origins = vec![state.config.public_url.trim_end_matches('/').to_owned()];
+    let origins = origins
+        .into_iter()
+        .filter(|o| tenants::valid_origin(o))
+        .collect();
+    let tenant = tenants::create_tenant(store, DEMO_TENANT, origins, now).await?;
+    let key = tenants::create_api_key(store, &tenant.id, "demo (first start)", now).await?;
+    Ok(DemoTenant::Created {
+        tenant_id: tenant.id.to_string(),
+        api_key: key.key,
+    })
+}

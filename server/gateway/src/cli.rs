@@ -1,0 +1,37 @@
+//! The `hushpay` command line: one struct parsed by clap, dispatched in `main`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "hushpay", version, about = "Hushpay payment-capture gateway")]
+pub struct Cli {
+    /// Configuration file (TOML). Environment variables `HUSHPAY__SECTION__KEY` override it.
+    #[arg(long, global = true, env = "HUSHPAY_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway.
+    Serve {
+        /// Address to listen on (port 0 picks a free port and prints it).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(crate::admin::TenantCommand),
+    /// Manage tenant API keys.
+    #[command(subcommand)]
+    Apikey(crate::admin::ApikeyCommand),
+    /// Mint participant access tokens.
+    #[command(subcommand)]
+    Token(crate::admin::TokenCommand),
+    // MEDIA-WIRING: the media helper adds `Media(crate::media_cli::MediaCommand)` here.
+}

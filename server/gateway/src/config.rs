@@ -1,0 +1,467 @@
+//! Configuration: a TOML file, then `HUSHPAY__SECTION__KEY` environment overrides, then one
+//! [`RawConfig::validate`] that produces the [`Config`] the program uses.
+//!
+//! Raw and validated forms are separate types (ripgrep's pattern): nothing downstream sees an
+//! unchecked value, and production mode refuses unsafe settings in one place.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+/// Errors found while reading or validating configuration.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config: {0}")]
+    Parse(String),
+    #[error("invalid environment override {var}: {reason}")]
+    Env { var: String, reason: String },
+    #[error("invalid setting `{key}`: {reason}")]
+    Invalid { key: &'static str, reason: String },
+    #[error("refused in production mode: {0}")]
+    Production(String),
+}
+
+/// Development (generated keys, demo tenant, HS256 allowed) or production (none of those).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Development,
+    Production,
+}
+
+/// Signing algorithm for participant tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum Algorithm {
+    #[default]
+    EdDSA,
+    HS256,
+}
+
+/// The configuration exactly as written: every field optional or defaulted.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub mode: Mode,
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite` (the file `hushpay.db` in the data dir), `sqlite:PATH`, or `memory`.
+    pub store: Option<String>,
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub auth: RawAuth,
+    #[serde(default)]
+    pub demo: RawDemo,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub listen: Option<SocketAddr>,
+    /// The URL browsers and tenant backends use to reach this gateway.
+    pub public_url: Option<String>,
+    pub body_limit_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub algorithm: Option<Algorithm>,
+    /// PKCS#8 PEM Ed25519 key. Generated in development mode when absent.
+    pub signing_key_file: Option<PathBuf>,
+    /// HS256 secret (development only).
+    pub hs256_secret: Option<String>,
+    pub default_ttl_secs: Option<u64>,
+    pub max_ttl_secs: Option<u64>,
+    pub leeway_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDemo {
+    /// Create the demo tenant on first start (development mode only; default true there).
+    pub tenant: Option<bool>,
+}
+
+/// Where records live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    Sqlite(PathBuf),
+    Memory,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    pub data_dir: PathBuf,
+    pub store: StoreLocation,
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub body_limit_bytes: usize,
+    pub auth: AuthConfig,
+    pub demo_tenant: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub algorithm: Algorithm,
+    pub signing_key_file: PathBuf,
+    /// True when the key file path was chosen by the operator (not the generated default).
+    pub signing_key_configured: bool,
+    pub hs256_secret: Option<String>,
+    pub default_ttl: Duration,
+    pub max_ttl: Duration,
+    pub leeway_secs: u64,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./hushpay-data";
+const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+const ENV_PREFIX: &str = "HUSHPAY__";
+
+impl RawConfig {
+    /// Reads `path` (if any), applies environment overrides from `env`, and parses.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_owned(),
+                    source,
+                })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Parse(e.to_string()))?
+            }
+            None => toml::Table::new(),
+        };
+        apply_env(&mut table, env)?;
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))
+    }
+
+    /// Checks every value and derives defaults. Production refuses development shortcuts.
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        let data_dir = self
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let store = parse_store(self.store.as_deref(), &data_dir)?;
+        let listen = match self.server.listen {
+            Some(a) => a,
+            None => DEFAULT_LISTEN
+                .parse()
+                .map_err(|e| ConfigError::Parse(format!("{e}")))?,
+        };
+        let public_url = self
+            .server
+            .public_url
+            .unwrap_or_else(|| format!("http://{listen}"));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                key: "server.public_url",
+                reason: "must start with http:// or https://".into(),
+            });
+        }
+        let body_limit_bytes = self.server.body_limit_bytes.unwrap_or(DEFAULT_BODY_LIMIT);
+        if !(1024..=16 * 1024 * 1024).contains(&body_limit_bytes) {
+            return Err(ConfigError::Invalid {
+                key: "server.body_limit_bytes",
+                reason: "must be between 1 KiB and 16 MiB".into(),
+            });
+        }
+        let auth = validate_auth(self.auth, &data_dir)?;
+        let config = Config {
+            mode: self.mode,
+            demo_tenant: self.demo.tenant.unwrap_or(self.mode == Mode::Development),
+            data_dir,
+            store,
+            listen,
+            public_url,
+            body_limit_bytes,
+            auth,
+        };
+        if config.mode == Mode::Production {
+            refuse_unsafe_production(&config)?;
+        }
+        Ok(config)
+    }
+}
+
+fn validate_auth(raw: RawAuth, data_dir: &Path) -> Result<AuthConfig, ConfigError> {
+    let default_ttl = Duration::from_secs(raw.default_ttl_secs.unwrap_or(600));
+    let max_ttl = Duration::from_secs(raw.max_ttl_secs.unwrap_or(3600));
+    if default_ttl.is_zero() || default_ttl > max_ttl {
+        return Err(ConfigError::Invalid {
+            key: "auth.default_ttl_secs",
+            reason: "must be positive and at most auth.max_ttl_secs".into(),
+        });
+    }
+    if max_ttl > Duration::from_secs(24 * 3600) {
+        return Err(ConfigError::Invalid {
+            key: "auth.max_ttl_secs",
+            reason: "at most 86400 (one day)".into(),
+        });
+    }
+    let leeway_secs = raw.leeway_secs.unwrap_or(5);
+    if leeway_secs > 5 {
+        return Err(ConfigError::Invalid {
+            key: "auth.leeway_secs",
+            reason: "at most 5 seconds".into(),
+        });
+    }
+    let algorithm = raw.algorithm.unwrap_or_default();
+    if algorithm == Algorithm::HS256 && raw.hs256_secret.as_ref().is_none_or(|s| s.len() < 32) {
+        return Err(ConfigError::Invalid {
+            key: "auth.hs256_secret",
+            reason: "HS256 needs a secret of at least 32 bytes".into(),
+        });
+    }
+    let signing_key_configured = raw.signing_key_file.is_some();
+    Ok(AuthConfig {
+        issuer: non_empty(raw.issuer, "hushpay", "auth.issuer")?,
+        audience: non_empty(raw.audience, "hushpay", "auth.audience")?,
+        algorithm,
+        signing_key_file: raw
+            .signing_key_file
+            .unwrap_or_else(|| data_dir.join("keys").join("dev-signing-key.pem")),
+        signing_key_configured,
+        hs256_secret: raw.hs256_secret,
+        default_ttl,
+        max_ttl,
+        leeway_secs,
+    })
+}
+
+fn non_empty(v: Option<String>, default: &str, key: &'static str) -> Result<String, ConfigError> {
+    let v = v.unwrap_or_else(|| default.to_owned());
+    if v.trim().is_empty() || v.len() > 256 {
+        return Err(ConfigError::Invalid {
+            key,
+            reason: "1 to 256 characters".into(),
+        });
+    }
+    Ok(v)
+}
+
+fn parse_store(raw: Option<&str>, data_dir: &Path) -> Result<StoreLocation, ConfigError> {
+    match raw.unwrap_or("sqlite") {
+        "sqlite" => Ok(StoreLocation::Sqlite(data_dir.join("hushpay.db"))),
+        "memory" => Ok(StoreLocation::Memory),
+        other => match other.strip_prefix("sqlite:") {
+            Some(path) if !path.is_empty() => Ok(StoreLocation::Sqlite(PathBuf::from(path))),
+            _ => Err(ConfigError::Invalid {
+                key: "store",
+                reason: format!("expected `sqlite`, `sqlite:PATH` or `memory`, got `{other}`"),
+            }),
+        },
+    }
+}
+
+fn refuse_unsafe_production(c: &Config) -> Result<(), ConfigError> {
+    if c.auth.algorithm == Algorithm::HS256 {
+        return Err(ConfigError::Production("HS256 tokens (use EdDSA)".into()));
+    }
+    if !c.auth.signing_key_configured {
+        return Err(ConfigError::Production(
+            "generated development signing keys: set auth.signing_key_file".into(),
+        ));
+    }
+    if !c.public_url.starts_with("https://") {
+        return Err(ConfigError::Production(format!(
+            "plain-HTTP public URL {}: set server.public_url to https://",
+            c.public_url
+        )));
+    }
+    if c.store == StoreLocation::Memory {
+        return Err(ConfigError::Production(
+            "the in-memory store loses every record".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Applies `HUSHPAY__SECTION__KEY=value` overrides. Values parse as TOML (numbers, booleans,
+/// arrays) and fall back to plain strings.
+fn apply_env(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    for (var, value) in env {
+        let Some(path) = var.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+        if keys.iter().any(String::is_empty) {
+            return Err(ConfigError::Env {
+                var,
+                reason: "empty section or key".into(),
+            });
+        }
+        let parsed = format!("v = {value}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::String(value));
+        let (last, sections) = keys.split_last().ok_or_else(|| ConfigError::Env {
+            var: var.clone(),
+            reason: "no key".into(),
+        })?;
+        let mut node = &mut *table;
+        for section in sections {
+            let entry = node
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            node = entry.as_table_mut().ok_or_else(|| ConfigError::Env {
+                var: var.clone(),
+                reason: format!("`{section}` is not a section"),
+            })?;
+        }
+        node.insert(last.clone(), parsed);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn load_str(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hushpay.toml");
+        std::fs::write(&path, text).unwrap();
+        RawConfig::load(Some(&path), env(vars))?.validate()
+    }
+
+    #[test]
+    fn defaults_are_development_on_loopback() {
+        let c = RawConfig::load(None, env(&[])).unwrap().validate().unwrap();
+        assert_eq!(c.mode, Mode::Development);
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(
+            c.store,
+            StoreLocation::Sqlite(PathBuf::from("./hushpay-data/hushpay.db"))
+        );
+        assert_eq!(c.auth.default_ttl, Duration::from_secs(600));
+        assert!(c.demo_tenant);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let c = load_str(
+            "[server]\nlisten = \"127.0.0.1:9000\"\n[auth]\nissuer = \"file\"\n",
+            &[
+                ("HUSHPAY__SERVER__LISTEN", "127.0.0.1:9001"),
+                ("HUSHPAY__AUTH__DEFAULT_TTL_SECS", "120"),
+                ("HUSHPAY__STORE", "memory"),
+                ("UNRELATED", "x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9001);
+        assert_eq!(c.auth.issuer, "file");
+        assert_eq!(c.auth.default_ttl, Duration::from_secs(120));
+        assert_eq!(c.store, StoreLocation::Memory);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(matches!(
+            load_str("lisen = 1", &[]),
+            Err(ConfigError::Parse(_))
+        ));
+        assert!(matches!(
+            load_str("[server]\nlisten = \"nope\"", &[]),
+            Err(ConfigError::Parse(_))
+        ));
+        assert!(matches!(
+            load_str("mode = \"staging\"", &[]),
+            Err(ConfigError::Parse(_))
+        ));
+        assert!(matches!(
+            load_str("this is not toml", &[]),
+            Err(ConfigError::Parse(_))
+        ));
+        assert!(matches!(
+            load_str("store = \"redis\"", &[]),
+            Err(ConfigError::Invalid { .. })
+        ));
+        assert!(matches!(
+            load_str("[auth]\nleeway_secs = 30", &[]),
+            Err(ConfigError::Invalid {
+                key: "auth.leeway_secs",
+                ..
+            })
+        ));
+        assert!(matches!(
+            load_str("", &[("HUSHPAY__SERVER__LISTEN__X", "1")]),
+            Err(ConfigError::Env { .. })
+        ));
+        assert!(matches!(
+            load_str("", &[("HUSHPAY____X", "1")]),
+            Err(ConfigError::Env { .. })
+        ));
+    }
+
+    #[test]
+    fn production_refuses_development_shortcuts() {
+        let https = ("HUSHPAY__SERVER__PUBLIC_URL", "https://pay.example");
+        let key = ("HUSHPAY__AUTH__SIGNING_KEY_FILE", "/etc/hushpay/key.pem");
+        let prod = ("HUSHPAY__MODE", "production");
+        let ok = load_str("", &[prod, https, key]).unwrap();
+        assert!(!ok.demo_tenant);
+        let no_key = load_str("", &[prod, https]).unwrap_err();
+        assert!(
+            no_key.to_string().contains("development signing keys"),
+            "{no_key}"
+        );
+        let http = load_str("", &[prod, key]).unwrap_err();
+        assert!(http.to_string().contains("plain-HTTP"), "{http}");
+        let secret = "s".repeat(40);
+        let hs = load_str(
+            &format!("[auth]\nalgorithm = \"HS256\"\nhs256_secret = \"{secret}\""),
+            &[prod, https, key],
+        )
+        .unwrap_err();
+        assert!(hs.to_string().contains("HS256"), "{hs}");
+    }
+
+    #[test]
+    fn hs256_needs_a_long_secret_even_in_development() {
+        let err = load_str(
+            "[auth]\nalgorithm = \"HS256\"\nhs256_secret = \"short\"",
+            &[],
+        );
+        assert!(matches!(
+            err,
+            Err(ConfigError::Invalid {
+                key: "auth.hs256_secret",
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,27 @@
+//! # hushpay — the gateway
+//!
+//! The only crate with sockets: configuration, the CLI, the axum HTTP/WebSocket API, access
+//! tokens at the edge, and (as the later issues land) the SFU glue, payment sessions, the
+//! recorder service, audit and webhooks. It composes the sans-IO crates (`hushpay-media`,
+//! `hushpay-card`, `hushpay-auth`) and the store (`hushpay-store`).
+//!
+//! Promises at this layer:
+//! - every HTTP error is JSON `{"error":{"code","message"}}` with a fitting status; request
+//!   ids travel in `x-request-id`; no handler echoes a submitted value in an error;
+//! - one token validator ([`tokens::Tokens`]) for every endpoint that takes a participant JWT;
+//! - API keys are stored as SHA-256 hashes and shown once;
+//! - configuration is validated once at start; production mode refuses development keys,
+//!   HS256, plain-HTTP public URLs and the in-memory store.
+
+pub mod admin;
+pub mod app;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod ids;
+pub mod metrics;
+pub mod routes;
+pub mod tenants;
+pub mod tokens;

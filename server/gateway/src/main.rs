@@ -1,0 +1,100 @@
+//! `hushpay`: the gateway binary. Parses the command line, reads configuration once, and
+//! dispatches. `anyhow` lives here and nowhere below.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use hushpay::cli::{Cli, Command};
+use hushpay::config::{self, RawConfig};
+use hushpay::{admin, app, bootstrap};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = EnvFilter::try_from_env("HUSHPAY_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let raw = RawConfig::load(cli.config.as_deref(), std::env::vars())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { listen } => serve(raw, listen).await,
+            Command::Tenant(cmd) => admin::tenant(&bootstrap::state(raw.validate()?)?, cmd).await,
+            Command::Apikey(cmd) => admin::apikey(&bootstrap::state(raw.validate()?)?, cmd).await,
+            Command::Token(cmd) => admin::token(&bootstrap::state(raw.validate()?)?, cmd).await,
+        }
+    })
+}
+
+async fn serve(raw: RawConfig, listen: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
+    let mut config = raw.validate()?;
+    if let Some(addr) = listen {
+        config.listen = addr;
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    if config.public_url == format!("http://{}", config::DEFAULT_LISTEN) || addr != config.listen {
+        // The default public URL follows the real address (port 0, --listen).
+        config.public_url = format!("http://{addr}");
+    }
+    let demo = config.demo_tenant;
+    let state = bootstrap::state(config)?;
+    if demo {
+        print_demo_tenant(&bootstrap::ensure_demo_tenant(&state, now()).await?);
+    }
+    println!("Hushpay listening on http://{addr}");
+    println!("  health:  http://{addr}/healthz");
+    println!("  JWKS:    http://{addr}/.well-known/jwks.json");
+    println!("  metrics: http://{addr}/metrics");
+    tracing::info!(%addr, mode = ?state.config.mode, "gateway started");
+    app::run(listener, state, app::shutdown_signal()).await?;
+    tracing::info!("gateway stopped");
+    Ok(())
+}
+
+fn print_demo_tenant(demo: &bootstrap::DemoTenant) {
+    match demo {
+        bootstrap::DemoTenant::Created { tenant_id, api_key } => {
+            println!(
+                "Demo tenant `{}` created: {tenant_id}",
+                bootstrap::DEMO_TENANT
+            );
+            println!("Demo tenant API key (shown once, store it now): {api_key}");
+        }
+        bootstrap::DemoTenant::Existing { tenant_id } => {
+            println!(
+                "Demo tenant `{}`: {tenant_id} (its API key was shown on first start; \
+                 `hushpay apikey create --tenant demo` makes another)",
+                bootstrap::DEMO_TENANT
+            );
+        }
+    }
+}
+
+fn now() -> i64 {
+    i64::try_from(hushpay_auth::unix_now()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,110 @@
+//! Process metrics in the Prometheus text exposition format, hand-rolled: a few counters do
+//! not need a registry crate. Labels carry route templates and codes only, never values from
+//! a request.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The gateway's counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    http: Mutex<BTreeMap<(String, String, u16), u64>>,
+    auth_failures: Mutex<BTreeMap<&'static str, u64>>,
+    tokens_minted: AtomicU64,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts one answered HTTP request by method, route template and status.
+    pub fn http_request(&self, method: &str, route: &str, status: u16) {
+        let mut map = self.http.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry((method.to_owned(), route.to_owned(), status))
+            .or_default() += 1;
+    }
+
+    /// Counts a refused credential by its stable error code.
+    pub fn auth_failure(&self, code: &'static str) {
+        let mut map = self.auth_failures.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry(code).or_default() += 1;
+    }
+
+    pub fn token_minted(&self) {
+        self.tokens_minted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The text exposition (version 0.0.4).
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP hushpay_http_requests_total HTTP requests answered.\n");
+        out.push_str("# TYPE hushpay_http_requests_total counter\n");
+        for ((method, route, status), n) in
+            self.http.lock().unwrap_or_else(|p| p.into_inner()).iter()
+        {
+            let _ = writeln!(
+                out,
+                "hushpay_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {n}",
+                escape(method),
+                escape(route)
+            );
+        }
+        out.push_str("# HELP hushpay_auth_failures_total Refused credentials by reason.\n");
+        out.push_str("# TYPE hushpay_auth_failures_total counter\n");
+        for (code, n) in self
+            .auth_failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(out, "hushpay_auth_failures_total{{code=\"{code}\"}} {n}");
+        }
+        out.push_str("# HELP hushpay_access_tokens_minted_total Participant tokens minted.\n");
+        out.push_str("# TYPE hushpay_access_tokens_minted_total counter\n");
+        let _ = writeln!(
+            out,
+            "hushpay_access_tokens_minted_total {}",
+            self.tokens_minted.load(Ordering::Relaxed)
+        );
+        out
+    }
+}
+
+/// Escapes a label value (backslash, quote, newline).
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_in_text_format() {
+        let m = Metrics::new();
+        m.http_request("GET", "/healthz", 200);
+        m.http_request("GET", "/healthz", 200);
+        m.http_request("POST", "/v1/\"x\"", 401);
+        m.auth_failure("token_expired");
+        m.token_minted();
+        let text = m.render();
+        assert!(text.contains(
+            "hushpay_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"
+        ));
+        assert!(text.contains("route=\"/v1/\\\"x\\\"\""));
+        assert!(text.contains("hushpay_auth_failures_total{code=\"token_expired\"} 1"));
+        assert!(text.contains("hushpay_access_tokens_minted_total 1"));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let value = line.rsplit(' ').next().unwrap_or_default();
+            assert!(
+                value.parse::<f64>().is_ok(),
+                "sample line ends in a number: {line}"
+            );
+        }
+    }
+}
