@@ -248,8 +248,12 @@ impl Masker {
     }
 
     /// Feeds one RTP packet that arrived at `now`.
+    ///
+    /// A held packet whose deadline is `now` or earlier is released only after this packet was
+    /// analysed, so that it can still be masked as "the one before" when the next packet arrives
+    /// on time; call [`Masker::handle_timeout`] at the deadline when no packet comes.
     pub fn handle_rtp(&mut self, now: Instant, bytes: &[u8]) -> Result<(), MediaError> {
-        self.handle_timeout(now);
+        self.handle_other_timeouts(now);
         let pkt = RtpPacket::parse(bytes).inspect_err(|_| self.stats.refused += 1)?;
         if *self.ssrc.get_or_insert(pkt.ssrc) != pkt.ssrc {
             self.stats.refused += 1;
@@ -277,6 +281,10 @@ impl Masker {
         if self.held.as_ref().is_some_and(|h| h.deadline <= now) {
             self.release();
         }
+        self.handle_other_timeouts(now);
+    }
+
+    fn handle_other_timeouts(&mut self, now: Instant) {
         for i in 0..self.trackers.len() {
             self.trackers[i].1.handle_timeout(now);
             self.drain_tracker(now, i);

@@ -5,3 +5,7 @@
 mod common;
 #[path = "media/conformance_q24.rs"]
 mod conformance_q24;
+#[path = "media/masks_digit_onset.rs"]
+mod masks_digit_onset;
+#[path = "media/rfc4733_keys_never_reach_the_agent.rs"]
+mod rfc4733_keys_never_reach_the_agent;

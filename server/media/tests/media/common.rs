@@ -87,7 +87,7 @@ pub fn run_masker_at(masker: &mut Masker, packets: &[Vec<u8>], arrivals: &[Insta
     let mut run = Run::default();
     let mut next_timeout: Option<Instant> = None;
     for (p, &now) in packets.iter().zip(arrivals) {
-        while let Some(t) = next_timeout.filter(|&t| t <= now) {
+        while let Some(t) = next_timeout.filter(|&t| t < now) {
             masker.handle_timeout(t);
             next_timeout = drain(masker, &mut run);
             if next_timeout == Some(t) {
@@ -163,4 +163,131 @@ pub fn multimon(pcm: &[i16], rate: u32) -> String {
         .filter_map(|l| l.strip_prefix("DTMF: "))
         .map(|d| d.trim())
         .collect()
+}
+
+/// Builds one RTP stream (Opus 48 kHz + telephone events) as a browser or gateway would send it,
+/// with arrival times 20 ms apart per audio frame.
+pub struct StreamBuilder {
+    pub packets: Vec<Vec<u8>>,
+    pub arrivals: Vec<Instant>,
+    enc: Encoder,
+    seq: u16,
+    ts: u32,
+    ts0: u32,
+    now: Instant,
+}
+
+impl StreamBuilder {
+    pub fn new(base: Instant, seq0: u16, ts0: u32) -> Self {
+        Self {
+            packets: Vec::new(),
+            arrivals: Vec::new(),
+            enc: Encoder::new(48_000, 32_000).unwrap(),
+            seq: seq0,
+            ts: ts0,
+            ts0,
+            now: base,
+        }
+    }
+
+    fn push(&mut self, pt: u8, marker: bool, ts: u32, payload: &[u8]) {
+        let b = RtpBuilder {
+            marker,
+            payload_type: pt,
+            sequence: self.seq,
+            timestamp: ts,
+            ssrc: SSRC,
+        };
+        self.packets.push(b.build(payload));
+        self.arrivals.push(self.now);
+        self.seq = self.seq.wrapping_add(1);
+    }
+
+    /// Encodes and sends 48 kHz audio in 20 ms frames (padded with silence).
+    pub fn audio(&mut self, pcm48: &[i16]) {
+        let mut padded = pcm48.to_vec();
+        padded.resize(pcm48.len().div_ceil(960) * 960, 0);
+        for f in padded.chunks(960) {
+            self.now += Duration::from_millis(20);
+            let payload = self.enc.encode(f).unwrap();
+            let ts = self.ts;
+            self.push(OPUS_PT, false, ts, &payload);
+            self.ts = self.ts.wrapping_add(960);
+        }
+    }
+
+    /// A Chrome-like key press: `ms` long, one event packet per 20 ms (first marked), end sent
+    /// three times; no audio meanwhile (the timestamp jumps over the key). With `inband`, audio
+    /// frames carrying the tone are sent too (a gateway that sends both).
+    pub fn key(&mut self, pt: u8, clock: u32, d: Digit, ms: u32, inband: Option<&[i16]>) {
+        let start_ts = self.ts;
+        let per = clock / 50;
+        let steps = ms / 20;
+        let mut tone_frames = inband
+            .map(|p| p.chunks(960).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter();
+        for i in 0..steps {
+            if let Some(f) = tone_frames.next() {
+                self.now += Duration::from_millis(20);
+                let mut frame = f.to_vec();
+                frame.resize(960, 0);
+                let payload = self.enc.encode(&frame).unwrap();
+                let ts = self.ts;
+                self.push(OPUS_PT, false, ts, &payload);
+                self.ts = self.ts.wrapping_add(960);
+            } else {
+                self.now += Duration::from_millis(20);
+                self.ts = self.ts.wrapping_add(960);
+            }
+            let ev = TelephoneEvent {
+                code: d.event_code(),
+                end: false,
+                volume: 10,
+                duration: ((i + 1) * per) as u16,
+            };
+            self.push(
+                pt,
+                i == 0,
+                start_ts_in(clock, self.ts0, start_ts),
+                &ev.build(),
+            );
+        }
+        let ev = TelephoneEvent {
+            code: d.event_code(),
+            end: true,
+            volume: 10,
+            duration: (steps * per) as u16,
+        };
+        for _ in 0..3 {
+            self.push(
+                pt,
+                false,
+                start_ts_in(clock, self.ts0, start_ts),
+                &ev.build(),
+            );
+        }
+    }
+}
+
+/// The event timestamp in the event clock (same origin as the 48 kHz audio clock, wrapping).
+fn start_ts_in(clock: u32, ts0: u32, ts48: u32) -> u32 {
+    let elapsed = u64::from(ts48.wrapping_sub(ts0)) * u64::from(clock) / 48_000;
+    ts0.wrapping_add(elapsed as u32)
+}
+
+use hushpay_media::rfc4733::TelephoneEvent;
+
+/// Counts 10 ms windows the sensitive flagger marks in 8 kHz `pcm`.
+pub fn sensitive_hits(pcm8: &[i16]) -> usize {
+    use hushpay_media::flagger::{Flagger, HOP, WINDOW};
+    let f = Flagger::default();
+    let x: Vec<f32> = pcm8.iter().map(|&s| f32::from(s)).collect();
+    if x.len() < WINDOW {
+        return 0;
+    }
+    (0..=x.len() - WINDOW)
+        .step_by(HOP)
+        .filter(|&i| f.window_flags(&x[i..i + WINDOW]))
+        .count()
 }
