@@ -1,11 +1,19 @@
 //! The media crate's integration tests, one binary (fast to link), one module per behaviour.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "media/collector_fields.rs"]
+mod collector_fields;
 #[path = "media/common.rs"]
 mod common;
 #[path = "media/conformance_q24.rs"]
 mod conformance_q24;
+#[path = "media/masker_invariants.rs"]
+mod masker_invariants;
 #[path = "media/masks_digit_onset.rs"]
 mod masks_digit_onset;
+#[path = "media/rfc4733_key_tracker.rs"]
+mod rfc4733_key_tracker;
 #[path = "media/rfc4733_keys_never_reach_the_agent.rs"]
 mod rfc4733_keys_never_reach_the_agent;
+#[path = "media/secure_mode.rs"]
+mod secure_mode;
