@@ -418,7 +418,10 @@ mod tests {
             })
         ));
         assert!(matches!(
-            load_str("", &[("HUSHPAY__SERVER__LISTEN__X", "1")]),
+            load_str(
+                "[server]\nlisten = \"127.0.0.1:1\"",
+                &[("HUSHPAY__SERVER__LISTEN__X", "1")]
+            ),
             Err(ConfigError::Env { .. })
         ));
         assert!(matches!(

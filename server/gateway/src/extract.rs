@@ -67,19 +67,27 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     }
 }
 
-/// Replaces the contents of every `"..."` span with `…`.
+/// Replaces input values in a serde message with `…`: every `"..."` span, and the backticked
+/// span after `unknown variant` / `unknown field` (the expected alternatives are kept).
 fn redact_quoted(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
-    let mut inside = false;
+    let mut closing: Option<char> = None;
     for c in message.chars() {
-        if c == '"' {
-            if inside {
+        match closing {
+            Some(end) if c == end => {
                 out.push('…');
+                out.push(c);
+                closing = None;
             }
-            inside = !inside;
-            out.push(c);
-        } else if !inside {
-            out.push(c);
+            Some(_) => {}
+            None => {
+                let echoes_input = c == '"'
+                    || (c == '`' && (out.ends_with("variant ") || out.ends_with("field ")));
+                out.push(c);
+                if echoes_input {
+                    closing = Some(c);
+                }
+            }
         }
     }
     out
@@ -203,6 +211,14 @@ mod tests {
             "invalid type: string \"…\", expected u64 at line 1"
         );
         assert_eq!(redact_quoted("unterminated \"abc"), "unterminated \"");
+        assert_eq!(
+            redact_quoted("unknown variant `ceo`, expected one of `agent`, `patient`"),
+            "unknown variant `…`, expected one of `agent`, `patient`"
+        );
+        assert_eq!(
+            redact_quoted("unknown field `4111`, expected `a`"),
+            "unknown field `…`, expected `a`"
+        );
         assert_eq!(redact_quoted("no quotes"), "no quotes");
     }
 }
