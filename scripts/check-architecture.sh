@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Proves the sans-IO crates depend on no async runtime, web framework, WebRTC stack or
+# database client (DESIGN.md: card <- vault <- gateway -> media; wasm -> card).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FORBIDDEN='^(tokio|tokio-[a-z-]+|axum|axum-[a-z-]+|hyper|mio|webrtc|webrtc-[a-z-]+|rtc|rtc-[a-z-]+|rusqlite|libsqlite3-sys|sqlx|sqlx-[a-z-]+|postgres|tokio-postgres|redis|async-std|smol|reqwest)$'
+forbidden_deps() {
+  cargo tree --locked -p "$1" -e normal,build --prefix none --format '{p}' \
+    | awk '{print $1}' | sort -u | grep -E "$FORBIDDEN" || true
+}
+
+# Control: the check must catch a crate that does use them (the store uses tokio and SQLite).
+if [ -z "$(forbidden_deps hushpay-store)" ]; then
+  echo "FAIL: the architecture check did not flag hushpay-store; the check itself is broken"
+  exit 1
+fi
+
+status=0
+for crate in hushpay-media hushpay-card; do
+  bad=$(forbidden_deps "$crate")
+  if [ -n "$bad" ]; then
+    echo "FAIL: $crate depends on: $(tr '\n' ' ' <<<"$bad")"
+    status=1
+  else
+    echo "ok: $crate depends on no runtime, socket, WebRTC or database crate"
+  fi
+done
+exit $status

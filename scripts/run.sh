@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs the gateway on its embedded defaults: SQLite in ./hushpay-data, generated development
+# keys, a demo tenant whose API key is printed once. Extra arguments go to `hushpay serve`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+exec cargo run --release --locked -p hushpay -- serve "$@"

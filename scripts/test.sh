@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, lints, the architecture check, and the whole
+# workspace's tests (unit, conformance, integration, end-to-end). CI runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (workspace, all targets, warnings are errors)"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
+step "architecture: media and card crates stay free of runtimes, sockets and databases"
+./scripts/check-architecture.sh
+
+step "cargo test --workspace"
+cargo test --locked --workspace
+
+if [ -f package.json ]; then
+  step "web-sdk: typecheck and unit tests"
+  npm run --silent check
+  npm test --silent
+fi
+step "all checks passed"
