@@ -20,8 +20,9 @@ step "cargo test --workspace"
 cargo test --locked --workspace
 
 if [ -f package.json ]; then
-  step "web-sdk: typecheck and unit tests"
-  npm run --silent check
-  npm test --silent
+  step "TypeScript: typecheck, unit tests, browser end-to-end tests (Chromium)"
+  npm run --silent --if-present check
+  npm run --silent --if-present test
+  npm run --silent --if-present test:browser
 fi
 step "all checks passed"
