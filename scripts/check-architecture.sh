@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 FORBIDDEN='^(tokio|tokio-[a-z-]+|axum|axum-[a-z-]+|hyper|mio|webrtc|webrtc-[a-z-]+|rtc|rtc-[a-z-]+|rusqlite|libsqlite3-sys|sqlx|sqlx-[a-z-]+|postgres|tokio-postgres|redis|async-std|smol|reqwest)$'
 forbidden_deps() {
-  cargo tree --locked -p "$1" -e normal,build --prefix none --format '{p}' \
+  cargo tree -p "$1" -e normal,build --prefix none --format '{p}' \
     | awk '{print $1}' | sort -u | grep -E "$FORBIDDEN" || true
 }
 

@@ -11,13 +11,13 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (workspace, all targets, warnings are errors)"
-cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
 step "architecture: media and card crates stay free of runtimes, sockets and databases"
 ./scripts/check-architecture.sh
 
 step "cargo test --workspace"
-cargo test --locked --workspace
+cargo test --workspace
 
 if [ -f package.json ]; then
   step "TypeScript: typecheck, unit tests, browser end-to-end tests (Chromium)"
