@@ -12,7 +12,7 @@ mkdir -p "$OUT"
 for tool in cc multimon-ng sox python3; do
     command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/setup.sh" >&2; exit 1; }
 done
-[ -f /usr/include/spandsp.h ] || [ -f /usr/include/spandsp/dtmf.h ] || { echo "missing libspandsp-dev: run scripts/setup.sh" >&2; exit 1; }
+echo '#include <spandsp.h>' | cc -E - >/dev/null 2>&1 || { echo "missing libspandsp-dev: run scripts/setup.sh" >&2; exit 1; }
 
 if [ "${1:-}" != "--no-criterion" ]; then
     cargo bench -p hushpay-media --bench media -- --noplot 2>&1 | tee "$OUT/criterion.txt" | grep -E "^[a-z_0-9]+ *time:|^[a-z_0-9]+$|time:"

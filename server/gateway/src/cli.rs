@@ -33,5 +33,7 @@ pub enum Command {
     /// Mint participant access tokens.
     #[command(subcommand)]
     Token(crate::admin::TokenCommand),
-    // MEDIA-WIRING: the media helper adds `Media(crate::media_cli::MediaCommand)` here.
+    /// Check the DTMF detector and the masker on your own audio.
+    #[command(subcommand)]
+    Media(crate::media_cli::MediaCommand),
 }

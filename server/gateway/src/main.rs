@@ -44,6 +44,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Tenant(cmd) => admin::tenant(&bootstrap::state(raw.validate()?)?, cmd).await,
             Command::Apikey(cmd) => admin::apikey(&bootstrap::state(raw.validate()?)?, cmd).await,
             Command::Token(cmd) => admin::token(&bootstrap::state(raw.validate()?)?, cmd).await,
+            Command::Media(cmd) => hushpay::media_cli::run(cmd),
         }
     })
 }

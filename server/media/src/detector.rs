@@ -14,8 +14,11 @@
 //! A block is a "hit" for a key when: one low and one high tone dominate their groups by 8 dB,
 //! each is at least [`DetectorConfig::min_tone_dbm0`], the twist is within +8/-4 dB (plus a
 //! measurement margin), the two tones carry at least [`DetectorConfig::min_energy_ratio`] of the
-//! block energy, both frequencies are within [`DetectorConfig::max_freq_offset`], and both fill
-//! the block. A key starts after two consecutive hits and ends after two consecutive non-hits;
+//! block energy, both frequencies are within [`DetectorConfig::max_block_freq_offset`], both fill
+//! the block, and neither has a second harmonic above [`DetectorConfig::max_harmonic_ratio`]
+//! (voices and instruments do; DTMF generators do not). A key starts after two consecutive hits
+//! whose mean frequency offsets are within [`DetectorConfig::max_freq_offset`] (2 %, between
+//! Q.24's 1.5 % accept and 3.5 % reject), and ends after two consecutive non-hits;
 //! it is reported when it ends, with its start and end sample.
 
 use std::f32::consts::PI;
@@ -43,8 +46,13 @@ pub struct DetectorConfig {
     pub min_energy_ratio: f32,
     /// Each tone must exceed the other tones of its group by this factor (power).
     pub min_relative_peak: f32,
-    /// Largest accepted relative frequency offset (Q.24: accept 1.5 %, reject 3.5 %).
+    /// Largest accepted relative frequency offset, averaged over the two blocks that start a
+    /// key (Q.24: accept 1.5 %, reject 3.5 %).
     pub max_freq_offset: f32,
+    /// Largest relative frequency offset of any single block.
+    pub max_block_freq_offset: f32,
+    /// Largest second-harmonic to fundamental power ratio (talk-off guard; 0.02 = -17 dB).
+    pub max_harmonic_ratio: f32,
     /// Largest power ratio between sub-blocks of a block (the tone fills the block).
     pub max_fill_imbalance: f32,
 }
@@ -57,7 +65,9 @@ impl Default for DetectorConfig {
             max_reverse_twist_db: 5.5,
             min_energy_ratio: 0.7,
             min_relative_peak: 6.3,
-            max_freq_offset: 0.025,
+            max_freq_offset: 0.02,
+            max_block_freq_offset: 0.025,
+            max_harmonic_ratio: 0.02,
             max_fill_imbalance: 1.6,
         }
     }
@@ -97,7 +107,7 @@ pub struct DtmfDetector {
     fill: usize,
     /// Sample index of `block[0]`.
     block_start: u64,
-    last_hit: Option<Digit>,
+    last_hit: Option<Hit>,
     current: Option<(Digit, u64, u64)>,
     misses: u8,
 }
@@ -167,10 +177,11 @@ impl DtmfDetector {
         self.last_hit = None;
     }
 
-    fn step(&mut self, hit: Option<Digit>, out: &mut Vec<DetectedDigit>) {
+    fn step(&mut self, hit: Option<Hit>, out: &mut Vec<DetectedDigit>) {
         let block_end = self.block_start + BLOCK as u64;
+        let max = self.config.max_freq_offset;
         match self.current {
-            Some((d, start, _)) if hit == Some(d) => {
+            Some((d, start, _)) if hit.is_some_and(|h| h.digit == d) => {
                 self.current = Some((d, start, block_end));
                 self.misses = 0;
             }
@@ -187,8 +198,14 @@ impl DtmfDetector {
                 }
             }
             None => {
-                if let Some(d) = hit.filter(|_| hit == self.last_hit) {
-                    self.current = Some((d, self.block_start - BLOCK as u64, block_end));
+                // Two consecutive blocks agree on the key, and their mean offsets are in range.
+                let start = hit.zip(self.last_hit).filter(|(h, l)| {
+                    h.digit == l.digit
+                        && (h.low + l.low).abs() / 2.0 <= max
+                        && (h.high + l.high).abs() / 2.0 <= max
+                });
+                if let Some((h, _)) = start {
+                    self.current = Some((h.digit, self.block_start - BLOCK as u64, block_end));
                     self.misses = 0;
                 }
             }
@@ -197,7 +214,7 @@ impl DtmfDetector {
     }
 
     /// The key this block carries, if it passes every test.
-    fn classify(&self) -> Option<Digit> {
+    fn classify(&self) -> Option<Hit> {
         let x = &self.block;
         let energy: f32 = x.iter().map(|v| v * v).sum::<f32>() / BLOCK as f32;
         if energy < self.min_tone_power {
@@ -227,7 +244,7 @@ impl DtmfDetector {
         let (lo, hi) = self.fit(row, col, &corr);
         for (t, f) in [(&lo, ALL_FREQS[row]), (&hi, ALL_FREQS[4 + col])] {
             if t.power < self.min_tone_power
-                || (t.offset_hz / f).abs() > c.max_freq_offset
+                || (t.offset_hz / f).abs() > c.max_block_freq_offset
                 || t.imbalance > c.max_fill_imbalance
             {
                 return None;
@@ -240,7 +257,50 @@ impl DtmfDetector {
         if (lo.power + hi.power) < c.min_energy_ratio * energy {
             return None;
         }
-        Digit::from_row_col(row, col)
+        let fl = f64::from(ALL_FREQS[row] + lo.offset_hz);
+        let fh = f64::from(ALL_FREQS[4 + col] + hi.offset_hz);
+        if self.harmonic_ratio(fl, fh) > c.max_harmonic_ratio {
+            return None;
+        }
+        Some(Hit {
+            digit: Digit::from_row_col(row, col)?,
+            low: lo.offset_hz / ALL_FREQS[row],
+            high: hi.offset_hz / ALL_FREQS[4 + col],
+        })
+    }
+
+    /// Largest ratio of second-harmonic power to fundamental power of the two tones, from a
+    /// least-squares fit of `fl`, `fh`, `2 fl`, `2 fh` (at the measured frequencies) over the
+    /// block. DTMF generators are clean; voices and instruments carry harmonics.
+    #[allow(clippy::needless_range_loop)] // matrix code reads best with indices
+    fn harmonic_ratio(&self, fl: f64, fh: f64) -> f32 {
+        let freqs = [fl, fh, 2.0 * fl, 2.0 * fh];
+        let mut gram = [[0f64; 8]; 8];
+        let mut rhs = [0f64; 8];
+        let mut basis = [0f64; 8];
+        for (n, &x) in self.block.iter().enumerate() {
+            for (i, f) in freqs.iter().enumerate() {
+                let w = 2.0 * std::f64::consts::PI * f / f64::from(SAMPLE_RATE) * n as f64;
+                basis[2 * i] = w.cos();
+                basis[2 * i + 1] = w.sin();
+            }
+            for i in 0..8 {
+                rhs[i] += f64::from(x) * basis[i];
+                for j in i..8 {
+                    gram[i][j] += basis[i] * basis[j];
+                }
+            }
+        }
+        for i in 0..8 {
+            for j in 0..i {
+                gram[i][j] = gram[j][i];
+            }
+        }
+        let inv = invert(gram);
+        let sol: [f64; 8] = std::array::from_fn(|i| (0..8).map(|j| inv[i][j] * rhs[j]).sum());
+        let power = |i: usize| sol[2 * i] * sol[2 * i] + sol[2 * i + 1] * sol[2 * i + 1];
+        let ratio = (power(2) / power(0).max(1e-9)).max(power(3) / power(1).max(1e-9));
+        ratio as f32
     }
 
     /// `(sum x cos, sum x sin)` at frequency `k` over each sub-block.
@@ -285,7 +345,13 @@ impl DtmfDetector {
                 re += r2 * r1 + i2 * i1;
                 im += i2 * r1 - r2 * i1;
             }
-            let offset_hz = im.atan2(re) * SAMPLE_RATE / (2.0 * PI * SUB as f32);
+            // Coarse (unambiguous to +/-117 Hz) from consecutive sub-blocks, then refined with
+            // the first-to-last phase advance (twice the baseline, half the noise).
+            let coarse = im.atan2(re) * (SUBS - 1) as f32;
+            let ((p1, q1), (p3, q3)) = (z[0], z[SUBS - 1]);
+            let fine = (-q3 * p1 + p3 * q1).atan2(p3 * p1 + q3 * q1);
+            let fine = fine + 2.0 * PI * ((coarse - fine) / (2.0 * PI)).round();
+            let offset_hz = fine * SAMPLE_RATE / (2.0 * PI * ((SUBS - 1) * SUB) as f32);
             let x = PI * offset_hz * SUB as f32 / SAMPLE_RATE;
             let gain = if x.abs() < 1e-3 {
                 1.0
@@ -303,6 +369,14 @@ impl DtmfDetector {
         };
         (tone(0), tone(1))
     }
+}
+
+/// A block that carries a key, with the relative frequency offsets measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Hit {
+    digit: Digit,
+    low: f32,
+    high: f32,
 }
 
 /// Per-tone measures over one block.
@@ -355,7 +429,7 @@ fn gram_inverses() -> Vec<Gram> {
                         }
                     }
                 }
-                let inv = invert4(m);
+                let inv = invert(m);
                 for i in 0..4 {
                     for j in 0..4 {
                         g[h][i][j] = inv[i][j] as f32;
@@ -368,16 +442,16 @@ fn gram_inverses() -> Vec<Gram> {
     out
 }
 
-/// Gauss-Jordan inverse of a symmetric positive-definite 4x4 matrix.
+/// Gauss-Jordan inverse (with partial pivoting) of a small symmetric positive-definite matrix.
 #[allow(clippy::needless_range_loop)]
-fn invert4(m: [[f64; 4]; 4]) -> [[f64; 4]; 4] {
+fn invert<const N: usize>(m: [[f64; N]; N]) -> [[f64; N]; N] {
     let mut a = m;
-    let mut inv = [[0f64; 4]; 4];
+    let mut inv = [[0f64; N]; N];
     for (i, r) in inv.iter_mut().enumerate() {
         r[i] = 1.0;
     }
-    for col in 0..4 {
-        let pivot = (col..4).fold(col, |b, r| {
+    for col in 0..N {
+        let pivot = (col..N).fold(col, |b, r| {
             if a[r][col].abs() > a[b][col].abs() {
                 r
             } else {
@@ -390,14 +464,14 @@ fn invert4(m: [[f64; 4]; 4]) -> [[f64; 4]; 4] {
         if d.abs() < 1e-12 {
             continue;
         }
-        for j in 0..4 {
+        for j in 0..N {
             a[col][j] /= d;
             inv[col][j] /= d;
         }
-        for r in 0..4 {
+        for r in 0..N {
             if r != col {
                 let f = a[r][col];
-                for j in 0..4 {
+                for j in 0..N {
                     a[r][j] -= f * a[col][j];
                     inv[r][j] -= f * inv[col][j];
                 }

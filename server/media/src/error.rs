@@ -28,6 +28,9 @@ pub enum MediaError {
     /// Sample rate not supported by a helper.
     #[error("unsupported sample rate {0} Hz")]
     SampleRate(u32),
+    /// A WAV file this crate cannot read.
+    #[error("WAV: {0}")]
+    Wav(&'static str),
     /// Invalid configuration.
     #[error("invalid configuration: {0}")]
     Config(&'static str),

@@ -22,14 +22,17 @@ pub struct FlaggerConfig {
     pub min_group_ratio: f32,
     /// Share of window energy both tones together must carry.
     pub min_pair_ratio: f32,
+    /// Each tone must exceed the second strongest bin of its group by this power factor.
+    pub min_relative_peak: f32,
 }
 
 impl Default for FlaggerConfig {
     fn default() -> Self {
         Self {
             min_tone_dbm0: -45.0,
-            min_group_ratio: 0.06,
-            min_pair_ratio: 0.3,
+            min_group_ratio: 0.1,
+            min_pair_ratio: 0.5,
+            min_relative_peak: 4.0,
         }
     }
 }
@@ -39,8 +42,9 @@ impl FlaggerConfig {
     pub fn secure() -> Self {
         Self {
             min_tone_dbm0: -51.0,
-            min_group_ratio: 0.04,
-            min_pair_ratio: 0.2,
+            min_group_ratio: 0.05,
+            min_pair_ratio: 0.3,
+            min_relative_peak: 2.0,
         }
     }
 }
@@ -87,16 +91,26 @@ impl Flagger {
         if mean < self.min_power {
             return false;
         }
-        let lo = p[..4].iter().fold(0f32, |a, &b| a.max(b));
-        let hi = p[4..].iter().fold(0f32, |a, &b| a.max(b));
-        let (lo, hi) = (tone_power(lo, n), tone_power(hi, n));
+        let (lo, lo2) = top_two(&p[..4]);
+        let (hi, hi2) = top_two(&p[4..]);
         let c = &self.config;
+        if lo < c.min_relative_peak * lo2 || hi < c.min_relative_peak * hi2 {
+            return false;
+        }
+        let (lo, hi) = (tone_power(lo, n), tone_power(hi, n));
         lo >= self.min_power
             && hi >= self.min_power
             && lo >= c.min_group_ratio * mean
             && hi >= c.min_group_ratio * mean
             && lo + hi >= c.min_pair_ratio * mean
     }
+}
+
+fn top_two(p: &[f32]) -> (f32, f32) {
+    p.iter().fold(
+        (0f32, 0f32),
+        |(a, b), &v| if v > a { (v, a) } else { (a, b.max(v)) },
+    )
 }
 
 /// Converts PCM to `f32`.

@@ -32,6 +32,7 @@ pub mod goertzel;
 pub mod key_tracker;
 pub mod level;
 pub mod masker;
+pub mod offline;
 pub mod opus_codec;
 pub mod renumber;
 pub mod resample;
@@ -39,6 +40,7 @@ pub mod rfc4733;
 pub mod rtp;
 pub mod seq;
 pub mod signal;
+pub mod wav;
 
 pub use digit::Digit;
 pub use error::MediaError;

@@ -17,3 +17,5 @@ mod rfc4733_key_tracker;
 mod rfc4733_keys_never_reach_the_agent;
 #[path = "media/secure_mode.rs"]
 mod secure_mode;
+#[path = "media/talk_off.rs"]
+mod talk_off;

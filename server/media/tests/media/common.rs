@@ -278,10 +278,12 @@ fn start_ts_in(clock: u32, ts0: u32, ts48: u32) -> u32 {
 
 use hushpay_media::rfc4733::TelephoneEvent;
 
-/// Counts 10 ms windows the sensitive flagger marks in 8 kHz `pcm`.
+/// Counts 10 ms windows the sensitive leak detector (the flagger with its secure-mode
+/// thresholds) marks in 8 kHz `pcm`.
 pub fn sensitive_hits(pcm8: &[i16]) -> usize {
-    use hushpay_media::flagger::{Flagger, HOP, WINDOW};
-    let f = Flagger::default();
+    use hushpay_media::flagger::{Flagger, FlaggerConfig, HOP, WINDOW};
+    // The secure-mode settings: more sensitive than the masking default.
+    let f = Flagger::new(FlaggerConfig::secure());
     let x: Vec<f32> = pcm8.iter().map(|&s| f32::from(s)).collect();
     if x.len() < WINDOW {
         return 0;

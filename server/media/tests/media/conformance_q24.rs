@@ -207,3 +207,32 @@ fn reports_start_and_end() {
         d[0].end_ms()
     );
 }
+
+#[test]
+fn offsets_of_1_5_percent_with_noise_at_15_db_snr_are_accepted() {
+    // Not a Q.24 test case on its own (it combines two), kept to show the margin of the
+    // frequency measurement.
+    let expected: String = Digit::all()
+        .map(|d| d.as_char())
+        .collect::<String>()
+        .repeat(2);
+    let mut rng = Rng::new(5);
+    for (lo, hi) in [
+        (-0.015f32, -0.015f32),
+        (0.015, 0.015),
+        (-0.015, 0.015),
+        (0.015, -0.015),
+    ] {
+        let ps: Vec<_> = (0..2)
+            .flat_map(|_| pairs(-20.0, 50.0))
+            .map(|p| TonePair {
+                low_offset: lo,
+                high_offset: hi,
+                ..p
+            })
+            .collect();
+        let mut pcm = sequence(&ps, 5.0, 50.0, 8000);
+        add_noise(&mut pcm, -20.0 + 3.01 - 15.0, &mut rng);
+        expect_all(&pcm, &expected, &format!("offsets {lo} {hi} with noise"));
+    }
+}
