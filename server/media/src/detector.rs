@@ -278,11 +278,18 @@ impl DtmfDetector {
         let mut gram = [[0f64; 8]; 8];
         let mut rhs = [0f64; 8];
         let mut basis = [0f64; 8];
-        for (n, &x) in self.block.iter().enumerate() {
-            for (i, f) in freqs.iter().enumerate() {
-                let w = 2.0 * std::f64::consts::PI * f / f64::from(SAMPLE_RATE) * n as f64;
-                basis[2 * i] = w.cos();
-                basis[2 * i + 1] = w.sin();
+        // Rotators instead of trigonometry per sample: (cos, sin) of w n, stepped by w.
+        let step: [(f64, f64); 4] = freqs.map(|f| {
+            let w = 2.0 * std::f64::consts::PI * f / f64::from(SAMPLE_RATE);
+            (w.cos(), w.sin())
+        });
+        let mut rot = [(1f64, 0f64); 4];
+        for &x in self.block.iter() {
+            for i in 0..4 {
+                let (c, s) = rot[i];
+                basis[2 * i] = c;
+                basis[2 * i + 1] = s;
+                rot[i] = (c * step[i].0 - s * step[i].1, s * step[i].0 + c * step[i].1);
             }
             for i in 0..8 {
                 rhs[i] += f64::from(x) * basis[i];
