@@ -18,8 +18,9 @@ if [ "${1:-}" != "--no-criterion" ]; then
     cargo bench -p hushpay-media --bench media -- --noplot 2>&1 | tee "$OUT/criterion.txt" | grep -E "^[a-z_0-9]+ *time:|^[a-z_0-9]+$|time:"
 fi
 
-# 1. corpus + Hushpay results (release build, single thread)
-cargo bench -p hushpay-media --bench dtmf_corpus -- "$OUT/corpus" >/dev/null
+# 1. corpus + Hushpay results (release build, single thread, thread CPU time) and the
+#    per-packet CPU cost of each stage
+cargo bench -p hushpay-media --bench dtmf_corpus -- "$OUT/corpus" | tee "$OUT/packet-costs.txt"
 # 2. spandsp (bench-only C harness, linked here and nowhere else)
 cc -O2 -o "$OUT/spandsp_rx" bench/dtmf-compare/spandsp_rx.c -lspandsp
 "$OUT/spandsp_rx" "$OUT"/corpus/*.raw > "$OUT/corpus/spandsp.tsv"

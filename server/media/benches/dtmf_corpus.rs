@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use hushpay_media::Digit;
 use hushpay_media::detector::detect_all;
@@ -226,6 +226,97 @@ fn main() {
     std::fs::write(dir.join("manifest.tsv"), manifest).unwrap();
     std::fs::write(dir.join("hushpay.tsv"), results).unwrap();
     println!("corpus and hushpay.tsv written to {}", dir.display());
+    packet_costs();
+}
+
+/// CPU time of this thread in ns (Linux `/proc/thread-self/schedstat`, first field): unlike wall
+/// time it does not count time the scheduler gave to other processes on this shared machine.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// Per-20 ms-packet CPU cost of each stage over 3000 packets of speech with keys (Opus 48 kHz,
+/// 32 kbit/s): decode to 8 kHz; strict detector + flag; both; the whole masker step.
+fn packet_costs() {
+    use hushpay_media::detector::DtmfDetector;
+    use hushpay_media::flagger::Flagger;
+    use hushpay_media::masker::{Masker, MaskerConfig, Output};
+    use hushpay_media::opus_codec::{Decoder8k, Encoder};
+    use hushpay_media::rtp::RtpBuilder;
+
+    let speech: Vec<i16> = talk_off::speech_corpus().into_iter().flat_map(|(_, p)| p).collect();
+    let mut pcm = hushpay_media::resample::resample(&speech[..8000 * 60], 8000, 48_000);
+    for (i, k) in "1234567890*#ABCD".chars().cycle().take(50).enumerate() {
+        let mut tone = Vec::new();
+        TonePair::new(Digit::from_char(k).unwrap(), -10.0, 80.0).append(48_000, &mut tone);
+        let at = 48_000 * (i + 1) + 4_321 * (i % 7);
+        for (j, t) in tone.iter().enumerate() {
+            pcm[at + j] = pcm[at + j].saturating_add(*t);
+        }
+    }
+    let mut enc = Encoder::new(48_000, 32_000).unwrap();
+    let payloads: Vec<Vec<u8>> = pcm.chunks_exact(960).map(|f| enc.encode(f).unwrap()).collect();
+    let n = payloads.len();
+    let mut pcm8 = Vec::new();
+    let mut d = Decoder8k::new().unwrap();
+    for p in &payloads {
+        pcm8.push(d.decode(p).unwrap().to_vec());
+    }
+    let measure = |name: &str, f: &mut dyn FnMut(usize)| {
+        for i in 0..200 {
+            f(i); // warm up
+        }
+        let (c0, w0) = (thread_cpu_ns(), Instant::now());
+        for i in 0..n {
+            f(i);
+        }
+        let (cpu, wall) = (thread_cpu_ns() - c0, w0.elapsed());
+        println!("{name}\t{:.1} us CPU\t{:.1} us wall", cpu as f64 / n as f64 / 1e3, wall.as_secs_f64() * 1e6 / n as f64);
+    };
+    println!("per 20 ms packet over {n} packets (speech with 50 keys):");
+    let mut dec = Decoder8k::new().unwrap();
+    measure("decode_opus_to_8k", &mut |i| {
+        std::hint::black_box(dec.decode(&payloads[i % n]).unwrap().len());
+    });
+    let (mut det, flagger, mut out, mut window) = (DtmfDetector::default(), Flagger::default(), Vec::new(), vec![0f32; 200]);
+    measure("detect_strict_and_flag", &mut |i| {
+        let p = &pcm8[i % n];
+        det.process(p, &mut out);
+        window.drain(..160);
+        window.extend(p.iter().map(|&s| f32::from(s)));
+        std::hint::black_box(flagger.flag(&window));
+        out.clear();
+    });
+    let mut dec = Decoder8k::new().unwrap();
+    let (mut det, mut out, mut window) = (DtmfDetector::default(), Vec::new(), vec![0f32; 200]);
+    measure("decode_and_detect", &mut |i| {
+        let p = dec.decode(&payloads[i % n]).unwrap();
+        det.process(p, &mut out);
+        window.drain(..160);
+        window.extend(p.iter().map(|&s| f32::from(s)));
+        std::hint::black_box(flagger.flag(&window));
+        out.clear();
+    });
+    let base = Instant::now();
+    let mut m = Masker::new(MaskerConfig::default()).unwrap();
+    let mut k = 0usize;
+    measure("masker_step_parse_decode_detect_mask_forward", &mut |i| {
+        let pkt = RtpBuilder { marker: false, payload_type: 111, sequence: k as u16, timestamp: 960 * k as u32, ssrc: 1 }
+            .build(&payloads[i % n]);
+        k += 1;
+        m.handle_rtp(base + Duration::from_millis(20 * k as u64), &pkt).unwrap();
+        while let Some(o) = m.poll_output() {
+            if matches!(o, Output::Timeout(_)) {
+                break;
+            }
+            std::hint::black_box(&o);
+        }
+    });
+    let s = m.stats();
+    println!("masker: {} forwarded, {} masked, {} flagged", s.forwarded, s.masked, s.flagged);
 }
 
 fn write_raw(path: &Path, pcm: &[i16]) {
