@@ -247,7 +247,10 @@ fn packet_costs() {
     use hushpay_media::opus_codec::{Decoder8k, Encoder};
     use hushpay_media::rtp::RtpBuilder;
 
-    let speech: Vec<i16> = talk_off::speech_corpus().into_iter().flat_map(|(_, p)| p).collect();
+    let speech: Vec<i16> = talk_off::speech_corpus()
+        .into_iter()
+        .flat_map(|(_, p)| p)
+        .collect();
     let mut pcm = hushpay_media::resample::resample(&speech[..8000 * 60], 8000, 48_000);
     for (i, k) in "1234567890*#ABCD".chars().cycle().take(50).enumerate() {
         let mut tone = Vec::new();
@@ -258,7 +261,10 @@ fn packet_costs() {
         }
     }
     let mut enc = Encoder::new(48_000, 32_000).unwrap();
-    let payloads: Vec<Vec<u8>> = pcm.chunks_exact(960).map(|f| enc.encode(f).unwrap()).collect();
+    let payloads: Vec<Vec<u8>> = pcm
+        .chunks_exact(960)
+        .map(|f| enc.encode(f).unwrap())
+        .collect();
     let n = payloads.len();
     let mut pcm8 = Vec::new();
     let mut d = Decoder8k::new().unwrap();
@@ -274,14 +280,23 @@ fn packet_costs() {
             f(i);
         }
         let (cpu, wall) = (thread_cpu_ns() - c0, w0.elapsed());
-        println!("{name}\t{:.1} us CPU\t{:.1} us wall", cpu as f64 / n as f64 / 1e3, wall.as_secs_f64() * 1e6 / n as f64);
+        println!(
+            "{name}\t{:.1} us CPU\t{:.1} us wall",
+            cpu as f64 / n as f64 / 1e3,
+            wall.as_secs_f64() * 1e6 / n as f64
+        );
     };
     println!("per 20 ms packet over {n} packets (speech with 50 keys):");
     let mut dec = Decoder8k::new().unwrap();
     measure("decode_opus_to_8k", &mut |i| {
         std::hint::black_box(dec.decode(&payloads[i % n]).unwrap().len());
     });
-    let (mut det, flagger, mut out, mut window) = (DtmfDetector::default(), Flagger::default(), Vec::new(), vec![0f32; 200]);
+    let (mut det, flagger, mut out, mut window) = (
+        DtmfDetector::default(),
+        Flagger::default(),
+        Vec::new(),
+        vec![0f32; 200],
+    );
     measure("detect_strict_and_flag", &mut |i| {
         let p = &pcm8[i % n];
         det.process(p, &mut out);
@@ -304,10 +319,17 @@ fn packet_costs() {
     let mut m = Masker::new(MaskerConfig::default()).unwrap();
     let mut k = 0usize;
     measure("masker_step_parse_decode_detect_mask_forward", &mut |i| {
-        let pkt = RtpBuilder { marker: false, payload_type: 111, sequence: k as u16, timestamp: 960 * k as u32, ssrc: 1 }
-            .build(&payloads[i % n]);
+        let pkt = RtpBuilder {
+            marker: false,
+            payload_type: 111,
+            sequence: k as u16,
+            timestamp: 960 * k as u32,
+            ssrc: 1,
+        }
+        .build(&payloads[i % n]);
         k += 1;
-        m.handle_rtp(base + Duration::from_millis(20 * k as u64), &pkt).unwrap();
+        m.handle_rtp(base + Duration::from_millis(20 * k as u64), &pkt)
+            .unwrap();
         while let Some(o) = m.poll_output() {
             if matches!(o, Output::Timeout(_)) {
                 break;
@@ -316,7 +338,10 @@ fn packet_costs() {
         }
     });
     let s = m.stats();
-    println!("masker: {} forwarded, {} masked, {} flagged", s.forwarded, s.masked, s.flagged);
+    println!(
+        "masker: {} forwarded, {} masked, {} flagged",
+        s.forwarded, s.masked, s.flagged
+    );
 }
 
 fn write_raw(path: &Path, pcm: &[i16]) {

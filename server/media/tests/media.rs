@@ -7,6 +7,8 @@ mod collector_fields;
 mod common;
 #[path = "media/conformance_q24.rs"]
 mod conformance_q24;
+#[path = "media/masker_edges.rs"]
+mod masker_edges;
 #[path = "media/masker_invariants.rs"]
 mod masker_invariants;
 #[path = "media/masks_digit_onset.rs"]
