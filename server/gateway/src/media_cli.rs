@@ -78,8 +78,15 @@ pub fn run(cmd: MediaCommand) -> anyhow::Result<()> {
 
 /// One JSON object with the keys in the documented order (`digit`, `start_ms`, `end_ms`, then
 /// `source`). Values are a keypad character and integers, so no escaping is needed.
-fn json_line(digit: hushpay_media::Digit, start_ms: u64, end_ms: u64, source: Option<&str>) -> String {
-    let source = source.map(|s| format!(r#","source":"{s}""#)).unwrap_or_default();
+fn json_line(
+    digit: hushpay_media::Digit,
+    start_ms: u64,
+    end_ms: u64,
+    source: Option<&str>,
+) -> String {
+    let source = source
+        .map(|s| format!(r#","source":"{s}""#))
+        .unwrap_or_default();
     format!(r#"{{"digit":"{digit}","start_ms":{start_ms},"end_ms":{end_ms}{source}}}"#)
 }
 

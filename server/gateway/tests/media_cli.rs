@@ -18,8 +18,15 @@ fn keyed(rate: u32) -> Vec<i16> {
 }
 
 fn hushpay(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_hushpay")).args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_hushpay"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -28,12 +35,26 @@ fn detect_prints_one_json_line_per_digit_at_8_16_and_48_khz() {
     let dir = tempfile::tempdir().unwrap();
     for rate in [8000, 16_000, 48_000] {
         let path = dir.path().join(format!("in{rate}.wav"));
-        std::fs::write(&path, Wav { rate, samples: keyed(rate) }.to_bytes()).unwrap();
+        std::fs::write(
+            &path,
+            Wav {
+                rate,
+                samples: keyed(rate),
+            }
+            .to_bytes(),
+        )
+        .unwrap();
         let out = hushpay(&["media", "detect", path.to_str().unwrap()]);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 2, "{out}");
-        assert!(lines[0].starts_with(r#"{"digit":"5","start_ms":1"#), "{out}");
-        assert!(lines[1].starts_with(r##"{"digit":"#","start_ms":4"##), "{out}");
+        assert!(
+            lines[0].starts_with(r#"{"digit":"5","start_ms":1"#),
+            "{out}"
+        );
+        assert!(
+            lines[1].starts_with(r##"{"digit":"#","start_ms":4"##),
+            "{out}"
+        );
         for l in lines {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
             assert!(v["end_ms"].as_u64().unwrap() > v["start_ms"].as_u64().unwrap());
@@ -46,11 +67,33 @@ fn mask_writes_the_agent_audio_without_digits_and_prints_captured_digits() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.wav");
     let output = dir.path().join("out.wav");
-    std::fs::write(&input, Wav { rate: 48_000, samples: keyed(48_000) }.to_bytes()).unwrap();
-    let out = hushpay(&["media", "mask", input.to_str().unwrap(), output.to_str().unwrap(), "--ptime", "20", "--bitrate", "32000"]);
+    std::fs::write(
+        &input,
+        Wav {
+            rate: 48_000,
+            samples: keyed(48_000),
+        }
+        .to_bytes(),
+    )
+    .unwrap();
+    let out = hushpay(&[
+        "media",
+        "mask",
+        input.to_str().unwrap(),
+        output.to_str().unwrap(),
+        "--ptime",
+        "20",
+        "--bitrate",
+        "32000",
+    ]);
     let digits: String = out
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["digit"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["digit"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(digits, "5#");
     let agent = Wav::parse(&std::fs::read(&output).unwrap()).unwrap();
