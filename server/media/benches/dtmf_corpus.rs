@@ -239,7 +239,8 @@ fn thread_cpu_ns() -> u64 {
 }
 
 /// Per-20 ms-packet CPU cost of each stage over 3000 packets of speech with keys (Opus 48 kHz,
-/// 32 kbit/s): decode to 8 kHz; strict detector + flag; both; the whole masker step.
+/// 32 kbit/s): decode to 8 kHz; strict detector + flag; both; the whole masker step. Best of
+/// five passes each.
 fn packet_costs() {
     use hushpay_media::detector::DtmfDetector;
     use hushpay_media::flagger::Flagger;
@@ -275,11 +276,17 @@ fn packet_costs() {
         for i in 0..200 {
             f(i); // warm up
         }
-        let (c0, w0) = (thread_cpu_ns(), Instant::now());
-        for i in 0..n {
-            f(i);
+        // Best of 5 passes: the co-tenants of this shared machine only ever add time.
+        let mut best = (u64::MAX, Duration::MAX);
+        for _ in 0..5 {
+            let (c0, w0) = (thread_cpu_ns(), Instant::now());
+            for i in 0..n {
+                f(i);
+            }
+            let (cpu, wall) = (thread_cpu_ns() - c0, w0.elapsed());
+            best = (best.0.min(cpu), best.1.min(wall));
         }
-        let (cpu, wall) = (thread_cpu_ns() - c0, w0.elapsed());
+        let (cpu, wall) = best;
         println!(
             "{name}\t{:.1} us CPU\t{:.1} us wall",
             cpu as f64 / n as f64 / 1e3,

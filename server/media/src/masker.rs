@@ -23,6 +23,7 @@
 //! more than `hold` late (jitter) lets its predecessor go unmasked; raise `hold` on jittery legs.
 
 use std::collections::VecDeque;
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::collector::{Collector, CollectorEvent};
@@ -149,8 +150,8 @@ struct Held {
     deadline: Instant,
 }
 
-/// The masker for one patient stream.
-#[derive(Debug)]
+/// The masker for one patient stream. Its `Debug` shows configuration and counters only: the
+/// recent digits it keeps for merging (card digits, in secure mode) are never printed.
 pub struct Masker {
     config: MaskerConfig,
     flagger: Flagger,
@@ -173,6 +174,18 @@ pub struct Masker {
     out: VecDeque<Output>,
     stats: MaskerStats,
     scratch: Vec<DetectedDigit>,
+}
+
+impl fmt::Debug for Masker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Masker")
+            .field("config", &self.config)
+            .field("ssrc", &self.ssrc)
+            .field("secure", &self.is_secure())
+            .field("holding", &self.held.is_some())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Masker {
@@ -234,6 +247,8 @@ impl Masker {
 
     /// Leaves secure mode and hands the collector back.
     pub fn exit_secure_mode(&mut self) -> Option<Collector> {
+        // The merge memory holds the last keys (card digits): forget them with the mode.
+        self.recent.clear();
         self.collector.take()
     }
 

@@ -42,6 +42,11 @@ fn digits_go_to_the_collector_and_never_out() {
                 digits: 16
             }))
     );
+    let debug = format!("{masker:?}");
+    assert!(
+        !debug.contains("Digit(") && !debug.contains("4242"),
+        "masker Debug shows digits: {debug}"
+    );
     let mut c = masker.exit_secure_mode().unwrap();
     assert_eq!(
         c.take(PaymentField::PaymentCardNumber).unwrap().expose(),
