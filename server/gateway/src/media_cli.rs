@@ -6,7 +6,7 @@
 //!   path: Opus-encodes IN in `ptime` frames, runs the masker, decodes what the agent would hear
 //!   into OUT (at IN's rate), and prints the digits it captured as JSON lines (with `source`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -90,7 +90,7 @@ fn json_line(
     format!(r#"{{"digit":"{digit}","start_ms":{start_ms},"end_ms":{end_ms}{source}}}"#)
 }
 
-fn read_wav(path: &PathBuf) -> anyhow::Result<Wav> {
+fn read_wav(path: &Path) -> anyhow::Result<Wav> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     Wav::parse(&bytes).with_context(|| format!("{}", path.display()))
 }
