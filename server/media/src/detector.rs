@@ -18,7 +18,8 @@
 //! the block, and neither has a second harmonic above [`DetectorConfig::max_harmonic_ratio`]
 //! (voices and instruments do; DTMF generators do not). A key starts after two consecutive hits
 //! whose mean frequency offsets are within [`DetectorConfig::max_freq_offset`] (2 %, between
-//! Q.24's 1.5 % accept and 3.5 % reject), and ends after two consecutive non-hits;
+//! Q.24's 1.5 % accept and 3.5 % reject) and whose frequencies agree within
+//! [`DetectorConfig::max_freq_drift_hz`], and ends after two consecutive non-hits;
 //! it is reported when it ends, with its start and end sample.
 
 use std::f32::consts::PI;
@@ -51,6 +52,9 @@ pub struct DetectorConfig {
     pub max_freq_offset: f32,
     /// Largest relative frequency offset of any single block.
     pub max_block_freq_offset: f32,
+    /// Largest change of either tone's frequency between the two blocks that start a key, Hz
+    /// (keypads are crystal-stable; voices glide).
+    pub max_freq_drift_hz: f32,
     /// Largest second-harmonic to fundamental power ratio (talk-off guard; 0.02 = -17 dB).
     pub max_harmonic_ratio: f32,
     /// Largest power ratio between sub-blocks of a block (the tone fills the block).
@@ -67,6 +71,7 @@ impl Default for DetectorConfig {
             min_relative_peak: 6.3,
             max_freq_offset: 0.02,
             max_block_freq_offset: 0.025,
+            max_freq_drift_hz: 8.0,
             max_harmonic_ratio: 0.02,
             max_fill_imbalance: 1.6,
         }
@@ -180,6 +185,7 @@ impl DtmfDetector {
     fn step(&mut self, hit: Option<Hit>, out: &mut Vec<DetectedDigit>) {
         let block_end = self.block_start + BLOCK as u64;
         let max = self.config.max_freq_offset;
+        let drift = self.config.max_freq_drift_hz;
         match self.current {
             Some((d, start, _)) if hit.is_some_and(|h| h.digit == d) => {
                 self.current = Some((d, start, block_end));
@@ -200,9 +206,12 @@ impl DtmfDetector {
             None => {
                 // Two consecutive blocks agree on the key, and their mean offsets are in range.
                 let start = hit.zip(self.last_hit).filter(|(h, l)| {
+                    let (r, c) = h.digit.row_col();
                     h.digit == l.digit
                         && (h.low + l.low).abs() / 2.0 <= max
                         && (h.high + l.high).abs() / 2.0 <= max
+                        && (h.low - l.low).abs() * ALL_FREQS[r] <= drift
+                        && (h.high - l.high).abs() * ALL_FREQS[4 + c] <= drift
                 });
                 if let Some((h, _)) = start {
                     self.current = Some((h.digit, self.block_start - BLOCK as u64, block_end));

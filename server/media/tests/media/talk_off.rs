@@ -127,3 +127,27 @@ fn music_produces_no_digits() {
     eprintln!("music: {digits} digits, {flagged}/{packets} packets flagged");
     assert_eq!(digits, 0, "talk-off on music");
 }
+
+#[test]
+fn speech_through_the_browser_path_is_forwarded_almost_untouched() {
+    // Opus 48 kHz -> masker -> agent: no digit captured, and few speech packets replaced.
+    let (mut masked, mut forwarded, mut digits) = (0, 0, 0);
+    for (name, pcm) in speech_corpus() {
+        let pcm48 = hushpay_media::resample::resample(&pcm, 8000, 48_000);
+        let r =
+            hushpay_media::offline::mask_pcm(std::time::Instant::now(), &pcm48, 48_000, 20, 32_000)
+                .unwrap();
+        masked += r.stats.masked;
+        forwarded += r.stats.forwarded;
+        digits += r.digits.len();
+        if !r.digits.is_empty() {
+            eprintln!("{name}: {:?}", r.digits);
+        }
+    }
+    eprintln!("speech through the masker: {digits} digits, {masked}/{forwarded} packets masked");
+    assert_eq!(digits, 0);
+    assert!(
+        masked * 100 <= forwarded * 3,
+        "more than 3 % of speech masked: {masked}/{forwarded}"
+    );
+}
