@@ -37,6 +37,7 @@ pub mod expiry;
 pub mod luhn;
 pub mod pan;
 pub mod postal;
+pub mod sealed;
 pub mod validation;
 
 pub use brand::Brand;
@@ -44,4 +45,5 @@ pub use cvc::{Cvc, CvcError};
 pub use expiry::{Expiry, ExpiryError, YearMonth};
 pub use pan::{Pan, PanError};
 pub use postal::{PostalCode, PostalCodeError};
+pub use sealed::{Binding, CardPayload, SealedCard};
 pub use validation::CardValidation;
