@@ -19,6 +19,12 @@
 //!   output the caller might log); they live in a zeroizing buffer whose `Debug` is redacted.
 //! * **Hostile bytes never panic.** Every parser returns a typed [`MediaError`].
 //!
+//! Map: [`rtp`], [`rfc4733`] and [`wav`] parse bytes; [`key_tracker`] turns events into key
+//! presses; [`goertzel`], [`detector`] and [`flagger`] look at 8 kHz PCM; [`opus_codec`] wraps
+//! libopus; [`masker`] is the per-stream state machine; [`collector`] gathers payment fields;
+//! [`offline`] drives the same code over whole buffers (the `hushpay media` CLI); [`signal`],
+//! [`resample`] and [`level`] are helpers shared by tests, benches and the CLI.
+//!
 //! Audio conventions: PCM is 16-bit signed linear at 8 kHz for detection. Level reference
 //! (G.711 convention): a full-scale 16-bit sine is +3.14 dBm0, so a 0 dBm0 sine has amplitude
 //! `32768 * 10^(-3.14/20)` ~ 22 827 ([`level::DBM0_SINE_AMPLITUDE`]).
