@@ -32,6 +32,7 @@
 //!   many encodings. It handles no card data of its own.
 
 pub mod brand;
+pub mod chat_scan;
 pub mod cvc;
 pub mod expiry;
 pub mod luhn;
