@@ -59,6 +59,11 @@ pub struct DetectorConfig {
     pub max_harmonic_ratio: f32,
     /// Largest power ratio between sub-blocks of a block (the tone fills the block).
     pub max_fill_imbalance: f32,
+    /// The block before or after the two that start a key must carry the same pair in at least
+    /// one sub-block at this share of their power: together with the fill test this puts a
+    /// key at >= 3 sub-blocks beyond two blocks (~29 ms), so tones of 23 ms are rejected with a
+    /// margin while 40 ms tones pass at any alignment, even with a codec-smeared onset.
+    pub min_neighbour_presence: f32,
 }
 
 impl Default for DetectorConfig {
@@ -73,7 +78,8 @@ impl Default for DetectorConfig {
             max_block_freq_offset: 0.025,
             max_freq_drift_hz: 8.0,
             max_harmonic_ratio: 0.02,
-            max_fill_imbalance: 1.6,
+            max_fill_imbalance: 2.0,
+            min_neighbour_presence: 0.4,
         }
     }
 }
@@ -113,6 +119,11 @@ pub struct DtmfDetector {
     /// Sample index of `block[0]`.
     block_start: u64,
     last_hit: Option<Hit>,
+    /// Presence of a key's pair in the last block and the one before it.
+    last_presence: Option<(Digit, f32)>,
+    before_presence: Option<(Digit, f32)>,
+    /// Two blocks agreed; waiting for the next block to show the pair too.
+    pending: Option<(Digit, u64, u64, f32)>,
     current: Option<(Digit, u64, u64)>,
     misses: u8,
 }
@@ -145,6 +156,9 @@ impl DtmfDetector {
             fill: 0,
             block_start: 0,
             last_hit: None,
+            last_presence: None,
+            before_presence: None,
+            pending: None,
             current: None,
             misses: 0,
         }
@@ -152,7 +166,7 @@ impl DtmfDetector {
 
     /// True while a key is being heard (declared and not yet ended).
     pub fn in_progress(&self) -> bool {
-        self.current.is_some()
+        self.current.is_some() || self.pending.is_some()
     }
 
     /// Feeds samples; pushes every digit that ended into `out`.
@@ -161,8 +175,9 @@ impl DtmfDetector {
             self.block[self.fill] = f32::from(s);
             self.fill += 1;
             if self.fill == BLOCK {
-                let hit = self.classify();
-                self.step(hit, out);
+                let mut presence = None;
+                let hit = self.classify(&mut presence);
+                self.step(hit, presence, out);
                 self.fill = 0;
                 self.block_start += BLOCK as u64;
             }
@@ -180,9 +195,21 @@ impl DtmfDetector {
         }
         self.misses = 0;
         self.last_hit = None;
+        self.last_presence = None;
+        self.before_presence = None;
+        self.pending = None;
     }
 
-    fn step(&mut self, hit: Option<Hit>, out: &mut Vec<DetectedDigit>) {
+    fn step(
+        &mut self,
+        hit: Option<Hit>,
+        presence: Option<(Digit, f32)>,
+        out: &mut Vec<DetectedDigit>,
+    ) {
+        let min_presence = self.config.min_neighbour_presence;
+        let shows = |p: Option<(Digit, f32)>, d: Digit, level: f32| {
+            p.is_some_and(|(pd, power)| pd == d && power >= min_presence * level)
+        };
         let block_end = self.block_start + BLOCK as u64;
         let max = self.config.max_freq_offset;
         let drift = self.config.max_freq_drift_hz;
@@ -203,6 +230,15 @@ impl DtmfDetector {
                     self.misses = 0;
                 }
             }
+            None if self.pending.is_some() => {
+                if let Some((d, start, end, level)) = self.pending.take()
+                    && shows(presence, d, level)
+                {
+                    let hit_here = hit.is_some_and(|h| h.digit == d);
+                    self.current = Some((d, start, if hit_here { block_end } else { end }));
+                    self.misses = u8::from(!hit_here);
+                }
+            }
             None => {
                 // Two consecutive blocks agree on the key, and their mean offsets are in range.
                 let start = hit.zip(self.last_hit).filter(|(h, l)| {
@@ -213,17 +249,26 @@ impl DtmfDetector {
                         && (h.low - l.low).abs() * ALL_FREQS[r] <= drift
                         && (h.high - l.high).abs() * ALL_FREQS[4 + c] <= drift
                 });
-                if let Some((h, _)) = start {
-                    self.current = Some((h.digit, self.block_start - BLOCK as u64, block_end));
-                    self.misses = 0;
+                if let Some((h, l)) = start {
+                    let level = h.level.min(l.level);
+                    let first = self.block_start - BLOCK as u64;
+                    if shows(self.before_presence, h.digit, level) {
+                        self.current = Some((h.digit, first, block_end));
+                        self.misses = 0;
+                    } else {
+                        self.pending = Some((h.digit, first, block_end, level));
+                    }
                 }
             }
         }
         self.last_hit = hit;
+        self.before_presence = self.last_presence;
+        self.last_presence = presence;
     }
 
     /// The key this block carries, if it passes every test.
-    fn classify(&self) -> Option<Hit> {
+    /// Also reports in `presence` the strongest pair's key and its strongest sub-block power.
+    fn classify(&self, presence: &mut Option<(Digit, f32)>) -> Option<Hit> {
         let x = &self.block;
         let energy: f32 = x.iter().map(|v| v * v).sum::<f32>() / BLOCK as f32;
         if energy < self.min_tone_power {
@@ -238,6 +283,10 @@ impl DtmfDetector {
         });
         let row = strongest(&raw[..4]);
         let col = strongest(&raw[4..]);
+        let (lo, hi) = self.fit(row, col, &corr);
+        // Presence is judged before the whole-block tests: a partly filled block has a wide
+        // spectrum and fails them, but its full sub-blocks still show the pair.
+        *presence = Digit::from_row_col(row, col).map(|d| (d, lo.peak_third.min(hi.peak_third)));
         let c = &self.config;
         for (group, best) in [(&raw[..4], row), (&raw[4..], col)] {
             let peak = group[best];
@@ -250,7 +299,6 @@ impl DtmfDetector {
                 return None;
             }
         }
-        let (lo, hi) = self.fit(row, col, &corr);
         for (t, f) in [(&lo, ALL_FREQS[row]), (&hi, ALL_FREQS[4 + col])] {
             if t.power < self.min_tone_power
                 || (t.offset_hz / f).abs() > c.max_block_freq_offset
@@ -273,6 +321,7 @@ impl DtmfDetector {
         }
         Some(Hit {
             digit: Digit::from_row_col(row, col)?,
+            level: lo.power.min(hi.power),
             low: lo.offset_hz / ALL_FREQS[row],
             high: hi.offset_hz / ALL_FREQS[4 + col],
         })
@@ -381,6 +430,7 @@ impl DtmfDetector {
                 power,
                 offset_hz,
                 imbalance: max / min.max(1e-6),
+                peak_third: max / 2.0 / (gain * gain),
             }
         };
         (tone(0), tone(1))
@@ -391,6 +441,8 @@ impl DtmfDetector {
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Hit {
     digit: Digit,
+    /// Power of the weaker tone.
+    level: f32,
     low: f32,
     high: f32,
 }
@@ -403,6 +455,8 @@ struct Tone {
     offset_hz: f32,
     /// Power ratio between sub-blocks (1 = the tone fills the block evenly).
     imbalance: f32,
+    /// Power in the strongest sub-block.
+    peak_third: f32,
 }
 
 fn strongest(powers: &[f32]) -> usize {

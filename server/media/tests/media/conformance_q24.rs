@@ -236,3 +236,14 @@ fn offsets_of_1_5_percent_with_noise_at_15_db_snr_are_accepted() {
         expect_all(&pcm, &expected, &format!("offsets {lo} {hi} with noise"));
     }
 }
+
+#[test]
+fn tones_of_23_ms_in_noise_are_rejected_at_every_alignment() {
+    // Margin check: 15 dB SNR noise must not push a 23 ms tone over the duration tests.
+    let mut rng = Rng::new(23);
+    for offset in (0..102).step_by(3) {
+        let mut pcm = sequence(&pairs(-10.0, 23.0), offset as f32 / 8.0, 60.0, 8000);
+        add_noise(&mut pcm, -10.0 + 3.01 - 15.0, &mut rng);
+        expect_all(&pcm, "", &format!("23 ms in noise at offset {offset}"));
+    }
+}
