@@ -22,6 +22,10 @@
 //! do not break the chain (the agent asking "and the next four?" must not help a split
 //! number through); any non-digit content of the same sender does. At most
 //! [`MAX_SENDERS`] senders are tracked (least recently active forgotten first).
+//!
+//! After a number that ends a message, the digits that open the sender's next messages
+//! are removed too, up to 19 digits in all: the end of a number whose first 13+ digits
+//! already passed the Luhn check, or a CVC sent right after the card number.
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -47,8 +51,9 @@ pub struct Verdict<M> {
     pub hits: usize,
     /// A card number was found: audit an incident.
     pub incident: bool,
-    /// Earlier messages of this sender that carried part of a number found now, oldest
-    /// first. They must be retracted.
+    /// Earlier messages of this sender that carried part of a number found now (the
+    /// whole chain of digit messages it was typed in), oldest first. They must be
+    /// retracted.
     pub retract: Vec<M>,
 }
 
@@ -76,6 +81,10 @@ struct Tail<M> {
     group_start: Vec<bool>,
     /// (message id, digits of `digits` it contributed), oldest first; counts sum to len.
     sources: VecDeque<(M, usize)>,
+    /// After a number that ended a message: how many more digits, at the start of the
+    /// next messages, still belong to it (`MAX_DIGITS` minus its length). Such digits
+    /// are removed too (the rest of a split number, or a CVC sent right after).
+    absorb: usize,
 }
 
 impl<M: Clone> Tail<M> {
@@ -84,6 +93,7 @@ impl<M: Clone> Tail<M> {
             digits: Zeroizing::new(Vec::with_capacity(MAX_TAIL_DIGITS + 1)),
             group_start: Vec::with_capacity(MAX_TAIL_DIGITS + 1),
             sources: VecDeque::new(),
+            absorb: 0,
         }
     }
 
@@ -171,6 +181,15 @@ impl<M: Clone> ChatScanner<M> {
         let mut new_tail = Tail::empty();
         let last = runs.len().wrapping_sub(1);
         for (k, run) in runs.iter().enumerate() {
+            if k == 0 && run.at_text_start && tail.absorb > 0 && run.digits.len() <= tail.absorb {
+                if let (Some(a), Some(b)) = (run.spans.first(), run.spans.last()) {
+                    spans.push(a.start..b.end);
+                }
+                if k == last && run.at_text_end {
+                    new_tail.absorb = tail.absorb - run.digits.len();
+                }
+                continue;
+            }
             let joined = k == 0 && run.at_text_start && tail.len() > 0;
             let prior = if joined { tail.len() } else { 0 };
             let mut digits = Zeroizing::new(Vec::with_capacity(prior + run.digits.len()));
@@ -189,7 +208,9 @@ impl<M: Clone> ChatScanner<M> {
             let windows = runs::card_windows(&digits, &groups, prior);
             for w in &windows {
                 if w.start < prior {
-                    retract.extend(tail.sources_of(w.start..prior));
+                    // The whole chain is one number being typed: retract all of it, also
+                    // the digits before the window (a 13-digit window can start late).
+                    retract.extend(tail.sources_of(0..prior));
                 }
                 let first = w.start.max(prior) - prior;
                 if let (Some(a), Some(b)) = (run.spans.get(first), run.spans.get(w.end - 1 - prior))
@@ -205,6 +226,9 @@ impl<M: Clone> ChatScanner<M> {
                 } else {
                     let from = after.saturating_sub(prior);
                     new_tail.extend(&id, &run.digits[from..], &run.group_start[from..]);
+                }
+                if let Some(w) = windows.last().filter(|w| w.end == digits.len()) {
+                    new_tail.absorb = MAX_DIGITS - w.len();
                 }
             }
         }
@@ -223,7 +247,7 @@ impl<M: Clone> ChatScanner<M> {
         } else {
             replace_spans(text, &spans)
         };
-        if new_tail.len() > 0 {
+        if new_tail.len() > 0 || new_tail.absorb > 0 {
             self.senders.push((sender.to_owned(), new_tail));
             if self.senders.len() > MAX_SENDERS {
                 self.senders.remove(0);
@@ -263,7 +287,7 @@ mod tests {
         let v = s.inspect("patient", 1, "it's 4111 1111 1111 1111");
         assert_eq!(v.text, format!("it's {NOTICE}"));
         assert!(v.incident && !v.retract_previous());
-        assert_eq!(s.tracked_senders(), 0);
+        assert_eq!(s.tracked_senders(), 1, "only the absorb budget is kept");
     }
 
     #[test]
@@ -349,7 +373,7 @@ mod tests {
             let v = s.inspect("p", id as u32, &c.to_string());
             if id == 17 {
                 assert!(v.incident);
-                assert_eq!(v.retract, (2..17).collect::<Vec<u32>>());
+                assert_eq!(v.retract, (0..17).collect::<Vec<u32>>());
             } else {
                 assert!(!v.incident, "{id}");
             }
@@ -373,6 +397,26 @@ mod tests {
         let v = s.inspect("p", 2, "5555 4444");
         assert!(v.incident);
         assert_eq!(v.retract, vec![1]);
+    }
+
+    #[test]
+    fn digits_right_after_a_number_are_removed_too() {
+        let mut s = scanner();
+        assert!(s.inspect("p", 1, "4111 1111 1111 1111").incident);
+        let v = s.inspect("p", 2, "737");
+        assert_eq!(v.text, NOTICE);
+        assert!(v.incident);
+        // Budget: 19 - 16 = 3 digits, now spent.
+        assert_eq!(s.inspect("p", 3, "5").text, "5");
+        // Longer runs than the budget are left alone.
+        let mut s = scanner();
+        s.inspect("p", 1, "4111 1111 1111 1111");
+        assert_eq!(s.inspect("p", 2, "12/28").text, "12/28");
+        // Words in between end it.
+        let mut s = scanner();
+        s.inspect("p", 1, "4111 1111 1111 1111");
+        s.inspect("p", 2, "and the code is");
+        assert_eq!(s.inspect("p", 3, "737").text, "737");
     }
 
     #[test]
