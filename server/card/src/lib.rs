@@ -35,6 +35,7 @@ pub mod brand;
 pub mod chat_scan;
 pub mod cvc;
 pub mod expiry;
+pub mod leak_scan;
 pub mod luhn;
 pub mod pan;
 pub mod postal;
