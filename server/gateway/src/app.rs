@@ -27,6 +27,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub tokens: Arc<Tokens>,
     pub metrics: Arc<Metrics>,
+    pub sfu: Arc<crate::sfu::Sfu>,
 }
 
 /// The full router with its middleware stack.

@@ -39,11 +39,14 @@ pub fn state(config: Config) -> anyhow::Result<AppState> {
     if tokens.generated_development_key {
         warn_development_key(&config);
     }
+    let metrics = Arc::new(Metrics::new());
+    let sfu = crate::sfu::Sfu::new(config.sfu.clone(), Arc::clone(&metrics));
     Ok(AppState {
         config: Arc::new(config),
         store,
         tokens: Arc::new(tokens),
-        metrics: Arc::new(Metrics::new()),
+        metrics,
+        sfu: Arc::new(sfu),
     })
 }
 

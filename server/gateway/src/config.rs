@@ -62,6 +62,9 @@ pub struct RawConfig {
     pub auth: RawAuth,
     #[serde(default)]
     pub demo: RawDemo,
+    /// The SFU (`[rtc]`): media bind address and limits.
+    #[serde(default)]
+    pub rtc: crate::sfu::limits::RawRtc,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -113,6 +116,7 @@ pub struct Config {
     pub body_limit_bytes: usize,
     pub auth: AuthConfig,
     pub demo_tenant: bool,
+    pub sfu: crate::sfu::limits::SfuConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -187,6 +191,7 @@ impl RawConfig {
             });
         }
         let auth = validate_auth(self.auth, &data_dir)?;
+        let sfu = self.rtc.validate()?;
         let config = Config {
             mode: self.mode,
             demo_tenant: self.demo.tenant.unwrap_or(self.mode == Mode::Development),
@@ -196,6 +201,7 @@ impl RawConfig {
             public_url,
             body_limit_bytes,
             auth,
+            sfu,
         };
         if config.mode == Mode::Production {
             refuse_unsafe_production(&config)?;

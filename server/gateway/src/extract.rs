@@ -69,7 +69,7 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
 
 /// Replaces input values in a serde message with `…`: every `"..."` span, and the backticked
 /// span after `unknown variant` / `unknown field` (the expected alternatives are kept).
-fn redact_quoted(message: &str) -> String {
+pub(crate) fn redact_quoted(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut closing: Option<char> = None;
     for c in message.chars() {

@@ -24,5 +24,7 @@ pub mod ids;
 pub mod media_cli;
 pub mod metrics;
 pub mod routes;
+pub mod sfu;
+pub mod bot;
 pub mod tenants;
 pub mod tokens;

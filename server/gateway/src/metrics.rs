@@ -13,6 +13,71 @@ pub struct Metrics {
     http: Mutex<BTreeMap<(String, String, u16), u64>>,
     auth_failures: Mutex<BTreeMap<&'static str, u64>>,
     tokens_minted: AtomicU64,
+    /// SFU counters and gauges (updated by the forwarding tasks).
+    pub sfu: SfuMetrics,
+}
+
+/// SFU counters (packets, digits, chat) and gauges (rooms, participants).
+#[derive(Debug, Default)]
+pub struct SfuMetrics {
+    pub packets_in: AtomicU64,
+    pub packets_out: AtomicU64,
+    pub packets_masked: AtomicU64,
+    pub packets_refused: AtomicU64,
+    pub digits_captured: AtomicU64,
+    pub chat_intercepted: AtomicU64,
+    pub rooms: std::sync::atomic::AtomicI64,
+    pub participants: std::sync::atomic::AtomicI64,
+}
+
+impl SfuMetrics {
+    fn render(&self, out: &mut String) {
+        let counters: [(&str, &str, &AtomicU64); 6] = [
+            (
+                "rtp_packets_in_total",
+                "RTP packets received from participants.",
+                &self.packets_in,
+            ),
+            (
+                "rtp_packets_out_total",
+                "RTP packets forwarded to participants.",
+                &self.packets_out,
+            ),
+            (
+                "rtp_packets_masked_total",
+                "Patient audio packets replaced by silence.",
+                &self.packets_masked,
+            ),
+            (
+                "rtp_packets_refused_total",
+                "RTP packets the masker refused.",
+                &self.packets_refused,
+            ),
+            (
+                "digits_captured_total",
+                "Keyed digits captured from patient streams.",
+                &self.digits_captured,
+            ),
+            (
+                "chat_card_numbers_intercepted_total",
+                "Chat messages withheld for a card number.",
+                &self.chat_intercepted,
+            ),
+        ];
+        for (name, help, v) in counters {
+            let _ = writeln!(out, "# HELP hushpay_{name} {help}");
+            let _ = writeln!(out, "# TYPE hushpay_{name} counter");
+            let _ = writeln!(out, "hushpay_{name} {}", v.load(Ordering::Relaxed));
+        }
+        for (name, help, v) in [
+            ("rooms", "Open rooms.", &self.rooms),
+            ("participants", "Participants in rooms.", &self.participants),
+        ] {
+            let _ = writeln!(out, "# HELP hushpay_{name} {help}");
+            let _ = writeln!(out, "# TYPE hushpay_{name} gauge");
+            let _ = writeln!(out, "hushpay_{name} {}", v.load(Ordering::Relaxed));
+        }
+    }
 }
 
 impl Metrics {
@@ -69,6 +134,7 @@ impl Metrics {
             "hushpay_access_tokens_minted_total {}",
             self.tokens_minted.load(Ordering::Relaxed)
         );
+        self.sfu.render(&mut out);
         out
     }
 }

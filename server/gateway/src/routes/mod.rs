@@ -2,6 +2,8 @@
 
 mod access_tokens;
 mod ops;
+mod rooms;
+mod rtc;
 mod tenants;
 
 use axum::Router;
@@ -17,4 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/.well-known/jwks.json", get(ops::jwks))
         .route("/v1/access-tokens", post(access_tokens::create))
         .route("/v1/tenants/{tenant}", get(tenants::show))
+        .route("/v1/rtc", get(rtc::connect))
+        .route("/v1/rooms", post(rooms::create))
+        .route("/v1/rooms/{id}", get(rooms::show).delete(rooms::end))
 }

@@ -1,0 +1,210 @@
+//! A participant bot over real WebRTC (webrtc-rs 0.21): it joins a room with a participant
+//! token, publishes Opus audio from PCM (a WAV), sends RFC 4733 keys in the same RTP stream
+//! (no Opus while a key is down, end packet three times, as Chrome does), records what it
+//! receives, and chats on the `chat` data channel. The end-to-end tests and `hushpay loadgen`
+//! are built on it.
+
+mod media;
+mod signalling;
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use webrtc::data_channel::DataChannel;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
+
+use crate::sfu::chat::ChatOut;
+use crate::sfu::peer;
+use crate::sfu::signal::ServerMessage;
+
+pub use media::{Key, Received, SentLog, Uplink};
+use signalling::Signalling;
+
+/// Bot errors (the bot is a test and load tool: errors are text).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BotError(pub String);
+
+impl BotError {
+    fn new(context: &str, e: impl std::fmt::Display) -> Self {
+        Self(format!("{context}: {e}"))
+    }
+}
+
+/// How to reach the gateway.
+#[derive(Debug, Clone)]
+pub struct BotConfig {
+    /// `ws://host:port/v1/rtc`
+    pub url: String,
+    pub token: String,
+    /// IP the bot's media socket binds.
+    pub media_ip: IpAddr,
+    /// Keep decodable copies of received packets (tests); off for load generation.
+    pub keep_payloads: bool,
+}
+
+/// A connected participant.
+pub struct Bot {
+    signalling: Signalling,
+    pc: Arc<dyn PeerConnection>,
+    uplink: Arc<TrackLocalStaticRTP>,
+    pub ssrc: u32,
+    pub received: Arc<Mutex<Received>>,
+    chat: Arc<dyn DataChannel>,
+    chat_rx: mpsc::Receiver<ChatOut>,
+    /// Signalling frames other than candidates and answers.
+    pub events: mpsc::Receiver<ServerMessage>,
+    pub participant_id: String,
+}
+
+impl std::fmt::Debug for Bot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bot")
+            .field("participant_id", &self.participant_id)
+            .finish()
+    }
+}
+
+impl Bot {
+    /// Connects, joins, negotiates, and waits until the chat channel is open.
+    pub async fn connect(config: BotConfig) -> Result<Bot, BotError> {
+        let (mut signalling, mut events) = Signalling::connect(&config.url, &config.token).await?;
+        signalling.send_json(&serde_json::json!({"type":"join","v":1}))?;
+        let participant_id = loop {
+            match events.recv().await {
+                Some(ServerMessage::Joined { participant, .. }) => {
+                    break participant.participant_id;
+                }
+                Some(ServerMessage::Error { code, message }) => {
+                    return Err(BotError(format!("join refused: {code}: {message}")));
+                }
+                Some(_) => continue,
+                None => return Err(BotError("signalling closed before joined".into())),
+            }
+        };
+        let received = Arc::new(Mutex::new(Received::new(config.keep_payloads)));
+        let (handler, mut chat_open) =
+            media::Handler::new(Arc::clone(&received), signalling.sender());
+        let (chat_tx, chat_rx) = mpsc::channel(256);
+        let pc = peer::build(std::net::SocketAddr::new(config.media_ip, 0), handler)
+            .await
+            .map_err(|e| BotError::new("peer connection", e))?;
+        let (uplink, ssrc) = media::uplink_track();
+        pc.add_track(Arc::clone(&uplink) as Arc<dyn TrackLocal>)
+            .await
+            .map_err(|e| BotError::new("add track", e))?;
+        let chat = pc
+            .create_data_channel("chat", None)
+            .await
+            .map_err(|e| BotError::new("data channel", e))?;
+        let offer = pc
+            .create_offer(None)
+            .await
+            .map_err(|e| BotError::new("offer", e))?;
+        let sdp = offer.sdp.clone();
+        pc.set_local_description(offer)
+            .await
+            .map_err(|e| BotError::new("local description", e))?;
+        signalling.send_json(&serde_json::json!({"type":"offer","sdp":sdp}))?;
+        let answer = signalling.take_answer().await?;
+        let desc = RTCSessionDescription::answer(answer).map_err(|e| BotError::new("answer", e))?;
+        pc.set_remote_description(desc)
+            .await
+            .map_err(|e| BotError::new("remote description", e))?;
+        signalling.start_candidates(Arc::clone(&pc), &mut events);
+        media::spawn_chat_reader(Arc::clone(&chat), chat_tx, &mut chat_open);
+        tokio::time::timeout(std::time::Duration::from_secs(10), chat_open.recv())
+            .await
+            .map_err(|_| BotError("chat channel did not open within 10 s".into()))?;
+        Ok(Bot {
+            signalling,
+            pc,
+            uplink,
+            ssrc,
+            received,
+            chat,
+            chat_rx,
+            events: signalling_events(events),
+            participant_id,
+        })
+    }
+
+    /// An uplink sender for audio and keys (pacing is the caller's: one call per 20 ms).
+    pub fn uplink(&self) -> Uplink {
+        Uplink::new(Arc::clone(&self.uplink), self.ssrc)
+    }
+
+    /// Publishes `pcm` (48 kHz mono) in real time with `keys`, logging send times.
+    pub async fn play(&self, pcm: &[i16], keys: &[Key]) -> Result<SentLog, BotError> {
+        self.uplink().play(pcm, keys).await
+    }
+
+    /// Sends a chat message.
+    pub async fn chat(&self, text: &str) -> Result<(), BotError> {
+        let json = serde_json::json!({"type":"chat","text":text}).to_string();
+        self.chat
+            .send_text(&json)
+            .await
+            .map_err(|e| BotError::new("chat send", e))
+    }
+
+    /// Sends raw bytes on the chat channel (bad-input tests).
+    pub async fn chat_raw(&self, text: &str) -> Result<(), BotError> {
+        self.chat
+            .send_text(text)
+            .await
+            .map_err(|e| BotError::new("chat send", e))
+    }
+
+    /// The next chat frame, if one arrives within `within`.
+    pub async fn next_chat(&mut self, within: std::time::Duration) -> Option<ChatOut> {
+        tokio::time::timeout(within, self.chat_rx.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Sends a raw signalling frame.
+    pub fn send_signal(&self, json: &serde_json::Value) -> Result<(), BotError> {
+        self.signalling.send_json(json)
+    }
+
+    /// The audio received so far, decoded at 48 kHz (needs `keep_payloads`).
+    pub fn recording(&self) -> Vec<i16> {
+        self.received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .decode()
+    }
+
+    /// Leaves and closes everything.
+    pub async fn leave(self) {
+        let _ = self
+            .signalling
+            .send_json(&serde_json::json!({"type":"leave"}));
+        self.signalling.close().await;
+        let _ = self.pc.close().await;
+    }
+
+    /// Drops the connection without `leave` (abrupt disconnect).
+    pub async fn vanish(self) {
+        self.signalling.abort();
+        let _ = self.pc.close().await;
+    }
+
+    /// When the bot last received a packet.
+    pub fn last_packet_at(&self) -> Option<Instant> {
+        self.received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last_at()
+    }
+}
+
+fn signalling_events(rx: mpsc::Receiver<ServerMessage>) -> mpsc::Receiver<ServerMessage> {
+    rx
+}

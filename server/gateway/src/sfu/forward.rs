@@ -1,0 +1,290 @@
+//! Media forwarding. One tokio task per published stream:
+//!
+//! * the patient's stream goes through a [`Masker`] (arrival time = `Instant::now()` when the
+//!   packet is read; the task sleeps until the masker's `Timeout`), and what it forwards goes
+//!   to every agent and supervisor downlink and to the [`RecorderTap`];
+//! * an agent's stream goes to the patient and supervisors; its telephone-event packets are
+//!   consumed (never forwarded) and the sequence numbers close over them.
+//!
+//! Downlinks rewrite SSRC and payload type to what the receiver negotiated and drop header
+//! extensions (their ids are per leg).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use hushpay_auth::Role;
+use hushpay_media::masker::{Masker, MaskerConfig, Output};
+use hushpay_media::renumber::Renumber;
+use hushpay_media::rtp::{RtpBuilder, RtpPacket};
+use hushpay_media::seq::SeqExtender;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::rtp::header::Header;
+use rtc::rtp::packet::Packet;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+
+use super::Sfu;
+use super::participant::Source;
+use super::peer::{NegotiatedAudio, OPUS_FMTP};
+use super::room::Room;
+
+/// A track the server sends to one participant, carrying one source.
+pub struct Downlink {
+    pub source: Source,
+    pub track: Arc<TrackLocalStaticRTP>,
+    pub ssrc: u32,
+    pub opus_pt: u8,
+    pub sent: AtomicU64,
+}
+
+impl std::fmt::Debug for Downlink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Downlink")
+            .field("source", &self.source)
+            .field("ssrc", &self.ssrc)
+            .finish()
+    }
+}
+
+impl Downlink {
+    pub fn new(source: Source, opus_pt: u8) -> Self {
+        let ssrc = rand::random::<u32>();
+        let label = match source {
+            Source::Patient => "patient",
+            Source::Agent => "agent",
+        };
+        let track = MediaStreamTrack::new(
+            format!("hushpay-{label}"),
+            format!("hushpay-{label}-audio-{ssrc:08x}"),
+            format!("{label} audio"),
+            RtpCodecKind::Audio,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec: RTCRtpCodec {
+                    mime_type: "audio/opus".to_owned(),
+                    clock_rate: 48_000,
+                    channels: 2,
+                    sdp_fmtp_line: OPUS_FMTP.to_owned(),
+                    rtcp_feedback: vec![],
+                },
+                ..Default::default()
+            }],
+        );
+        Self {
+            source,
+            track: Arc::new(TrackLocalStaticRTP::new(track)),
+            ssrc,
+            opus_pt,
+            sent: AtomicU64::new(0),
+        }
+    }
+
+    pub fn as_track(&self) -> Arc<dyn TrackLocal> {
+        Arc::clone(&self.track) as Arc<dyn TrackLocal>
+    }
+
+    /// Sends an Opus packet (sequence number and timestamp kept from the source).
+    pub async fn send(&self, pkt: &RtpPacket<'_>) -> bool {
+        let packet = Packet {
+            header: Header {
+                version: 2,
+                marker: pkt.marker,
+                payload_type: self.opus_pt,
+                sequence_number: pkt.sequence,
+                timestamp: pkt.timestamp,
+                ssrc: self.ssrc,
+                ..Default::default()
+            },
+            payload: Bytes::copy_from_slice(pkt.payload),
+        };
+        let ok = self.track.write_rtp(packet).await.is_ok();
+        if ok {
+            self.sent.fetch_add(1, Ordering::Relaxed);
+        }
+        ok
+    }
+}
+
+/// A consumer of post-mask audio (the recording issue implements it). Called on the
+/// forwarding task: implementations must not block.
+pub trait RecorderTap: Send + Sync + std::fmt::Debug {
+    /// One RTP packet as forwarded (masked patient audio, or agent audio).
+    fn packet(&self, room: &Room, participant_id: &str, role: Role, rtp: &[u8], masked: bool);
+}
+
+/// The default tap: records nothing.
+#[derive(Debug, Default)]
+pub struct NoRecorder;
+
+impl RecorderTap for NoRecorder {
+    fn packet(&self, _: &Room, _: &str, _: Role, _: &[u8], _: bool) {}
+}
+
+/// Drives a masker over the patient's stream until the track ends.
+pub async fn patient_stream(
+    sfu: Arc<Sfu>,
+    room: Arc<Room>,
+    participant_id: String,
+    track: Arc<dyn TrackRemote>,
+    neg: NegotiatedAudio,
+) {
+    let _guard = sfu.task_guard();
+    let config = MaskerConfig {
+        opus_pt: neg.opus_pt,
+        event_pts: neg.event_pts.clone(),
+        ..MaskerConfig::default()
+    };
+    let mut masker = match Masker::new(config) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot create the masker; patient audio is not forwarded");
+            drain_track(&track).await;
+            return;
+        }
+    };
+    let mut timeout: Option<Instant> = None;
+    loop {
+        let event = match timeout {
+            Some(t) => tokio::select! {
+                ev = track.poll() => Some(ev),
+                () = tokio::time::sleep_until(t.into()) => None,
+            },
+            None => Some(track.poll().await),
+        };
+        match event {
+            None => masker.handle_timeout(Instant::now()),
+            Some(None) | Some(Some(TrackRemoteEvent::OnEnded)) => break,
+            Some(Some(TrackRemoteEvent::OnRtpPacket(p))) => {
+                sfu.metrics.sfu.packets_in.fetch_add(1, Ordering::Relaxed);
+                let bytes = RtpBuilder {
+                    marker: p.header.marker,
+                    payload_type: p.header.payload_type,
+                    sequence: p.header.sequence_number,
+                    timestamp: p.header.timestamp,
+                    ssrc: p.header.ssrc,
+                }
+                .build(&p.payload);
+                if masker.handle_rtp(Instant::now(), &bytes).is_err() {
+                    sfu.metrics
+                        .sfu
+                        .packets_refused
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Some(Some(_)) => {}
+        }
+        timeout = drain_masker(&sfu, &room, &participant_id, &mut masker).await;
+    }
+    masker.flush(Instant::now());
+    drain_masker(&sfu, &room, &participant_id, &mut masker).await;
+}
+
+async fn drain_masker(
+    sfu: &Sfu,
+    room: &Room,
+    participant_id: &str,
+    masker: &mut Masker,
+) -> Option<Instant> {
+    while let Some(out) = masker.poll_output() {
+        match out {
+            Output::Timeout(t) => return Some(t),
+            Output::Forward(f) => {
+                if f.masked {
+                    sfu.metrics
+                        .sfu
+                        .packets_masked
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                sfu.recorder
+                    .packet(room, participant_id, Role::Patient, &f.bytes, f.masked);
+                let Ok(pkt) = RtpPacket::parse(&f.bytes) else {
+                    continue;
+                };
+                fan_out(sfu, room, participant_id, Source::Patient, &pkt).await;
+            }
+            Output::Digit(d) => {
+                sfu.metrics
+                    .sfu
+                    .digits_captured
+                    .fetch_add(1, Ordering::Relaxed);
+                room.record_digit(&d);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+async fn fan_out(sfu: &Sfu, room: &Room, from: &str, source: Source, pkt: &RtpPacket<'_>) {
+    let roles: &[Role] = match source {
+        Source::Patient => &[Role::Agent, Role::Supervisor],
+        Source::Agent => &[Role::Patient, Role::Supervisor],
+    };
+    for p in room.with_roles(roles, from) {
+        if !p.grants.can_subscribe {
+            continue;
+        }
+        if let Some(d) = p.downlink(source)
+            && d.send(pkt).await
+        {
+            sfu.metrics.sfu.packets_out.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Forwards an agent's stream, consuming its telephone-event packets.
+pub async fn agent_stream(
+    sfu: Arc<Sfu>,
+    room: Arc<Room>,
+    participant_id: String,
+    track: Arc<dyn TrackRemote>,
+    neg: NegotiatedAudio,
+) {
+    let _guard = sfu.task_guard();
+    let mut seq = SeqExtender::new();
+    let mut renumber = Renumber::new();
+    while let Some(ev) = track.poll().await {
+        let p = match ev {
+            TrackRemoteEvent::OnRtpPacket(p) => p,
+            TrackRemoteEvent::OnEnded => break,
+            _ => continue,
+        };
+        sfu.metrics.sfu.packets_in.fetch_add(1, Ordering::Relaxed);
+        let ext = seq.extend(u64::from(p.header.sequence_number));
+        if p.header.payload_type != neg.opus_pt {
+            renumber.consume(ext);
+            continue;
+        }
+        let bytes = RtpBuilder {
+            marker: p.header.marker,
+            payload_type: p.header.payload_type,
+            sequence: renumber.output_seq(ext),
+            timestamp: p.header.timestamp,
+            ssrc: p.header.ssrc,
+        }
+        .build(&p.payload);
+        sfu.recorder
+            .packet(&room, &participant_id, Role::Agent, &bytes, false);
+        if let Ok(pkt) = RtpPacket::parse(&bytes) {
+            fan_out(&sfu, &room, &participant_id, Source::Agent, &pkt).await;
+        }
+    }
+}
+
+/// Reads a track to its end without forwarding (streams nobody may hear).
+pub async fn drain_track(track: &Arc<dyn TrackRemote>) {
+    while let Some(ev) = track.poll().await {
+        if matches!(ev, TrackRemoteEvent::OnEnded) {
+            break;
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! SFU settings with defaults (LiveKit style: each component owns its config struct) and the
+//! per-connection message rate limiter.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::config::ConfigError;
+
+/// The `[rtc]` section as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRtc {
+    /// IP the media sockets bind (default 127.0.0.1; set the host's address to serve others).
+    pub media_ip: Option<IpAddr>,
+    pub max_participants_per_room: Option<usize>,
+    pub max_rooms_per_tenant: Option<usize>,
+    pub max_message_bytes: Option<usize>,
+    pub max_chat_bytes: Option<usize>,
+    pub messages_per_sec: Option<u32>,
+    pub empty_room_grace_ms: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
+}
+
+impl RawRtc {
+    pub fn validate(self) -> Result<SfuConfig, ConfigError> {
+        let d = SfuConfig::default();
+        let invalid = |key: &'static str, reason: &str| ConfigError::Invalid {
+            key,
+            reason: reason.to_owned(),
+        };
+        if let Some(ip) = self.media_ip
+            && ip.is_unspecified()
+        {
+            return Err(invalid(
+                "rtc.media_ip",
+                "must be a concrete address (a wildcard bind skips loopback and yields no usable candidate)",
+            ));
+        }
+        let c = SfuConfig {
+            media_ip: self.media_ip.unwrap_or(d.media_ip),
+            max_participants_per_room: self
+                .max_participants_per_room
+                .unwrap_or(d.max_participants_per_room),
+            max_rooms_per_tenant: self.max_rooms_per_tenant.unwrap_or(d.max_rooms_per_tenant),
+            max_message_bytes: self.max_message_bytes.unwrap_or(d.max_message_bytes),
+            max_chat_bytes: self.max_chat_bytes.unwrap_or(d.max_chat_bytes),
+            messages_per_sec: self.messages_per_sec.unwrap_or(d.messages_per_sec),
+            empty_room_grace: self
+                .empty_room_grace_ms
+                .map_or(d.empty_room_grace, Duration::from_millis),
+            idle_timeout: self
+                .idle_timeout_secs
+                .map_or(d.idle_timeout, Duration::from_secs),
+            ..d
+        };
+        if c.max_participants_per_room < 2 {
+            return Err(invalid(
+                "rtc.max_participants_per_room",
+                "must be at least 2",
+            ));
+        }
+        if !(4096..=1024 * 1024).contains(&c.max_message_bytes) {
+            return Err(invalid("rtc.max_message_bytes", "must be 4 KiB to 1 MiB"));
+        }
+        if c.messages_per_sec == 0 || c.max_rooms_per_tenant == 0 {
+            return Err(invalid("rtc", "limits must be positive"));
+        }
+        Ok(c)
+    }
+}
+
+/// Limits and network settings of the SFU.
+#[derive(Debug, Clone)]
+pub struct SfuConfig {
+    /// Address the media UDP sockets bind to (one ephemeral port per peer connection).
+    pub media_ip: IpAddr,
+    pub max_participants_per_room: usize,
+    pub max_rooms_per_tenant: usize,
+    /// Largest signalling frame accepted (SDP offers included).
+    pub max_message_bytes: usize,
+    /// Largest chat message (bytes of UTF-8).
+    pub max_chat_bytes: usize,
+    /// Signalling and chat messages per second (burst = 2x).
+    pub messages_per_sec: u32,
+    /// How long an empty room stays open for a participant to come back.
+    pub empty_room_grace: Duration,
+    /// A socket that sends nothing (not even `ping`) for this long is closed.
+    pub idle_timeout: Duration,
+    /// Time allowed for the first frame when the token is not in the URL or header.
+    pub auth_timeout: Duration,
+    /// Chat messages kept per room.
+    pub max_chat_history: usize,
+}
+
+impl Default for SfuConfig {
+    fn default() -> Self {
+        Self {
+            media_ip: IpAddr::from([127, 0, 0, 1]),
+            max_participants_per_room: 8,
+            max_rooms_per_tenant: 1000,
+            max_message_bytes: 64 * 1024,
+            max_chat_bytes: 4 * 1024,
+            messages_per_sec: 20,
+            empty_room_grace: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            auth_timeout: Duration::from_secs(10),
+            max_chat_history: 1000,
+        }
+    }
+}
+
+/// A token bucket: `rate` per second with a burst of `2 * rate`. Time is an input.
+#[derive(Debug, Clone)]
+pub struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Option<Instant>,
+}
+
+impl RateLimiter {
+    pub fn new(rate_per_sec: u32) -> Self {
+        let rate = f64::from(rate_per_sec.max(1));
+        Self {
+            rate,
+            burst: rate * 2.0,
+            tokens: rate * 2.0,
+            last: None,
+        }
+    }
+
+    /// True if one more message is allowed at `now`.
+    pub fn allow(&mut self, now: Instant) -> bool {
+        if let Some(last) = self.last {
+            let dt = now.saturating_duration_since(last).as_secs_f64();
+            self.tokens = (self.tokens + dt * self.rate).min(self.burst);
+        }
+        self.last = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_allows_burst_then_refills() {
+        let t0 = Instant::now();
+        let mut r = RateLimiter::new(10);
+        let allowed = (0..30).filter(|_| r.allow(t0)).count();
+        assert_eq!(allowed, 20);
+        assert!(!r.allow(t0));
+        assert!(r.allow(t0 + Duration::from_millis(100)));
+        assert!(!r.allow(t0 + Duration::from_millis(100)));
+    }
+}

@@ -1,0 +1,136 @@
+//! The SFU: rooms of patients, agents and supervisors connected over WebRTC (webrtc-rs 0.21),
+//! with the patient's audio masked on its way to everyone else.
+//!
+//! * [`signal`]: signalling messages (docs/protocol.md); [`session`]: one WebSocket session;
+//! * [`room`]: rooms and the registry; [`participant`]: what a participant owns;
+//! * [`peer`]: peer connection setup and SDP munging; [`forward`]: media forwarding with the
+//!   masker per patient stream and the recorder tap;
+//! * [`chat`]/[`relay`]: data-channel chat relay; [`chat_guard`]: card numbers in chat;
+//! * [`limits`]: settings and rate limiting.
+//!
+//! Everything a participant owned (peer connection, tasks, chat channel, room membership) is
+//! released when its WebSocket closes; a room left empty closes after a grace period.
+
+pub mod chat;
+pub mod chat_guard;
+pub mod forward;
+pub mod limits;
+pub mod participant;
+pub mod peer;
+pub mod relay;
+pub mod room;
+pub mod session;
+pub mod signal;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use crate::metrics::Metrics;
+use chat::{ChatArchive, IncidentSink, MemoryChatArchive, MemoryIncidents};
+use forward::{NoRecorder, RecorderTap};
+use limits::SfuConfig;
+use room::{Registry, Room, RoomKey};
+
+/// The SFU's shared state.
+#[derive(Debug)]
+pub struct Sfu {
+    pub config: SfuConfig,
+    pub rooms: Registry,
+    pub metrics: Arc<Metrics>,
+    pub recorder: Arc<dyn RecorderTap>,
+    pub incidents: Arc<dyn IncidentSink>,
+    pub archive: Arc<dyn ChatArchive>,
+    /// Kept to let tests read incidents when the default sink is in use.
+    pub memory_incidents: Option<Arc<MemoryIncidents>>,
+    tasks: Arc<AtomicI64>,
+}
+
+/// Counts a live SFU task while held.
+#[derive(Debug)]
+pub struct TaskGuard(Arc<AtomicI64>);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Sfu {
+    /// An SFU with in-memory chat archive and incidents, and no recorder.
+    pub fn new(config: SfuConfig, metrics: Arc<Metrics>) -> Self {
+        let incidents = Arc::new(MemoryIncidents::default());
+        Self {
+            archive: Arc::new(MemoryChatArchive::new(config.max_chat_history)),
+            config,
+            rooms: Registry::default(),
+            metrics,
+            recorder: Arc::new(NoRecorder),
+            incidents: Arc::clone(&incidents) as Arc<dyn IncidentSink>,
+            memory_incidents: Some(incidents),
+            tasks: Arc::new(AtomicI64::new(0)),
+        }
+    }
+
+    /// Live SFU tasks (sessions, forwarders, chat loops, room timers).
+    pub fn live_tasks(&self) -> i64 {
+        self.tasks.load(Ordering::Relaxed)
+    }
+
+    pub fn task_guard(&self) -> TaskGuard {
+        self.tasks.fetch_add(1, Ordering::Relaxed);
+        TaskGuard(Arc::clone(&self.tasks))
+    }
+
+    /// Participants in all rooms.
+    pub fn participant_count(&self) -> usize {
+        self.rooms.all().iter().map(|r| r.participant_count()).sum()
+    }
+
+    /// Ends a room now: participants are told and released, the transcript is closed.
+    pub async fn end_room(&self, key: &RoomKey, reason: &str) -> bool {
+        let Some(room) = self.rooms.end(key) else {
+            return false;
+        };
+        self.close_room(&room, reason).await;
+        true
+    }
+
+    async fn close_room(&self, room: &Room, reason: &str) {
+        room.broadcast(
+            &signal::ServerMessage::RoomClosed {
+                reason: reason.to_owned(),
+            },
+            "",
+        );
+        for p in room.participants() {
+            p.release().await;
+            self.rooms.leave(room, &p.id);
+        }
+        self.archive.close_room(&room.key.tenant, &room.key.name);
+        self.update_gauges();
+    }
+
+    /// Schedules the close of `key` once it has been empty for the grace period.
+    pub fn schedule_empty_close(self: &Arc<Self>, key: RoomKey) {
+        let sfu = Arc::clone(self);
+        let guard = self.task_guard();
+        tokio::spawn(async move {
+            let _guard = guard;
+            tokio::time::sleep(sfu.config.empty_room_grace).await;
+            if let Some(room) = sfu.rooms.close_if_empty(&key, sfu.config.empty_room_grace) {
+                sfu.close_room(&room, "empty").await;
+            }
+        });
+    }
+
+    pub fn update_gauges(&self) {
+        self.metrics
+            .sfu
+            .rooms
+            .store(self.rooms.count() as i64, Ordering::Relaxed);
+        self.metrics
+            .sfu
+            .participants
+            .store(self.participant_count() as i64, Ordering::Relaxed);
+    }
+}

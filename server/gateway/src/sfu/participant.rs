@@ -1,0 +1,179 @@
+//! A participant: identity and role from the token, its signalling outbox, its peer
+//! connection, the tracks it receives (downlinks), its chat channel and the tasks it owns.
+//! [`Participant::release`] frees all of it; the signalling session calls it on close.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use hushpay_auth::{Grants, Role};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use webrtc::data_channel::DataChannel;
+use webrtc::peer_connection::PeerConnection;
+
+use super::forward::Downlink;
+use super::signal::{ParticipantInfo, ServerMessage};
+
+/// Where a downlink's audio comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The patient, through the masker.
+    Patient,
+    /// An agent.
+    Agent,
+}
+
+impl Source {
+    /// What a role hears.
+    pub fn heard_by(role: Role) -> &'static [Source] {
+        match role {
+            Role::Patient => &[Source::Agent],
+            Role::Agent => &[Source::Patient],
+            _ => &[Source::Patient, Source::Agent],
+        }
+    }
+}
+
+/// One participant.
+#[derive(Debug)]
+pub struct Participant {
+    pub id: String,
+    pub identity: String,
+    pub role: Role,
+    pub grants: Grants,
+    muted: AtomicBool,
+    out: mpsc::Sender<ServerMessage>,
+    inner: Mutex<Owned>,
+}
+
+#[derive(Default)]
+struct Owned {
+    pc: Option<Arc<dyn PeerConnection>>,
+    downlinks: Vec<Arc<Downlink>>,
+    chat: Option<Arc<dyn DataChannel>>,
+    tasks: Vec<JoinHandle<()>>,
+    released: bool,
+}
+
+impl std::fmt::Debug for Owned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Owned")
+            .field("pc", &self.pc.is_some())
+            .field("downlinks", &self.downlinks.len())
+            .field("chat", &self.chat.is_some())
+            .field("tasks", &self.tasks.len())
+            .finish()
+    }
+}
+
+impl Participant {
+    pub fn new(
+        identity: String,
+        role: Role,
+        grants: Grants,
+        out: mpsc::Sender<ServerMessage>,
+    ) -> Self {
+        Self {
+            id: format!("par_{}", uuid::Uuid::new_v4().simple()),
+            identity,
+            role,
+            grants,
+            muted: AtomicBool::new(false),
+            out,
+            inner: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Owned> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn info(&self) -> ParticipantInfo {
+        ParticipantInfo {
+            participant_id: self.id.clone(),
+            identity: self.identity.clone(),
+            role: self.role.as_str().to_owned(),
+            muted: self.muted(),
+        }
+    }
+
+    pub fn muted(&self) -> bool {
+        self.muted.load(Ordering::Relaxed)
+    }
+
+    pub fn set_muted(&self, muted: bool) {
+        self.muted.store(muted, Ordering::Relaxed);
+    }
+
+    /// Queues a signalling frame; a full or closed outbox drops it (the session is ending or
+    /// the client does not read, and the idle timeout will close it).
+    pub fn send(&self, msg: ServerMessage) {
+        let _ = self.out.try_send(msg);
+    }
+
+    pub fn set_pc(&self, pc: Arc<dyn PeerConnection>) {
+        self.lock().pc = Some(pc);
+    }
+
+    pub fn pc(&self) -> Option<Arc<dyn PeerConnection>> {
+        self.lock().pc.clone()
+    }
+
+    pub fn add_downlink(&self, d: Arc<Downlink>) {
+        self.lock().downlinks.push(d);
+    }
+
+    /// This participant's downlink for `source`, if it receives it.
+    pub fn downlink(&self, source: Source) -> Option<Arc<Downlink>> {
+        self.lock()
+            .downlinks
+            .iter()
+            .find(|d| d.source == source)
+            .cloned()
+    }
+
+    pub fn set_chat(&self, dc: Arc<dyn DataChannel>) {
+        self.lock().chat = Some(dc);
+    }
+
+    pub fn chat(&self) -> Option<Arc<dyn DataChannel>> {
+        self.lock().chat.clone()
+    }
+
+    /// Keeps `task` so that [`release`](Self::release) can stop it. A task added after
+    /// release is stopped at once.
+    pub fn own(&self, task: JoinHandle<()>) {
+        let mut o = self.lock();
+        if o.released {
+            task.abort();
+        } else {
+            o.tasks.retain(|t| !t.is_finished());
+            o.tasks.push(task);
+        }
+    }
+
+    /// Stops the tasks and closes the peer connection. Idempotent.
+    pub async fn release(&self) {
+        let (pc, tasks, chat) = {
+            let mut o = self.lock();
+            o.released = true;
+            o.downlinks.clear();
+            (o.pc.take(), std::mem::take(&mut o.tasks), o.chat.take())
+        };
+        for t in &tasks {
+            t.abort();
+        }
+        if let Some(dc) = chat {
+            let _ = dc.close().await;
+        }
+        if let Some(pc) = pc
+            && let Err(e) = pc.close().await
+        {
+            tracing::debug!(error = %e, "peer connection close");
+        }
+    }
+
+    pub fn is_released(&self) -> bool {
+        self.lock().released
+    }
+}

@@ -1,0 +1,241 @@
+//! Peer connection setup shared by the SFU and the participant bot: the media engine (Opus plus
+//! telephone-event at 48 and 8 kHz, no RED, `useinbandfec=0`), the setting engine (mDNS off),
+//! explicit UDP bind addresses, and the SDP munging the media rules in DESIGN.md ask for.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
+use webrtc::peer_connection::{
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
+    RTCConfigurationBuilder, Registry, SettingEngineBuilder, register_default_interceptors,
+};
+
+/// Opus payload type we register (Chrome's choice too).
+pub const OPUS_PT: u8 = 111;
+/// telephone-event at 48 kHz (Chrome: 110).
+pub const EVENT_48K_PT: u8 = 110;
+/// telephone-event at 8 kHz (Chrome: 126; softphones).
+pub const EVENT_8K_PT: u8 = 126;
+
+const TELEPHONE_EVENT: &str = "audio/telephone-event";
+
+/// Opus fmtp we answer with: no in-band FEC (its copies carry earlier frames, tones included).
+pub const OPUS_FMTP: &str = "minptime=10;useinbandfec=0";
+
+/// The codecs both the SFU and the bot register.
+pub fn media_engine() -> webrtc::error::Result<MediaEngine> {
+    let mut me = MediaEngine::default();
+    let codec = |mime: &str, rate: u32, channels: u16, fmtp: &str, pt: u8| RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec {
+            mime_type: mime.to_owned(),
+            clock_rate: rate,
+            channels,
+            sdp_fmtp_line: fmtp.to_owned(),
+            rtcp_feedback: vec![],
+        },
+        payload_type: pt,
+        ..Default::default()
+    };
+    me.register_codec(
+        codec("audio/opus", 48_000, 2, OPUS_FMTP, OPUS_PT),
+        RtpCodecKind::Audio,
+    )?;
+    me.register_codec(
+        codec(TELEPHONE_EVENT, 48_000, 1, "0-16", EVENT_48K_PT),
+        RtpCodecKind::Audio,
+    )?;
+    me.register_codec(
+        codec(TELEPHONE_EVENT, 8_000, 1, "0-16", EVENT_8K_PT),
+        RtpCodecKind::Audio,
+    )?;
+    Ok(me)
+}
+
+/// Builds a peer connection bound to `bind` (an explicit address: wildcard binds skip
+/// loopback), with mDNS disabled.
+pub async fn build(
+    bind: SocketAddr,
+    handler: Arc<dyn PeerConnectionEventHandler>,
+) -> webrtc::error::Result<Arc<dyn PeerConnection>> {
+    let mut me = media_engine()?;
+    let registry = register_default_interceptors(Registry::new(), &mut me)?;
+    let se = SettingEngineBuilder::new()
+        .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+        .build();
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_media_engine(me)
+        .with_setting_engine(se)
+        .with_interceptor_registry(registry)
+        .with_handler(handler)
+        .with_udp_addrs(vec![bind])
+        .build()
+        .await?;
+    Ok(Arc::new(pc))
+}
+
+/// Payload types a peer will send with, read from its offer (the answer mirrors them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NegotiatedAudio {
+    pub opus_pt: u8,
+    pub event_pts: Vec<(u8, u32)>,
+}
+
+/// Reads the first audio section's Opus and telephone-event payload types.
+pub fn negotiated_audio(sdp: &str) -> Option<NegotiatedAudio> {
+    let mut opus = None;
+    let mut events = Vec::new();
+    let mut in_audio = false;
+    let mut seen_audio = false;
+    for line in sdp.lines() {
+        if let Some(m) = line.strip_prefix("m=") {
+            if seen_audio {
+                break;
+            }
+            in_audio = m.starts_with("audio ");
+            seen_audio |= in_audio;
+            continue;
+        }
+        if !in_audio {
+            continue;
+        }
+        if let Some((pt, name)) = rtpmap(line) {
+            let lower = name.to_ascii_lowercase();
+            if lower.starts_with("opus/48000") && opus.is_none() {
+                opus = Some(pt);
+            } else if let Some(rate) = lower.strip_prefix("telephone-event/") {
+                if let Ok(rate) = rate.trim().parse::<u32>() {
+                    events.push((pt, rate));
+                }
+            }
+        }
+    }
+    Some(NegotiatedAudio {
+        opus_pt: opus?,
+        event_pts: events,
+    })
+}
+
+fn rtpmap(line: &str) -> Option<(u8, &str)> {
+    let rest = line.trim_end().strip_prefix("a=rtpmap:")?;
+    let (pt, name) = rest.split_once(' ')?;
+    Some((pt.parse().ok()?, name))
+}
+
+/// Munges an offer before it is applied: in each audio section, drops the 8 kHz
+/// telephone-event entry when a 48 kHz one is offered too (Chrome offers both and webrtc-rs
+/// answers with a duplicated payload type), and drops RED (never negotiated).
+pub fn munge_offer(sdp: &str) -> String {
+    let mut out = String::with_capacity(sdp.len());
+    for section in split_sections(sdp) {
+        let drop = pts_to_drop(&section);
+        if drop.is_empty() {
+            section.iter().for_each(|l| push_line(&mut out, l));
+            continue;
+        }
+        for line in &section {
+            if let Some(m) = line.strip_prefix("m=") {
+                let kept: Vec<&str> = m
+                    .split(' ')
+                    .enumerate()
+                    .filter(|(i, f)| *i < 3 || !drop.iter().any(|p| p.to_string() == *f))
+                    .map(|(_, f)| f)
+                    .collect();
+                push_line(&mut out, &format!("m={}", kept.join(" ")));
+            } else if !attribute_for(line, &drop) {
+                push_line(&mut out, line);
+            }
+        }
+    }
+    out
+}
+
+fn push_line(out: &mut String, line: &str) {
+    out.push_str(line);
+    out.push_str("\r\n");
+}
+
+fn split_sections(sdp: &str) -> Vec<Vec<&str>> {
+    let mut sections: Vec<Vec<&str>> = vec![Vec::new()];
+    for line in sdp.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+        if line.starts_with("m=") {
+            sections.push(Vec::new());
+        }
+        if let Some(s) = sections.last_mut() {
+            s.push(line);
+        }
+    }
+    sections
+}
+
+fn pts_to_drop(section: &[&str]) -> Vec<u8> {
+    if !section.first().is_some_and(|l| l.starts_with("m=audio ")) {
+        return Vec::new();
+    }
+    let maps: Vec<(u8, String)> = section
+        .iter()
+        .filter_map(|l| rtpmap(l))
+        .map(|(pt, n)| (pt, n.to_ascii_lowercase()))
+        .collect();
+    let has_48k = maps.iter().any(|(_, n)| n == "telephone-event/48000");
+    maps.iter()
+        .filter(|(_, n)| (has_48k && n == "telephone-event/8000") || n.starts_with("red/"))
+        .map(|(pt, _)| *pt)
+        .collect()
+}
+
+fn attribute_for(line: &str, pts: &[u8]) -> bool {
+    ["a=rtpmap:", "a=fmtp:", "a=rtcp-fb:"].iter().any(|prefix| {
+        line.strip_prefix(prefix)
+            .and_then(|rest| rest.split([' ', ':']).next())
+            .and_then(|pt| pt.parse::<u8>().ok())
+            .is_some_and(|pt| pts.contains(&pt))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHROME_AUDIO: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126\r\nc=IN IP4 0.0.0.0\r\n\
+        a=rtpmap:111 opus/48000/2\r\na=rtcp-fb:111 transport-cc\r\n\
+        a=fmtp:111 minptime=10;useinbandfec=1\r\na=rtpmap:63 red/48000/2\r\n\
+        a=fmtp:63 111/111\r\na=rtpmap:9 G722/8000\r\na=rtpmap:0 PCMU/8000\r\n\
+        a=rtpmap:8 PCMA/8000\r\na=rtpmap:13 CN/8000\r\n\
+        a=rtpmap:110 telephone-event/48000\r\na=rtpmap:126 telephone-event/8000\r\n\
+        m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=sctp-port:5000\r\n";
+
+    #[test]
+    fn strips_8k_telephone_event_and_red_from_chrome_offers() {
+        let m = munge_offer(CHROME_AUDIO);
+        assert!(
+            m.contains("m=audio 9 UDP/TLS/RTP/SAVPF 111 9 0 8 13 110\r\n"),
+            "{m}"
+        );
+        assert!(!m.contains("126"));
+        assert!(!m.contains("red/48000"));
+        assert!(!m.contains("a=fmtp:63"));
+        assert!(m.contains("a=rtpmap:110 telephone-event/48000"));
+        assert!(m.contains("m=application 9 UDP/DTLS/SCTP webrtc-datachannel"));
+        let n = negotiated_audio(&m).unwrap();
+        assert_eq!(n.opus_pt, 111);
+        assert_eq!(n.event_pts, vec![(110, 48_000)]);
+    }
+
+    #[test]
+    fn keeps_8k_telephone_event_when_alone() {
+        let sdp = CHROME_AUDIO.replace("a=rtpmap:110 telephone-event/48000\r\n", "");
+        let m = munge_offer(&sdp);
+        assert!(m.contains("a=rtpmap:126 telephone-event/8000"));
+        assert_eq!(negotiated_audio(&m).unwrap().event_pts, vec![(126, 8_000)]);
+    }
+
+    #[test]
+    fn garbage_is_not_a_negotiation() {
+        assert_eq!(negotiated_audio("not sdp"), None);
+        assert_eq!(munge_offer(""), "");
+    }
+}

@@ -1,0 +1,141 @@
+//! The chat relay: reads the participant's `chat` data channel, checks each message for card
+//! numbers, stores it and relays it to everyone in the room (the sender included, so it learns
+//! the id and sees what others saw).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use zeroize::Zeroize;
+
+use super::Sfu;
+use super::chat::{CARD_NOTICE, ChatIn, ChatIncident, ChatMessage, ChatOut, ChatSender};
+use super::chat_guard::Verdict;
+use super::limits::RateLimiter;
+use super::participant::Participant;
+use super::room::{Room, unix_ms};
+use super::signal::codes;
+
+/// Label of the chat data channel.
+pub const CHAT_LABEL: &str = "chat";
+
+/// Runs until the channel closes.
+pub async fn chat_loop(
+    sfu: Arc<Sfu>,
+    room: Arc<Room>,
+    participant: Arc<Participant>,
+    dc: Arc<dyn DataChannel>,
+) {
+    let _guard = sfu.task_guard();
+    let mut limiter = RateLimiter::new(sfu.config.messages_per_sec);
+    while let Some(ev) = dc.poll().await {
+        match ev {
+            DataChannelEvent::OnMessage(mut msg) => {
+                let reply = handle(&sfu, &room, &participant, &mut limiter, &msg.data).await;
+                msg.data.zeroize();
+                if let Some(err) = reply {
+                    send(&dc, &err).await;
+                }
+            }
+            DataChannelEvent::OnClose => break,
+            _ => {}
+        }
+    }
+}
+
+fn error(code: &str, message: &str) -> ChatOut {
+    ChatOut::Error {
+        code: code.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+async fn handle(
+    sfu: &Sfu,
+    room: &Room,
+    from: &Participant,
+    limiter: &mut RateLimiter,
+    data: &[u8],
+) -> Option<ChatOut> {
+    if data.len() > sfu.config.max_chat_bytes {
+        return Some(error(codes::MESSAGE_TOO_LARGE, "chat message is too large"));
+    }
+    if !limiter.allow(Instant::now()) {
+        return Some(error(codes::RATE_LIMITED, "too many chat messages"));
+    }
+    if !from.grants.can_chat {
+        return Some(error("forbidden", "this token may not chat"));
+    }
+    let Ok(ChatIn::Chat { mut text }) = serde_json::from_slice::<ChatIn>(data) else {
+        return Some(error(
+            codes::BAD_MESSAGE,
+            "expected {\"type\":\"chat\",\"text\":\"...\"}",
+        ));
+    };
+    let id = format!("msg_{}", uuid::Uuid::now_v7().simple());
+    let verdict = room.with_guard(&from.id, |g| g.check(Instant::now(), &id, &text));
+    let ts = unix_ms();
+    let (body, redacted) = match &verdict {
+        Verdict::Clean => (std::mem::take(&mut text), false),
+        Verdict::CardNumber { .. } => (CARD_NOTICE.to_owned(), true),
+    };
+    text.zeroize();
+    let (tenant, name) = (&room.key.tenant, &room.key.name);
+    if let Verdict::CardNumber { split, retract } = verdict {
+        for old in &retract {
+            sfu.archive.redact(tenant, name, old, CARD_NOTICE);
+            broadcast(
+                room,
+                &ChatOut::ChatRetract {
+                    id: old.clone(),
+                    text: CARD_NOTICE.to_owned(),
+                },
+            )
+            .await;
+        }
+        sfu.metrics
+            .sfu
+            .chat_intercepted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        sfu.incidents.chat_card_number(ChatIncident {
+            tenant: tenant.clone(),
+            room: name.clone(),
+            participant_id: from.id.clone(),
+            identity: from.identity.clone(),
+            message_id: id.clone(),
+            split,
+            retracted: retract,
+            ts,
+        });
+    }
+    let message = ChatMessage {
+        id,
+        ts,
+        from: ChatSender {
+            participant_id: from.id.clone(),
+            identity: from.identity.clone(),
+            role: from.role.as_str().to_owned(),
+        },
+        text: body,
+        redacted,
+    };
+    sfu.archive.append(tenant, name, &message);
+    broadcast(room, &ChatOut::Chat(message)).await;
+    None
+}
+
+async fn broadcast(room: &Room, out: &ChatOut) {
+    for p in room.participants() {
+        if let Some(dc) = p.chat() {
+            send(&dc, out).await;
+        }
+    }
+}
+
+async fn send(dc: &Arc<dyn DataChannel>, out: &ChatOut) {
+    if let Ok(json) = serde_json::to_string(out)
+        && let Err(e) = dc.send_text(&json).await
+    {
+        tracing::debug!(error = %e, "chat send failed");
+    }
+}

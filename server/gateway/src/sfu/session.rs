@@ -1,0 +1,508 @@
+//! One signalling session: a WebSocket from a participant, from authentication to release.
+
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use hushpay_auth::{Claims, Expectation, Role};
+use tokio::sync::mpsc;
+use webrtc::data_channel::DataChannel;
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionEventHandler, RTCIceCandidateInit, RTCPeerConnectionIceEvent,
+    RTCPeerConnectionState, RTCSessionDescription,
+};
+
+use super::Sfu;
+use super::forward::{self, Downlink};
+use super::limits::RateLimiter;
+use super::participant::{Participant, Source};
+use super::peer::{self, NegotiatedAudio};
+use super::relay::{self, CHAT_LABEL};
+use super::room::{JoinError, Room, RoomKey};
+use super::signal::{self, ClientMessage, PROTOCOL_VERSION, ServerMessage, codes};
+use crate::app::AppState;
+
+/// Close code for authentication failures (application range).
+const CLOSE_AUTH: u16 = 4401;
+
+/// Validates a participant token; the error is (code, message).
+pub fn authenticate(state: &AppState, token: &str) -> Result<Claims, (&'static str, String)> {
+    state
+        .tokens
+        .validator
+        .validate_now(token, Expectation::any_tenant())
+        .map_err(|e| {
+            state.metrics.auth_failure(e.code());
+            (e.code(), e.to_string())
+        })
+}
+
+/// Runs a session to its end. `claims` is `None` when the token must come as the first frame.
+pub async fn run(mut ws: WebSocket, state: AppState, claims: Option<Claims>) {
+    let sfu = Arc::clone(&state.sfu);
+    let _guard = sfu.task_guard();
+    let claims = match claims {
+        Some(c) => c,
+        None => match first_frame_auth(&mut ws, &state).await {
+            Some(c) => c,
+            None => return,
+        },
+    };
+    let (tx, rx) = mpsc::channel(256);
+    let participant = Arc::new(Participant::new(
+        claims.sub.as_str().to_owned(),
+        claims.role,
+        claims.grants,
+        tx,
+    ));
+    let mut session = Session {
+        key: RoomKey {
+            tenant: claims.tenant.as_str().to_owned(),
+            name: claims.room.as_str().to_owned(),
+        },
+        sfu,
+        participant,
+        room: None,
+        limiter: RateLimiter::new(state.sfu.config.messages_per_sec),
+    };
+    session.serve(ws, rx).await;
+    session.cleanup().await;
+}
+
+async fn send(ws: &mut WebSocket, msg: &ServerMessage) -> bool {
+    match serde_json::to_string(msg) {
+        Ok(json) => ws.send(Message::Text(json.into())).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+async fn close(ws: &mut WebSocket, code: u16, reason: &'static str) {
+    let _ = ws
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
+}
+
+async fn first_frame_auth(ws: &mut WebSocket, state: &AppState) -> Option<Claims> {
+    let limit = state.sfu.config.max_message_bytes;
+    let frame = tokio::time::timeout(state.sfu.config.auth_timeout, ws.recv()).await;
+    let text = match frame {
+        Ok(Some(Ok(Message::Text(t)))) if t.len() <= limit => t,
+        Ok(Some(Ok(_))) | Err(_) => {
+            send(
+                ws,
+                &ServerMessage::error(
+                    codes::MISSING_TOKEN,
+                    "send the access token as `?access_token=`, an Authorization header, or a first {\"type\":\"auth\"} frame",
+                ),
+            )
+            .await;
+            close(ws, CLOSE_AUTH, "unauthenticated").await;
+            return None;
+        }
+        Ok(_) => return None,
+    };
+    let result = match signal::parse(&text) {
+        Ok(ClientMessage::Auth { token }) => authenticate(state, &token),
+        _ => Err((
+            codes::MISSING_TOKEN,
+            "the first frame must be {\"type\":\"auth\",\"token\":\"...\"}".to_owned(),
+        )),
+    };
+    match result {
+        Ok(c) => Some(c),
+        Err((code, message)) => {
+            send(ws, &ServerMessage::error(code, message)).await;
+            close(ws, CLOSE_AUTH, "unauthenticated").await;
+            None
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Stop,
+}
+
+struct Session {
+    sfu: Arc<Sfu>,
+    participant: Arc<Participant>,
+    key: RoomKey,
+    room: Option<Arc<Room>>,
+    limiter: RateLimiter,
+}
+
+impl Session {
+    async fn serve(&mut self, mut ws: WebSocket, mut rx: mpsc::Receiver<ServerMessage>) {
+        let idle = self.sfu.config.idle_timeout;
+        let mut deadline = Instant::now() + idle;
+        let mut closed: Option<tokio::sync::watch::Receiver<bool>> = None;
+        loop {
+            let room_closed = async {
+                match closed.as_mut() {
+                    Some(c) => {
+                        let _ = c.wait_for(|v| *v).await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                frame = ws.recv() => {
+                    deadline = Instant::now() + idle;
+                    let flow = match frame {
+                        Some(Ok(Message::Text(t))) => self.on_text(&mut ws, &t).await,
+                        Some(Ok(Message::Binary(_))) => {
+                            send(&mut ws, &ServerMessage::error(codes::BAD_MESSAGE, "binary frames are not part of the protocol")).await;
+                            Flow::Continue
+                        }
+                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Flow::Stop,
+                        Some(Ok(_)) => Flow::Continue,
+                    };
+                    if flow == Flow::Stop {
+                        break;
+                    }
+                    if closed.is_none() {
+                        closed = self.room.as_ref().map(|r| r.closed());
+                    }
+                }
+                Some(msg) = rx.recv() => {
+                    let stop = matches!(msg, ServerMessage::RoomClosed { .. });
+                    if !send(&mut ws, &msg).await || stop {
+                        break;
+                    }
+                }
+                () = room_closed => {
+                    send(&mut ws, &ServerMessage::RoomClosed { reason: "ended".into() }).await;
+                    break;
+                }
+                () = tokio::time::sleep_until(deadline.into()) => {
+                    send(&mut ws, &ServerMessage::error("idle_timeout", "no message within the idle timeout")).await;
+                    break;
+                }
+            }
+        }
+        close(&mut ws, 1000, "bye").await;
+    }
+
+    async fn on_text(&mut self, ws: &mut WebSocket, text: &str) -> Flow {
+        if text.len() > self.sfu.config.max_message_bytes {
+            send(
+                ws,
+                &ServerMessage::error(codes::MESSAGE_TOO_LARGE, "frame is over the size limit"),
+            )
+            .await;
+            return Flow::Continue;
+        }
+        if !self.limiter.allow(Instant::now()) {
+            send(
+                ws,
+                &ServerMessage::error(codes::RATE_LIMITED, "too many messages"),
+            )
+            .await;
+            return Flow::Continue;
+        }
+        let msg = match signal::parse(text) {
+            Ok(m) => m,
+            Err((code, message)) => {
+                send(ws, &ServerMessage::error(code, message)).await;
+                return Flow::Continue;
+            }
+        };
+        let reply = match msg {
+            ClientMessage::Auth { .. } => Err((codes::BAD_MESSAGE, "already authenticated".into())),
+            ClientMessage::Join { v } => return self.join(ws, v).await,
+            ClientMessage::Offer { sdp } => self.offer(&sdp).await.map(Some),
+            ClientMessage::Candidate {
+                candidate,
+                sdp_mid,
+                sdp_mline_index,
+            } => self
+                .candidate(candidate, sdp_mid, sdp_mline_index)
+                .await
+                .map(|()| None),
+            ClientMessage::Mute { muted } => self.mute(muted),
+            ClientMessage::Ping { nonce } => Ok(Some(ServerMessage::Pong { nonce })),
+            ClientMessage::Leave => return Flow::Stop,
+        };
+        match reply {
+            Ok(Some(m)) => {
+                send(ws, &m).await;
+            }
+            Ok(None) => {}
+            Err((code, message)) => {
+                send(ws, &ServerMessage::error(code, message)).await;
+            }
+        }
+        Flow::Continue
+    }
+
+    async fn join(&mut self, ws: &mut WebSocket, v: Option<u32>) -> Flow {
+        if v.is_some_and(|v| v != PROTOCOL_VERSION) {
+            send(
+                ws,
+                &ServerMessage::error(codes::UNSUPPORTED_VERSION, "this server speaks v1"),
+            )
+            .await;
+            return Flow::Stop;
+        }
+        if self.room.is_some() {
+            send(
+                ws,
+                &ServerMessage::error(codes::ALREADY_JOINED, "already in the room"),
+            )
+            .await;
+            return Flow::Continue;
+        }
+        let cfg = &self.sfu.config;
+        let joined = self.sfu.rooms.join(
+            &self.key,
+            Arc::clone(&self.participant),
+            cfg.max_rooms_per_tenant,
+            cfg.max_participants_per_room,
+        );
+        let room = match joined {
+            Ok(r) => r,
+            Err(e) => {
+                let (code, message) = match e {
+                    JoinError::RoomFull => (codes::ROOM_FULL, "the room is full"),
+                    JoinError::TooManyRooms => {
+                        (codes::TOO_MANY_ROOMS, "the tenant has too many rooms")
+                    }
+                    JoinError::RoleTaken => (codes::ROLE_TAKEN, "the room already has a patient"),
+                    JoinError::Closed => (codes::ROOM_CLOSED, "the room has ended"),
+                };
+                send(ws, &ServerMessage::error(code, message)).await;
+                return Flow::Stop;
+            }
+        };
+        let me = self.participant.info();
+        let others = room
+            .participants()
+            .iter()
+            .filter(|p| p.id != self.participant.id)
+            .map(|p| p.info())
+            .collect();
+        room.broadcast(
+            &ServerMessage::ParticipantJoined {
+                participant: me.clone(),
+            },
+            &self.participant.id,
+        );
+        self.room = Some(room);
+        self.sfu.update_gauges();
+        send(
+            ws,
+            &ServerMessage::Joined {
+                v: PROTOCOL_VERSION,
+                room: self.key.name.clone(),
+                participant: me,
+                participants: others,
+            },
+        )
+        .await;
+        Flow::Continue
+    }
+
+    fn joined(&self) -> Result<Arc<Room>, (&'static str, String)> {
+        self.room
+            .clone()
+            .ok_or((codes::NOT_JOINED, "send `join` first".to_owned()))
+    }
+
+    async fn offer(&mut self, sdp: &str) -> Result<ServerMessage, (&'static str, String)> {
+        let room = self.joined()?;
+        if self.participant.pc().is_some() {
+            return Err((
+                "renegotiation_unsupported",
+                "this server accepts one offer per session".to_owned(),
+            ));
+        }
+        let munged = peer::munge_offer(sdp);
+        let neg = peer::negotiated_audio(&munged).ok_or((
+            codes::INVALID_SDP,
+            "the offer has no audio section with Opus".to_owned(),
+        ))?;
+        let handler = Arc::new(PcHandler {
+            sfu: Arc::clone(&self.sfu),
+            room: Arc::downgrade(&room),
+            participant: Arc::downgrade(&self.participant),
+            neg: neg.clone(),
+        });
+        let bind = std::net::SocketAddr::new(self.sfu.config.media_ip, 0);
+        let pc = peer::build(bind, handler).await.map_err(|e| {
+            tracing::error!(error = %e, "cannot create a peer connection");
+            (
+                codes::INTERNAL,
+                "cannot create a peer connection".to_owned(),
+            )
+        })?;
+        self.participant.set_pc(Arc::clone(&pc));
+        match negotiate(&pc, &self.participant, munged, &neg).await {
+            Ok(answer) => Ok(ServerMessage::Answer { sdp: answer }),
+            Err(e) => {
+                self.participant.release().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn candidate(
+        &mut self,
+        candidate: Option<String>,
+        sdp_mid: Option<String>,
+        sdp_mline_index: Option<u16>,
+    ) -> Result<(), (&'static str, String)> {
+        self.joined()?;
+        let pc = self.participant.pc().ok_or((
+            codes::NOT_JOINED,
+            "send `offer` before candidates".to_owned(),
+        ))?;
+        let Some(candidate) = candidate.filter(|c| !c.trim().is_empty()) else {
+            return Ok(()); // end of candidates
+        };
+        pc.add_ice_candidate(RTCIceCandidateInit {
+            candidate,
+            sdp_mid,
+            sdp_mline_index,
+            ..Default::default()
+        })
+        .await
+        .map_err(|_| {
+            (
+                codes::INVALID_CANDIDATE,
+                "the ICE candidate was refused".to_owned(),
+            )
+        })
+    }
+
+    fn mute(&mut self, muted: bool) -> Result<Option<ServerMessage>, (&'static str, String)> {
+        let room = self.joined()?;
+        self.participant.set_muted(muted);
+        room.broadcast(
+            &ServerMessage::Mute {
+                participant_id: self.participant.id.clone(),
+                muted,
+            },
+            "",
+        );
+        Ok(None)
+    }
+
+    async fn cleanup(&mut self) {
+        self.participant.release().await;
+        if let Some(room) = self.room.take() {
+            let empty = self.sfu.rooms.leave(&room, &self.participant.id);
+            room.broadcast(
+                &ServerMessage::ParticipantLeft {
+                    participant_id: self.participant.id.clone(),
+                },
+                &self.participant.id,
+            );
+            if empty && !room.is_closed() {
+                self.sfu.schedule_empty_close(room.key.clone());
+            }
+        }
+        self.sfu.update_gauges();
+    }
+}
+
+/// Applies the offer, adds the downlinks this role hears, answers.
+async fn negotiate(
+    pc: &Arc<dyn PeerConnection>,
+    participant: &Participant,
+    offer: String,
+    neg: &NegotiatedAudio,
+) -> Result<String, (&'static str, String)> {
+    let invalid = |_| {
+        (
+            codes::INVALID_SDP,
+            "the offer could not be applied".to_owned(),
+        )
+    };
+    let desc = RTCSessionDescription::offer(offer).map_err(invalid)?;
+    pc.set_remote_description(desc).await.map_err(invalid)?;
+    if participant.grants.can_subscribe {
+        for &source in Source::heard_by(participant.role) {
+            let d = Arc::new(Downlink::new(source, neg.opus_pt));
+            pc.add_track(d.as_track()).await.map_err(|e| {
+                tracing::warn!(error = %e, "cannot add a downlink");
+                (
+                    codes::INVALID_SDP,
+                    "the offer has no room for the downlink".to_owned(),
+                )
+            })?;
+            participant.add_downlink(d);
+        }
+    }
+    let answer = pc.create_answer(None).await.map_err(invalid)?;
+    let sdp = answer.sdp.clone();
+    pc.set_local_description(answer).await.map_err(invalid)?;
+    Ok(sdp)
+}
+
+/// Peer connection events of one participant.
+struct PcHandler {
+    sfu: Arc<Sfu>,
+    room: Weak<Room>,
+    participant: Weak<Participant>,
+    neg: NegotiatedAudio,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for PcHandler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        let (Some(p), Ok(init)) = (self.participant.upgrade(), event.candidate.to_json()) else {
+            return;
+        };
+        p.send(ServerMessage::Candidate {
+            candidate: init.candidate,
+            sdp_mid: None,
+            sdp_mline_index: Some(0),
+        });
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        tracing::debug!(?state, "peer connection state");
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let (Some(p), Some(room)) = (self.participant.upgrade(), self.room.upgrade()) else {
+            return;
+        };
+        let sfu = Arc::clone(&self.sfu);
+        let neg = self.neg.clone();
+        let id = p.id.clone();
+        let task = if !p.grants.can_publish {
+            tokio::spawn(async move { forward::drain_track(&track).await })
+        } else {
+            match p.role {
+                Role::Patient => tokio::spawn(forward::patient_stream(sfu, room, id, track, neg)),
+                Role::Agent => tokio::spawn(forward::agent_stream(sfu, room, id, track, neg)),
+                _ => tokio::spawn(async move { forward::drain_track(&track).await }),
+            }
+        };
+        p.own(task);
+    }
+
+    async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
+        let (Some(p), Some(room)) = (self.participant.upgrade(), self.room.upgrade()) else {
+            return;
+        };
+        if dc.label().await.ok().as_deref() != Some(CHAT_LABEL) {
+            let _ = dc.close().await;
+            return;
+        }
+        p.set_chat(Arc::clone(&dc));
+        let task = tokio::spawn(relay::chat_loop(
+            Arc::clone(&self.sfu),
+            room,
+            Arc::clone(&p),
+            dc,
+        ));
+        p.own(task);
+    }
+}

@@ -1,0 +1,12 @@
+//! SFU end-to-end tests over real WebRTC on loopback: an in-process gateway on
+//! `127.0.0.1:0`, participant bots (webrtc-rs 0.21) as patient and agent.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod bad_input;
+mod chat;
+mod harness;
+mod masked_call;
+mod rooms;
