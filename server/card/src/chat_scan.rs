@@ -7,7 +7,7 @@
 //! characters anywhere (zero-width space/joiners, word joiner, BOM, soft hyphen, bidi
 //! controls, variation selectors, combining marks such as the keycap U+20E3). Within a
 //! longer run, a card number must start and end at a group boundary (see
-//! [`runs`](self::runs)), so `"+1 555 123 4567 4111 1111 1111 1111"` is caught but a
+//! [`runs`]), so `"+1 555 123 4567 4111 1111 1111 1111"` is caught but a
 //! 25-digit reference written without spaces is not split.
 //!
 //! Not caught (documented limits): digits spelled in words, letters standing in for

@@ -25,9 +25,12 @@
 //! * [`luhn`], [`brand`]: checksum and IIN-range brand detection, lengths, CVC length,
 //!   grouping, "potentially valid" prefixes.
 //! * [`pan`], [`expiry`], [`cvc`], [`postal`]: the validated newtypes.
-//! * [`validation`]: the "as you type" state of the card number field.
+//! * [`validation`], [`field_state`]: the "as you type" state of the card number,
+//!   expiry and security-code fields.
 //! * [`sealed`]: the sealed card payload (HPKE, RFC 9180) from the iframe to the vault.
 //! * [`chat_scan`]: finds and removes card numbers typed into chat, including split ones.
+//!   Measured on the committed corpora (`tests/chat_scan_corpus.rs`): 490/490 obfuscated
+//!   and 84/84 split test card numbers caught; 6/400 benign lines (1.5 %) redacted.
 //! * [`leak_scan`]: a *scanner* for tests: searches bytes for tracer card numbers in
 //!   many encodings. It handles no card data of its own.
 
@@ -35,6 +38,7 @@ pub mod brand;
 pub mod chat_scan;
 pub mod cvc;
 pub mod expiry;
+pub mod field_state;
 pub mod leak_scan;
 pub mod luhn;
 pub mod pan;
@@ -45,6 +49,7 @@ pub mod validation;
 pub use brand::Brand;
 pub use cvc::{Cvc, CvcError};
 pub use expiry::{Expiry, ExpiryError, YearMonth};
+pub use field_state::{FieldState, cvc_state, expiry_state};
 pub use pan::{Pan, PanError};
 pub use postal::{PostalCode, PostalCodeError};
 pub use sealed::{Binding, CardPayload, SealedCard};

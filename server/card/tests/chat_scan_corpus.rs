@@ -5,6 +5,8 @@
 //! Run with `cargo test -p hushpay-card --test chat_scan_corpus -- --nocapture` to see
 //! the numbers.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+
 use hushpay_card::chat_scan::{self, ChatScanner, digit_value};
 
 const BENIGN: &str = include_str!("corpus/benign.txt");
