@@ -18,9 +18,10 @@ pub async fn run_all(store: &dyn Store) {
     api_key_for_unknown_tenant_is_refused(store).await;
     revocation_is_scoped_to_the_tenant(store).await;
     text_is_stored_verbatim(store).await;
+    crate::conformance_vault::run_all(store).await;
 }
 
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
@@ -30,7 +31,7 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}{nanos:x}{n}")
 }
 
-fn tenant(name: &str) -> Tenant {
+pub(crate) fn tenant(name: &str) -> Tenant {
     Tenant {
         id: TenantId::new(unique("ten_")),
         name: unique(name),

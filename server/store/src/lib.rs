@@ -8,7 +8,7 @@
 //! Implementations:
 //! - [`MemoryStore`]: in-process maps, for tests and ephemeral runs;
 //! - [`SqliteStore`]: the embedded default, one file with WAL, migrations applied at open;
-//! - PostgreSQL arrives with the vault and runs the same [`conformance`] suite.
+//! - PostgreSQL: not yet written; it must run the same [`conformance`] suite.
 //!
 //! The store never sees card data in plaintext: callers hand it ciphertext, hashes and masked
 //! metadata only. Secrets such as API keys are stored as SHA-256 hashes.
@@ -17,8 +17,10 @@ mod error;
 mod memory;
 mod model;
 mod sqlite;
+mod vault_model;
 
 pub mod conformance;
+mod conformance_vault;
 
 use async_trait::async_trait;
 
@@ -26,6 +28,7 @@ pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use model::{ApiKeyId, ApiKeyRecord, Tenant, TenantId, UnixTime};
 pub use sqlite::SqliteStore;
+pub use vault_model::{AuditRecord, DataKeyRecord, DataKeyState, TokenRecord};
 
 /// The durable records of a Hushpay gateway.
 ///
@@ -59,4 +62,53 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         id: &ApiKeyId,
         at: UnixTime,
     ) -> Result<bool, StoreError>;
+
+    /// Inserts a wrapped data key. The same (tenant, version) twice is a
+    /// [`StoreError::Conflict`].
+    async fn insert_data_key(&self, key: &DataKeyRecord) -> Result<(), StoreError>;
+    /// The tenant's data keys, lowest version first.
+    async fn data_keys(&self, tenant: &TenantId) -> Result<Vec<DataKeyRecord>, StoreError>;
+    /// Marks a data key version retired (decrypt only). False when there is no such key.
+    async fn retire_data_key(&self, tenant: &TenantId, version: u32) -> Result<bool, StoreError>;
+    /// Adds `count` to the key version's invocation counter and returns the new total; `None`
+    /// when there is no such key. The write is durable before this returns.
+    async fn reserve_key_invocations(
+        &self,
+        tenant: &TenantId,
+        version: u32,
+        count: u64,
+    ) -> Result<Option<u64>, StoreError>;
+
+    /// Inserts a token. The same id twice is a [`StoreError::Conflict`].
+    async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
+    /// Inserts several tokens in one transaction (group commit): all or none.
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<(), StoreError>;
+    /// The token with this id if it belongs to `tenant`.
+    async fn token(&self, tenant: &TenantId, id: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// Up to `limit` ids of the tenant's tokens under a key version below `version`.
+    async fn tokens_below_key_version(
+        &self,
+        tenant: &TenantId,
+        version: u32,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Replaces a token's ciphertext (rewrap). False when the token is not the tenant's or is
+    /// no longer under `old_version`.
+    async fn rewrap_token(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        old_version: u32,
+        new_version: u32,
+        ciphertext: &[u8],
+    ) -> Result<bool, StoreError>;
+
+    /// Appends an audit entry. An existing `seq` is a [`StoreError::Conflict`]; entries are
+    /// never updated or deleted through this trait.
+    async fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError>;
+    /// Up to `limit` audit entries with `seq > after`, in order.
+    async fn audit_entries(&self, after: u64, limit: usize)
+    -> Result<Vec<AuditRecord>, StoreError>;
+    /// The entry with the highest `seq`, if any.
+    async fn last_audit(&self) -> Result<Option<AuditRecord>, StoreError>;
 }

@@ -5,7 +5,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use crate::{ApiKeyId, ApiKeyRecord, Store, StoreError, Tenant, TenantId, UnixTime};
+use crate::{
+    ApiKeyId, ApiKeyRecord, AuditRecord, DataKeyRecord, DataKeyState, Store, StoreError, Tenant,
+    TenantId, TokenRecord, UnixTime,
+};
 
 /// The in-memory store, for tests and throwaway gateways.
 #[derive(Debug, Default)]
@@ -18,6 +21,9 @@ struct Inner {
     /// Insertion order is kept by a sequence number so listings are oldest first.
     tenants: BTreeMap<TenantId, (u64, Tenant)>,
     api_keys: BTreeMap<ApiKeyId, (u64, ApiKeyRecord)>,
+    data_keys: BTreeMap<(TenantId, u32), DataKeyRecord>,
+    tokens: BTreeMap<String, TokenRecord>,
+    audit: BTreeMap<u64, AuditRecord>,
     seq: u64,
 }
 
@@ -127,6 +133,151 @@ impl Store for MemoryStore {
             }
             _ => Ok(false),
         }
+    }
+
+    async fn insert_data_key(&self, key: &DataKeyRecord) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if !inner.tenants.contains_key(&key.tenant) {
+            return Err(StoreError::Conflict(format!("no tenant {}", key.tenant)));
+        }
+        let k = (key.tenant.clone(), key.version);
+        if inner.data_keys.contains_key(&k) {
+            return Err(StoreError::Conflict(format!(
+                "data key {} v{}",
+                key.tenant, key.version
+            )));
+        }
+        inner.data_keys.insert(k, key.clone());
+        Ok(())
+    }
+
+    async fn data_keys(&self, tenant: &TenantId) -> Result<Vec<DataKeyRecord>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .data_keys
+            .values()
+            .filter(|k| &k.tenant == tenant)
+            .cloned()
+            .collect())
+    }
+
+    async fn retire_data_key(&self, tenant: &TenantId, version: u32) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.data_keys.get_mut(&(tenant.clone(), version)) {
+            Some(k) => {
+                k.state = DataKeyState::Retired;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn reserve_key_invocations(
+        &self,
+        tenant: &TenantId,
+        version: u32,
+        count: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut inner = self.lock();
+        Ok(inner
+            .data_keys
+            .get_mut(&(tenant.clone(), version))
+            .map(|k| {
+                k.invocations = k.invocations.saturating_add(count);
+                k.invocations
+            }))
+    }
+
+    async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        self.insert_tokens(std::slice::from_ref(token)).await
+    }
+
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let mut ids = std::collections::BTreeSet::new();
+        for t in tokens {
+            if !inner.tenants.contains_key(&t.tenant) {
+                return Err(StoreError::Conflict(format!("no tenant {}", t.tenant)));
+            }
+            if inner.tokens.contains_key(&t.id) || !ids.insert(t.id.as_str()) {
+                return Err(StoreError::Conflict(format!("token {}", t.id)));
+            }
+        }
+        for t in tokens {
+            inner.tokens.insert(t.id.clone(), t.clone());
+        }
+        Ok(())
+    }
+
+    async fn token(&self, tenant: &TenantId, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .tokens
+            .get(id)
+            .filter(|t| &t.tenant == tenant)
+            .cloned())
+    }
+
+    async fn tokens_below_key_version(
+        &self,
+        tenant: &TenantId,
+        version: u32,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .lock()
+            .tokens
+            .values()
+            .filter(|t| &t.tenant == tenant && t.key_version < version)
+            .take(limit)
+            .map(|t| t.id.clone())
+            .collect())
+    }
+
+    async fn rewrap_token(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        old_version: u32,
+        new_version: u32,
+        ciphertext: &[u8],
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.tokens.get_mut(id) {
+            Some(t) if &t.tenant == tenant && t.key_version == old_version => {
+                t.key_version = new_version;
+                t.ciphertext = ciphertext.to_vec();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if inner.audit.contains_key(&entry.seq) {
+            return Err(StoreError::Conflict(format!("audit seq {}", entry.seq)));
+        }
+        inner.audit.insert(entry.seq, entry.clone());
+        Ok(())
+    }
+
+    async fn audit_entries(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .audit
+            .range(after.saturating_add(1)..)
+            .take(limit)
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+
+    async fn last_audit(&self) -> Result<Option<AuditRecord>, StoreError> {
+        Ok(self.lock().audit.values().next_back().cloned())
     }
 }
 

@@ -27,6 +27,48 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX api_keys_by_tenant ON api_keys(tenant_id, created_at);
     "#,
+    // 2: the vault: wrapped data keys, tokens (ciphertext only), the hash-chained audit log.
+    r#"
+    CREATE TABLE data_keys (
+        tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+        version     INTEGER NOT NULL,
+        wrapped     BLOB NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('active', 'retired')),
+        created_at  INTEGER NOT NULL,
+        invocations INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, version)
+    ) STRICT;
+    CREATE TABLE tokens (
+        id          TEXT PRIMARY KEY,
+        tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+        brand       TEXT NOT NULL,
+        last4       TEXT NOT NULL,
+        exp_month   INTEGER NOT NULL,
+        exp_year    INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER,
+        key_version INTEGER NOT NULL,
+        ciphertext  BLOB NOT NULL
+    ) STRICT;
+    CREATE INDEX tokens_by_tenant_version ON tokens(tenant_id, key_version);
+    CREATE TABLE audit_log (
+        seq        INTEGER PRIMARY KEY,
+        at         INTEGER NOT NULL,
+        tenant_id  TEXT,
+        actor      TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        resource   TEXT NOT NULL,
+        outcome    TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        prev_hash  TEXT NOT NULL,
+        hash       TEXT NOT NULL
+    ) STRICT;
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -5,6 +5,7 @@
 //! mutex. SQLite serialises writers anyway, and one connection keeps the WAL simple.
 
 mod migrations;
+mod vault;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -12,7 +13,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::{ApiKeyId, ApiKeyRecord, Store, StoreError, Tenant, TenantId, UnixTime};
+use crate::{
+    ApiKeyId, ApiKeyRecord, AuditRecord, DataKeyRecord, Store, StoreError, Tenant, TenantId,
+    TokenRecord, UnixTime,
+};
 
 #[cfg(test)]
 use migrations::CURRENT_VERSION as SCHEMA_VERSION;
@@ -228,6 +232,91 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn insert_data_key(&self, key: &DataKeyRecord) -> Result<(), StoreError> {
+        let k = key.clone();
+        self.with(move |c| vault::insert_data_key(c, &k)).await
+    }
+
+    async fn data_keys(&self, tenant: &TenantId) -> Result<Vec<DataKeyRecord>, StoreError> {
+        let t = tenant.clone();
+        self.with(move |c| vault::data_keys(c, &t)).await
+    }
+
+    async fn retire_data_key(&self, tenant: &TenantId, version: u32) -> Result<bool, StoreError> {
+        let t = tenant.clone();
+        self.with(move |c| vault::retire_data_key(c, &t, version))
+            .await
+    }
+
+    async fn reserve_key_invocations(
+        &self,
+        tenant: &TenantId,
+        version: u32,
+        count: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let t = tenant.clone();
+        self.with(move |c| vault::reserve_key_invocations(c, &t, version, count))
+            .await
+    }
+
+    async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        let t = token.clone();
+        self.with(move |c| vault::insert_tokens(c, std::slice::from_ref(&t)))
+            .await
+    }
+
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<(), StoreError> {
+        let t = tokens.to_vec();
+        self.with(move |c| vault::insert_tokens(c, &t)).await
+    }
+
+    async fn token(&self, tenant: &TenantId, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let (t, id) = (tenant.clone(), id.to_owned());
+        self.with(move |c| vault::token(c, &t, &id)).await
+    }
+
+    async fn tokens_below_key_version(
+        &self,
+        tenant: &TenantId,
+        version: u32,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let t = tenant.clone();
+        self.with(move |c| vault::tokens_below_key_version(c, &t, version, limit))
+            .await
+    }
+
+    async fn rewrap_token(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        old_version: u32,
+        new_version: u32,
+        ciphertext: &[u8],
+    ) -> Result<bool, StoreError> {
+        let (t, id, ct) = (tenant.clone(), id.to_owned(), ciphertext.to_vec());
+        self.with(move |c| vault::rewrap_token(c, &t, &id, old_version, new_version, &ct))
+            .await
+    }
+
+    async fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {
+        let e = entry.clone();
+        self.with(move |c| vault::append_audit(c, &e)).await
+    }
+
+    async fn audit_entries(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        self.with(move |c| vault::audit_entries(c, after, limit))
+            .await
+    }
+
+    async fn last_audit(&self) -> Result<Option<AuditRecord>, StoreError> {
+        self.with(vault::last_audit).await
+    }
 }
 
 #[cfg(test)]
@@ -267,6 +356,21 @@ mod tests {
         drop(conn);
         let err = SqliteStore::open(&path).unwrap_err();
         assert!(matches!(err, StoreError::Migration(_)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn the_audit_table_refuses_update_and_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hushpay.db");
+        let store = SqliteStore::open(&path).unwrap();
+        crate::conformance::run_all(&store).await;
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        assert!(
+            conn.execute("UPDATE audit_log SET outcome = 'x'", [])
+                .is_err()
+        );
+        assert!(conn.execute("DELETE FROM audit_log", []).is_err());
     }
 
     #[tokio::test]

@@ -1,0 +1,208 @@
+//! The vault part of the [`crate::conformance`] suite: data keys, tokens, the audit log.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::conformance::{tenant, unique};
+use crate::{AuditRecord, DataKeyRecord, DataKeyState, Store, StoreError, TenantId, TokenRecord};
+
+pub(crate) async fn run_all(store: &dyn Store) {
+    data_keys_round_trip_retire_and_count(store).await;
+    tokens_round_trip_bound_to_their_tenant(store).await;
+    token_batches_are_all_or_nothing(store).await;
+    rewrap_replaces_only_the_expected_version(store).await;
+    audit_log_appends_in_order_and_refuses_reuse(store).await;
+}
+
+fn data_key(tenant: &TenantId, version: u32) -> DataKeyRecord {
+    DataKeyRecord {
+        tenant: tenant.clone(),
+        version,
+        wrapped: vec![0, 1, 2, 255, version as u8],
+        state: DataKeyState::Active,
+        created_at: 1_700_000_002,
+        invocations: 0,
+    }
+}
+
+fn token(tenant: &TenantId, version: u32) -> TokenRecord {
+    TokenRecord {
+        id: unique("tok_"),
+        tenant: tenant.clone(),
+        brand: "visa".into(),
+        last4: "4242".into(),
+        exp_month: 12,
+        exp_year: 2030,
+        fingerprint: "fp-abc_DEF".into(),
+        created_at: 1_700_000_003,
+        expires_at: Some(1_800_000_000),
+        key_version: version,
+        ciphertext: vec![9, 8, 7, 0, 255],
+    }
+}
+
+async fn data_keys_round_trip_retire_and_count(store: &dyn Store) {
+    let t = tenant("dk-");
+    store.insert_tenant(&t).await.unwrap();
+    let (k1, k2) = (data_key(&t.id, 1), data_key(&t.id, 2));
+    store.insert_data_key(&k2).await.unwrap();
+    store.insert_data_key(&k1).await.unwrap();
+    assert!(matches!(
+        store.insert_data_key(&k1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let unknown = data_key(&TenantId::new(unique("ten_")), 1);
+    assert!(
+        store.insert_data_key(&unknown).await.is_err(),
+        "a data key for an unknown tenant is refused"
+    );
+    assert_eq!(store.data_keys(&t.id).await.unwrap(), vec![k1.clone(), k2]);
+    assert!(store.retire_data_key(&t.id, 1).await.unwrap());
+    assert!(!store.retire_data_key(&t.id, 7).await.unwrap());
+    let keys = store.data_keys(&t.id).await.unwrap();
+    assert_eq!(keys[0].state, DataKeyState::Retired);
+    assert_eq!(keys[1].state, DataKeyState::Active);
+    assert_eq!(
+        store.reserve_key_invocations(&t.id, 2, 100).await.unwrap(),
+        Some(100)
+    );
+    assert_eq!(
+        store.reserve_key_invocations(&t.id, 2, 28).await.unwrap(),
+        Some(128)
+    );
+    assert_eq!(
+        store.reserve_key_invocations(&t.id, 9, 1).await.unwrap(),
+        None
+    );
+    assert_eq!(store.data_keys(&t.id).await.unwrap()[1].invocations, 128);
+    let other = tenant("dk-other-");
+    store.insert_tenant(&other).await.unwrap();
+    assert!(store.data_keys(&other.id).await.unwrap().is_empty());
+}
+
+async fn tokens_round_trip_bound_to_their_tenant(store: &dyn Store) {
+    let (a, b) = (tenant("tok-a-"), tenant("tok-b-"));
+    store.insert_tenant(&a).await.unwrap();
+    store.insert_tenant(&b).await.unwrap();
+    let mut tok = token(&a.id, 1);
+    tok.expires_at = None;
+    store.insert_token(&tok).await.unwrap();
+    assert_eq!(
+        store.token(&a.id, &tok.id).await.unwrap().as_ref(),
+        Some(&tok)
+    );
+    assert_eq!(
+        store.token(&b.id, &tok.id).await.unwrap(),
+        None,
+        "tenant B cannot read tenant A's token"
+    );
+    assert!(matches!(
+        store.insert_token(&tok).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let with_expiry = token(&a.id, 1);
+    store.insert_token(&with_expiry).await.unwrap();
+    assert_eq!(
+        store.token(&a.id, &with_expiry.id).await.unwrap(),
+        Some(with_expiry)
+    );
+    assert_eq!(store.token(&a.id, "tok_missing").await.unwrap(), None);
+}
+
+async fn token_batches_are_all_or_nothing(store: &dyn Store) {
+    let t = tenant("batch-");
+    store.insert_tenant(&t).await.unwrap();
+    let batch: Vec<TokenRecord> = (0..5).map(|_| token(&t.id, 1)).collect();
+    store.insert_tokens(&batch).await.unwrap();
+    for tok in &batch {
+        assert!(store.token(&t.id, &tok.id).await.unwrap().is_some());
+    }
+    let fresh = token(&t.id, 1);
+    let bad = vec![fresh.clone(), batch[0].clone()];
+    assert!(store.insert_tokens(&bad).await.is_err());
+    assert_eq!(
+        store.token(&t.id, &fresh.id).await.unwrap(),
+        None,
+        "a failed batch leaves nothing behind"
+    );
+}
+
+async fn rewrap_replaces_only_the_expected_version(store: &dyn Store) {
+    let (t, other) = (tenant("rewrap-"), tenant("rewrap-o-"));
+    store.insert_tenant(&t).await.unwrap();
+    store.insert_tenant(&other).await.unwrap();
+    let old = token(&t.id, 1);
+    let current = token(&t.id, 2);
+    store
+        .insert_tokens(&[old.clone(), current.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.tokens_below_key_version(&t.id, 2, 10).await.unwrap(),
+        vec![old.id.clone()]
+    );
+    assert!(
+        store
+            .tokens_below_key_version(&other.id, 99, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !store
+            .rewrap_token(&other.id, &old.id, 1, 2, &[1])
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .rewrap_token(&t.id, &old.id, 3, 4, &[1])
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .rewrap_token(&t.id, &old.id, 1, 2, &[5, 5])
+            .await
+            .unwrap()
+    );
+    let got = store.token(&t.id, &old.id).await.unwrap().unwrap();
+    assert_eq!((got.key_version, got.ciphertext), (2, vec![5, 5]));
+    assert!(
+        store
+            .tokens_below_key_version(&t.id, 2, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn audit_log_appends_in_order_and_refuses_reuse(store: &dyn Store) {
+    let base = store.last_audit().await.unwrap().map_or(0, |e| e.seq);
+    let entry = |seq: u64, tenant: Option<TenantId>| AuditRecord {
+        seq,
+        at: 1_700_000_004,
+        tenant,
+        actor: "key_abc".into(),
+        action: "token.create".into(),
+        resource: "tok_x".into(),
+        outcome: "ok".into(),
+        request_id: "req-1".into(),
+        prev_hash: "0".repeat(64),
+        hash: format!("{seq:064x}"),
+    };
+    let (e1, e2) = (
+        entry(base + 1, Some(TenantId::new("ten_audit"))),
+        entry(base + 2, None),
+    );
+    store.append_audit(&e2).await.unwrap();
+    store.append_audit(&e1).await.unwrap();
+    assert!(matches!(
+        store.append_audit(&e1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.audit_entries(base, 10).await.unwrap(),
+        vec![e1.clone(), e2.clone()]
+    );
+    assert_eq!(store.audit_entries(base, 1).await.unwrap(), vec![e1]);
+    assert_eq!(store.last_audit().await.unwrap(), Some(e2));
+}

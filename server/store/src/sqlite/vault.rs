@@ -1,0 +1,232 @@
+//! The vault's tables: data keys, tokens, the audit log. Plain functions over a connection,
+//! called from the [`crate::Store`] impl in `mod.rs`.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::{AuditRecord, DataKeyRecord, DataKeyState, StoreError, TenantId, TokenRecord};
+
+const DATA_KEY_COLUMNS: &str = "tenant_id, version, wrapped, state, created_at, invocations";
+const TOKEN_COLUMNS: &str = "id, tenant_id, brand, last4, exp_month, exp_year, fingerprint, \
+                             created_at, expires_at, key_version, ciphertext";
+const AUDIT_COLUMNS: &str =
+    "seq, at, tenant_id, actor, action, resource, outcome, request_id, prev_hash, hash";
+
+fn corrupt(what: &str) -> rusqlite::Error {
+    rusqlite::Error::InvalidColumnType(0, what.to_owned(), rusqlite::types::Type::Text)
+}
+
+fn data_key_from_row(row: &Row<'_>) -> rusqlite::Result<DataKeyRecord> {
+    let state: String = row.get(3)?;
+    let invocations: i64 = row.get(5)?;
+    Ok(DataKeyRecord {
+        tenant: TenantId::new(row.get::<_, String>(0)?),
+        version: row.get(1)?,
+        wrapped: row.get(2)?,
+        state: DataKeyState::parse(&state).ok_or_else(|| corrupt("state"))?,
+        created_at: row.get(4)?,
+        invocations: u64::try_from(invocations).map_err(|_| corrupt("invocations"))?,
+    })
+}
+
+fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
+    Ok(TokenRecord {
+        id: row.get(0)?,
+        tenant: TenantId::new(row.get::<_, String>(1)?),
+        brand: row.get(2)?,
+        last4: row.get(3)?,
+        exp_month: row.get(4)?,
+        exp_year: row.get(5)?,
+        fingerprint: row.get(6)?,
+        created_at: row.get(7)?,
+        expires_at: row.get(8)?,
+        key_version: row.get(9)?,
+        ciphertext: row.get(10)?,
+    })
+}
+
+fn audit_from_row(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {
+    let seq: i64 = row.get(0)?;
+    Ok(AuditRecord {
+        seq: u64::try_from(seq).map_err(|_| corrupt("seq"))?,
+        at: row.get(1)?,
+        tenant: row.get::<_, Option<String>>(2)?.map(TenantId::new),
+        actor: row.get(3)?,
+        action: row.get(4)?,
+        resource: row.get(5)?,
+        outcome: row.get(6)?,
+        request_id: row.get(7)?,
+        prev_hash: row.get(8)?,
+        hash: row.get(9)?,
+    })
+}
+
+fn to_i64(n: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Corrupt(format!("{what} out of range")))
+}
+
+pub(super) fn insert_data_key(c: &mut Connection, k: &DataKeyRecord) -> Result<(), StoreError> {
+    c.execute(
+        &format!("INSERT INTO data_keys ({DATA_KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+        params![
+            k.tenant.as_str(),
+            k.version,
+            k.wrapped,
+            k.state.as_str(),
+            k.created_at,
+            to_i64(k.invocations, "invocations")?
+        ],
+    )?;
+    Ok(())
+}
+
+pub(super) fn data_keys(
+    c: &mut Connection,
+    tenant: &TenantId,
+) -> Result<Vec<DataKeyRecord>, StoreError> {
+    let sql =
+        format!("SELECT {DATA_KEY_COLUMNS} FROM data_keys WHERE tenant_id = ?1 ORDER BY version");
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![tenant.as_str()], data_key_from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+pub(super) fn retire_data_key(
+    c: &mut Connection,
+    tenant: &TenantId,
+    version: u32,
+) -> Result<bool, StoreError> {
+    let n = c.execute(
+        "UPDATE data_keys SET state = 'retired' WHERE tenant_id = ?1 AND version = ?2",
+        params![tenant.as_str(), version],
+    )?;
+    Ok(n == 1)
+}
+
+pub(super) fn reserve_key_invocations(
+    c: &mut Connection,
+    tenant: &TenantId,
+    version: u32,
+    count: u64,
+) -> Result<Option<u64>, StoreError> {
+    let count = to_i64(count, "count")?;
+    let total: Option<i64> = c
+        .query_row(
+            "UPDATE data_keys SET invocations = invocations + ?3
+             WHERE tenant_id = ?1 AND version = ?2 RETURNING invocations",
+            params![tenant.as_str(), version, count],
+            |r| r.get(0),
+        )
+        .optional()?;
+    total
+        .map(|t| u64::try_from(t).map_err(|_| StoreError::Corrupt("invocations".into())))
+        .transpose()
+}
+
+pub(super) fn insert_tokens(c: &mut Connection, tokens: &[TokenRecord]) -> Result<(), StoreError> {
+    let tx = c.transaction()?;
+    {
+        let mut stmt = tx.prepare_cached(&format!(
+            "INSERT INTO tokens ({TOKEN_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        ))?;
+        for t in tokens {
+            stmt.execute(params![
+                t.id,
+                t.tenant.as_str(),
+                t.brand,
+                t.last4,
+                t.exp_month,
+                t.exp_year,
+                t.fingerprint,
+                t.created_at,
+                t.expires_at,
+                t.key_version,
+                t.ciphertext
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub(super) fn token(
+    c: &mut Connection,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<Option<TokenRecord>, StoreError> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1 AND tenant_id = ?2");
+    let mut stmt = c.prepare_cached(&sql)?;
+    Ok(stmt
+        .query_row(params![id, tenant.as_str()], token_from_row)
+        .optional()?)
+}
+
+pub(super) fn tokens_below_key_version(
+    c: &mut Connection,
+    tenant: &TenantId,
+    version: u32,
+    limit: usize,
+) -> Result<Vec<String>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id FROM tokens WHERE tenant_id = ?1 AND key_version < ?2 ORDER BY id LIMIT ?3",
+    )?;
+    let limit = to_i64(limit as u64, "limit")?;
+    let rows = stmt.query_map(params![tenant.as_str(), version, limit], |r| r.get(0))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+pub(super) fn rewrap_token(
+    c: &mut Connection,
+    tenant: &TenantId,
+    id: &str,
+    old_version: u32,
+    new_version: u32,
+    ciphertext: &[u8],
+) -> Result<bool, StoreError> {
+    let n = c.execute(
+        "UPDATE tokens SET key_version = ?4, ciphertext = ?5
+         WHERE id = ?1 AND tenant_id = ?2 AND key_version = ?3",
+        params![id, tenant.as_str(), old_version, new_version, ciphertext],
+    )?;
+    Ok(n == 1)
+}
+
+pub(super) fn append_audit(c: &mut Connection, e: &AuditRecord) -> Result<(), StoreError> {
+    c.execute(
+        &format!(
+            "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        ),
+        params![
+            to_i64(e.seq, "seq")?,
+            e.at,
+            e.tenant.as_ref().map(TenantId::as_str),
+            e.actor,
+            e.action,
+            e.resource,
+            e.outcome,
+            e.request_id,
+            e.prev_hash,
+            e.hash
+        ],
+    )?;
+    Ok(())
+}
+
+pub(super) fn audit_entries(
+    c: &mut Connection,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![to_i64(after, "after")?, to_i64(limit as u64, "limit")?],
+        audit_from_row,
+    )?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+pub(super) fn last_audit(c: &mut Connection) -> Result<Option<AuditRecord>, StoreError> {
+    let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1");
+    Ok(c.query_row(&sql, [], audit_from_row).optional()?)
+}
