@@ -97,6 +97,14 @@ impl Bot {
         pc.add_track(Arc::clone(&uplink) as Arc<dyn TrackLocal>)
             .await
             .map_err(|e| BotError::new("add track", e))?;
+        // Offer telephone-event next to Opus, as browsers do (the track alone offers Opus).
+        // Only the 48 kHz entry: the 8 kHz one would be stripped by the server anyway.
+        let codecs: Vec<_> = peer::audio_codecs().into_iter().take(2).collect();
+        for t in pc.get_transceivers().await {
+            t.set_codec_preferences(codecs.clone())
+                .await
+                .map_err(|e| BotError::new("codec preferences", e))?;
+        }
         let chat = pc
             .create_data_channel("chat", None)
             .await

@@ -24,9 +24,8 @@ const TELEPHONE_EVENT: &str = "audio/telephone-event";
 /// Opus fmtp we answer with: no in-band FEC (its copies carry earlier frames, tones included).
 pub const OPUS_FMTP: &str = "minptime=10;useinbandfec=0";
 
-/// The codecs both the SFU and the bot register.
-pub fn media_engine() -> webrtc::error::Result<MediaEngine> {
-    let mut me = MediaEngine::default();
+/// The audio codecs both the SFU and the bot register: Opus, telephone-event at 48 and 8 kHz.
+pub fn audio_codecs() -> Vec<RTCRtpCodecParameters> {
     let codec = |mime: &str, rate: u32, channels: u16, fmtp: &str, pt: u8| RTCRtpCodecParameters {
         rtp_codec: RTCRtpCodec {
             mime_type: mime.to_owned(),
@@ -36,20 +35,20 @@ pub fn media_engine() -> webrtc::error::Result<MediaEngine> {
             rtcp_feedback: vec![],
         },
         payload_type: pt,
-        ..Default::default()
     };
-    me.register_codec(
+    vec![
         codec("audio/opus", 48_000, 2, OPUS_FMTP, OPUS_PT),
-        RtpCodecKind::Audio,
-    )?;
-    me.register_codec(
         codec(TELEPHONE_EVENT, 48_000, 1, "0-16", EVENT_48K_PT),
-        RtpCodecKind::Audio,
-    )?;
-    me.register_codec(
         codec(TELEPHONE_EVENT, 8_000, 1, "0-16", EVENT_8K_PT),
-        RtpCodecKind::Audio,
-    )?;
+    ]
+}
+
+/// A media engine with [`audio_codecs`] only (no RED, no video).
+pub fn media_engine() -> webrtc::error::Result<MediaEngine> {
+    let mut me = MediaEngine::default();
+    for c in audio_codecs() {
+        me.register_codec(c, RtpCodecKind::Audio)?;
+    }
     Ok(me)
 }
 
@@ -102,13 +101,10 @@ pub fn negotiated_audio(sdp: &str) -> Option<NegotiatedAudio> {
             continue;
         }
         if let Some((pt, name)) = rtpmap(line) {
-            let lower = name.to_ascii_lowercase();
-            if lower.starts_with("opus/48000") && opus.is_none() {
-                opus = Some(pt);
-            } else if let Some(rate) = lower.strip_prefix("telephone-event/") {
-                if let Ok(rate) = rate.trim().parse::<u32>() {
-                    events.push((pt, rate));
-                }
+            match encoding(name) {
+                Some((n, 48_000)) if n == "opus" && opus.is_none() => opus = Some(pt),
+                Some((n, rate)) if n == "telephone-event" => events.push((pt, rate)),
+                _ => {}
             }
         }
     }
@@ -116,6 +112,14 @@ pub fn negotiated_audio(sdp: &str) -> Option<NegotiatedAudio> {
         opus_pt: opus?,
         event_pts: events,
     })
+}
+
+/// `opus/48000/2` -> ("opus", 48000), lower-cased.
+fn encoding(name: &str) -> Option<(String, u32)> {
+    let mut parts = name.trim().split('/');
+    let n = parts.next()?.to_ascii_lowercase();
+    let rate = parts.next()?.trim().parse().ok()?;
+    Some((n, rate))
 }
 
 fn rtpmap(line: &str) -> Option<(u8, &str)> {
@@ -174,14 +178,15 @@ fn pts_to_drop(section: &[&str]) -> Vec<u8> {
     if !section.first().is_some_and(|l| l.starts_with("m=audio ")) {
         return Vec::new();
     }
-    let maps: Vec<(u8, String)> = section
+    let maps: Vec<(u8, (String, u32))> = section
         .iter()
         .filter_map(|l| rtpmap(l))
-        .map(|(pt, n)| (pt, n.to_ascii_lowercase()))
+        .filter_map(|(pt, n)| Some((pt, encoding(n)?)))
         .collect();
-    let has_48k = maps.iter().any(|(_, n)| n == "telephone-event/48000");
+    let is_event = |n: &str| n == "telephone-event";
+    let has_48k = maps.iter().any(|(_, (n, r))| is_event(n) && *r == 48_000);
     maps.iter()
-        .filter(|(_, n)| (has_48k && n == "telephone-event/8000") || n.starts_with("red/"))
+        .filter(|(_, (n, r))| (has_48k && is_event(n) && *r == 8_000) || n == "red")
         .map(|(pt, _)| *pt)
         .collect()
 }
@@ -196,6 +201,7 @@ fn attribute_for(line: &str, pts: &[u8]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -231,6 +237,16 @@ mod tests {
         let m = munge_offer(&sdp);
         assert!(m.contains("a=rtpmap:126 telephone-event/8000"));
         assert_eq!(negotiated_audio(&m).unwrap().event_pts, vec![(126, 8_000)]);
+    }
+
+    #[test]
+    fn reads_rtpmaps_with_channel_counts() {
+        let sdp = CHROME_AUDIO
+            .replace("telephone-event/48000", "telephone-event/48000/1")
+            .replace("telephone-event/8000", "telephone-event/8000/1");
+        let m = munge_offer(&sdp);
+        assert!(!m.contains("a=rtpmap:126"), "{m}");
+        assert_eq!(negotiated_audio(&m).unwrap().event_pts, vec![(110, 48_000)]);
     }
 
     #[test]

@@ -174,6 +174,7 @@ pub fn parse(text: &str) -> Result<ClientMessage, (&'static str, String)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -62,6 +62,12 @@ async fn card_numbers_in_chat_are_intercepted_before_relay_and_storage() {
         panic!()
     };
     assert!(second.redacted);
+    // The sender sees the same retraction and notice.
+    assert!(matches!(
+        next_message(&mut patient).await,
+        ChatOut::ChatRetract { .. }
+    ));
+    assert!(matches!(next_message(&mut patient).await, ChatOut::Chat(m) if m.redacted));
 
     // Ordinary text passes both ways.
     agent
