@@ -1,0 +1,65 @@
+//! Processor connectors: where a decrypted card goes, and the only place it goes.
+//!
+//! The trait lives here (pure domain); implementations that do I/O (the `http` relay) live in
+//! the gateway, which owns the HTTP client. The vault hands a connector an
+//! [`crate::OpenedCard`] and gets back an [`AuthorizationResult`] without card data.
+
+mod sandbox;
+
+pub use sandbox::{SandboxConnector, TEST_CARDS};
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::OpenedCard;
+
+/// An authorization request.
+#[derive(Debug)]
+pub struct AuthorizationRequest<'a> {
+    pub card: &'a OpenedCard,
+    /// Amount in minor units (cents).
+    pub amount_minor: u64,
+    /// ISO 4217, upper case.
+    pub currency: &'a str,
+    /// The tenant's reference for the payment.
+    pub reference: &'a str,
+}
+
+/// What the processor said. Carries no card data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum AuthorizationResult {
+    Approved { authorization_code: String },
+    Declined { reason: DeclineReason },
+}
+
+/// Why a payment was declined (names after Twilio `<Pay>` error types where they exist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeclineReason {
+    CardDeclined,
+    InsufficientFunds,
+    InvalidSecurityCode,
+    ProcessingError,
+}
+
+impl DeclineReason {
+    /// The stable name used in API responses and webhooks.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeclineReason::CardDeclined => "card-declined",
+            DeclineReason::InsufficientFunds => "insufficient-funds",
+            DeclineReason::InvalidSecurityCode => "invalid-security-code",
+            DeclineReason::ProcessingError => "processing-error",
+        }
+    }
+}
+
+/// A processor connector.
+#[async_trait]
+pub trait Connector: Send + Sync + std::fmt::Debug {
+    /// The connector's configured name (`sandbox`, `http:<name>`), for the audit log.
+    fn name(&self) -> &str;
+    /// Authorizes a payment. Transport failures are `Declined { ProcessingError }`.
+    async fn authorize(&self, request: &AuthorizationRequest<'_>) -> AuthorizationResult;
+}
