@@ -28,6 +28,7 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     pub metrics: Arc<Metrics>,
     pub sfu: Arc<crate::sfu::Sfu>,
+    pub vault: Arc<crate::vault::VaultState>,
 }
 
 /// The full router with its middleware stack.

@@ -41,12 +41,21 @@ pub fn state(config: Config) -> anyhow::Result<AppState> {
     }
     let metrics = Arc::new(Metrics::new());
     let sfu = crate::sfu::Sfu::new(config.sfu.clone(), Arc::clone(&metrics));
+    let (vault, generated) = crate::vault::VaultState::open(&config.vault, Arc::clone(&store))
+        .context("cannot set up the vault keys")?;
+    for path in [generated.kek, generated.hpke].into_iter().flatten() {
+        eprintln!(
+            "  *  DEVELOPMENT VAULT KEY GENERATED: {} (production refuses it)",
+            path.display()
+        );
+    }
     Ok(AppState {
         config: Arc::new(config),
         store,
         tokens: Arc::new(tokens),
         metrics,
         sfu: Arc::new(sfu),
+        vault: Arc::new(vault),
     })
 }
 

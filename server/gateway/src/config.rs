@@ -65,6 +65,9 @@ pub struct RawConfig {
     /// The SFU (`[rtc]`): media bind address and limits.
     #[serde(default)]
     pub rtc: crate::sfu::limits::RawRtc,
+    /// The vault's keys (`[vault]`).
+    #[serde(default)]
+    pub vault: crate::vault::config::RawVault,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,6 +120,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub demo_tenant: bool,
     pub sfu: crate::sfu::limits::SfuConfig,
+    pub vault: crate::vault::config::VaultConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -192,6 +196,7 @@ impl RawConfig {
         }
         let auth = validate_auth(self.auth, &data_dir)?;
         let sfu = self.rtc.validate()?;
+        let vault = self.vault.validate(&data_dir)?;
         let config = Config {
             mode: self.mode,
             demo_tenant: self.demo.tenant.unwrap_or(self.mode == Mode::Development),
@@ -202,6 +207,7 @@ impl RawConfig {
             body_limit_bytes,
             auth,
             sfu,
+            vault,
         };
         if config.mode == Mode::Production {
             refuse_unsafe_production(&config)?;
@@ -294,6 +300,9 @@ fn refuse_unsafe_production(c: &Config) -> Result<(), ConfigError> {
             "plain-HTTP public URL {}: set server.public_url to https://",
             c.public_url
         )));
+    }
+    if let Some(problem) = c.vault.production_problem() {
+        return Err(ConfigError::Production(problem));
     }
     if c.store == StoreLocation::Memory {
         return Err(ConfigError::Production(

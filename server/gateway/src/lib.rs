@@ -28,3 +28,4 @@ pub mod sfu;
 pub mod bot;
 pub mod tenants;
 pub mod tokens;
+pub mod vault;

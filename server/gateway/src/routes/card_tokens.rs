@@ -1,0 +1,128 @@
+//! Card tokens.
+//!
+//! * `POST /v1/tokens` (tenant API key): body
+//!   `{"sealed": <sealed card envelope>, "session": "<binding id>", "expires_at": <unix>?}`.
+//!   The envelope must be sealed to the key from `GET /v1/vault/public-key` with the binding
+//!   tenant = the caller's tenant id and session = `session`. Answers `201` with the token's
+//!   masked metadata. A CVC in the payload is held in memory only, for one authorization.
+//! * `GET /v1/tokens/{id}`: the token's masked metadata, for callers of its tenant only.
+//!
+//! No response ever carries a PAN or CVC.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use hushpay_card::YearMonth;
+use hushpay_card::sealed::{self, Binding, OpenError, SealedCard};
+use hushpay_vault::{Actor, TokenMetadata};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Caller, TenantKey};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    pub sealed: SealedCard,
+    pub session: String,
+    pub expires_at: Option<i64>,
+}
+
+/// The request id set by the middleware, for the audit log.
+pub(crate) fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(128)
+        .collect()
+}
+
+fn today() -> YearMonth {
+    let now = time::OffsetDateTime::now_utc();
+    YearMonth {
+        year: u16::try_from(now.year()).unwrap_or(2000),
+        month: u8::from(now.month()),
+    }
+}
+
+fn open_error(e: OpenError) -> ApiError {
+    match e {
+        OpenError::Decrypt => ApiError::bad_request(
+            "sealed_card_unreadable",
+            "the sealed card could not be opened: wrong key id, tenant, session or a damaged envelope",
+        ),
+        OpenError::Payload(p) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_card",
+            format!("the card is invalid: {p}"),
+        ),
+        other => ApiError::bad_request("invalid_sealed_card", other.to_string()),
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    TenantKey(key): TenantKey,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CreateToken>,
+) -> Result<(StatusCode, Json<TokenMetadata>), ApiError> {
+    if body.session.is_empty() || body.session.len() > 128 {
+        return Err(ApiError::bad_request(
+            "invalid_session",
+            "`session` must be 1 to 128 characters",
+        ));
+    }
+    if body.sealed.kid != state.vault.kid {
+        return Err(ApiError::bad_request(
+            "unknown_kid",
+            "the sealed card names a key id this vault does not have; fetch /v1/vault/public-key",
+        ));
+    }
+    if body
+        .expires_at
+        .is_some_and(|e| e <= hushpay_vault::unix_now())
+    {
+        return Err(ApiError::bad_request(
+            "invalid_expires_at",
+            "`expires_at` must be in the future",
+        ));
+    }
+    let binding = Binding {
+        tenant: key.tenant.as_str(),
+        session: &body.session,
+    };
+    let payload =
+        sealed::open(&state.vault.hpke_secret, &body.sealed, &binding).map_err(open_error)?;
+    if payload.expiry.is_expired(today()) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "card_expired",
+            "the card has expired",
+        ));
+    }
+    let actor = Actor {
+        who: key.id.to_string(),
+        request_id: request_id(&headers),
+    };
+    let hushpay_card::CardPayload {
+        pan, expiry, cvc, ..
+    } = payload;
+    let meta = state
+        .vault
+        .vault
+        .tokenize(&actor, &key.tenant, &pan, &expiry, cvc, body.expires_at)
+        .await?;
+    Ok((StatusCode::CREATED, Json(meta)))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<TokenMetadata>, ApiError> {
+    let meta = state.vault.vault.token(&caller.tenant(), &id).await?;
+    Ok(Json(meta))
+}

@@ -1,0 +1,115 @@
+//! `[vault]` configuration: where the key-encryption key and the HPKE key pair come from.
+//!
+//! ```toml
+//! [vault]
+//! kek_file = "/etc/hushpay/kek"   # 64 hex digits or base64 of 32 bytes
+//! # or: HUSHPAY__VAULT__KEK=<hex> in the environment
+//! hpke_key_file = "/etc/hushpay/vault-hpke.key"
+//! ```
+//!
+//! In development both are generated under `<data_dir>/keys/` on first start (with a
+//! warning); production refuses generated keys.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use crate::config::ConfigError;
+
+/// `[vault]` as written.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVault {
+    /// The KEK itself (hex or base64); meant for the environment variable.
+    pub kek: Option<String>,
+    /// A file holding the KEK.
+    pub kek_file: Option<PathBuf>,
+    /// A file holding the vault's HPKE X25519 secret key (hex).
+    pub hpke_key_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for RawVault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawVault")
+            .field("kek", &self.kek.as_ref().map(|_| "<redacted>"))
+            .field("kek_file", &self.kek_file)
+            .field("hpke_key_file", &self.hpke_key_file)
+            .finish()
+    }
+}
+
+/// Where the KEK comes from.
+#[derive(Clone)]
+pub enum KekSource {
+    /// Given inline (environment).
+    Inline(Zeroizing<String>),
+    /// Read from an operator-managed file.
+    File(PathBuf),
+    /// Generated in development at this path.
+    Generated(PathBuf),
+}
+
+impl std::fmt::Debug for KekSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KekSource::Inline(_) => f.write_str("Inline(<redacted>)"),
+            KekSource::File(p) => write!(f, "File({})", p.display()),
+            KekSource::Generated(p) => write!(f, "Generated({})", p.display()),
+        }
+    }
+}
+
+/// The validated `[vault]` section.
+#[derive(Debug, Clone)]
+pub struct VaultConfig {
+    pub kek: KekSource,
+    pub hpke_key_file: PathBuf,
+    /// True when the HPKE key file was chosen by the operator.
+    pub hpke_key_configured: bool,
+}
+
+impl RawVault {
+    /// Checks the section and derives development defaults.
+    pub fn validate(self, data_dir: &Path) -> Result<VaultConfig, ConfigError> {
+        let kek = match (self.kek, self.kek_file) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    key: "vault.kek",
+                    reason: "set vault.kek or vault.kek_file, not both".into(),
+                });
+            }
+            (Some(inline), None) => {
+                let inline = Zeroizing::new(inline);
+                hushpay_vault::Kek::parse(&inline).map_err(|_| ConfigError::Invalid {
+                    key: "vault.kek",
+                    reason: "must be 64 hex digits or base64 of 32 bytes".into(),
+                })?;
+                KekSource::Inline(inline)
+            }
+            (None, Some(file)) => KekSource::File(file),
+            (None, None) => KekSource::Generated(data_dir.join("keys").join("dev-vault-kek")),
+        };
+        let hpke_key_configured = self.hpke_key_file.is_some();
+        Ok(VaultConfig {
+            kek,
+            hpke_key_file: self
+                .hpke_key_file
+                .unwrap_or_else(|| data_dir.join("keys").join("dev-vault-hpke.key")),
+            hpke_key_configured,
+        })
+    }
+}
+
+impl VaultConfig {
+    /// Why this configuration is not fit for production, if it is not.
+    pub fn production_problem(&self) -> Option<String> {
+        if matches!(self.kek, KekSource::Generated(_)) {
+            return Some("a generated development KEK: set vault.kek_file or vault.kek".into());
+        }
+        if !self.hpke_key_configured {
+            return Some("a generated development HPKE key: set vault.hpke_key_file".into());
+        }
+        None
+    }
+}
