@@ -24,6 +24,12 @@ pub enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
+    /// Vault keys: `hushpay keys rotate --tenant NAME`.
+    #[command(subcommand)]
+    Keys(crate::vault::cli::KeysCommand),
+    /// The audit log: `hushpay audit verify`.
+    #[command(subcommand)]
+    Audit(crate::vault::cli::AuditCommand),
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(crate::admin::TenantCommand),

@@ -41,6 +41,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Serve { listen } => serve(raw, listen).await,
+            Command::Keys(cmd) => {
+                hushpay::vault::cli::keys(&bootstrap::state(raw.validate()?)?, cmd).await
+            }
+            Command::Audit(cmd) => {
+                hushpay::vault::cli::audit(&bootstrap::state(raw.validate()?)?, cmd).await
+            }
             Command::Tenant(cmd) => admin::tenant(&bootstrap::state(raw.validate()?)?, cmd).await,
             Command::Apikey(cmd) => admin::apikey(&bootstrap::state(raw.validate()?)?, cmd).await,
             Command::Token(cmd) => admin::token(&bootstrap::state(raw.validate()?)?, cmd).await,

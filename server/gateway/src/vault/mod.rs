@@ -2,6 +2,7 @@
 //! [`hushpay_vault::Vault`] over the store, and the HTTP error mapping. Handlers live in
 //! `routes::{vault_keys, card_tokens}`.
 
+pub mod cli;
 pub mod config;
 
 use std::path::Path;
