@@ -450,8 +450,14 @@ mod tests {
         let https = ("HUSHPAY__SERVER__PUBLIC_URL", "https://pay.example");
         let key = ("HUSHPAY__AUTH__SIGNING_KEY_FILE", "/etc/hushpay/key.pem");
         let prod = ("HUSHPAY__MODE", "production");
-        let ok = load_str("", &[prod, https, key]).unwrap();
+        let kek = ("HUSHPAY__VAULT__KEK_FILE", "/etc/hushpay/kek");
+        let hpke = ("HUSHPAY__VAULT__HPKE_KEY_FILE", "/etc/hushpay/vault-hpke.key");
+        let ok = load_str("", &[prod, https, key, kek, hpke]).unwrap();
         assert!(!ok.demo_tenant);
+        let no_kek = load_str("", &[prod, https, key, hpke]).unwrap_err();
+        assert!(no_kek.to_string().contains("development KEK"), "{no_kek}");
+        let no_hpke = load_str("", &[prod, https, key, kek]).unwrap_err();
+        assert!(no_hpke.to_string().contains("HPKE"), "{no_hpke}");
         let no_key = load_str("", &[prod, https]).unwrap_err();
         assert!(
             no_key.to_string().contains("development signing keys"),
