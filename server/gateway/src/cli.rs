@@ -42,4 +42,6 @@ pub enum Command {
     /// Check the DTMF detector and the masker on your own audio.
     #[command(subcommand)]
     Media(crate::media_cli::MediaCommand),
+    /// Load a running gateway with concurrent patient + agent call pairs (WebRTC bots).
+    Loadgen(crate::loadgen::LoadgenArgs),
 }

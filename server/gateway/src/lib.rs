@@ -21,6 +21,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod ids;
+pub mod loadgen;
 pub mod media_cli;
 pub mod metrics;
 pub mod routes;

@@ -51,6 +51,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Apikey(cmd) => admin::apikey(&bootstrap::state(raw.validate()?)?, cmd).await,
             Command::Token(cmd) => admin::token(&bootstrap::state(raw.validate()?)?, cmd).await,
             Command::Media(cmd) => hushpay::media_cli::run(cmd),
+            Command::Loadgen(args) => {
+                hushpay::loadgen::run(&bootstrap::state(raw.validate()?)?, args).await
+            }
         }
     })
 }

@@ -101,15 +101,22 @@ impl Uplink {
 
     /// Publishes `pcm` (48 kHz mono) paced at 20 ms; `keys` replace the audio while down.
     pub async fn play(&self, pcm: &[i16], keys: &[Key]) -> Result<SentLog, BotError> {
-        let mut enc = Encoder::new(48_000, 32_000).map_err(|e| BotError::new("opus", e))?;
+        self.play_packets(&encode(pcm)?, keys).await
+    }
+
+    /// Publishes pre-encoded 20 ms Opus frames paced at 20 ms (the load generator encodes
+    /// once for every bot); `keys` replace frames while down.
+    pub async fn play_packets(
+        &self,
+        frames: &[Vec<u8>],
+        keys: &[Key],
+    ) -> Result<SentLog, BotError> {
         let mut seq: u16 = rand::random();
         let ts0: u32 = rand::random();
-        let mut log = Vec::with_capacity(pcm.len() / FRAME + 1);
+        let mut log = Vec::with_capacity(frames.len());
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-        let frames = pcm.len().div_ceil(FRAME);
-        let mut frame = vec![0i16; FRAME];
-        for i in 0..frames {
+        for (i, payload) in frames.iter().enumerate() {
             tick.tick().await;
             let t_ms = i as u64 * 20;
             let ts = ts0.wrapping_add((i * FRAME) as u32);
@@ -134,18 +141,27 @@ impl Uplink {
                 }
                 continue;
             }
-            frame.fill(0);
-            let end = ((i + 1) * FRAME).min(pcm.len());
-            frame[..end - i * FRAME].copy_from_slice(&pcm[i * FRAME..end]);
-            let payload = enc.encode(&frame).map_err(|e| BotError::new("opus", e))?;
             let sent_at = Instant::now();
-            if self.write(i == 0, OPUS_PT, seq, ts, &payload).await {
+            if self.write(i == 0, OPUS_PT, seq, ts, payload).await {
                 log.push((ts, sent_at));
             }
             seq = seq.wrapping_add(1);
         }
         Ok(log)
     }
+}
+
+/// Encodes 48 kHz mono PCM into 20 ms Opus frames (32 kb/s), the last one padded.
+pub fn encode(pcm: &[i16]) -> Result<Vec<Vec<u8>>, BotError> {
+    let mut enc = Encoder::new(48_000, 32_000).map_err(|e| BotError::new("opus", e))?;
+    let mut frame = vec![0i16; FRAME];
+    pcm.chunks(FRAME)
+        .map(|c| {
+            frame.fill(0);
+            frame[..c.len()].copy_from_slice(c);
+            enc.encode(&frame).map_err(|e| BotError::new("opus", e))
+        })
+        .collect()
 }
 
 /// What the bot received on its downlink track(s).

@@ -21,7 +21,7 @@ use crate::sfu::chat::ChatOut;
 use crate::sfu::peer;
 use crate::sfu::signal::ServerMessage;
 
-pub use media::{Key, Received, SentLog, Uplink};
+pub use media::{Key, Received, SentLog, Uplink, encode};
 use signalling::Signalling;
 
 /// Bot errors (the bot is a test and load tool: errors are text).

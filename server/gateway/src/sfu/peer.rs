@@ -130,16 +130,19 @@ fn rtpmap(line: &str) -> Option<(u8, &str)> {
 
 /// Munges an offer before it is applied: in each audio section, drops the 8 kHz
 /// telephone-event entry when a 48 kHz one is offered too (Chrome offers both and webrtc-rs
-/// answers with a duplicated payload type), and drops RED (never negotiated).
+/// answers with a duplicated payload type), drops RED (never negotiated), and sets
+/// `useinbandfec=0` on Opus: webrtc-rs matches codecs by fmtp, and Chrome's
+/// `useinbandfec=1` would leave Opus unmatched (no downlink could be added).
 pub fn munge_offer(sdp: &str) -> String {
     let mut out = String::with_capacity(sdp.len());
     for section in split_sections(sdp) {
         let drop = pts_to_drop(&section);
-        if drop.is_empty() {
-            section.iter().for_each(|l| push_line(&mut out, l));
-            continue;
-        }
+        let opus = opus_pts(&section);
         for line in &section {
+            if let Some(fixed) = opus_fmtp(line, &opus) {
+                push_line(&mut out, &fixed);
+                continue;
+            }
             if let Some(m) = line.strip_prefix("m=") {
                 let kept: Vec<&str> = m
                     .split(' ')
@@ -154,6 +157,31 @@ pub fn munge_offer(sdp: &str) -> String {
         }
     }
     out
+}
+
+fn opus_pts(section: &[&str]) -> Vec<u8> {
+    section
+        .iter()
+        .filter_map(|l| rtpmap(l))
+        .filter(|(_, n)| encoding(n).is_some_and(|(n, _)| n == "opus"))
+        .map(|(pt, _)| pt)
+        .collect()
+}
+
+/// The Opus fmtp line with `useinbandfec=0`, if `line` is one.
+fn opus_fmtp(line: &str, opus: &[u8]) -> Option<String> {
+    let rest = line.strip_prefix("a=fmtp:")?;
+    let (pt, params) = rest.split_once(' ')?;
+    if !opus.contains(&pt.parse().ok()?) {
+        return None;
+    }
+    let mut kept: Vec<&str> = params
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && !p.to_ascii_lowercase().starts_with("useinbandfec="))
+        .collect();
+    kept.push("useinbandfec=0");
+    Some(format!("a=fmtp:{pt} {}", kept.join(";")))
 }
 
 fn push_line(out: &mut String, line: &str) {
@@ -226,6 +254,10 @@ mod tests {
         assert!(!m.contains("a=fmtp:63"));
         assert!(m.contains("a=rtpmap:110 telephone-event/48000"));
         assert!(m.contains("m=application 9 UDP/DTLS/SCTP webrtc-datachannel"));
+        assert!(
+            m.contains("a=fmtp:111 minptime=10;useinbandfec=0\r\n"),
+            "{m}"
+        );
         let n = negotiated_audio(&m).unwrap();
         assert_eq!(n.opus_pt, 111);
         assert_eq!(n.event_pts, vec![(110, 48_000)]);

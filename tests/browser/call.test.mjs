@@ -1,0 +1,188 @@
+// Browser end-to-end: the real gateway binary, two headless Debian Chromium instances
+// (playwright-core, executablePath /usr/bin/chromium), a patient page whose fake microphone
+// plays a WAV with DTMF tones and which also sends RFC 4733 keys with insertDTMF, and an agent
+// page. The agent hears the patient's voice and no tone (WebAudio analyser), chat flows both
+// ways, and a card number typed by the patient never reaches the agent's DOM or any frame it
+// receives.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+function gatewayBinary() {
+  if (process.env.HUSHPAY_BIN) return process.env.HUSHPAY_BIN;
+  const target = process.env.CARGO_TARGET_DIR || join(root, 'target');
+  const bin = join(target, 'debug', 'hushpay');
+  if (!existsSync(bin)) execFileSync('cargo', ['build', '-p', 'hushpay'], { cwd: root, stdio: 'inherit' });
+  return bin;
+}
+
+/** Starts `hushpay serve` on 127.0.0.1:0; resolves with its address and the demo API key. */
+function startGateway(dataDir) {
+  const child = spawn(gatewayBinary(), ['serve', '--listen', '127.0.0.1:0'], {
+    cwd: dataDir,
+    env: { ...process.env, HUSHPAY__DATA_DIR: dataDir, HUSHPAY__STORE: 'memory', HUSHPAY_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let addr, key;
+    child.on('exit', (code) => reject(new Error(`gateway exited ${code}: ${out}`)));
+    child.stdout.on('data', (d) => {
+      out += d;
+      addr ??= out.match(/listening on http:\/\/(\S+)/)?.[1];
+      key ??= out.match(/API key \(shown once[^)]*\): (\S+)/)?.[1];
+      if (addr && key) resolve({ child, addr, key });
+    });
+  });
+}
+
+function wav(samples) {
+  const buf = Buffer.alloc(44 + samples.length * 2);
+  buf.write('RIFF', 0); buf.writeUInt32LE(36 + samples.length * 2, 4); buf.write('WAVE', 8);
+  buf.write('fmt ', 12); buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20); buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(48000, 24); buf.writeUInt32LE(96000, 28); buf.writeUInt16LE(2, 32); buf.writeUInt16LE(16, 34);
+  buf.write('data', 36); buf.writeUInt32LE(samples.length * 2, 40);
+  samples.forEach((s, i) => buf.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(s))), 44 + i * 2));
+  return buf;
+}
+
+/** A voiced, syllabic speech-like signal; with `tones`, DTMF 4 and 7 (150 ms) every second. */
+function audio(seconds, tones) {
+  const n = seconds * 48000;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const t = i / 48000;
+    const f0 = 120 + 20 * Math.sin(t * 1.3);
+    const env = (0.5 + 0.5 * Math.sin(2 * Math.PI * 4 * t)) ** 2;
+    let s = 0;
+    for (let k = 1; k <= 12; k++) s += Math.sin(2 * Math.PI * f0 * k * t) / k;
+    out[i] = s * env * 4000;
+  }
+  if (tones) {
+    const pairs = [[770, 1209], [852, 1209]];
+    for (let sec = 0; sec < seconds; sec++) {
+      const [lo, hi] = pairs[sec % 2];
+      const start = sec * 48000 + 24000;
+      for (let i = 0; i < 7200 && start + i < n; i++) {
+        const t = i / 48000;
+        out[start + i] = 7000 * (Math.sin(2 * Math.PI * lo * t) + Math.sin(2 * Math.PI * hi * t));
+      }
+    }
+  }
+  return wav(Array.from(out));
+}
+
+function serveStatic() {
+  const server = createServer((req, res) => {
+    if (req.url === '/call.html') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(readFileSync(join(here, 'pages', 'call.html')));
+    } else { res.writeHead(404); res.end(); }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+async function mint(addr, key, identity, role) {
+  const r = await fetch(`http://${addr}/v1/access-tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ identity, room: 'browser-call', role }),
+  });
+  assert.equal(r.status, 201);
+  return (await r.json()).token;
+}
+
+async function until(page, fn, arg, ms = 15000) {
+  await page.waitForFunction(fn, arg, { timeout: ms, polling: 50 });
+}
+
+test('patient and agent in Chromium: masked audio, chat both ways, card number intercepted', { timeout: 120000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hushpay-browser-'));
+  const patientWav = join(dir, 'patient.wav');
+  const agentWav = join(dir, 'agent.wav');
+  writeFileSync(patientWav, audio(10, true));
+  writeFileSync(agentWav, audio(10, false));
+  const { child, addr, key } = await startGateway(dir);
+  const server = await serveStatic();
+  const pageUrl = `http://127.0.0.1:${server.address().port}/call.html`;
+  const browsers = [];
+  try {
+    const launch = async (wavFile) => {
+      const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...FLAGS, `--use-file-for-fake-audio-capture=${wavFile}`] });
+      browsers.push(b);
+      const page = await b.newPage();
+      await page.goto(pageUrl);
+      return page;
+    };
+    const agent = await launch(agentWav);
+    const patient = await launch(patientWav);
+    const ws = `ws://${addr}/v1/rtc`;
+    await agent.evaluate(([u, t]) => start(u, t), [ws, await mint(addr, key, 'agent-1', 'agent')]);
+    await patient.evaluate(([u, t]) => start(u, t), [ws, await mint(addr, key, 'patient-1', 'patient')]);
+    assert.equal(await patient.evaluate(() => window.hp.canInsertDTMF), true, 'telephone-event negotiated');
+    const answer = await patient.evaluate(() => window.hp.answer);
+    assert.match(answer, /useinbandfec=0/);
+    assert.doesNotMatch(answer, /red\/48000/i);
+
+    // Four seconds of call (in-band tones every second), then RFC 4733 keys.
+    await until(agent, () => (window.hp.remote?.frames ?? 0) > 200);
+    await patient.evaluate(() => keys('123'));
+    await until(agent, () => window.hp.remote.frames > 300);
+
+    const heard = await agent.evaluate(() => window.hp.remote);
+    const sent = await patient.evaluate(() => window.hp.local);
+    const back = await patient.evaluate(() => window.hp.remote);
+    assert.ok(sent.toneFrames > 5, `control: the analyser finds tones in the patient's microphone (${sent.toneFrames})`);
+    assert.ok(heard.loud > heard.frames * 0.3, `the agent hears the patient's voice (${heard.loud}/${heard.frames} loud frames)`);
+    assert.equal(heard.toneFrames, 0, 'the agent hears no tone');
+    assert.ok(back.loud > back.frames * 0.3, 'the patient hears the agent');
+    const metrics = await (await fetch(`http://${addr}/metrics`)).text();
+    const digits = Number(metrics.match(/^hushpay_digits_captured_total (\d+)/m)?.[1]);
+    assert.ok(digits >= 5, `the server captured the keyed digits (${digits})`);
+
+    // Chat both ways.
+    await patient.evaluate(() => chat('hello agent'));
+    await until(agent, () => window.hp.chat.some((m) => m.text === 'hello agent' && m.from.role === 'patient'));
+    await agent.evaluate(() => chat('hello patient'));
+    await until(patient, () => window.hp.chat.some((m) => m.text === 'hello patient' && m.from.role === 'agent'));
+
+    // A card number, split over two messages and one whole: never on the agent's side.
+    await patient.evaluate(() => chat('my card is 4111 1111'));
+    await patient.evaluate(() => chat('1111 1111'));
+    await patient.evaluate(() => chat('5555-5555-5555-4444'));
+    await until(agent, () => window.hp.chat.filter((m) => m.redacted).length >= 2);
+    await until(agent, () => !document.body.innerText.includes('4111'));
+    const dom = await agent.evaluate(() => document.body.innerHTML);
+    const frames = await agent.evaluate(() => [...window.hp.frames, ...window.hp.wsFrames].join('\n'));
+    // Every frame the agent received (data channel and signalling) and its DOM, separators
+    // removed: neither card number is in them. The first fragment of the split number (8
+    // digits, not a card number) was relayed before the rest arrived, then retracted: it is no
+    // longer in the DOM.
+    for (const haystack of [dom, frames.replace(/[\s.\-\u200b]/g, '')]) {
+      assert.ok(!haystack.includes('5555555555554444'), 'the whole card number never reaches the agent');
+      assert.ok(!haystack.includes('4111111111111111'), 'the split card number never reaches the agent');
+    }
+    assert.ok(!dom.includes('4111'), 'the retracted fragment is gone from the agent DOM');
+  } finally {
+    for (const b of browsers) await b.close().catch(() => {});
+    server.close();
+    child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
