@@ -451,7 +451,10 @@ mod tests {
         let key = ("HUSHPAY__AUTH__SIGNING_KEY_FILE", "/etc/hushpay/key.pem");
         let prod = ("HUSHPAY__MODE", "production");
         let kek = ("HUSHPAY__VAULT__KEK_FILE", "/etc/hushpay/kek");
-        let hpke = ("HUSHPAY__VAULT__HPKE_KEY_FILE", "/etc/hushpay/vault-hpke.key");
+        let hpke = (
+            "HUSHPAY__VAULT__HPKE_KEY_FILE",
+            "/etc/hushpay/vault-hpke.key",
+        );
         let ok = load_str("", &[prod, https, key, kek, hpke]).unwrap();
         assert!(!ok.demo_tenant);
         let no_kek = load_str("", &[prod, https, key, hpke]).unwrap_err();

@@ -16,6 +16,7 @@
 pub mod admin;
 pub mod app;
 pub mod bootstrap;
+pub mod bot;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -26,7 +27,6 @@ pub mod media_cli;
 pub mod metrics;
 pub mod routes;
 pub mod sfu;
-pub mod bot;
 pub mod tenants;
 pub mod tokens;
 pub mod vault;
