@@ -19,6 +19,7 @@ pub async fn run_all(store: &dyn Store) {
     revocation_is_scoped_to_the_tenant(store).await;
     text_is_stored_verbatim(store).await;
     crate::conformance_vault::run_all(store).await;
+    crate::conformance_payments::run_all(store).await;
 }
 
 pub(crate) fn unique(prefix: &str) -> String {

@@ -1,7 +1,8 @@
 //! Hushpay's storage layer.
 //!
 //! One small trait, [`Store`], holds every durable record the gateway keeps: tenants and their
-//! API keys today, the vault's tokens, the audit log and the webhook outbox as they arrive.
+//! API keys, the vault's tokens and keys, the audit log, payment sessions and the webhook
+//! outbox with its endpoints and deliveries.
 //! Methods are single-query primitives (the hyperswitch-card-vault layering): multi-step logic
 //! lives in the callers' domain code, never here.
 //!
@@ -16,10 +17,12 @@
 mod error;
 mod memory;
 mod model;
+mod payment_model;
 mod sqlite;
 mod vault_model;
 
 pub mod conformance;
+mod conformance_payments;
 mod conformance_vault;
 
 use async_trait::async_trait;
@@ -27,6 +30,10 @@ use async_trait::async_trait;
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use model::{ApiKeyId, ApiKeyRecord, Tenant, TenantId, UnixTime};
+pub use payment_model::{
+    DeliveryAttempt, DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord,
+    WebhookEndpointRecord,
+};
 pub use sqlite::SqliteStore;
 pub use vault_model::{AuditRecord, DataKeyRecord, DataKeyState, TokenRecord};
 
@@ -111,4 +118,72 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     -> Result<Vec<AuditRecord>, StoreError>;
     /// The entry with the highest `seq`, if any.
     async fn last_audit(&self) -> Result<Option<AuditRecord>, StoreError>;
+
+    /// Inserts a payment. The same id, or the same (tenant, idempotency key), is a
+    /// [`StoreError::Conflict`].
+    async fn insert_payment(&self, payment: &PaymentRecord) -> Result<(), StoreError>;
+    /// The payment with this id (any tenant: callers check the tenant).
+    async fn payment(&self, id: &str) -> Result<Option<PaymentRecord>, StoreError>;
+    /// The tenant's payment created with this idempotency key.
+    async fn payment_by_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+    ) -> Result<Option<PaymentRecord>, StoreError>;
+    /// In one transaction: replaces the payment's state, document and `updated_at` and sets
+    /// its version to `payment.version` if the stored version is `expected_version`, and
+    /// enqueues `events` (with their deliveries). False, with nothing written, when the
+    /// version moved on.
+    async fn update_payment(
+        &self,
+        payment: &PaymentRecord,
+        expected_version: u64,
+        events: &[OutboxEvent],
+    ) -> Result<bool, StoreError>;
+    /// Enqueues events: each gets one pending delivery per active endpoint of its tenant,
+    /// due at its `created_at`.
+    async fn insert_events(&self, events: &[OutboxEvent]) -> Result<(), StoreError>;
+    /// The outbox event with this id.
+    async fn event(&self, id: &str) -> Result<Option<OutboxEvent>, StoreError>;
+
+    /// Inserts a webhook endpoint.
+    async fn insert_webhook_endpoint(
+        &self,
+        endpoint: &WebhookEndpointRecord,
+    ) -> Result<(), StoreError>;
+    /// The tenant's endpoints that are not deleted, oldest first.
+    async fn webhook_endpoints(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<WebhookEndpointRecord>, StoreError>;
+    /// The tenant's endpoint with this id, deleted or not.
+    async fn webhook_endpoint(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<WebhookEndpointRecord>, StoreError>;
+    /// Marks the endpoint deleted at `at`; its pending deliveries fail. False when the tenant
+    /// has no such live endpoint.
+    async fn delete_webhook_endpoint(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Up to `limit` pending deliveries due at `now`, earliest first.
+    async fn due_deliveries(
+        &self,
+        now: UnixTime,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError>;
+    /// In one transaction: appends `attempt` to the delivery log and applies it to its
+    /// delivery (attempts, status, next attempt). False when no such delivery exists.
+    async fn record_delivery_attempt(&self, attempt: &DeliveryAttempt) -> Result<bool, StoreError>;
+    /// The newest `limit` log entries of the tenant's endpoint, newest first.
+    async fn delivery_log(
+        &self,
+        tenant: &TenantId,
+        endpoint_id: &str,
+        limit: usize,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError>;
 }

@@ -6,8 +6,9 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::{
-    ApiKeyId, ApiKeyRecord, AuditRecord, DataKeyRecord, DataKeyState, Store, StoreError, Tenant,
-    TenantId, TokenRecord, UnixTime,
+    ApiKeyId, ApiKeyRecord, AuditRecord, DataKeyRecord, DataKeyState, DeliveryAttempt,
+    DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord, Store, StoreError, Tenant,
+    TenantId, TokenRecord, UnixTime, WebhookEndpointRecord,
 };
 
 /// The in-memory store, for tests and throwaway gateways.
@@ -24,6 +25,11 @@ struct Inner {
     data_keys: BTreeMap<(TenantId, u32), DataKeyRecord>,
     tokens: BTreeMap<String, TokenRecord>,
     audit: BTreeMap<u64, AuditRecord>,
+    payments: BTreeMap<String, PaymentRecord>,
+    events: BTreeMap<String, OutboxEvent>,
+    endpoints: BTreeMap<String, (u64, WebhookEndpointRecord)>,
+    deliveries: BTreeMap<(String, String), DeliveryRecord>,
+    delivery_log: Vec<DeliveryAttempt>,
     seq: u64,
 }
 
@@ -44,6 +50,39 @@ impl Inner {
     fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
+    }
+
+    /// Checks every event first, then enqueues them all with their deliveries.
+    fn enqueue(&mut self, events: &[OutboxEvent]) -> Result<(), StoreError> {
+        let mut ids = std::collections::BTreeSet::new();
+        for e in events {
+            if self.events.contains_key(&e.id) || !ids.insert(e.id.as_str()) {
+                return Err(StoreError::Conflict(format!("event {}", e.id)));
+            }
+        }
+        for e in events {
+            let endpoints: Vec<String> = self
+                .endpoints
+                .values()
+                .filter(|(_, w)| w.tenant == e.tenant && w.deleted_at.is_none())
+                .map(|(_, w)| w.id.clone())
+                .collect();
+            for endpoint_id in endpoints {
+                self.deliveries.insert(
+                    (e.id.clone(), endpoint_id.clone()),
+                    DeliveryRecord {
+                        event_id: e.id.clone(),
+                        endpoint_id,
+                        tenant: e.tenant.clone(),
+                        attempts: 0,
+                        status: DeliveryStatus::Pending,
+                        next_attempt_at: Some(e.created_at),
+                    },
+                );
+            }
+            self.events.insert(e.id.clone(), e.clone());
+        }
+        Ok(())
     }
 }
 
@@ -278,6 +317,191 @@ impl Store for MemoryStore {
 
     async fn last_audit(&self) -> Result<Option<AuditRecord>, StoreError> {
         Ok(self.lock().audit.values().next_back().cloned())
+    }
+
+    async fn insert_payment(&self, payment: &PaymentRecord) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if !inner.tenants.contains_key(&payment.tenant) {
+            return Err(StoreError::Conflict(format!(
+                "no tenant {}",
+                payment.tenant
+            )));
+        }
+        let duplicate_key = payment.idempotency_key.is_some()
+            && inner.payments.values().any(|p| {
+                p.tenant == payment.tenant && p.idempotency_key == payment.idempotency_key
+            });
+        if inner.payments.contains_key(&payment.id) || duplicate_key {
+            return Err(StoreError::Conflict(format!("payment {}", payment.id)));
+        }
+        inner.payments.insert(payment.id.clone(), payment.clone());
+        Ok(())
+    }
+
+    async fn payment(&self, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
+        Ok(self.lock().payments.get(id).cloned())
+    }
+
+    async fn payment_by_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+    ) -> Result<Option<PaymentRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .payments
+            .values()
+            .find(|p| &p.tenant == tenant && p.idempotency_key.as_deref() == Some(key))
+            .cloned())
+    }
+
+    async fn update_payment(
+        &self,
+        payment: &PaymentRecord,
+        expected_version: u64,
+        events: &[OutboxEvent],
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.payments.get(&payment.id) {
+            Some(p) if p.version == expected_version && p.tenant == payment.tenant => {}
+            _ => return Ok(false),
+        }
+        inner.enqueue(events)?;
+        if let Some(p) = inner.payments.get_mut(&payment.id) {
+            p.state = payment.state.clone();
+            p.document = payment.document.clone();
+            p.updated_at = payment.updated_at;
+            p.version = payment.version;
+        }
+        Ok(true)
+    }
+
+    async fn insert_events(&self, events: &[OutboxEvent]) -> Result<(), StoreError> {
+        self.lock().enqueue(events)
+    }
+
+    async fn event(&self, id: &str) -> Result<Option<OutboxEvent>, StoreError> {
+        Ok(self.lock().events.get(id).cloned())
+    }
+
+    async fn insert_webhook_endpoint(
+        &self,
+        endpoint: &WebhookEndpointRecord,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if !inner.tenants.contains_key(&endpoint.tenant) {
+            return Err(StoreError::Conflict(format!(
+                "no tenant {}",
+                endpoint.tenant
+            )));
+        }
+        if inner.endpoints.contains_key(&endpoint.id) {
+            return Err(StoreError::Conflict(format!("endpoint {}", endpoint.id)));
+        }
+        let seq = inner.next_seq();
+        inner
+            .endpoints
+            .insert(endpoint.id.clone(), (seq, endpoint.clone()));
+        Ok(())
+    }
+
+    async fn webhook_endpoints(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<WebhookEndpointRecord>, StoreError> {
+        Ok(sorted(
+            self.lock()
+                .endpoints
+                .values()
+                .filter(|(_, w)| &w.tenant == tenant && w.deleted_at.is_none())
+                .cloned(),
+        ))
+    }
+
+    async fn webhook_endpoint(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<WebhookEndpointRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .endpoints
+            .get(id)
+            .filter(|(_, w)| &w.tenant == tenant)
+            .map(|(_, w)| w.clone()))
+    }
+
+    async fn delete_webhook_endpoint(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.endpoints.get_mut(id) {
+            Some((_, w)) if &w.tenant == tenant && w.deleted_at.is_none() => {
+                w.deleted_at = Some(at);
+            }
+            _ => return Ok(false),
+        }
+        for d in inner.deliveries.values_mut() {
+            if d.endpoint_id == id && d.status == DeliveryStatus::Pending {
+                d.status = DeliveryStatus::Failed;
+                d.next_attempt_at = None;
+            }
+        }
+        Ok(true)
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: UnixTime,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let mut due: Vec<DeliveryRecord> = self
+            .lock()
+            .deliveries
+            .values()
+            .filter(|d| {
+                d.status == DeliveryStatus::Pending && d.next_attempt_at.is_some_and(|t| t <= now)
+            })
+            .cloned()
+            .collect();
+        due.sort_by_key(|d| d.next_attempt_at);
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn record_delivery_attempt(&self, attempt: &DeliveryAttempt) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let key = (attempt.event_id.clone(), attempt.endpoint_id.clone());
+        match inner.deliveries.get_mut(&key) {
+            Some(d) if d.tenant == attempt.tenant => {
+                d.attempts = attempt.attempt;
+                d.status = attempt.status;
+                d.next_attempt_at = attempt.next_attempt_at;
+            }
+            _ => return Ok(false),
+        }
+        inner.delivery_log.push(attempt.clone());
+        Ok(true)
+    }
+
+    async fn delivery_log(
+        &self,
+        tenant: &TenantId,
+        endpoint_id: &str,
+        limit: usize,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        Ok(self
+            .lock()
+            .delivery_log
+            .iter()
+            .rev()
+            .filter(|a| &a.tenant == tenant && a.endpoint_id == endpoint_id)
+            .take(limit)
+            .cloned()
+            .collect())
     }
 }
 

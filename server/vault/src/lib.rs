@@ -32,6 +32,7 @@ pub mod connector;
 mod error;
 pub mod kek;
 pub mod keyring;
+pub mod payment;
 pub mod sad;
 pub mod token;
 mod vault;

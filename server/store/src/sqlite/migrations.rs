@@ -69,6 +69,62 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
     "#,
+    // 3: payment sessions (masked documents), the webhook outbox, endpoints, deliveries.
+    r#"
+    CREATE TABLE payments (
+        id                 TEXT PRIMARY KEY,
+        tenant_id          TEXT NOT NULL REFERENCES tenants(id),
+        idempotency_key    TEXT,
+        request_hash       TEXT NOT NULL,
+        state              TEXT NOT NULL,
+        document           TEXT NOT NULL,
+        client_secret_hash TEXT,
+        created_at         INTEGER NOT NULL,
+        updated_at         INTEGER NOT NULL,
+        version            INTEGER NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX payments_by_idempotency_key ON payments(tenant_id, idempotency_key);
+    CREATE TABLE outbox_events (
+        id         TEXT PRIMARY KEY,
+        tenant_id  TEXT NOT NULL REFERENCES tenants(id),
+        event_type TEXT NOT NULL,
+        payload    TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE webhook_endpoints (
+        id                TEXT PRIMARY KEY,
+        tenant_id         TEXT NOT NULL REFERENCES tenants(id),
+        url               TEXT NOT NULL,
+        key_version       INTEGER NOT NULL,
+        secret_ciphertext BLOB NOT NULL,
+        created_at        INTEGER NOT NULL,
+        deleted_at        INTEGER
+    ) STRICT;
+    CREATE INDEX webhook_endpoints_by_tenant ON webhook_endpoints(tenant_id);
+    CREATE TABLE webhook_deliveries (
+        event_id        TEXT NOT NULL REFERENCES outbox_events(id),
+        endpoint_id     TEXT NOT NULL REFERENCES webhook_endpoints(id),
+        tenant_id       TEXT NOT NULL,
+        attempts        INTEGER NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        next_attempt_at INTEGER,
+        PRIMARY KEY (event_id, endpoint_id)
+    ) STRICT;
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
+    CREATE TABLE webhook_delivery_log (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id        TEXT NOT NULL,
+        endpoint_id     TEXT NOT NULL,
+        tenant_id       TEXT NOT NULL,
+        attempt         INTEGER NOT NULL,
+        at              INTEGER NOT NULL,
+        status_code     INTEGER,
+        error           TEXT,
+        status          TEXT NOT NULL,
+        next_attempt_at INTEGER
+    ) STRICT;
+    CREATE INDEX webhook_delivery_log_by_endpoint ON webhook_delivery_log(tenant_id, endpoint_id, seq);
+    "#,
 ];
 
 /// The schema version this build writes.

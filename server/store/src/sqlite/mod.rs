@@ -5,6 +5,7 @@
 //! mutex. SQLite serialises writers anyway, and one connection keeps the WAL simple.
 
 mod migrations;
+mod payments;
 mod vault;
 
 use std::path::Path;
@@ -14,8 +15,9 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::{
-    ApiKeyId, ApiKeyRecord, AuditRecord, DataKeyRecord, Store, StoreError, Tenant, TenantId,
-    TokenRecord, UnixTime,
+    ApiKeyId, ApiKeyRecord, AuditRecord, DataKeyRecord, DeliveryAttempt, DeliveryRecord,
+    OutboxEvent, PaymentRecord, Store, StoreError, Tenant, TenantId, TokenRecord, UnixTime,
+    WebhookEndpointRecord,
 };
 
 #[cfg(test)]
@@ -316,6 +318,111 @@ impl Store for SqliteStore {
 
     async fn last_audit(&self) -> Result<Option<AuditRecord>, StoreError> {
         self.with(vault::last_audit).await
+    }
+
+    async fn insert_payment(&self, payment: &PaymentRecord) -> Result<(), StoreError> {
+        let p = payment.clone();
+        self.with(move |c| payments::insert_payment(c, &p)).await
+    }
+
+    async fn payment(&self, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
+        let id = id.to_owned();
+        self.with(move |c| payments::payment(c, &id)).await
+    }
+
+    async fn payment_by_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+    ) -> Result<Option<PaymentRecord>, StoreError> {
+        let (t, k) = (tenant.clone(), key.to_owned());
+        self.with(move |c| payments::payment_by_idempotency_key(c, &t, &k))
+            .await
+    }
+
+    async fn update_payment(
+        &self,
+        payment: &PaymentRecord,
+        expected_version: u64,
+        events: &[OutboxEvent],
+    ) -> Result<bool, StoreError> {
+        let (p, e) = (payment.clone(), events.to_vec());
+        self.with(move |c| payments::update_payment(c, &p, expected_version, &e))
+            .await
+    }
+
+    async fn insert_events(&self, events: &[OutboxEvent]) -> Result<(), StoreError> {
+        let e = events.to_vec();
+        self.with(move |c| payments::insert_events(c, &e)).await
+    }
+
+    async fn event(&self, id: &str) -> Result<Option<OutboxEvent>, StoreError> {
+        let id = id.to_owned();
+        self.with(move |c| payments::event(c, &id)).await
+    }
+
+    async fn insert_webhook_endpoint(
+        &self,
+        endpoint: &WebhookEndpointRecord,
+    ) -> Result<(), StoreError> {
+        let w = endpoint.clone();
+        self.with(move |c| payments::insert_webhook_endpoint(c, &w))
+            .await
+    }
+
+    async fn webhook_endpoints(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<WebhookEndpointRecord>, StoreError> {
+        let t = tenant.clone();
+        self.with(move |c| payments::webhook_endpoints(c, &t)).await
+    }
+
+    async fn webhook_endpoint(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<WebhookEndpointRecord>, StoreError> {
+        let (t, id) = (tenant.clone(), id.to_owned());
+        self.with(move |c| payments::webhook_endpoint(c, &t, &id))
+            .await
+    }
+
+    async fn delete_webhook_endpoint(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let (t, id) = (tenant.clone(), id.to_owned());
+        self.with(move |c| payments::delete_webhook_endpoint(c, &t, &id, at))
+            .await
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: UnixTime,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        self.with(move |c| payments::due_deliveries(c, now, limit))
+            .await
+    }
+
+    async fn record_delivery_attempt(&self, attempt: &DeliveryAttempt) -> Result<bool, StoreError> {
+        let a = attempt.clone();
+        self.with(move |c| payments::record_delivery_attempt(c, &a))
+            .await
+    }
+
+    async fn delivery_log(
+        &self,
+        tenant: &TenantId,
+        endpoint_id: &str,
+        limit: usize,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        let (t, e) = (tenant.clone(), endpoint_id.to_owned());
+        self.with(move |c| payments::delivery_log(c, &t, &e, limit))
+            .await
     }
 }
 

@@ -1,0 +1,311 @@
+//! The payments and webhooks part of the [`crate::conformance`] suite: payments with
+//! idempotency keys and compare-and-swap updates, the outbox with its fan-out to endpoints,
+//! endpoint deletion, due deliveries and the delivery log.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::conformance::{tenant, unique};
+use crate::{
+    DeliveryAttempt, DeliveryStatus, OutboxEvent, PaymentRecord, Store, StoreError, TenantId,
+    WebhookEndpointRecord,
+};
+
+pub(crate) async fn run_all(store: &dyn Store) {
+    payments_round_trip_with_idempotency_keys(store).await;
+    payment_updates_are_compare_and_swap_with_their_events(store).await;
+    endpoints_are_scoped_and_deletion_stops_deliveries(store).await;
+    deliveries_come_due_and_attempts_are_logged(store).await;
+}
+
+fn payment(tenant: &TenantId, key: Option<&str>) -> PaymentRecord {
+    PaymentRecord {
+        id: unique("pay_"),
+        tenant: tenant.clone(),
+        idempotency_key: key.map(str::to_owned),
+        request_hash: "cd".repeat(32),
+        state: "requested".into(),
+        document: r#"{"amount":100,"reference":"é \"q\""}"#.into(),
+        client_secret_hash: Some("ef".repeat(32)),
+        created_at: 1_700_000_010,
+        updated_at: 1_700_000_010,
+        version: 1,
+    }
+}
+
+fn event(tenant: &TenantId, at: i64) -> OutboxEvent {
+    OutboxEvent {
+        id: unique("evt_"),
+        tenant: tenant.clone(),
+        event_type: "payment.succeeded".into(),
+        payload: r#"{"type":"payment.succeeded"}"#.into(),
+        created_at: at,
+    }
+}
+
+fn endpoint(tenant: &TenantId) -> WebhookEndpointRecord {
+    WebhookEndpointRecord {
+        id: unique("whe_"),
+        tenant: tenant.clone(),
+        url: "https://hooks.example/x".into(),
+        key_version: 1,
+        secret_ciphertext: vec![1, 0, 255, 7],
+        created_at: 1_700_000_020,
+        deleted_at: None,
+    }
+}
+
+async fn payments_round_trip_with_idempotency_keys(store: &dyn Store) {
+    let (a, b) = (tenant("pa-"), tenant("pb-"));
+    store.insert_tenant(&a).await.unwrap();
+    store.insert_tenant(&b).await.unwrap();
+    let p = payment(&a.id, Some("key-1"));
+    store.insert_payment(&p).await.unwrap();
+    assert_eq!(store.payment(&p.id).await.unwrap(), Some(p.clone()));
+    assert_eq!(store.payment("pay_none").await.unwrap(), None);
+    assert_eq!(
+        store
+            .payment_by_idempotency_key(&a.id, "key-1")
+            .await
+            .unwrap(),
+        Some(p.clone())
+    );
+    assert_eq!(
+        store
+            .payment_by_idempotency_key(&b.id, "key-1")
+            .await
+            .unwrap(),
+        None,
+        "idempotency keys are per tenant"
+    );
+    assert!(matches!(
+        store.insert_payment(&payment(&a.id, Some("key-1"))).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.insert_payment(&p).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .insert_payment(&payment(&b.id, Some("key-1")))
+        .await
+        .unwrap();
+    store.insert_payment(&payment(&a.id, None)).await.unwrap();
+    store.insert_payment(&payment(&a.id, None)).await.unwrap();
+    let unknown = payment(&TenantId::new(unique("ten_")), None);
+    assert!(store.insert_payment(&unknown).await.is_err());
+}
+
+async fn payment_updates_are_compare_and_swap_with_their_events(store: &dyn Store) {
+    let t = tenant("pu-");
+    store.insert_tenant(&t).await.unwrap();
+    let w = endpoint(&t.id);
+    store.insert_webhook_endpoint(&w).await.unwrap();
+    let p = payment(&t.id, Some("k"));
+    store.insert_payment(&p).await.unwrap();
+    let next = PaymentRecord {
+        state: "succeeded".into(),
+        document: "{\"state\":\"succeeded\"}".into(),
+        updated_at: p.updated_at + 5,
+        version: 2,
+        ..p.clone()
+    };
+    let stale_event = event(&t.id, 10);
+    assert!(
+        !store
+            .update_payment(&next, 7, std::slice::from_ref(&stale_event))
+            .await
+            .unwrap(),
+        "a stale version writes nothing"
+    );
+    assert_eq!(store.event(&stale_event.id).await.unwrap(), None);
+    let e = event(&t.id, 10);
+    assert!(
+        store
+            .update_payment(&next, 1, std::slice::from_ref(&e))
+            .await
+            .unwrap()
+    );
+    let got = store.payment(&p.id).await.unwrap().unwrap();
+    assert_eq!(got, next);
+    assert!(!store.update_payment(&next, 1, &[]).await.unwrap());
+    assert_eq!(store.event(&e.id).await.unwrap(), Some(e.clone()));
+    let due = due_for(store, &t.id, 10).await;
+    assert_eq!(due.len(), 1, "one delivery per endpoint");
+    assert_eq!(
+        (due[0].event_id.as_str(), due[0].endpoint_id.as_str()),
+        (e.id.as_str(), w.id.as_str())
+    );
+    assert!(
+        due_for(store, &t.id, 9).await.is_empty(),
+        "not due before created_at"
+    );
+    // An event whose id exists already rolls the whole update back.
+    let again = PaymentRecord {
+        version: 3,
+        ..next.clone()
+    };
+    assert!(
+        store
+            .update_payment(&again, 2, std::slice::from_ref(&e))
+            .await
+            .is_err()
+    );
+    assert_eq!(store.payment(&p.id).await.unwrap().unwrap().version, 2);
+}
+
+async fn due_for(store: &dyn Store, t: &TenantId, now: i64) -> Vec<crate::DeliveryRecord> {
+    let mut due = store.due_deliveries(now, 10_000).await.unwrap();
+    due.retain(|d| &d.tenant == t);
+    due
+}
+
+async fn endpoints_are_scoped_and_deletion_stops_deliveries(store: &dyn Store) {
+    let (a, b) = (tenant("wa-"), tenant("wb-"));
+    store.insert_tenant(&a).await.unwrap();
+    store.insert_tenant(&b).await.unwrap();
+    let (w1, w2) = (endpoint(&a.id), endpoint(&a.id));
+    store.insert_webhook_endpoint(&w1).await.unwrap();
+    store.insert_webhook_endpoint(&w2).await.unwrap();
+    assert!(matches!(
+        store.insert_webhook_endpoint(&w1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        store
+            .insert_webhook_endpoint(&endpoint(&TenantId::new(unique("ten_"))))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        store.webhook_endpoints(&a.id).await.unwrap(),
+        vec![w1.clone(), w2.clone()]
+    );
+    assert!(store.webhook_endpoints(&b.id).await.unwrap().is_empty());
+    assert_eq!(store.webhook_endpoint(&b.id, &w1.id).await.unwrap(), None);
+    store.insert_events(&[event(&a.id, 50)]).await.unwrap();
+    assert_eq!(due_for(store, &a.id, 50).await.len(), 2);
+    assert!(
+        !store
+            .delete_webhook_endpoint(&b.id, &w1.id, 60)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .delete_webhook_endpoint(&a.id, &w1.id, 60)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_webhook_endpoint(&a.id, &w1.id, 61)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.webhook_endpoints(&a.id).await.unwrap(),
+        vec![w2.clone()]
+    );
+    let deleted = store
+        .webhook_endpoint(&a.id, &w1.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(deleted.deleted_at, Some(60));
+    let due = due_for(store, &a.id, 50).await;
+    assert_eq!(due.len(), 1, "the deleted endpoint's delivery stopped");
+    assert_eq!(due[0].endpoint_id, w2.id);
+    store.insert_events(&[event(&a.id, 70)]).await.unwrap();
+    assert_eq!(
+        due_for(store, &a.id, 70).await.len(),
+        2,
+        "no fan-out to deleted endpoints"
+    );
+    // Tenants without endpoints still keep their events.
+    let lone = event(&b.id, 80);
+    store
+        .insert_events(std::slice::from_ref(&lone))
+        .await
+        .unwrap();
+    assert_eq!(store.event(&lone.id).await.unwrap(), Some(lone));
+}
+
+async fn deliveries_come_due_and_attempts_are_logged(store: &dyn Store) {
+    let t = tenant("dl-");
+    store.insert_tenant(&t).await.unwrap();
+    let w = endpoint(&t.id);
+    store.insert_webhook_endpoint(&w).await.unwrap();
+    let (e1, e2) = (event(&t.id, 100), event(&t.id, 90));
+    store
+        .insert_events(&[e1.clone(), e2.clone()])
+        .await
+        .unwrap();
+    let due = due_for(store, &t.id, 100).await;
+    assert_eq!(
+        due.iter().map(|d| d.event_id.as_str()).collect::<Vec<_>>(),
+        vec![e2.id.as_str(), e1.id.as_str()],
+        "earliest first"
+    );
+    assert_eq!(
+        (due[0].attempts, due[0].status),
+        (0, DeliveryStatus::Pending)
+    );
+    let retry = DeliveryAttempt {
+        event_id: e1.id.clone(),
+        endpoint_id: w.id.clone(),
+        tenant: t.id.clone(),
+        attempt: 1,
+        at: 100,
+        status_code: Some(503),
+        error: None,
+        status: DeliveryStatus::Pending,
+        next_attempt_at: Some(130),
+    };
+    assert!(store.record_delivery_attempt(&retry).await.unwrap());
+    let due = due_for(store, &t.id, 100).await;
+    assert_eq!(due.len(), 1, "retried delivery waits");
+    let later = due_for(store, &t.id, 130).await;
+    let d1 = later.iter().find(|d| d.event_id == e1.id).unwrap();
+    assert_eq!(d1.attempts, 1);
+    let done = DeliveryAttempt {
+        attempt: 2,
+        at: 130,
+        status_code: Some(204),
+        status: DeliveryStatus::Delivered,
+        next_attempt_at: None,
+        ..retry.clone()
+    };
+    assert!(store.record_delivery_attempt(&done).await.unwrap());
+    assert!(
+        due_for(store, &t.id, 1_000)
+            .await
+            .iter()
+            .all(|d| d.event_id != e1.id)
+    );
+    let log = store.delivery_log(&t.id, &w.id, 10).await.unwrap();
+    assert_eq!(log, vec![done.clone(), retry.clone()], "newest first");
+    assert_eq!(store.delivery_log(&t.id, &w.id, 1).await.unwrap().len(), 1);
+    let other = TenantId::new(unique("ten_"));
+    assert!(
+        store
+            .delivery_log(&other, &w.id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let foreign = DeliveryAttempt {
+        tenant: other,
+        ..done.clone()
+    };
+    assert!(!store.record_delivery_attempt(&foreign).await.unwrap());
+    let error = DeliveryAttempt {
+        event_id: e2.id.clone(),
+        attempt: 1,
+        status_code: None,
+        error: Some("connection refused".into()),
+        status: DeliveryStatus::Failed,
+        next_attempt_at: None,
+        ..retry
+    };
+    assert!(store.record_delivery_attempt(&error).await.unwrap());
+    assert!(due_for(store, &t.id, 1_000).await.is_empty());
+}

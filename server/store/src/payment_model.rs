@@ -1,0 +1,133 @@
+//! Records of payment sessions and webhooks: the masked payment document, the outbox of
+//! events, webhook endpoints (secret as ciphertext) and their deliveries. None of them ever
+//! holds card data: the payment document is the masked record built by `hushpay-vault`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{TenantId, UnixTime};
+
+/// A payment session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRecord {
+    /// `pay_` + base62.
+    pub id: String,
+    pub tenant: TenantId,
+    /// The caller's `Idempotency-Key`, unique per tenant.
+    pub idempotency_key: Option<String>,
+    /// Lower-case hex SHA-256 of the canonical request (same key + other body is refused).
+    pub request_hash: String,
+    /// The state name (`requested`, ..., `succeeded`), for queries.
+    pub state: String,
+    /// The masked payment as JSON.
+    pub document: String,
+    /// Lower-case hex SHA-256 of the client secret (card form and link), if any.
+    pub client_secret_hash: Option<String>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+    /// Incremented by every update (optimistic concurrency).
+    pub version: u64,
+}
+
+/// An event waiting in the outbox (written in the same transaction as the change it
+/// reports); one delivery per active endpoint of its tenant is created with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEvent {
+    /// `evt_` + base62: the `webhook-id`, stable across retries.
+    pub id: String,
+    pub tenant: TenantId,
+    /// `payment.succeeded`, `payment.failed`, `payment.cancelled`, `token.created`.
+    pub event_type: String,
+    /// The JSON body sent to receivers (masked data only).
+    pub payload: String,
+    pub created_at: UnixTime,
+}
+
+/// A tenant's webhook endpoint. The signing secret is encrypted by the vault.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookEndpointRecord {
+    /// `whe_` + base62.
+    pub id: String,
+    pub tenant: TenantId,
+    pub url: String,
+    /// Data key version the secret is encrypted under.
+    pub key_version: u32,
+    /// Nonce + AES-256-GCM ciphertext + tag of the secret.
+    pub secret_ciphertext: Vec<u8>,
+    pub created_at: UnixTime,
+    pub deleted_at: Option<UnixTime>,
+}
+
+impl fmt::Debug for WebhookEndpointRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookEndpointRecord")
+            .field("id", &self.id)
+            .field("tenant", &self.tenant)
+            .field("url", &self.url)
+            .field("deleted_at", &self.deleted_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    /// Gave up after the last retry, or the endpoint was deleted.
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(DeliveryStatus::Pending),
+            "delivered" => Some(DeliveryStatus::Delivered),
+            "failed" => Some(DeliveryStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// One event to one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub event_id: String,
+    pub endpoint_id: String,
+    pub tenant: TenantId,
+    pub attempts: u32,
+    pub status: DeliveryStatus,
+    /// When the next attempt is due (pending only).
+    pub next_attempt_at: Option<UnixTime>,
+}
+
+/// One attempt, as kept in the delivery log; also the update applied to its delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryAttempt {
+    pub event_id: String,
+    pub endpoint_id: String,
+    pub tenant: TenantId,
+    /// 1, 2, ...
+    pub attempt: u32,
+    pub at: UnixTime,
+    /// The receiver's HTTP status, if it answered.
+    pub status_code: Option<u16>,
+    /// Why it failed (transport error, refused target); never body content.
+    pub error: Option<String>,
+    /// The delivery's status after this attempt.
+    pub status: DeliveryStatus,
+    /// When to try again (pending only).
+    pub next_attempt_at: Option<UnixTime>,
+}

@@ -1,0 +1,331 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::payment::model::Mode;
+use crate::payment::request::PaymentRequest;
+
+fn new_payment(method: Method, attempts: u8) -> Payment {
+    PaymentRequest {
+        amount: 500,
+        currency: "EUR".into(),
+        reference: "r".into(),
+        mode: Mode::Charge,
+        method,
+        required_fields: None,
+        allowed_brands: None,
+        attempts: Some(attempts),
+        timeout_secs: None,
+        room: (method == Method::Keypad).then(|| "room".into()),
+    }
+    .into_payment("pay_t".into(), "ten_t", "agent:a", 0)
+    .unwrap()
+}
+
+fn card() -> MaskedCard {
+    MaskedCard {
+        token: "tok_abcdefgh".into(),
+        brand: "visa".into(),
+        last4: "4242".into(),
+        exp_month: 1,
+        exp_year: 2031,
+    }
+}
+
+const PAN: Field = Field::PaymentCardNumber;
+
+/// The representative events, in the column order of the tables below.
+fn events() -> Vec<Event> {
+    vec![
+        Event::Capture(PAN),
+        Event::Progress {
+            field: PAN,
+            length: 4,
+            valid: false,
+            brand: Some("visa".into()),
+        },
+        Event::Captured {
+            field: PAN,
+            length: 16,
+            brand: Some("visa".into()),
+        },
+        Event::Rejected {
+            field: Some(PAN),
+            error: "invalid-card-number".into(),
+        },
+        Event::Rejected {
+            field: None,
+            error: "brand-not-allowed".into(),
+        },
+        Event::CardSubmitted {
+            brand: "visa".into(),
+        },
+        Event::Complete,
+        Event::Approved {
+            card: card(),
+            authorization_code: Some("A1".into()),
+        },
+        Event::Declined {
+            card: Some(card()),
+            error: "card-declined".into(),
+        },
+        Event::Cancel,
+        Event::HungUp,
+        Event::Expire,
+    ]
+}
+
+/// A payment of `method` driven into `state` (None when the method never reaches it).
+fn in_state(method: Method, state: State) -> Option<Payment> {
+    let p = new_payment(method, 3);
+    let step = |p: &Payment, e: Event| p.apply(e, 1).unwrap();
+    let ready = |p: &Payment| {
+        if method == Method::Keypad {
+            Field::ALL
+                .into_iter()
+                .filter(|f| p.field(*f).is_some())
+                .fold(p.clone(), |p, f| {
+                    let p = step(&p, Event::Capture(f));
+                    step(
+                        &p,
+                        Event::Captured {
+                            field: f,
+                            length: 4,
+                            brand: None,
+                        },
+                    )
+                })
+        } else {
+            step(
+                p,
+                Event::CardSubmitted {
+                    brand: "visa".into(),
+                },
+            )
+        }
+    };
+    Some(match state {
+        State::Requested => p,
+        State::Collecting if method == Method::Keypad => step(&p, Event::Capture(PAN)),
+        State::Collecting => return None,
+        State::Ready => ready(&p),
+        State::Authorizing => step(&ready(&p), Event::Complete),
+        State::Succeeded => step(
+            &step(&ready(&p), Event::Complete),
+            Event::Approved {
+                card: card(),
+                authorization_code: None,
+            },
+        ),
+        State::Failed => step(&p, Event::HungUp),
+        State::Cancelled => step(&p, Event::Cancel),
+        State::Expired => step(&p, Event::Expire),
+    })
+}
+
+/// Expected verdicts: one row per state, one column per [`events`] entry.
+fn table(method: Method) -> Vec<(State, [bool; 12])> {
+    const T: bool = true;
+    const F: bool = false;
+    let keypad = method == Method::Keypad;
+    let k = |yes: bool| yes && keypad;
+    let c = |yes: bool| yes && !keypad;
+    vec![
+        (
+            State::Requested,
+            [k(T), F, F, F, c(T), c(T), F, F, F, T, T, T],
+        ),
+        (State::Collecting, [T, T, T, T, F, F, F, F, F, T, T, T]),
+        (State::Ready, [k(T), F, F, F, F, F, T, F, F, T, T, T]),
+        (State::Authorizing, [F, F, F, F, F, F, F, T, T, F, F, F]),
+        (State::Succeeded, [F; 12]),
+        (State::Failed, [F; 12]),
+        (State::Cancelled, [F; 12]),
+        (State::Expired, [F; 12]),
+    ]
+}
+
+#[test]
+fn every_state_and_event_pair_matches_the_table() {
+    for method in [Method::Keypad, Method::CardForm, Method::Link] {
+        for (state, row) in table(method) {
+            let Some(p) = in_state(method, state) else {
+                continue;
+            };
+            assert_eq!(p.state, state);
+            for (event, expected) in events().into_iter().zip(row) {
+                let name = event.name();
+                let got = p.apply(event, 9);
+                assert_eq!(
+                    got.is_ok(),
+                    expected,
+                    "{method:?} {state:?} {name}: {got:?}"
+                );
+                if let Err(e) = got {
+                    assert_eq!(e.state, state);
+                    assert_eq!(e.event, name);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn terminal_states_carry_their_twilio_result() {
+    let m = Method::Keypad;
+    let result = |s| in_state(m, s).unwrap().result;
+    assert_eq!(result(State::Succeeded), Some(PayResult::Success));
+    assert_eq!(result(State::Failed), Some(PayResult::CallerHungUp));
+    assert_eq!(result(State::Cancelled), Some(PayResult::Cancelled));
+    assert_eq!(result(State::Expired), Some(PayResult::InputTimeout));
+    let auth = in_state(m, State::Authorizing).unwrap();
+    let declined = auth
+        .apply(
+            Event::Declined {
+                card: None,
+                error: "insufficient-funds".into(),
+            },
+            5,
+        )
+        .unwrap();
+    assert_eq!(declined.result, Some(PayResult::PaymentConnectorError));
+    assert_eq!(declined.error.as_deref(), Some("insufficient-funds"));
+    assert_eq!(declined.updated_at, 5);
+}
+
+#[test]
+fn rejections_fail_the_payment_after_max_attempts() {
+    let mut p = new_payment(Method::CardForm, 2);
+    let reject = Event::Rejected {
+        field: None,
+        error: "brand-not-allowed".into(),
+    };
+    p = p.apply(reject.clone(), 1).unwrap();
+    assert_eq!((p.state, p.failed_attempts), (State::Requested, 1));
+    p = p.apply(reject.clone(), 2).unwrap();
+    assert_eq!(p.state, State::Failed);
+    assert_eq!(p.result, Some(PayResult::TooManyFailedAttempts));
+    assert!(p.apply(reject, 3).is_err());
+}
+
+#[test]
+fn re_asking_a_captured_field_restarts_it_and_leaves_ready() {
+    let p = in_state(Method::Keypad, State::Ready).unwrap();
+    let p = p.apply(Event::Capture(PAN), 2).unwrap();
+    assert_eq!(p.state, State::Collecting);
+    let f = p.field(PAN).unwrap();
+    assert_eq!(
+        (f.status, f.length, f.valid),
+        (FieldProgress::Collecting, 0, false)
+    );
+    // Another field cannot start while one is being collected.
+    assert!(p.apply(Event::Capture(Field::SecurityCode), 3).is_err());
+    // A field that was not required cannot be captured.
+    let p = in_state(Method::Keypad, State::Requested).unwrap();
+    assert!(p.apply(Event::Capture(Field::PostalCode), 3).is_err());
+}
+
+fn any_event() -> impl Strategy<Value = Event> {
+    let field = prop::sample::select(Field::ALL.to_vec());
+    prop_oneof![
+        field.clone().prop_map(Event::Capture),
+        (field.clone(), 0u8..20, any::<bool>()).prop_map(|(field, length, valid)| {
+            Event::Progress {
+                field,
+                length,
+                valid,
+                brand: None,
+            }
+        }),
+        (field.clone(), 3u8..20).prop_map(|(field, length)| Event::Captured {
+            field,
+            length,
+            brand: None
+        }),
+        prop::option::of(field).prop_map(|field| Event::Rejected {
+            field,
+            error: "x".into()
+        }),
+        Just(Event::CardSubmitted {
+            brand: "visa".into()
+        }),
+        Just(Event::Complete),
+        Just(Event::Approved {
+            card: card(),
+            authorization_code: None
+        }),
+        Just(Event::Declined {
+            card: None,
+            error: "card-declined".into()
+        }),
+        Just(Event::Cancel),
+        Just(Event::HungUp),
+        Just(Event::Expire),
+    ]
+}
+
+/// An oracle written from the state diagram, independent of `apply`'s match.
+fn legal(p: &Payment, e: &Event) -> bool {
+    let keypad = p.method == Method::Keypad;
+    let open = matches!(p.state, State::Requested | State::Collecting | State::Ready);
+    let collecting = |f: &Field| {
+        p.state == State::Collecting
+            && p.field(*f).map(|s| s.status) == Some(FieldProgress::Collecting)
+    };
+    match e {
+        Event::Capture(f) => {
+            keypad
+                && open
+                && p.field(*f).is_some()
+                && p.fields
+                    .iter()
+                    .all(|s| s.status != FieldProgress::Collecting || s.field == *f)
+        }
+        Event::Progress { field, .. } | Event::Captured { field, .. } => {
+            keypad && collecting(field)
+        }
+        Event::Rejected { field: Some(f), .. } => keypad && collecting(f),
+        Event::Rejected { field: None, .. } | Event::CardSubmitted { .. } => {
+            !keypad && matches!(p.state, State::Requested | State::Collecting)
+        }
+        Event::Complete => p.state == State::Ready,
+        Event::Approved { .. } | Event::Declined { .. } => p.state == State::Authorizing,
+        Event::Cancel | Event::HungUp | Event::Expire => open,
+    }
+}
+
+proptest! {
+    #[test]
+    fn illegal_transitions_are_refused_and_invariants_hold(
+        keypad in any::<bool>(),
+        attempts in 1u8..=5,
+        events in prop::collection::vec(any_event(), 0..40),
+    ) {
+        let method = if keypad { Method::Keypad } else { Method::CardForm };
+        let mut p = new_payment(method, attempts);
+        for (i, e) in events.into_iter().enumerate() {
+            let expected = legal(&p, &e);
+            match p.apply(e.clone(), i as i64) {
+                Ok(next) => {
+                    prop_assert!(expected, "accepted illegal {} in {:?}", e.name(), p.state);
+                    prop_assert!(!p.state.is_terminal());
+                    if next.state == State::Authorizing {
+                        prop_assert!(matches!(p.state, State::Ready | State::Authorizing));
+                    }
+                    p = next;
+                }
+                Err(err) => {
+                    prop_assert!(!expected, "refused legal {} in {:?}", e.name(), p.state);
+                    prop_assert_eq!(err.state, p.state);
+                }
+            }
+            prop_assert_eq!(p.result.is_some(), p.state.is_terminal());
+            prop_assert!(p.failed_attempts <= p.max_attempts);
+            prop_assert!(p.card.is_none() || matches!(p.state, State::Succeeded | State::Failed));
+            prop_assert!(p.state != State::Ready || p.all_captured());
+            let collecting = p.fields.iter().filter(|f| f.status == FieldProgress::Collecting).count();
+            prop_assert!(collecting <= 1);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! Payment sessions, the pure part: the masked [`Payment`] record, request validation and the
+//! state machine ([`Payment::apply`]). No I/O: the gateway's payment service loads, applies
+//! and persists.
+//!
+//! States: `requested` → `collecting` (per field, keypad) → `ready` → `authorizing` →
+//! `succeeded` | `failed` | `cancelled` | `expired`, with results after Twilio `<Pay>`
+//! (`success`, `too-many-failed-attempts`, `payment-connector-error`, `caller-hung-up`,
+//! `validation-error`, `input-timeout`, `cancelled`). A payment never holds card data: field
+//! lengths, validity, brand, last four and the token id only.
+
+mod machine;
+mod model;
+mod request;
+
+pub use machine::{Event, TransitionError};
+pub use model::{
+    Field, FieldProgress, FieldStatus, MaskedCard, Method, Mode, PayResult, Payment, State,
+};
+pub use request::{
+    ATTEMPTS, DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT_SECS, MAX_AMOUNT_MINOR, PaymentRequest,
+    RequestError, TIMEOUT_SECS, is_currency,
+};

@@ -1,0 +1,234 @@
+//! The payment session as it is kept and shown: masked data only (field lengths, validity,
+//! brand, last four, token id). Names follow Twilio `<Pay>` where they fit.
+
+use serde::{Deserialize, Serialize};
+
+use hushpay_store::UnixTime;
+
+/// A payment field (Twilio `<Pay>` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Field {
+    PaymentCardNumber,
+    ExpirationDate,
+    SecurityCode,
+    PostalCode,
+}
+
+impl Field {
+    /// Every field, in the order they are usually asked.
+    pub const ALL: [Field; 4] = [
+        Field::PaymentCardNumber,
+        Field::ExpirationDate,
+        Field::SecurityCode,
+        Field::PostalCode,
+    ];
+
+    /// The wire name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::PaymentCardNumber => "payment-card-number",
+            Field::ExpirationDate => "expiration-date",
+            Field::SecurityCode => "security-code",
+            Field::PostalCode => "postal-code",
+        }
+    }
+
+    /// From the wire name.
+    pub fn from_name(name: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// Charge the card through the connector, or only tokenize it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    Charge,
+    Tokenize,
+}
+
+/// How the card reaches the vault. (`ivr`, a PSTN leg without an agent, is planned.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Method {
+    /// Phone keypad tones, collected by the media digit collector in the agent's room.
+    Keypad,
+    /// The card iframe on the patient's page.
+    CardForm,
+    /// A single-use pay-by-link page with the same iframe.
+    Link,
+}
+
+impl Method {
+    /// True for the methods whose card arrives sealed from the iframe (with a client secret).
+    pub fn uses_client_secret(self) -> bool {
+        matches!(self, Method::CardForm | Method::Link)
+    }
+}
+
+/// Where a payment is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    Requested,
+    Collecting,
+    Ready,
+    Authorizing,
+    Succeeded,
+    Failed,
+    Cancelled,
+    Expired,
+}
+
+impl State {
+    /// Every state.
+    pub const ALL: [State; 8] = [
+        State::Requested,
+        State::Collecting,
+        State::Ready,
+        State::Authorizing,
+        State::Succeeded,
+        State::Failed,
+        State::Cancelled,
+        State::Expired,
+    ];
+
+    /// True once nothing can change the payment any more.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            State::Succeeded | State::Failed | State::Cancelled | State::Expired
+        )
+    }
+
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Requested => "requested",
+            State::Collecting => "collecting",
+            State::Ready => "ready",
+            State::Authorizing => "authorizing",
+            State::Succeeded => "succeeded",
+            State::Failed => "failed",
+            State::Cancelled => "cancelled",
+            State::Expired => "expired",
+        }
+    }
+}
+
+/// The result of a finished payment (Twilio `<Pay>` `Result` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum PayResult {
+    Success,
+    TooManyFailedAttempts,
+    PaymentConnectorError,
+    CallerHungUp,
+    ValidationError,
+    InputTimeout,
+    /// The agent or the tenant cancelled the payment.
+    Cancelled,
+}
+
+/// One field's progress. Never digits: length, validity and brand only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldStatus {
+    pub field: Field,
+    pub status: FieldProgress,
+    /// Digits keyed so far.
+    pub length: u8,
+    pub valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+}
+
+/// Where a field is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FieldProgress {
+    Pending,
+    Collecting,
+    Captured,
+}
+
+/// The masked card of a finished payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaskedCard {
+    pub token: String,
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: u8,
+    pub exp_year: u16,
+}
+
+/// A payment session. Everything in it is safe to store, log and show to the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Payment {
+    /// `pay_` + base62.
+    pub id: String,
+    pub tenant: String,
+    /// Minor units (cents).
+    pub amount: u64,
+    /// ISO 4217, upper case.
+    pub currency: String,
+    pub reference: String,
+    pub mode: Mode,
+    pub method: Method,
+    pub required_fields: Vec<Field>,
+    /// Brand ids (`visa`, `mastercard`, ...).
+    pub allowed_brands: Vec<String>,
+    /// Failed entries or submissions allowed before the payment fails.
+    pub max_attempts: u8,
+    pub timeout_secs: u32,
+    pub state: State,
+    pub fields: Vec<FieldStatus>,
+    pub failed_attempts: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<PayResult>,
+    /// A finer reason: `card-declined`, `insufficient-funds`, `brand-not-allowed`, ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card: Option<MaskedCard>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_code: Option<String>,
+    /// The room whose patient keys the digits (keypad).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
+    /// Who asked: `key_...` or `agent:<identity>`.
+    pub created_by: String,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+impl Payment {
+    /// The status of `field`, if it is required.
+    pub fn field(&self, field: Field) -> Option<&FieldStatus> {
+        self.fields.iter().find(|f| f.field == field)
+    }
+
+    pub(crate) fn field_mut(&mut self, field: Field) -> Option<&mut FieldStatus> {
+        self.fields.iter_mut().find(|f| f.field == field)
+    }
+
+    /// True when every required field is captured.
+    pub fn all_captured(&self) -> bool {
+        self.fields
+            .iter()
+            .all(|f| f.status == FieldProgress::Captured)
+    }
+
+    /// True when the payment's deadline passed at `now` and it can still expire.
+    pub fn is_overdue(&self, now: UnixTime) -> bool {
+        now >= self.expires_at
+            && matches!(
+                self.state,
+                State::Requested | State::Collecting | State::Ready
+            )
+    }
+}

@@ -1,0 +1,295 @@
+//! Validating a payment request: amount, currency, reference, fields, brands, attempts,
+//! timeout. Every refusal is a typed [`RequestError`] naming the field, never echoing input.
+
+use hushpay_card::leak_scan::{self, Net};
+use hushpay_store::UnixTime;
+
+use super::model::{Field, FieldProgress, FieldStatus, Method, Mode, Payment, State};
+
+/// Largest amount accepted, in minor units (one billion major units of a 2-decimal currency).
+pub const MAX_AMOUNT_MINOR: u64 = 100_000_000_000;
+/// Bounds of `attempts`.
+pub const ATTEMPTS: std::ops::RangeInclusive<u8> = 1..=5;
+/// Bounds of `timeout` (seconds).
+pub const TIMEOUT_SECS: std::ops::RangeInclusive<u32> = 30..=86_400;
+/// Default `timeout` (seconds).
+pub const DEFAULT_TIMEOUT_SECS: u32 = 900;
+/// Default `attempts`.
+pub const DEFAULT_ATTEMPTS: u8 = 3;
+
+/// Active ISO 4217 currency codes.
+const CURRENCIES: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND \
+BOB BRL BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB \
+EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY \
+KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR \
+MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF \
+SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS \
+UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL";
+
+/// A payment request as the caller described it (already type-checked by serde).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRequest {
+    pub amount: u64,
+    pub currency: String,
+    pub reference: String,
+    pub mode: Mode,
+    pub method: Method,
+    pub required_fields: Option<Vec<Field>>,
+    pub allowed_brands: Option<Vec<String>>,
+    pub attempts: Option<u8>,
+    pub timeout_secs: Option<u32>,
+    pub room: Option<String>,
+}
+
+/// Why a payment request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    #[error("`amount` must be between 1 and {MAX_AMOUNT_MINOR} minor units")]
+    Amount,
+    #[error("`currency` must be an active ISO 4217 code in upper case, such as USD")]
+    Currency,
+    #[error("`reference` must be 1 to 128 printable characters and must not hold a card number")]
+    Reference,
+    #[error(
+        "`required_fields` must name each field once and include `payment-card-number` and `expiration-date`"
+    )]
+    Fields,
+    #[error("`allowed_brands` must be a non-empty list of known brands without repeats")]
+    Brands,
+    #[error("`attempts` must be between 1 and 5")]
+    Attempts,
+    #[error("`timeout` must be between 30 and 86400 seconds")]
+    Timeout,
+    #[error("`room` is required for the keypad method (1 to 128 characters), and only there")]
+    Room,
+}
+
+impl RequestError {
+    /// A stable error code for the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RequestError::Amount => "invalid_amount",
+            RequestError::Currency => "invalid_currency",
+            RequestError::Reference => "invalid_reference",
+            RequestError::Fields => "invalid_required_fields",
+            RequestError::Brands => "invalid_allowed_brands",
+            RequestError::Attempts => "invalid_attempts",
+            RequestError::Timeout => "invalid_timeout",
+            RequestError::Room => "invalid_room",
+        }
+    }
+}
+
+/// True for an active ISO 4217 code.
+pub fn is_currency(code: &str) -> bool {
+    code.len() == 3 && CURRENCIES.split_whitespace().any(|c| c == code)
+}
+
+fn check_reference(reference: &str) -> Result<(), RequestError> {
+    let ok = (1..=128).contains(&reference.chars().count())
+        && !reference.chars().any(char::is_control)
+        && leak_scan::luhn_runs(reference.as_bytes(), Net::KnownBrands).is_empty();
+    ok.then_some(()).ok_or(RequestError::Reference)
+}
+
+fn check_fields(fields: Option<Vec<Field>>) -> Result<Vec<Field>, RequestError> {
+    let fields = fields.unwrap_or_else(|| {
+        vec![
+            Field::PaymentCardNumber,
+            Field::ExpirationDate,
+            Field::SecurityCode,
+        ]
+    });
+    let mut sorted = fields.clone();
+    sorted.sort();
+    sorted.dedup();
+    let ok = sorted.len() == fields.len()
+        && fields.contains(&Field::PaymentCardNumber)
+        && fields.contains(&Field::ExpirationDate);
+    ok.then_some(fields).ok_or(RequestError::Fields)
+}
+
+fn check_brands(brands: Option<Vec<String>>) -> Result<Vec<String>, RequestError> {
+    let all = || hushpay_card::brand::ALL.iter().map(|b| b.id().to_owned());
+    let Some(brands) = brands else {
+        return Ok(all().collect());
+    };
+    let mut sorted = brands.clone();
+    sorted.sort();
+    sorted.dedup();
+    let ok = !brands.is_empty()
+        && sorted.len() == brands.len()
+        && brands.iter().all(|b| all().any(|k| &k == b));
+    ok.then_some(brands).ok_or(RequestError::Brands)
+}
+
+impl PaymentRequest {
+    /// Validates the request into a new payment in state `requested`.
+    pub fn into_payment(
+        self,
+        id: String,
+        tenant: &str,
+        created_by: &str,
+        now: UnixTime,
+    ) -> Result<Payment, RequestError> {
+        if !(1..=MAX_AMOUNT_MINOR).contains(&self.amount) {
+            return Err(RequestError::Amount);
+        }
+        if !is_currency(&self.currency) {
+            return Err(RequestError::Currency);
+        }
+        check_reference(&self.reference)?;
+        let required_fields = check_fields(self.required_fields)?;
+        let allowed_brands = check_brands(self.allowed_brands)?;
+        let max_attempts = self.attempts.unwrap_or(DEFAULT_ATTEMPTS);
+        if !ATTEMPTS.contains(&max_attempts) {
+            return Err(RequestError::Attempts);
+        }
+        let timeout_secs = self.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS);
+        if !TIMEOUT_SECS.contains(&timeout_secs) {
+            return Err(RequestError::Timeout);
+        }
+        let room_ok = match (&self.room, self.method) {
+            (Some(r), Method::Keypad) => (1..=128).contains(&r.len()),
+            (None, Method::Keypad) => false,
+            (None, _) => true,
+            (Some(_), _) => false,
+        };
+        if !room_ok {
+            return Err(RequestError::Room);
+        }
+        let fields = required_fields
+            .iter()
+            .map(|&field| FieldStatus {
+                field,
+                status: FieldProgress::Pending,
+                length: 0,
+                valid: false,
+                brand: None,
+            })
+            .collect();
+        Ok(Payment {
+            id,
+            tenant: tenant.to_owned(),
+            amount: self.amount,
+            currency: self.currency,
+            reference: self.reference,
+            mode: self.mode,
+            method: self.method,
+            required_fields,
+            allowed_brands,
+            max_attempts,
+            timeout_secs,
+            state: State::Requested,
+            fields,
+            failed_attempts: 0,
+            result: None,
+            error: None,
+            card: None,
+            authorization_code: None,
+            room: self.room,
+            created_by: created_by.to_owned(),
+            created_at: now,
+            updated_at: now,
+            expires_at: now + i64::from(timeout_secs),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    pub(crate) fn request(method: Method) -> PaymentRequest {
+        PaymentRequest {
+            amount: 1250,
+            currency: "USD".into(),
+            reference: "inv-1".into(),
+            mode: Mode::Charge,
+            method,
+            required_fields: None,
+            allowed_brands: None,
+            attempts: None,
+            timeout_secs: None,
+            room: (method == Method::Keypad).then(|| "room-1".into()),
+        }
+    }
+
+    fn refused(f: impl FnOnce(&mut PaymentRequest)) -> RequestError {
+        let mut r = request(Method::CardForm);
+        f(&mut r);
+        r.into_payment("pay_x".into(), "ten_a", "key_a", 0)
+            .unwrap_err()
+    }
+
+    #[test]
+    fn a_good_request_becomes_a_requested_payment_with_defaults() {
+        let p = request(Method::Keypad)
+            .into_payment("pay_x".into(), "ten_a", "agent:a", 100)
+            .unwrap();
+        assert_eq!(p.state, State::Requested);
+        assert_eq!(p.fields.len(), 3);
+        assert_eq!(p.allowed_brands.len(), hushpay_card::brand::ALL.len());
+        assert_eq!(p.expires_at, 100 + i64::from(DEFAULT_TIMEOUT_SECS));
+    }
+
+    #[test]
+    fn bad_requests_are_refused_with_their_own_error() {
+        assert_eq!(refused(|r| r.amount = 0), RequestError::Amount);
+        assert_eq!(
+            refused(|r| r.amount = MAX_AMOUNT_MINOR + 1),
+            RequestError::Amount
+        );
+        for c in ["usd", "XXX", "US", "USDD", ""] {
+            assert_eq!(refused(|r| r.currency = c.into()), RequestError::Currency);
+        }
+        assert_eq!(
+            refused(|r| r.reference = String::new()),
+            RequestError::Reference
+        );
+        assert_eq!(
+            refused(|r| r.reference = "x".repeat(129)),
+            RequestError::Reference
+        );
+        assert_eq!(
+            refused(|r| r.reference = "card 4111111111111111".into()),
+            RequestError::Reference
+        );
+        assert_eq!(
+            refused(|r| r.reference = "a\nb".into()),
+            RequestError::Reference
+        );
+        assert_eq!(
+            refused(|r| r.required_fields = Some(vec![Field::PaymentCardNumber])),
+            RequestError::Fields
+        );
+        assert_eq!(
+            refused(|r| r.required_fields = Some(vec![
+                Field::PaymentCardNumber,
+                Field::ExpirationDate,
+                Field::ExpirationDate
+            ])),
+            RequestError::Fields
+        );
+        assert_eq!(
+            refused(|r| r.allowed_brands = Some(vec![])),
+            RequestError::Brands
+        );
+        assert_eq!(
+            refused(|r| r.allowed_brands = Some(vec!["bogus".into()])),
+            RequestError::Brands
+        );
+        assert_eq!(refused(|r| r.attempts = Some(0)), RequestError::Attempts);
+        assert_eq!(refused(|r| r.attempts = Some(6)), RequestError::Attempts);
+        assert_eq!(refused(|r| r.timeout_secs = Some(5)), RequestError::Timeout);
+        assert_eq!(refused(|r| r.room = Some("r".into())), RequestError::Room);
+        let mut keypad = request(Method::Keypad);
+        keypad.room = None;
+        assert_eq!(
+            keypad.into_payment("p".into(), "t", "a", 0).unwrap_err(),
+            RequestError::Room
+        );
+    }
+}
