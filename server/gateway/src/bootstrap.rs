@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use hushpay_store::{MemoryStore, SqliteStore, Store};
+use hushpay_store::{MemoryStore, PgStore, SqliteStore, Store};
 
 use crate::app::AppState;
 use crate::config::{Config, StoreLocation};
@@ -15,7 +15,8 @@ use crate::tokens::{Tokens, create_private_dir};
 /// Name of the tenant created on the first development start.
 pub const DEMO_TENANT: &str = "demo";
 
-/// Opens the configured store, creating the data directory for SQLite.
+/// Opens the configured store, creating the data directory for SQLite and applying
+/// migrations (SQLite and PostgreSQL).
 pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match &config.store {
         StoreLocation::Memory => Arc::new(MemoryStore::new()),
@@ -29,6 +30,9 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
                     .with_context(|| format!("cannot open store {}", path.display()))?,
             )
         }
+        StoreLocation::Postgres(url) => Arc::new(
+            PgStore::open_blocking(url).with_context(|| format!("cannot open store {url}"))?,
+        ),
     })
 }
 

@@ -54,7 +54,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub mode: Mode,
     pub data_dir: Option<PathBuf>,
-    /// `sqlite` (the file `hushpay.db` in the data dir), `sqlite:PATH`, or `memory`.
+    /// `sqlite` (the file `hushpay.db` in the data dir), `sqlite:PATH`, `memory`, or a
+    /// PostgreSQL URL (`postgres://user@host:port/db`).
     pub store: Option<String>,
     #[serde(default)]
     pub server: RawServer,
@@ -106,6 +107,9 @@ pub struct RawDemo {
 pub enum StoreLocation {
     Sqlite(PathBuf),
     Memory,
+    /// A PostgreSQL server (its `Debug` never shows a password). Boxed: the parsed URL is
+    /// large next to a path.
+    Postgres(Box<hushpay_store::PgUrl>),
 }
 
 /// The validated configuration.
@@ -276,11 +280,21 @@ fn parse_store(raw: Option<&str>, data_dir: &Path) -> Result<StoreLocation, Conf
     match raw.unwrap_or("sqlite") {
         "sqlite" => Ok(StoreLocation::Sqlite(data_dir.join("hushpay.db"))),
         "memory" => Ok(StoreLocation::Memory),
+        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            hushpay_store::PgUrl::parse(url)
+                .map(|url| StoreLocation::Postgres(Box::new(url)))
+                .map_err(|e| ConfigError::Invalid {
+                    key: "store",
+                    reason: e.to_string(),
+                })
+        }
         other => match other.strip_prefix("sqlite:") {
             Some(path) if !path.is_empty() => Ok(StoreLocation::Sqlite(PathBuf::from(path))),
             _ => Err(ConfigError::Invalid {
                 key: "store",
-                reason: format!("expected `sqlite`, `sqlite:PATH` or `memory`, got `{other}`"),
+                reason: format!(
+                    "expected `sqlite`, `sqlite:PATH`, `memory` or `postgres://...`, got `{other}`"
+                ),
             }),
         },
     }
@@ -401,6 +415,25 @@ mod tests {
         assert_eq!(c.auth.issuer, "file");
         assert_eq!(c.auth.default_ttl, Duration::from_secs(120));
         assert_eq!(c.store, StoreLocation::Memory);
+    }
+
+    #[test]
+    fn a_postgres_url_selects_postgresql_and_never_shows_its_password() {
+        let c = load_str("store = \"postgres://hp:s3cret@127.0.0.1:5432/test\"", &[]).unwrap();
+        let StoreLocation::Postgres(url) = &c.store else {
+            panic!("expected PostgreSQL, got {:?}", c.store);
+        };
+        assert_eq!(url.to_string(), "postgres://hp@127.0.0.1:5432/test");
+        assert!(!format!("{c:?}").contains("s3cret"));
+        let env_url = "postgresql://postgres@127.0.0.1/test?options=-csearch_path%3Dx";
+        let c = load_str("", &[("HUSHPAY__STORE", env_url)]).unwrap();
+        assert!(matches!(c.store, StoreLocation::Postgres(_)));
+        let err = load_str("store = \"postgres://a:pw@h:port/db\"", &[]).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::Invalid { key: "store", .. }),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("pw@"), "{err}");
     }
 
     #[test]

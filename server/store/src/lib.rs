@@ -9,7 +9,10 @@
 //! Implementations:
 //! - [`MemoryStore`]: in-process maps, for tests and ephemeral runs;
 //! - [`SqliteStore`]: the embedded default, one file with WAL, migrations applied at open;
-//! - PostgreSQL: not yet written; it must run the same [`conformance`] suite.
+//! - [`PgStore`]: PostgreSQL (tokio-postgres with a small pool), migrations applied at open,
+//!   the audit log made append-only by database triggers; tests run in a [`ScratchSchema`].
+//!
+//! All three pass the same [`conformance`] suite (PostgreSQL against the real server).
 //!
 //! The store never sees card data in plaintext: callers hand it ciphertext, hashes and masked
 //! metadata only. Secrets such as API keys are stored as SHA-256 hashes.
@@ -18,6 +21,7 @@ mod error;
 mod memory;
 mod model;
 mod payment_model;
+pub mod postgres;
 mod sqlite;
 mod vault_model;
 
@@ -34,6 +38,7 @@ pub use payment_model::{
     DeliveryAttempt, DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord,
     WebhookEndpointRecord,
 };
+pub use postgres::{PgStore, PgUrl, ScratchSchema};
 pub use sqlite::SqliteStore;
 pub use vault_model::{AuditRecord, DataKeyRecord, DataKeyState, TokenRecord};
 

@@ -2,6 +2,8 @@
 //! `127.0.0.1:0` with a throwaway data directory.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cards;
+
 use std::net::SocketAddr;
 
 use hushpay::app::{self, AppState};

@@ -1,0 +1,391 @@
+//! The PostgreSQL store, for deployments that run more than one gateway or already operate
+//! PostgreSQL: `store = "postgres://..."` in the gateway's config.
+//!
+//! ## Driver choice
+//!
+//! [`tokio_postgres`] with a [`deadpool_postgres`] pool. It is the maintained, tokio-native
+//! driver with no macros, no compile-time database access and no ORM, and the pool is a thin
+//! crate on top of it; sqlx would pull in a query macro system and its own runtime layer for
+//! the twenty-odd fixed statements this store needs. Connections use no TLS (`NoTls`), which
+//! keeps rustls and certificate handling out of the store: the supported set-ups are a server
+//! on loopback or a Unix socket, or a local TLS-terminating proxy. Never point it at a server
+//! across an untrusted network.
+//!
+//! ## Durability and layout
+//!
+//! Every write is one statement or one transaction, committed with the server's
+//! `synchronous_commit` (on by default), so a write that returned `Ok` survives `kill -9` of
+//! the gateway and of the server. Migrations ([`migrations`]) run at [`PgStore::open`]. Tables
+//! live in the first schema of the connection's `search_path` (`public` unless the URL sets
+//! `options=-csearch_path%3D<schema>`), which is how tests isolate themselves
+//! ([`ScratchSchema`]). The audit log is append-only in the database itself: triggers raise
+//! on `UPDATE`, `DELETE` and `TRUNCATE`.
+
+mod convert;
+mod error;
+mod migrations;
+mod payments;
+mod scratch;
+mod url;
+mod vault;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::{NoTls, Row};
+
+use crate::{
+    ApiKeyId, ApiKeyRecord, AuditRecord, DataKeyRecord, DeliveryAttempt, DeliveryRecord,
+    OutboxEvent, PaymentRecord, Store, StoreError, Tenant, TenantId, TokenRecord, UnixTime,
+    WebhookEndpointRecord,
+};
+
+pub use scratch::ScratchSchema;
+pub use url::PgUrl;
+
+/// Connections kept by one store (PostgreSQL's default limit is 100 for the whole server).
+pub const DEFAULT_POOL_SIZE: usize = 16;
+/// How long a caller waits for a free connection before the store reports an error.
+const POOL_WAIT: Duration = Duration::from_secs(30);
+
+/// The PostgreSQL-backed store.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl PgStore {
+    /// Connects once, applies migrations, and returns a store with a pool of
+    /// [`DEFAULT_POOL_SIZE`] connections (opened lazily, on the caller's tokio runtime).
+    pub async fn open(url: &PgUrl) -> Result<PgStore, StoreError> {
+        let (mut client, connection) = url.config().connect(NoTls).await?;
+        let driver = tokio::spawn(connection);
+        let migrated = migrations::migrate(&mut client).await;
+        drop(client);
+        let _ = driver.await;
+        migrated?;
+        PgStore::pool(url, DEFAULT_POOL_SIZE)
+    }
+
+    /// [`PgStore::open`] for synchronous start-up code (it may run inside a tokio runtime):
+    /// migrations run on a helper thread with its own runtime.
+    pub fn open_blocking(url: &PgUrl) -> Result<PgStore, StoreError> {
+        let url = url.clone();
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| StoreError::Backend(format!("migration runtime: {e}")))?
+                .block_on(PgStore::open(&url))
+        })
+        .join()
+        .map_err(|_| StoreError::Backend("migration thread panicked".into()))?
+    }
+
+    fn pool(url: &PgUrl, size: usize) -> Result<PgStore, StoreError> {
+        let manager = Manager::from_config(
+            url.config().clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT))
+            .build()
+            .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))?;
+        Ok(PgStore { pool })
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// Runs one statement (prepared once per connection) and returns the rows changed.
+    async fn execute(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(sql).await?;
+        Ok(client.execute(&stmt, params).await?)
+    }
+
+    /// Runs one query (prepared once per connection) and returns its rows.
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(sql).await?;
+        Ok(client.query(&stmt, params).await?)
+    }
+}
+
+const TENANT_COLUMNS: &str = "id, name, created_at, allowed_origins";
+const API_KEY_COLUMNS: &str = "id, tenant_id, secret_hash, label, created_at, revoked_at";
+
+fn tenant_from_row(row: &Row) -> Result<Tenant, StoreError> {
+    Ok(Tenant {
+        id: TenantId::new(row.try_get::<_, String>(0)?),
+        name: row.try_get(1)?,
+        created_at: row.try_get(2)?,
+        allowed_origins: row.try_get(3)?,
+    })
+}
+
+fn api_key_from_row(row: &Row) -> Result<ApiKeyRecord, StoreError> {
+    Ok(ApiKeyRecord {
+        id: ApiKeyId::new(row.try_get::<_, String>(0)?),
+        tenant: TenantId::new(row.try_get::<_, String>(1)?),
+        secret_hash: row.try_get(2)?,
+        label: row.try_get(3)?,
+        created_at: row.try_get(4)?,
+        revoked_at: row.try_get(5)?,
+    })
+}
+
+/// Decodes every row with `f`.
+fn all<T>(rows: &[Row], f: fn(&Row) -> Result<T, StoreError>) -> Result<Vec<T>, StoreError> {
+    rows.iter().map(f).collect()
+}
+
+/// Decodes the first row, if any, with `f`.
+fn first<T>(rows: &[Row], f: fn(&Row) -> Result<T, StoreError>) -> Result<Option<T>, StoreError> {
+    rows.first().map(f).transpose()
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.query("SELECT 1", &[]).await.map(drop)
+    }
+
+    async fn insert_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
+        let sql = format!("INSERT INTO tenants ({TENANT_COLUMNS}) VALUES ($1, $2, $3, $4)");
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+            [&t.id.as_str(), &t.name, &t.created_at, &t.allowed_origins];
+        self.execute(&sql, &params).await.map(drop)
+    }
+
+    async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
+        first(&self.query(&sql, &[&id.as_str()]).await?, tenant_from_row)
+    }
+
+    async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>, StoreError> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE name = $1");
+        first(&self.query(&sql, &[&name]).await?, tenant_from_row)
+    }
+
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY ord");
+        all(&self.query(&sql, &[]).await?, tenant_from_row)
+    }
+
+    async fn insert_api_key(&self, k: &ApiKeyRecord) -> Result<(), StoreError> {
+        let sql =
+            format!("INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
+            &k.id.as_str(),
+            &k.tenant.as_str(),
+            &k.secret_hash,
+            &k.label,
+            &k.created_at,
+            &k.revoked_at,
+        ];
+        self.execute(&sql, &params).await.map(drop)
+    }
+
+    async fn api_key(&self, id: &ApiKeyId) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = $1");
+        first(&self.query(&sql, &[&id.as_str()]).await?, api_key_from_row)
+    }
+
+    async fn api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let sql =
+            format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY ord");
+        all(
+            &self.query(&sql, &[&tenant.as_str()]).await?,
+            api_key_from_row,
+        )
+    }
+
+    async fn revoke_api_key(
+        &self,
+        tenant: &TenantId,
+        id: &ApiKeyId,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "UPDATE api_keys SET revoked_at = $1
+                 WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL",
+                &[&at, &id.as_str(), &tenant.as_str()],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn insert_data_key(&self, key: &DataKeyRecord) -> Result<(), StoreError> {
+        vault::insert_data_key(self, key).await
+    }
+
+    async fn data_keys(&self, tenant: &TenantId) -> Result<Vec<DataKeyRecord>, StoreError> {
+        vault::data_keys(self, tenant).await
+    }
+
+    async fn retire_data_key(&self, tenant: &TenantId, version: u32) -> Result<bool, StoreError> {
+        vault::retire_data_key(self, tenant, version).await
+    }
+
+    async fn reserve_key_invocations(
+        &self,
+        tenant: &TenantId,
+        version: u32,
+        count: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        vault::reserve_key_invocations(self, tenant, version, count).await
+    }
+
+    async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        vault::insert_tokens(self, std::slice::from_ref(token)).await
+    }
+
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<(), StoreError> {
+        vault::insert_tokens(self, tokens).await
+    }
+
+    async fn token(&self, tenant: &TenantId, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        vault::token(self, tenant, id).await
+    }
+
+    async fn tokens_below_key_version(
+        &self,
+        tenant: &TenantId,
+        version: u32,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        vault::tokens_below_key_version(self, tenant, version, limit).await
+    }
+
+    async fn rewrap_token(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        old_version: u32,
+        new_version: u32,
+        ciphertext: &[u8],
+    ) -> Result<bool, StoreError> {
+        vault::rewrap_token(self, tenant, id, old_version, new_version, ciphertext).await
+    }
+
+    async fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {
+        vault::append_audit(self, entry).await
+    }
+
+    async fn audit_entries(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        vault::audit_entries(self, after, limit).await
+    }
+
+    async fn last_audit(&self) -> Result<Option<AuditRecord>, StoreError> {
+        vault::last_audit(self).await
+    }
+
+    async fn insert_payment(&self, payment: &PaymentRecord) -> Result<(), StoreError> {
+        payments::insert_payment(self, payment).await
+    }
+
+    async fn payment(&self, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
+        payments::payment(self, id).await
+    }
+
+    async fn payment_by_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+    ) -> Result<Option<PaymentRecord>, StoreError> {
+        payments::payment_by_idempotency_key(self, tenant, key).await
+    }
+
+    async fn update_payment(
+        &self,
+        payment: &PaymentRecord,
+        expected_version: u64,
+        events: &[OutboxEvent],
+    ) -> Result<bool, StoreError> {
+        payments::update_payment(self, payment, expected_version, events).await
+    }
+
+    async fn insert_events(&self, events: &[OutboxEvent]) -> Result<(), StoreError> {
+        payments::insert_events(self, events).await
+    }
+
+    async fn event(&self, id: &str) -> Result<Option<OutboxEvent>, StoreError> {
+        payments::event(self, id).await
+    }
+
+    async fn insert_webhook_endpoint(
+        &self,
+        endpoint: &WebhookEndpointRecord,
+    ) -> Result<(), StoreError> {
+        payments::insert_webhook_endpoint(self, endpoint).await
+    }
+
+    async fn webhook_endpoints(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<WebhookEndpointRecord>, StoreError> {
+        payments::webhook_endpoints(self, tenant).await
+    }
+
+    async fn webhook_endpoint(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<WebhookEndpointRecord>, StoreError> {
+        payments::webhook_endpoint(self, tenant, id).await
+    }
+
+    async fn delete_webhook_endpoint(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        payments::delete_webhook_endpoint(self, tenant, id, at).await
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: UnixTime,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        payments::due_deliveries(self, now, limit).await
+    }
+
+    async fn record_delivery_attempt(&self, attempt: &DeliveryAttempt) -> Result<bool, StoreError> {
+        payments::record_delivery_attempt(self, attempt).await
+    }
+
+    async fn delivery_log(
+        &self,
+        tenant: &TenantId,
+        endpoint_id: &str,
+        limit: usize,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        payments::delivery_log(self, tenant, endpoint_id, limit).await
+    }
+}
+
+#[cfg(test)]
+mod tests;

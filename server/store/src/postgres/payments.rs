@@ -1,0 +1,363 @@
+//! The payment and webhook tables on PostgreSQL: payments, the outbox, endpoints, deliveries
+//! and their log. Functions over the store's pool, called from the [`crate::Store`] impl in
+//! `mod.rs`; the multi-statement writes run in one transaction each.
+
+use tokio_postgres::{GenericClient, Row};
+
+use super::PgStore;
+use super::convert::{Param, to_i64, unsigned, unsigned_opt};
+use crate::{
+    DeliveryAttempt, DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord, StoreError,
+    TenantId, UnixTime, WebhookEndpointRecord,
+};
+
+const PAYMENT_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, state, document, \
+                               client_secret_hash, created_at, updated_at, version";
+const ENDPOINT_COLUMNS: &str =
+    "id, tenant_id, url, key_version, secret_ciphertext, created_at, deleted_at";
+const DELIVERY_COLUMNS: &str =
+    "event_id, endpoint_id, tenant_id, attempts, status, next_attempt_at";
+const LOG_COLUMNS: &str = "event_id, endpoint_id, tenant_id, attempt, at, status_code, error, \
+                           status, next_attempt_at";
+
+fn status(row: &Row, i: usize) -> Result<DeliveryStatus, StoreError> {
+    let s: String = row.try_get(i)?;
+    DeliveryStatus::parse(&s).ok_or_else(|| StoreError::Corrupt("delivery status".into()))
+}
+
+fn payment_from_row(row: &Row) -> Result<PaymentRecord, StoreError> {
+    Ok(PaymentRecord {
+        id: row.try_get(0)?,
+        tenant: TenantId::new(row.try_get::<_, String>(1)?),
+        idempotency_key: row.try_get(2)?,
+        request_hash: row.try_get(3)?,
+        state: row.try_get(4)?,
+        document: row.try_get(5)?,
+        client_secret_hash: row.try_get(6)?,
+        created_at: row.try_get(7)?,
+        updated_at: row.try_get(8)?,
+        version: unsigned(row, 9, "version")?,
+    })
+}
+
+fn event_from_row(row: &Row) -> Result<OutboxEvent, StoreError> {
+    Ok(OutboxEvent {
+        id: row.try_get(0)?,
+        tenant: TenantId::new(row.try_get::<_, String>(1)?),
+        event_type: row.try_get(2)?,
+        payload: row.try_get(3)?,
+        created_at: row.try_get(4)?,
+    })
+}
+
+fn endpoint_from_row(row: &Row) -> Result<WebhookEndpointRecord, StoreError> {
+    Ok(WebhookEndpointRecord {
+        id: row.try_get(0)?,
+        tenant: TenantId::new(row.try_get::<_, String>(1)?),
+        url: row.try_get(2)?,
+        key_version: unsigned(row, 3, "key_version")?,
+        secret_ciphertext: row.try_get(4)?,
+        created_at: row.try_get(5)?,
+        deleted_at: row.try_get(6)?,
+    })
+}
+
+fn delivery_from_row(row: &Row) -> Result<DeliveryRecord, StoreError> {
+    Ok(DeliveryRecord {
+        event_id: row.try_get(0)?,
+        endpoint_id: row.try_get(1)?,
+        tenant: TenantId::new(row.try_get::<_, String>(2)?),
+        attempts: unsigned(row, 3, "attempts")?,
+        status: status(row, 4)?,
+        next_attempt_at: row.try_get(5)?,
+    })
+}
+
+fn log_from_row(row: &Row) -> Result<DeliveryAttempt, StoreError> {
+    Ok(DeliveryAttempt {
+        event_id: row.try_get(0)?,
+        endpoint_id: row.try_get(1)?,
+        tenant: TenantId::new(row.try_get::<_, String>(2)?),
+        attempt: unsigned(row, 3, "attempt")?,
+        at: row.try_get(4)?,
+        status_code: unsigned_opt(row, 5, "status_code")?,
+        error: row.try_get(6)?,
+        status: status(row, 7)?,
+        next_attempt_at: row.try_get(8)?,
+    })
+}
+
+pub(super) async fn insert_payment(s: &PgStore, p: &PaymentRecord) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    );
+    let params: [Param<'_>; 10] = [
+        &p.id,
+        &p.tenant.as_str(),
+        &p.idempotency_key,
+        &p.request_hash,
+        &p.state,
+        &p.document,
+        &p.client_secret_hash,
+        &p.created_at,
+        &p.updated_at,
+        &to_i64(p.version, "version")?,
+    ];
+    s.execute(&sql, &params).await.map(drop)
+}
+
+pub(super) async fn payment(s: &PgStore, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
+    let sql = format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1");
+    super::first(&s.query(&sql, &[&id]).await?, payment_from_row)
+}
+
+pub(super) async fn payment_by_idempotency_key(
+    s: &PgStore,
+    tenant: &TenantId,
+    key: &str,
+) -> Result<Option<PaymentRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE tenant_id = $1 AND idempotency_key = $2"
+    );
+    super::first(
+        &s.query(&sql, &[&tenant.as_str(), &key]).await?,
+        payment_from_row,
+    )
+}
+
+/// Inserts events and their deliveries (one per live endpoint of the event's tenant) with
+/// `c`, inside the caller's transaction.
+async fn enqueue(c: &impl GenericClient, events: &[OutboxEvent]) -> Result<(), StoreError> {
+    let insert_event = c
+        .prepare(
+            "INSERT INTO outbox_events (id, tenant_id, event_type, payload, created_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .await?;
+    let fan_out = c
+        .prepare(
+            "INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, attempts, status,
+                                             next_attempt_at)
+             SELECT $1, id, tenant_id, 0, 'pending', $3 FROM webhook_endpoints
+             WHERE tenant_id = $2 AND deleted_at IS NULL ORDER BY ord",
+        )
+        .await?;
+    for e in events {
+        let tenant = e.tenant.as_str();
+        c.execute(
+            &insert_event,
+            &[&e.id, &tenant, &e.event_type, &e.payload, &e.created_at],
+        )
+        .await?;
+        c.execute(&fan_out, &[&e.id, &tenant, &e.created_at])
+            .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn update_payment(
+    s: &PgStore,
+    p: &PaymentRecord,
+    expected_version: u64,
+    events: &[OutboxEvent],
+) -> Result<bool, StoreError> {
+    let mut client = s.client().await?;
+    let tx = client.transaction().await?;
+    let params: [Param<'_>; 7] = [
+        &p.id,
+        &p.tenant.as_str(),
+        &p.state,
+        &p.document,
+        &p.updated_at,
+        &to_i64(p.version, "version")?,
+        &to_i64(expected_version, "version")?,
+    ];
+    let n = tx
+        .execute(
+            "UPDATE payments SET state = $3, document = $4, updated_at = $5, version = $6
+             WHERE id = $1 AND tenant_id = $2 AND version = $7",
+            &params,
+        )
+        .await?;
+    if n != 1 {
+        return Ok(false);
+    }
+    enqueue(&*tx, events).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn insert_events(s: &PgStore, events: &[OutboxEvent]) -> Result<(), StoreError> {
+    let mut client = s.client().await?;
+    let tx = client.transaction().await?;
+    enqueue(&*tx, events).await?;
+    Ok(tx.commit().await?)
+}
+
+pub(super) async fn event(s: &PgStore, id: &str) -> Result<Option<OutboxEvent>, StoreError> {
+    let rows = s
+        .query(
+            "SELECT id, tenant_id, event_type, payload, created_at FROM outbox_events WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+    super::first(&rows, event_from_row)
+}
+
+pub(super) async fn insert_webhook_endpoint(
+    s: &PgStore,
+    w: &WebhookEndpointRecord,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    );
+    let params: [Param<'_>; 7] = [
+        &w.id,
+        &w.tenant.as_str(),
+        &w.url,
+        &i64::from(w.key_version),
+        &w.secret_ciphertext,
+        &w.created_at,
+        &w.deleted_at,
+    ];
+    s.execute(&sql, &params).await.map(drop)
+}
+
+pub(super) async fn webhook_endpoints(
+    s: &PgStore,
+    tenant: &TenantId,
+) -> Result<Vec<WebhookEndpointRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints
+         WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY ord"
+    );
+    super::all(
+        &s.query(&sql, &[&tenant.as_str()]).await?,
+        endpoint_from_row,
+    )
+}
+
+pub(super) async fn webhook_endpoint(
+    s: &PgStore,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<Option<WebhookEndpointRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2"
+    );
+    super::first(
+        &s.query(&sql, &[&id, &tenant.as_str()]).await?,
+        endpoint_from_row,
+    )
+}
+
+pub(super) async fn delete_webhook_endpoint(
+    s: &PgStore,
+    tenant: &TenantId,
+    id: &str,
+    at: UnixTime,
+) -> Result<bool, StoreError> {
+    let mut client = s.client().await?;
+    let tx = client.transaction().await?;
+    let n = tx
+        .execute(
+            "UPDATE webhook_endpoints SET deleted_at = $3
+             WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL",
+            &[&id, &tenant.as_str(), &at],
+        )
+        .await?;
+    if n != 1 {
+        return Ok(false);
+    }
+    tx.execute(
+        "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL
+         WHERE endpoint_id = $1 AND status = 'pending'",
+        &[&id],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn due_deliveries(
+    s: &PgStore,
+    now: UnixTime,
+    limit: usize,
+) -> Result<Vec<DeliveryRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries
+         WHERE status = 'pending' AND next_attempt_at <= $1
+         ORDER BY next_attempt_at, ord LIMIT $2"
+    );
+    let rows = s
+        .query(&sql, &[&now, &to_i64(limit as u64, "limit")?])
+        .await?;
+    super::all(&rows, delivery_from_row)
+}
+
+pub(super) async fn record_delivery_attempt(
+    s: &PgStore,
+    a: &DeliveryAttempt,
+) -> Result<bool, StoreError> {
+    let mut client = s.client().await?;
+    let tx = client.transaction().await?;
+    let (attempt, status) = (i64::from(a.attempt), a.status.as_str());
+    let n = tx
+        .execute(
+            "UPDATE webhook_deliveries SET attempts = $4, status = $5, next_attempt_at = $6
+             WHERE event_id = $1 AND endpoint_id = $2 AND tenant_id = $3",
+            &[
+                &a.event_id,
+                &a.endpoint_id,
+                &a.tenant.as_str(),
+                &attempt,
+                &status,
+                &a.next_attempt_at,
+            ],
+        )
+        .await?;
+    if n != 1 {
+        return Ok(false);
+    }
+    let sql = format!(
+        "INSERT INTO webhook_delivery_log ({LOG_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    );
+    let params: [Param<'_>; 9] = [
+        &a.event_id,
+        &a.endpoint_id,
+        &a.tenant.as_str(),
+        &attempt,
+        &a.at,
+        &a.status_code.map(i64::from),
+        &a.error,
+        &status,
+        &a.next_attempt_at,
+    ];
+    tx.execute(&sql, &params).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn delivery_log(
+    s: &PgStore,
+    tenant: &TenantId,
+    endpoint_id: &str,
+    limit: usize,
+) -> Result<Vec<DeliveryAttempt>, StoreError> {
+    let sql = format!(
+        "SELECT {LOG_COLUMNS} FROM webhook_delivery_log
+         WHERE tenant_id = $1 AND endpoint_id = $2 ORDER BY seq DESC LIMIT $3"
+    );
+    let rows = s
+        .query(
+            &sql,
+            &[
+                &tenant.as_str(),
+                &endpoint_id,
+                &to_i64(limit as u64, "limit")?,
+            ],
+        )
+        .await?;
+    super::all(&rows, log_from_row)
+}

@@ -1,0 +1,281 @@
+//! The vault's tables on PostgreSQL: data keys, tokens, the audit log. Functions over the
+//! store's pool, called from the [`crate::Store`] impl in `mod.rs`. Integers are `BIGINT`
+//! columns; conversions to the records' unsigned types are checked both ways.
+
+use tokio_postgres::Row;
+
+use super::PgStore;
+use super::convert::{Param, to_i64, unsigned};
+use crate::{AuditRecord, DataKeyRecord, DataKeyState, StoreError, TenantId, TokenRecord};
+
+const DATA_KEY_COLUMNS: &str = "tenant_id, version, wrapped, state, created_at, invocations";
+const TOKEN_COLUMNS: &str = "id, tenant_id, brand, last4, exp_month, exp_year, fingerprint, \
+                             created_at, expires_at, key_version, ciphertext";
+const AUDIT_COLUMNS: &str =
+    "seq, at, tenant_id, actor, action, resource, outcome, request_id, prev_hash, hash";
+
+fn data_key_from_row(row: &Row) -> Result<DataKeyRecord, StoreError> {
+    let state: String = row.try_get(3)?;
+    Ok(DataKeyRecord {
+        tenant: TenantId::new(row.try_get::<_, String>(0)?),
+        version: unsigned(row, 1, "version")?,
+        wrapped: row.try_get(2)?,
+        state: DataKeyState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt("data key state".into()))?,
+        created_at: row.try_get(4)?,
+        invocations: unsigned(row, 5, "invocations")?,
+    })
+}
+
+fn token_from_row(row: &Row) -> Result<TokenRecord, StoreError> {
+    Ok(TokenRecord {
+        id: row.try_get(0)?,
+        tenant: TenantId::new(row.try_get::<_, String>(1)?),
+        brand: row.try_get(2)?,
+        last4: row.try_get(3)?,
+        exp_month: unsigned(row, 4, "exp_month")?,
+        exp_year: unsigned(row, 5, "exp_year")?,
+        fingerprint: row.try_get(6)?,
+        created_at: row.try_get(7)?,
+        expires_at: row.try_get(8)?,
+        key_version: unsigned(row, 9, "key_version")?,
+        ciphertext: row.try_get(10)?,
+    })
+}
+
+fn audit_from_row(row: &Row) -> Result<AuditRecord, StoreError> {
+    Ok(AuditRecord {
+        seq: unsigned(row, 0, "seq")?,
+        at: row.try_get(1)?,
+        tenant: row.try_get::<_, Option<String>>(2)?.map(TenantId::new),
+        actor: row.try_get(3)?,
+        action: row.try_get(4)?,
+        resource: row.try_get(5)?,
+        outcome: row.try_get(6)?,
+        request_id: row.try_get(7)?,
+        prev_hash: row.try_get(8)?,
+        hash: row.try_get(9)?,
+    })
+}
+
+pub(super) async fn insert_data_key(s: &PgStore, k: &DataKeyRecord) -> Result<(), StoreError> {
+    let sql = format!("INSERT INTO data_keys ({DATA_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
+    let params: [Param<'_>; 6] = [
+        &k.tenant.as_str(),
+        &i64::from(k.version),
+        &k.wrapped,
+        &k.state.as_str(),
+        &k.created_at,
+        &to_i64(k.invocations, "invocations")?,
+    ];
+    s.execute(&sql, &params).await.map(drop)
+}
+
+pub(super) async fn data_keys(
+    s: &PgStore,
+    tenant: &TenantId,
+) -> Result<Vec<DataKeyRecord>, StoreError> {
+    let sql =
+        format!("SELECT {DATA_KEY_COLUMNS} FROM data_keys WHERE tenant_id = $1 ORDER BY version");
+    let rows = s.query(&sql, &[&tenant.as_str()]).await?;
+    super::all(&rows, data_key_from_row)
+}
+
+pub(super) async fn retire_data_key(
+    s: &PgStore,
+    tenant: &TenantId,
+    version: u32,
+) -> Result<bool, StoreError> {
+    let n = s
+        .execute(
+            "UPDATE data_keys SET state = 'retired' WHERE tenant_id = $1 AND version = $2",
+            &[&tenant.as_str(), &i64::from(version)],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+pub(super) async fn reserve_key_invocations(
+    s: &PgStore,
+    tenant: &TenantId,
+    version: u32,
+    count: u64,
+) -> Result<Option<u64>, StoreError> {
+    let rows = s
+        .query(
+            "UPDATE data_keys SET invocations = invocations + $3
+             WHERE tenant_id = $1 AND version = $2 RETURNING invocations",
+            &[
+                &tenant.as_str(),
+                &i64::from(version),
+                &to_i64(count, "count")?,
+            ],
+        )
+        .await?;
+    rows.first()
+        .map(|r| unsigned(r, 0, "invocations"))
+        .transpose()
+}
+
+/// The tokens as one array per column, for a single `INSERT ... SELECT FROM UNNEST(...)`
+/// statement: one round trip and all-or-nothing for any batch size.
+struct TokenColumns {
+    ids: Vec<String>,
+    tenants: Vec<String>,
+    brands: Vec<String>,
+    last4s: Vec<String>,
+    exp_months: Vec<i64>,
+    exp_years: Vec<i64>,
+    fingerprints: Vec<String>,
+    created: Vec<i64>,
+    expires: Vec<Option<i64>>,
+    versions: Vec<i64>,
+    ciphertexts: Vec<Vec<u8>>,
+}
+
+impl TokenColumns {
+    fn new(tokens: &[TokenRecord]) -> TokenColumns {
+        TokenColumns {
+            ids: tokens.iter().map(|t| t.id.clone()).collect(),
+            tenants: tokens.iter().map(|t| t.tenant.to_string()).collect(),
+            brands: tokens.iter().map(|t| t.brand.clone()).collect(),
+            last4s: tokens.iter().map(|t| t.last4.clone()).collect(),
+            exp_months: tokens.iter().map(|t| i64::from(t.exp_month)).collect(),
+            exp_years: tokens.iter().map(|t| i64::from(t.exp_year)).collect(),
+            fingerprints: tokens.iter().map(|t| t.fingerprint.clone()).collect(),
+            created: tokens.iter().map(|t| t.created_at).collect(),
+            expires: tokens.iter().map(|t| t.expires_at).collect(),
+            versions: tokens.iter().map(|t| i64::from(t.key_version)).collect(),
+            ciphertexts: tokens.iter().map(|t| t.ciphertext.clone()).collect(),
+        }
+    }
+
+    fn params(&self) -> [Param<'_>; 11] {
+        [
+            &self.ids,
+            &self.tenants,
+            &self.brands,
+            &self.last4s,
+            &self.exp_months,
+            &self.exp_years,
+            &self.fingerprints,
+            &self.created,
+            &self.expires,
+            &self.versions,
+            &self.ciphertexts,
+        ]
+    }
+}
+
+fn insert_tokens_sql() -> String {
+    format!(
+        "INSERT INTO tokens ({TOKEN_COLUMNS})
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[],
+                              $6::int8[], $7::text[], $8::int8[], $9::int8[], $10::int8[],
+                              $11::bytea[])"
+    )
+}
+
+pub(super) async fn insert_tokens(s: &PgStore, tokens: &[TokenRecord]) -> Result<(), StoreError> {
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    let columns = TokenColumns::new(tokens);
+    s.execute(&insert_tokens_sql(), &columns.params())
+        .await
+        .map(drop)
+}
+
+pub(super) async fn token(
+    s: &PgStore,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<Option<TokenRecord>, StoreError> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1 AND tenant_id = $2");
+    let rows = s.query(&sql, &[&id, &tenant.as_str()]).await?;
+    super::first(&rows, token_from_row)
+}
+
+pub(super) async fn tokens_below_key_version(
+    s: &PgStore,
+    tenant: &TenantId,
+    version: u32,
+    limit: usize,
+) -> Result<Vec<String>, StoreError> {
+    let rows = s
+        .query(
+            "SELECT id FROM tokens WHERE tenant_id = $1 AND key_version < $2 ORDER BY id LIMIT $3",
+            &[
+                &tenant.as_str(),
+                &i64::from(version),
+                &to_i64(limit as u64, "limit")?,
+            ],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get(0).map_err(StoreError::from))
+        .collect()
+}
+
+pub(super) async fn rewrap_token(
+    s: &PgStore,
+    tenant: &TenantId,
+    id: &str,
+    old_version: u32,
+    new_version: u32,
+    ciphertext: &[u8],
+) -> Result<bool, StoreError> {
+    let n = s
+        .execute(
+            "UPDATE tokens SET key_version = $4, ciphertext = $5
+             WHERE id = $1 AND tenant_id = $2 AND key_version = $3",
+            &[
+                &id,
+                &tenant.as_str(),
+                &i64::from(old_version),
+                &i64::from(new_version),
+                &ciphertext,
+            ],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+pub(super) async fn append_audit(s: &PgStore, e: &AuditRecord) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    );
+    let params: [Param<'_>; 10] = [
+        &to_i64(e.seq, "seq")?,
+        &e.at,
+        &e.tenant.as_ref().map(TenantId::as_str),
+        &e.actor,
+        &e.action,
+        &e.resource,
+        &e.outcome,
+        &e.request_id,
+        &e.prev_hash,
+        &e.hash,
+    ];
+    s.execute(&sql, &params).await.map(drop)
+}
+
+pub(super) async fn audit_entries(
+    s: &PgStore,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
+    let rows = s
+        .query(
+            &sql,
+            &[&to_i64(after, "after")?, &to_i64(limit as u64, "limit")?],
+        )
+        .await?;
+    super::all(&rows, audit_from_row)
+}
+
+pub(super) async fn last_audit(s: &PgStore) -> Result<Option<AuditRecord>, StoreError> {
+    let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1");
+    super::first(&s.query(&sql, &[]).await?, audit_from_row)
+}
