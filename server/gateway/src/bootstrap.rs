@@ -9,6 +9,7 @@ use hushpay_store::{MemoryStore, PgStore, SqliteStore, Store};
 use crate::app::AppState;
 use crate::config::{Config, StoreLocation};
 use crate::metrics::Metrics;
+use crate::sfu::transcript::{AuditIncidents, VaultChatArchive};
 use crate::tenants;
 use crate::tokens::{Tokens, create_private_dir};
 
@@ -44,9 +45,14 @@ pub fn state(config: Config) -> anyhow::Result<AppState> {
         warn_development_key(&config);
     }
     let metrics = Arc::new(Metrics::new());
-    let sfu = crate::sfu::Sfu::new(config.sfu.clone(), Arc::clone(&metrics));
     let (vault, generated) = crate::vault::VaultState::open(&config.vault, Arc::clone(&store))
         .context("cannot set up the vault keys")?;
+    let sfu = crate::sfu::Sfu::new(
+        config.sfu.clone(),
+        Arc::clone(&metrics),
+        Arc::new(VaultChatArchive::new(Arc::clone(&vault.vault))),
+        Arc::new(AuditIncidents::new(Arc::clone(&vault.vault))),
+    );
     for path in [generated.kek, generated.hpke].into_iter().flatten() {
         eprintln!(
             "  *  DEVELOPMENT VAULT KEY GENERATED: {} (production refuses it)",

@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::cards::{files_under, seal_card, tracer_pan};
-use common::{TestGateway, assert_error};
+use common::cards::{seal_card, tracer_pan};
+use common::{TestGateway, assert_error, data_dir_hits};
 use hushpay_card::leak_scan::{self, Net, Tracers};
 use hushpay_card::sealed::RecipientPublicKey;
 use serde_json::{Value, json};
@@ -196,21 +196,7 @@ async fn sealed_cards_tokenize_and_no_file_holds_a_tracer() {
     for (i, pan) in pans.iter().enumerate() {
         tracers.add(&format!("pan{i}"), pan).unwrap();
     }
-    let data_dir = gw.state.config.data_dir.clone();
-    let files = files_under(&data_dir);
-    assert!(
-        files
-            .iter()
-            .any(|f| f.to_string_lossy().ends_with("hushpay.db-wal")),
-        "the WAL is part of the scan: {files:?}"
-    );
-    let mut hits = Vec::new();
-    for f in &files {
-        let bytes = std::fs::read(f).unwrap();
-        for h in leak_scan::scan(&tracers, &bytes, Net::KnownBrands) {
-            hits.push(format!("{}: {h:?}", f.display()));
-        }
-    }
+    let (hits, _) = data_dir_hits(&gw.state, &tracers, b"");
     assert!(hits.is_empty(), "tracer hits: {hits:?}");
 
     // Positive control: the same scan finds a planted tracer (base64 inside other bytes).

@@ -1,8 +1,8 @@
 //! Hushpay's storage layer.
 //!
 //! One small trait, [`Store`], holds every durable record the gateway keeps: tenants and their
-//! API keys, the vault's tokens and keys, the audit log, payment sessions and the webhook
-//! outbox with its endpoints and deliveries.
+//! API keys, the vault's tokens and keys, the audit log, payment sessions, encrypted chat transcripts and the
+//! webhook outbox with its endpoints and deliveries.
 //! Methods are single-query primitives (the hyperswitch-card-vault layering): multi-step logic
 //! lives in the callers' domain code, never here.
 //!
@@ -17,6 +17,7 @@
 //! The store never sees card data in plaintext: callers hand it ciphertext, hashes and masked
 //! metadata only. Secrets such as API keys are stored as SHA-256 hashes.
 
+mod chat_model;
 mod error;
 mod memory;
 mod model;
@@ -26,11 +27,13 @@ mod sqlite;
 mod vault_model;
 
 pub mod conformance;
+mod conformance_chat;
 mod conformance_payments;
 mod conformance_vault;
 
 use async_trait::async_trait;
 
+pub use chat_model::ChatRecord;
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use model::{ApiKeyId, ApiKeyRecord, Tenant, TenantId, UnixTime};
@@ -191,4 +194,30 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         endpoint_id: &str,
         limit: usize,
     ) -> Result<Vec<DeliveryAttempt>, StoreError>;
+    /// Inserts a chat message (already encrypted). The same (tenant, id) twice is a
+    /// [`StoreError::Conflict`]; an unknown tenant is refused.
+    async fn insert_chat_message(&self, message: &ChatRecord) -> Result<(), StoreError>;
+    /// The tenant's message `id` in `room`, if any.
+    async fn chat_message(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        id: &str,
+    ) -> Result<Option<ChatRecord>, StoreError>;
+    /// The room's transcript, oldest first (by time, then insertion).
+    async fn chat_messages(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+    ) -> Result<Vec<ChatRecord>, StoreError>;
+    /// Replaces a message's ciphertext (a retraction re-encrypts it without the text). False
+    /// when the tenant has no such message in `room`.
+    async fn replace_chat_message(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        id: &str,
+        key_version: u32,
+        ciphertext: &[u8],
+    ) -> Result<bool, StoreError>;
 }

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::{
-    ApiKeyId, ApiKeyRecord, AuditRecord, DataKeyRecord, DataKeyState, DeliveryAttempt,
+    ApiKeyId, ApiKeyRecord, AuditRecord, ChatRecord, DataKeyRecord, DataKeyState, DeliveryAttempt,
     DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord, Store, StoreError, Tenant,
     TenantId, TokenRecord, UnixTime, WebhookEndpointRecord,
 };
@@ -30,6 +30,8 @@ struct Inner {
     endpoints: BTreeMap<String, (u64, WebhookEndpointRecord)>,
     deliveries: BTreeMap<(String, String), DeliveryRecord>,
     delivery_log: Vec<DeliveryAttempt>,
+    /// By (tenant, message id), with the insertion sequence.
+    chat: BTreeMap<(TenantId, String), (u64, ChatRecord)>,
     seq: u64,
 }
 
@@ -502,6 +504,72 @@ impl Store for MemoryStore {
             .take(limit)
             .cloned()
             .collect())
+    }
+
+    async fn insert_chat_message(&self, message: &ChatRecord) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if !inner.tenants.contains_key(&message.tenant) {
+            return Err(StoreError::Conflict(format!(
+                "no tenant {}",
+                message.tenant
+            )));
+        }
+        let key = (message.tenant.clone(), message.id.clone());
+        if inner.chat.contains_key(&key) {
+            return Err(StoreError::Conflict(format!("chat message {}", message.id)));
+        }
+        let seq = inner.next_seq();
+        inner.chat.insert(key, (seq, message.clone()));
+        Ok(())
+    }
+
+    async fn chat_message(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        id: &str,
+    ) -> Result<Option<ChatRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .chat
+            .get(&(tenant.clone(), id.to_owned()))
+            .filter(|(_, m)| m.room == room)
+            .map(|(_, m)| m.clone()))
+    }
+
+    async fn chat_messages(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+    ) -> Result<Vec<ChatRecord>, StoreError> {
+        let inner = self.lock();
+        let mut v: Vec<(i64, u64, ChatRecord)> = inner
+            .chat
+            .values()
+            .filter(|(_, m)| &m.tenant == tenant && m.room == room)
+            .map(|(seq, m)| (m.at_ms, *seq, m.clone()))
+            .collect();
+        v.sort_by_key(|(at, seq, _)| (*at, *seq));
+        Ok(v.into_iter().map(|(_, _, m)| m).collect())
+    }
+
+    async fn replace_chat_message(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        id: &str,
+        key_version: u32,
+        ciphertext: &[u8],
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.chat.get_mut(&(tenant.clone(), id.to_owned())) {
+            Some((_, m)) if m.room == room => {
+                m.key_version = key_version;
+                m.ciphertext = ciphertext.to_vec();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }
 

@@ -1,21 +1,20 @@
 //! Chat over the `chat` data channel: the server relays each message with an id, a timestamp
-//! and the sender, after [`ChatGuard`] looked for card numbers. A card number is never
-//! relayed, stored or logged: the message becomes a notice, earlier fragments of a split
-//! number are retracted, and an incident goes to the [`IncidentSink`].
+//! and the sender, after `hushpay_card::chat_scan` looked for card numbers. A card number is
+//! never relayed, stored or logged: it is replaced by [`hushpay_card::chat_scan::NOTICE`],
+//! earlier fragments of a split number are retracted, and an incident goes to the
+//! [`IncidentSink`].
 //!
-//! Storage goes through [`ChatArchive`]. The vault's keyring (issue 5) will provide the
-//! encrypted archive; until it lands the default is [`MemoryChatArchive`], which keeps the
-//! transcript in memory with the room and drops it when the room closes (not encrypted).
+//! Storage goes through [`ChatArchive`] and incidents through [`IncidentSink`]; the gateway's
+//! implementations ([`super::transcript`]) encrypt each message with the tenant's data key and
+//! append incidents to the vault's hash-chained audit log.
 
-use std::collections::HashMap;
 use std::fmt::Debug;
-use std::sync::Mutex;
+
+use async_trait::async_trait;
 
 use serde::{Deserialize, Serialize};
 
-/// Text relayed in place of a message that held a card number.
-pub const CARD_NOTICE: &str =
-    "[A card number was removed from this message. Never type card details in chat.]";
+use hushpay_vault::VaultError;
 
 /// What a client sends on the data channel.
 #[derive(Debug, Deserialize)]
@@ -40,7 +39,7 @@ pub struct ChatMessage {
     pub ts: i64,
     pub from: ChatSender,
     pub text: String,
-    /// True when the text is the card-number notice.
+    /// True when a card number (or part of one) was replaced by the notice.
     pub redacted: bool,
 }
 
@@ -67,109 +66,38 @@ pub struct ChatIncident {
     pub room: String,
     pub participant_id: String,
     pub identity: String,
+    pub role: String,
     pub message_id: String,
-    pub split: bool,
+    /// Earlier messages of the sender that carried part of the number (retracted).
     pub retracted: Vec<String>,
     pub ts: i64,
 }
 
-/// Where incidents are audited. The audit log (issue 5) implements it; the default logs the
-/// incident (no content) and keeps it in memory.
+/// Where incidents are audited. An error means the incident was not recorded: the relay then
+/// refuses the message (audit or deny).
+#[async_trait]
 pub trait IncidentSink: Send + Sync + Debug {
-    fn chat_card_number(&self, incident: ChatIncident);
+    async fn chat_card_number(&self, incident: &ChatIncident) -> Result<(), VaultError>;
 }
 
-/// Where chat transcripts live.
+/// Where chat transcripts live (kept with the room: tenant + room name).
+#[async_trait]
 pub trait ChatArchive: Send + Sync + Debug {
-    fn append(&self, tenant: &str, room: &str, message: &ChatMessage);
-    /// Replaces the text of an earlier message (retraction).
-    fn redact(&self, tenant: &str, room: &str, id: &str, text: &str);
-    fn transcript(&self, tenant: &str, room: &str) -> Vec<ChatMessage>;
-    /// The room closed: drop what is kept with it.
-    fn close_room(&self, tenant: &str, room: &str);
-}
-
-/// In-memory incidents (tests and development).
-#[derive(Debug, Default)]
-pub struct MemoryIncidents {
-    seen: Mutex<Vec<ChatIncident>>,
-}
-
-impl MemoryIncidents {
-    pub fn all(&self) -> Vec<ChatIncident> {
-        self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-}
-
-impl IncidentSink for MemoryIncidents {
-    fn chat_card_number(&self, incident: ChatIncident) {
-        tracing::warn!(
-            tenant = %incident.tenant,
-            room = %incident.room,
-            participant = %incident.participant_id,
-            message = %incident.message_id,
-            split = incident.split,
-            "card number intercepted in chat"
-        );
-        self.seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(incident);
-    }
-}
-
-/// Transcripts in memory, kept with the room (not encrypted; see the module docs).
-#[derive(Debug, Default)]
-pub struct MemoryChatArchive {
-    rooms: Mutex<HashMap<(String, String), Vec<ChatMessage>>>,
-    pub max_per_room: usize,
-}
-
-impl MemoryChatArchive {
-    pub fn new(max_per_room: usize) -> Self {
-        Self {
-            rooms: Mutex::default(),
-            max_per_room,
-        }
-    }
-}
-
-impl ChatArchive for MemoryChatArchive {
-    fn append(&self, tenant: &str, room: &str, message: &ChatMessage) {
-        let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
-        let log = rooms
-            .entry((tenant.to_owned(), room.to_owned()))
-            .or_default();
-        if log.len() >= self.max_per_room.max(1) {
-            log.remove(0);
-        }
-        log.push(message.clone());
-    }
-
-    fn redact(&self, tenant: &str, room: &str, id: &str, text: &str) {
-        let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(m) = rooms
-            .get_mut(&(tenant.to_owned(), room.to_owned()))
-            .and_then(|log| log.iter_mut().find(|m| m.id == id))
-        {
-            m.text = text.to_owned();
-            m.redacted = true;
-        }
-    }
-
-    fn transcript(&self, tenant: &str, room: &str) -> Vec<ChatMessage> {
-        self.rooms
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&(tenant.to_owned(), room.to_owned()))
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    fn close_room(&self, tenant: &str, room: &str) {
-        self.rooms
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&(tenant.to_owned(), room.to_owned()));
-    }
+    /// Stores a relayed message. An error means it was not stored: the relay refuses it.
+    async fn append(
+        &self,
+        tenant: &str,
+        room: &str,
+        message: &ChatMessage,
+    ) -> Result<(), VaultError>;
+    /// Replaces the text of an earlier message (retraction) and marks it redacted.
+    async fn redact(
+        &self,
+        tenant: &str,
+        room: &str,
+        id: &str,
+        text: &str,
+    ) -> Result<(), VaultError>;
+    /// The room's transcript, oldest first.
+    async fn transcript(&self, tenant: &str, room: &str) -> Result<Vec<ChatMessage>, VaultError>;
 }

@@ -90,8 +90,6 @@ pub struct SfuConfig {
     pub idle_timeout: Duration,
     /// Time allowed for the first frame when the token is not in the URL or header.
     pub auth_timeout: Duration,
-    /// Chat messages kept per room.
-    pub max_chat_history: usize,
 }
 
 impl Default for SfuConfig {
@@ -106,7 +104,6 @@ impl Default for SfuConfig {
             empty_room_grace: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             auth_timeout: Duration::from_secs(10),
-            max_chat_history: 1000,
         }
     }
 }

@@ -5,14 +5,14 @@
 //! * [`room`]: rooms and the registry; [`participant`]: what a participant owns;
 //! * [`peer`]: peer connection setup and SDP munging; [`forward`]: media forwarding with the
 //!   masker per patient stream and the recorder tap;
-//! * [`chat`]/[`relay`]: data-channel chat relay; [`chat_guard`]: card numbers in chat;
+//! * [`chat`]/[`relay`]: data-channel chat relay (card numbers found by `hushpay_card::chat_scan`);
+//!   [`transcript`]: the encrypted transcript and audited incidents;
 //! * [`limits`]: settings and rate limiting.
 //!
 //! Everything a participant owned (peer connection, tasks, chat channel, room membership) is
 //! released when its WebSocket closes; a room left empty closes after a grace period.
 
 pub mod chat;
-pub mod chat_guard;
 pub mod forward;
 pub mod limits;
 pub mod participant;
@@ -21,12 +21,13 @@ pub mod relay;
 pub mod room;
 pub mod session;
 pub mod signal;
+pub mod transcript;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::metrics::Metrics;
-use chat::{ChatArchive, IncidentSink, MemoryChatArchive, MemoryIncidents};
+use chat::{ChatArchive, IncidentSink};
 use forward::{NoRecorder, RecorderTap};
 use limits::SfuConfig;
 use room::{Registry, Room, RoomKey};
@@ -40,8 +41,6 @@ pub struct Sfu {
     pub recorder: Arc<dyn RecorderTap>,
     pub incidents: Arc<dyn IncidentSink>,
     pub archive: Arc<dyn ChatArchive>,
-    /// Kept to let tests read incidents when the default sink is in use.
-    pub memory_incidents: Option<Arc<MemoryIncidents>>,
     tasks: Arc<AtomicI64>,
 }
 
@@ -56,17 +55,21 @@ impl Drop for TaskGuard {
 }
 
 impl Sfu {
-    /// An SFU with in-memory chat archive and incidents, and no recorder.
-    pub fn new(config: SfuConfig, metrics: Arc<Metrics>) -> Self {
-        let incidents = Arc::new(MemoryIncidents::default());
+    /// An SFU keeping chat transcripts in `archive` and auditing incidents to `incidents`
+    /// ([`transcript`] has the vault-backed ones), with no recorder.
+    pub fn new(
+        config: SfuConfig,
+        metrics: Arc<Metrics>,
+        archive: Arc<dyn ChatArchive>,
+        incidents: Arc<dyn IncidentSink>,
+    ) -> Self {
         Self {
-            archive: Arc::new(MemoryChatArchive::new(config.max_chat_history)),
+            archive,
             config,
             rooms: Registry::default(),
             metrics,
             recorder: Arc::new(NoRecorder),
-            incidents: Arc::clone(&incidents) as Arc<dyn IncidentSink>,
-            memory_incidents: Some(incidents),
+            incidents,
             tasks: Arc::new(AtomicI64::new(0)),
         }
     }
@@ -86,7 +89,7 @@ impl Sfu {
         self.rooms.all().iter().map(|r| r.participant_count()).sum()
     }
 
-    /// Ends a room now: participants are told and released, the transcript is closed.
+    /// Ends a room now: participants are told and released (the transcript stays stored).
     pub async fn end_room(&self, key: &RoomKey, reason: &str) -> bool {
         let Some(room) = self.rooms.end(key) else {
             return false;
@@ -106,7 +109,6 @@ impl Sfu {
             p.release().await;
             self.rooms.leave(room, &p.id);
         }
-        self.archive.close_room(&room.key.tenant, &room.key.name);
         self.update_gauges();
     }
 

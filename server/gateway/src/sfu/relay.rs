@@ -1,16 +1,19 @@
 //! The chat relay: reads the participant's `chat` data channel, checks each message for card
-//! numbers, stores it and relays it to everyone in the room (the sender included, so it learns
-//! the id and sees what others saw).
+//! numbers (`hushpay_card::chat_scan`, one scanner per room), audits an incident when it finds
+//! one, stores the message (encrypted, [`super::transcript`]) and only then relays it to
+//! everyone in the room (the sender included, so it learns the id and sees what others saw).
+//! A message whose incident or transcript entry cannot be written is refused, not relayed.
 
 use std::sync::Arc;
 use std::time::Instant;
+
+use hushpay_card::chat_scan::NOTICE;
 
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use zeroize::Zeroize;
 
 use super::Sfu;
-use super::chat::{CARD_NOTICE, ChatIn, ChatIncident, ChatMessage, ChatOut, ChatSender};
-use super::chat_guard::Verdict;
+use super::chat::{ChatIn, ChatIncident, ChatMessage, ChatOut, ChatSender};
 use super::limits::RateLimiter;
 use super::participant::Participant;
 use super::room::{Room, unix_ms};
@@ -73,40 +76,47 @@ async fn handle(
         ));
     };
     let id = format!("msg_{}", uuid::Uuid::now_v7().simple());
-    let verdict = room.with_guard(&from.id, |g| g.check(Instant::now(), &id, &text));
-    let ts = unix_ms();
-    let (body, redacted) = match &verdict {
-        Verdict::Clean => (std::mem::take(&mut text), false),
-        Verdict::CardNumber { .. } => (CARD_NOTICE.to_owned(), true),
-    };
+    let verdict = room.scan_chat(&from.id, &id, &text);
     text.zeroize();
+    let ts = unix_ms();
     let (tenant, name) = (&room.key.tenant, &room.key.name);
-    if let Verdict::CardNumber { split, retract } = verdict {
-        for old in &retract {
-            sfu.archive.redact(tenant, name, old, CARD_NOTICE);
-            broadcast(
-                room,
-                &ChatOut::ChatRetract {
-                    id: old.clone(),
-                    text: CARD_NOTICE.to_owned(),
-                },
-            )
-            .await;
+    // Retract first: the fragments leave every view even if what follows is refused.
+    let mut stored = Ok(());
+    for old in &verdict.retract {
+        broadcast(
+            room,
+            &ChatOut::ChatRetract {
+                id: old.clone(),
+                text: NOTICE.to_owned(),
+            },
+        )
+        .await;
+        if let Err(e) = sfu.archive.redact(tenant, name, old, NOTICE).await {
+            stored = Err(e);
         }
+    }
+    if verdict.incident {
         sfu.metrics
             .sfu
             .chat_intercepted
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        sfu.incidents.chat_card_number(ChatIncident {
+        let incident = ChatIncident {
             tenant: tenant.clone(),
             room: name.clone(),
             participant_id: from.id.clone(),
             identity: from.identity.clone(),
+            role: from.role.as_str().to_owned(),
             message_id: id.clone(),
-            split,
-            retracted: retract,
+            retracted: verdict.retract.clone(),
             ts,
-        });
+        };
+        if let Err(e) = sfu.incidents.chat_card_number(&incident).await {
+            tracing::error!(error = %e, "chat incident not audited; message refused");
+            return Some(error(
+                codes::AUDIT_UNAVAILABLE,
+                "the audit log cannot be written; the message was not relayed",
+            ));
+        }
     }
     let message = ChatMessage {
         id,
@@ -116,10 +126,16 @@ async fn handle(
             identity: from.identity.clone(),
             role: from.role.as_str().to_owned(),
         },
-        text: body,
-        redacted,
+        redacted: verdict.hits > 0,
+        text: verdict.text,
     };
-    sfu.archive.append(tenant, name, &message);
+    if let Err(e) = stored.and(sfu.archive.append(tenant, name, &message).await) {
+        tracing::error!(error = %e, "chat transcript not stored; message refused");
+        return Some(error(
+            codes::STORAGE_UNAVAILABLE,
+            "the transcript cannot be written; the message was not relayed",
+        ));
+    }
     broadcast(room, &ChatOut::Chat(message)).await;
     None
 }

@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use hushpay_auth::Role;
+use hushpay_card::chat_scan::{ChatScanner, Verdict};
 use hushpay_media::masker::{DigitEvent, DigitSource};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::chat_guard::ChatGuard;
 use super::participant::Participant;
 use super::signal::ServerMessage;
 
@@ -46,7 +46,8 @@ struct RoomState {
     participants: BTreeMap<String, Arc<Participant>>,
     empty_since: Option<Instant>,
     digits: Vec<CapturedDigit>,
-    guards: HashMap<String, ChatGuard>,
+    /// Card numbers in the room's chat, per sender (split numbers included).
+    chat_scanner: ChatScanner<String>,
 }
 
 /// The room as `GET /v1/rooms/{id}` shows it.
@@ -121,10 +122,12 @@ impl Room {
         self.lock().digits.clone()
     }
 
-    /// Runs `f` with the chat guard of `participant`.
-    pub fn with_guard<R>(&self, participant: &str, f: impl FnOnce(&mut ChatGuard) -> R) -> R {
-        let mut st = self.lock();
-        f(st.guards.entry(participant.to_owned()).or_default())
+    /// Looks for card numbers in chat message `id` of `participant` (see
+    /// [`hushpay_card::chat_scan::ChatScanner`]): what to relay and store, and what to retract.
+    pub fn scan_chat(&self, participant: &str, id: &str, text: &str) -> Verdict<String> {
+        self.lock()
+            .chat_scanner
+            .inspect(participant, id.to_owned(), text)
     }
 
     pub fn is_closed(&self) -> bool {
@@ -234,9 +237,7 @@ impl Registry {
     pub fn leave(&self, room: &Room, participant: &str) -> bool {
         let mut st = room.lock();
         st.participants.remove(participant);
-        if let Some(mut g) = st.guards.remove(participant) {
-            drop(std::mem::take(&mut g));
-        }
+        st.chat_scanner.forget(participant);
         let empty = st.participants.is_empty();
         if empty {
             st.empty_since = Some(Instant::now());

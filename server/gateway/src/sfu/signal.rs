@@ -125,6 +125,8 @@ pub mod codes {
     pub const UNSUPPORTED_VERSION: &str = "unsupported_version";
     pub const NOT_IMPLEMENTED: &str = "not_implemented";
     pub const INTERNAL: &str = "internal";
+    pub const AUDIT_UNAVAILABLE: &str = "audit_unavailable";
+    pub const STORAGE_UNAVAILABLE: &str = "storage_unavailable";
 }
 
 impl ServerMessage {

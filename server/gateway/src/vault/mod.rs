@@ -22,7 +22,8 @@ use config::{KekSource, VaultConfig};
 /// The vault and the key pair card payloads are sealed to.
 #[derive(Debug)]
 pub struct VaultState {
-    pub vault: Vault,
+    /// Shared with the SFU (chat transcripts and incidents use its key ring and audit log).
+    pub vault: Arc<Vault>,
     pub hpke_secret: RecipientSecretKey,
     pub hpke_public: RecipientPublicKey,
     /// Key id published with the public key: `vault-` + 16 hex of SHA-256(public key).
@@ -63,7 +64,7 @@ impl VaultState {
         );
         Ok((
             VaultState {
-                vault: Vault::new(kek, store),
+                vault: Arc::new(Vault::new(kek, store)),
                 hpke_secret,
                 hpke_public,
                 kid,

@@ -95,6 +95,33 @@ impl Drop for TestGateway {
     }
 }
 
+/// Tracer hits in every file of the data directory (the SQLite WAL must be among them), and
+/// whether any file holds `marker` verbatim.
+pub fn data_dir_hits(
+    state: &AppState,
+    tracers: &hushpay_card::leak_scan::Tracers,
+    marker: &[u8],
+) -> (Vec<String>, bool) {
+    use hushpay_card::leak_scan::{self, Net};
+    let files = cards::files_under(&state.config.data_dir);
+    assert!(
+        files
+            .iter()
+            .any(|f| f.to_string_lossy().ends_with("hushpay.db-wal")),
+        "the WAL is part of the scan: {files:?}"
+    );
+    let mut hits = Vec::new();
+    let mut marker_found = false;
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        marker_found |= !marker.is_empty() && bytes.windows(marker.len()).any(|w| w == marker);
+        for h in leak_scan::scan(tracers, &bytes, Net::KnownBrands) {
+            hits.push(format!("{}: {h:?}", f.display()));
+        }
+    }
+    (hits, marker_found)
+}
+
 /// Asserts a JSON error response with `status` and `code`; returns the message.
 pub async fn assert_error(resp: reqwest::Response, status: u16, code: &str) -> String {
     assert_eq!(resp.status().as_u16(), status, "status");

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use hushpay::sfu::chat::{CARD_NOTICE, ChatOut};
+use hushpay::sfu::chat::ChatOut;
+use hushpay_card::chat_scan::NOTICE;
 
 use crate::harness::*;
 
@@ -25,18 +26,19 @@ async fn card_numbers_in_chat_are_intercepted_before_relay_and_storage() {
     .await;
 
     let cases = [
-        "my card is 4111 1111 1111 1111",
-        "５５５５－５５５５－５５５５－４４４４",
-        "3782\u{200B}8224\u{200B}6310\u{200B}005",
-        "6011.1111.1111.1117 exp 12/29",
+        ("my card is 4111 1111 1111 1111", "my card is {N}"),
+        ("５５５５－５５５５－５５５５－４４４４", "{N}"),
+        ("3782\u{200B}8224\u{200B}6310\u{200B}005", "{N}"),
+        ("٤١١١ ١١١١ ١١١١ ١١١١ please", "{N} please"),
+        ("6011.1111.1111.1117 exp 12/29", "{N} exp 12/29"),
     ];
-    for text in cases {
+    for (text, expected) in cases {
         patient.chat(text).await.unwrap();
         let ChatOut::Chat(m) = next_message(&mut agent).await else {
             panic!("expected a chat frame")
         };
         assert!(m.redacted, "{text:?}");
-        assert_eq!(m.text, CARD_NOTICE);
+        assert_eq!(m.text, expected.replace("{N}", NOTICE), "{text:?}");
         // The sender sees the notice too (its echo carries the id).
         let ChatOut::Chat(echo) = next_message(&mut patient).await else {
             panic!("expected the echo")
@@ -44,6 +46,11 @@ async fn card_numbers_in_chat_are_intercepted_before_relay_and_storage() {
         assert_eq!(echo.id, m.id);
         assert!(echo.redacted);
     }
+
+    // Words end the digit chain of the last message.
+    patient.chat("one moment").await.unwrap();
+    let _ = next_message(&mut agent).await;
+    let _ = next_message(&mut patient).await;
 
     // Split across messages: the fragment is retracted when the rest arrives.
     patient.chat("4111 1111").await.unwrap();
@@ -69,6 +76,53 @@ async fn card_numbers_in_chat_are_intercepted_before_relay_and_storage() {
     ));
     assert!(matches!(next_message(&mut patient).await, ChatOut::Chat(m) if m.redacted));
 
+    // Split over four messages with the agent asking in between: all three fragments are
+    // retracted; the agent's messages do not break the patient's chain.
+    patient.chat("ok").await.unwrap();
+    let _ = next_message(&mut agent).await;
+    let _ = next_message(&mut patient).await;
+    let mut fragments = Vec::new();
+    for (i, part) in ["5555", "5555", "5555", "4444"].into_iter().enumerate() {
+        if i > 0 {
+            agent.chat("and the next four?").await.unwrap();
+            let _ = next_message(&mut agent).await;
+            let _ = next_message(&mut patient).await;
+        }
+        patient.chat(part).await.unwrap();
+        if i < 3 {
+            let ChatOut::Chat(m) = next_message(&mut agent).await else {
+                panic!()
+            };
+            assert!(!m.redacted);
+            fragments.push(m.id);
+            let _ = next_message(&mut patient).await;
+        }
+    }
+    let mut retracted = Vec::new();
+    loop {
+        match next_message(&mut agent).await {
+            ChatOut::ChatRetract { id, text } => {
+                assert_eq!(text, NOTICE);
+                retracted.push(id);
+            }
+            ChatOut::Chat(m) => {
+                assert!(m.redacted);
+                assert_eq!(m.text, NOTICE);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(retracted, fragments);
+    while !matches!(next_message(&mut patient).await, ChatOut::Chat(_)) {}
+    // A CVC sent right after the number goes too.
+    patient.chat("737").await.unwrap();
+    let ChatOut::Chat(m) = next_message(&mut agent).await else {
+        panic!()
+    };
+    assert!(m.redacted && m.text == NOTICE, "{m:?}");
+    let _ = next_message(&mut patient).await;
+
     // Ordinary text passes both ways.
     agent
         .chat("your appointment is on 2024-01-15, call +1 555 123 4567")
@@ -83,26 +137,53 @@ async fn card_numbers_in_chat_are_intercepted_before_relay_and_storage() {
     );
     assert_eq!(m.from.role, "agent");
 
-    // The transcript holds no card number; incidents were recorded.
+    // The transcript holds no card number; incidents were audited.
     let transcript = gw
         .state
         .sfu
         .archive
-        .transcript(tenant.id.as_str(), "chat-1");
+        .transcript(tenant.id.as_str(), "chat-1")
+        .await
+        .unwrap();
     let all: String = transcript
         .iter()
         .map(|m| m.text.as_str())
         .collect::<Vec<_>>()
         .join("\n");
-    for needle in ["4111", "5555", "3782", "6011", "５５５５"] {
+    assert!(all.contains("your appointment"), "{all}");
+    for needle in [
+        "4111",
+        "5555",
+        "3782",
+        "6011",
+        "５５５５",
+        "١١١١",
+        "4444",
+        "737",
+    ] {
         assert!(!all.contains(needle), "transcript holds {needle}: {all}");
     }
-    let incidents = gw.state.sfu.memory_incidents.as_ref().unwrap().all();
-    assert_eq!(incidents.len(), 5);
+    let incidents = chat_incidents(&gw).await;
+    assert_eq!(incidents.len(), 8);
     assert!(
         incidents
             .iter()
-            .any(|i| i.split && i.retracted == vec![first.id.clone()])
+            .all(|e| e.tenant.as_ref() == Some(&tenant.id) && e.actor == "patient:patient-1"),
+        "{incidents:?}"
+    );
+    assert_eq!(
+        incidents
+            .iter()
+            .filter(|e| e.outcome.contains("1 earlier message"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        incidents
+            .iter()
+            .filter(|e| e.outcome.contains("3 earlier message"))
+            .count(),
+        1
     );
 
     // Bad chat frames get errors on the channel, nothing is relayed.

@@ -55,6 +55,18 @@ pub async fn eventually(within: Duration, mut cond: impl FnMut() -> bool) -> boo
     }
 }
 
+/// The chat incidents in the audit log, oldest first.
+pub async fn chat_incidents(gw: &TestGateway) -> Vec<hushpay_store::AuditRecord> {
+    gw.state
+        .store
+        .audit_entries(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == hushpay::sfu::transcript::CHAT_INCIDENT_ACTION)
+        .collect()
+}
+
 /// Waits until nothing is left of the gateway's rooms and SFU tasks.
 pub async fn assert_released(gw: &TestGateway) {
     let sfu = &gw.state.sfu;

@@ -143,6 +143,20 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX webhook_delivery_log_by_endpoint
         ON webhook_delivery_log(tenant_id, endpoint_id, seq);
     "#,
+    // 4: chat transcripts (each message AES-256-GCM encrypted by the gateway).
+    r#"
+    CREATE TABLE chat_messages (
+        ord         BIGINT GENERATED ALWAYS AS IDENTITY,
+        tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+        room        TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        at_ms       BIGINT NOT NULL,
+        key_version BIGINT NOT NULL,
+        ciphertext  BYTEA NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+    );
+    CREATE INDEX chat_messages_by_room ON chat_messages(tenant_id, room, at_ms, ord);
+    "#,
 ];
 
 /// The schema version this build writes.

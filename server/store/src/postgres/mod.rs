@@ -21,6 +21,7 @@
 //! ([`ScratchSchema`]). The audit log is append-only in the database itself: triggers raise
 //! on `UPDATE`, `DELETE` and `TRUNCATE`.
 
+mod chat;
 mod convert;
 mod error;
 mod migrations;
@@ -36,9 +37,9 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::{NoTls, Row};
 
 use crate::{
-    ApiKeyId, ApiKeyRecord, AuditRecord, DataKeyRecord, DeliveryAttempt, DeliveryRecord,
-    OutboxEvent, PaymentRecord, Store, StoreError, Tenant, TenantId, TokenRecord, UnixTime,
-    WebhookEndpointRecord,
+    ApiKeyId, ApiKeyRecord, AuditRecord, ChatRecord, DataKeyRecord, DeliveryAttempt,
+    DeliveryRecord, OutboxEvent, PaymentRecord, Store, StoreError, Tenant, TenantId, TokenRecord,
+    UnixTime, WebhookEndpointRecord,
 };
 
 pub use scratch::ScratchSchema;
@@ -384,6 +385,38 @@ impl Store for PgStore {
         limit: usize,
     ) -> Result<Vec<DeliveryAttempt>, StoreError> {
         payments::delivery_log(self, tenant, endpoint_id, limit).await
+    }
+
+    async fn insert_chat_message(&self, message: &ChatRecord) -> Result<(), StoreError> {
+        chat::insert(self, message).await
+    }
+
+    async fn chat_message(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        id: &str,
+    ) -> Result<Option<ChatRecord>, StoreError> {
+        chat::message(self, tenant, room, id).await
+    }
+
+    async fn chat_messages(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+    ) -> Result<Vec<ChatRecord>, StoreError> {
+        chat::messages(self, tenant, room).await
+    }
+
+    async fn replace_chat_message(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        id: &str,
+        key_version: u32,
+        ciphertext: &[u8],
+    ) -> Result<bool, StoreError> {
+        chat::replace(self, tenant, room, id, key_version, ciphertext).await
     }
 }
 

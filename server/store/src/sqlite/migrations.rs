@@ -125,6 +125,19 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX webhook_delivery_log_by_endpoint ON webhook_delivery_log(tenant_id, endpoint_id, seq);
     "#,
+    // 4: chat transcripts (each message AES-256-GCM encrypted by the gateway).
+    r#"
+    CREATE TABLE chat_messages (
+        tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+        room        TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        at_ms       INTEGER NOT NULL,
+        key_version INTEGER NOT NULL,
+        ciphertext  BLOB NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+    ) STRICT;
+    CREATE INDEX chat_messages_by_room ON chat_messages(tenant_id, room, at_ms);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -4,6 +4,7 @@
 //! rusqlite is synchronous; every call runs on tokio's blocking pool behind one connection
 //! mutex. SQLite serialises writers anyway, and one connection keeps the WAL simple.
 
+mod chat;
 mod migrations;
 mod payments;
 mod vault;
@@ -15,9 +16,9 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::{
-    ApiKeyId, ApiKeyRecord, AuditRecord, DataKeyRecord, DeliveryAttempt, DeliveryRecord,
-    OutboxEvent, PaymentRecord, Store, StoreError, Tenant, TenantId, TokenRecord, UnixTime,
-    WebhookEndpointRecord,
+    ApiKeyId, ApiKeyRecord, AuditRecord, ChatRecord, DataKeyRecord, DeliveryAttempt,
+    DeliveryRecord, OutboxEvent, PaymentRecord, Store, StoreError, Tenant, TenantId, TokenRecord,
+    UnixTime, WebhookEndpointRecord,
 };
 
 #[cfg(test)]
@@ -422,6 +423,48 @@ impl Store for SqliteStore {
     ) -> Result<Vec<DeliveryAttempt>, StoreError> {
         let (t, e) = (tenant.clone(), endpoint_id.to_owned());
         self.with(move |c| payments::delivery_log(c, &t, &e, limit))
+            .await
+    }
+
+    async fn insert_chat_message(&self, message: &ChatRecord) -> Result<(), StoreError> {
+        let m = message.clone();
+        self.with(move |c| chat::insert(c, &m)).await
+    }
+
+    async fn chat_message(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        id: &str,
+    ) -> Result<Option<ChatRecord>, StoreError> {
+        let (t, room, id) = (tenant.clone(), room.to_owned(), id.to_owned());
+        self.with(move |c| chat::message(c, &t, &room, &id)).await
+    }
+
+    async fn chat_messages(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+    ) -> Result<Vec<ChatRecord>, StoreError> {
+        let (t, room) = (tenant.clone(), room.to_owned());
+        self.with(move |c| chat::messages(c, &t, &room)).await
+    }
+
+    async fn replace_chat_message(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        id: &str,
+        key_version: u32,
+        ciphertext: &[u8],
+    ) -> Result<bool, StoreError> {
+        let (t, room, id, ct) = (
+            tenant.clone(),
+            room.to_owned(),
+            id.to_owned(),
+            ciphertext.to_vec(),
+        );
+        self.with(move |c| chat::replace(c, &t, &room, &id, key_version, &ct))
             .await
     }
 }
