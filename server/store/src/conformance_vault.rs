@@ -10,6 +10,7 @@ pub(crate) async fn run_all(store: &dyn Store) {
     token_batches_are_all_or_nothing(store).await;
     rewrap_replaces_only_the_expected_version(store).await;
     audit_log_appends_in_order_and_refuses_reuse(store).await;
+    tokens_and_their_audit_entries_commit_together(store).await;
 }
 
 fn data_key(tenant: &TenantId, version: u32) -> DataKeyRecord {
@@ -205,4 +206,70 @@ async fn audit_log_appends_in_order_and_refuses_reuse(store: &dyn Store) {
     );
     assert_eq!(store.audit_entries(base, 1).await.unwrap(), vec![e1]);
     assert_eq!(store.last_audit().await.unwrap(), Some(e2));
+}
+
+fn audit_entry(seq: u64, resource: &str) -> AuditRecord {
+    AuditRecord {
+        seq,
+        at: 1_700_000_005,
+        tenant: None,
+        actor: "key_group".into(),
+        action: "token.create".into(),
+        resource: resource.to_owned(),
+        outcome: "ok".into(),
+        request_id: String::new(),
+        prev_hash: "1".repeat(64),
+        hash: format!("{seq:064x}"),
+    }
+}
+
+async fn tokens_and_their_audit_entries_commit_together(store: &dyn Store) {
+    let t = tenant("group-");
+    store.insert_tenant(&t).await.unwrap();
+    let base = store.last_audit().await.unwrap().map_or(0, |e| e.seq);
+    let tokens: Vec<TokenRecord> = (0..3).map(|_| token(&t.id, 1)).collect();
+    let entries: Vec<AuditRecord> = (1..=3)
+        .map(|i| audit_entry(base + i, &tokens[i as usize - 1].id))
+        .collect();
+    store
+        .insert_tokens_audited(&tokens, &entries)
+        .await
+        .unwrap();
+    for tok in &tokens {
+        assert_eq!(
+            store.token(&t.id, &tok.id).await.unwrap().as_ref(),
+            Some(tok)
+        );
+    }
+    assert_eq!(store.audit_entries(base, 10).await.unwrap(), entries);
+
+    // A reused audit seq: the fresh token is not written either.
+    let fresh = token(&t.id, 1);
+    let reused = audit_entry(base + 3, &fresh.id);
+    assert!(matches!(
+        store
+            .insert_tokens_audited(std::slice::from_ref(&fresh), &[reused])
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.token(&t.id, &fresh.id).await.unwrap(),
+        None,
+        "all or none"
+    );
+
+    // A reused token id: the fresh audit entry is not written either.
+    let next = audit_entry(base + 4, &tokens[0].id);
+    assert!(matches!(
+        store
+            .insert_tokens_audited(&[fresh.clone(), tokens[0].clone()], &[next])
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.last_audit().await.unwrap().map(|e| e.seq),
+        Some(base + 3)
+    );
+    assert_eq!(store.token(&t.id, &fresh.id).await.unwrap(), None);
+    store.insert_tokens_audited(&[], &[]).await.unwrap();
 }

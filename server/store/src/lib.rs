@@ -98,6 +98,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
     /// Inserts several tokens in one transaction (group commit): all or none.
     async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<(), StoreError>;
+    /// In one transaction: inserts the tokens and appends the audit entries (group commit of
+    /// tokenizations with their audit trail). All or none: a token id or audit `seq` that
+    /// exists is a [`StoreError::Conflict`] and nothing is written.
+    async fn insert_tokens_audited(
+        &self,
+        tokens: &[TokenRecord],
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
     /// The token with this id if it belongs to `tenant`.
     async fn token(&self, tenant: &TenantId, id: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// Up to `limit` ids of the tenant's tokens under a key version below `version`.

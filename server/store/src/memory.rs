@@ -54,6 +54,31 @@ impl Inner {
         self.seq
     }
 
+    /// Refuses tokens of unknown tenants and ids already stored or repeated in `tokens`.
+    fn check_tokens(&self, tokens: &[TokenRecord]) -> Result<(), StoreError> {
+        let mut ids = std::collections::BTreeSet::new();
+        for t in tokens {
+            if !self.tenants.contains_key(&t.tenant) {
+                return Err(StoreError::Conflict(format!("no tenant {}", t.tenant)));
+            }
+            if self.tokens.contains_key(&t.id) || !ids.insert(t.id.as_str()) {
+                return Err(StoreError::Conflict(format!("token {}", t.id)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses audit entries whose `seq` is stored or repeated in `entries`.
+    fn check_audit(&self, entries: &[AuditRecord]) -> Result<(), StoreError> {
+        let mut seqs = std::collections::BTreeSet::new();
+        for e in entries {
+            if self.audit.contains_key(&e.seq) || !seqs.insert(e.seq) {
+                return Err(StoreError::Conflict(format!("audit seq {}", e.seq)));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks every event first, then enqueues them all with their deliveries.
     fn enqueue(&mut self, events: &[OutboxEvent]) -> Result<(), StoreError> {
         let mut ids = std::collections::BTreeSet::new();
@@ -234,18 +259,22 @@ impl Store for MemoryStore {
     }
 
     async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<(), StoreError> {
+        self.insert_tokens_audited(tokens, &[]).await
+    }
+
+    async fn insert_tokens_audited(
+        &self,
+        tokens: &[TokenRecord],
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        let mut ids = std::collections::BTreeSet::new();
-        for t in tokens {
-            if !inner.tenants.contains_key(&t.tenant) {
-                return Err(StoreError::Conflict(format!("no tenant {}", t.tenant)));
-            }
-            if inner.tokens.contains_key(&t.id) || !ids.insert(t.id.as_str()) {
-                return Err(StoreError::Conflict(format!("token {}", t.id)));
-            }
-        }
+        inner.check_tokens(tokens)?;
+        inner.check_audit(audit)?;
         for t in tokens {
             inner.tokens.insert(t.id.clone(), t.clone());
+        }
+        for e in audit {
+            inner.audit.insert(e.seq, e.clone());
         }
         Ok(())
     }
@@ -295,12 +324,8 @@ impl Store for MemoryStore {
     }
 
     async fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        if inner.audit.contains_key(&entry.seq) {
-            return Err(StoreError::Conflict(format!("audit seq {}", entry.seq)));
-        }
-        inner.audit.insert(entry.seq, entry.clone());
-        Ok(())
+        self.insert_tokens_audited(&[], std::slice::from_ref(entry))
+            .await
     }
 
     async fn audit_entries(

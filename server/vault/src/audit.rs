@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use hushpay_store::{AuditRecord, Store, StoreError, TenantId, UnixTime};
+use hushpay_store::{AuditRecord, Store, StoreError, TenantId, TokenRecord, UnixTime};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
@@ -74,34 +74,57 @@ impl AuditLog {
         event: &AuditEvent,
         at: UnixTime,
     ) -> Result<AuditRecord, StoreError> {
+        let mut records = self
+            .append_with_tokens(std::slice::from_ref(event), &[], at)
+            .await?;
+        records
+            .pop()
+            .ok_or_else(|| StoreError::Backend("no audit entry was built".into()))
+    }
+
+    /// Appends `events` as consecutive chained entries and inserts `tokens`, all in one store
+    /// transaction ([`Store::insert_tokens_audited`]): the group commit of tokenizations. On
+    /// error nothing was written (or, after a lost connection, it may have been: the head is
+    /// re-read from the store before the next append either way).
+    pub async fn append_with_tokens(
+        &self,
+        events: &[AuditEvent],
+        tokens: &[TokenRecord],
+        at: UnixTime,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
         let mut head = self.head.lock().await;
-        let (seq, prev) = match head.as_ref() {
+        let (mut seq, mut prev) = match head.as_ref() {
             Some((seq, hash)) => (*seq, hash.clone()),
             None => match self.store.last_audit().await? {
                 Some(last) => (last.seq, last.hash),
                 None => (0, GENESIS_HASH.to_owned()),
             },
         };
-        let mut record = AuditRecord {
-            seq: seq + 1,
-            at,
-            tenant: event.tenant.clone(),
-            actor: event.actor.clone(),
-            action: event.action.clone(),
-            resource: event.resource.clone(),
-            outcome: event.outcome.clone(),
-            request_id: event.request_id.clone(),
-            prev_hash: prev,
-            hash: String::new(),
-        };
-        record.hash = entry_hash(&record);
-        match self.store.append_audit(&record).await {
+        let mut records = Vec::with_capacity(events.len());
+        for event in events {
+            seq += 1;
+            let mut record = AuditRecord {
+                seq,
+                at,
+                tenant: event.tenant.clone(),
+                actor: event.actor.clone(),
+                action: event.action.clone(),
+                resource: event.resource.clone(),
+                outcome: event.outcome.clone(),
+                request_id: event.request_id.clone(),
+                prev_hash: prev,
+                hash: String::new(),
+            };
+            record.hash = entry_hash(&record);
+            prev = record.hash.clone();
+            records.push(record);
+        }
+        match self.store.insert_tokens_audited(tokens, &records).await {
             Ok(()) => {
-                *head = Some((record.seq, record.hash.clone()));
-                Ok(record)
+                *head = Some((seq, prev));
+                Ok(records)
             }
             Err(e) => {
-                // The write may or may not have landed: re-read the head next time.
                 *head = None;
                 Err(e)
             }

@@ -18,7 +18,9 @@
 //!   caller: [`Vault::open_for_connector`] is for processor connectors only.
 //! * **SAD**: the CVC lives in [`sad::SadStore`] — memory only, single use, TTL 5 minutes.
 //! * **Audit or deny**: every token and key operation appends a hash-chained [`audit`] entry
-//!   first, and is refused when that fails. [`audit::verify`] detects changed, deleted and
+//!   first, and is refused when that fails. Tokenizations are group-committed
+//!   ([`group_commit`]): each token row lands in the same transaction as its audit entry, and
+//!   is acknowledged only once that transaction is durable. [`audit::verify`] detects changed, deleted and
 //!   reordered entries.
 //! * **Webhooks** ([`webhook`]): Standard Webhooks signatures and a destination check that
 //!   refuses loopback, private and link-local targets unless allowed.
@@ -30,6 +32,7 @@ pub mod aead;
 pub mod audit;
 pub mod connector;
 mod error;
+pub mod group_commit;
 pub mod kek;
 pub mod keyring;
 pub mod payment;

@@ -8,6 +8,7 @@ use hushpay_store::{Store, TenantId, TokenRecord, UnixTime};
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditEvent, AuditLog};
+use crate::group_commit::GroupCommit;
 use crate::keyring::Keyring;
 use crate::sad::SadStore;
 use crate::token::{self, TOKEN_RECORD_TYPE, TokenMetadata};
@@ -35,7 +36,8 @@ pub struct OpenedCard {
 pub struct Vault {
     store: Arc<dyn Store>,
     keyring: Keyring,
-    audit: AuditLog,
+    audit: Arc<AuditLog>,
+    writer: GroupCommit,
     sad: SadStore,
 }
 
@@ -58,8 +60,10 @@ impl Vault {
 
     /// A vault from explicit parts (tests use small key limits and short TTLs).
     pub fn with_parts(keyring: Keyring, sad: SadStore, store: Arc<dyn Store>) -> Vault {
+        let audit = Arc::new(AuditLog::new(Arc::clone(&store)));
         Vault {
-            audit: AuditLog::new(Arc::clone(&store)),
+            writer: GroupCommit::new(Arc::clone(&audit)),
+            audit,
             store,
             keyring,
             sad,
@@ -69,6 +73,11 @@ impl Vault {
     /// The key ring (rotation, versions).
     pub fn keyring(&self) -> &Keyring {
         &self.keyring
+    }
+
+    /// The tokenization writer (its counters show how well batching works).
+    pub fn group_commit(&self) -> &GroupCommit {
+        &self.writer
     }
 
     /// The store this vault writes to.
@@ -163,8 +172,10 @@ impl Vault {
         }
     }
 
-    /// Tokenizes a card: audit entry, then the durable insert. The CVC, if given, is held in
-    /// memory only, under the token id, for one authorization.
+    /// Tokenizes a card: the token row and its audit entry are group-committed in one
+    /// transaction ([`GroupCommit`]) and the metadata is returned only once both are durable
+    /// (audit or deny). The CVC, if given, is held in memory only, under the token id, for
+    /// one authorization.
     pub async fn tokenize(
         &self,
         actor: &Actor,
@@ -175,25 +186,16 @@ impl Vault {
         expires_at: Option<UnixTime>,
     ) -> Result<TokenMetadata, VaultError> {
         let record = self.prepare_token(tenant, pan, expiry, expires_at).await?;
-        self.audit(Self::event(actor, tenant, "token.create", &record.id, "ok"))
-            .await?;
-        if let Err(e) = self.store.insert_token(&record).await {
-            // Best effort: the first entry already says the attempt happened.
-            let _ = self
-                .audit(Self::event(
-                    actor,
-                    tenant,
-                    "token.create",
-                    &record.id,
-                    "error",
-                ))
-                .await;
-            return Err(e.into());
-        }
+        let meta = TokenMetadata::from(&record);
+        let event = Self::event(actor, tenant, "token.create", &record.id, "ok");
+        self.writer
+            .commit(record, event)
+            .await
+            .map_err(VaultError::AuditUnavailable)?;
         if let Some(cvc) = cvc {
-            self.sad.put(&record.id, cvc);
+            self.sad.put(&meta.id, cvc);
         }
-        Ok(TokenMetadata::from(&record))
+        Ok(meta)
     }
 
     /// A token's masked metadata. Tokens of other tenants are "not found".

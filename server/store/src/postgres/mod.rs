@@ -262,6 +262,14 @@ impl Store for PgStore {
         vault::insert_tokens(self, tokens).await
     }
 
+    async fn insert_tokens_audited(
+        &self,
+        tokens: &[TokenRecord],
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        vault::insert_tokens_audited(self, tokens, audit).await
+    }
+
     async fn token(&self, tenant: &TenantId, id: &str) -> Result<Option<TokenRecord>, StoreError> {
         vault::token(self, tenant, id).await
     }

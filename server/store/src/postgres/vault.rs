@@ -167,23 +167,87 @@ impl TokenColumns {
     }
 }
 
-fn insert_tokens_sql() -> String {
-    format!(
-        "INSERT INTO tokens ({TOKEN_COLUMNS})
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[],
-                              $6::int8[], $7::text[], $8::int8[], $9::int8[], $10::int8[],
-                              $11::bytea[])"
-    )
+/// The audit entries as one array per column, like [`TokenColumns`].
+struct AuditColumns {
+    seqs: Vec<i64>,
+    ats: Vec<i64>,
+    tenants: Vec<Option<String>>,
+    actors: Vec<String>,
+    actions: Vec<String>,
+    resources: Vec<String>,
+    outcomes: Vec<String>,
+    request_ids: Vec<String>,
+    prev_hashes: Vec<String>,
+    hashes: Vec<String>,
+}
+
+impl AuditColumns {
+    fn new(entries: &[AuditRecord]) -> Result<AuditColumns, StoreError> {
+        Ok(AuditColumns {
+            seqs: entries
+                .iter()
+                .map(|e| to_i64(e.seq, "seq"))
+                .collect::<Result<_, _>>()?,
+            ats: entries.iter().map(|e| e.at).collect(),
+            tenants: entries
+                .iter()
+                .map(|e| e.tenant.as_ref().map(TenantId::to_string))
+                .collect(),
+            actors: entries.iter().map(|e| e.actor.clone()).collect(),
+            actions: entries.iter().map(|e| e.action.clone()).collect(),
+            resources: entries.iter().map(|e| e.resource.clone()).collect(),
+            outcomes: entries.iter().map(|e| e.outcome.clone()).collect(),
+            request_ids: entries.iter().map(|e| e.request_id.clone()).collect(),
+            prev_hashes: entries.iter().map(|e| e.prev_hash.clone()).collect(),
+            hashes: entries.iter().map(|e| e.hash.clone()).collect(),
+        })
+    }
+
+    fn params(&self) -> [Param<'_>; 10] {
+        [
+            &self.seqs,
+            &self.ats,
+            &self.tenants,
+            &self.actors,
+            &self.actions,
+            &self.resources,
+            &self.outcomes,
+            &self.request_ids,
+            &self.prev_hashes,
+            &self.hashes,
+        ]
+    }
 }
 
 pub(super) async fn insert_tokens(s: &PgStore, tokens: &[TokenRecord]) -> Result<(), StoreError> {
-    if tokens.is_empty() {
+    insert_tokens_audited(s, tokens, &[]).await
+}
+
+/// Tokens and audit entries in ONE statement (a data-modifying CTE feeding nothing): atomic
+/// without `BEGIN`/`COMMIT`, one round trip and one WAL flush for the whole batch.
+pub(super) async fn insert_tokens_audited(
+    s: &PgStore,
+    tokens: &[TokenRecord],
+    audit: &[AuditRecord],
+) -> Result<(), StoreError> {
+    if tokens.is_empty() && audit.is_empty() {
         return Ok(());
     }
-    let columns = TokenColumns::new(tokens);
-    s.execute(&insert_tokens_sql(), &columns.params())
-        .await
-        .map(drop)
+    let sql = format!(
+        "WITH new_tokens AS (
+             INSERT INTO tokens ({TOKEN_COLUMNS})
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[],
+                                  $6::int8[], $7::text[], $8::int8[], $9::int8[], $10::int8[],
+                                  $11::bytea[])
+         )
+         INSERT INTO audit_log ({AUDIT_COLUMNS})
+         SELECT * FROM UNNEST($12::int8[], $13::int8[], $14::text[], $15::text[], $16::text[],
+                              $17::text[], $18::text[], $19::text[], $20::text[], $21::text[])"
+    );
+    let (token_columns, audit_columns) = (TokenColumns::new(tokens), AuditColumns::new(audit)?);
+    let mut params: Vec<Param<'_>> = token_columns.params().to_vec();
+    params.extend(audit_columns.params());
+    s.execute(&sql, &params).await.map(drop)
 }
 
 pub(super) async fn token(

@@ -274,6 +274,16 @@ impl Store for SqliteStore {
         self.with(move |c| vault::insert_tokens(c, &t)).await
     }
 
+    async fn insert_tokens_audited(
+        &self,
+        tokens: &[TokenRecord],
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let (t, a) = (tokens.to_vec(), audit.to_vec());
+        self.with(move |c| vault::insert_tokens_audited(c, &t, &a))
+            .await
+    }
+
     async fn token(&self, tenant: &TenantId, id: &str) -> Result<Option<TokenRecord>, StoreError> {
         let (t, id) = (tenant.clone(), id.to_owned());
         self.with(move |c| vault::token(c, &t, &id)).await

@@ -123,6 +123,15 @@ pub(super) fn reserve_key_invocations(
 }
 
 pub(super) fn insert_tokens(c: &mut Connection, tokens: &[TokenRecord]) -> Result<(), StoreError> {
+    insert_tokens_audited(c, tokens, &[])
+}
+
+/// Tokens and audit entries in one transaction: one `fsync` of the WAL for the whole batch.
+pub(super) fn insert_tokens_audited(
+    c: &mut Connection,
+    tokens: &[TokenRecord],
+    audit: &[AuditRecord],
+) -> Result<(), StoreError> {
     let tx = c.transaction()?;
     {
         let mut stmt = tx.prepare_cached(&format!(
@@ -143,6 +152,9 @@ pub(super) fn insert_tokens(c: &mut Connection, tokens: &[TokenRecord]) -> Resul
                 t.key_version,
                 t.ciphertext
             ])?;
+        }
+        for e in audit {
+            append_audit(&tx, e)?;
         }
     }
     tx.commit()?;
@@ -191,24 +203,22 @@ pub(super) fn rewrap_token(
     Ok(n == 1)
 }
 
-pub(super) fn append_audit(c: &mut Connection, e: &AuditRecord) -> Result<(), StoreError> {
-    c.execute(
-        &format!(
-            "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-        ),
-        params![
-            to_i64(e.seq, "seq")?,
-            e.at,
-            e.tenant.as_ref().map(TenantId::as_str),
-            e.actor,
-            e.action,
-            e.resource,
-            e.outcome,
-            e.request_id,
-            e.prev_hash,
-            e.hash
-        ],
-    )?;
+pub(super) fn append_audit(c: &Connection, e: &AuditRecord) -> Result<(), StoreError> {
+    c.prepare_cached(&format!(
+        "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))?
+    .execute(params![
+        to_i64(e.seq, "seq")?,
+        e.at,
+        e.tenant.as_ref().map(TenantId::as_str),
+        e.actor,
+        e.action,
+        e.resource,
+        e.outcome,
+        e.request_id,
+        e.prev_hash,
+        e.hash
+    ])?;
     Ok(())
 }
 
