@@ -29,6 +29,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub sfu: Arc<crate::sfu::Sfu>,
     pub vault: Arc<crate::vault::VaultState>,
+    pub payments: Arc<crate::payments::PaymentService>,
 }
 
 /// The full router with its middleware stack.

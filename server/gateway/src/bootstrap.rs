@@ -59,13 +59,20 @@ pub fn state(config: Config) -> anyhow::Result<AppState> {
             path.display()
         );
     }
+    let vault = Arc::new(vault);
+    let payments = crate::payments::PaymentService::new(
+        Arc::clone(&store),
+        Arc::clone(&vault),
+        config.connector.build(),
+    );
     Ok(AppState {
         config: Arc::new(config),
         store,
         tokens: Arc::new(tokens),
         metrics,
         sfu: Arc::new(sfu),
-        vault: Arc::new(vault),
+        vault,
+        payments: Arc::new(payments),
     })
 }
 

@@ -69,6 +69,9 @@ pub struct RawConfig {
     /// The vault's keys (`[vault]`).
     #[serde(default)]
     pub vault: crate::vault::config::RawVault,
+    /// Payment sessions (`[payments]`): the processor connector.
+    #[serde(default)]
+    pub payments: crate::payments::config::RawPayments,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -125,6 +128,7 @@ pub struct Config {
     pub demo_tenant: bool,
     pub sfu: crate::sfu::limits::SfuConfig,
     pub vault: crate::vault::config::VaultConfig,
+    pub connector: crate::payments::config::ConnectorConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -201,6 +205,7 @@ impl RawConfig {
         let auth = validate_auth(self.auth, &data_dir)?;
         let sfu = self.rtc.validate()?;
         let vault = self.vault.validate(&data_dir)?;
+        let connector = self.payments.validate()?;
         let config = Config {
             mode: self.mode,
             demo_tenant: self.demo.tenant.unwrap_or(self.mode == Mode::Development),
@@ -212,6 +217,7 @@ impl RawConfig {
             auth,
             sfu,
             vault,
+            connector,
         };
         if config.mode == Mode::Production {
             refuse_unsafe_production(&config)?;

@@ -48,7 +48,7 @@ fn today() -> YearMonth {
     }
 }
 
-fn open_error(e: OpenError) -> ApiError {
+pub(crate) fn open_error(e: OpenError) -> ApiError {
     match e {
         OpenError::Decrypt => ApiError::bad_request(
             "sealed_card_unreadable",

@@ -1,8 +1,9 @@
 //! Route table. One file per resource; handlers are thin and call domain functions.
 
 mod access_tokens;
-mod card_tokens;
+pub(crate) mod card_tokens;
 mod ops;
+mod payments;
 mod rooms;
 mod rtc;
 mod tenants;
@@ -27,4 +28,11 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/vault/public-key", get(vault::public_key))
         .route("/v1/tokens", post(card_tokens::create))
         .route("/v1/tokens/{id}", get(card_tokens::show))
+        .route("/v1/payments", post(payments::create))
+        .route("/v1/payments/{id}", get(payments::show))
+        .route("/v1/payments/{id}/card", post(payments::submit_card))
+        .route("/v1/payments/{id}/capture", post(payments::capture))
+        .route("/v1/payments/{id}/re-ask", post(payments::capture))
+        .route("/v1/payments/{id}/cancel", post(payments::cancel))
+        .route("/v1/payments/{id}/complete", post(payments::complete))
 }

@@ -1,17 +1,20 @@
-//! Card helpers for the vault tests: unique tracer card numbers, sealing a card to the
-//! vault's public key as a tenant backend would, and listing the files a gateway wrote.
+//! Card helpers for the gateway's integration tests: unique tracer card numbers, sealing a
+//! card to the vault's public key (as the card iframe or a tenant backend would), and
+//! listing the files a gateway wrote.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use hushpay_card::sealed::{self, Binding, RecipientPublicKey};
-use hushpay_card::{CardPayload, Cvc, Expiry, Pan};
+use hushpay_card::{CardPayload, Cvc, Expiry, Pan, PostalCode};
 use rand::Rng;
 use serde_json::Value;
 
-/// A fresh Luhn-valid Visa number, unique to this run.
-pub fn tracer_pan() -> String {
+/// A fresh Luhn-valid number with `prefix` (e.g. "4" for Visa) and `len` digits.
+pub fn luhn_number(prefix: &str, len: usize) -> String {
     let mut rng = rand::thread_rng();
-    let mut digits: Vec<u8> = vec![4];
-    digits.extend((0..14).map(|_| rng.gen_range(0..10u8)));
+    let mut digits: Vec<u8> = prefix.bytes().map(|b| b - b'0').collect();
+    while digits.len() < len - 1 {
+        digits.push(rng.gen_range(0..10u8));
+    }
     let sum: u32 = digits
         .iter()
         .rev()
@@ -30,6 +33,33 @@ pub fn tracer_pan() -> String {
     digits.iter().map(|d| char::from(b'0' + d)).collect()
 }
 
+/// A fresh Luhn-valid 16-digit Visa number, unique to this run.
+pub fn tracer_pan() -> String {
+    luhn_number("4", 16)
+}
+
+/// A 3-digit CVC unlikely to collide with other test values.
+pub fn tracer_cvc() -> String {
+    format!("{:03}", rand::thread_rng().gen_range(100..1000))
+}
+
+/// The vault's public key and key id.
+pub async fn vault_key(gw: &super::TestGateway) -> (RecipientPublicKey, String) {
+    let pk: Value = gw
+        .client
+        .get(gw.url("/v1/vault/public-key"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kid = pk["kid"].as_str().unwrap().to_owned();
+    let public = RecipientPublicKey::from_base64url(pk["public_key"].as_str().unwrap()).unwrap();
+    (public, kid)
+}
+
+/// A card with CVC `481` sealed to `key` for `{tenant, session}`, as JSON.
 pub fn seal_card(
     key: &RecipientPublicKey,
     kid: &str,
@@ -37,11 +67,24 @@ pub fn seal_card(
     session: &str,
     pan: &str,
 ) -> Value {
+    seal(key, kid, tenant, session, pan, Some("481"), None)
+}
+
+/// A card sealed to `key` with the binding `{tenant, session}`, as JSON.
+pub fn seal(
+    key: &RecipientPublicKey,
+    kid: &str,
+    tenant: &str,
+    session: &str,
+    pan: &str,
+    cvc: Option<&str>,
+    postal: Option<&str>,
+) -> Value {
     let pan = Pan::parse(pan).unwrap();
     let payload = CardPayload {
-        cvc: Some(Cvc::parse("481", pan.brand()).unwrap()),
+        cvc: cvc.map(|c| Cvc::parse(c, pan.brand()).unwrap()),
         expiry: Expiry::new(11, 2034).unwrap(),
-        postal_code: None,
+        postal_code: postal.map(|p| PostalCode::parse(p).unwrap()),
         pan,
     };
     let mut seed = [0u8; 32];
@@ -52,6 +95,7 @@ pub fn seal_card(
     serde_json::to_value(sealed).unwrap()
 }
 
+/// Every file under `dir`, recursively.
 pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {

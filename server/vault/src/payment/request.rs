@@ -1,7 +1,6 @@
 //! Validating a payment request: amount, currency, reference, fields, brands, attempts,
 //! timeout. Every refusal is a typed [`RequestError`] naming the field, never echoing input.
 
-use hushpay_card::leak_scan::{self, Net};
 use hushpay_store::UnixTime;
 
 use super::model::{Field, FieldProgress, FieldStatus, Method, Mode, Payment, State};
@@ -89,7 +88,7 @@ pub fn is_currency(code: &str) -> bool {
 fn check_reference(reference: &str) -> Result<(), RequestError> {
     let ok = (1..=128).contains(&reference.chars().count())
         && !reference.chars().any(char::is_control)
-        && leak_scan::luhn_runs(reference.as_bytes(), Net::KnownBrands).is_empty();
+        && hushpay_card::chat_scan::find(reference).is_empty();
     ok.then_some(()).ok_or(RequestError::Reference)
 }
 

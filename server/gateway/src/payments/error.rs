@@ -1,0 +1,84 @@
+//! What a payment operation can fail with, and how each failure looks over HTTP.
+
+use axum::http::StatusCode;
+use hushpay_vault::VaultError;
+use hushpay_vault::payment::{RequestError, TransitionError};
+
+use crate::error::ApiError;
+
+/// Payment service errors. Messages carry no card data.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PaymentError {
+    #[error("no such payment")]
+    NotFound,
+    #[error("the client secret is not valid for this payment")]
+    BadClientSecret,
+    #[error("the credential may not act on this payment")]
+    Forbidden,
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error("the Idempotency-Key was used with a different request")]
+    IdempotencyMismatch,
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error("the payment is already completed")]
+    AlreadyCompleted,
+    #[error("the payment link was already used or has expired")]
+    LinkUsed,
+    #[error("the payment changed concurrently; retry")]
+    Concurrent,
+    #[error("the card was refused: {0}")]
+    CardRejected(&'static str),
+    #[error("the keyed digits are not held for this payment")]
+    KeypadDigitsMissing,
+    #[error("this command needs a keypad payment")]
+    NotKeypad,
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error(transparent)]
+    Store(#[from] hushpay_store::StoreError),
+    #[error("payment document: {0}")]
+    Document(String),
+}
+
+impl From<PaymentError> for ApiError {
+    fn from(e: PaymentError) -> Self {
+        let msg = e.to_string();
+        match e {
+            PaymentError::NotFound => {
+                ApiError::new(StatusCode::NOT_FOUND, "payment_not_found", msg)
+            }
+            PaymentError::BadClientSecret => ApiError::unauthorized("invalid_client_secret", msg),
+            PaymentError::Forbidden => ApiError::forbidden("wrong_payment", msg),
+            PaymentError::Request(r) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, r.code(), r.to_string())
+            }
+            PaymentError::IdempotencyMismatch => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                msg,
+            ),
+            PaymentError::Transition(t) => {
+                ApiError::new(StatusCode::CONFLICT, "invalid_state", t.to_string())
+            }
+            PaymentError::AlreadyCompleted => {
+                ApiError::new(StatusCode::CONFLICT, "payment_already_completed", msg)
+            }
+            PaymentError::LinkUsed => ApiError::new(StatusCode::GONE, "payment_link_used", msg),
+            PaymentError::Concurrent => ApiError::new(StatusCode::CONFLICT, "payment_busy", msg),
+            PaymentError::CardRejected(code) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "card_rejected",
+                format!("the card was refused: {code}"),
+            ),
+            PaymentError::KeypadDigitsMissing => {
+                ApiError::new(StatusCode::CONFLICT, "keypad_digits_missing", msg)
+            }
+            PaymentError::NotKeypad => ApiError::new(StatusCode::CONFLICT, "not_keypad", msg),
+            PaymentError::Vault(v) => ApiError::from(v),
+            PaymentError::Store(s) => ApiError::from(s),
+            PaymentError::Document(_) => ApiError::internal("payment document", &msg),
+        }
+    }
+}

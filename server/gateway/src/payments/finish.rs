@@ -1,0 +1,107 @@
+//! The end of a payment: tokenize in the vault, authorize through the connector (`charge`)
+//! or stop at the token (`tokenize`), and record `succeeded` or `failed`. Shared by the card
+//! form and the keypad.
+
+use hushpay_card::{Cvc, Expiry, Pan};
+use hushpay_store::TenantId;
+use hushpay_vault::connector::{AuthorizationRequest, AuthorizationResult};
+use hushpay_vault::payment::{Event, MaskedCard, Mode};
+use hushpay_vault::{Actor, TokenMetadata, unix_now};
+
+use super::{Loaded, PaymentError, PaymentService, events};
+
+/// A card ready for the vault. Dropping it zeroizes everything.
+#[derive(Debug)]
+pub struct CardInput {
+    pub pan: Pan,
+    pub expiry: Expiry,
+    pub cvc: Option<Cvc>,
+}
+
+fn masked(meta: &TokenMetadata) -> MaskedCard {
+    MaskedCard {
+        token: meta.id.clone(),
+        brand: meta.brand.clone(),
+        last4: meta.last4.clone(),
+        exp_month: meta.exp_month,
+        exp_year: meta.exp_year,
+    }
+}
+
+impl PaymentService {
+    /// Tokenizes and (for `charge`) authorizes a payment in `authorizing`, then records the
+    /// outcome. A vault failure fails the payment (`internal-error`) and is returned.
+    pub(super) async fn finish(
+        &self,
+        actor: &Actor,
+        loaded: Loaded,
+        card: CardInput,
+    ) -> Result<Loaded, PaymentError> {
+        let tenant = TenantId::new(loaded.payment.tenant.as_str());
+        let outcome = self
+            .tokenize_and_authorize(actor, &tenant, &loaded, card)
+            .await;
+        let event = match &outcome {
+            Ok(event) => event.clone(),
+            Err(_) => Event::Declined {
+                card: None,
+                error: "internal-error".into(),
+            },
+        };
+        let done = self.transition(actor, &loaded, event).await?;
+        outcome.map(|_| done)
+    }
+
+    async fn tokenize_and_authorize(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        loaded: &Loaded,
+        card: CardInput,
+    ) -> Result<Event, PaymentError> {
+        let CardInput { pan, expiry, cvc } = card;
+        let vault = &self.vault.vault;
+        let meta = vault
+            .tokenize(actor, tenant, &pan, &expiry, cvc, None)
+            .await?;
+        drop(pan);
+        if let Err(e) = self
+            .store
+            .insert_events(&[events::token_created(&meta, unix_now())])
+            .await
+        {
+            tracing::error!(error = %e, "token.created event not enqueued");
+        }
+        let card = masked(&meta);
+        let p = &loaded.payment;
+        if p.mode == Mode::Tokenize {
+            return Ok(Event::Approved {
+                card,
+                authorization_code: None,
+            });
+        }
+        let opened = vault
+            .open_for_connector(actor, tenant, &meta.id, self.connector.name())
+            .await?;
+        let result = self
+            .connector
+            .authorize(&AuthorizationRequest {
+                card: &opened,
+                amount_minor: p.amount,
+                currency: &p.currency,
+                reference: &p.reference,
+            })
+            .await;
+        drop(opened);
+        Ok(match result {
+            AuthorizationResult::Approved { authorization_code } => Event::Approved {
+                card,
+                authorization_code: Some(authorization_code),
+            },
+            AuthorizationResult::Declined { reason } => Event::Declined {
+                card: Some(card),
+                error: reason.as_str().to_owned(),
+            },
+        })
+    }
+}

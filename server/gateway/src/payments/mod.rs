@@ -1,0 +1,239 @@
+//! Payment sessions: the service that loads a [`Payment`], applies an event with the pure
+//! state machine ([`hushpay_vault::payment`]), audits it (audit or deny) and persists it with
+//! its webhook events in one store transaction.
+//!
+//! * [`card_form`]: a sealed card from the card iframe or link page (client secret);
+//! * [`keypad`]: digits from the media digit collector, held zeroized until completion;
+//! * [`finish`]: tokenize in the vault, authorize through the connector, record the result;
+//! * [`events`]: webhook bodies; [`secret`]: client secrets; [`error`]: HTTP mapping.
+//!
+//! Nothing here stores or logs card data: payments are masked documents.
+
+pub mod card_form;
+pub mod config;
+pub mod error;
+pub mod events;
+mod finish;
+pub mod keypad;
+pub mod secret;
+
+use std::sync::Arc;
+
+use hushpay_store::{PaymentRecord, Store, StoreError, TenantId};
+use hushpay_vault::audit::AuditEvent;
+use hushpay_vault::connector::Connector;
+use hushpay_vault::payment::{Event, Payment, PaymentRequest};
+use hushpay_vault::{Actor, unix_now};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+pub use error::PaymentError;
+
+use crate::vault::VaultState;
+
+/// A payment with the stored record it came from (for its version).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub record: PaymentRecord,
+    pub payment: Payment,
+}
+
+/// What `create` produced.
+#[derive(Debug)]
+pub struct Created {
+    pub payment: Payment,
+    /// The client secret, on first creation of a card-form or link payment only.
+    pub client_secret: Option<Zeroizing<String>>,
+    /// True when an earlier request with the same `Idempotency-Key` created it.
+    pub replayed: bool,
+}
+
+/// The payment service.
+#[derive(Debug)]
+pub struct PaymentService {
+    store: Arc<dyn Store>,
+    vault: Arc<VaultState>,
+    connector: Arc<dyn Connector>,
+    keypad: keypad::KeypadBuffers,
+}
+
+/// The SHA-256 (hex) identifying a request body for idempotency.
+pub fn request_hash(canonical: &[u8]) -> String {
+    hex::encode(Sha256::digest(canonical))
+}
+
+impl PaymentService {
+    pub fn new(
+        store: Arc<dyn Store>,
+        vault: Arc<VaultState>,
+        connector: Arc<dyn Connector>,
+    ) -> Self {
+        Self {
+            store,
+            vault,
+            connector,
+            keypad: keypad::KeypadBuffers::default(),
+        }
+    }
+
+    /// The connector payments are authorized through.
+    pub fn connector(&self) -> &Arc<dyn Connector> {
+        &self.connector
+    }
+
+    async fn audit(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        action: String,
+        id: &str,
+    ) -> Result<(), PaymentError> {
+        self.vault
+            .vault
+            .audit(AuditEvent {
+                tenant: Some(TenantId::new(tenant)),
+                actor: actor.who.clone(),
+                action,
+                resource: id.to_owned(),
+                outcome: "ok".into(),
+                request_id: actor.request_id.clone(),
+            })
+            .await
+            .map_err(PaymentError::from)
+    }
+
+    /// Creates a payment, or returns the one an earlier request with the same
+    /// `Idempotency-Key` created (refused when that request's body differed).
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        request: PaymentRequest,
+        idempotency_key: &str,
+        request_hash: String,
+    ) -> Result<Created, PaymentError> {
+        if let Some(existing) = self.replay(tenant, idempotency_key, &request_hash).await? {
+            return Ok(existing);
+        }
+        let id = format!("pay_{}", crate::ids::base62(24));
+        let now = unix_now();
+        let payment = request.into_payment(id, tenant.as_str(), &actor.who, now)?;
+        let client_secret = payment.method.uses_client_secret().then(secret::generate);
+        self.audit(actor, tenant.as_str(), "payment.create".into(), &payment.id)
+            .await?;
+        let record = PaymentRecord {
+            id: payment.id.clone(),
+            tenant: tenant.clone(),
+            idempotency_key: Some(idempotency_key.to_owned()),
+            request_hash: request_hash.clone(),
+            state: payment.state.as_str().to_owned(),
+            document: document(&payment)?,
+            client_secret_hash: client_secret.as_ref().map(|s| secret::hash(s)),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        match self.store.insert_payment(&record).await {
+            Ok(()) => Ok(Created {
+                payment,
+                client_secret,
+                replayed: false,
+            }),
+            // A concurrent request with the same key won the insert.
+            Err(StoreError::Conflict(_)) => self
+                .replay(tenant, idempotency_key, &request_hash)
+                .await?
+                .ok_or(PaymentError::Concurrent),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn replay(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        request_hash: &str,
+    ) -> Result<Option<Created>, PaymentError> {
+        let Some(record) = self.store.payment_by_idempotency_key(tenant, key).await? else {
+            return Ok(None);
+        };
+        if record.request_hash != request_hash {
+            return Err(PaymentError::IdempotencyMismatch);
+        }
+        let loaded = self.load(&record.id).await?;
+        Ok(Some(Created {
+            payment: loaded.payment,
+            client_secret: None,
+            replayed: true,
+        }))
+    }
+
+    /// Loads a payment; one past its timeout is expired first.
+    pub async fn load(&self, id: &str) -> Result<Loaded, PaymentError> {
+        if !id.starts_with("pay_") || id.len() > 64 {
+            return Err(PaymentError::NotFound);
+        }
+        let record = self
+            .store
+            .payment(id)
+            .await?
+            .ok_or(PaymentError::NotFound)?;
+        let payment: Payment = serde_json::from_str(&record.document)
+            .map_err(|e| PaymentError::Document(e.to_string()))?;
+        let loaded = Loaded { record, payment };
+        if loaded.payment.is_overdue(unix_now()) {
+            let system = Actor {
+                who: "system".into(),
+                request_id: String::new(),
+            };
+            return match self.transition(&system, &loaded, Event::Expire).await {
+                Err(PaymentError::Concurrent) => Box::pin(self.load(id)).await,
+                other => other,
+            };
+        }
+        Ok(loaded)
+    }
+
+    /// Applies `event`: audited first, then persisted with the webhook event it causes in
+    /// one transaction. `Concurrent` when the payment changed since it was loaded.
+    pub async fn transition(
+        &self,
+        actor: &Actor,
+        loaded: &Loaded,
+        event: Event,
+    ) -> Result<Loaded, PaymentError> {
+        let now = unix_now();
+        let name = event.name();
+        let next = loaded.payment.apply(event, now)?;
+        self.audit(actor, &next.tenant, format!("payment.{name}"), &next.id)
+            .await?;
+        let events: Vec<_> = events::for_payment(loaded.payment.state, &next, now)
+            .into_iter()
+            .collect();
+        let record = PaymentRecord {
+            state: next.state.as_str().to_owned(),
+            document: document(&next)?,
+            updated_at: now,
+            version: loaded.record.version + 1,
+            ..loaded.record.clone()
+        };
+        if !self
+            .store
+            .update_payment(&record, loaded.record.version, &events)
+            .await?
+        {
+            return Err(PaymentError::Concurrent);
+        }
+        if next.state.is_terminal() {
+            self.keypad.wipe(&next.id);
+        }
+        Ok(Loaded {
+            record,
+            payment: next,
+        })
+    }
+}
+
+fn document(payment: &Payment) -> Result<String, PaymentError> {
+    serde_json::to_string(payment).map_err(|e| PaymentError::Document(e.to_string()))
+}

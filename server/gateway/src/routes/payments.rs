@@ -1,0 +1,330 @@
+//! Payment sessions over HTTP.
+//!
+//! * `POST /v1/payments` (tenant API key, or agent JWT with `canRequestPayment`;
+//!   `Idempotency-Key` required): creates a payment; card-form and link payments come with
+//!   a `client_secret` (shown once).
+//! * `GET /v1/payments/{id}`: the masked payment for the tenant or the agent; with
+//!   `Bearer pcs_...` (the patient's page) only amount, currency, reference, required fields,
+//!   allowed brands and state.
+//! * `POST /v1/payments/{id}/card` (`Bearer pcs_...`): `{"sealed": <SealedCard>}` sealed to
+//!   the vault key with `Binding { tenant, session: payment id }`.
+//! * `POST /v1/payments/{id}/capture|re-ask` `{"field": "..."}`, `/cancel`, `/complete`:
+//!   agent commands.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hushpay_card::sealed::{self, Binding, SealedCard};
+use hushpay_vault::Actor;
+use hushpay_vault::payment::{Field, Method, Mode, Payment, PaymentRequest};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Caller};
+use crate::payments::{Loaded, PaymentError, PaymentService};
+use crate::routes::card_tokens::{open_error, request_id};
+
+/// The body of `POST /v1/payments`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePayment {
+    pub amount: u64,
+    pub currency: String,
+    pub reference: String,
+    pub mode: Mode,
+    pub method: Method,
+    pub required_fields: Option<Vec<Field>>,
+    pub allowed_brands: Option<Vec<String>>,
+    pub attempts: Option<u8>,
+    /// Seconds.
+    pub timeout: Option<u32>,
+    /// The room whose patient keys the digits (keypad; an agent's own room by default).
+    pub room: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldCommand {
+    pub field: Field,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitCard {
+    pub sealed: SealedCard,
+}
+
+/// The credential of a payment route: the patient's client secret or a tenant/agent caller.
+#[derive(Debug)]
+pub enum PaymentCredential {
+    ClientSecret(String),
+    Caller(Caller),
+}
+
+impl FromRequestParts<AppState> for PaymentCredential {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let secret = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, token)| {
+                scheme.eq_ignore_ascii_case("bearer") && token.starts_with("pcs_")
+            })
+            .map(|(_, token)| token.trim().to_owned());
+        match secret {
+            Some(s) => Ok(PaymentCredential::ClientSecret(s)),
+            None => Ok(PaymentCredential::Caller(
+                Caller::from_request_parts(parts, state).await?,
+            )),
+        }
+    }
+}
+
+fn actor(caller: &Caller, headers: &HeaderMap) -> Actor {
+    let who = match caller {
+        Caller::ApiKey(k) => k.id.to_string(),
+        Caller::Participant(c) => format!("agent:{}", c.sub.as_str()),
+    };
+    Actor {
+        who,
+        request_id: request_id(headers),
+    }
+}
+
+/// Tenant callers see their tenant's payments; agents need `canRequestPayment` and see the
+/// payments of their room or their own.
+fn check_access(caller: &Caller, p: &Payment) -> Result<(), PaymentError> {
+    if caller.tenant().as_str() != p.tenant {
+        return Err(PaymentError::NotFound);
+    }
+    match caller {
+        Caller::ApiKey(_) => Ok(()),
+        Caller::Participant(c) => {
+            let own = p.room.as_deref() == Some(c.room.as_str())
+                || p.created_by == format!("agent:{}", c.sub.as_str());
+            if c.grants.can_request_payment && own {
+                Ok(())
+            } else {
+                Err(PaymentError::Forbidden)
+            }
+        }
+    }
+}
+
+fn payment_body(p: &Payment) -> Json<serde_json::Value> {
+    Json(json!({ "payment": p }))
+}
+
+/// What the patient's page may see.
+fn patient_view(p: &Payment) -> Json<serde_json::Value> {
+    Json(json!({ "payment": {
+        "amount": p.amount,
+        "currency": p.currency,
+        "reference": p.reference,
+        "required_fields": p.required_fields,
+        "allowed_brands": p.allowed_brands,
+        "state": p.state,
+    }}))
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+    let key = headers
+        .get("idempotency-key")
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "idempotency_key_required",
+                "send an `Idempotency-Key` header (1 to 255 printable ASCII characters)",
+            )
+        })?
+        .to_str()
+        .ok()
+        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "`Idempotency-Key` must be 1 to 255 printable ASCII characters",
+            )
+        })?;
+    Ok(key.to_owned())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CreatePayment>,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let mut room = body.room.clone();
+    if let Caller::Participant(c) = &caller {
+        if !c.grants.can_request_payment {
+            return Err(ApiError::forbidden(
+                "missing_grant",
+                "this token lacks the `canRequestPayment` grant",
+            ));
+        }
+        if body.method == Method::Keypad {
+            if room.as_deref().is_some_and(|r| r != c.room.as_str()) {
+                return Err(ApiError::forbidden(
+                    "wrong_room",
+                    "an agent may request keypad payments in its own room only",
+                ));
+            }
+            room = Some(c.room.as_str().to_owned());
+        }
+    }
+    let hash = crate::payments::request_hash(
+        &serde_json::to_vec(&body).map_err(|e| ApiError::internal("request hash", &e))?,
+    );
+    let request = PaymentRequest {
+        amount: body.amount,
+        currency: body.currency,
+        reference: body.reference,
+        mode: body.mode,
+        method: body.method,
+        required_fields: body.required_fields,
+        allowed_brands: body.allowed_brands,
+        attempts: body.attempts,
+        timeout_secs: body.timeout,
+        room,
+    };
+    let created = state
+        .payments
+        .create(
+            &actor(&caller, &headers),
+            &caller.tenant(),
+            request,
+            &key,
+            hash,
+        )
+        .await?;
+    let mut body = json!({ "payment": created.payment });
+    if let Some(secret) = &created.client_secret {
+        body["client_secret"] = json!(secret.as_str());
+    }
+    let status = if created.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let mut response = (status, Json(body)).into_response();
+    if created.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+async fn load_for(state: &AppState, caller: &Caller, id: &str) -> Result<Loaded, ApiError> {
+    let loaded = state.payments.load(id).await?;
+    check_access(caller, &loaded.payment)?;
+    Ok(loaded)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    credential: PaymentCredential,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    match credential {
+        PaymentCredential::ClientSecret(s) => {
+            let loaded = state.payments.authenticate_client(&id, &s).await?;
+            Ok(patient_view(&loaded.payment))
+        }
+        PaymentCredential::Caller(c) => Ok(payment_body(&load_for(&state, &c, &id).await?.payment)),
+    }
+}
+
+pub async fn submit_card(
+    State(state): State<AppState>,
+    credential: PaymentCredential,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SubmitCard>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let PaymentCredential::ClientSecret(secret) = credential else {
+        return Err(ApiError::unauthorized(
+            "invalid_client_secret",
+            "this endpoint takes the payment's client secret (`Bearer pcs_...`)",
+        ));
+    };
+    let payments: &PaymentService = &state.payments;
+    let loaded = payments.authenticate_client(&id, &secret).await?;
+    PaymentService::check_open_for_card(&loaded)?;
+    if body.sealed.kid != state.vault.kid {
+        return Err(ApiError::bad_request(
+            "unknown_kid",
+            "the sealed card names a key id this vault does not have; fetch /v1/vault/public-key",
+        ));
+    }
+    let binding = Binding {
+        tenant: &loaded.payment.tenant,
+        session: &loaded.payment.id,
+    };
+    let card =
+        sealed::open(&state.vault.hpke_secret, &body.sealed, &binding).map_err(open_error)?;
+    let actor = Actor {
+        who: format!("client:{id}"),
+        request_id: request_id(&headers),
+    };
+    let done = payments.submit_card(&actor, loaded, card).await?;
+    Ok(payment_body(&done.payment))
+}
+
+async fn command(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    id: &str,
+    run: impl AsyncFnOnce(&PaymentService, &Actor, Loaded) -> Result<Loaded, PaymentError>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let loaded = load_for(state, caller, id).await?;
+    let done = run(&state.payments, &actor(caller, headers), loaded).await?;
+    Ok(payment_body(&done.payment))
+}
+
+pub async fn capture(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<FieldCommand>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    command(&state, &caller, &headers, &id, async |s, a, l| {
+        s.capture_field(a, &l, body.field).await
+    })
+    .await
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    command(&state, &caller, &headers, &id, async |s, a, l| {
+        s.transition(a, &l, hushpay_vault::payment::Event::Cancel)
+            .await
+    })
+    .await
+}
+
+pub async fn complete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    command(&state, &caller, &headers, &id, async |s, a, l| {
+        s.complete(a, &l).await
+    })
+    .await
+}
