@@ -187,11 +187,19 @@ async fn card_numbers_in_chat_are_intercepted_before_relay_and_storage() {
     );
 
     // Bad chat frames get errors on the channel, nothing is relayed.
-    patient.chat_raw("not json").await.unwrap();
-    let ChatOut::Error { code, .. } = next_message(&mut patient).await else {
-        panic!()
-    };
-    assert_eq!(code, "bad_message");
+    for frame in [
+        "not json",
+        r#"{"type":"typing"}"#,
+        r#"{"type":"chat","text":"hi","to":"agent-7"}"#,
+        r#"{"type":"chat","text":7}"#,
+        "",
+    ] {
+        patient.chat_raw(frame).await.unwrap();
+        let ChatOut::Error { code, .. } = next_message(&mut patient).await else {
+            panic!("{frame:?}")
+        };
+        assert_eq!(code, "bad_message", "{frame:?}");
+    }
     patient.chat(&"x".repeat(5000)).await.unwrap();
     let ChatOut::Error { code, .. } = next_message(&mut patient).await else {
         panic!()
