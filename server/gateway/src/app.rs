@@ -30,6 +30,7 @@ pub struct AppState {
     pub sfu: Arc<crate::sfu::Sfu>,
     pub vault: Arc<crate::vault::VaultState>,
     pub payments: Arc<crate::payments::PaymentService>,
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 /// The full router with its middleware stack.
@@ -60,15 +61,22 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `router(state)` on `listener` until `shutdown` completes, then drains requests.
+/// Serves `router(state)` on `listener` (and runs the webhook delivery worker) until
+/// `shutdown` completes, then drains requests.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let worker = tokio::spawn(crate::webhooks::worker::run(
+        Arc::clone(&state.store),
+        Arc::clone(&state.webhooks),
+    ));
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    worker.abort();
+    served
 }
 
 async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {

@@ -65,6 +65,11 @@ pub fn state(config: Config) -> anyhow::Result<AppState> {
         Arc::clone(&vault),
         config.connector.build(),
     );
+    let webhooks = crate::webhooks::Webhooks::new(
+        Arc::clone(&store),
+        Arc::clone(&vault),
+        config.webhooks.clone(),
+    );
     Ok(AppState {
         config: Arc::new(config),
         store,
@@ -73,6 +78,7 @@ pub fn state(config: Config) -> anyhow::Result<AppState> {
         sfu: Arc::new(sfu),
         vault,
         payments: Arc::new(payments),
+        webhooks: Arc::new(webhooks),
     })
 }
 

@@ -72,6 +72,9 @@ pub struct RawConfig {
     /// Payment sessions (`[payments]`): the processor connector.
     #[serde(default)]
     pub payments: crate::payments::config::RawPayments,
+    /// Webhook deliveries (`[webhooks]`).
+    #[serde(default)]
+    pub webhooks: crate::webhooks::config::RawWebhooks,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -129,6 +132,7 @@ pub struct Config {
     pub sfu: crate::sfu::limits::SfuConfig,
     pub vault: crate::vault::config::VaultConfig,
     pub connector: crate::payments::config::ConnectorConfig,
+    pub webhooks: crate::webhooks::config::WebhookConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -206,6 +210,7 @@ impl RawConfig {
         let sfu = self.rtc.validate()?;
         let vault = self.vault.validate(&data_dir)?;
         let connector = self.payments.validate()?;
+        let webhooks = self.webhooks.validate()?;
         let config = Config {
             mode: self.mode,
             demo_tenant: self.demo.tenant.unwrap_or(self.mode == Mode::Development),
@@ -218,6 +223,7 @@ impl RawConfig {
             sfu,
             vault,
             connector,
+            webhooks,
         };
         if config.mode == Mode::Production {
             refuse_unsafe_production(&config)?;
@@ -327,6 +333,11 @@ fn refuse_unsafe_production(c: &Config) -> Result<(), ConfigError> {
     if c.store == StoreLocation::Memory {
         return Err(ConfigError::Production(
             "the in-memory store loses every record".into(),
+        ));
+    }
+    if c.webhooks.danger_allow_private_webhook_targets {
+        return Err(ConfigError::Production(
+            "webhooks.danger_allow_private_webhook_targets (internal webhook targets)".into(),
         ));
     }
     Ok(())

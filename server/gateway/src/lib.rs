@@ -31,3 +31,4 @@ pub mod sfu;
 pub mod tenants;
 pub mod tokens;
 pub mod vault;
+pub mod webhooks;

@@ -24,6 +24,7 @@ pub fn matches(presented: &str, stored: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

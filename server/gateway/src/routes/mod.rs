@@ -8,9 +8,10 @@ mod rooms;
 mod rtc;
 mod tenants;
 mod vault;
+mod webhooks;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::app::AppState;
 
@@ -35,4 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/payments/{id}/re-ask", post(payments::capture))
         .route("/v1/payments/{id}/cancel", post(payments::cancel))
         .route("/v1/payments/{id}/complete", post(payments::complete))
+        .route("/v1/webhooks", post(webhooks::create).get(webhooks::list))
+        .route("/v1/webhooks/{id}", delete(webhooks::delete))
+        .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
 }
