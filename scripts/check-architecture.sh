@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Proves the sans-IO crates depend on no async runtime, web framework, WebRTC stack or
+# Proves the sans-IO crates (and the card iframe's wasm crate) depend on no async runtime, web framework, WebRTC stack or
 # database client (DESIGN.md: card <- vault <- gateway -> media; wasm -> card).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ if [ -z "$(forbidden_deps hushpay-store)" ]; then
 fi
 
 status=0
-for crate in hushpay-media hushpay-card; do
+for crate in hushpay-media hushpay-card hushpay-wasm; do
   bad=$(forbidden_deps "$crate")
   if [ -n "$bad" ]; then
     echo "FAIL: $crate depends on: $(tr '\n' ' ' <<<"$bad")"

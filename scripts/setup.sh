@@ -28,6 +28,22 @@ if command -v rustup >/dev/null; then
     || rustup target add wasm32-unknown-unknown
 fi
 
-if [ -f package-lock.json ] && [ ! -d node_modules ]; then
+# wasm-bindgen CLI for the card iframe (scripts/build-wasm.sh): exactly the version of the
+# wasm-bindgen crate in Cargo.lock, built once into a cache directory outside the repository.
+# `--locked` first; crates.io here lacks a version its lock file pins (webpki-roots 1.0.11),
+# so fall back to a fresh resolution of the same CLI version.
+wbg_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+tools=${HUSHPAY_TOOLS_DIR:-$HOME/.cache/hushpay/tools}
+if [ -n "$wbg_version" ] && [ ! -x "$tools/wasm-bindgen-$wbg_version/bin/wasm-bindgen" ]; then
+  echo "setup: building wasm-bindgen-cli $wbg_version into $tools (once)"
+  (
+    unset CARGO_TARGET_DIR
+    cargo install --quiet --locked --root "$tools/wasm-bindgen-$wbg_version" wasm-bindgen-cli --version "$wbg_version" \
+      || cargo install --quiet --root "$tools/wasm-bindgen-$wbg_version" wasm-bindgen-cli --version "$wbg_version"
+  )
+fi
+
+# npm ci when node_modules is missing or older than the lock file.
+if [ -f package-lock.json ] && { [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
   npm ci --no-audit --no-fund
 fi

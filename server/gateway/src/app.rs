@@ -31,6 +31,7 @@ pub struct AppState {
     pub vault: Arc<crate::vault::VaultState>,
     pub payments: Arc<crate::payments::PaymentService>,
     pub webhooks: Arc<crate::webhooks::Webhooks>,
+    pub widget: Arc<crate::widget::Widget>,
 }
 
 /// The full router with its middleware stack.

@@ -70,6 +70,10 @@ pub fn state(config: Config) -> anyhow::Result<AppState> {
         Arc::clone(&vault),
         config.webhooks.clone(),
     );
+    let (widget, asset_error) = crate::widget::Widget::load(&config);
+    if let Some(e) = asset_error {
+        tracing::warn!(error = %e, "card iframe unavailable");
+    }
     Ok(AppState {
         config: Arc::new(config),
         store,
@@ -79,6 +83,7 @@ pub fn state(config: Config) -> anyhow::Result<AppState> {
         vault,
         payments: Arc::new(payments),
         webhooks: Arc::new(webhooks),
+        widget: Arc::new(widget),
     })
 }
 

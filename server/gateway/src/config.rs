@@ -75,6 +75,9 @@ pub struct RawConfig {
     /// Webhook deliveries (`[webhooks]`).
     #[serde(default)]
     pub webhooks: crate::webhooks::config::RawWebhooks,
+    /// The card iframe (`[widget]`): its origin and assets.
+    #[serde(default)]
+    pub widget: crate::widget::config::RawWidget,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -133,6 +136,7 @@ pub struct Config {
     pub vault: crate::vault::config::VaultConfig,
     pub connector: crate::payments::config::ConnectorConfig,
     pub webhooks: crate::webhooks::config::WebhookConfig,
+    pub widget: crate::widget::config::WidgetConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -211,6 +215,7 @@ impl RawConfig {
         let vault = self.vault.validate(&data_dir)?;
         let connector = self.payments.validate()?;
         let webhooks = self.webhooks.validate()?;
+        let widget = self.widget.validate()?;
         let config = Config {
             mode: self.mode,
             demo_tenant: self.demo.tenant.unwrap_or(self.mode == Mode::Development),
@@ -224,6 +229,7 @@ impl RawConfig {
             vault,
             connector,
             webhooks,
+            widget,
         };
         if config.mode == Mode::Production {
             refuse_unsafe_production(&config)?;
@@ -328,6 +334,9 @@ fn refuse_unsafe_production(c: &Config) -> Result<(), ConfigError> {
         )));
     }
     if let Some(problem) = c.vault.production_problem() {
+        return Err(ConfigError::Production(problem));
+    }
+    if let Some(problem) = c.widget.production_problem(&c.public_url) {
         return Err(ConfigError::Production(problem));
     }
     if c.store == StoreLocation::Memory {
@@ -501,11 +510,17 @@ mod tests {
         let key = ("HUSHPAY__AUTH__SIGNING_KEY_FILE", "/etc/hushpay/key.pem");
         let prod = ("HUSHPAY__MODE", "production");
         let kek = ("HUSHPAY__VAULT__KEK_FILE", "/etc/hushpay/kek");
+        let widget = ("HUSHPAY__WIDGET__ORIGIN", "https://elements.pay.example");
         let hpke = (
             "HUSHPAY__VAULT__HPKE_KEY_FILE",
             "/etc/hushpay/vault-hpke.key",
         );
-        let ok = load_str("", &[prod, https, key, kek, hpke]).unwrap();
+        let ok = load_str("", &[prod, https, key, kek, hpke, widget]).unwrap();
+        let no_widget = load_str("", &[prod, https, key, kek, hpke]).unwrap_err();
+        assert!(
+            no_widget.to_string().contains("widget.origin"),
+            "{no_widget}"
+        );
         assert!(!ok.demo_tenant);
         let no_kek = load_str("", &[prod, https, key, hpke]).unwrap_err();
         assert!(no_kek.to_string().contains("development KEK"), "{no_kek}");

@@ -32,3 +32,4 @@ pub mod tenants;
 pub mod tokens;
 pub mod vault;
 pub mod webhooks;
+pub mod widget;

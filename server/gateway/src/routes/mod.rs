@@ -2,6 +2,7 @@
 
 mod access_tokens;
 pub(crate) mod card_tokens;
+mod elements;
 mod ops;
 mod payments;
 mod rooms;
@@ -39,4 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/webhooks", post(webhooks::create).get(webhooks::list))
         .route("/v1/webhooks/{id}", delete(webhooks::delete))
         .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route(crate::widget::page::PAGE_PATH, get(elements::page))
+        .route(crate::widget::page::SCRIPT_PATH, get(elements::script))
+        .route(crate::widget::page::WASM_PATH, get(elements::wasm))
 }

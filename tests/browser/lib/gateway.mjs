@@ -1,0 +1,51 @@
+// Starting the real gateway for browser tests: the binary (built by cargo when missing or
+// stale), a private data directory on SQLite, admin CLI calls against the same store.
+import { spawn, execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** The `hushpay` binary (cargo build is a quick no-op when it is up to date), copied away at
+ *  once: a target directory shared with other checkouts may replace it under the test. */
+export function gatewayBinary() {
+  if (process.env.HUSHPAY_BIN) return process.env.HUSHPAY_BIN;
+  execFileSync('cargo', ['build', '--quiet', '-p', 'hushpay'], { cwd: root, stdio: 'inherit' });
+  const target = process.env.CARGO_TARGET_DIR || join(root, 'target');
+  const copy = join(mkdtempSync(join(tmpdir(), 'hushpay-bin-')), 'hushpay');
+  copyFileSync(join(target, 'debug', 'hushpay'), copy);
+  return copy;
+}
+
+function env(dataDir) {
+  return {
+    ...process.env,
+    HUSHPAY__DATA_DIR: dataDir,
+    HUSHPAY__WIDGET__ASSETS_DIR: join(root, 'web-sdk', 'dist', 'frame'),
+    HUSHPAY_LOG: process.env.HUSHPAY_LOG || 'warn',
+  };
+}
+
+/** Runs an admin command (`tenant create ...`) against the data dir; returns its stdout. */
+export function admin(bin, dataDir, args) {
+  return execFileSync(bin, args, { cwd: dataDir, env: env(dataDir), encoding: 'utf8' }).trim();
+}
+
+/** Starts `hushpay serve --listen 127.0.0.1:0`; resolves with the child, its address and logs. */
+export function startGateway(bin, dataDir) {
+  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0'], {
+    cwd: dataDir, env: env(dataDir), stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs = { stdout: '', stderr: '' };
+  child.stderr.on('data', (d) => { logs.stderr += d; });
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => reject(new Error(`gateway exited ${code}: ${logs.stdout}${logs.stderr}`)));
+    child.stdout.on('data', (d) => {
+      logs.stdout += d;
+      const addr = logs.stdout.match(/listening on http:\/\/(\S+)/)?.[1];
+      if (addr) resolve({ child, addr, logs });
+    });
+  });
+}
