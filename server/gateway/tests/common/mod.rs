@@ -24,6 +24,15 @@ pub struct TestGateway {
 impl TestGateway {
     /// A development-mode gateway on the in-memory store, with extra env-style overrides.
     pub async fn start(overrides: &[(&str, &str)]) -> Self {
+        Self::start_with(overrides, |_| {}).await
+    }
+
+    /// Like [`TestGateway::start`], with `adjust` applied to the state before serving (tests
+    /// swap in failing parts).
+    pub async fn start_with(
+        overrides: &[(&str, &str)],
+        adjust: impl FnOnce(&mut AppState),
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut env = vec![
             (
@@ -38,7 +47,8 @@ impl TestGateway {
                 .map(|(k, v)| (k.to_string(), v.to_string())),
         );
         let config = RawConfig::load(None, env).unwrap().validate().unwrap();
-        let state = bootstrap::state(config).unwrap();
+        let mut state = bootstrap::state(config).unwrap();
+        adjust(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();

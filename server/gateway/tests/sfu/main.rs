@@ -7,6 +7,7 @@ mod common;
 
 mod bad_input;
 mod chat;
+mod chat_deny;
 mod chat_storage;
 mod harness;
 mod masked_call;
