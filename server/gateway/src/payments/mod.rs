@@ -5,6 +5,7 @@
 //! * [`card_form`]: a sealed card from the card iframe or link page (client secret);
 //! * [`keypad`]: digits from the media digit collector, held zeroized until completion;
 //! * [`finish`]: tokenize in the vault, authorize through the connector, record the result;
+//! * [`http_connector`]: the `http` relay connector (the `sandbox` lives in hushpay-vault);
 //! * [`events`]: webhook bodies; [`secret`]: client secrets; [`error`]: HTTP mapping.
 //!
 //! Nothing here stores or logs card data: payments are masked documents.
@@ -14,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 mod finish;
+pub mod http_connector;
 pub mod keypad;
 pub mod secret;
 

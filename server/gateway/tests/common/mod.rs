@@ -24,12 +24,25 @@ pub struct TestGateway {
 impl TestGateway {
     /// A development-mode gateway on the in-memory store, with extra env-style overrides.
     pub async fn start(overrides: &[(&str, &str)]) -> Self {
-        Self::start_with(overrides, |_| {}).await
+        Self::start_full("", overrides, |_| {}).await
     }
 
     /// Like [`TestGateway::start`], with `adjust` applied to the state before serving (tests
     /// swap in failing parts).
     pub async fn start_with(
+        overrides: &[(&str, &str)],
+        adjust: impl FnOnce(&mut AppState),
+    ) -> Self {
+        Self::start_full("", overrides, adjust).await
+    }
+
+    /// Like [`TestGateway::start`], with a TOML configuration file as the base.
+    pub async fn start_with_toml(toml: &str, overrides: &[(&str, &str)]) -> Self {
+        Self::start_full(toml, overrides, |_| {}).await
+    }
+
+    async fn start_full(
+        toml: &str,
         overrides: &[(&str, &str)],
         adjust: impl FnOnce(&mut AppState),
     ) -> Self {
@@ -46,7 +59,12 @@ impl TestGateway {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string())),
         );
-        let config = RawConfig::load(None, env).unwrap().validate().unwrap();
+        let file = dir.path().join("hushpay.toml");
+        std::fs::write(&file, toml).unwrap();
+        let config = RawConfig::load(Some(&file), env)
+            .unwrap()
+            .validate()
+            .unwrap();
         let mut state = bootstrap::state(config).unwrap();
         adjust(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,0 +1,390 @@
+//! `http`: a generic relay to a processor. A configured JSON request template with card-field
+//! placeholders is rendered inside the vault boundary (in a zeroizing buffer, never logged),
+//! sent with reqwest over rustls TLS to an allowlisted host (https only, no redirects), and
+//! the JSON response is mapped to approved or declined with an authorization code.
+//!
+//! Placeholders: `{{card.number}}`, `{{card.exp_month}}`, `{{card.exp_year}}`,
+//! `{{card.cvc}}`, `{{amount}}`, `{{currency}}`, `{{reference}}`. Values are inserted
+//! JSON-escaped (put string placeholders inside quotes in the template).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hushpay_vault::connector::{
+    AuthorizationRequest, AuthorizationResult, Connector, DeclineReason,
+};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+/// The placeholders a template may use.
+pub const PLACEHOLDERS: &[&str] = &[
+    "card.number",
+    "card.exp_month",
+    "card.exp_year",
+    "card.cvc",
+    "amount",
+    "currency",
+    "reference",
+];
+
+/// `[payments.http]` as written. `Debug` hides header values (processor credentials).
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttpConnector {
+    pub url: String,
+    pub allowed_hosts: Vec<String>,
+    pub body_template: String,
+    /// Static request headers (API keys of the processor); never logged.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// JSON pointer to the field saying whether it was approved (`/status`).
+    pub approved_pointer: String,
+    /// Values of that field meaning approved (`["approved"]`).
+    pub approved_values: Vec<String>,
+    /// JSON pointer to the authorization code (`/authorization_code`).
+    pub authorization_code_pointer: String,
+    /// JSON pointer to a decline code (`/decline_code`), mapped to decline reasons.
+    pub decline_code_pointer: Option<String>,
+    /// Extra trusted root certificate (PEM), e.g. a private processor CA.
+    pub ca_file: Option<std::path::PathBuf>,
+    pub timeout_secs: Option<u64>,
+}
+
+impl std::fmt::Debug for RawHttpConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawHttpConnector")
+            .field("url", &self.url)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why an `[payments.http]` section is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpConnectorError {
+    #[error("payments.http.url must be https:// with a host in payments.http.allowed_hosts")]
+    Url,
+    #[error("payments.http.body_template uses an unknown placeholder; known: {}", PLACEHOLDERS.join(", "))]
+    Placeholder,
+    #[error("payments.http: {0}")]
+    Invalid(&'static str),
+    #[error("payments.http.ca_file: {0}")]
+    Ca(String),
+}
+
+/// The relay connector.
+#[derive(Debug)]
+pub struct HttpConnector {
+    raw: RawHttpConnector,
+    client: reqwest::Client,
+}
+
+fn host_of(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("https://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.contains('@') {
+        return None;
+    }
+    let host = authority.split(':').next()?;
+    (!host.is_empty()).then_some(host)
+}
+
+/// The placeholder names in `template`, in order.
+fn placeholders(template: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            out.push("");
+            break;
+        };
+        out.push(&after[..end]);
+        rest = &after[end + 2..];
+    }
+    out
+}
+
+fn json_escaped(value: &str) -> Zeroizing<String> {
+    let quoted = Zeroizing::new(serde_json::Value::String(value.to_owned()).to_string());
+    Zeroizing::new(quoted[1..quoted.len() - 1].to_owned())
+}
+
+impl HttpConnector {
+    /// Checks the configuration and builds the TLS client (rustls).
+    pub fn new(raw: RawHttpConnector) -> Result<HttpConnector, HttpConnectorError> {
+        let host = host_of(&raw.url).ok_or(HttpConnectorError::Url)?;
+        if !raw
+            .allowed_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(host))
+        {
+            return Err(HttpConnectorError::Url);
+        }
+        if placeholders(&raw.body_template)
+            .iter()
+            .any(|p| !PLACEHOLDERS.contains(p))
+        {
+            return Err(HttpConnectorError::Placeholder);
+        }
+        if raw.approved_values.is_empty() {
+            return Err(HttpConnectorError::Invalid(
+                "approved_values must not be empty",
+            ));
+        }
+        for p in [&raw.approved_pointer, &raw.authorization_code_pointer]
+            .into_iter()
+            .chain(raw.decline_code_pointer.as_ref())
+        {
+            if !p.starts_with('/') {
+                return Err(HttpConnectorError::Invalid("pointers start with `/`"));
+            }
+        }
+        let timeout = Duration::from_secs(raw.timeout_secs.unwrap_or(20).clamp(1, 120));
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .https_only(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout);
+        if let Some(path) = &raw.ca_file {
+            let pem = std::fs::read(path).map_err(|e| HttpConnectorError::Ca(e.to_string()))?;
+            let cert = reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| HttpConnectorError::Ca(e.to_string()))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| HttpConnectorError::Ca(e.to_string()))?;
+        Ok(HttpConnector { raw, client })
+    }
+
+    /// Renders the template for one request. Card data: the result must never be logged.
+    fn render(&self, r: &AuthorizationRequest<'_>) -> Zeroizing<String> {
+        let card = r.card;
+        let mut out = Zeroizing::new(String::with_capacity(self.raw.body_template.len() + 64));
+        let mut rest = self.raw.body_template.as_str();
+        while let Some(start) = rest.find("{{") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after.find("}}").unwrap_or(after.len());
+            let value: Zeroizing<String> = match &after[..end] {
+                "card.number" => Zeroizing::new(card.pan.expose_digits().to_owned()),
+                "card.exp_month" => Zeroizing::new(card.expiry.month().to_string()),
+                "card.exp_year" => Zeroizing::new(card.expiry.year().to_string()),
+                "card.cvc" => Zeroizing::new(
+                    card.cvc
+                        .as_ref()
+                        .map_or(String::new(), |c| c.expose_digits().to_owned()),
+                ),
+                "amount" => Zeroizing::new(r.amount_minor.to_string()),
+                "currency" => json_escaped(r.currency),
+                "reference" => json_escaped(r.reference),
+                _ => Zeroizing::new(String::new()),
+            };
+            out.push_str(&value);
+            rest = after.get(end + 2..).unwrap_or("");
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn map_response(&self, body: &[u8]) -> AuthorizationResult {
+        let processing = AuthorizationResult::Declined {
+            reason: DeclineReason::ProcessingError,
+        };
+        let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return processing;
+        };
+        let text = |pointer: &str| {
+            json.pointer(pointer).and_then(|v| match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                serde_json::Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            })
+        };
+        let approved =
+            text(&self.raw.approved_pointer).is_some_and(|v| self.raw.approved_values.contains(&v));
+        if approved {
+            return match text(&self.raw.authorization_code_pointer) {
+                Some(code) if (1..=64).contains(&code.len()) => AuthorizationResult::Approved {
+                    authorization_code: code,
+                },
+                _ => processing,
+            };
+        }
+        let code = self
+            .raw
+            .decline_code_pointer
+            .as_deref()
+            .and_then(text)
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .replace('-', "_");
+        let reason = match code.as_str() {
+            "insufficient_funds" => DeclineReason::InsufficientFunds,
+            "invalid_cvc" | "incorrect_cvc" | "invalid_security_code" => {
+                DeclineReason::InvalidSecurityCode
+            }
+            "processing_error" => DeclineReason::ProcessingError,
+            _ => DeclineReason::CardDeclined,
+        };
+        AuthorizationResult::Declined { reason }
+    }
+}
+
+#[async_trait]
+impl Connector for HttpConnector {
+    fn name(&self) -> &str {
+        "http"
+    }
+
+    async fn authorize(&self, request: &AuthorizationRequest<'_>) -> AuthorizationResult {
+        let body = self.render(request);
+        let mut req = self
+            .client
+            .post(&self.raw.url)
+            .header("content-type", "application/json");
+        for (k, v) in &self.raw.headers {
+            req = req.header(k, v);
+        }
+        // The body is copied once into the request; reqwest owns and drops that copy.
+        let sent = req.body(body.as_str().to_owned()).send().await;
+        drop(body);
+        let response = match sent {
+            Ok(r) if r.status().is_success() => r,
+            Ok(r) => {
+                tracing::warn!(
+                    status = r.status().as_u16(),
+                    "http connector: processor refused"
+                );
+                return AuthorizationResult::Declined {
+                    reason: DeclineReason::ProcessingError,
+                };
+            }
+            Err(e) => {
+                tracing::warn!(
+                    timeout = e.is_timeout(),
+                    connect = e.is_connect(),
+                    "http connector: transport failure"
+                );
+                return AuthorizationResult::Declined {
+                    reason: DeclineReason::ProcessingError,
+                };
+            }
+        };
+        match response.bytes().await {
+            Ok(b) if b.len() <= 64 * 1024 => self.map_response(&b),
+            _ => AuthorizationResult::Declined {
+                reason: DeclineReason::ProcessingError,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    pub(crate) fn raw(url: &str) -> RawHttpConnector {
+        RawHttpConnector {
+            url: url.into(),
+            allowed_hosts: vec!["processor.example".into()],
+            body_template: r#"{"n":"{{card.number}}","m":{{card.exp_month}},"r":"{{reference}}"}"#
+                .into(),
+            approved_pointer: "/status".into(),
+            approved_values: vec!["approved".into()],
+            authorization_code_pointer: "/auth/code".into(),
+            decline_code_pointer: Some("/decline".into()),
+            ..RawHttpConnector::default()
+        }
+    }
+
+    #[test]
+    fn configuration_is_checked() {
+        assert!(HttpConnector::new(raw("https://processor.example/v1/auth")).is_ok());
+        for url in [
+            "http://processor.example/",
+            "https://evil.example/",
+            "https://user@processor.example/",
+            "https://processor.example.evil.example/",
+        ] {
+            assert_eq!(
+                HttpConnector::new(raw(url)).unwrap_err(),
+                HttpConnectorError::Url,
+                "{url}"
+            );
+        }
+        let mut bad = raw("https://processor.example/");
+        bad.body_template = "{{card.pin}}".into();
+        assert_eq!(
+            HttpConnector::new(bad).unwrap_err(),
+            HttpConnectorError::Placeholder
+        );
+        let mut bad = raw("https://processor.example/");
+        bad.body_template = "{{card.number".into();
+        assert_eq!(
+            HttpConnector::new(bad).unwrap_err(),
+            HttpConnectorError::Placeholder
+        );
+    }
+
+    #[test]
+    fn responses_map_to_results() {
+        let c = HttpConnector::new(raw("https://processor.example/")).unwrap();
+        let approved = c.map_response(br#"{"status":"approved","auth":{"code":"A1B2"}}"#);
+        assert_eq!(
+            approved,
+            AuthorizationResult::Approved {
+                authorization_code: "A1B2".into()
+            }
+        );
+        let declined = |b: &[u8]| match c.map_response(b) {
+            AuthorizationResult::Declined { reason } => reason,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            declined(br#"{"status":"declined","decline":"insufficient-funds"}"#),
+            DeclineReason::InsufficientFunds
+        );
+        assert_eq!(
+            declined(br#"{"status":"declined","decline":"incorrect_cvc"}"#),
+            DeclineReason::InvalidSecurityCode
+        );
+        assert_eq!(
+            declined(br#"{"status":"declined"}"#),
+            DeclineReason::CardDeclined
+        );
+        assert_eq!(
+            declined(br#"{"status":"approved"}"#),
+            DeclineReason::ProcessingError,
+            "no code"
+        );
+        assert_eq!(declined(b"<html>"), DeclineReason::ProcessingError);
+    }
+
+    #[test]
+    fn the_template_renders_escaped_values() {
+        use hushpay_card::{Expiry, Pan};
+        let c = HttpConnector::new(raw("https://processor.example/")).unwrap();
+        let card = hushpay_vault::OpenedCard {
+            pan: Pan::parse("4242424242424242").unwrap(),
+            expiry: Expiry::new(7, 2031).unwrap(),
+            cvc: None,
+        };
+        let r = AuthorizationRequest {
+            card: &card,
+            amount_minor: 5,
+            currency: "USD",
+            reference: "a\"b",
+        };
+        let body = c.render(&r);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["n"], "4242424242424242");
+        assert_eq!(v["m"], 7);
+        assert_eq!(v["r"], "a\"b");
+    }
+}
