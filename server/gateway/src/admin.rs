@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use hushpay_auth::{MintRequest, Role};
-use hushpay_store::ApiKeyId;
+use hushpay_store::{ApiKeyId, TenantId};
 
 use crate::app::AppState;
 use crate::tenants;
@@ -67,6 +67,47 @@ pub enum TokenCommand {
     },
 }
 
+/// Appends an admin audit entry (actor `admin`); an error refuses the command (audit or deny).
+pub async fn audit(
+    state: &AppState,
+    actor: &str,
+    tenant: Option<&TenantId>,
+    action: &str,
+    resource: &str,
+    outcome: &str,
+) -> anyhow::Result<()> {
+    state
+        .vault
+        .vault
+        .audit(hushpay_vault::audit::AuditEvent {
+            tenant: tenant.cloned(),
+            actor: actor.into(),
+            action: action.into(),
+            resource: resource.into(),
+            outcome: outcome.into(),
+            request_id: String::new(),
+        })
+        .await
+        .with_context(|| format!("{action} refused: the audit log cannot be written"))
+}
+
+/// Runs `op` between an audit entry and, if it fails, a second `error` entry.
+async fn audited<T>(
+    state: &AppState,
+    tenant: Option<&TenantId>,
+    action: &str,
+    resource: &str,
+    op: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    audit(state, "admin", tenant, action, resource, "ok").await?;
+    let result = op.await;
+    if result.is_err() {
+        // Best effort: the first entry already records the attempt.
+        let _ = audit(state, "admin", tenant, action, resource, "error").await;
+    }
+    result
+}
+
 pub async fn tenant(state: &AppState, cmd: TenantCommand) -> anyhow::Result<()> {
     let store = state.store.as_ref();
     match cmd {
@@ -74,7 +115,9 @@ pub async fn tenant(state: &AppState, cmd: TenantCommand) -> anyhow::Result<()> 
             name,
             allowed_origins,
         } => {
-            let t = tenants::create_tenant(store, &name, allowed_origins, now()).await?;
+            let create =
+                async { Ok(tenants::create_tenant(store, &name, allowed_origins, now()).await?) };
+            let t = audited(state, None, "tenant.create", &name, create).await?;
             println!("{}", t.id);
         }
         TenantCommand::List => {
@@ -91,7 +134,9 @@ pub async fn apikey(state: &AppState, cmd: ApikeyCommand) -> anyhow::Result<()> 
     match cmd {
         ApikeyCommand::Create { tenant, label } => {
             let t = tenants::resolve_tenant(store, &tenant).await?;
-            let created = tenants::create_api_key(store, &t.id, &label, now()).await?;
+            let create = async { Ok(tenants::create_api_key(store, &t.id, &label, now()).await?) };
+            let created =
+                audited(state, Some(&t.id), "apikey.create", t.id.as_str(), create).await?;
             eprintln!(
                 "API key {} for tenant {} (shown once; store it now):",
                 created.record.id, t.name
@@ -100,12 +145,16 @@ pub async fn apikey(state: &AppState, cmd: ApikeyCommand) -> anyhow::Result<()> 
         }
         ApikeyCommand::Revoke { tenant, key_id } => {
             let t = tenants::resolve_tenant(store, &tenant).await?;
-            if !store
-                .revoke_api_key(&t.id, &ApiKeyId::new(key_id.clone()), now())
-                .await?
-            {
-                bail!("tenant {} has no active API key {key_id}", t.name);
-            }
+            let revoke = async {
+                if !store
+                    .revoke_api_key(&t.id, &ApiKeyId::new(key_id.clone()), now())
+                    .await?
+                {
+                    bail!("tenant {} has no active API key {key_id}", t.name);
+                }
+                Ok(())
+            };
+            audited(state, Some(&t.id), "apikey.revoke", &key_id, revoke).await?;
             eprintln!("revoked {key_id}");
         }
         ApikeyCommand::List { tenant } => {

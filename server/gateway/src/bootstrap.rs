@@ -122,7 +122,18 @@ pub async fn ensure_demo_tenant(state: &AppState, now: i64) -> anyhow::Result<De
         .into_iter()
         .filter(|o| tenants::valid_origin(o))
         .collect();
+    let audit = crate::admin::audit;
+    audit(state, "system", None, "tenant.create", DEMO_TENANT, "ok").await?;
     let tenant = tenants::create_tenant(store, DEMO_TENANT, origins, now).await?;
+    audit(
+        state,
+        "system",
+        Some(&tenant.id),
+        "apikey.create",
+        tenant.id.as_str(),
+        "ok",
+    )
+    .await?;
     let key = tenants::create_api_key(store, &tenant.id, "demo (first start)", now).await?;
     Ok(DemoTenant::Created {
         tenant_id: tenant.id.to_string(),

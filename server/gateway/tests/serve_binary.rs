@@ -226,6 +226,13 @@ async fn first_start_restart_and_admin_commands() {
         &["apikey", "revoke", "--tenant", "clinic", &key_id],
     );
     assert!(!again.status.success(), "revoking twice is an error");
+    // Every admin operation is in the hash-chained audit log (demo tenant and key at first
+    // start, tenant create, key create, revoke, and the refused second revoke: ok + error).
+    let verified = stdout(&admin(dir.path(), &["audit", "verify"]));
+    assert!(
+        verified.starts_with("audit log intact: 7 entries"),
+        "{verified}"
+    );
     let bad_role = admin(
         dir.path(),
         &[

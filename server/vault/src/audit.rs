@@ -93,40 +93,49 @@ impl AuditLog {
         at: UnixTime,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let mut head = self.head.lock().await;
-        let (mut seq, mut prev) = match head.as_ref() {
-            Some((seq, hash)) => (*seq, hash.clone()),
-            None => match self.store.last_audit().await? {
-                Some(last) => (last.seq, last.hash),
-                None => (0, GENESIS_HASH.to_owned()),
-            },
-        };
-        let mut records = Vec::with_capacity(events.len());
-        for event in events {
-            seq += 1;
-            let mut record = AuditRecord {
-                seq,
-                at,
-                tenant: event.tenant.clone(),
-                actor: event.actor.clone(),
-                action: event.action.clone(),
-                resource: event.resource.clone(),
-                outcome: event.outcome.clone(),
-                request_id: event.request_id.clone(),
-                prev_hash: prev,
-                hash: String::new(),
+        // Another process appending to the same store (the admin CLI beside a running
+        // gateway) makes the cached head stale; the store refuses the reused `seq` as a
+        // conflict, and the head is re-read and the append retried.
+        let mut tries = 0;
+        loop {
+            let (mut seq, mut prev) = match head.as_ref() {
+                Some((seq, hash)) => (*seq, hash.clone()),
+                None => match self.store.last_audit().await? {
+                    Some(last) => (last.seq, last.hash),
+                    None => (0, GENESIS_HASH.to_owned()),
+                },
             };
-            record.hash = entry_hash(&record);
-            prev = record.hash.clone();
-            records.push(record);
-        }
-        match self.store.insert_tokens_audited(tokens, &records).await {
-            Ok(()) => {
-                *head = Some((seq, prev));
-                Ok(records)
+            let mut records = Vec::with_capacity(events.len());
+            for event in events {
+                seq += 1;
+                let mut record = AuditRecord {
+                    seq,
+                    at,
+                    tenant: event.tenant.clone(),
+                    actor: event.actor.clone(),
+                    action: event.action.clone(),
+                    resource: event.resource.clone(),
+                    outcome: event.outcome.clone(),
+                    request_id: event.request_id.clone(),
+                    prev_hash: prev,
+                    hash: String::new(),
+                };
+                record.hash = entry_hash(&record);
+                prev = record.hash.clone();
+                records.push(record);
             }
-            Err(e) => {
-                *head = None;
-                Err(e)
+            match self.store.insert_tokens_audited(tokens, &records).await {
+                Ok(()) => {
+                    *head = Some((seq, prev));
+                    return Ok(records);
+                }
+                Err(e) => {
+                    *head = None;
+                    tries += 1;
+                    if !matches!(e, StoreError::Conflict(_)) || tries >= 3 {
+                        return Err(e);
+                    }
+                }
             }
         }
     }

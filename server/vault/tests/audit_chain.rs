@@ -106,3 +106,27 @@ async fn reordered_entries_are_detected() {
     );
     assert_eq!(verdict(&path).await, Some(AuditProblem::Link(2)));
 }
+
+#[tokio::test]
+async fn two_writers_on_one_store_keep_one_chain() {
+    // The admin CLI appends beside a running gateway: each has its own cached head.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hushpay.db");
+    let gateway: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
+    let cli: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
+    let (a, b) = (AuditLog::new(Arc::clone(&gateway)), AuditLog::new(cli));
+    let event = |action: &str| AuditEvent {
+        tenant: None,
+        actor: "admin".into(),
+        action: action.into(),
+        resource: String::new(),
+        outcome: "ok".into(),
+        request_id: String::new(),
+    };
+    for i in 0..5 {
+        a.append(&event("gateway"), i).await.unwrap();
+        b.append(&event("cli"), i).await.unwrap();
+    }
+    let report = audit::verify(&*gateway).await.unwrap();
+    assert_eq!((report.entries, report.problem), (10, None));
+}
