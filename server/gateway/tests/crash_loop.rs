@@ -69,9 +69,11 @@ impl Gateway {
         });
         let mut banner = Vec::new();
         loop {
-            let line = rx
-                .recv_timeout(Duration::from_secs(30))
-                .expect("the gateway starts");
+            let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the gateway did not start: {banner:?}");
+            };
             if let Some(url) = line.strip_prefix("Hushpay listening on ") {
                 let url = url.trim().to_owned();
                 return Gateway { child, url, banner };
