@@ -118,6 +118,9 @@ test('a tampered script or wasm fails integrity and the form does not load', asy
     assert.equal(await frame.locator('#number').isDisabled(), true, `${file}: inputs stay disabled`);
     assert.equal(await frame.evaluate(() => document.getElementById('fields').disabled), true);
     assert.ok(seen.console.some((l) => /integrity/i.test(l)), `${file}: ${seen.console.join(' | ')}`);
+    if (file === 'card.wasm') {
+      assert.match(await frame.locator('#form-error').textContent(), /could not be loaded securely/);
+    }
     await page.screenshot({ path: join(ARTIFACTS, `card-form-tampered-${file.replace('.', '-')}.png`) });
     await context.close();
   }

@@ -80,6 +80,12 @@ async fn serve(raw: RawConfig, listen: Option<std::net::SocketAddr>) -> anyhow::
     println!("  health:  http://{addr}/healthz");
     println!("  JWKS:    http://{addr}/.well-known/jwks.json");
     println!("  metrics: http://{addr}/metrics");
+    if let Some(widget) = &state.widget.origin {
+        println!(
+            "  card iframe: {widget}{}",
+            hushpay::widget::page::PAGE_PATH
+        );
+    }
     tracing::info!(%addr, mode = ?state.config.mode, "gateway started");
     app::run(listener, state, app::shutdown_signal()).await?;
     tracing::info!("gateway stopped");

@@ -33,8 +33,15 @@ function send(message: FrameMessage): void {
   port?.postMessage(message);
 }
 
+/** Progress for screen readers (`role=status`, visually hidden). */
 function status(text: string): void {
   const el = document.getElementById('form-status');
+  if (el) el.textContent = text;
+}
+
+/** A problem with the whole form, shown under it (`role=alert`). */
+function formError(text: string): void {
+  const el = document.getElementById('form-error');
   if (el) el.textContent = text;
 }
 
@@ -42,7 +49,7 @@ const wasmReady = init({
   module_or_path: fetch(config.wasm, { integrity: config.wasmIntegrity, credentials: 'omit' }),
 }).then(() => true, () => {
   wasmFailed = true;
-  status('The card form could not be loaded securely.');
+  formError('The card form could not be loaded securely. Please reload the page.');
   send({ type: 'error', error: { code: 'frame_integrity', message: 'The card form could not be loaded securely.' } });
   return false;
 });
@@ -128,6 +135,7 @@ async function submit(requestId: number): Promise<void> {
   busy = true;
   const fieldset = document.getElementById('fields') as HTMLFieldSetElement;
   fieldset.disabled = true;
+  formError('');
   status('Submitting your card\u2026');
   const i = fields.inputs;
   const outcome = await submitCard({
@@ -144,10 +152,12 @@ async function submit(requestId: number): Promise<void> {
     return;
   }
   fieldset.disabled = false;
-  status(outcome.error.message);
+  status('');
   if (outcome.error.field) {
     fields.showError(outcome.error.field, outcome.error.message);
     fields.inputs[outcome.error.field].focus();
+  } else {
+    formError(outcome.error.message);
   }
   send({ type: 'result', requestId, ok: false, error: outcome.error });
 }

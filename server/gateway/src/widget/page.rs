@@ -92,6 +92,7 @@ pub fn render(p: &PageInput<'_>) -> String {
 <input id="postalCode" name="postal" type="text" autocomplete="postal-code" autocorrect="off" spellcheck="false" aria-required="true" aria-invalid="false" aria-describedby="postalCode-error" placeholder="ZIP / postal code">
 <p id="postalCode-error" class="hp-error" aria-live="polite"></p>
 </div>
+<p id="form-error" class="hp-error" role="alert"></p>
 <p id="form-status" class="hp-visually-hidden" role="status"></p>
 </fieldset>
 </form>
