@@ -81,10 +81,13 @@ test('the patient fills a test card in the iframe; only the sealed card travels;
   assert.equal(outcome.card.last4, '4242');
   assert.equal(outcome.card.brand, 'visa');
   assert.equal(outcome.card.paymentId, payment.id);
+  const again = await page.evaluate(() => window.__submit());
+  assert.equal(again.code, 'already_submitted', 'a finished form submits nothing more');
 
   // The submission carried only the sealed envelope.
-  const post = seen.requests.find((r) => r.url === `${env.widget}/v1/payments/${payment.id}/card`);
-  assert.ok(post, 'the iframe posted the card to the gateway');
+  const posts = seen.requests.filter((r) => r.url === `${env.widget}/v1/payments/${payment.id}/card`);
+  assert.equal(posts.length, 1, 'the iframe posted the card to the gateway once');
+  const post = posts[0];
   const body = JSON.parse(post.body);
   assert.deepEqual(Object.keys(body), ['sealed']);
   assert.deepEqual(Object.keys(body.sealed).sort(), ['ciphertext', 'enc', 'kid', 'version']);

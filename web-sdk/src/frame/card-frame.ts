@@ -28,6 +28,8 @@ let fields: Fields | null = null;
 let payment: { id: string; clientSecret: string } | null = null;
 let wasmFailed = false;
 let busy = false;
+/** The card was accepted: the form is finished and submits nothing more. */
+let done = false;
 
 function send(message: FrameMessage): void {
   port?.postMessage(message);
@@ -100,7 +102,7 @@ function start(style: unknown, postalCode: boolean): void {
   if (compiled.errors.length) {
     send({ type: 'error', error: { code: 'invalid_style', message: compiled.errors.join('; ') } });
   }
-  fields = new Fields(document, (state) => send({ type: 'change', state }));
+  fields = new Fields(document, (state) => send({ type: 'change', state }), (brand) => status(brand ? `${brand.toUpperCase()} card` : ''));
   fields.postalCodeEnabled = postalCode;
   const postal = document.querySelector<HTMLElement>('[data-field="postalCode"]');
   if (!postalCode && postal) {
@@ -128,6 +130,10 @@ async function submit(requestId: number): Promise<void> {
     send({ type: 'result', requestId, ok: false, error: { code: 'not_ready', message: 'The card form is not ready.' } });
     return;
   }
+  if (done) {
+    send({ type: 'result', requestId, ok: false, error: { code: 'already_submitted', message: 'The card was already accepted.' } });
+    return;
+  }
   if (busy) {
     send({ type: 'result', requestId, ok: false, error: { code: 'in_progress', message: 'The card is already being submitted.' } });
     return;
@@ -147,6 +153,7 @@ async function submit(requestId: number): Promise<void> {
   }).catch((): SubmitOutcome => ({ ok: false, error: { code: 'internal', message: 'The card could not be submitted.' } }));
   busy = false;
   if (outcome.ok) {
+    done = true;
     status('Card accepted.');
     send({ type: 'result', requestId, ok: true, card: outcome.card });
     return;

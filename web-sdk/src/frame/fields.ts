@@ -37,7 +37,12 @@ export class Fields {
   private views = new Map<FieldName, WasmView>();
   postalCodeEnabled = true;
 
-  constructor(doc: Document, private readonly onState: (s: FieldState) => void) {
+  constructor(
+    doc: Document,
+    private readonly onState: (s: FieldState) => void,
+    /** Told when the detected brand changes (the brand mark itself is `aria-hidden`). */
+    private readonly onBrand: (brand: string) => void = () => {},
+  ) {
     const get = (id: FieldName) => doc.getElementById(id) as HTMLInputElement;
     this.inputs = { number: get('number'), expiry: get('expiry'), cvc: get('cvc'), postalCode: get('postalCode') };
     for (const name of Object.keys(this.inputs) as FieldName[]) {
@@ -73,6 +78,7 @@ export class Fields {
       this.brand = view.brand ?? '';
       const brandEl = input.ownerDocument.getElementById('brand');
       if (brandEl) brandEl.textContent = this.brand ? this.brand.toUpperCase() : '';
+      this.onBrand(this.brand);
       if (this.inputs.cvc.value) this.report('cvc', false);
     }
     this.views.set(name, view);
