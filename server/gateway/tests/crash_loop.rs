@@ -54,6 +54,12 @@ impl Gateway {
             .current_dir(dir)
             .env("HUSHPAY__STORE", store)
             .env("HUSHPAY_LOG", "warn")
+            .env(
+                "HUSHPAY__WEBHOOKS__DANGER_ALLOW_PRIVATE_WEBHOOK_TARGETS",
+                "true",
+            )
+            .env("HUSHPAY__WEBHOOKS__POLL_INTERVAL_MS", "50")
+            .env("HUSHPAY__WEBHOOKS__RETRY_BASE_SECS", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -94,6 +100,85 @@ fn banner_value(banner: &[String], prefix: &str) -> String {
         .find(|l| l.starts_with(prefix))
         .unwrap_or_else(|| panic!("no `{prefix}` in {banner:?}"));
     line.rsplit(' ').next().unwrap().to_owned()
+}
+
+/// Deliveries seen by the test's webhook receiver: (`webhook-id`, body).
+type Received = Arc<Mutex<Vec<(String, String)>>>;
+
+/// A webhook receiver on loopback that records every delivery and answers 200.
+async fn receiver() -> (String, Received) {
+    use axum::http::HeaderMap;
+    let received: Received = Arc::default();
+    let sink = Arc::clone(&received);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let sink = Arc::clone(&sink);
+            async move {
+                let id = headers
+                    .get("webhook-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                sink.lock().unwrap().push((id, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, received)
+}
+
+/// Waits until every acknowledged token's `token.created` event has been delivered, then
+/// checks that each token's deliveries (retries after a kill included) carry one stable
+/// `webhook-id`.
+async fn assert_outbox_delivered(acked: &[(String, String)], received: &Received) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let ids_by_token = webhook_ids_by_token(acked, &received.lock().unwrap());
+        let missing: Vec<&str> = acked
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .filter(|id| !ids_by_token.contains_key(*id))
+            .collect();
+        if missing.is_empty() {
+            for (token, ids) in &ids_by_token {
+                assert_eq!(ids.len(), 1, "{token}: one stable webhook-id, got {ids:?}");
+            }
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} token.created events never delivered, e.g. {:?}",
+            missing.len(),
+            acked.len(),
+            &missing[..missing.len().min(3)]
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn webhook_ids_by_token(
+    acked: &[(String, String)],
+    received: &[(String, String)],
+) -> std::collections::HashMap<String, HashSet<String>> {
+    let wanted: HashSet<&str> = acked.iter().map(|(id, _)| id.as_str()).collect();
+    let mut out: std::collections::HashMap<String, HashSet<String>> = Default::default();
+    for (webhook_id, body) in received {
+        let Ok(v) = serde_json::from_str::<Value>(body) else {
+            continue;
+        };
+        let token = v["data"]["id"].as_str().unwrap_or("");
+        if v["type"] == "token.created" && wanted.contains(token) {
+            assert!(webhook_id.starts_with("evt_"), "{webhook_id}");
+            out.entry(token.to_owned())
+                .or_default()
+                .insert(webhook_id.clone());
+        }
+    }
+    out
 }
 
 /// An acknowledged token: id and the last 4 digits it must show.
@@ -154,6 +239,19 @@ async fn crash_loop(dir: &Path, store: &str) -> (TenantId, Vec<(String, String)>
         .unwrap();
     let public = RecipientPublicKey::from_base64url(pk["public_key"].as_str().unwrap()).unwrap();
     let kid = pk["kid"].as_str().unwrap().to_owned();
+    let (hook_url, received) = receiver().await;
+    let endpoint = http
+        .post(format!("{}/v1/webhooks", first.url))
+        .bearer_auth(&api_key)
+        .json(&json!({ "url": hook_url }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        endpoint.status().as_u16(),
+        201,
+        "webhook endpoint registered"
+    );
     let cards: Arc<Vec<(Value, String)>> = Arc::new(
         (0..8)
             .map(|_| {
@@ -219,6 +317,8 @@ async fn crash_loop(dir: &Path, store: &str) -> (TenantId, Vec<(String, String)>
         let meta: Value = resp.json().await.unwrap();
         assert_eq!(meta["last4"], last4.as_str(), "{id}");
     }
+    // ... and the outbox delivers its token.created event, at least once, with a stable id.
+    assert_outbox_delivered(&acked, &received).await;
     gw.kill();
     (TenantId::new(tenant), acked)
 }
