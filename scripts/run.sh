@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+# The card iframe's wasm and scripts (web-sdk/dist/frame), served on the widget origin.
+npm run --silent build
 exec cargo run --release -p hushpay -- serve "$@"
