@@ -62,8 +62,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `router(state)` on `listener` (and runs the webhook delivery worker) until
-/// `shutdown` completes, then drains requests.
+/// Serves `router(state)` on `listener` (and runs the webhook delivery worker and the
+/// background rewrap) until `shutdown` completes, then drains requests.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -73,10 +73,16 @@ pub async fn run(
         Arc::clone(&state.store),
         Arc::clone(&state.webhooks),
     ));
+    let rewrap = tokio::spawn(crate::vault::rewrap::run(
+        Arc::clone(&state.store),
+        Arc::clone(&state.vault),
+        state.config.vault.rewrap_interval,
+    ));
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
     worker.abort();
+    rewrap.abort();
     served
 }
 

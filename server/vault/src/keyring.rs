@@ -179,6 +179,30 @@ impl Keyring {
         Ok(self.loaded(&mut map, tenant).await?.active)
     }
 
+    /// Picks up a rotation made elsewhere (the admin CLI, another gateway on the same store):
+    /// when the store's active version is not the cached one, the tenant's keys are dropped
+    /// and reloaded on next use, so a retired version stops encrypting here too. Returns true
+    /// when the cache was stale.
+    pub async fn refresh(&self, tenant: &TenantId) -> Result<bool, VaultError> {
+        let mut map = self.tenants.lock().await;
+        let Some(cached) = map.get(tenant).map(|k| k.active) else {
+            return Ok(false);
+        };
+        let stored = self
+            .store
+            .data_keys(tenant)
+            .await?
+            .iter()
+            .filter(|r| r.state == DataKeyState::Active)
+            .map(|r| r.version)
+            .max();
+        if stored == Some(cached) {
+            return Ok(false);
+        }
+        map.remove(tenant);
+        Ok(true)
+    }
+
     /// Rotates: creates version n+1 (active) and retires n. Returns the new version.
     pub async fn rotate(&self, tenant: &TenantId) -> Result<u32, VaultError> {
         let mut map = self.tenants.lock().await;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use hushpay_card::{Cvc, Expiry, Pan};
-use hushpay_store::{Store, TenantId, TokenRecord, UnixTime};
+use hushpay_store::{DataKeyState, Store, TenantId, TokenRecord, UnixTime};
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditEvent, AuditLog};
@@ -285,6 +285,32 @@ impl Vault {
         self.audit(Self::event(actor, tenant, "key.rotate", "data_key", "ok"))
             .await?;
         self.keyring.rotate(tenant).await
+    }
+
+    /// Moves every token of the tenant still under a retired key version to the active one,
+    /// `batch` tokens (one audit entry) at a time; returns how many moved. Cheap when there is
+    /// nothing to do: tenants without a retired version cost one read. Picks up rotations
+    /// made by another process first ([`Keyring::refresh`]). Used by `hushpay keys rotate`
+    /// and the gateway's background rewrap.
+    pub async fn rewrap_retired(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        batch: usize,
+    ) -> Result<usize, VaultError> {
+        let keys = self.store.data_keys(tenant).await?;
+        if !keys.iter().any(|k| k.state == DataKeyState::Retired) {
+            return Ok(0);
+        }
+        self.keyring.refresh(tenant).await?;
+        let mut moved = 0;
+        loop {
+            let n = self.rewrap(actor, tenant, batch.max(1)).await?;
+            if n == 0 {
+                return Ok(moved);
+            }
+            moved += n;
+        }
     }
 
     /// Re-encrypts up to `limit` of the tenant's tokens still under older key versions with

@@ -48,14 +48,7 @@ pub async fn keys(state: &AppState, cmd: KeysCommand) -> anyhow::Result<()> {
                 request_id: "cli".into(),
             };
             let version = vault.rotate(&actor, &id).await?;
-            let mut moved = 0;
-            loop {
-                let n = vault.rewrap(&actor, &id, 500).await?;
-                if n == 0 {
-                    break;
-                }
-                moved += n;
-            }
+            let moved = vault.rewrap_retired(&actor, &id, 500).await?;
             println!("tenant {id}: data key version {version} active; {moved} tokens rewrapped");
             Ok(())
         }

@@ -5,6 +5,7 @@
 //! kek_file = "/etc/hushpay/kek"   # 64 hex digits or base64 of 32 bytes
 //! # or: HUSHPAY__VAULT__KEK=<hex> in the environment
 //! hpke_key_file = "/etc/hushpay/vault-hpke.key"
+//! rewrap_interval_secs = 300   # background rewrap of tokens under retired key versions
 //! ```
 //!
 //! In development both are generated under `<data_dir>/keys/` on first start (with a
@@ -17,6 +18,9 @@ use zeroize::Zeroizing;
 
 use crate::config::ConfigError;
 
+/// Default period of the background rewrap.
+pub const DEFAULT_REWRAP_INTERVAL_SECS: u64 = 300;
+
 /// `[vault]` as written.
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +31,8 @@ pub struct RawVault {
     pub kek_file: Option<PathBuf>,
     /// A file holding the vault's HPKE X25519 secret key (hex).
     pub hpke_key_file: Option<PathBuf>,
+    /// How often the background rewrap looks for tokens under retired key versions.
+    pub rewrap_interval_secs: Option<u64>,
 }
 
 impl std::fmt::Debug for RawVault {
@@ -35,6 +41,7 @@ impl std::fmt::Debug for RawVault {
             .field("kek", &self.kek.as_ref().map(|_| "<redacted>"))
             .field("kek_file", &self.kek_file)
             .field("hpke_key_file", &self.hpke_key_file)
+            .field("rewrap_interval_secs", &self.rewrap_interval_secs)
             .finish()
     }
 }
@@ -67,6 +74,8 @@ pub struct VaultConfig {
     pub hpke_key_file: PathBuf,
     /// True when the HPKE key file was chosen by the operator.
     pub hpke_key_configured: bool,
+    /// Period of the background rewrap ([`crate::vault::rewrap`]).
+    pub rewrap_interval: std::time::Duration,
 }
 
 impl RawVault {
@@ -91,7 +100,17 @@ impl RawVault {
             (None, None) => KekSource::Generated(data_dir.join("keys").join("dev-vault-kek")),
         };
         let hpke_key_configured = self.hpke_key_file.is_some();
+        let rewrap = self
+            .rewrap_interval_secs
+            .unwrap_or(DEFAULT_REWRAP_INTERVAL_SECS);
+        if !(1..=86_400).contains(&rewrap) {
+            return Err(ConfigError::Invalid {
+                key: "vault.rewrap_interval_secs",
+                reason: "1 to 86400 seconds".into(),
+            });
+        }
         Ok(VaultConfig {
+            rewrap_interval: std::time::Duration::from_secs(rewrap),
             kek,
             hpke_key_file: self
                 .hpke_key_file

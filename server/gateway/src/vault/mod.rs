@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod rewrap;
 
 use std::path::Path;
 use std::sync::Arc;
