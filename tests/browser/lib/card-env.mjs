@@ -57,8 +57,8 @@ export async function startCardEnv() {
 }
 
 /** A fresh context; every request and console line is recorded for the leak checks. */
-export async function newPage(browser) {
-  const context = await browser.newContext({ viewport: { width: 520, height: 640 } });
+export async function newPage(browser, contextOptions = {}) {
+  const context = await browser.newContext({ viewport: { width: 520, height: 640 }, ...contextOptions });
   const page = await context.newPage();
   const seen = { requests: [], console: [] };
   page.on('request', (r) => seen.requests.push({ url: r.url(), body: r.postData() ?? '' }));

@@ -115,7 +115,11 @@ function start(style: unknown, postalCode: boolean): void {
     input.addEventListener('blur', () => send({ type: 'blur', field }));
   }
   const form = document.getElementById('card-form') as HTMLFormElement;
-  form.addEventListener('submit', (e) => {
+  // A form of several fields without a submit button has no implicit submission: Enter is
+  // caught here and passed to the parent, which decides whether to submit.
+  form.addEventListener('submit', (e) => e.preventDefault());
+  form.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter' || e.isComposing) return;
     e.preventDefault();
     send({ type: 'submit' });
   });
