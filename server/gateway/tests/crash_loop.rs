@@ -22,8 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use common::cards::{seal_card, tracer_pan};
-use hushpay_card::sealed::RecipientPublicKey;
+use common::cards::{seal_card, tracer_pan, vault_public_key};
 use hushpay_store::{PgStore, ScratchSchema, SqliteStore, Store, TenantId};
 use hushpay_vault::{Kek, Vault};
 use rand::Rng;
@@ -229,16 +228,7 @@ async fn crash_loop(dir: &Path, store: &str) -> (TenantId, Vec<(String, String)>
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap();
-    let pk: Value = http
-        .get(format!("{}/v1/vault/public-key", first.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let public = RecipientPublicKey::from_base64url(pk["public_key"].as_str().unwrap()).unwrap();
-    let kid = pk["kid"].as_str().unwrap().to_owned();
+    let (public, kid) = vault_public_key(&http, &first.url).await;
     let (hook_url, received) = receiver().await;
     let endpoint = http
         .post(format!("{}/v1/webhooks", first.url))

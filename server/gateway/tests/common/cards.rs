@@ -108,3 +108,43 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The vault's public key and key id, fetched from `GET /v1/vault/public-key` at `base`.
+pub async fn vault_public_key(
+    client: &reqwest::Client,
+    base: &str,
+) -> (RecipientPublicKey, String) {
+    let pk: Value = client
+        .get(format!("{base}/v1/vault/public-key"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let public = RecipientPublicKey::from_base64url(pk["public_key"].as_str().unwrap()).unwrap();
+    (public, pk["kid"].as_str().unwrap().to_owned())
+}
+
+/// Every token decrypts inside the gateway's vault, and the audit chain verifies with at least
+/// `min_entries` entries.
+pub async fn assert_tokens_decrypt_and_chain_verifies(
+    state: &hushpay::app::AppState,
+    tenant: &hushpay_store::TenantId,
+    ids: &[String],
+    min_entries: u64,
+) {
+    for id in ids {
+        state
+            .vault
+            .vault
+            .verify_token_decrypts(tenant, id)
+            .await
+            .unwrap();
+    }
+    let report = hushpay_vault::audit::verify(state.store.as_ref())
+        .await
+        .unwrap();
+    assert_eq!(report.problem, None);
+    assert!(report.entries >= min_entries, "{} entries", report.entries);
+}
