@@ -59,29 +59,9 @@ impl Downlink {
             Source::Patient => "patient",
             Source::Agent => "agent",
         };
-        let track = MediaStreamTrack::new(
-            format!("hushpay-{label}"),
-            format!("hushpay-{label}-audio-{ssrc:08x}"),
-            format!("{label} audio"),
-            RtpCodecKind::Audio,
-            vec![RTCRtpEncodingParameters {
-                rtp_coding_parameters: RTCRtpCodingParameters {
-                    ssrc: Some(ssrc),
-                    ..Default::default()
-                },
-                codec: RTCRtpCodec {
-                    mime_type: "audio/opus".to_owned(),
-                    clock_rate: 48_000,
-                    channels: 2,
-                    sdp_fmtp_line: OPUS_FMTP.to_owned(),
-                    rtcp_feedback: vec![],
-                },
-                ..Default::default()
-            }],
-        );
         Self {
             source,
-            track: Arc::new(TrackLocalStaticRTP::new(track)),
+            track: opus_track(&format!("hushpay-{label}"), label, ssrc),
             ssrc,
             opus_pt,
             sent: AtomicU64::new(0),
@@ -112,6 +92,45 @@ impl Downlink {
         }
         ok
     }
+}
+
+/// A local Opus track with one encoding of `ssrc` (stream `stream_id`, track
+/// `<stream_id>-audio-<ssrc>`): the server's downlinks and the bot's uplink.
+pub fn opus_track(stream_id: &str, label: &str, ssrc: u32) -> Arc<TrackLocalStaticRTP> {
+    let track = MediaStreamTrack::new(
+        stream_id.to_owned(),
+        format!("{stream_id}-audio-{ssrc:08x}"),
+        format!("{label} audio"),
+        RtpCodecKind::Audio,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec: RTCRtpCodec {
+                mime_type: "audio/opus".to_owned(),
+                clock_rate: 48_000,
+                channels: 2,
+                sdp_fmtp_line: OPUS_FMTP.to_owned(),
+                rtcp_feedback: vec![],
+            },
+            ..Default::default()
+        }],
+    );
+    Arc::new(TrackLocalStaticRTP::new(track))
+}
+
+/// The wire bytes of a received packet, with sequence number `sequence` (header extensions
+/// dropped: their ids are per leg).
+fn rtp_bytes(p: &Packet, sequence: u16) -> Vec<u8> {
+    RtpBuilder {
+        marker: p.header.marker,
+        payload_type: p.header.payload_type,
+        sequence,
+        timestamp: p.header.timestamp,
+        ssrc: p.header.ssrc,
+    }
+    .build(&p.payload)
 }
 
 /// A consumer of post-mask audio (the recording issue implements it). Called on the
@@ -165,14 +184,7 @@ pub async fn patient_stream(
             Some(None) | Some(Some(TrackRemoteEvent::OnEnded)) => break,
             Some(Some(TrackRemoteEvent::OnRtpPacket(p))) => {
                 sfu.metrics.sfu.packets_in.fetch_add(1, Ordering::Relaxed);
-                let bytes = RtpBuilder {
-                    marker: p.header.marker,
-                    payload_type: p.header.payload_type,
-                    sequence: p.header.sequence_number,
-                    timestamp: p.header.timestamp,
-                    ssrc: p.header.ssrc,
-                }
-                .build(&p.payload);
+                let bytes = rtp_bytes(&p, p.header.sequence_number);
                 if masker.handle_rtp(Instant::now(), &bytes).is_err() {
                     sfu.metrics
                         .sfu
@@ -264,14 +276,7 @@ pub async fn agent_stream(
             renumber.consume(ext);
             continue;
         }
-        let bytes = RtpBuilder {
-            marker: p.header.marker,
-            payload_type: p.header.payload_type,
-            sequence: renumber.output_seq(ext),
-            timestamp: p.header.timestamp,
-            ssrc: p.header.ssrc,
-        }
-        .build(&p.payload);
+        let bytes = rtp_bytes(&p, renumber.output_seq(ext));
         sfu.recorder
             .packet(&room, &participant_id, Role::Agent, &bytes, false);
         if let Ok(pkt) = RtpPacket::parse(&bytes) {
