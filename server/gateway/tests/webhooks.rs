@@ -7,53 +7,17 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::cards::{seal, tracer_pan, vault_key};
+use common::receiver::{Receiver, receiver_dir};
 use common::{TestGateway, assert_error};
 use hushpay_card::leak_scan::{self, Net, Tracers};
 use serde_json::{Value, json};
 
-fn receiver_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/webhook-receiver")
-}
-
-struct Receiver {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_receiver(out: &std::path::Path, secret_file: &std::path::Path) -> Receiver {
-    let mut child = Command::new("node")
-        .arg(receiver_dir().join("receiver.mjs"))
-        .env("PORT", "0")
-        .env("OUT", out)
-        .env("SECRET_FILE", secret_file)
-        .env("FAIL_FIRST", "1")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node (Node 20) is needed for the webhook receiver example");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .trim()
-        .strip_prefix("listening ")
-        .unwrap()
-        .parse()
-        .unwrap();
-    Receiver { child, port }
+    Receiver::start(out, secret_file, 1)
 }
 
 async fn post_json(gw: &TestGateway, path: &str, key: &str, body: Value) -> reqwest::Response {

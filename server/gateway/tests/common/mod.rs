@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod cards;
+pub mod receiver;
 
 use std::net::SocketAddr;
 
