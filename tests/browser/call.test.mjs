@@ -13,16 +13,16 @@
 // harmonics land on DTMF frequencies); its count is still reported as a diagnostic.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { gatewayBinary } from './lib/gateway.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
 const FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -30,15 +30,6 @@ const FLAGS = [
   '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
   '--autoplay-policy=no-user-gesture-required',
 ];
-
-function gatewayBinary() {
-  if (process.env.HUSHPAY_BIN) return process.env.HUSHPAY_BIN;
-  const target = process.env.CARGO_TARGET_DIR || join(root, 'target');
-  // Always ask cargo: the target dir may be shared, and a binary left there by another
-  // checkout would test other code. A fresh build is a no-op.
-  execFileSync('cargo', ['build', '-q', '-p', 'hushpay', '--bin', 'hushpay'], { cwd: root, stdio: 'inherit' });
-  return join(target, 'debug', 'hushpay');
-}
 
 /** Starts `hushpay serve` on 127.0.0.1:0; resolves with its address and the demo API key. */
 function startGateway(dataDir) {

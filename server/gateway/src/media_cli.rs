@@ -2,9 +2,11 @@
 //!
 //! * `hushpay media detect IN.wav` prints one JSON object a line per detected digit:
 //!   `{"digit":"5","start_ms":120,"end_ms":220}`. 8, 16 and 48 kHz mono 16-bit WAV.
-//! * `hushpay media mask IN.wav OUT.wav [--ptime 20] [--bitrate 32000]` runs a browser call's
-//!   path: Opus-encodes IN in `ptime` frames, runs the masker, decodes what the agent would hear
-//!   into OUT (at IN's rate), and prints the digits it captured as JSON lines (with `source`).
+//! * `hushpay media mask IN.wav OUT.wav [--ptime 20] [--bitrate 32000]
+//!   [--max-playback-rate 16000]` runs a browser call's path: Opus-encodes IN in `ptime` frames
+//!   (wideband, as browsers do for Hushpay's SDP; 48000 for fullband), runs the masker, decodes
+//!   what the agent would hear into OUT (at IN's rate), and prints the digits it captured as JSON
+//!   lines (with `source`).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -34,6 +36,10 @@ pub enum MediaCommand {
         /// Opus bitrate in bit/s.
         #[arg(long, default_value_t = 32_000)]
         bitrate: i32,
+        /// The SDP `maxplaybackrate` the encoder honours: 16000 (wideband, what Hushpay asks
+        /// browsers for) up to 48000 (fullband).
+        #[arg(long, default_value_t = crate::sfu::peer::MAX_PLAYBACK_RATE)]
+        max_playback_rate: u32,
     },
 }
 
@@ -52,12 +58,20 @@ pub fn run(cmd: MediaCommand) -> anyhow::Result<()> {
             output,
             ptime,
             bitrate,
+            max_playback_rate,
         } => {
             let wav = read_wav(&input)?;
             if ![8000, 16_000, 48_000].contains(&wav.rate) {
                 anyhow::bail!("{}: {} Hz; use 8, 16 or 48 kHz", input.display(), wav.rate);
             }
-            let result = mask_pcm(Instant::now(), &wav.samples, wav.rate, ptime, bitrate)?;
+            let result = mask_pcm(
+                Instant::now(),
+                &wav.samples,
+                wav.rate,
+                ptime,
+                bitrate,
+                max_playback_rate,
+            )?;
             let out = Wav {
                 rate: wav.rate,
                 samples: result.audio,

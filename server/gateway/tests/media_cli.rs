@@ -64,41 +64,49 @@ fn detect_prints_one_json_line_per_digit_at_8_16_and_48_khz() {
 
 #[test]
 fn mask_writes_the_agent_audio_without_digits_and_prints_captured_digits() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.wav");
-    let output = dir.path().join("out.wav");
-    std::fs::write(
-        &input,
-        Wav {
-            rate: 48_000,
-            samples: keyed(48_000),
-        }
-        .to_bytes(),
-    )
-    .unwrap();
-    let out = hushpay(&[
-        "media",
-        "mask",
-        input.to_str().unwrap(),
-        output.to_str().unwrap(),
-        "--ptime",
-        "20",
-        "--bitrate",
-        "32000",
-    ]);
-    let digits: String = out
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["digit"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    assert_eq!(digits, "5#");
-    let agent = Wav::parse(&std::fs::read(&output).unwrap()).unwrap();
-    assert_eq!(agent.rate, 48_000);
-    assert_eq!(agent.samples.len(), keyed(48_000).len());
-    let again = hushpay(&["media", "detect", output.to_str().unwrap()]);
-    assert_eq!(again, "", "the masked audio still carries digits");
+    // 16000: the wideband path browsers take for Hushpay's SDP; 48000: fullband.
+    for max_playback_rate in ["16000", "48000"] {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.wav");
+        let output = dir.path().join("out.wav");
+        std::fs::write(
+            &input,
+            Wav {
+                rate: 48_000,
+                samples: keyed(48_000),
+            }
+            .to_bytes(),
+        )
+        .unwrap();
+        let out = hushpay(&[
+            "media",
+            "mask",
+            input.to_str().unwrap(),
+            output.to_str().unwrap(),
+            "--ptime",
+            "20",
+            "--bitrate",
+            "32000",
+            "--max-playback-rate",
+            max_playback_rate,
+        ]);
+        let digits: String = out
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["digit"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(digits, "5#", "at maxplaybackrate {max_playback_rate}");
+        let agent = Wav::parse(&std::fs::read(&output).unwrap()).unwrap();
+        assert_eq!(agent.rate, 48_000);
+        assert_eq!(agent.samples.len(), keyed(48_000).len());
+        let again = hushpay(&["media", "detect", output.to_str().unwrap()]);
+        assert_eq!(
+            again, "",
+            "the masked audio still carries digits at {max_playback_rate}"
+        );
+    }
 }

@@ -239,15 +239,9 @@ fn thread_cpu_ns() -> u64 {
 }
 
 /// Per-20 ms-packet CPU cost of each stage over 3000 packets of speech with keys (Opus 48 kHz,
-/// 32 kbit/s): decode to 8 kHz; strict detector + flag; both; the whole masker step. Best of
-/// five passes each.
+/// 32 kbit/s, wideband and fullband): decode to 8 kHz; strict detector + flag; both; the whole
+/// masker step. Best of five passes each.
 fn packet_costs() {
-    use hushpay_media::detector::DtmfDetector;
-    use hushpay_media::flagger::Flagger;
-    use hushpay_media::masker::{Masker, MaskerConfig, Output};
-    use hushpay_media::opus_codec::{Decoder8k, Encoder};
-    use hushpay_media::rtp::RtpBuilder;
-
     let speech: Vec<i16> = talk_off::speech_corpus()
         .into_iter()
         .flat_map(|(_, p)| p)
@@ -261,7 +255,22 @@ fn packet_costs() {
             pcm[at + j] = pcm[at + j].saturating_add(*t);
         }
     }
+    for (band, max_playback_rate) in [("wideband", 16_000), ("fullband", 48_000)] {
+        packet_costs_band(&pcm, band, max_playback_rate);
+    }
+}
+
+/// [`packet_costs`] for packets encoded as a browser does when the receiver's SDP says
+/// `maxplaybackrate = max_playback_rate`.
+fn packet_costs_band(pcm: &[i16], band: &str, max_playback_rate: u32) {
+    use hushpay_media::detector::DtmfDetector;
+    use hushpay_media::flagger::Flagger;
+    use hushpay_media::masker::{Masker, MaskerConfig, Output};
+    use hushpay_media::opus_codec::{Decoder8k, Encoder};
+    use hushpay_media::rtp::RtpBuilder;
+
     let mut enc = Encoder::new(48_000, 32_000).unwrap();
+    enc.set_max_playback_rate(max_playback_rate).unwrap();
     let payloads: Vec<Vec<u8>> = pcm
         .chunks_exact(960)
         .map(|f| enc.encode(f).unwrap())
@@ -293,7 +302,7 @@ fn packet_costs() {
             wall.as_secs_f64() * 1e6 / n as f64
         );
     };
-    println!("per 20 ms packet over {n} packets (speech with 50 keys):");
+    println!("{band}: per 20 ms packet over {n} packets (speech with 50 keys):");
     let mut dec = Decoder8k::new().unwrap();
     measure("decode_opus_to_8k", &mut |i| {
         std::hint::black_box(dec.decode(&payloads[i % n]).unwrap().len());

@@ -1,7 +1,9 @@
-//! Per-packet cost of the media path on 20 ms Opus packets (48 kHz, 32 kbit/s, the browser's
-//! settings): decode to 8 kHz; detect (strict detector + sensitive flag); the whole masker step
-//! (parse, decode, detect, flag, hold, rewrite) per packet. Audio: espeak-ng speech with DTMF
-//! keys mixed in, so both the quiet and the tone paths are exercised.
+//! Per-packet cost of the media path on 20 ms Opus packets (48 kHz, 32 kbit/s) in the two bands
+//! a browser may send: `wideband` (SILK, what browsers encode for Hushpay's SDP
+//! `maxplaybackrate=16000`) and `fullband` (hybrid/CELT, what they send without it). Per band:
+//! decode to 8 kHz; decode + detect (strict detector + sensitive flag); the whole masker step
+//! (parse, decode, detect, flag, hold, rewrite). Detection alone is band-independent. Audio:
+//! espeak-ng speech with DTMF keys mixed in, so both the quiet and the tone paths are exercised.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::hint::black_box;
@@ -39,16 +41,18 @@ fn audio48() -> Vec<i16> {
     pcm
 }
 
-fn payloads(pcm: &[i16]) -> Vec<Vec<u8>> {
+/// 20 ms payloads at 32 kbit/s as a browser encodes them when the receiver's SDP says
+/// `maxplaybackrate = max_playback_rate`.
+fn payloads(pcm: &[i16], max_playback_rate: u32) -> Vec<Vec<u8>> {
     let mut enc = Encoder::new(48_000, 32_000).unwrap();
+    enc.set_max_playback_rate(max_playback_rate).unwrap();
     pcm.chunks_exact(960)
         .map(|f| enc.encode(f).unwrap())
         .collect()
 }
 
-fn bench(c: &mut Criterion) {
-    let payloads = payloads(&audio48());
-    let packets: Vec<Vec<u8>> = payloads
+fn rtp(payloads: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    payloads
         .iter()
         .enumerate()
         .map(|(i, p)| {
@@ -61,17 +65,41 @@ fn bench(c: &mut Criterion) {
             }
             .build(p)
         })
-        .collect();
-    let mut pcm8 = Vec::new();
-    {
-        let mut d = Decoder8k::new().unwrap();
-        for p in &payloads {
-            pcm8.push(d.decode(p).unwrap().to_vec());
+        .collect()
+}
+
+/// Strict detector + sensitive flagger over one 20 ms frame of 8 kHz PCM.
+struct Detect {
+    det: DtmfDetector,
+    flagger: Flagger,
+    out: Vec<DetectedDigit>,
+    window: Vec<f32>,
+}
+
+impl Detect {
+    fn new() -> Self {
+        Self {
+            det: DtmfDetector::default(),
+            flagger: Flagger::default(),
+            out: Vec::new(),
+            window: vec![0f32; 200],
         }
     }
-    let n = payloads.len();
 
-    c.bench_function("decode_opus_20ms_to_8k", |b| {
+    fn run(&mut self, pcm: &[i16]) {
+        self.det.process(pcm, &mut self.out);
+        self.window.drain(..160);
+        self.window.extend(pcm.iter().map(|&s| f32::from(s)));
+        black_box(self.flagger.flag(&self.window));
+        self.out.clear();
+    }
+}
+
+fn bench_band(c: &mut Criterion, band: &str, payloads: &[Vec<u8>]) {
+    let n = payloads.len();
+    let packets = rtp(payloads);
+
+    c.bench_function(&format!("decode_opus_20ms_to_8k/{band}"), |b| {
         let mut d = Decoder8k::new().unwrap();
         let mut i = 0;
         b.iter(|| {
@@ -81,42 +109,17 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    c.bench_function("detect_20ms_strict_and_flag", |b| {
-        let mut det = DtmfDetector::default();
-        let flagger = Flagger::default();
-        let mut out: Vec<DetectedDigit> = Vec::new();
-        let mut window = vec![0f32; 200];
-        let mut i = 0;
-        b.iter(|| {
-            let pcm = &pcm8[i % n];
-            det.process(black_box(pcm), &mut out);
-            window.drain(..160);
-            window.extend(pcm.iter().map(|&s| f32::from(s)));
-            black_box(flagger.flag(&window));
-            out.clear();
-            i += 1;
-        })
-    });
-
-    c.bench_function("decode_detect_20ms", |b| {
+    c.bench_function(&format!("decode_detect_20ms/{band}"), |b| {
         let mut d = Decoder8k::new().unwrap();
-        let mut det = DtmfDetector::default();
-        let flagger = Flagger::default();
-        let mut out: Vec<DetectedDigit> = Vec::new();
-        let mut window = vec![0f32; 200];
+        let mut detect = Detect::new();
         let mut i = 0;
         b.iter(|| {
-            let pcm = d.decode(black_box(&payloads[i % n])).unwrap();
-            det.process(pcm, &mut out);
-            window.drain(..160);
-            window.extend(pcm.iter().map(|&s| f32::from(s)));
-            black_box(flagger.flag(&window));
-            out.clear();
+            detect.run(d.decode(black_box(&payloads[i % n])).unwrap());
             i += 1;
         })
     });
 
-    c.bench_function("masker_packet_decode_detect_mask", |b| {
+    c.bench_function(&format!("masker_packet_decode_detect_mask/{band}"), |b| {
         let base = Instant::now();
         let mut m = Masker::new(MaskerConfig::default()).unwrap();
         let mut i = 0usize;
@@ -136,6 +139,31 @@ fn bench(c: &mut Criterion) {
             i += 1;
         })
     });
+}
+
+fn bench(c: &mut Criterion) {
+    let audio = audio48();
+    let wideband = payloads(&audio, 16_000);
+    let fullband = payloads(&audio, 48_000);
+
+    let pcm8: Vec<Vec<i16>> = {
+        let mut d = Decoder8k::new().unwrap();
+        wideband
+            .iter()
+            .map(|p| d.decode(p).unwrap().to_vec())
+            .collect()
+    };
+    c.bench_function("detect_20ms_strict_and_flag", |b| {
+        let mut detect = Detect::new();
+        let mut i = 0;
+        b.iter(|| {
+            detect.run(black_box(&pcm8[i % pcm8.len()]));
+            i += 1;
+        })
+    });
+
+    bench_band(c, "wideband", &wideband);
+    bench_band(c, "fullband", &fullband);
 }
 
 criterion_group!(benches, bench);

@@ -45,14 +45,16 @@ pub struct MaskResult {
 }
 
 /// The browser path: Opus-encodes `pcm` (8, 12, 16, 24 or 48 kHz) in `ptime_ms` frames at
-/// `bitrate`, sends the RTP packets through a [`Masker`] (arrival = `base` + frame end), decodes
-/// what is forwarded at the input rate.
+/// `bitrate` with the audio band capped by `max_playback_rate` (the SDP `maxplaybackrate` the
+/// receiver asked for: 16000 for wideband, 48000 for fullband), sends the RTP packets through a
+/// [`Masker`] (arrival = `base` + frame end), decodes what is forwarded at the input rate.
 pub fn mask_pcm(
     base: Instant,
     pcm: &[i16],
     rate: u32,
     ptime_ms: u32,
     bitrate: i32,
+    max_playback_rate: u32,
 ) -> Result<MaskResult, MediaError> {
     if ![8000, 12_000, 16_000, 24_000, 48_000].contains(&rate) {
         return Err(MediaError::SampleRate(rate));
@@ -62,6 +64,7 @@ pub fn mask_pcm(
     }
     let frame = (rate * ptime_ms / 1000) as usize;
     let mut enc = Encoder::new(rate, bitrate)?;
+    enc.set_max_playback_rate(max_playback_rate)?;
     let mut dec = Decoder::new(rate)?;
     let config = MaskerConfig {
         hold: Duration::from_millis(u64::from(ptime_ms)),

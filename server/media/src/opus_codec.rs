@@ -143,6 +143,19 @@ impl Encoder {
         Ok(Self { inner, rate })
     }
 
+    /// Caps the audio bandwidth the encoder may use, as a browser does when the receiver's SDP
+    /// says `maxplaybackrate` (RFC 7587 section 6.1): 16000 means wideband, SILK-only packets.
+    pub fn set_max_playback_rate(&mut self, rate: u32) -> Result<(), MediaError> {
+        let bw = match rate {
+            0..=8000 => opus::Bandwidth::Narrowband,
+            8001..=12000 => opus::Bandwidth::Mediumband,
+            12001..=16000 => opus::Bandwidth::Wideband,
+            16001..=24000 => opus::Bandwidth::Superwideband,
+            _ => opus::Bandwidth::Fullband,
+        };
+        self.inner.set_max_bandwidth(bw).map_err(opus_err)
+    }
+
     /// Encodes one frame (`rate * ptime` samples: 2.5, 5, 10, 20, 40 or 60 ms).
     pub fn encode(&mut self, frame: &[i16]) -> Result<Vec<u8>, MediaError> {
         self.inner.encode_vec(frame, 1500).map_err(opus_err)

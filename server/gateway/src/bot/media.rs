@@ -151,9 +151,12 @@ impl Uplink {
     }
 }
 
-/// Encodes 48 kHz mono PCM into 20 ms Opus frames (32 kb/s), the last one padded.
+/// Encodes 48 kHz mono PCM into 20 ms Opus frames (32 kb/s), the last one padded, honouring
+/// the `maxplaybackrate` the SFU's SDP asks for, as browsers do.
 pub fn encode(pcm: &[i16]) -> Result<Vec<Vec<u8>>, BotError> {
     let mut enc = Encoder::new(48_000, 32_000).map_err(|e| BotError::new("opus", e))?;
+    enc.set_max_playback_rate(crate::sfu::peer::MAX_PLAYBACK_RATE)
+        .map_err(|e| BotError::new("opus", e))?;
     let mut frame = vec![0i16; FRAME];
     pcm.chunks(FRAME)
         .map(|c| {

@@ -21,8 +21,20 @@ pub const EVENT_8K_PT: u8 = 126;
 
 const TELEPHONE_EVENT: &str = "audio/telephone-event";
 
-/// Opus fmtp we answer with: no in-band FEC (its copies carry earlier frames, tones included).
-pub const OPUS_FMTP: &str = "minptime=10;useinbandfec=0";
+/// Opus fmtp we answer with: no in-band FEC (its copies carry earlier frames, tones included),
+/// and `maxplaybackrate=16000` (RFC 7587 section 6.1): browsers then encode wideband SILK
+/// (HD voice, 7 kHz audio band) instead of fullband hybrid, which the masker decodes in 18 us a
+/// packet instead of 29 us (docs/benchmarks.md, media core). Keep in step with
+/// [`MAX_PLAYBACK_RATE`].
+pub const OPUS_FMTP: &str = "minptime=10;useinbandfec=0;maxplaybackrate=16000";
+
+/// The `maxplaybackrate` in [`OPUS_FMTP`]: what a sender honouring our SDP encodes for.
+pub const MAX_PLAYBACK_RATE: u32 = 16_000;
+
+/// Opus fmtp parameters we set ourselves: an offer's values for them are dropped before
+/// matching (webrtc-rs refuses a codec whose shared fmtp parameters differ).
+const OPUS_PARAMS_WE_SET: [&str; 3] =
+    ["useinbandfec=", "maxplaybackrate=", "sprop-maxcapturerate="];
 
 /// The audio codecs both the SFU and the bot register: Opus, telephone-event at 48 and 8 kHz.
 pub fn audio_codecs() -> Vec<RTCRtpCodecParameters> {
@@ -132,7 +144,8 @@ fn rtpmap(line: &str) -> Option<(u8, &str)> {
 /// telephone-event entry when a 48 kHz one is offered too (Chrome offers both and webrtc-rs
 /// answers with a duplicated payload type), drops RED (never negotiated), and sets
 /// `useinbandfec=0` on Opus: webrtc-rs matches codecs by fmtp, and Chrome's
-/// `useinbandfec=1` would leave Opus unmatched (no downlink could be added).
+/// `useinbandfec=1` (or Firefox's `maxplaybackrate=48000`) would leave Opus unmatched (no
+/// downlink could be added).
 pub fn munge_offer(sdp: &str) -> String {
     let mut out = String::with_capacity(sdp.len());
     for section in split_sections(sdp) {
@@ -178,7 +191,10 @@ fn opus_fmtp(line: &str, opus: &[u8]) -> Option<String> {
     let mut kept: Vec<&str> = params
         .split(';')
         .map(str::trim)
-        .filter(|p| !p.is_empty() && !p.to_ascii_lowercase().starts_with("useinbandfec="))
+        .filter(|p| {
+            let p = p.to_ascii_lowercase();
+            !p.is_empty() && !OPUS_PARAMS_WE_SET.iter().any(|k| p.starts_with(k))
+        })
         .collect();
     kept.push("useinbandfec=0");
     Some(format!("a=fmtp:{pt} {}", kept.join(";")))
@@ -261,6 +277,22 @@ mod tests {
         let n = negotiated_audio(&m).unwrap();
         assert_eq!(n.opus_pt, 111);
         assert_eq!(n.event_pts, vec![(110, 48_000)]);
+    }
+
+    #[test]
+    fn drops_offered_values_for_the_opus_parameters_we_set() {
+        let firefox = CHROME_AUDIO.replace(
+            "minptime=10;useinbandfec=1",
+            "maxplaybackrate=48000;stereo=1;useinbandfec=1;sprop-maxcapturerate=48000",
+        );
+        let m = munge_offer(&firefox);
+        assert!(m.contains("a=fmtp:111 stereo=1;useinbandfec=0\r\n"), "{m}");
+    }
+
+    #[test]
+    fn fmtp_asks_for_wideband_playback() {
+        assert!(OPUS_FMTP.contains(&format!("maxplaybackrate={MAX_PLAYBACK_RATE}")));
+        assert!(OPUS_FMTP.contains("useinbandfec=0"));
     }
 
     #[test]

@@ -46,9 +46,22 @@ pub fn detect(pcm: &[i16]) -> String {
     found(&detect_all(pcm))
 }
 
-/// Encodes `pcm` (at `rate`) into 20 ms Opus RTP packets, starting at sequence `seq0`.
+/// Encodes `pcm` (at `rate`) into 20 ms fullband Opus RTP packets, starting at sequence `seq0`.
 pub fn packetize(pcm: &[i16], rate: u32, bitrate: i32, seq0: u16, ts0: u32) -> Vec<Vec<u8>> {
+    packetize_band(pcm, rate, bitrate, 48_000, seq0, ts0)
+}
+
+/// [`packetize`] with the encoder's audio band capped as an SDP `maxplaybackrate` asks.
+pub fn packetize_band(
+    pcm: &[i16],
+    rate: u32,
+    bitrate: i32,
+    max_playback_rate: u32,
+    seq0: u16,
+    ts0: u32,
+) -> Vec<Vec<u8>> {
     let mut enc = Encoder::new(rate, bitrate).unwrap();
+    enc.set_max_playback_rate(max_playback_rate).unwrap();
     let frame = rate as usize / 50;
     let mut out = Vec::new();
     let mut padded = pcm.to_vec();

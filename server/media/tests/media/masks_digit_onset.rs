@@ -1,5 +1,6 @@
 //! Leak tests: tones starting at every 1 ms offset within a 20 ms packet go through the browser's
-//! path (Opus at 48 kHz, 32 kbit/s) and the masker; what the agent decodes must give 0 digits from
+//! path (Opus at 48 kHz, 32 kbit/s, both wideband as Hushpay's SDP asks browsers for and
+//! fullband) and the masker; what the agent decodes must give 0 digits from
 //! the sensitive flagger and from multimon-ng. Positive control: the same audio unmasked is found.
 
 use std::time::Instant;
@@ -9,7 +10,7 @@ use hushpay_media::resample::resample;
 use hushpay_media::signal::TonePair;
 
 use crate::common::{
-    agent_audio, digit, multimon, packetize, run_masker, sensitive_hits, sequence,
+    agent_audio, digit, multimon, packetize_band, run_masker, sensitive_hits, sequence,
 };
 
 /// Three keys (40, 70 and 120 ms) at -10 dBm0 per tone, the first starting `offset_ms` into a
@@ -37,9 +38,9 @@ fn keyed_audio(offset_ms: u32) -> (Vec<i16>, String) {
 #[test]
 fn no_digit_reaches_the_agent_at_any_onset_offset() {
     let mut report = Vec::new();
-    for offset in 0..20u32 {
+    for (offset, band) in (0..20u32).flat_map(|o| [(o, 16_000), (o, 48_000)]) {
         let (pcm, expected) = keyed_audio(offset);
-        let packets = packetize(&pcm, 48_000, 32_000, 1000, 5000);
+        let packets = packetize_band(&pcm, 48_000, 32_000, band, 1000, 5000);
 
         // Positive control: unmasked, the digits are there for both detectors.
         let mut plain = Vec::new();
@@ -66,7 +67,7 @@ fn no_digit_reaches_the_agent_at_any_onset_offset() {
         let hits = sensitive_hits(&resample(&agent, 48_000, 8000));
         let found: String = run.digits.iter().map(|d| d.digit.as_char()).collect();
         report.push(format!(
-            "offset {offset:2} ms: multimon {leaked:?} sensitive {hits} captured {found:?}"
+            "offset {offset:2} ms, band {band}: multimon {leaked:?} sensitive {hits} captured {found:?}"
         ));
         assert_eq!(
             leaked, "",

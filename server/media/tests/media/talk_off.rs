@@ -134,9 +134,15 @@ fn speech_through_the_browser_path_is_forwarded_almost_untouched() {
     let (mut masked, mut forwarded, mut digits) = (0, 0, 0);
     for (name, pcm) in speech_corpus() {
         let pcm48 = hushpay_media::resample::resample(&pcm, 8000, 48_000);
-        let r =
-            hushpay_media::offline::mask_pcm(std::time::Instant::now(), &pcm48, 48_000, 20, 32_000)
-                .unwrap();
+        let r = hushpay_media::offline::mask_pcm(
+            std::time::Instant::now(),
+            &pcm48,
+            48_000,
+            20,
+            32_000,
+            48_000,
+        )
+        .unwrap();
         masked += r.stats.masked;
         forwarded += r.stats.forwarded;
         digits += r.digits.len();
