@@ -62,8 +62,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `router(state)` on `listener` (and runs the webhook delivery worker and the
-/// background rewrap) until `shutdown` completes, then drains requests.
+/// Serves `router(state)` on `listener` (and runs the webhook delivery worker, the
+/// background rewrap and the payment-change forwarder to the SFU) until `shutdown` completes, then drains requests.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -78,11 +78,16 @@ pub async fn run(
         Arc::clone(&state.vault),
         state.config.vault.rewrap_interval,
     ));
+    let payment_changes = tokio::spawn(crate::sfu::payments::forward_changes(
+        Arc::clone(&state.sfu),
+        state.payments.subscribe_changes(),
+    ));
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
     worker.abort();
     rewrap.abort();
+    payment_changes.abort();
     served
 }
 

@@ -2,6 +2,7 @@
 //! state machine ([`hushpay_vault::payment`]), audits it (audit or deny) and persists it with
 //! its webhook events in one store transaction.
 //!
+//! * [`changes`]: every persisted change as a broadcast stream ([`PaymentChange`]);
 //! * [`card_form`]: a sealed card from the card iframe or link page (client secret);
 //! * [`keypad`]: digits from the media digit collector, held zeroized until completion;
 //! * [`finish`]: tokenize in the vault, authorize through the connector, record the result;
@@ -11,6 +12,7 @@
 //! Nothing here stores or logs card data: payments are masked documents.
 
 pub mod card_form;
+pub mod changes;
 pub mod config;
 pub mod error;
 pub mod events;
@@ -29,6 +31,7 @@ use hushpay_vault::{Actor, unix_now};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+pub use changes::PaymentChange;
 pub use error::PaymentError;
 
 use crate::vault::VaultState;
@@ -57,6 +60,7 @@ pub struct PaymentService {
     vault: Arc<VaultState>,
     connector: Arc<dyn Connector>,
     keypad: keypad::KeypadBuffers,
+    changes: changes::Changes,
 }
 
 /// The SHA-256 (hex) identifying a request body for idempotency.
@@ -75,6 +79,7 @@ impl PaymentService {
             vault,
             connector,
             keypad: keypad::KeypadBuffers::default(),
+            changes: changes::Changes::default(),
         }
     }
 
@@ -136,11 +141,14 @@ impl PaymentService {
             version: 1,
         };
         match self.store.insert_payment(&record).await {
-            Ok(()) => Ok(Created {
-                payment,
-                client_secret,
-                replayed: false,
-            }),
+            Ok(()) => {
+                self.changes.send(payment.state, &payment);
+                Ok(Created {
+                    payment,
+                    client_secret,
+                    replayed: false,
+                })
+            }
             // A concurrent request with the same key won the insert.
             Err(StoreError::Conflict(_)) => self
                 .replay(tenant, idempotency_key, &request_hash)
@@ -229,6 +237,7 @@ impl PaymentService {
         if next.state.is_terminal() {
             self.keypad.wipe(&next.id);
         }
+        self.changes.send(loaded.payment.state, &next);
         Ok(Loaded {
             record,
             payment: next,

@@ -7,7 +7,7 @@
 //!   masker per patient stream and the recorder tap;
 //! * [`chat`]/[`relay`]: data-channel chat relay (card numbers found by `hushpay_card::chat_scan`);
 //!   [`transcript`]: the encrypted transcript and audited incidents;
-//! * [`limits`]: settings and rate limiting.
+//! * [`limits`]: settings and rate limiting; [`payments`]: payment changes to the room's agents.
 //!
 //! Everything a participant owned (peer connection, tasks, chat channel, room membership) is
 //! released when its WebSocket closes; a room left empty closes after a grace period.
@@ -16,6 +16,7 @@ pub mod chat;
 pub mod forward;
 pub mod limits;
 pub mod participant;
+pub mod payments;
 pub mod peer;
 pub mod relay;
 pub mod room;

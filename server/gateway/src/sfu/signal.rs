@@ -93,6 +93,11 @@ pub enum ServerMessage {
         code: String,
         message: String,
     },
+    /// A payment of this room changed (agents and supervisors only): the masked document,
+    /// as `GET /v1/payments/{id}` shows it.
+    Payment {
+        payment: Box<hushpay_vault::payment::Payment>,
+    },
 }
 
 /// Names reserved for the payment issue (see docs/protocol.md); this server refuses them as

@@ -8,6 +8,7 @@ mod common;
 
 mod bad_input;
 mod card_form;
+mod changes;
 mod idempotency;
 mod keypad;
 

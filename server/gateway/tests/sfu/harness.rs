@@ -187,3 +187,60 @@ pub fn opus_roundtrip(pcm48: &[i16]) -> Vec<i16> {
     }
     out
 }
+
+/// The next `payment` signalling message `bot` got within `within`, as JSON (other frames
+/// are skipped).
+pub async fn next_payment(bot: &mut Bot, within: Duration) -> Option<serde_json::Value> {
+    use hushpay::sfu::signal::ServerMessage;
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, bot.events.recv()).await {
+            Ok(Some(ServerMessage::Payment { payment })) => {
+                return Some(serde_json::to_value(&payment).unwrap());
+            }
+            Ok(Some(_)) => continue,
+            Ok(None) | Err(_) => return None,
+        }
+    }
+}
+
+/// `POST /v1/payments` (fresh Idempotency-Key) with `credential`; the created payment.
+pub async fn create_payment(
+    gw: &TestGateway,
+    credential: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let resp = gw
+        .client
+        .post(gw.url("/v1/payments"))
+        .bearer_auth(credential)
+        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(status, 201, "{v}");
+    v["payment"].clone()
+}
+
+/// `POST /v1/payments/{id}/{command}` with an optional body; (status, JSON).
+pub async fn payment_command(
+    gw: &TestGateway,
+    credential: &str,
+    id: &str,
+    command: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut req = gw
+        .client
+        .post(gw.url(&format!("/v1/payments/{id}/{command}")))
+        .bearer_auth(credential);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}

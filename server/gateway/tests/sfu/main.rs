@@ -11,4 +11,5 @@ mod chat_deny;
 mod chat_storage;
 mod harness;
 mod masked_call;
+mod payment_messages;
 mod rooms;
