@@ -3,6 +3,9 @@
 //   dist/frame/card-frame.js        the card iframe's script, wasm-bindgen glue bundled in
 //   dist/frame/card.wasm            from build/wasm (scripts/build-wasm.sh runs first)
 //   dist/frame/card-frame.css       the iframe's base stylesheet (inlined by the gateway)
+//   dist/pages/                     the gateway's hosted pages: pay.js + pay.css (pay-by-link),
+//                                   console.js + console.css (agent console), hushpay-web.js
+//                                   (the SDK for the demo patient portal)
 // and prints the iframe's gzipped size (wasm + JS; budget 60 KB).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -47,6 +50,23 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
+mkdirSync(join(dist, 'pages'), { recursive: true });
+for (const page of ['pay', 'console']) {
+  const entry = join(here, 'src', page === 'pay' ? 'pages' : 'console', `${page}.ts`);
+  if (!existsSync(entry)) continue;
+  await build({
+    entryPoints: [entry],
+    outfile: join(dist, 'pages', `${page}.js`),
+    bundle: true,
+    format: 'iife',
+    minify: true,
+    target: ['chrome100', 'firefox100', 'safari15'],
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  copyFileSync(join(dirname(entry), `${page}.css`), join(dist, 'pages', `${page}.css`));
+}
+copyFileSync(join(dist, 'index.js'), join(dist, 'pages', 'hushpay-web.js'));
 execFileSync(join(here, '..', 'node_modules', '.bin', 'tsc'), ['-p', join(here, 'tsconfig.build.json')], { stdio: 'inherit' });
 
 const gz = (f) => gzipSync(readFileSync(join(dist, 'frame', f)), { level: 9 }).length;

@@ -25,6 +25,7 @@ pub mod ids;
 pub mod loadgen;
 pub mod media_cli;
 pub mod metrics;
+pub mod pages;
 pub mod payments;
 pub mod routes;
 pub mod sfu;

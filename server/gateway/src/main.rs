@@ -86,6 +86,12 @@ async fn serve(raw: RawConfig, listen: Option<std::net::SocketAddr>) -> anyhow::
             hushpay::widget::page::PAGE_PATH
         );
     }
+    let public = state.config.public_url.trim_end_matches('/');
+    println!("  agent console: {public}{}", hushpay::pages::console::PATH);
+    println!("  pay-by-link pages: {public}/pay/{{payment id}}");
+    if state.widget.portal_dir.is_some() {
+        println!("  demo patient portal (development): {public}/portal/");
+    }
     tracing::info!(%addr, mode = ?state.config.mode, "gateway started");
     app::run(listener, state, app::shutdown_signal()).await?;
     tracing::info!("gateway stopped");

@@ -19,12 +19,15 @@ export function gatewayBinary() {
   return copy;
 }
 
-function env(dataDir) {
+function env(dataDir, extra = {}) {
   return {
     ...process.env,
     HUSHPAY__DATA_DIR: dataDir,
     HUSHPAY__WIDGET__ASSETS_DIR: join(root, 'web-sdk', 'dist', 'frame'),
+    HUSHPAY__WIDGET__PAGES_DIR: join(root, 'web-sdk', 'dist', 'pages'),
+    HUSHPAY__WIDGET__PORTAL_DIR: join(root, 'examples', 'patient-portal'),
     HUSHPAY_LOG: process.env.HUSHPAY_LOG || 'warn',
+    ...extra,
   };
 }
 
@@ -33,10 +36,11 @@ export function admin(bin, dataDir, args) {
   return execFileSync(bin, args, { cwd: dataDir, env: env(dataDir), encoding: 'utf8' }).trim();
 }
 
-/** Starts `hushpay serve --listen 127.0.0.1:0`; resolves with the child, its address and logs. */
-export function startGateway(bin, dataDir) {
+/** Starts `hushpay serve --listen 127.0.0.1:0` (with `extraEnv` added to its environment);
+ *  resolves with the child, its address and logs. */
+export function startGateway(bin, dataDir, extraEnv = {}) {
   const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0'], {
-    cwd: dataDir, env: env(dataDir), stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: dataDir, env: env(dataDir, extraEnv), stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs = { stdout: '', stderr: '' };
   child.stderr.on('data', (d) => { logs.stderr += d; });

@@ -3,8 +3,10 @@
 mod access_tokens;
 pub(crate) mod card_tokens;
 mod elements;
+mod hosted;
 mod ops;
 mod payments;
+mod portal;
 mod rooms;
 mod rtc;
 mod tenants;
@@ -43,4 +45,15 @@ pub fn routes() -> Router<AppState> {
         .route(crate::widget::page::PAGE_PATH, get(elements::page))
         .route(crate::widget::page::SCRIPT_PATH, get(elements::script))
         .route(crate::widget::page::WASM_PATH, get(elements::wasm))
+        .route("/pay/{id}", get(hosted::pay_page))
+        .route(crate::pages::pay::SCRIPT_PATH, get(hosted::pay_script))
+        .route(crate::pages::console::PATH, get(hosted::console_page))
+        .route(
+            crate::pages::console::SCRIPT_PATH,
+            get(hosted::console_script),
+        )
+        .route("/portal", get(portal::redirect))
+        .route("/portal/", get(portal::file))
+        .route("/portal/session", post(portal::session))
+        .route("/portal/{file}", get(portal::file))
 }

@@ -2,7 +2,9 @@
 //!
 //! * `POST /v1/payments` (tenant API key, or agent JWT with `canRequestPayment`;
 //!   `Idempotency-Key` required): creates a payment; card-form and link payments come with
-//!   a `client_secret` (shown once).
+//!   a `client_secret` (shown once), link payments with their `link_url`. A payment bound to
+//!   a room (an agent's are bound to its own) is offered to that room's patient
+//!   ([`payment_offer`]); `offered` says whom it reached.
 //! * `GET /v1/payments/{id}`: the masked payment for the tenant or the agent; with
 //!   `Bearer pcs_...` (the patient's page) only amount, currency, reference, required fields,
 //!   allowed brands and state.
@@ -27,6 +29,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller};
 use crate::payments::{Loaded, PaymentError, PaymentService};
 use crate::routes::card_tokens::{open_error, request_id};
+use crate::sfu::payment_offer;
 
 /// The body of `POST /v1/payments`.
 #[derive(Debug, Deserialize, Serialize)]
@@ -170,15 +173,15 @@ pub async fn create(
                 "this token lacks the `canRequestPayment` grant",
             ));
         }
-        if body.method == Method::Keypad {
-            if room.as_deref().is_some_and(|r| r != c.room.as_str()) {
-                return Err(ApiError::forbidden(
-                    "wrong_room",
-                    "an agent may request keypad payments in its own room only",
-                ));
-            }
-            room = Some(c.room.as_str().to_owned());
+        // An agent's payments are bound to its own room: keypad digits come from that
+        // room's patient, and card-form and link payments are offered to that patient.
+        if room.as_deref().is_some_and(|r| r != c.room.as_str()) {
+            return Err(ApiError::forbidden(
+                "wrong_room",
+                "an agent may request payments in its own room only",
+            ));
         }
+        room = Some(c.room.as_str().to_owned());
     }
     let hash = crate::payments::request_hash(
         &serde_json::to_vec(&body).map_err(|e| ApiError::internal("request hash", &e))?,
@@ -208,6 +211,21 @@ pub async fn create(
     let mut body = json!({ "payment": created.payment });
     if let Some(secret) = &created.client_secret {
         body["client_secret"] = json!(secret.as_str());
+        if created.payment.method == Method::Link {
+            let url = payment_offer::link_url(&state.config.public_url, &created.payment.id);
+            body["link_url"] = json!(format!("{url}#{}", secret.as_str()));
+        }
+    }
+    if !created.replayed && created.payment.room.is_some() {
+        let secret = created.client_secret.as_ref().map(|s| s.as_str());
+        let offered = payment_offer::offer(
+            &state.sfu,
+            &created.payment,
+            secret,
+            &state.config.public_url,
+        )
+        .await;
+        body["offered"] = json!(offered);
     }
     let status = if created.replayed {
         StatusCode::OK

@@ -57,6 +57,8 @@ pub enum ChatOut {
         code: String,
         message: String,
     },
+    /// A pay-by-link payment offered in the chat (see [`super::payment_offer`]).
+    PaymentLink(super::payment_offer::LinkMessage),
 }
 
 /// A card number seen in chat (no digits in it).

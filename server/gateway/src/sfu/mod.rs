@@ -7,7 +7,9 @@
 //!   masker per patient stream and the recorder tap;
 //! * [`chat`]/[`relay`]: data-channel chat relay (card numbers found by `hushpay_card::chat_scan`);
 //!   [`transcript`]: the encrypted transcript and audited incidents;
-//! * [`limits`]: settings and rate limiting; [`payments`]: payment changes to the room's agents.
+//! * [`limits`]: settings and rate limiting; [`payments`]: payment changes to the room's agents;
+//!   [`payment_offer`]: a payment offered to the room's patient (card-form prompt,
+//!   pay-by-link chat message).
 //!
 //! Everything a participant owned (peer connection, tasks, chat channel, room membership) is
 //! released when its WebSocket closes; a room left empty closes after a grace period.
@@ -16,6 +18,7 @@ pub mod chat;
 pub mod forward;
 pub mod limits;
 pub mod participant;
+pub mod payment_offer;
 pub mod payments;
 pub mod peer;
 pub mod relay;

@@ -148,7 +148,7 @@ async fn broadcast(room: &Room, out: &ChatOut) {
     }
 }
 
-async fn send(dc: &Arc<dyn DataChannel>, out: &ChatOut) {
+pub(super) async fn send(dc: &Arc<dyn DataChannel>, out: &ChatOut) {
     if let Ok(json) = serde_json::to_string(out)
         && let Err(e) = dc.send_text(&json).await
     {

@@ -98,6 +98,13 @@ pub enum ServerMessage {
     Payment {
         payment: Box<hushpay_vault::payment::Payment>,
     },
+    /// (Patients only) the agent asked this patient to pay: the payment as the patient may
+    /// see it and, for the card-form method, the client secret its card form needs.
+    PaymentRequested {
+        payment: super::payment_offer::PatientPayment,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_secret: Option<String>,
+    },
 }
 
 /// Names reserved for the payment issue (see docs/protocol.md); this server refuses them as

@@ -4,6 +4,8 @@
 //! [widget]
 //! origin = "https://elements.pay.example"   # the iframe's origin (widget_origin)
 //! assets_dir = "/usr/share/hushpay/frame"    # card-frame.js, card.wasm (npm run build)
+//! pages_dir = "/usr/share/hushpay/pages"     # pay-by-link page and agent console scripts
+//! portal_dir = "examples/patient-portal"     # the demo patient portal (development only)
 //! ```
 //!
 //! The card iframe must live on an origin of its own, so that no page of the gateway's
@@ -22,6 +24,10 @@ use crate::config::ConfigError;
 
 /// Default location of the built iframe assets (relative to the working directory).
 pub const DEFAULT_ASSETS_DIR: &str = "web-sdk/dist/frame";
+/// Default location of the hosted pages' built scripts (pay-by-link, console).
+pub const DEFAULT_PAGES_DIR: &str = "web-sdk/dist/pages";
+/// Default location of the demo patient portal (served in development mode only).
+pub const DEFAULT_PORTAL_DIR: &str = "examples/patient-portal";
 
 /// `[widget]` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -29,6 +35,8 @@ pub const DEFAULT_ASSETS_DIR: &str = "web-sdk/dist/frame";
 pub struct RawWidget {
     pub origin: Option<String>,
     pub assets_dir: Option<PathBuf>,
+    pub pages_dir: Option<PathBuf>,
+    pub portal_dir: Option<PathBuf>,
 }
 
 /// The validated `[widget]` section.
@@ -37,6 +45,8 @@ pub struct WidgetConfig {
     /// Set by the operator; otherwise derived from the public URL (see the module docs).
     pub origin: Option<String>,
     pub assets_dir: PathBuf,
+    pub pages_dir: PathBuf,
+    pub portal_dir: PathBuf,
 }
 
 impl RawWidget {
@@ -54,6 +64,12 @@ impl RawWidget {
             assets_dir: self
                 .assets_dir
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_ASSETS_DIR)),
+            pages_dir: self
+                .pages_dir
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_PAGES_DIR)),
+            portal_dir: self
+                .portal_dir
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_PORTAL_DIR)),
         })
     }
 }
@@ -111,7 +127,7 @@ mod tests {
     fn cfg(origin: Option<&str>) -> WidgetConfig {
         RawWidget {
             origin: origin.map(Into::into),
-            assets_dir: None,
+            ..RawWidget::default()
         }
         .validate()
         .unwrap()
@@ -141,7 +157,7 @@ mod tests {
     fn bad_origins_and_production_problems() {
         let bad = RawWidget {
             origin: Some("https://x.example/path".into()),
-            assets_dir: None,
+            ..RawWidget::default()
         };
         assert!(bad.validate().is_err());
         let url = "https://pay.example";

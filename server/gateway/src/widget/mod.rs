@@ -28,6 +28,10 @@ pub struct Widget {
     pub public_origin: String,
     /// `None` when the assets were not built; the page then answers 503.
     pub assets: Option<Arc<FrameAssets>>,
+    /// The hosted pages' scripts (pay-by-link, console); `None` when not built (503).
+    pub pages: Option<Arc<crate::pages::PageAssets>>,
+    /// The demo patient portal's directory, in development mode only.
+    pub portal_dir: Option<std::path::PathBuf>,
 }
 
 impl Widget {
@@ -38,10 +42,20 @@ impl Widget {
             Ok(a) => (Some(Arc::new(a)), None),
             Err(e) => (None, Some(e)),
         };
+        let pages = match crate::pages::PageAssets::load(&config.widget.pages_dir) {
+            Ok(p) => Some(Arc::new(p)),
+            Err(e) => {
+                tracing::warn!(error = %e, "pay-by-link page and agent console unavailable");
+                None
+            }
+        };
+        let development = config.mode == crate::config::Mode::Development;
         let widget = Widget {
             origin: config.widget.origin_for(&config.public_url),
             public_origin: config::origin_of(&config.public_url),
             assets,
+            pages,
+            portal_dir: development.then(|| config.widget.portal_dir.clone()),
         };
         (widget, error)
     }
@@ -83,6 +97,8 @@ mod tests {
             origin: Some(origin.into()),
             public_origin: "http://127.0.0.1:8080".into(),
             assets: None,
+            pages: None,
+            portal_dir: None,
         }
     }
 

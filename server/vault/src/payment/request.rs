@@ -60,7 +60,9 @@ pub enum RequestError {
     Attempts,
     #[error("`timeout` must be between 30 and 86400 seconds")]
     Timeout,
-    #[error("`room` is required for the keypad method (1 to 128 characters), and only there")]
+    #[error(
+        "`room` must be 1 to 128 characters; it is required for the keypad method (card-form and link payments may name the room they are sent to)"
+    )]
     Room,
 }
 
@@ -149,11 +151,12 @@ impl PaymentRequest {
         if !TIMEOUT_SECS.contains(&timeout_secs) {
             return Err(RequestError::Timeout);
         }
+        // Keypad digits come from a room's patient; card-form and link payments may be bound
+        // to the room (the call) they are offered in, so that room's agents follow them.
         let room_ok = match (&self.room, self.method) {
-            (Some(r), Method::Keypad) => (1..=128).contains(&r.len()),
+            (Some(r), _) => (1..=128).contains(&r.len()) && !r.chars().any(char::is_control),
             (None, Method::Keypad) => false,
             (None, _) => true,
-            (Some(_), _) => false,
         };
         if !room_ok {
             return Err(RequestError::Room);
@@ -283,7 +286,22 @@ mod tests {
         assert_eq!(refused(|r| r.attempts = Some(0)), RequestError::Attempts);
         assert_eq!(refused(|r| r.attempts = Some(6)), RequestError::Attempts);
         assert_eq!(refused(|r| r.timeout_secs = Some(5)), RequestError::Timeout);
-        assert_eq!(refused(|r| r.room = Some("r".into())), RequestError::Room);
+        assert_eq!(
+            refused(|r| r.room = Some(String::new())),
+            RequestError::Room
+        );
+        assert_eq!(
+            refused(|r| r.room = Some("x".repeat(129))),
+            RequestError::Room
+        );
+        assert_eq!(
+            refused(|r| r.room = Some("a\nb".into())),
+            RequestError::Room
+        );
+        let mut link = request(Method::Link);
+        link.room = Some("intake-42".into());
+        let bound = link.into_payment("p".into(), "t", "a", 0).unwrap();
+        assert_eq!(bound.room.as_deref(), Some("intake-42"));
         let mut keypad = request(Method::Keypad);
         keypad.room = None;
         assert_eq!(

@@ -1,0 +1,130 @@
+// The demo patient portal: what a telehealth developer writes with @hushpay/web.
+//
+// 1. Our backend (server.mjs, or `hushpay serve` in development) mints a patient access token
+//    for the visit's room with the tenant API key: POST ./session -> { token, gateway }.
+// 2. Call.join() connects voice and chat. The agent's payment requests arrive as events:
+//    - paymentRequested with a client secret (card form): mount Hushpay's CardForm, the card
+//      is typed into Hushpay's iframe, never into this page;
+//    - paymentRequested without one (keypad): show a keypad that sends RFC 4733 tones;
+//    - paymentLink (pay-by-link in the chat): show the link.
+import { Call, CardForm, formatMinor } from './hushpay-web.js';
+
+const $ = (id) => document.getElementById(id);
+const say = (text) => { $('status').textContent = text; };
+const fail = (text) => { $('alert').textContent = text; };
+let call = null;
+let form = null;
+
+$('join-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  fail('');
+  $('join').disabled = true;
+  say('Connecting…');
+  try {
+    const res = await fetch('./session', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    const session = await res.json();
+    if (!res.ok) throw new Error(session.error?.message ?? `session: ${res.status}`);
+    call = await Call.join({ url: session.gateway, token: session.token, audioElement: $('remote-audio') });
+    window.__call = call;
+    wire(call, session);
+    $('join-form').hidden = true;
+    $('call').hidden = false;
+    $('chat').hidden = false;
+    $('who').textContent = call.participants.length ? `With ${call.participants.map((p) => p.identity).join(', ')}` : 'Waiting for your care team…';
+    say('You are in your visit.');
+    $('call-title').focus();
+  } catch (err) {
+    say('Not connected.');
+    fail(`Could not join: ${err.message}`);
+  } finally {
+    $('join').disabled = false;
+  }
+});
+
+function wire(c, session) {
+  c.on('participantJoined', (p) => { $('who').textContent = `With ${p.identity}`; say(`${p.identity} joined.`); });
+  c.on('chat', (m) => addChat(m.id, `${m.from.identity}: ${m.text}`));
+  c.on('chatRetract', (m) => { const li = document.getElementById(`chat-${m.id}`); if (li) li.textContent = m.text; });
+  c.on('paymentLink', (l) => addChat(l.id, `${l.from.identity}: pay ${formatMinor(l.payment.amount, l.payment.currency)} for ${l.payment.reference} — `, l.url));
+  c.on('paymentRequested', ({ payment, clientSecret }) => showPayment(payment, clientSecret, session));
+  c.on('error', (e) => fail(e.message));
+  c.on('closed', (x) => { say(`The visit ended${x.reason ? ` (${x.reason})` : ''}.`); $('call').hidden = true; $('chat').hidden = true; $('join-form').hidden = false; });
+}
+
+function addChat(id, text, link) {
+  const li = document.createElement('li');
+  li.id = `chat-${id}`;
+  li.append(text);
+  if (link) {
+    const a = document.createElement('a');
+    a.href = link;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+    a.textContent = 'Open the secure payment page';
+    li.append(a);
+  }
+  $('chat-log').append(li);
+}
+
+function showPayment(payment, clientSecret, session) {
+  form?.destroy();
+  form = null;
+  $('payment').hidden = false;
+  $('payment-message').textContent = '';
+  const amount = formatMinor(payment.amount, payment.currency);
+  $('payment-summary').textContent = `${amount} for ${payment.reference}`;
+  $('pay').hidden = true;
+  $('keypad').hidden = true;
+  if (payment.method === 'card-form' && clientSecret) {
+    form = new CardForm({ widgetOrigin: session.widgetOrigin, tenant: session.tenant, payment: { id: payment.id, clientSecret } });
+    form.on('change', () => { $('pay').disabled = !form.complete; });
+    form.on('error', (e) => { $('payment-message').textContent = e.message; });
+    form.on('submit', () => { if (!$('pay').disabled) $('pay').click(); });
+    form.mount('#card-form');
+    $('pay').textContent = `Pay ${amount}`;
+    $('pay').hidden = false;
+    $('pay').disabled = true;
+  } else if (payment.method === 'keypad') {
+    const keys = $('keypad').querySelector('.keys');
+    keys.replaceChildren(...'123456789*0#'.split('').map((d) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = d;
+      b.setAttribute('aria-label', `Key ${d}`);
+      b.addEventListener('click', () => call.sendDigits(d));
+      return b;
+    }));
+    $('keypad').hidden = false;
+  }
+  $('payment-title').focus();
+}
+
+$('pay').addEventListener('click', async () => {
+  $('pay').disabled = true;
+  $('payment-message').textContent = 'Paying…';
+  try {
+    const card = await form.submit();
+    $('payment-message').textContent = card.status && card.status !== 'succeeded'
+      ? `The payment with ${card.brand} ending in ${card.last4} was declined.`
+      : `Thank you: paid with ${card.brand} ending in ${card.last4}.`;
+    form.destroy();
+    form = null;
+    $('pay').hidden = true;
+  } catch (err) {
+    $('payment-message').textContent = err.message;
+    $('pay').disabled = !form?.complete;
+  }
+});
+
+$('chat').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = $('chat-input').value;
+  if (!text.trim() || !call) return;
+  try { call.sendChat(text); $('chat-input').value = ''; } catch (err) { fail(err.message); }
+});
+$('mute').addEventListener('click', () => {
+  call.setMuted(!call.muted);
+  $('mute').setAttribute('aria-pressed', String(call.muted));
+  $('mute').textContent = call.muted ? 'Unmute microphone' : 'Mute microphone';
+});
+$('leave').addEventListener('click', () => call?.leave());

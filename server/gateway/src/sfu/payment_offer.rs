@@ -1,0 +1,178 @@
+//! A payment offered to the patient of its room, right after the agent (or the tenant
+//! backend) created it bound to that room:
+//!
+//! * **card-form**: the signalling message `payment_requested` to the room's patient, with
+//!   the client secret its card form needs (`@hushpay/web` `Call` raises a payment prompt);
+//! * **keypad**: the same message without a secret (the patient is told to use the keypad);
+//! * **link**: the chat message `payment_link` on the `chat` data channel to everyone in the
+//!   room. The patient's copy carries the pay-by-link URL with the client secret in its
+//!   fragment (`/pay/{id}#pcs_...`: a fragment is never sent to a server, so it stays out of
+//!   access logs and `Referer`); agents and supervisors get the URL without the secret.
+//!
+//! Only masked payment facts travel (amount, currency, reference, fields, brands, expiry);
+//! the payment's own changes reach agents as `payment` messages (docs/protocol.md).
+
+use hushpay_auth::Role;
+use hushpay_vault::payment::{Field, Method, Payment};
+use serde::{Deserialize, Serialize};
+
+use super::Sfu;
+use super::chat::{ChatOut, ChatSender};
+use super::room::{RoomKey, unix_ms};
+use super::signal::ServerMessage;
+
+/// The payment as the patient may see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientPayment {
+    pub id: String,
+    pub method: Method,
+    pub amount: u64,
+    pub currency: String,
+    pub reference: String,
+    pub required_fields: Vec<Field>,
+    pub allowed_brands: Vec<String>,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+impl From<&Payment> for PatientPayment {
+    fn from(p: &Payment) -> Self {
+        Self {
+            id: p.id.clone(),
+            method: p.method,
+            amount: p.amount,
+            currency: p.currency.clone(),
+            reference: p.reference.clone(),
+            required_fields: p.required_fields.clone(),
+            allowed_brands: p.allowed_brands.clone(),
+            expires_at: p.expires_at,
+        }
+    }
+}
+
+/// The `payment_link` chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkMessage {
+    pub id: String,
+    /// Unix milliseconds.
+    pub ts: i64,
+    pub from: ChatSender,
+    pub payment: PatientPayment,
+    /// `{public_url}/pay/{id}`, with `#<client secret>` in the patient's copy only.
+    pub url: String,
+}
+
+/// What an offer reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Offered {
+    /// Patients who received the prompt or the link.
+    pub patients: usize,
+    /// Agents and supervisors who saw the link in the chat.
+    pub staff: usize,
+}
+
+/// The pay-by-link URL of payment `id` on a gateway whose public URL is `public_url`.
+pub fn link_url(public_url: &str, id: &str) -> String {
+    format!("{}/pay/{id}", public_url.trim_end_matches('/'))
+}
+
+/// Offers `payment` (bound to a room) to that room's participants. `client_secret` is the
+/// payment's secret (card-form, link); `public_url` the gateway's.
+pub async fn offer(
+    sfu: &Sfu,
+    payment: &Payment,
+    client_secret: Option<&str>,
+    public_url: &str,
+) -> Offered {
+    let Some(name) = payment.room.as_deref() else {
+        return Offered::default();
+    };
+    let key = RoomKey {
+        tenant: payment.tenant.clone(),
+        name: name.to_owned(),
+    };
+    let Some(room) = sfu.rooms.get(&key) else {
+        return Offered::default();
+    };
+    let view = PatientPayment::from(payment);
+    let mut offered = Offered::default();
+    match payment.method {
+        Method::Link => {
+            let url = link_url(public_url, &payment.id);
+            let message = LinkMessage {
+                id: format!("msg_{}", uuid::Uuid::now_v7().simple()),
+                ts: unix_ms(),
+                from: sender(&room.participants(), &payment.created_by),
+                payment: view,
+                url: url.clone(),
+            };
+            for p in room.participants() {
+                let Some(dc) = p.chat() else { continue };
+                let mut m = message.clone();
+                if p.role == Role::Patient {
+                    let Some(secret) = client_secret else {
+                        continue;
+                    };
+                    m.url = format!("{url}#{secret}");
+                    offered.patients += 1;
+                } else {
+                    offered.staff += 1;
+                }
+                super::relay::send(&dc, &ChatOut::PaymentLink(m)).await;
+            }
+        }
+        _ => {
+            let secret = (payment.method == Method::CardForm)
+                .then_some(client_secret)
+                .flatten();
+            for p in room.with_roles(&[Role::Patient], "") {
+                p.send(ServerMessage::PaymentRequested {
+                    payment: view.clone(),
+                    client_secret: secret.map(str::to_owned),
+                });
+                offered.patients += 1;
+            }
+        }
+    }
+    offered
+}
+
+/// Who the link comes from: the creating agent when it is in the room, else the gateway.
+fn sender(
+    participants: &[std::sync::Arc<super::participant::Participant>],
+    by: &str,
+) -> ChatSender {
+    let agent = by.strip_prefix("agent:");
+    participants
+        .iter()
+        .find(|p| p.role == Role::Agent && Some(p.identity.as_str()) == agent)
+        .map_or_else(
+            || ChatSender {
+                participant_id: String::new(),
+                identity: "hushpay".into(),
+                role: "system".into(),
+            },
+            |p| ChatSender {
+                participant_id: p.id.clone(),
+                identity: p.identity.clone(),
+                role: p.role.as_str().to_owned(),
+            },
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_urls_have_one_slash() {
+        assert_eq!(
+            link_url("http://127.0.0.1:8080/", "pay_1"),
+            "http://127.0.0.1:8080/pay/pay_1"
+        );
+        assert_eq!(
+            link_url("https://pay.example", "pay_1"),
+            "https://pay.example/pay/pay_1"
+        );
+    }
+}

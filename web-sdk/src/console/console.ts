@@ -1,0 +1,246 @@
+/**
+ * The agent console (served by the gateway at `/console`), built on `AgentSession`:
+ * sign in with an agent access token, join the call, hear the patient, chat, ask for a
+ * payment by keypad, card form or link, watch the masked progress live and see the result.
+ * The token lives in memory only. Everything is reachable from the keyboard; state changes
+ * are announced through live regions.
+ */
+import { AgentSession } from '../rtc/agent-session';
+import { PaymentApiError } from '../rtc/payments';
+import type { PaymentField, PaymentMethod } from '../rtc/payments';
+import type { Payment } from '../rtc/messages';
+import { parseMajor } from '../pages/money';
+import { describePayment, fieldLabel } from './describe';
+import { field, h } from './dom';
+
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+class Console {
+  private session: AgentSession | null = null;
+  private current: string | null = null;
+  private readonly root = document.getElementById('console') as HTMLElement;
+  private readonly status = h('p', { id: 'status', role: 'status', 'aria-live': 'polite', class: 'hp-status' }, 'Signed out.');
+  private readonly alert = h('p', { id: 'alert', role: 'alert', class: 'hp-alert' });
+  private readonly audio = h('audio', { id: 'remote-audio', autoplay: true });
+
+  // Sign in
+  private readonly token = h('textarea', { rows: '3', autocomplete: 'off', spellcheck: 'false', required: true });
+  private readonly signin = h('form', { id: 'signin', 'aria-labelledby': 'signin-title' },
+    h('h2', { id: 'signin-title' }, 'Sign in'),
+    field('token', 'Agent access token', this.token, 'Paste the token your contact-centre system issued for this call.'),
+    h('button', { type: 'submit', id: 'join' }, 'Join call'));
+
+  // Call
+  private readonly participants = h('ul', { id: 'participants', 'aria-label': 'Participants' });
+  private readonly mute = h('button', { type: 'button', id: 'mute', 'aria-pressed': 'false' }, 'Mute microphone');
+  private readonly leave = h('button', { type: 'button', id: 'leave' }, 'Leave call');
+  private readonly callTitle = h('h2', { id: 'call-title', tabindex: '-1' }, 'Call');
+  private readonly call = h('section', { id: 'call', 'aria-labelledby': 'call-title', hidden: true },
+    this.callTitle, this.participants, h('div', { class: 'hp-row' }, this.mute, this.leave), this.audio);
+
+  // Chat
+  private readonly chatLog = h('ol', { id: 'chat-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Chat messages' });
+  private readonly chatInput = h('input', { type: 'text', autocomplete: 'off', maxlength: '2000' });
+  private readonly chat = h('form', { id: 'chat', 'aria-labelledby': 'chat-title', hidden: true },
+    h('h2', { id: 'chat-title' }, 'Chat'), this.chatLog,
+    field('chat-input', 'Message', this.chatInput), h('button', { type: 'submit' }, 'Send'));
+
+  // Payment request
+  private readonly amount = h('input', { type: 'text', inputmode: 'decimal', value: '42.00', required: true });
+  private readonly currency = h('input', { type: 'text', value: 'USD', maxlength: '3', required: true, autocapitalize: 'characters' });
+  private readonly reference = h('input', { type: 'text', value: '', maxlength: '128', required: true });
+  private readonly request = h('form', { id: 'request', 'aria-labelledby': 'request-title', hidden: true },
+    h('h2', { id: 'request-title' }, 'Request a payment'),
+    h('fieldset', {}, h('legend', {}, 'Method'),
+      ...(['keypad', 'card-form', 'link'] as const).map((m, i) => h('label', { class: 'hp-radio' },
+        h('input', { type: 'radio', name: 'method', value: m, id: `method-${m}`, checked: i === 0 }),
+        { keypad: ' Phone keypad', 'card-form': ' Card form on the patient\'s screen', link: ' Payment link in the chat' }[m]))),
+    h('div', { class: 'hp-row' }, field('amount', 'Amount', this.amount), field('currency', 'Currency', this.currency)),
+    field('reference', 'Reference', this.reference, 'Invoice or visit number; never card details.'),
+    h('button', { type: 'submit', id: 'request-payment' }, 'Request payment'));
+
+  // Payment progress
+  private readonly payTitle = h('h2', { id: 'payment-title', tabindex: '-1' }, 'Payment');
+  private readonly payState = h('p', { id: 'payment-state', role: 'status', 'aria-live': 'polite' });
+  private readonly payFields = h('ul', { id: 'payment-fields', 'aria-label': 'Field progress' });
+  private readonly payActions = h('div', { id: 'payment-actions', class: 'hp-row' });
+  private readonly payResult = h('p', { id: 'payment-result', role: 'status', 'aria-live': 'assertive' });
+  private readonly payment = h('section', { id: 'payment', 'aria-labelledby': 'payment-title', hidden: true },
+    this.payTitle, this.payState, this.payFields, this.payActions, this.payResult);
+
+  constructor() {
+    this.root.append(this.status, this.alert, this.signin, this.call, this.chat, this.request, this.payment);
+    this.signin.addEventListener('submit', (e) => { e.preventDefault(); void this.join(); });
+    this.chat.addEventListener('submit', (e) => { e.preventDefault(); this.sendChat(); });
+    this.request.addEventListener('submit', (e) => { e.preventDefault(); void this.requestPayment(); });
+    this.mute.addEventListener('click', () => this.toggleMute());
+    this.leave.addEventListener('click', () => this.session?.leave());
+    this.token.focus();
+  }
+
+  private say(text: string): void {
+    this.status.textContent = text;
+  }
+
+  private fail(text: string): void {
+    this.alert.textContent = text;
+  }
+
+  private async join(): Promise<void> {
+    const token = this.token.value.trim();
+    this.fail('');
+    if (!JWT.test(token)) {
+      this.fail('That is not an access token: it should be three dot-separated parts.');
+      this.token.focus();
+      return;
+    }
+    const button = this.signin.querySelector('button') as HTMLButtonElement;
+    button.disabled = true;
+    this.say('Joining the call…');
+    try {
+      const session = await AgentSession.join({ url: window.location.origin, token, audioElement: this.audio });
+      this.session = session;
+      this.token.value = '';
+      this.wire(session);
+      this.signin.hidden = true;
+      for (const s of [this.call, this.chat, this.request]) s.hidden = false;
+      this.callTitle.textContent = `Call: ${session.room ?? ''}`;
+      this.renderParticipants();
+      this.say(`In the call as ${session.me?.identity ?? 'agent'}.`);
+      this.callTitle.focus();
+    } catch (e) {
+      this.say('Signed out.');
+      this.fail(`Could not join: ${(e as Error).message}`);
+      this.token.focus();
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  private wire(s: AgentSession): void {
+    s.on('participantJoined', (p) => { this.renderParticipants(); this.say(`${p.identity} (${p.role}) joined.`); });
+    s.on('participantLeft', () => { this.renderParticipants(); this.say('A participant left.'); });
+    s.on('mute', () => this.renderParticipants());
+    s.on('remoteAudio', () => this.say('Connected: you can hear the patient.'));
+    s.on('chat', (m) => this.addChat(m.id, `${m.from.identity} (${m.from.role})`, m.text, m.redacted));
+    s.on('chatRetract', (m) => { const li = document.getElementById(`chat-${m.id}`); if (li) li.lastChild!.textContent = m.text; });
+    s.on('paymentLink', (l) => this.addChat(l.id, `${l.from.identity} (${l.from.role})`, `Payment link sent: ${l.payment.reference} (${l.url})`, false));
+    s.on('payment', (p) => { if (p.id === this.current) this.renderPayment(p); });
+    s.on('paymentResult', (p) => {
+      if (p.id !== this.current) return;
+      const d = describePayment(p);
+      this.payResult.textContent = d.result ?? '';
+      this.say(`${d.state}.`);
+    });
+    s.on('error', (e) => this.fail(`${e.message} (${e.code})`));
+    s.on('closed', (c) => {
+      for (const sec of [this.call, this.chat, this.request]) sec.hidden = true;
+      this.signin.hidden = false;
+      this.session = null;
+      this.say(`Left the call${c.reason ? `: ${c.reason}` : ''}.`);
+      this.token.focus();
+    });
+  }
+
+  private renderParticipants(): void {
+    const s = this.session;
+    if (!s) return;
+    this.participants.replaceChildren(...s.participants.map((p) =>
+      h('li', {}, `${p.identity} (${p.role})${p.muted ? ', muted' : ''}`)));
+    if (s.participants.length === 0) this.participants.append(h('li', {}, 'Waiting for the patient to join…'));
+  }
+
+  private toggleMute(): void {
+    const s = this.session;
+    if (!s) return;
+    s.setMuted(!s.muted);
+    this.mute.setAttribute('aria-pressed', String(s.muted));
+    this.mute.textContent = s.muted ? 'Unmute microphone' : 'Mute microphone';
+    this.say(s.muted ? 'Microphone muted.' : 'Microphone on.');
+  }
+
+  private addChat(id: string, who: string, text: string, redacted: boolean): void {
+    const li = h('li', { id: `chat-${id}`, class: redacted ? 'hp-redacted' : undefined }, h('strong', {}, `${who}: `), text);
+    this.chatLog.append(li);
+    li.scrollIntoView({ block: 'nearest' });
+  }
+
+  private sendChat(): void {
+    const text = this.chatInput.value;
+    if (!text.trim()) return;
+    try {
+      this.session?.sendChat(text);
+      this.chatInput.value = '';
+    } catch (e) {
+      this.fail((e as Error).message);
+    }
+  }
+
+  private async requestPayment(): Promise<void> {
+    const s = this.session;
+    if (!s) return;
+    this.fail('');
+    const method = (this.request.querySelector('input[name=method]:checked') as HTMLInputElement | null)?.value as PaymentMethod | undefined;
+    const currency = this.currency.value.trim().toUpperCase();
+    const amount = parseMajor(this.amount.value, currency);
+    if (!method) return this.fail('Choose how the patient pays.');
+    if (!/^[A-Z]{3}$/.test(currency)) { this.currency.focus(); return this.fail('The currency is a three-letter code such as USD.'); }
+    if (amount === null) { this.amount.focus(); return this.fail('Enter an amount such as 42.00.'); }
+    if (!this.reference.value.trim()) { this.reference.focus(); return this.fail('Enter a reference (invoice or visit number).'); }
+    const button = this.request.querySelector('button') as HTMLButtonElement;
+    button.disabled = true;
+    try {
+      const created = await s.requestPayment({ method, amount, currency, reference: this.reference.value.trim() });
+      this.current = created.payment.id;
+      this.payment.hidden = false;
+      this.payResult.textContent = '';
+      this.renderPayment(created.payment);
+      const reached = created.offered?.patients ?? 0;
+      this.say(reached > 0 ? 'Payment requested: the patient has been asked.' : 'Payment created, but no patient is in the call to receive it.');
+      this.payTitle.focus();
+    } catch (e) {
+      this.fail(e instanceof PaymentApiError ? `The payment was refused: ${e.message} (${e.code})` : String(e));
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  private renderPayment(p: Payment): void {
+    const d = describePayment(p);
+    this.payTitle.textContent = `Payment: ${d.title}`;
+    this.payState.textContent = d.state;
+    this.payFields.replaceChildren(...d.fields.map((f, i) => h('li', { 'data-field': p.fields[i]?.field }, f)));
+    this.payActions.replaceChildren();
+    if (d.terminal) {
+      this.payResult.textContent = d.result ?? '';
+      return;
+    }
+    if (p.method === 'keypad') {
+      for (const f of p.fields) {
+        if (f.status === 'collecting') continue;
+        const verb = f.status === 'captured' ? 'Ask again for' : 'Ask for';
+        const cmd = f.status === 'captured' ? 'reAsk' : 'capture';
+        this.payActions.append(this.action(`${verb} ${fieldLabel(f.field).toLowerCase()}`, () => this.session![cmd](p.id, f.field as PaymentField)));
+      }
+      if (p.state === 'ready') this.payActions.append(this.action('Complete payment', () => this.session!.complete(p.id)));
+    }
+    this.payActions.append(this.action('Cancel payment', () => this.session!.cancel(p.id)));
+  }
+
+  private action(label: string, run: () => Promise<unknown>): HTMLButtonElement {
+    const b = h('button', { type: 'button' }, label);
+    b.addEventListener('click', async () => {
+      b.disabled = true;
+      this.fail('');
+      try {
+        await run();
+      } catch (e) {
+        this.fail(e instanceof PaymentApiError ? `${e.message} (${e.code})` : String(e));
+        b.disabled = false;
+      }
+    });
+    return b;
+  }
+}
+
+new Console();

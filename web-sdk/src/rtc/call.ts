@@ -1,0 +1,302 @@
+/**
+ * `Call`: join a Hushpay room with a participant access token — voice over WebRTC, mute,
+ * chat, and (for patients) the payment prompts the agent sends.
+ *
+ * ```ts
+ * const call = await Call.join({ url: 'https://pay.example', token });
+ * call.on('chat', (m) => show(m.from.identity, m.text));
+ * call.on('paymentRequested', ({ payment, clientSecret }) => mountCardForm(payment, clientSecret));
+ * call.on('paymentLink', (link) => showLink(link.url));
+ * call.sendChat('hello');
+ * call.setMuted(true);
+ * call.sendDigits('4242');     // keypad payments: RFC 4733 tones, masked by the server
+ * call.leave();
+ * ```
+ *
+ * Card numbers typed into chat are removed by the server before anyone sees them
+ * (`redacted: true`, and `chatRetract` for parts of a number sent earlier).
+ */
+import { Emitter } from '../card/emitter';
+import { parseChatEvent } from './messages';
+import type { ChatEvent, ChatSender, ParticipantInfo, Payment, PatientPayment, ServerMessage } from './messages';
+import { Signalling } from './signalling';
+import type { SignallingState, SocketLike } from './signalling';
+
+export interface CallOptions {
+  /** The gateway's public URL (`https://pay.example`); `/v1/rtc` is derived from it. */
+  url: string;
+  /** A participant JWT from `POST /v1/access-tokens` (made by your backend). */
+  token: string;
+  /** The microphone to publish (default: `getUserMedia` with echo cancellation). */
+  microphone?: MediaStream;
+  /** Where to play the other side (default: a hidden `<audio>` element). */
+  audioElement?: HTMLAudioElement;
+  /** STUN/TURN servers for the peer connection (none needed on one network). */
+  iceServers?: RTCIceServer[];
+  /** Give up joining after this long (default 15 s). */
+  joinTimeoutMs?: number;
+  /** For tests: the WebSocket and peer connection factories. */
+  socket?: (url: string) => SocketLike;
+  peerConnection?: () => RTCPeerConnection;
+}
+
+export interface ChatMessage {
+  id: string;
+  ts: number;
+  from: ChatSender;
+  text: string;
+  redacted: boolean;
+}
+
+export interface PaymentLink {
+  id: string;
+  ts: number;
+  from: ChatSender;
+  payment: PatientPayment;
+  /** The hosted payment page (with its secret in the fragment, on the patient's copy). */
+  url: string;
+}
+
+export interface CallEvents extends Record<string, unknown> {
+  state: SignallingState | 'connected';
+  participantJoined: ParticipantInfo;
+  participantLeft: { participant_id: string };
+  mute: { participant_id: string; muted: boolean };
+  chat: ChatMessage;
+  chatRetract: { id: string; text: string };
+  /** The agent asks this patient to pay (card form: with the client secret its form needs). */
+  paymentRequested: { payment: PatientPayment; clientSecret?: string };
+  /** A pay-by-link payment was sent in the chat. */
+  paymentLink: PaymentLink;
+  /** (Agents and supervisors) a payment of the room changed: the masked document. */
+  payment: Payment;
+  /** The other side's audio. */
+  remoteAudio: MediaStream;
+  error: { code: string; message: string; fatal: boolean };
+  closed: { code: number; reason: string };
+}
+
+export class CallError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'CallError';
+  }
+}
+
+/** `wss://host/v1/rtc?access_token=...` for a gateway URL. */
+export function rtcUrl(gateway: string, token: string): string {
+  const u = new URL('/v1/rtc', gateway);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  u.searchParams.set('access_token', token);
+  return u.toString();
+}
+
+export class Call {
+  protected readonly events = new Emitter<CallEvents>();
+  readonly signalling: Signalling;
+  private pc: RTCPeerConnection | null = null;
+  private chatChannel: RTCDataChannel | null = null;
+  private sender: RTCRtpSender | null = null;
+  private mic: MediaStream | null = null;
+  private ownsMic = false;
+  private audio: HTMLAudioElement | null = null;
+  private mutedFlag = false;
+  private signalChain: Promise<void> = Promise.resolve();
+  private participantsById = new Map<string, ParticipantInfo>();
+  /** This participant, once joined. */
+  me: ParticipantInfo | null = null;
+  room: string | null = null;
+
+  protected constructor(protected readonly options: CallOptions) {
+    const open = options.socket ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
+    this.signalling = new Signalling(open(rtcUrl(options.url, options.token)));
+    this.signalling.on('state', (s) => this.events.emit('state', s));
+    this.signalling.on('error', (e) => this.events.emit('error', e));
+    // One frame at a time: a candidate must not race ahead of the answer it belongs to.
+    this.signalling.on('message', (m) => {
+      this.signalChain = this.signalChain.then(() => this.onSignal(m));
+    });
+    this.signalling.on('closed', (c) => this.teardown(c));
+  }
+
+  /** Joins the room named in the token; resolves once voice and chat are connected. */
+  static async join(options: CallOptions): Promise<Call> {
+    const call = new Call(options);
+    await call.connect();
+    return call;
+  }
+
+  on<K extends keyof CallEvents>(event: K, handler: (payload: CallEvents[K]) => void): () => void {
+    return this.events.on(event, handler);
+  }
+
+  get muted(): boolean {
+    return this.mutedFlag;
+  }
+
+  /** The others in the room. */
+  get participants(): ParticipantInfo[] {
+    return [...this.participantsById.values()];
+  }
+
+  /** True when this participant can send keypad tones. */
+  get canSendDigits(): boolean {
+    return this.sender?.dtmf?.canInsertDTMF === true;
+  }
+
+  protected async connect(): Promise<void> {
+    const joined = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new CallError('join_timeout', 'The call did not connect in time.')), this.options.joinTimeoutMs ?? 15_000);
+      const off = [
+        this.signalling.on('joined', async (j) => {
+          this.me = j.participant;
+          this.room = j.room;
+          for (const p of j.participants) this.participantsById.set(p.participant_id, p);
+          try {
+            await this.negotiate();
+          } catch (e) {
+            clearTimeout(timer);
+            reject(e instanceof CallError ? e : new CallError('media_failed', `Voice could not start: ${String(e)}`));
+          }
+        }),
+        this.signalling.on('closed', (c) => {
+          clearTimeout(timer);
+          reject(new CallError('closed', c.reason || 'The call was closed.'));
+        }),
+      ];
+      this.chatOpen = () => {
+        clearTimeout(timer);
+        off.forEach((f) => f());
+        this.events.emit('state', 'connected');
+        resolve();
+      };
+    });
+    await joined;
+  }
+
+  private chatOpen: () => void = () => {};
+
+  private async negotiate(): Promise<void> {
+    const mic = this.options.microphone ?? await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
+    this.ownsMic = !this.options.microphone;
+    this.mic = mic;
+    const pc = this.options.peerConnection?.() ?? new RTCPeerConnection({ iceServers: this.options.iceServers ?? [] });
+    this.pc = pc;
+    const dc = pc.createDataChannel('chat');
+    this.chatChannel = dc;
+    dc.onopen = () => this.chatOpen();
+    dc.onmessage = (ev) => this.onChat(ev.data);
+    pc.onicecandidate = (ev) => {
+      if (ev.candidate) {
+        this.signalling.send({ type: 'candidate', candidate: ev.candidate.candidate, sdpMid: ev.candidate.sdpMid, sdpMLineIndex: ev.candidate.sdpMLineIndex });
+      }
+    };
+    pc.ontrack = (ev) => {
+      const stream = ev.streams[0] ?? new MediaStream([ev.track]);
+      const el = this.options.audioElement ?? this.audio ?? document.createElement('audio');
+      el.autoplay = true;
+      el.srcObject = stream;
+      el.play().catch(() => {});
+      this.audio = el;
+      this.events.emit('remoteAudio', stream);
+    };
+    const track = mic.getAudioTracks()[0];
+    if (!track) throw new CallError('no_microphone', 'No microphone is available.');
+    this.sender = pc.addTrack(track, mic);
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    this.signalling.send({ type: 'offer', sdp: offer.sdp ?? '' });
+  }
+
+  private async onSignal(m: ServerMessage): Promise<void> {
+    switch (m.type) {
+      case 'answer':
+        await this.pc?.setRemoteDescription({ type: 'answer', sdp: m.sdp }).catch((e) => this.events.emit('error', { code: 'media_failed', message: String(e), fatal: false }));
+        return;
+      case 'candidate':
+        await this.pc?.addIceCandidate({ candidate: m.candidate, sdpMid: m.sdpMid ?? '0', sdpMLineIndex: m.sdpMLineIndex ?? 0 }).catch(() => {});
+        return;
+      case 'participant_joined':
+        this.participantsById.set(m.participant.participant_id, m.participant);
+        this.events.emit('participantJoined', m.participant);
+        return;
+      case 'participant_left':
+        this.participantsById.delete(m.participant_id);
+        this.events.emit('participantLeft', { participant_id: m.participant_id });
+        return;
+      case 'mute': {
+        const p = this.participantsById.get(m.participant_id);
+        if (p) p.muted = m.muted;
+        this.events.emit('mute', { participant_id: m.participant_id, muted: m.muted });
+        return;
+      }
+      case 'payment_requested':
+        this.events.emit('paymentRequested', m.client_secret === undefined ? { payment: m.payment } : { payment: m.payment, clientSecret: m.client_secret });
+        return;
+      case 'payment':
+        this.onPayment(m.payment);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** A `payment` message (agents and supervisors). */
+  protected onPayment(p: Payment): void {
+    this.events.emit('payment', p);
+  }
+
+  private onChat(data: unknown): void {
+    const m: ChatEvent | null = parseChatEvent(data);
+    if (!m) return;
+    switch (m.type) {
+      case 'chat':
+        this.events.emit('chat', { id: m.id, ts: m.ts, from: m.from, text: m.text, redacted: m.redacted });
+        return;
+      case 'chat_retract':
+        this.events.emit('chatRetract', { id: m.id, text: m.text });
+        return;
+      case 'payment_link':
+        this.events.emit('paymentLink', { id: m.id, ts: m.ts, from: m.from, payment: m.payment, url: m.url });
+        return;
+      case 'error':
+        this.events.emit('error', { code: m.code, message: m.message, fatal: false });
+        return;
+    }
+  }
+
+  /** Sends a chat message (up to 4 KiB). */
+  sendChat(text: string): void {
+    if (this.chatChannel?.readyState !== 'open') throw new CallError('not_connected', 'The chat is not connected.');
+    if (typeof text !== 'string' || text.trim() === '') throw new CallError('empty_message', 'The message is empty.');
+    this.chatChannel.send(JSON.stringify({ type: 'chat', text }));
+  }
+
+  /** Mutes or unmutes the microphone; the room is told. */
+  setMuted(muted: boolean): void {
+    this.mutedFlag = muted;
+    for (const t of this.mic?.getAudioTracks() ?? []) t.enabled = !muted;
+    this.signalling.send({ type: 'mute', muted });
+  }
+
+  /** Sends keypad tones (`0-9`, `*`, `#`) as RFC 4733 events; the server masks them. */
+  sendDigits(tones: string, durationMs = 100, gapMs = 70): void {
+    if (!/^[0-9*#]{1,64}$/.test(tones)) throw new CallError('invalid_digits', 'Digits must be 0-9, * or #.');
+    const dtmf = this.sender?.dtmf;
+    if (!dtmf?.canInsertDTMF) throw new CallError('dtmf_unavailable', 'This call cannot send keypad tones.');
+    dtmf.insertDTMF(tones, durationMs, gapMs);
+  }
+
+  /** Leaves the room and releases the microphone. */
+  leave(): void {
+    this.signalling.leave();
+  }
+
+  private teardown(c: { code: number; reason: string }): void {
+    this.chatChannel?.close();
+    this.pc?.close();
+    if (this.ownsMic) for (const t of this.mic?.getTracks() ?? []) t.stop();
+    if (this.audio) this.audio.srcObject = null;
+    this.events.emit('closed', c);
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The signalling state machine of one participant on `GET /v1/rtc` (protocol v1):
+ *
+ *   connecting ──open──▶ joining ──joined──▶ joined ──close / room_closed / fatal error──▶ closed
+ *
+ * It sends `join` when the socket opens, keeps the session alive with `ping` (the server
+ * closes an idle socket after 60 s), parses every frame strictly (malformed ones are dropped
+ * and counted), and reports what happened as events. It knows nothing of WebRTC: `Call`
+ * drives the peer connection from its events. The socket is injected, so tests use a fake.
+ */
+import { Emitter } from '../card/emitter';
+import { PROTOCOL_VERSION, parseServerMessage } from './messages';
+import type { ClientMessage, ParticipantInfo, ServerMessage } from './messages';
+
+/** The part of `WebSocket` used here. */
+export interface SocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+export type SignallingState = 'connecting' | 'joining' | 'joined' | 'closed';
+
+/** Error codes after which the server closes the session (docs/protocol.md). */
+const FATAL = new Set(['missing_token', 'unsupported_version', 'room_full', 'too_many_rooms', 'role_taken', 'room_closed', 'idle_timeout']);
+
+export interface SignallingEvents extends Record<string, unknown> {
+  state: SignallingState;
+  joined: { room: string; participant: ParticipantInfo; participants: ParticipantInfo[] };
+  /** Every valid frame, after the state machine saw it. */
+  message: ServerMessage;
+  /** An `error` frame; `fatal` when the server ends the session with it. */
+  error: { code: string; message: string; fatal: boolean };
+  closed: { code: number; reason: string };
+}
+
+export class Signalling {
+  private readonly events = new Emitter<SignallingEvents>();
+  private current: SignallingState = 'connecting';
+  private pinger: ReturnType<typeof setInterval> | undefined;
+  private nonce = 0;
+  /** Frames that did not parse (dropped). */
+  dropped = 0;
+  private lastError: { code: string; message: string } | null = null;
+
+  constructor(private readonly socket: SocketLike, private readonly pingMs = 20_000) {
+    socket.onopen = () => this.onOpen();
+    socket.onmessage = (ev) => this.onFrame(ev.data);
+    socket.onclose = (ev) => this.onClose(ev.code, this.lastError?.message ?? ev.reason);
+    socket.onerror = () => {};
+  }
+
+  on<K extends keyof SignallingEvents>(event: K, handler: (payload: SignallingEvents[K]) => void): () => void {
+    return this.events.on(event, handler);
+  }
+
+  get state(): SignallingState {
+    return this.current;
+  }
+
+  /** Sends a frame if the socket is open; `false` otherwise. */
+  send(message: ClientMessage): boolean {
+    if (this.current === 'closed' || this.socket.readyState !== 1) return false;
+    this.socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  /** Leaves the room and closes the socket. */
+  leave(): void {
+    this.send({ type: 'leave' });
+    this.socket.close(1000, 'leave');
+    this.onClose(1000, 'left');
+  }
+
+  private setState(s: SignallingState): void {
+    if (this.current === s) return;
+    this.current = s;
+    this.events.emit('state', s);
+  }
+
+  private onOpen(): void {
+    if (this.current !== 'connecting') return;
+    this.setState('joining');
+    this.send({ type: 'join', v: PROTOCOL_VERSION });
+    this.pinger = setInterval(() => this.send({ type: 'ping', nonce: ++this.nonce }), this.pingMs);
+  }
+
+  private onFrame(data: unknown): void {
+    if (this.current === 'closed') return;
+    const msg = parseServerMessage(data);
+    if (!msg) {
+      this.dropped++;
+      return;
+    }
+    switch (msg.type) {
+      case 'joined':
+        if (this.current !== 'joining') break;
+        this.setState('joined');
+        this.events.emit('joined', { room: msg.room, participant: msg.participant, participants: msg.participants });
+        break;
+      case 'error': {
+        const fatal = FATAL.has(msg.code);
+        if (fatal) this.lastError = { code: msg.code, message: msg.message };
+        this.events.emit('error', { code: msg.code, message: msg.message, fatal });
+        break;
+      }
+      case 'room_closed':
+        this.lastError = { code: 'room_closed', message: `The call ended (${msg.reason}).` };
+        break;
+      default:
+        break;
+    }
+    this.events.emit('message', msg);
+  }
+
+  private onClose(code: number, reason: string): void {
+    if (this.current === 'closed') return;
+    clearInterval(this.pinger);
+    this.setState('closed');
+    this.events.emit('closed', { code, reason });
+  }
+}
