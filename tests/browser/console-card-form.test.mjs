@@ -7,6 +7,8 @@
 // from the iframe; no DOM, frame, WebSocket or data-channel message of the agent's page holds
 // it, nor do the gateway's logs. Screenshots of both go to test-artifacts/browser/.
 import { test, before, after } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { ARTIFACTS, assert, eventually, newPage, pageText, startCallEnv } from './lib/call-env.mjs';
 import { fillCard } from './lib/card-env.mjs';
@@ -15,6 +17,7 @@ import { findTracer } from './lib/leak.mjs';
 const PAN = '4242424242424242';
 const CVC = '737';
 const ROOM = 'demo-visit';
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 let env;
 
 before(async () => { env = await startCallEnv(); });
@@ -146,4 +149,69 @@ test('card form requested from the console: the portal pays in the iframe, the c
   await consolePage.locator('#leave').click();
   await consolePage.waitForFunction(() => document.getElementById('status').textContent.startsWith('Left the call'), null, { timeout: 15000 });
   assert.equal(await consolePage.locator('#signin').isVisible(), true);
+});
+
+/** WCAG 2.1 A/AA violations axe-core finds in a page (run through DevTools, CSP bypassed). */
+async function axe(page) {
+  await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+}
+
+test('console and portal: axe WCAG 2.1 AA clean; a keypad request shows the keypad and masked progress; bad input is refused', async () => {
+  const room = 'a11y-visit';
+  const { page: consolePage } = await newPage(env.browser, { bypassCSP: true });
+  await consolePage.goto(`${env.gatewayUrl}/console`);
+  assert.deepEqual(await axe(consolePage), [], 'console, signed out');
+  assert.equal(await consolePage.evaluate(() => document.activeElement.id), 'token', 'focus starts in the token field');
+  await signIn(consolePage, await env.mint('agent-2', 'agent', room, env.demoKey));
+
+  const { page: portal } = await newPage(env.browser, { bypassCSP: true });
+  await portal.goto(`${env.gatewayUrl}/portal/`);
+  assert.deepEqual(await axe(portal), [], 'portal, before joining');
+  // The portal's stand-in backend refuses a bad room; the portal joins ours.
+  const bad = await portal.evaluate(async () => (await fetch('./session?room=..%2Fetc', { method: 'POST' })).status);
+  assert.equal(bad, 400);
+  await portal.evaluate((r) => {
+    const f = window.fetch;
+    window.fetch = (u, o) => f(u === './session' ? `./session?room=${r}` : u, o);
+  }, room);
+  await portal.locator('#join').click();
+  await portal.waitForFunction(() => document.getElementById('status').textContent === 'You are in your visit.', null, { timeout: 15000 });
+
+  // A keypad payment from the console, driven from the keyboard.
+  await consolePage.locator('#method-keypad').focus();
+  await consolePage.keyboard.press('Space');
+  await consolePage.locator('#reference').fill('visit-90');
+  await consolePage.locator('#reference').press('Enter');
+  await consolePage.waitForFunction(() => document.getElementById('payment-fields').textContent.includes('Card number: not asked yet'), null, { timeout: 15000 });
+  assert.equal(await consolePage.evaluate(() => document.activeElement.id), 'payment-title', 'focus moves to the payment');
+  await portal.waitForFunction(() => !document.getElementById('keypad').hidden, null, { timeout: 15000 });
+  assert.equal(await portal.locator('#keypad .keys button').count(), 12);
+  await consolePage.getByRole('button', { name: 'Ask for card number' }).click();
+  await consolePage.waitForFunction(() => document.getElementById('payment-state').textContent === 'Collecting card details', null, { timeout: 15000 });
+  assert.match(await consolePage.locator('#payment-fields').textContent(), /Card number: waiting for keys/);
+  assert.deepEqual(await axe(consolePage), [], 'console, in a call with a payment');
+  assert.deepEqual(await axe(portal), [], 'portal, keypad prompt');
+  await consolePage.screenshot({ path: join(ARTIFACTS, 'console-keypad-request.png'), fullPage: true });
+  await portal.screenshot({ path: join(ARTIFACTS, 'portal-keypad-prompt.png'), fullPage: true });
+
+  // Cancel: the console states the end; a refused request shows a clear error.
+  await consolePage.getByRole('button', { name: 'Cancel payment' }).click();
+  await consolePage.waitForFunction(() => document.getElementById('payment-result').textContent.startsWith('Payment cancelled'), null, { timeout: 15000 });
+  await consolePage.locator('#amount').fill('-3');
+  await consolePage.locator('#request-payment').click();
+  assert.match(await consolePage.locator('#alert').textContent(), /Enter an amount/);
+  await consolePage.locator('#amount').fill('42');
+  await consolePage.locator('#reference').fill('card 4111 1111 1111 1111');
+  await consolePage.locator('#request-payment').click();
+  await consolePage.waitForFunction(() => document.getElementById('alert').textContent.includes('invalid_reference'), null, { timeout: 15000 });
+
+  // The hosted pages are not served on the widget origin.
+  const r = await fetch(`${env.widget}/console`);
+  assert.equal(r.status, 404);
+  const s = await fetch(`${env.widget}/portal/session`, { method: 'POST' });
+  assert.equal(s.status, 404);
 });

@@ -90,8 +90,8 @@ export async function startCallEnv(routes = {}, { chromiumArgs = [] } = {}) {
 }
 
 /** A fresh context and page; requests and console lines are recorded for leak checks. */
-export async function newPage(browser) {
-  const context = await browser.newContext({ viewport: { width: 900, height: 760 } });
+export async function newPage(browser, contextOptions = {}) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 760 }, ...contextOptions });
   const page = await context.newPage();
   const seen = { requests: [], console: [] };
   page.on('request', (r) => seen.requests.push({ url: r.url(), body: r.postData() ?? '' }));
