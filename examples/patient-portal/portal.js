@@ -21,7 +21,9 @@ $('join-form').addEventListener('submit', async (e) => {
   $('join').disabled = true;
   say('Connecting…');
   try {
-    const res = await fetch('./session', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    // The visit's room may come in the page's address (`?room=`); the backend decides.
+    const room = new URLSearchParams(location.search).get('room');
+    const res = await fetch(room ? `./session?room=${encodeURIComponent(room)}` : './session', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
     const session = await res.json();
     if (!res.ok) throw new Error(session.error?.message ?? `session: ${res.status}`);
     call = await Call.join({ url: session.gateway, token: session.token, audioElement: $('remote-audio') });

@@ -174,10 +174,7 @@ test('console and portal: axe WCAG 2.1 AA clean; a keypad request shows the keyp
   // The portal's stand-in backend refuses a bad room; the portal joins ours.
   const bad = await portal.evaluate(async () => (await fetch('./session?room=..%2Fetc', { method: 'POST' })).status);
   assert.equal(bad, 400);
-  await portal.evaluate((r) => {
-    const f = window.fetch;
-    window.fetch = (u, o) => f(u === './session' ? `./session?room=${r}` : u, o);
-  }, room);
+  await portal.goto(`${env.gatewayUrl}/portal/?room=${room}`);
   await portal.locator('#join').click();
   await portal.waitForFunction(() => document.getElementById('status').textContent === 'You are in your visit.', null, { timeout: 15000 });
 
