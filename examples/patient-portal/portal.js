@@ -6,7 +6,8 @@
 //    - paymentRequested with a client secret (card form): mount Hushpay's CardForm, the card
 //      is typed into Hushpay's iframe, never into this page;
 //    - paymentRequested without one (keypad): show a keypad that sends RFC 4733 tones;
-//    - paymentLink (pay-by-link in the chat): show the link.
+//    - paymentLink (pay-by-link in the chat): show the link;
+//    - paymentEnded: close the prompt and say how it ended.
 import { Call, CardForm, formatMinor } from './hushpay-web.js';
 
 const $ = (id) => document.getElementById(id);
@@ -49,6 +50,19 @@ function wire(c, session) {
   c.on('chatRetract', (m) => { const li = document.getElementById(`chat-${m.id}`); if (li) li.textContent = m.text; });
   c.on('paymentLink', (l) => addChat(l.id, `${l.from.identity}: pay ${formatMinor(l.payment.amount, l.payment.currency)} for ${l.payment.reference} — `, l.url));
   c.on('paymentRequested', ({ payment, clientSecret }) => showPayment(payment, clientSecret, session));
+  c.on('paymentEnded', (end) => {
+    form?.destroy();
+    form = null;
+    $('pay').hidden = true;
+    $('keypad').hidden = true;
+    const card = end.last4 ? ` with ${end.brand} ending in ${end.last4}` : '';
+    $('payment-message').textContent = {
+      succeeded: `Thank you: paid${card}.`,
+      failed: `The payment did not go through${card}.`,
+      cancelled: 'The payment was cancelled.',
+      expired: 'The payment request expired.',
+    }[end.state] ?? 'The payment ended.';
+  });
   c.on('error', (e) => fail(e.message));
   c.on('closed', (x) => { say(`The visit ended${x.reason ? ` (${x.reason})` : ''}.`); $('call').hidden = true; $('chat').hidden = true; $('join-form').hidden = false; });
 }
@@ -109,10 +123,12 @@ $('pay').addEventListener('click', async () => {
     $('payment-message').textContent = card.status && card.status !== 'succeeded'
       ? `The payment with ${card.brand} ending in ${card.last4} was declined.`
       : `Thank you: paid with ${card.brand} ending in ${card.last4}.`;
-    form.destroy();
+    form?.destroy();
     form = null;
     $('pay').hidden = true;
   } catch (err) {
+    // The payment ended meanwhile (paymentEnded closed the form and said how).
+    if (err.code === 'destroyed') return;
     $('payment-message').textContent = err.message;
     $('pay').disabled = !form?.complete;
   }

@@ -198,6 +198,8 @@ test('console and portal: axe WCAG 2.1 AA clean; a keypad request shows the keyp
   // Cancel: the console states the end; a refused request shows a clear error.
   await consolePage.getByRole('button', { name: 'Cancel payment' }).click();
   await consolePage.waitForFunction(() => document.getElementById('payment-result').textContent.startsWith('Payment cancelled'), null, { timeout: 15000 });
+  await portal.waitForFunction(() => document.getElementById('payment-message').textContent === 'The payment was cancelled.', null, { timeout: 15000 });
+  assert.equal(await portal.locator('#keypad').isHidden(), true, 'the keypad prompt closes');
   await consolePage.locator('#amount').fill('-3');
   await consolePage.locator('#request-payment').click();
   assert.match(await consolePage.locator('#alert').textContent(), /Enter an amount/);

@@ -87,6 +87,9 @@ test('the agent sends a link in the chat; the patient pays on the hosted page; t
     .find((m) => m.type === 'payment' && m.payment.id === id && m.payment.state === 'succeeded'), 'the payment message to the agent');
   assert.equal(pushed.payment.card.last4, '4242');
   assert.match(pushed.payment.card.token, /^tok_/);
+  const ended = await eventually(async () => (await patient.evaluate(() => window.hp.wsFrames)).map((f) => JSON.parse(f))
+    .find((m) => m.type === 'payment_ended' && m.payment.id === id), 'payment_ended to the patient');
+  assert.deepEqual(ended.payment, { id, method: 'link', state: 'succeeded', result: 'success', brand: 'visa', last4: '4242' });
   const patientFrames = (await patient.evaluate(() => window.hp.wsFrames)).map((f) => JSON.parse(f));
   assert.ok(!patientFrames.some((m) => m.type === 'payment'), 'patients never get payment documents');
   const seenByAgent = await env.api(`/v1/payments/${id}`, agentToken);

@@ -7,6 +7,7 @@
  * call.on('chat', (m) => show(m.from.identity, m.text));
  * call.on('paymentRequested', ({ payment, clientSecret }) => mountCardForm(payment, clientSecret));
  * call.on('paymentLink', (link) => showLink(link.url));
+ * call.on('paymentEnded', (end) => closePrompt(end.state, end.last4));
  * call.sendChat('hello');
  * call.setMuted(true);
  * call.sendDigits('4242');     // keypad payments: RFC 4733 tones, masked by the server
@@ -18,7 +19,7 @@
  */
 import { Emitter } from '../card/emitter';
 import { parseChatEvent } from './messages';
-import type { ChatEvent, ChatSender, ParticipantInfo, Payment, PatientPayment, ServerMessage } from './messages';
+import type { ChatEvent, ChatSender, ParticipantInfo, Payment, PaymentEnd, PatientPayment, ServerMessage } from './messages';
 import { Signalling } from './signalling';
 import type { SignallingState, SocketLike } from './signalling';
 
@@ -66,6 +67,8 @@ export interface CallEvents extends Record<string, unknown> {
   chatRetract: { id: string; text: string };
   /** The agent asks this patient to pay (card form: with the client secret its form needs). */
   paymentRequested: { payment: PatientPayment; clientSecret?: string };
+  /** (Patients) a payment offered to this patient ended: state, result, brand and last 4. */
+  paymentEnded: PaymentEnd;
   /** A pay-by-link payment was sent in the chat. */
   paymentLink: PaymentLink;
   /** (Agents and supervisors) a payment of the room changed: the masked document. */
@@ -235,6 +238,9 @@ export class Call {
         return;
       case 'payment':
         this.onPayment(m.payment);
+        return;
+      case 'payment_ended':
+        this.events.emit('paymentEnded', m.payment);
         return;
       default:
         return;

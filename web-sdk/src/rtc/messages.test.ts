@@ -11,6 +11,13 @@ describe('messages', () => {
     expect(parseChatEvent(JSON.stringify(link))).toEqual(link);
   });
 
+  it('parses how a payment ended, and only a finished one', () => {
+    const ended = { type: 'payment_ended', payment: { id: 'pay_1', method: 'keypad', state: 'succeeded', result: 'success', brand: 'visa', last4: '4242' } };
+    expect(parseServerMessage(JSON.stringify(ended))).toEqual(ended);
+    expect(parseServerMessage(JSON.stringify({ ...ended, payment: { ...ended.payment, state: 'collecting' } }))).toBeNull();
+    expect(parseServerMessage(JSON.stringify({ ...ended, payment: { ...ended.payment, last4: 4242 } }))).toBeNull();
+  });
+
   it('refuses links that are not http(s) and malformed messages', () => {
     const link = { type: 'payment_link', id: 'msg_1', ts: 1, from: sender, payment: patientPayment };
     for (const url of ['javascript:alert(1)', 'data:text/html,x', '//evil']) {

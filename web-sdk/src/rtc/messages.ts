@@ -64,6 +64,16 @@ export interface Payment {
   expires_at: number;
 }
 
+/** How a payment offered to the patient ended (`payment_ended`). */
+export interface PaymentEnd {
+  id: string;
+  method: string;
+  state: 'succeeded' | 'failed' | 'cancelled' | 'expired' | string;
+  result?: string;
+  brand?: string;
+  last4?: string;
+}
+
 export const TERMINAL_STATES: readonly string[] = ['succeeded', 'failed', 'cancelled', 'expired'];
 
 /** Server → client on the WebSocket. */
@@ -78,7 +88,8 @@ export type ServerMessage =
   | { type: 'room_closed'; reason: string }
   | { type: 'error'; code: string; message: string }
   | { type: 'payment_requested'; payment: PatientPayment; client_secret?: string }
-  | { type: 'payment'; payment: Payment };
+  | { type: 'payment'; payment: Payment }
+  | { type: 'payment_ended'; payment: PaymentEnd };
 
 /** Client → server on the WebSocket. */
 export type ClientMessage =
@@ -172,6 +183,12 @@ export function parseServerMessage(data: unknown): ServerMessage | null {
       return isPatientPayment(m.payment) && (m.client_secret === undefined || str(m.client_secret)) ? (m as ServerMessage) : null;
     case 'payment':
       return isPayment(m.payment) ? (m as ServerMessage) : null;
+    case 'payment_ended': {
+      const p = m.payment;
+      const ok = isObj(p) && str(p.id) && str(p.method) && str(p.state) && TERMINAL_STATES.includes(p.state)
+        && [p.result, p.brand, p.last4].every((v) => v === undefined || str(v));
+      return ok ? (m as ServerMessage) : null;
+    }
     default:
       return null;
   }

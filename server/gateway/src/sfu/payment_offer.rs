@@ -9,6 +9,9 @@
 //!   fragment (`/pay/{id}#pcs_...`: a fragment is never sent to a server, so it stays out of
 //!   access logs and `Referer`); agents and supervisors get the URL without the secret.
 //!
+//! When such a payment ends, the patient is told how (`payment_ended`: state, result, and the
+//! brand and last four of the card it used), so its page can close the prompt.
+//!
 //! Only masked payment facts travel (amount, currency, reference, fields, brands, expiry);
 //! the payment's own changes reach agents as `payment` messages (docs/protocol.md).
 
@@ -20,6 +23,7 @@ use super::Sfu;
 use super::chat::{ChatOut, ChatSender};
 use super::room::{RoomKey, unix_ms};
 use super::signal::ServerMessage;
+use crate::payments::PaymentChange;
 
 /// The payment as the patient may see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +64,52 @@ pub struct LinkMessage {
     pub payment: PatientPayment,
     /// `{public_url}/pay/{id}`, with `#<client secret>` in the patient's copy only.
     pub url: String,
+}
+
+/// How a payment offered to the patient ended (the `payment_ended` message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentEnd {
+    pub id: String,
+    pub method: Method,
+    /// `succeeded`, `failed`, `cancelled` or `expired`.
+    pub state: hushpay_vault::payment::State,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<hushpay_vault::payment::PayResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last4: Option<String>,
+}
+
+/// Tells the patient of the payment's room that it ended (on the change that ended it).
+/// Returns the number of patients told.
+pub fn tell_patient_the_end(sfu: &Sfu, change: &PaymentChange) -> usize {
+    let p = &change.payment;
+    let Some(name) = p.room.as_deref().filter(|_| change.ended()) else {
+        return 0;
+    };
+    let key = RoomKey {
+        tenant: change.tenant.clone(),
+        name: name.to_owned(),
+    };
+    let Some(room) = sfu.rooms.get(&key) else {
+        return 0;
+    };
+    let end = PaymentEnd {
+        id: p.id.clone(),
+        method: p.method,
+        state: p.state,
+        result: p.result,
+        brand: p.card.as_ref().map(|c| c.brand.clone()),
+        last4: p.card.as_ref().map(|c| c.last4.clone()),
+    };
+    let patients = room.with_roles(&[Role::Patient], "");
+    for patient in &patients {
+        patient.send(ServerMessage::PaymentEnded {
+            payment: end.clone(),
+        });
+    }
+    patients.len()
 }
 
 /// What an offer reached.

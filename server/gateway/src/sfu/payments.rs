@@ -41,6 +41,7 @@ pub async fn forward_changes(sfu: Arc<Sfu>, mut changes: broadcast::Receiver<Pay
         match changes.recv().await {
             Ok(change) => {
                 deliver(&sfu, &change);
+                super::payment_offer::tell_patient_the_end(&sfu, &change);
             }
             Err(RecvError::Lagged(n)) => {
                 tracing::warn!(missed = n, "payment changes lagged; agents missed updates");

@@ -105,6 +105,10 @@ pub enum ServerMessage {
         #[serde(skip_serializing_if = "Option::is_none")]
         client_secret: Option<String>,
     },
+    /// (Patients only) a payment of the room ended: state, result, brand and last 4.
+    PaymentEnded {
+        payment: super::payment_offer::PaymentEnd,
+    },
 }
 
 /// Names reserved for the payment issue (see docs/protocol.md); this server refuses them as
