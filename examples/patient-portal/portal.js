@@ -55,6 +55,7 @@ function wire(c, session) {
     form = null;
     $('pay').hidden = true;
     $('keypad').hidden = true;
+    $('payment').hidden = false;
     const card = end.last4 ? ` with ${end.brand} ending in ${end.last4}` : '';
     $('payment-message').textContent = {
       succeeded: `Thank you: paid${card}.`,

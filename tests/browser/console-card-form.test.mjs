@@ -214,3 +214,40 @@ test('console and portal: axe WCAG 2.1 AA clean; a keypad request shows the keyp
   const s = await fetch(`${env.widget}/portal/session`, { method: 'POST' });
   assert.equal(s.status, 404);
 });
+
+test('pay-by-link from the console: the portal shows the link in the chat, the patient pays in a new tab, the console gets the result', async () => {
+  const room = 'link-visit';
+  const { page: consolePage } = await newPage(env.browser);
+  await consolePage.goto(`${env.gatewayUrl}/console`);
+  await signIn(consolePage, await env.mint('agent-3', 'agent', room, env.demoKey));
+  const { context, page: portal } = await newPage(env.browser);
+  await portal.goto(`${env.gatewayUrl}/portal/?room=${room}`);
+  await portal.locator('#join').click();
+  await portal.waitForFunction(() => document.getElementById('status').textContent === 'You are in your visit.', null, { timeout: 15000 });
+
+  await consolePage.locator('#method-link').check();
+  await consolePage.locator('#amount').fill('19.5');
+  await consolePage.locator('#reference').fill('visit-55');
+  await consolePage.locator('#request-payment').click();
+  await consolePage.waitForFunction(() => document.getElementById('chat-log').textContent.includes('Payment link sent: visit-55'), null, { timeout: 15000 });
+  assert.doesNotMatch(await consolePage.locator('#chat-log').textContent(), /pcs_/, 'the agent sees the link without its secret');
+
+  const link = portal.getByRole('link', { name: 'Open the secure payment page' });
+  await link.waitFor({ timeout: 15000 });
+  assert.match(await link.getAttribute('href'), /\/pay\/pay_[0-9A-Za-z]+#pcs_/);
+  assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
+  const [pay] = await Promise.all([context.waitForEvent('page'), link.click()]);
+  await pay.waitForFunction(() => document.getElementById('status')?.textContent.includes('Enter your card'), null, { timeout: 15000 });
+  assert.equal(await pay.locator('#amount').textContent(), '$19.50');
+  const frame = pay.frames().find((f) => f.url().startsWith(`${env.widget}/elements/v1/card`));
+  await fillCard(frame, { number: '5555555555554444', expiry: '1130', cvc: '123', postalCode: '10001' });
+  await pay.locator('#pay').click();
+  await pay.waitForFunction(() => document.getElementById('status').textContent.startsWith('Thank you'), null, { timeout: 15000 });
+
+  await consolePage.waitForFunction(() => document.getElementById('payment-result').textContent.includes('Payment succeeded'), null, { timeout: 15000 });
+  assert.match(await consolePage.locator('#payment-result').textContent(), /mastercard ending in 4444, expires 11\/2030, token tok_/);
+  await portal.waitForFunction(() => document.getElementById('payment-message').textContent.includes('mastercard ending in 4444'), null, { timeout: 15000 });
+  assert.equal(await portal.locator('#payment-message').isVisible(), true, 'the portal says the link was paid');
+  await consolePage.screenshot({ path: join(ARTIFACTS, 'console-link-result.png'), fullPage: true });
+  assert.deepEqual(findTracer(await pageText(consolePage), '5555555555554444'), [], 'console');
+});
