@@ -1,0 +1,17 @@
+//! # hushpay-prompts: the IVR's prompt audio, sans-IO
+//!
+//! What this crate promises (like `hushpay-media`, which it builds on): no I/O, no clock, no
+//! tasks — WAV bytes come in from the caller, time is an input, packets and deadlines go out.
+//!
+//! * [`prompt`]: the prompt names ([`prompt::PROMPT_NAMES`]) and a [`prompt::PromptSet`]
+//!   encoded once with libopus in 20 ms frames; a set is complete or refused;
+//! * [`speech`]: amounts and digit strings as runs of prompt names (concatenation);
+//! * [`player`]: one outgoing stream carrying forwarded audio or prompts, with sequence numbers
+//!   and timestamps continuous across every switch and packets paced by the caller's clock.
+//!
+//! It is a crate of its own so the masking core stays about masking; the gateway's IVR
+//! (`server/gateway/src/ivr`) and SFU (`sfu/prompt_out.rs`) use it.
+
+pub mod player;
+pub mod prompt;
+pub mod speech;
