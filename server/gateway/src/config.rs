@@ -78,6 +78,9 @@ pub struct RawConfig {
     /// The card iframe (`[widget]`): its origin and assets.
     #[serde(default)]
     pub widget: crate::widget::config::RawWidget,
+    /// The automated IVR (`[ivr]`): prompts and timing.
+    #[serde(default)]
+    pub ivr: crate::ivr::config::RawIvr,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -137,6 +140,7 @@ pub struct Config {
     pub connector: crate::payments::config::ConnectorConfig,
     pub webhooks: crate::webhooks::config::WebhookConfig,
     pub widget: crate::widget::config::WidgetConfig,
+    pub ivr: crate::ivr::config::IvrConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -216,6 +220,7 @@ impl RawConfig {
         let connector = self.payments.validate()?;
         let webhooks = self.webhooks.validate()?;
         let widget = self.widget.validate()?;
+        let ivr = self.ivr.validate()?;
         let config = Config {
             mode: self.mode,
             demo_tenant: self.demo.tenant.unwrap_or(self.mode == Mode::Development),
@@ -230,6 +235,7 @@ impl RawConfig {
             connector,
             webhooks,
             widget,
+            ivr,
         };
         if config.mode == Mode::Production {
             refuse_unsafe_production(&config)?;

@@ -22,6 +22,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod ids;
+pub mod ivr;
 pub mod loadgen;
 pub mod media_cli;
 pub mod metrics;

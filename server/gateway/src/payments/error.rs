@@ -34,6 +34,8 @@ pub enum PaymentError {
     KeypadDigitsMissing,
     #[error("this command needs a keypad payment")]
     NotKeypad,
+    #[error("the IVR runs ivr payments only")]
+    NotIvr,
     #[error(transparent)]
     Vault(#[from] VaultError),
     #[error(transparent)]
@@ -76,6 +78,7 @@ impl From<PaymentError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "keypad_digits_missing", msg)
             }
             PaymentError::NotKeypad => ApiError::new(StatusCode::CONFLICT, "not_keypad", msg),
+            PaymentError::NotIvr => ApiError::new(StatusCode::CONFLICT, "not_ivr", msg),
             PaymentError::Vault(v) => ApiError::from(v),
             PaymentError::Store(s) => ApiError::from(s),
             PaymentError::Document(_) => ApiError::internal("payment document", &msg),

@@ -76,6 +76,14 @@ impl KeypadBuffers {
         self.lock().remove(id).unwrap_or_default()
     }
 
+    /// The last four digits of the held card number (what the IVR reads back; the masked
+    /// card shows the same).
+    pub(super) fn pan_last4(&self, id: &str) -> Option<String> {
+        let guard = self.lock();
+        let digits = &guard.get(id)?.get(&Field::PaymentCardNumber)?.0;
+        Some(digits.get(digits.len().checked_sub(4)?..)?.to_owned())
+    }
+
     fn pan_brand(&self, id: &str) -> Option<hushpay_card::Brand> {
         let guard = self.lock();
         let digits = guard.get(id)?.get(&Field::PaymentCardNumber)?;
@@ -116,6 +124,15 @@ impl PaymentService {
         }
     }
 
+    /// The collector-driven operations serve both keyed methods (`keypad`, `ivr`).
+    fn require_keyed(loaded: &Loaded) -> Result<(), PaymentError> {
+        if loaded.payment.method.is_keyed() {
+            Ok(())
+        } else {
+            Err(PaymentError::NotKeypad)
+        }
+    }
+
     /// The agent asks for `field` (or asks again): anything held for it is wiped.
     pub async fn capture_field(
         &self,
@@ -124,6 +141,16 @@ impl PaymentService {
         field: Field,
     ) -> Result<Loaded, PaymentError> {
         Self::require_keypad(loaded)?;
+        self.capture_keyed(actor, loaded, field).await
+    }
+
+    /// Asks for `field` of a keyed payment (the agent's keypad command or the IVR).
+    pub(super) async fn capture_keyed(
+        &self,
+        actor: &Actor,
+        loaded: &Loaded,
+        field: Field,
+    ) -> Result<Loaded, PaymentError> {
         let next = self
             .transition(actor, loaded, Event::Capture(field))
             .await?;
@@ -140,7 +167,7 @@ impl PaymentService {
         length: u8,
     ) -> Result<Loaded, PaymentError> {
         let loaded = self.load(id).await?;
-        Self::require_keypad(&loaded)?;
+        Self::require_keyed(&loaded)?;
         let event = Event::Progress {
             field,
             length,
@@ -159,7 +186,7 @@ impl PaymentService {
         error: &str,
     ) -> Result<Loaded, PaymentError> {
         let loaded = self.load(id).await?;
-        Self::require_keypad(&loaded)?;
+        Self::require_keyed(&loaded)?;
         let event = Event::Rejected {
             field: Some(field),
             error: error.to_owned(),
@@ -178,7 +205,7 @@ impl PaymentService {
         digits: KeyedDigits,
     ) -> Result<Loaded, PaymentError> {
         let loaded = self.load(id).await?;
-        Self::require_keypad(&loaded)?;
+        Self::require_keyed(&loaded)?;
         let checked = self.check_field(&loaded, field, &digits);
         let valid = checked.is_ok();
         let event = match checked {
@@ -230,6 +257,15 @@ impl PaymentService {
     /// which is tokenized and authorized.
     pub async fn complete(&self, actor: &Actor, loaded: &Loaded) -> Result<Loaded, PaymentError> {
         Self::require_keypad(loaded)?;
+        self.complete_keyed(actor, loaded).await
+    }
+
+    /// Completes a keyed payment in `ready` (the agent's keypad command or the IVR).
+    pub(super) async fn complete_keyed(
+        &self,
+        actor: &Actor,
+        loaded: &Loaded,
+    ) -> Result<Loaded, PaymentError> {
         let authorizing = self.transition(actor, loaded, Event::Complete).await?;
         let held = self.keypad.take(&loaded.payment.id);
         let card = (|| {

@@ -5,6 +5,7 @@
 //! * [`changes`]: every persisted change as a broadcast stream ([`PaymentChange`]);
 //! * [`card_form`]: a sealed card from the card iframe or link page (client secret);
 //! * [`keypad`]: digits from the media digit collector, held zeroized until completion;
+//! * [`ivr`]: the same keyed fields driven by the IVR (method `ivr`);
 //! * [`finish`]: tokenize in the vault, authorize through the connector, record the result;
 //! * [`http_connector`]: the `http` relay connector (the `sandbox` lives in hushpay-vault);
 //! * [`events`]: webhook bodies; [`secret`]: client secrets; [`error`]: HTTP mapping.
@@ -18,6 +19,7 @@ pub mod error;
 pub mod events;
 mod finish;
 pub mod http_connector;
+pub mod ivr;
 pub mod keypad;
 pub mod secret;
 

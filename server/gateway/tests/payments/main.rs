@@ -10,6 +10,7 @@ mod bad_input;
 mod card_form;
 mod changes;
 mod idempotency;
+mod ivr;
 mod keypad;
 
 use common::TestGateway;

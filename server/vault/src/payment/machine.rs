@@ -6,15 +6,18 @@
 //!     '--card-submitted--------------------------------> ready
 //! authorizing --approved--> succeeded        authorizing --declined--> failed
 //! requested | collecting | ready --cancel--> cancelled | --hang-up--> failed | --expire--> expired
-//! rejected entries past `max_attempts` --> failed (too-many-failed-attempts)
+//! rejected entries past `max_attempts` --> failed (too-many-failed-attempts, or input-timeout
+//!                                           when the last one was an `input-timeout`)
 //! ```
+//!
+//! The keyed methods (`keypad`, `ivr`) collect field by field; the others submit a whole card.
 //!
 //! [`Payment::apply`] returns the next payment or a [`TransitionError`], leaving the input
 //! untouched: an illegal event changes nothing.
 
 use hushpay_store::UnixTime;
 
-use super::model::{Field, FieldProgress, MaskedCard, Method, PayResult, Payment, State};
+use super::model::{Field, FieldProgress, MaskedCard, PayResult, Payment, State};
 
 /// Something that happens to a payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +80,10 @@ impl Event {
     }
 }
 
+/// The `error` of a rejection for a field nobody keyed in time: when it is the attempt that
+/// fails the payment, the result is `input-timeout` rather than `too-many-failed-attempts`.
+pub const INPUT_TIMEOUT: &str = "input-timeout";
+
 /// An event that is not allowed now.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{event}` is not allowed in state `{}`", state.as_str())]
@@ -97,7 +104,7 @@ impl Payment {
             event: event.name(),
         };
         let mut p = self.clone();
-        let keypad = self.method == Method::Keypad;
+        let keypad = self.method.is_keyed();
         let collecting = |f: Field| {
             self.state == State::Collecting
                 && self
@@ -153,10 +160,15 @@ impl Payment {
                     status.valid = false;
                     status.brand = None;
                 }
+                let timed_out = error == INPUT_TIMEOUT;
                 p.error = Some(error);
                 if p.failed_attempts >= p.max_attempts {
                     p.state = State::Failed;
-                    p.result = Some(PayResult::TooManyFailedAttempts);
+                    p.result = Some(if timed_out {
+                        PayResult::InputTimeout
+                    } else {
+                        PayResult::TooManyFailedAttempts
+                    });
                 } else if keypad {
                     p.state = State::Collecting;
                 }
@@ -208,14 +220,14 @@ impl Payment {
     }
 
     fn rejection_allowed(&self, field: Option<Field>) -> bool {
-        match (self.method, field) {
-            (Method::Keypad, Some(f)) => {
+        match (self.method.is_keyed(), field) {
+            (true, Some(f)) => {
                 self.state == State::Collecting
                     && self
                         .field(f)
                         .is_some_and(|s| s.status == FieldProgress::Collecting)
             }
-            (Method::Keypad, None) => false,
+            (true, None) => false,
             (_, None) => matches!(self.state, State::Requested | State::Collecting),
             (_, Some(_)) => false,
         }

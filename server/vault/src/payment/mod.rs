@@ -2,7 +2,7 @@
 //! state machine ([`Payment::apply`]). No I/O: the gateway's payment service loads, applies
 //! and persists.
 //!
-//! States: `requested` → `collecting` (per field, keypad) → `ready` → `authorizing` →
+//! States: `requested` → `collecting` (per field, keypad and ivr) → `ready` → `authorizing` →
 //! `succeeded` | `failed` | `cancelled` | `expired`, with results after Twilio `<Pay>`
 //! (`success`, `too-many-failed-attempts`, `payment-connector-error`, `caller-hung-up`,
 //! `validation-error`, `input-timeout`, `cancelled`). A payment never holds card data: field
@@ -12,7 +12,7 @@ mod machine;
 mod model;
 mod request;
 
-pub use machine::{Event, TransitionError};
+pub use machine::{Event, INPUT_TIMEOUT, TransitionError};
 pub use model::{
     Field, FieldProgress, FieldStatus, MaskedCard, Method, Mode, PayResult, Payment, State,
 };

@@ -48,7 +48,7 @@ pub enum Mode {
     Tokenize,
 }
 
-/// How the card reaches the vault. (`ivr`, a PSTN leg without an agent, is planned.)
+/// How the card reaches the vault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
@@ -59,9 +59,19 @@ pub enum Method {
     CardForm,
     /// A single-use pay-by-link page with the same iframe.
     Link,
+    /// Hushpay's IVR in the agent's room: spoken prompts ask for each field, the media digit
+    /// collector gathers the keyed tones while the agent is on hold, and the patient is handed
+    /// back to the agent with the result.
+    Ivr,
 }
 
 impl Method {
+    /// True for the methods whose digits are keyed in a room and gathered by the media digit
+    /// collector field by field (`keypad`, `ivr`): they need a `room`.
+    pub fn is_keyed(self) -> bool {
+        matches!(self, Method::Keypad | Method::Ivr)
+    }
+
     /// True for the methods whose card arrives sealed from the iframe (with a client secret).
     pub fn uses_client_secret(self) -> bool {
         matches!(self, Method::CardForm | Method::Link)

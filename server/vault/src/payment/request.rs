@@ -61,7 +61,7 @@ pub enum RequestError {
     #[error("`timeout` must be between 30 and 86400 seconds")]
     Timeout,
     #[error(
-        "`room` must be 1 to 128 characters; it is required for the keypad method (card-form and link payments may name the room they are sent to)"
+        "`room` must be 1 to 128 characters; it is required for the keypad and ivr methods (card-form and link payments may name the room they are sent to)"
     )]
     Room,
 }
@@ -155,7 +155,7 @@ impl PaymentRequest {
         // to the room (the call) they are offered in, so that room's agents follow them.
         let room_ok = match (&self.room, self.method) {
             (Some(r), _) => (1..=128).contains(&r.len()) && !r.chars().any(char::is_control),
-            (None, Method::Keypad) => false,
+            (None, m) if m.is_keyed() => false,
             (None, _) => true,
         };
         if !room_ok {
@@ -215,7 +215,7 @@ mod tests {
             allowed_brands: None,
             attempts: None,
             timeout_secs: None,
-            room: (method == Method::Keypad).then(|| "room-1".into()),
+            room: method.is_keyed().then(|| "room-1".into()),
         }
     }
 

@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::payment::model::Mode;
+use crate::payment::model::{Method, Mode};
 use crate::payment::request::PaymentRequest;
 
 fn new_payment(method: Method, attempts: u8) -> Payment {
@@ -17,7 +17,7 @@ fn new_payment(method: Method, attempts: u8) -> Payment {
         allowed_brands: None,
         attempts: Some(attempts),
         timeout_secs: None,
-        room: (method == Method::Keypad).then(|| "room".into()),
+        room: method.is_keyed().then(|| "room".into()),
     }
     .into_payment("pay_t".into(), "ten_t", "agent:a", 0)
     .unwrap()
@@ -81,7 +81,7 @@ fn in_state(method: Method, state: State) -> Option<Payment> {
     let p = new_payment(method, 3);
     let step = |p: &Payment, e: Event| p.apply(e, 1).unwrap();
     let ready = |p: &Payment| {
-        if method == Method::Keypad {
+        if method.is_keyed() {
             Field::ALL
                 .into_iter()
                 .filter(|f| p.field(*f).is_some())
@@ -107,7 +107,7 @@ fn in_state(method: Method, state: State) -> Option<Payment> {
     };
     Some(match state {
         State::Requested => p,
-        State::Collecting if method == Method::Keypad => step(&p, Event::Capture(PAN)),
+        State::Collecting if method.is_keyed() => step(&p, Event::Capture(PAN)),
         State::Collecting => return None,
         State::Ready => ready(&p),
         State::Authorizing => step(&ready(&p), Event::Complete),
@@ -128,7 +128,7 @@ fn in_state(method: Method, state: State) -> Option<Payment> {
 fn table(method: Method) -> Vec<(State, [bool; 12])> {
     const T: bool = true;
     const F: bool = false;
-    let keypad = method == Method::Keypad;
+    let keypad = method.is_keyed();
     let k = |yes: bool| yes && keypad;
     let c = |yes: bool| yes && !keypad;
     vec![
@@ -148,7 +148,7 @@ fn table(method: Method) -> Vec<(State, [bool; 12])> {
 
 #[test]
 fn every_state_and_event_pair_matches_the_table() {
-    for method in [Method::Keypad, Method::CardForm, Method::Link] {
+    for method in [Method::Keypad, Method::Ivr, Method::CardForm, Method::Link] {
         for (state, row) in table(method) {
             let Some(p) = in_state(method, state) else {
                 continue;
@@ -210,6 +210,60 @@ fn rejections_fail_the_payment_after_max_attempts() {
 }
 
 #[test]
+fn a_timeout_that_uses_the_last_attempt_ends_in_input_timeout() {
+    for method in [Method::Keypad, Method::Ivr] {
+        let reject = |p: &Payment, error: &str| {
+            let p = p.apply(Event::Capture(PAN), 1).unwrap();
+            p.apply(
+                Event::Rejected {
+                    field: Some(PAN),
+                    error: error.into(),
+                },
+                2,
+            )
+            .unwrap()
+        };
+        let p = new_payment(method, 2);
+        let timed_out = reject(&reject(&p, "invalid-card-number"), INPUT_TIMEOUT);
+        assert_eq!(timed_out.state, State::Failed);
+        assert_eq!(timed_out.result, Some(PayResult::InputTimeout));
+        let invalid = reject(&reject(&p, INPUT_TIMEOUT), "invalid-card-number");
+        assert_eq!(invalid.result, Some(PayResult::TooManyFailedAttempts));
+    }
+}
+
+#[test]
+fn ivr_serializes_as_ivr_and_needs_a_room() {
+    assert_eq!(serde_json::to_string(&Method::Ivr).unwrap(), "\"ivr\"");
+    let mut request = PaymentRequest {
+        amount: 500,
+        currency: "EUR".into(),
+        reference: "r".into(),
+        mode: Mode::Charge,
+        method: Method::Ivr,
+        required_fields: None,
+        allowed_brands: None,
+        attempts: None,
+        timeout_secs: None,
+        room: None,
+    };
+    assert!(
+        request
+            .clone()
+            .into_payment("p".into(), "t", "a", 0)
+            .is_err()
+    );
+    request.room = Some("room".into());
+    assert_eq!(
+        request
+            .into_payment("p".into(), "t", "a", 0)
+            .unwrap()
+            .method,
+        Method::Ivr
+    );
+}
+
+#[test]
 fn re_asking_a_captured_field_restarts_it_and_leaves_ready() {
     let p = in_state(Method::Keypad, State::Ready).unwrap();
     let p = p.apply(Event::Capture(PAN), 2).unwrap();
@@ -267,7 +321,7 @@ fn any_event() -> impl Strategy<Value = Event> {
 
 /// An oracle written from the state diagram, independent of `apply`'s match.
 fn legal(p: &Payment, e: &Event) -> bool {
-    let keypad = p.method == Method::Keypad;
+    let keypad = p.method.is_keyed();
     let open = matches!(p.state, State::Requested | State::Collecting | State::Ready);
     let collecting = |f: &Field| {
         p.state == State::Collecting
@@ -298,11 +352,10 @@ fn legal(p: &Payment, e: &Event) -> bool {
 proptest! {
     #[test]
     fn illegal_transitions_are_refused_and_invariants_hold(
-        keypad in any::<bool>(),
+        method in prop::sample::select(vec![Method::Keypad, Method::Ivr, Method::CardForm]),
         attempts in 1u8..=5,
         events in prop::collection::vec(any_event(), 0..40),
     ) {
-        let method = if keypad { Method::Keypad } else { Method::CardForm };
         let mut p = new_payment(method, attempts);
         for (i, e) in events.into_iter().enumerate() {
             let expected = legal(&p, &e);
