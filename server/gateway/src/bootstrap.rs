@@ -70,6 +70,14 @@ pub fn state(config: Config) -> anyhow::Result<AppState> {
         Arc::clone(&vault),
         config.webhooks.clone(),
     );
+    if config.ivr.prompts_dir.is_some() || !config.ivr.prompts.is_empty() {
+        // An operator's prompt replacements are checked now (the set is encoded again at
+        // the first IVR payment).
+        config
+            .ivr
+            .load_prompts()
+            .context("cannot load the IVR prompts")?;
+    }
     let (widget, asset_error) = crate::widget::Widget::load(&config);
     if let Some(e) = asset_error {
         tracing::warn!(error = %e, "card iframe unavailable");
