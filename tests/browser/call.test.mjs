@@ -175,6 +175,7 @@ test('patient and agent in Chromium: masked audio, chat both ways, card number i
     assert.equal(await patient.evaluate(() => window.hp.canInsertDTMF), true, 'telephone-event negotiated');
     const answer = await patient.evaluate(() => window.hp.answer);
     assert.match(answer, /useinbandfec=0/);
+    assert.match(answer, /maxplaybackrate=16000/, 'the answer asks for wideband Opus');
     assert.doesNotMatch(answer, /red\/48000/i);
 
     // Four seconds of call (in-band tones every second), then RFC 4733 keys.
@@ -194,6 +195,12 @@ test('patient and agent in Chromium: masked audio, chat both ways, card number i
     const metrics = await (await fetch(`http://${addr}/metrics`)).text();
     const digits = Number(metrics.match(/^hushpay_digits_captured_total (\d+)/m)?.[1]);
     assert.ok(digits >= 5, `the server captured the keyed digits (${digits})`);
+    // Chromium honours the answer's maxplaybackrate=16000: it codes wideband (or narrower).
+    const band = (b) => Number(metrics.match(new RegExp(`^hushpay_patient_opus_packets_total\\{bandwidth="${b}"\\} (\\d+)`, 'm'))?.[1]);
+    const wide = band('narrowband') + band('mediumband') + band('wideband');
+    const total = wide + band('superwideband') + band('fullband');
+    t.diagnostic(`patient Opus packets: ${wide} of ${total} wideband or narrower`);
+    assert.ok(total > 200 && wide >= total * 0.95, `the patient's browser codes wideband Opus (${wide}/${total})`);
 
     // Chat both ways.
     await patient.evaluate(() => chat('hello agent'));

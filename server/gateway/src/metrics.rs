@@ -7,6 +7,8 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use hushpay_media::opus_toc::{self, Bandwidth};
+
 /// The gateway's counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -26,11 +28,20 @@ pub struct SfuMetrics {
     pub packets_refused: AtomicU64,
     pub digits_captured: AtomicU64,
     pub chat_intercepted: AtomicU64,
+    /// Patient Opus packets by coded bandwidth, indexed by [`Bandwidth::index`].
+    pub patient_bandwidth: [AtomicU64; Bandwidth::ALL.len()],
     pub rooms: std::sync::atomic::AtomicI64,
     pub participants: std::sync::atomic::AtomicI64,
 }
 
 impl SfuMetrics {
+    /// Counts a patient Opus payload by its coded bandwidth (empty payloads are not counted).
+    pub fn patient_opus(&self, payload: &[u8]) {
+        if let Some(bw) = opus_toc::bandwidth(payload) {
+            self.patient_bandwidth[bw.index()].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     fn render(&self, out: &mut String) {
         let counters: [(&str, &str, &AtomicU64); 6] = [
             (
@@ -68,6 +79,18 @@ impl SfuMetrics {
             let _ = writeln!(out, "# HELP hushpay_{name} {help}");
             let _ = writeln!(out, "# TYPE hushpay_{name} counter");
             let _ = writeln!(out, "hushpay_{name} {}", v.load(Ordering::Relaxed));
+        }
+        out.push_str(
+            "# HELP hushpay_patient_opus_packets_total Patient Opus packets by coded bandwidth.\n",
+        );
+        out.push_str("# TYPE hushpay_patient_opus_packets_total counter\n");
+        for bw in Bandwidth::ALL {
+            let n = self.patient_bandwidth[bw.index()].load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "hushpay_patient_opus_packets_total{{bandwidth=\"{}\"}} {n}",
+                bw.as_str()
+            );
         }
         for (name, help, v) in [
             ("rooms", "Open rooms.", &self.rooms),

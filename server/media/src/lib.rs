@@ -21,7 +21,7 @@
 //!
 //! Map: [`rtp`], [`rfc4733`] and [`wav`] parse bytes; [`key_tracker`] turns events into key
 //! presses; [`goertzel`], [`detector`] and [`flagger`] look at 8 kHz PCM; [`opus_codec`] wraps
-//! libopus; [`masker`] is the per-stream state machine; [`collector`] gathers payment fields;
+//! libopus and [`opus_toc`] reads a packet's coded bandwidth; [`masker`] is the per-stream state machine; [`collector`] gathers payment fields;
 //! [`offline`] drives the same code over whole buffers (the `hushpay media` CLI); [`signal`],
 //! [`resample`] and [`level`] are helpers shared by tests, benches and the CLI.
 //!
@@ -40,6 +40,7 @@ pub mod level;
 pub mod masker;
 pub mod offline;
 pub mod opus_codec;
+pub mod opus_toc;
 pub mod renumber;
 pub mod resample;
 pub mod rfc4733;

@@ -184,6 +184,9 @@ pub async fn patient_stream(
             Some(None) | Some(Some(TrackRemoteEvent::OnEnded)) => break,
             Some(Some(TrackRemoteEvent::OnRtpPacket(p))) => {
                 sfu.metrics.sfu.packets_in.fetch_add(1, Ordering::Relaxed);
+                if p.header.payload_type == neg.opus_pt {
+                    sfu.metrics.sfu.patient_opus(&p.payload);
+                }
                 let bytes = rtp_bytes(&p, p.header.sequence_number);
                 if masker.handle_rtp(Instant::now(), &bytes).is_err() {
                     sfu.metrics

@@ -143,7 +143,8 @@ fn rtpmap(line: &str) -> Option<(u8, &str)> {
 /// Munges an offer before it is applied: in each audio section, drops the 8 kHz
 /// telephone-event entry when a 48 kHz one is offered too (Chrome offers both and webrtc-rs
 /// answers with a duplicated payload type), drops RED (never negotiated), and sets
-/// `useinbandfec=0` on Opus: webrtc-rs matches codecs by fmtp, and Chrome's
+/// `useinbandfec=0` and `maxplaybackrate=16000` on Opus (the answer echoes them, which is how
+/// the browser learns them): webrtc-rs matches codecs by fmtp, and Chrome's
 /// `useinbandfec=1` (or Firefox's `maxplaybackrate=48000`) would leave Opus unmatched (no
 /// downlink could be added).
 pub fn munge_offer(sdp: &str) -> String {
@@ -181,7 +182,8 @@ fn opus_pts(section: &[&str]) -> Vec<u8> {
         .collect()
 }
 
-/// The Opus fmtp line with `useinbandfec=0`, if `line` is one.
+/// The Opus fmtp line with our `useinbandfec=0` and `maxplaybackrate`, if `line` is one.
+/// webrtc-rs answers with the offer's fmtp, so this is also what the browser reads back.
 fn opus_fmtp(line: &str, opus: &[u8]) -> Option<String> {
     let rest = line.strip_prefix("a=fmtp:")?;
     let (pt, params) = rest.split_once(' ')?;
@@ -196,7 +198,8 @@ fn opus_fmtp(line: &str, opus: &[u8]) -> Option<String> {
             !p.is_empty() && !OPUS_PARAMS_WE_SET.iter().any(|k| p.starts_with(k))
         })
         .collect();
-    kept.push("useinbandfec=0");
+    let rate = format!("maxplaybackrate={MAX_PLAYBACK_RATE}");
+    kept.extend(["useinbandfec=0", rate.as_str()]);
     Some(format!("a=fmtp:{pt} {}", kept.join(";")))
 }
 
@@ -271,7 +274,7 @@ mod tests {
         assert!(m.contains("a=rtpmap:110 telephone-event/48000"));
         assert!(m.contains("m=application 9 UDP/DTLS/SCTP webrtc-datachannel"));
         assert!(
-            m.contains("a=fmtp:111 minptime=10;useinbandfec=0\r\n"),
+            m.contains("a=fmtp:111 minptime=10;useinbandfec=0;maxplaybackrate=16000\r\n"),
             "{m}"
         );
         let n = negotiated_audio(&m).unwrap();
@@ -286,7 +289,10 @@ mod tests {
             "maxplaybackrate=48000;stereo=1;useinbandfec=1;sprop-maxcapturerate=48000",
         );
         let m = munge_offer(&firefox);
-        assert!(m.contains("a=fmtp:111 stereo=1;useinbandfec=0\r\n"), "{m}");
+        assert!(
+            m.contains("a=fmtp:111 stereo=1;useinbandfec=0;maxplaybackrate=16000\r\n"),
+            "{m}"
+        );
     }
 
     #[test]
