@@ -65,6 +65,7 @@ pub fn bandwidth(payload: &[u8]) -> Option<Bandwidth> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::opus_codec::Encoder;
 
