@@ -33,6 +33,9 @@ pub const FRAME: Duration = Duration::from_millis(20);
 /// How late the caller may be before missed frames are skipped instead of sent at once.
 pub const LATE_RESET: Duration = Duration::from_millis(200);
 
+/// How far behind the newest forwarded packet a reordered one may still be sent.
+const REORDER_WINDOW: u16 = 1024;
+
 /// A packet to send: the caller adds its SSRC and payload type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutPacket {
@@ -128,7 +131,16 @@ impl Player {
         }
         let m = match self.mapping {
             Some(m) if newer(m.anchor, sequence) => return None,
-            Some(m) => m,
+            Some(mut m) => {
+                // Keep the anchor within half the sequence space behind the stream, or a long
+                // stream would wrap past it and look older than the resume point.
+                let floor = sequence.wrapping_sub(REORDER_WINDOW);
+                if newer(floor, m.anchor) {
+                    m.anchor = floor;
+                    self.mapping = Some(m);
+                }
+                m
+            }
             None => {
                 let (seq, ts) = match self.last {
                     None => (sequence, timestamp),
@@ -377,6 +389,24 @@ mod tests {
             Some((5, 9000 + 8 * 960))
         );
         assert_eq!(p.poll_output(), None);
+    }
+
+    #[test]
+    fn a_long_forwarded_stream_passes_through_past_the_sequence_wrap() {
+        let t0 = Instant::now();
+        let mut p = Player::new(1, 1);
+        // 200 000 packets (over an hour): every one passes, sequence numbers wrap three times.
+        for i in 0..200_000u32 {
+            let seq = (40_000 + i) as u16;
+            let ts = i.wrapping_mul(960);
+            let at = t0 + FRAME * i;
+            assert_eq!(p.forward(at, seq, ts), Some((seq, ts)), "packet {i}");
+        }
+        // A packet reordered by a few places still passes; one from long ago does not.
+        let last = (40_000u32 + 199_999) as u16;
+        let later = t0 + FRAME * 200_000;
+        assert!(p.forward(later, last.wrapping_sub(3), 0).is_some());
+        assert!(p.forward(later, last.wrapping_sub(5000), 0).is_none());
     }
 
     #[test]

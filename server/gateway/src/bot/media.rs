@@ -65,11 +65,16 @@ pub(super) fn uplink_track() -> (Arc<TrackLocalStaticRTP>, u32) {
     (Arc::new(TrackLocalStaticRTP::new(track)), ssrc)
 }
 
-/// Sends the bot's stream.
+/// Where the bot's stream stands after its last packet: (sequence number, timestamp, when).
+pub(super) type StreamPos = Arc<Mutex<Option<(u16, u32, Instant)>>>;
+
+/// Sends the bot's stream. Successive [`Uplink::play`] calls continue one RTP stream
+/// (sequence numbers +1, timestamps with real time), as a phone keeps sending.
 #[derive(Clone)]
 pub struct Uplink {
     track: Arc<TrackLocalStaticRTP>,
     ssrc: u32,
+    pos: StreamPos,
 }
 
 impl std::fmt::Debug for Uplink {
@@ -79,8 +84,8 @@ impl std::fmt::Debug for Uplink {
 }
 
 impl Uplink {
-    pub(super) fn new(track: Arc<TrackLocalStaticRTP>, ssrc: u32) -> Self {
-        Self { track, ssrc }
+    pub(super) fn new(track: Arc<TrackLocalStaticRTP>, ssrc: u32, pos: StreamPos) -> Self {
+        Self { track, ssrc, pos }
     }
 
     async fn write(&self, marker: bool, pt: u8, seq: u16, ts: u32, payload: &[u8]) -> bool {
@@ -111,8 +116,14 @@ impl Uplink {
         frames: &[Vec<u8>],
         keys: &[Key],
     ) -> Result<SentLog, BotError> {
-        let mut seq: u16 = rand::random();
-        let ts0: u32 = rand::random();
+        let (mut seq, ts0) = match *self.pos.lock().unwrap_or_else(|p| p.into_inner()) {
+            None => (rand::random::<u16>(), rand::random::<u32>()),
+            Some((seq, ts, at)) => {
+                let frames = (at.elapsed().as_millis() / 20).max(1);
+                let step = u32::try_from(frames).unwrap_or(u32::MAX / 960) * FRAME as u32;
+                (seq, ts.wrapping_add(step))
+            }
+        };
         let mut log = Vec::with_capacity(frames.len());
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -146,6 +157,10 @@ impl Uplink {
                 log.push((ts, sent_at));
             }
             seq = seq.wrapping_add(1);
+        }
+        if !frames.is_empty() {
+            let last = ts0.wrapping_add(((frames.len() - 1) * FRAME) as u32);
+            *self.pos.lock().unwrap_or_else(|p| p.into_inner()) = Some((seq, last, Instant::now()));
         }
         Ok(log)
     }

@@ -52,6 +52,7 @@ pub struct Bot {
     signalling: Signalling,
     pc: Arc<dyn PeerConnection>,
     uplink: Arc<TrackLocalStaticRTP>,
+    uplink_pos: media::StreamPos,
     pub ssrc: u32,
     pub received: Arc<Mutex<Received>>,
     chat: Arc<dyn DataChannel>,
@@ -132,6 +133,7 @@ impl Bot {
             signalling,
             pc,
             uplink,
+            uplink_pos: media::StreamPos::default(),
             ssrc,
             received,
             chat,
@@ -143,7 +145,11 @@ impl Bot {
 
     /// An uplink sender for audio and keys (pacing is the caller's: one call per 20 ms).
     pub fn uplink(&self) -> Uplink {
-        Uplink::new(Arc::clone(&self.uplink), self.ssrc)
+        Uplink::new(
+            Arc::clone(&self.uplink),
+            self.ssrc,
+            Arc::clone(&self.uplink_pos),
+        )
     }
 
     /// Publishes `pcm` (48 kHz mono) in real time with `keys`, logging send times.

@@ -30,6 +30,7 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use super::Sfu;
+use super::ivr_audio::Splice;
 use super::participant::Source;
 use super::peer::{NegotiatedAudio, OPUS_FMTP};
 use super::room::Room;
@@ -41,6 +42,8 @@ pub struct Downlink {
     pub ssrc: u32,
     pub opus_pt: u8,
     pub sent: AtomicU64,
+    /// Forwarded audio or IVR audio, one continuous stream ([`super::ivr_audio`]).
+    pub splice: Splice,
 }
 
 impl std::fmt::Debug for Downlink {
@@ -65,6 +68,7 @@ impl Downlink {
             ssrc,
             opus_pt,
             sent: AtomicU64::new(0),
+            splice: Splice::default(),
         }
     }
 
@@ -72,19 +76,33 @@ impl Downlink {
         Arc::clone(&self.track) as Arc<dyn TrackLocal>
     }
 
-    /// Sends an Opus packet (sequence number and timestamp kept from the source).
+    /// Sends a forwarded Opus packet (sequence number and timestamp kept from the source, or
+    /// mapped to continue the stream after an IVR played on it); false when it was not sent
+    /// (an IVR plays on this downlink now).
     pub async fn send(&self, pkt: &RtpPacket<'_>) -> bool {
+        let Some((sequence, timestamp)) =
+            self.splice
+                .forward(Instant::now(), pkt.sequence, pkt.timestamp)
+        else {
+            return false;
+        };
+        self.write(pkt.marker, sequence, timestamp, pkt.payload)
+            .await
+    }
+
+    /// Writes one Opus packet as it is numbered.
+    pub async fn write(&self, marker: bool, sequence: u16, timestamp: u32, payload: &[u8]) -> bool {
         let packet = Packet {
             header: Header {
                 version: 2,
-                marker: pkt.marker,
+                marker,
                 payload_type: self.opus_pt,
-                sequence_number: pkt.sequence,
-                timestamp: pkt.timestamp,
+                sequence_number: sequence,
+                timestamp,
                 ssrc: self.ssrc,
                 ..Default::default()
             },
-            payload: Bytes::copy_from_slice(pkt.payload),
+            payload: Bytes::copy_from_slice(payload),
         };
         let ok = self.track.write_rtp(packet).await.is_ok();
         if ok {
@@ -240,6 +258,10 @@ async fn drain_masker(
 }
 
 async fn fan_out(sfu: &Sfu, room: &Room, from: &str, source: Source, pkt: &RtpPacket<'_>) {
+    if source == Source::Patient && room.ivr.is_active() {
+        // The IVR's hold audio goes to every downlink of the patient (ivr_audio).
+        return;
+    }
     let roles: &[Role] = match source {
         Source::Patient => &[Role::Agent, Role::Supervisor],
         Source::Agent => &[Role::Patient, Role::Supervisor],

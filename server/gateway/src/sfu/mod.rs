@@ -7,6 +7,8 @@
 //!   masker per patient stream and the recorder tap;
 //! * [`chat`]/[`relay`]: data-channel chat relay (card numbers found by `hushpay_card::chat_scan`);
 //!   [`transcript`]: the encrypted transcript and audited incidents;
+//! * [`ivr_audio`]: prompts on the patient's downlink and hold audio on the others while an
+//!   IVR runs;
 //! * [`limits`]: settings and rate limiting; [`payments`]: payment changes to the room's agents;
 //!   [`payment_offer`]: a payment offered to the room's patient (card-form prompt,
 //!   pay-by-link chat message).
@@ -16,6 +18,7 @@
 
 pub mod chat;
 pub mod forward;
+pub mod ivr_audio;
 pub mod limits;
 pub mod participant;
 pub mod payment_offer;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hushpay_auth::{Grants, Role};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use webrtc::data_channel::DataChannel;
 use webrtc::peer_connection::PeerConnection;
@@ -44,6 +44,8 @@ pub struct Participant {
     muted: AtomicBool,
     out: mpsc::Sender<ServerMessage>,
     inner: Mutex<Owned>,
+    /// True once released (the participant left).
+    gone: watch::Sender<bool>,
 }
 
 #[derive(Default)]
@@ -81,6 +83,7 @@ impl Participant {
             muted: AtomicBool::new(false),
             out,
             inner: Mutex::default(),
+            gone: watch::channel(false).0,
         }
     }
 
@@ -158,6 +161,7 @@ impl Participant {
             let mut o = self.lock();
             o.released = true;
             o.downlinks.clear();
+            self.gone.send_replace(true);
             (o.pc.take(), std::mem::take(&mut o.tasks), o.chat.take())
         };
         for t in &tasks {
@@ -175,5 +179,10 @@ impl Participant {
 
     pub fn is_released(&self) -> bool {
         self.lock().released
+    }
+
+    /// Resolves once the participant is released (it left, or its room closed).
+    pub async fn left(&self) {
+        let _ = self.gone.subscribe().wait_for(|gone| *gone).await;
     }
 }

@@ -37,6 +37,8 @@ pub struct Room {
     pub key: RoomKey,
     pub created_at: i64,
     pub created_by_backend: bool,
+    /// Whether an IVR runs here ([`super::ivr_audio`]).
+    pub ivr: super::ivr_audio::RoomIvr,
     state: Mutex<RoomState>,
     closed_tx: watch::Sender<bool>,
 }
@@ -65,6 +67,7 @@ impl Room {
             key,
             created_at: unix_ms() / 1000,
             created_by_backend: by_backend,
+            ivr: Default::default(),
             state: Mutex::default(),
             closed_tx,
         }

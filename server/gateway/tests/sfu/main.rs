@@ -10,6 +10,7 @@ mod chat;
 mod chat_deny;
 mod chat_storage;
 mod harness;
+mod ivr_audio;
 mod masked_call;
 mod payment_messages;
 mod rooms;

@@ -1,0 +1,283 @@
+//! IVR audio on a room's downlinks (docs/protocol.md, "IVR payments").
+//!
+//! Every [`Downlink`] sends through a [`Splice`]: a [`hushpay_prompts::player::Player`] that
+//! passes forwarded packets through unchanged until an IVR first plays on it, and from then on
+//! keeps one continuous RTP stream (sequence numbers +1 per packet across every switch,
+//! timestamps with real time) whether it carries forwarded audio or prompts.
+//!
+//! While an IVR runs in a room ([`IvrAudio::start`] to [`IvrAudio::stop`]):
+//!
+//! * the patient's downlink plays the prompts the call queues (silence between them) instead
+//!   of the agents' audio;
+//! * every agent's and supervisor's patient downlink plays hold audio (the `hold` prompt
+//!   looped, or silence) instead of the patient's audio, including the downlink of anyone who
+//!   joins meanwhile ([`RoomIvr::is_active`] stops the patient's audio reaching a downlink
+//!   before the pacing task has put it on hold);
+//! * one task per room paces all of it: each downlink's next 20 ms packet is sent when due.
+//!
+//! Stopping hands the downlinks back to forwarding, each continuing its stream.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use hushpay_auth::Role;
+use hushpay_prompts::player::{FRAME, OutPacket, Output, Player};
+use hushpay_prompts::prompt::Clip;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::Sfu;
+use super::forward::Downlink;
+use super::participant::{Participant, Source};
+use super::room::Room;
+
+/// The sending side of one downlink (see the module docs).
+#[derive(Debug)]
+pub struct Splice(Mutex<Player>);
+
+impl Default for Splice {
+    fn default() -> Self {
+        Self(Mutex::new(Player::new(rand::random(), rand::random())))
+    }
+}
+
+impl Splice {
+    fn lock(&self) -> MutexGuard<'_, Player> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The sequence number and timestamp a forwarded packet goes out with; `None` while an
+    /// IVR plays on this downlink (the packet is dropped).
+    pub fn forward(&self, now: Instant, sequence: u16, timestamp: u32) -> Option<(u16, u32)> {
+        self.lock().forward(now, sequence, timestamp)
+    }
+
+    /// Starts playing at `now`: queued clips, else `filler` looped (`None`: silence).
+    fn play(&self, now: Instant, filler: Option<&Arc<Clip>>) {
+        let mut p = self.lock();
+        p.set_filler(filler);
+        p.start(now);
+    }
+
+    /// Back to forwarding (the queue is dropped).
+    fn resume(&self) {
+        let mut p = self.lock();
+        p.stop();
+        p.set_filler(None);
+    }
+
+    fn enqueue(&self, clips: &[Arc<Clip>], mark: u64) {
+        let mut p = self.lock();
+        for c in clips {
+            p.enqueue(c);
+        }
+        p.mark(mark);
+    }
+
+    fn clear(&self) {
+        self.lock().clear();
+    }
+
+    /// What is due at `now`: packets, marks passed, and when to come back.
+    fn due(&self, now: Instant) -> (Vec<OutPacket>, Option<u64>, Option<Instant>) {
+        let mut p = self.lock();
+        p.handle_timeout(now);
+        let (mut packets, mut mark) = (Vec::new(), None);
+        loop {
+            match p.poll_output() {
+                Some(Output::Packet(k)) => packets.push(k),
+                Some(Output::Mark(m)) => mark = Some(m),
+                Some(Output::Timeout(t)) => return (packets, mark, Some(t)),
+                Some(_) | None => return (packets, mark, None),
+            }
+        }
+    }
+}
+
+/// Whether an IVR runs in a room (one at a time).
+#[derive(Debug, Default)]
+pub struct RoomIvr(AtomicBool);
+
+impl RoomIvr {
+    /// True while an IVR runs: the patient's audio goes to no downlink.
+    pub fn is_active(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn claim(&self) -> bool {
+        self.0
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    fn release(&self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// Why the IVR's audio cannot start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    #[error("an IVR is already running in this room")]
+    Busy,
+    #[error("the room's patient has no audio downlink")]
+    NoPatientAudio,
+}
+
+/// The audio side of one running IVR: queue prompts to the patient, wait for them, stop.
+#[derive(Debug)]
+pub struct IvrAudio {
+    room: Arc<Room>,
+    patient: Arc<Downlink>,
+    next_mark: u64,
+    marks: watch::Receiver<u64>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl IvrAudio {
+    /// Takes over the room's downlinks for an IVR with `patient`: from now on the patient
+    /// hears prompts (silence until one is queued), agents and supervisors `hold` (looped;
+    /// `None`: silence).
+    pub fn start(
+        sfu: &Arc<Sfu>,
+        room: &Arc<Room>,
+        patient: &Participant,
+        hold: Option<Arc<Clip>>,
+    ) -> Result<IvrAudio, StartError> {
+        let downlink = patient
+            .downlink(Source::Agent)
+            .ok_or(StartError::NoPatientAudio)?;
+        if !room.ivr.claim() {
+            return Err(StartError::Busy);
+        }
+        let now = Instant::now();
+        downlink.splice.play(now, None);
+        let held = put_on_hold(room, &[], now, hold.as_ref());
+        let (marks_tx, marks) = watch::channel(0);
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(pace(
+            Arc::clone(sfu),
+            Arc::clone(room),
+            Arc::clone(&downlink),
+            held,
+            hold,
+            marks_tx,
+            stop_rx,
+        ));
+        Ok(IvrAudio {
+            room: Arc::clone(room),
+            patient: downlink,
+            next_mark: 0,
+            marks,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    /// Queues `clips` for the patient after what is queued; the id [`Self::played`] waits for.
+    pub fn play(&mut self, clips: &[Arc<Clip>]) -> u64 {
+        self.next_mark += 1;
+        self.patient.splice.enqueue(clips, self.next_mark);
+        self.next_mark
+    }
+
+    /// Drops every queued prompt (the patient keyed over them): silence follows at once.
+    pub fn clear(&mut self) {
+        self.patient.splice.clear();
+    }
+
+    /// Resolves once everything queued up to `mark` has been sent. Never resolves for a mark
+    /// dropped by [`Self::clear`].
+    pub async fn played(&mut self, mark: u64) {
+        let _ = self.marks.wait_for(|m| *m >= mark).await;
+    }
+
+    /// Ends the IVR's audio: every downlink it took over forwards again, continuing its
+    /// stream. Returns once that is so.
+    pub async fn stop(mut self) {
+        self.stop.send_replace(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for IvrAudio {
+    fn drop(&mut self) {
+        // A call dropped without `stop` (its task aborted) still hands the downlinks back.
+        if let Some(task) = self.task.take() {
+            task.abort();
+            self.patient.splice.resume();
+            for p in self.room.with_roles(&[Role::Agent, Role::Supervisor], "") {
+                if let Some(d) = p.downlink(Source::Patient) {
+                    d.splice.resume();
+                }
+            }
+            self.room.ivr.release();
+        }
+    }
+}
+
+/// Puts the patient downlinks of agents and supervisors not in `held` on hold; the new ones.
+fn put_on_hold(
+    room: &Room,
+    held: &[Arc<Downlink>],
+    now: Instant,
+    hold: Option<&Arc<Clip>>,
+) -> Vec<Arc<Downlink>> {
+    let mut new = Vec::new();
+    for p in room.with_roles(&[Role::Agent, Role::Supervisor], "") {
+        let Some(d) = p.downlink(Source::Patient) else {
+            continue;
+        };
+        if !held.iter().any(|h| Arc::ptr_eq(h, &d)) {
+            d.splice.play(now, hold);
+            new.push(d);
+        }
+    }
+    new
+}
+
+/// Sends every downlink's packets when due until told to stop, then hands them back.
+async fn pace(
+    sfu: Arc<Sfu>,
+    room: Arc<Room>,
+    patient: Arc<Downlink>,
+    mut held: Vec<Arc<Downlink>>,
+    hold: Option<Arc<Clip>>,
+    marks: watch::Sender<u64>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let _guard = sfu.task_guard();
+    while !*stop.borrow() {
+        let now = Instant::now();
+        let joined = put_on_hold(&room, &held, now, hold.as_ref());
+        held.extend(joined);
+        let mut wake = now + FRAME;
+        for (i, d) in std::iter::once(&patient).chain(held.iter()).enumerate() {
+            let (packets, mark, due) = d.splice.due(now);
+            for k in &packets {
+                if d.write(k.marker, k.sequence, k.timestamp, &k.payload).await {
+                    sfu.metrics.sfu.packets_out.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            if let (0, Some(m)) = (i, mark) {
+                marks.send_replace(m);
+            }
+            if let Some(t) = due {
+                wake = wake.min(t);
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep_until(wake.into()) => {}
+            _ = stop.changed() => {}
+        }
+    }
+    patient.splice.resume();
+    for d in &held {
+        d.splice.resume();
+    }
+    room.ivr.release();
+}
