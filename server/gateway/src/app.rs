@@ -32,6 +32,8 @@ pub struct AppState {
     pub payments: Arc<crate::payments::PaymentService>,
     pub webhooks: Arc<crate::webhooks::Webhooks>,
     pub widget: Arc<crate::widget::Widget>,
+    /// The recorder (also the SFU's tap when `[recording] enabled`) and the recording API.
+    pub recorder: Arc<crate::recording::Recorder>,
 }
 
 /// The full router with its middleware stack.
@@ -82,11 +84,15 @@ pub async fn run(
         Arc::clone(&state.sfu),
         state.payments.subscribe_changes(),
     ));
+    let retention = tokio::spawn(crate::recording::retention::run(Arc::clone(
+        &state.recorder,
+    )));
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
     worker.abort();
     rewrap.abort();
+    retention.abort();
     payment_changes.abort();
     served
 }

@@ -47,7 +47,7 @@ pub fn state(config: Config) -> anyhow::Result<AppState> {
     let metrics = Arc::new(Metrics::new());
     let (vault, generated) = crate::vault::VaultState::open(&config.vault, Arc::clone(&store))
         .context("cannot set up the vault keys")?;
-    let sfu = crate::sfu::Sfu::new(
+    let mut sfu = crate::sfu::Sfu::new(
         config.sfu.clone(),
         Arc::clone(&metrics),
         Arc::new(VaultChatArchive::new(Arc::clone(&vault.vault))),
@@ -65,6 +65,17 @@ pub fn state(config: Config) -> anyhow::Result<AppState> {
         Arc::clone(&vault),
         config.connector.build(),
     );
+    let recorder = Arc::new(crate::recording::Recorder::new(
+        config.recording.clone(),
+        Arc::clone(&vault.vault),
+        Arc::clone(&metrics),
+    ));
+    if config.recording.enabled {
+        sfu.recorder = Arc::clone(&recorder) as Arc<dyn crate::sfu::forward::RecorderTap>;
+        payments.add_change_hook(Arc::clone(&recorder) as _);
+    }
+    let sfu = Arc::new(sfu);
+    recorder.attach(&sfu);
     let webhooks = crate::webhooks::Webhooks::new(
         Arc::clone(&store),
         Arc::clone(&vault),
@@ -87,11 +98,12 @@ pub fn state(config: Config) -> anyhow::Result<AppState> {
         store,
         tokens: Arc::new(tokens),
         metrics,
-        sfu: Arc::new(sfu),
+        sfu,
         vault,
         payments: Arc::new(payments),
         webhooks: Arc::new(webhooks),
         widget: Arc::new(widget),
+        recorder,
     })
 }
 

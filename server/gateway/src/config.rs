@@ -81,6 +81,9 @@ pub struct RawConfig {
     /// The automated IVR (`[ivr]`): prompts and timing.
     #[serde(default)]
     pub ivr: crate::ivr::config::RawIvr,
+    /// Call recording (`[recording]`).
+    #[serde(default)]
+    pub recording: crate::recording::config::RawRecording,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -141,6 +144,7 @@ pub struct Config {
     pub webhooks: crate::webhooks::config::WebhookConfig,
     pub widget: crate::widget::config::WidgetConfig,
     pub ivr: crate::ivr::config::IvrConfig,
+    pub recording: crate::recording::config::RecordingConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -221,6 +225,7 @@ impl RawConfig {
         let webhooks = self.webhooks.validate()?;
         let widget = self.widget.validate()?;
         let ivr = self.ivr.validate()?;
+        let recording = self.recording.validate(&data_dir)?;
         let config = Config {
             mode: self.mode,
             demo_tenant: self.demo.tenant.unwrap_or(self.mode == Mode::Development),
@@ -236,6 +241,7 @@ impl RawConfig {
             webhooks,
             widget,
             ivr,
+            recording,
         };
         if config.mode == Mode::Production {
             refuse_unsafe_production(&config)?;

@@ -28,6 +28,7 @@ pub mod media_cli;
 pub mod metrics;
 pub mod pages;
 pub mod payments;
+pub mod recording;
 pub mod routes;
 pub mod sfu;
 pub mod tenants;

@@ -299,6 +299,21 @@ fn report(
         delta("hushpay_rtp_packets_masked_total"),
         delta("hushpay_digits_captured_total")
     );
+    let recorded = delta("hushpay_recording_packets_total");
+    if recorded > 0.0 || delta("hushpay_recordings_started_total") > 0.0 {
+        let bytes = delta("hushpay_recording_bytes_total");
+        println!(
+            "recording: {:.0} recordings, packets recorded {recorded:.0}, dropped {:.0}, paused {:.0}, chunks {:.0}, {:.0} bytes ({:.1} kB per call, {:.1} kB per call-minute), write errors {:.0}",
+            delta("hushpay_recordings_started_total"),
+            delta("hushpay_recording_packets_dropped_total"),
+            delta("hushpay_recording_packets_paused_total"),
+            delta("hushpay_recording_chunks_total"),
+            bytes,
+            bytes / 1000.0 / args.pairs.max(1) as f64,
+            bytes / 1000.0 / args.pairs.max(1) as f64 / (args.seconds.max(1) as f64 / 60.0),
+            delta("hushpay_recording_write_errors_total"),
+        );
+    }
     println!(
         "audio packets sent {sent}, received {received}, lost {} ({:.3}%)",
         sent.saturating_sub(received),

@@ -17,6 +17,73 @@ pub struct Metrics {
     tokens_minted: AtomicU64,
     /// SFU counters and gauges (updated by the forwarding tasks).
     pub sfu: SfuMetrics,
+    /// Recorder counters.
+    pub recording: RecordingMetrics,
+}
+
+/// Recorder counters.
+#[derive(Debug, Default)]
+pub struct RecordingMetrics {
+    /// Recordings started.
+    pub recordings: AtomicU64,
+    /// Packets handed to a track writer.
+    pub packets: AtomicU64,
+    /// Packets not recorded because a window was closed (payment, manual, consent).
+    pub paused: AtomicU64,
+    /// Packets dropped because a track writer's channel was full (or the writer failed).
+    pub dropped: AtomicU64,
+    /// Chunks appended (fsync'd) to track files, and their bytes.
+    pub chunks: AtomicU64,
+    pub bytes: AtomicU64,
+    /// Failed file or key operations.
+    pub write_errors: AtomicU64,
+}
+
+impl RecordingMetrics {
+    fn render(&self, out: &mut String) {
+        let counters: [(&str, &str, &AtomicU64); 7] = [
+            (
+                "recordings_started_total",
+                "Recordings started.",
+                &self.recordings,
+            ),
+            (
+                "recording_packets_total",
+                "Packets handed to recording track writers.",
+                &self.packets,
+            ),
+            (
+                "recording_packets_paused_total",
+                "Packets not recorded: a pause window was closed.",
+                &self.paused,
+            ),
+            (
+                "recording_packets_dropped_total",
+                "Packets dropped: a recording track writer was behind or failed.",
+                &self.dropped,
+            ),
+            (
+                "recording_chunks_total",
+                "Encrypted chunks appended and fsync'd.",
+                &self.chunks,
+            ),
+            (
+                "recording_bytes_total",
+                "Bytes appended to recording track files.",
+                &self.bytes,
+            ),
+            (
+                "recording_write_errors_total",
+                "Failed recording file or key operations.",
+                &self.write_errors,
+            ),
+        ];
+        for (name, help, v) in counters {
+            let _ = writeln!(out, "# HELP hushpay_{name} {help}");
+            let _ = writeln!(out, "# TYPE hushpay_{name} counter");
+            let _ = writeln!(out, "hushpay_{name} {}", v.load(Ordering::Relaxed));
+        }
+    }
 }
 
 /// SFU counters (packets, digits, chat) and gauges (rooms, participants).
@@ -158,6 +225,7 @@ impl Metrics {
             self.tokens_minted.load(Ordering::Relaxed)
         );
         self.sfu.render(&mut out);
+        self.recording.render(&mut out);
         out
     }
 }

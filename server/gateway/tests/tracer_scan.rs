@@ -395,3 +395,199 @@ async fn keypad_digits_leave_no_trace_in_the_database_or_logs() {
     found.extend(hits(&tracers, "logs", &logs));
     assert!(found.is_empty(), "tracer hits: {found:?}");
 }
+
+/// A recorded call with a keypad payment in the middle: the patient keys the tracer card
+/// number and CVC in-band (DTMF) while the payment collects, the digits go to the payment
+/// service as the room's digit collector hands them over, and the call goes on after it.
+/// Every recording file is scanned raw, and decrypted (each track's header and every packet
+/// payload, the signed metadata, and the exported WAV): 0 hits, with a positive control.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_call_with_a_payment_leaves_no_trace_in_the_recording_raw_or_decrypted() {
+    use hushpay::bot::{Bot, BotConfig};
+    use hushpay::recording::{export, files};
+
+    let gw = TestGateway::start(&[
+        ("HUSHPAY__STORE", "sqlite"),
+        ("HUSHPAY__RTC__EMPTY_ROOM_GRACE_MS", "150"),
+        ("HUSHPAY__RECORDING__ENABLED", "true"),
+        ("HUSHPAY__RECORDING__CHUNK_MS", "300"),
+    ])
+    .await;
+    let (tenant, key) = gw.tenant("recorded").await;
+    let room = "tracer-room";
+    let connect = |identity: &'static str, role: &'static str| {
+        let gw = &gw;
+        let key = key.clone();
+        async move {
+            let resp = gw
+                .mint(
+                    &key,
+                    json!({"identity": identity, "room": room, "role": role}),
+                )
+                .await;
+            let token = resp.json::<Value>().await.unwrap()["token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            Bot::connect(BotConfig {
+                url: format!("ws://{}/v1/rtc", gw.addr),
+                token,
+                media_ip: [127, 0, 0, 1].into(),
+                keep_payloads: false,
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let agent = connect("agent-1", "agent").await;
+    let patient = connect("patient-1", "patient").await;
+    let voice: Vec<i16> = (0..48_000)
+        .map(|i| ((f64::from(i) * 0.037).sin() * 5000.0) as i16)
+        .collect();
+    let (pan, cvc) = (tracer_amex(), tracer_cvc());
+    let mut tracers = Tracers::new();
+    tracers.add("pan", &pan).unwrap();
+    tracers.add("cvc", &cvc).unwrap();
+    // One continuous stream (a second `play` would restart the RTP sequence): voice, a gap
+    // in which the payment opens, every digit keyed in-band, a gap, voice.
+    let gap = 800usize;
+    let mut pcm = voice.clone();
+    let open_at = (pcm.len() / 48 + gap / 2) as u64;
+    pcm.extend(std::iter::repeat_n(0i16, gap * 48));
+    for ch in format!("{pan}0930{cvc}").chars() {
+        let d = hushpay_media::Digit::from_char(ch).unwrap();
+        hushpay_media::signal::TonePair::new(d, -10.0, 80.0).append(48_000, &mut pcm);
+        pcm.extend(std::iter::repeat_n(0i16, 80 * 48));
+    }
+    let close_at = (pcm.len() / 48 + gap / 2) as u64;
+    pcm.extend(std::iter::repeat_n(0i16, gap * 48));
+    pcm.extend(&voice);
+    let patient = std::sync::Arc::new(patient);
+    let player = std::sync::Arc::clone(&patient);
+    let agent_voice = voice.clone();
+    let t0 = tokio::time::Instant::now();
+    let playing = tokio::spawn(async move { player.play(&pcm, &[]).await.map(|_| ()) });
+    let agent = std::sync::Arc::new(agent);
+    let agent_player = std::sync::Arc::clone(&agent);
+    let agent_playing =
+        tokio::spawn(async move { agent_player.play(&agent_voice, &[]).await.map(|_| ()) });
+
+    tokio::time::sleep_until(t0 + Duration::from_millis(open_at)).await;
+    let r = gw
+        .client
+        .post(gw.url("/v1/payments"))
+        .bearer_auth(&key)
+        .header("idempotency-key", "rec-tracer")
+        .json(&json!({"amount": 100, "currency": "USD", "reference": "rec", "mode": "charge", "method": "keypad", "room": room}))
+        .send()
+        .await
+        .unwrap();
+    let id = r.json::<Value>().await.unwrap()["payment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    tokio::time::sleep_until(t0 + Duration::from_millis(close_at)).await;
+    // The room's digit collector hands the keyed fields over.
+    let actor = Actor {
+        who: "keypad".into(),
+        request_id: String::new(),
+    };
+    let payments = &gw.state.payments;
+    for (field, digits) in [
+        (Field::PaymentCardNumber, pan.as_str()),
+        (Field::ExpirationDate, "0930"),
+        (Field::SecurityCode, cvc.as_str()),
+    ] {
+        let loaded = payments.load(&id).await.unwrap();
+        payments
+            .capture_field(&actor, &loaded, field)
+            .await
+            .unwrap();
+        payments
+            .keypad_progress(&actor, &id, field, 1)
+            .await
+            .unwrap();
+        let d = KeyedDigits::from_ascii(digits.as_bytes()).unwrap();
+        payments
+            .submit_keypad_field(&actor, &id, field, d)
+            .await
+            .unwrap();
+    }
+    let loaded = payments.load(&id).await.unwrap();
+    let done = payments.complete(&actor, &loaded).await.unwrap();
+    assert_eq!(done.payment.card.unwrap().last4, &pan[11..]);
+    playing.await.unwrap().unwrap();
+    agent_playing.await.unwrap().unwrap();
+    let (Ok(agent), Ok(patient)) = (
+        std::sync::Arc::try_unwrap(agent),
+        std::sync::Arc::try_unwrap(patient),
+    ) else {
+        panic!("bots still shared");
+    };
+    agent.leave().await;
+    patient.leave().await;
+
+    // The recording finishes when the room closes.
+    let root = gw.state.recorder.config().dir.clone();
+    let t = tenant.id.as_str().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let rec_id = loop {
+        let ids = files::recording_ids(&root, &t).await.unwrap();
+        if let Some(id) = ids.first()
+            && let Ok((m, true)) = export::metadata(&gw.state.recorder, &t, id).await
+            && m.metadata.ended_ms.is_some()
+            && m.metadata.tracks.iter().all(|t| t.chunks.is_some())
+        {
+            break id.clone();
+        }
+        assert!(Instant::now() < deadline, "the recording did not finish");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut found = Vec::new();
+    let recording_files = files_under(&root);
+    assert!(
+        recording_files.len() >= 3,
+        "metadata and two tracks: {recording_files:?}"
+    );
+    for f in &recording_files {
+        found.extend(hits(
+            &tracers,
+            &format!("raw {}", f.display()),
+            &std::fs::read(f).unwrap(),
+        ));
+    }
+    let decrypted = export::decrypt(&gw.state.recorder, &t, &rec_id)
+        .await
+        .unwrap();
+    assert_eq!(decrypted.tracks.len(), 2);
+    let mut plain = Vec::new();
+    for (info, track) in &decrypted.tracks {
+        assert!(track.truncated.is_none());
+        assert!(
+            track.packets.len() > 30,
+            "{}: {}",
+            info.track,
+            track.packets.len()
+        );
+        plain.extend(serde_json::to_vec(&track.header).unwrap());
+        for p in &track.packets {
+            plain.extend_from_slice(&p.payload);
+        }
+    }
+    plain.extend(serde_json::to_vec(&decrypted.metadata).unwrap());
+    found.extend(hits(&tracers, "decrypted tracks and metadata", &plain));
+    let wav = export::wav(&export::channels(&decrypted, false));
+    found.extend(hits(&tracers, "exported wav", &wav));
+    assert!(found.is_empty(), "tracer hits: {found:?}");
+    assert_eq!(
+        decrypted.metadata.pauses.len(),
+        1,
+        "{:?}",
+        decrypted.metadata.pauses
+    );
+    assert_eq!(decrypted.metadata.pauses[0].reason, format!("payment:{id}"));
+    // Positive control: the same scan finds the tracer planted in the decrypted bytes.
+    let mut planted = plain.clone();
+    planted.extend_from_slice(format!("\"{pan}\"").as_bytes());
+    assert!(!hits(&tracers, "control", &planted).is_empty());
+}

@@ -34,9 +34,12 @@ class Console {
   private readonly participants = h('ul', { id: 'participants', 'aria-label': 'Participants' });
   private readonly mute = h('button', { type: 'button', id: 'mute', 'aria-pressed': 'false' }, 'Mute microphone');
   private readonly leave = h('button', { type: 'button', id: 'leave' }, 'Leave call');
+  private readonly recState = h('p', { id: 'recording-state', role: 'status', 'aria-live': 'polite' });
+  private readonly recToggle = h('button', { type: 'button', id: 'recording-toggle', 'aria-pressed': 'false', hidden: true }, 'Pause recording');
   private readonly callTitle = h('h2', { id: 'call-title', tabindex: '-1' }, 'Call');
   private readonly call = h('section', { id: 'call', 'aria-labelledby': 'call-title', hidden: true },
-    this.callTitle, this.participants, h('div', { class: 'hp-row' }, this.mute, this.leave), this.audio);
+    this.callTitle, this.participants, h('div', { class: 'hp-row' }, this.mute, this.leave),
+    h('div', { class: 'hp-row' }, this.recState, this.recToggle), this.audio);
 
   // Chat
   private readonly chatLog = h('ol', { id: 'chat-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Chat messages' });
@@ -75,6 +78,7 @@ class Console {
     this.request.addEventListener('submit', (e) => { e.preventDefault(); void this.requestPayment(); });
     this.mute.addEventListener('click', () => this.toggleMute());
     this.leave.addEventListener('click', () => this.session?.leave());
+    this.recToggle.addEventListener('click', () => this.toggleRecording());
     this.token.focus();
   }
 
@@ -132,6 +136,7 @@ class Console {
       this.payResult.textContent = d.result ?? '';
       this.say(`${d.state}.`);
     });
+    s.on('recording', (r) => this.renderRecording(r.paused, r.reasons));
     s.on('error', (e) => this.fail(`${e.message} (${e.code})`));
     s.on('closed', (c) => {
       for (const sec of [this.call, this.chat, this.request]) sec.hidden = true;
@@ -140,6 +145,23 @@ class Console {
       this.say(`Left the call${c.reason ? `: ${c.reason}` : ''}.`);
       this.token.focus();
     });
+  }
+
+  /** The recording line and the pause button (shown once the gateway says it records). */
+  private renderRecording(paused: boolean, reasons: string[]): void {
+    const why = reasons.map((r) => (r.startsWith('payment:') ? 'payment in progress' : r === 'manual' ? 'paused by an agent' : r === 'consent' ? 'waiting for consent' : r));
+    this.recState.textContent = paused ? `Recording paused (${why.join(', ')}).` : 'Recording.';
+    const manual = reasons.includes('manual');
+    this.recToggle.hidden = false;
+    this.recToggle.setAttribute('aria-pressed', String(manual));
+    this.recToggle.textContent = manual ? 'Resume recording' : 'Pause recording';
+  }
+
+  private toggleRecording(): void {
+    const s = this.session;
+    if (!s) return;
+    const manual = s.recordingState?.reasons.includes('manual') ?? false;
+    s.setRecordingPaused(!manual);
   }
 
   private renderParticipants(): void {

@@ -93,6 +93,14 @@ export class AgentSession extends Call {
     return this.run(this.client.command(id, 'complete'));
   }
 
+  /**
+   * Pauses (`true`) or resumes the room's recording by hand (needs `canRequestPayment`); the
+   * new state arrives as the `recording` event. Payments pause it by themselves.
+   */
+  setRecordingPaused(paused: boolean): void {
+    this.signalling.send({ type: 'recording', action: paused ? 'pause' : 'resume' });
+  }
+
   cancel(id: string): Promise<Payment> {
     return this.run(this.client.command(id, 'cancel'));
   }

@@ -19,7 +19,7 @@
  */
 import { Emitter } from '../card/emitter';
 import { parseChatEvent } from './messages';
-import type { ChatEvent, ChatSender, ParticipantInfo, Payment, PaymentEnd, PatientPayment, ServerMessage } from './messages';
+import type { ChatEvent, ChatSender, ParticipantInfo, Payment, PaymentEnd, PatientPayment, RecordingState, ServerMessage } from './messages';
 import { Signalling } from './signalling';
 import type { SignallingState, SocketLike } from './signalling';
 
@@ -73,6 +73,8 @@ export interface CallEvents extends Record<string, unknown> {
   paymentLink: PaymentLink;
   /** (Agents and supervisors) a payment of the room changed: the masked document. */
   payment: Payment;
+  /** (Agents and supervisors) the room's recording paused or resumed (and its state on join). */
+  recording: RecordingState;
   /** The other side's audio. */
   remoteAudio: MediaStream;
   error: { code: string; message: string; fatal: boolean };
@@ -108,6 +110,8 @@ export class Call {
   private participantsById = new Map<string, ParticipantInfo>();
   /** This participant, once joined. */
   me: ParticipantInfo | null = null;
+  /** The room's recording state, when the gateway records and this is an agent or supervisor. */
+  recordingState: RecordingState | null = null;
   room: string | null = null;
 
   protected constructor(protected readonly options: CallOptions) {
@@ -241,6 +245,10 @@ export class Call {
         return;
       case 'payment_ended':
         this.events.emit('paymentEnded', m.payment);
+        return;
+      case 'recording':
+        this.recordingState = m.recording;
+        this.events.emit('recording', m.recording);
         return;
       default:
         return;

@@ -18,6 +18,15 @@ describe('messages', () => {
     expect(parseServerMessage(JSON.stringify({ ...ended, payment: { ...ended.payment, last4: 4242 } }))).toBeNull();
   });
 
+  it('parses the recording state strictly', () => {
+    const rec = { type: 'recording', recording: { recording_id: null, paused: true, reasons: ['payment:pay_1'] } };
+    expect(parseServerMessage(JSON.stringify(rec))).toEqual(rec);
+    expect(parseServerMessage(JSON.stringify({ ...rec, recording: { ...rec.recording, recording_id: 'rec_1' } }))).not.toBeNull();
+    expect(parseServerMessage(JSON.stringify({ ...rec, recording: { ...rec.recording, paused: 'yes' } }))).toBeNull();
+    expect(parseServerMessage(JSON.stringify({ ...rec, recording: { ...rec.recording, reasons: [1] } }))).toBeNull();
+    expect(parseServerMessage(JSON.stringify({ type: 'recording' }))).toBeNull();
+  });
+
   it('refuses links that are not http(s) and malformed messages', () => {
     const link = { type: 'payment_link', id: 'msg_1', ts: 1, from: sender, payment: patientPayment };
     for (const url of ['javascript:alert(1)', 'data:text/html,x', '//evil']) {

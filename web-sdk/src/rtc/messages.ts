@@ -74,6 +74,16 @@ export interface PaymentEnd {
   last4?: string;
 }
 
+/** The room's recording (`recording`, agents and supervisors, when the gateway records). */
+export interface RecordingState {
+  /** The recording in progress; `null` until audio was recorded. */
+  recording_id: string | null;
+  /** True while any pause reason holds: nothing is recorded. */
+  paused: boolean;
+  /** `payment:<id>`, `manual`, `consent`. */
+  reasons: string[];
+}
+
 export const TERMINAL_STATES: readonly string[] = ['succeeded', 'failed', 'cancelled', 'expired'];
 
 /** Server → client on the WebSocket. */
@@ -89,7 +99,8 @@ export type ServerMessage =
   | { type: 'error'; code: string; message: string }
   | { type: 'payment_requested'; payment: PatientPayment; client_secret?: string }
   | { type: 'payment'; payment: Payment }
-  | { type: 'payment_ended'; payment: PaymentEnd };
+  | { type: 'payment_ended'; payment: PaymentEnd }
+  | { type: 'recording'; recording: RecordingState };
 
 /** Client → server on the WebSocket. */
 export type ClientMessage =
@@ -98,7 +109,8 @@ export type ClientMessage =
   | { type: 'candidate'; candidate: string | null; sdpMid?: string | null; sdpMLineIndex?: number | null }
   | { type: 'mute'; muted: boolean }
   | { type: 'ping'; nonce?: number }
-  | { type: 'leave' };
+  | { type: 'leave' }
+  | { type: 'recording'; action: 'pause' | 'resume' };
 
 export interface ChatSender {
   participant_id: string;
@@ -187,6 +199,11 @@ export function parseServerMessage(data: unknown): ServerMessage | null {
       const p = m.payment;
       const ok = isObj(p) && str(p.id) && str(p.method) && str(p.state) && TERMINAL_STATES.includes(p.state)
         && [p.result, p.brand, p.last4].every((v) => v === undefined || str(v));
+      return ok ? (m as ServerMessage) : null;
+    }
+    case 'recording': {
+      const r = m.recording;
+      const ok = isObj(r) && (r.recording_id === null || str(r.recording_id)) && bool(r.paused) && strs(r.reasons);
       return ok ? (m as ServerMessage) : null;
     }
     default:

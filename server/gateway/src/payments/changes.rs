@@ -9,6 +9,8 @@
 //! [`CHANGES_CAPACITY`] changes behind gets `RecvError::Lagged` and should re-read what it
 //! follows from the store.
 
+use std::sync::Arc;
+
 use hushpay_vault::payment::{Payment, State};
 use tokio::sync::broadcast;
 
@@ -40,27 +42,43 @@ impl PaymentChange {
     }
 }
 
+/// A synchronous observer of changes, called before the change is broadcast and before the
+/// service returns (the recorder: its window closes before anyone can ask for a field). It
+/// must not block.
+pub trait ChangeHook: Send + Sync + std::fmt::Debug {
+    fn on_change(&self, change: &PaymentChange);
+}
+
 /// The sending side, owned by the service.
 #[derive(Debug)]
 pub(super) struct Changes {
     tx: broadcast::Sender<PaymentChange>,
+    hooks: std::sync::RwLock<Vec<Arc<dyn ChangeHook>>>,
 }
 
 impl Default for Changes {
     fn default() -> Self {
         let (tx, _) = broadcast::channel(CHANGES_CAPACITY);
-        Self { tx }
+        Self {
+            tx,
+            hooks: std::sync::RwLock::default(),
+        }
     }
 }
 
 impl Changes {
-    /// Sends `payment` after a persisted change from `before`. No subscriber is not an error.
+    /// Sends `payment` after a persisted change from `before`: hooks first, then the
+    /// broadcast. No subscriber is not an error.
     pub(super) fn send(&self, before: State, payment: &Payment) {
-        let _ = self.tx.send(PaymentChange {
+        let change = PaymentChange {
             tenant: payment.tenant.clone(),
             payment: payment.clone(),
             before,
-        });
+        };
+        for hook in self.hooks.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            hook.on_change(&change);
+        }
+        let _ = self.tx.send(change);
     }
 }
 
@@ -68,5 +86,14 @@ impl PaymentService {
     /// Every persisted payment change from now on (see the module doc).
     pub fn subscribe_changes(&self) -> broadcast::Receiver<PaymentChange> {
         self.changes.tx.subscribe()
+    }
+
+    /// Adds a synchronous observer of every change (see [`ChangeHook`]).
+    pub fn add_change_hook(&self, hook: Arc<dyn ChangeHook>) {
+        self.changes
+            .hooks
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(hook);
     }
 }

@@ -7,6 +7,7 @@ mod hosted;
 mod ops;
 mod payments;
 mod portal;
+pub mod recordings;
 mod rooms;
 mod rtc;
 mod tenants;
@@ -29,6 +30,13 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/rtc", get(rtc::connect))
         .route("/v1/rooms", post(rooms::create))
         .route("/v1/rooms/{id}", get(rooms::show).delete(rooms::end))
+        .route(
+            "/v1/rooms/{id}/recording-consent",
+            post(rooms::recording_consent),
+        )
+        .route("/v1/recordings", get(recordings::list))
+        .route("/v1/recordings/{id}", get(recordings::show))
+        .route("/v1/recordings/{id}/audio", get(recordings::audio))
         .route("/v1/vault/public-key", get(vault::public_key))
         .route("/v1/tokens", post(card_tokens::create))
         .route("/v1/tokens/{id}", get(card_tokens::show))

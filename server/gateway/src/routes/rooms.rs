@@ -18,6 +18,10 @@ use crate::sfu::room::{JoinError, RoomKey};
 pub struct CreateRoom {
     /// Room name (what `room` in participant tokens names); generated when absent.
     pub name: Option<String>,
+    /// Nothing is recorded until the tenant records the patient's consent
+    /// (`POST /v1/rooms/{id}/recording-consent`).
+    #[serde(default)]
+    pub require_recording_consent: bool,
 }
 
 fn valid_name(name: &str) -> bool {
@@ -56,6 +60,9 @@ pub async fn create(
     let max = state.sfu.config.max_rooms_per_tenant;
     match state.sfu.rooms.create(key(&tk, name), max) {
         Ok(Some(room)) => {
+            if body.require_recording_consent {
+                state.recorder.require_consent(&room.key);
+            }
             state.sfu.schedule_empty_close(room.key.clone());
             state.sfu.update_gauges();
             Ok((StatusCode::CREATED, Json(json!(room.view()))))
@@ -96,4 +103,17 @@ pub async fn end(
     } else {
         Err(not_found())
     }
+}
+
+/// `POST /v1/rooms/{id}/recording-consent`: the patient consented; recording may start. The
+/// body is empty or `{}`.
+pub async fn recording_consent(
+    State(state): State<AppState>,
+    tk: TenantKey,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let key = key(&tk, id);
+    let room = state.sfu.rooms.get(&key).ok_or_else(not_found)?;
+    let rec = state.recorder.consent(&room.key, &format!("{}", tk.0.id));
+    Ok(Json(json!({"recording": rec})))
 }

@@ -156,6 +156,24 @@ fn rtp_bytes(p: &Packet, sequence: u16) -> Vec<u8> {
 pub trait RecorderTap: Send + Sync + std::fmt::Debug {
     /// One RTP packet as forwarded (masked patient audio, or agent audio).
     fn packet(&self, room: &Room, participant_id: &str, role: Role, rtp: &[u8], masked: bool);
+
+    /// A manual pause (`pause`) or resume by `by`; `None` when nothing records.
+    fn manual(
+        &self,
+        _room: &Room,
+        _by: &str,
+        _pause: bool,
+    ) -> Option<super::signal::RecordingState> {
+        None
+    }
+
+    /// The room's recording state; `None` when nothing records.
+    fn state(&self, _room: &Room) -> Option<super::signal::RecordingState> {
+        None
+    }
+
+    /// The room closed: its recording ends.
+    fn room_closed(&self, _room: &Room) {}
 }
 
 /// The default tap: records nothing.

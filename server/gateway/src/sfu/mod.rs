@@ -116,6 +116,7 @@ impl Sfu {
             p.release().await;
             self.rooms.leave(room, &p.id);
         }
+        self.recorder.room_closed(room);
         self.update_gauges();
     }
 

@@ -227,6 +227,7 @@ impl Session {
             ClientMessage::Mute { muted } => self.mute(muted),
             ClientMessage::Ping { nonce } => Ok(Some(ServerMessage::Pong { nonce })),
             ClientMessage::Leave => return Flow::Stop,
+            ClientMessage::Recording { action } => self.recording(action),
         };
         match reply {
             Ok(Some(m)) => {
@@ -292,6 +293,10 @@ impl Session {
             },
             &self.participant.id,
         );
+        let recording = match self.participant.role {
+            Role::Agent | Role::Supervisor => self.sfu.recorder.state(&room),
+            _ => None,
+        };
         self.room = Some(room);
         self.sfu.update_gauges();
         send(
@@ -304,6 +309,9 @@ impl Session {
             },
         )
         .await;
+        if let Some(recording) = recording {
+            send(ws, &ServerMessage::Recording { recording }).await;
+        }
         Flow::Continue
     }
 
@@ -390,6 +398,36 @@ impl Session {
             "",
         );
         Ok(None)
+    }
+
+    /// A manual pause or resume of the room's recording.
+    fn recording(
+        &mut self,
+        action: signal::RecordingAction,
+    ) -> Result<Option<ServerMessage>, (&'static str, String)> {
+        let room = self.joined()?;
+        let p = &self.participant;
+        let allowed = match p.role {
+            Role::Agent => p.grants.can_request_payment,
+            Role::Supervisor => p.grants.can_view_recordings,
+            _ => false,
+        };
+        if !allowed {
+            return Err((
+                codes::FORBIDDEN,
+                "pausing the recording needs an agent with canRequestPayment or a supervisor with canViewRecordings".to_owned(),
+            ));
+        }
+        let by = format!("{}:{}", p.role.as_str(), p.identity);
+        let pause = action == signal::RecordingAction::Pause;
+        match self.sfu.recorder.manual(&room, &by, pause) {
+            // The state goes to every agent and supervisor of the room (this one included).
+            Some(_) => Ok(None),
+            None => Err((
+                codes::RECORDING_OFF,
+                "this gateway does not record calls".to_owned(),
+            )),
+        }
     }
 
     async fn cleanup(&mut self) {

@@ -37,6 +37,28 @@ pub enum ClientMessage {
     },
     /// Leave the room (the server closes the socket).
     Leave,
+    /// (Agents with `canRequestPayment`, supervisors with `canViewRecordings`) pause or
+    /// resume the room's recording by hand.
+    Recording { action: RecordingAction },
+}
+
+/// A manual recording command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingAction {
+    Pause,
+    Resume,
+}
+
+/// A room's recording state as agents and supervisors see it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RecordingState {
+    /// The recording in progress, if audio has been recorded in this room.
+    pub recording_id: Option<String>,
+    /// True while any pause reason holds (nothing is recorded).
+    pub paused: bool,
+    /// `payment:<id>`, `manual`, `consent`.
+    pub reasons: Vec<String>,
 }
 
 /// A participant as other participants see it.
@@ -109,6 +131,11 @@ pub enum ServerMessage {
     PaymentEnded {
         payment: super::payment_offer::PaymentEnd,
     },
+    /// (Agents and supervisors) the room's recording paused or resumed, and the answer to
+    /// `recording` and `join` when the gateway records.
+    Recording {
+        recording: RecordingState,
+    },
 }
 
 /// Names reserved for the payment issue (see docs/protocol.md); this server refuses them as
@@ -143,6 +170,8 @@ pub mod codes {
     pub const INTERNAL: &str = "internal";
     pub const AUDIT_UNAVAILABLE: &str = "audit_unavailable";
     pub const STORAGE_UNAVAILABLE: &str = "storage_unavailable";
+    pub const FORBIDDEN: &str = "forbidden";
+    pub const RECORDING_OFF: &str = "recording_off";
 }
 
 impl ServerMessage {
@@ -170,6 +199,7 @@ pub fn parse(text: &str) -> Result<ClientMessage, (&'static str, String)> {
         "mute",
         "ping",
         "leave",
+        "recording",
     ];
     if RESERVED_PAYMENT_TYPES.contains(&ty) {
         return Err((
@@ -195,6 +225,30 @@ pub fn parse(text: &str) -> Result<ClientMessage, (&'static str, String)> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_recording_commands_and_refuses_bad_ones() {
+        assert!(matches!(
+            parse(r#"{"type":"recording","action":"pause"}"#),
+            Ok(ClientMessage::Recording {
+                action: RecordingAction::Pause
+            })
+        ));
+        assert!(matches!(
+            parse(r#"{"type":"recording","action":"resume"}"#),
+            Ok(ClientMessage::Recording {
+                action: RecordingAction::Resume
+            })
+        ));
+        for bad in [
+            r#"{"type":"recording"}"#,
+            r#"{"type":"recording","action":"delete"}"#,
+            r#"{"type":"recording","action":"pause","x":1}"#,
+            r#"{"type":"recording","action":7}"#,
+        ] {
+            assert_eq!(parse(bad).unwrap_err().0, codes::BAD_MESSAGE, "{bad}");
+        }
+    }
 
     #[test]
     fn parses_known_messages() {

@@ -13,4 +13,5 @@ mod harness;
 mod ivr_audio;
 mod masked_call;
 mod payment_messages;
+mod recording;
 mod rooms;

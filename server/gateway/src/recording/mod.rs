@@ -1,0 +1,419 @@
+//! Call recording: post-mask audio of every room into encrypted containers
+//! (`hushpay-recording`), paused fail-closed for payments. See docs/recording.md.
+//!
+//! * [`Recorder`] is the SFU's [`RecorderTap`]: on the forwarding task it checks the room's
+//!   [`windows`] and hands the packet to the track's writer over a bounded channel with
+//!   `try_send` (never blocking; a full channel drops the packet and counts it);
+//! * [`track`]: one writer task per track (sealed chunk every `chunk_ms`, fsync'd);
+//! * [`meta`]: one task per recording (key wrapped by the vault, signed metadata);
+//! * payment changes arrive through [`ChangeHook`], called synchronously by the payment
+//!   service *before* the change is broadcast or answered: the window is closed before
+//!   anyone can ask the patient for a field. Terminal states reopen it;
+//! * agents pause and resume by hand (signalling message `recording`), rooms may require
+//!   consent first; every pause and resume is audited;
+//! * [`export`]: decrypt, decode, mix to WAV or Ogg Opus; [`retention`]: the sweeper;
+//!   [`files`]: where recordings live; [`keys`]: wrapping and signing keys.
+
+pub mod config;
+pub mod export;
+pub mod files;
+pub mod keys;
+pub mod meta;
+pub mod ogg;
+pub mod retention;
+pub mod track;
+pub mod windows;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Instant;
+
+use hushpay_auth::Role;
+use hushpay_media::rtp::RtpPacket;
+use hushpay_recording::{RecordedPacket, RecordingKey, TrackInfo};
+use hushpay_store::TenantId;
+use hushpay_vault::Vault;
+use hushpay_vault::audit::AuditEvent;
+use tokio::sync::{mpsc, watch};
+
+use crate::metrics::Metrics;
+use crate::payments::changes::{ChangeHook, PaymentChange};
+use crate::sfu::Sfu;
+use crate::sfu::forward::RecorderTap;
+use crate::sfu::room::{Room, RoomKey, unix_ms};
+use crate::sfu::signal::{RecordingState, ServerMessage};
+pub use config::RecordingConfig;
+use meta::{MetaEvent, Setup};
+use track::TrackMsg;
+use windows::Windows;
+
+/// Audit action of a pause.
+pub const AUDIT_PAUSE: &str = "recording.pause";
+/// Audit action of a resume.
+pub const AUDIT_RESUME: &str = "recording.resume";
+
+/// The recorder (one per gateway).
+#[derive(Debug)]
+pub struct Recorder {
+    config: RecordingConfig,
+    vault: Arc<Vault>,
+    metrics: Arc<Metrics>,
+    rooms: Mutex<HashMap<RoomKey, RoomEntry>>,
+    sfu: OnceLock<Weak<Sfu>>,
+}
+
+#[derive(Debug, Default)]
+struct RoomEntry {
+    windows: Windows,
+    recording: Option<Active>,
+}
+
+/// A recording in progress.
+#[derive(Debug)]
+struct Active {
+    id: String,
+    room_ptr: usize,
+    started: Instant,
+    key: RecordingKey,
+    dir: PathBuf,
+    tracks: HashMap<String, mpsc::Sender<TrackMsg>>,
+    meta: mpsc::UnboundedSender<MetaEvent>,
+    setup: watch::Receiver<Setup>,
+}
+
+impl Active {
+    fn now_ms(&self) -> u32 {
+        track::clock_ms(self.started, Instant::now())
+    }
+
+    /// Ends the recording: the writers see their channels close and seal the final chunk.
+    fn end(self) {
+        let _ = self.meta.send(MetaEvent::End {
+            at_ms: self.now_ms(),
+        });
+    }
+}
+
+impl Recorder {
+    pub fn new(config: RecordingConfig, vault: Arc<Vault>, metrics: Arc<Metrics>) -> Self {
+        Self {
+            config,
+            vault,
+            metrics,
+            rooms: Mutex::default(),
+            sfu: OnceLock::new(),
+        }
+    }
+
+    pub fn config(&self) -> &RecordingConfig {
+        &self.config
+    }
+
+    pub fn vault(&self) -> &Arc<Vault> {
+        &self.vault
+    }
+
+    /// Lets the recorder tell a room's agents about pauses.
+    pub fn attach(&self, sfu: &Arc<Sfu>) {
+        let _ = self.sfu.set(Arc::downgrade(sfu));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomKey, RoomEntry>> {
+        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The room's recording state (`None` when it is not recorded).
+    pub fn room_state(&self, key: &RoomKey) -> RecordingState {
+        let rooms = self.lock();
+        state_of(rooms.get(key))
+    }
+
+    /// Closes (`pause`) or reopens the window for `reason`; audits and tells the room's agents
+    /// when it changed. Returns the state after.
+    pub fn set_window(&self, key: &RoomKey, reason: &str, by: &str, pause: bool) -> RecordingState {
+        let (changed, state, recording) = {
+            let mut rooms = self.lock();
+            let entry = rooms.entry(key.clone()).or_default();
+            let changed = if pause {
+                entry.windows.close(reason, by)
+            } else {
+                entry.windows.open(reason)
+            };
+            let recording = entry.recording.as_ref().map(|r| r.id.clone());
+            if changed && let Some(rec) = &entry.recording {
+                let at_ms = rec.now_ms();
+                let event = if pause {
+                    // What was recorded before the pause becomes durable now.
+                    for tx in rec.tracks.values() {
+                        let _ = tx.try_send(TrackMsg::Seal);
+                    }
+                    MetaEvent::Pause {
+                        reason: reason.to_owned(),
+                        by: by.to_owned(),
+                        at_ms,
+                    }
+                } else {
+                    MetaEvent::Resume {
+                        reason: reason.to_owned(),
+                        at_ms,
+                    }
+                };
+                let _ = rec.meta.send(event);
+            }
+            let state = state_of(Some(entry));
+            if entry.windows.is_open() && entry.recording.is_none() {
+                rooms.remove(key);
+            }
+            (changed, state, recording)
+        };
+        if changed {
+            self.audit(key, reason, by, pause, recording);
+            self.notify(key, &state);
+        }
+        state
+    }
+
+    /// Marks a room as needing recording consent before anything is recorded.
+    pub fn require_consent(&self, key: &RoomKey) {
+        if !self.config.enabled {
+            return;
+        }
+        self.set_window(key, windows::CONSENT, "system", true);
+    }
+
+    /// Records the room's consent (lifts the consent pause).
+    pub fn consent(&self, key: &RoomKey, by: &str) -> RecordingState {
+        self.set_window(key, windows::CONSENT, by, false)
+    }
+
+    fn audit(&self, key: &RoomKey, reason: &str, by: &str, pause: bool, recording: Option<String>) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let vault = Arc::clone(&self.vault);
+        let event = AuditEvent {
+            tenant: Some(TenantId::new(key.tenant.as_str())),
+            actor: by.to_owned(),
+            action: if pause { AUDIT_PAUSE } else { AUDIT_RESUME }.to_owned(),
+            resource: format!("room:{}", key.name),
+            outcome: match recording {
+                Some(id) => format!("reason={reason}; recording={id}"),
+                None => format!("reason={reason}"),
+            },
+            request_id: String::new(),
+        };
+        rt.spawn(async move {
+            if let Err(e) = vault.audit(event).await {
+                tracing::error!(error = %e, "recording pause/resume not audited");
+            }
+        });
+    }
+
+    fn notify(&self, key: &RoomKey, state: &RecordingState) {
+        let Some(sfu) = self.sfu.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        let Some(room) = sfu.rooms.get(key) else {
+            return;
+        };
+        let msg = ServerMessage::Recording {
+            recording: state.clone(),
+        };
+        for p in room.with_roles(&[Role::Agent, Role::Supervisor], "") {
+            p.send(msg.clone());
+        }
+    }
+
+    fn start(&self, room: &Room, room_ptr: usize) -> Active {
+        let id = format!("rec_{}", crate::ids::base62(24));
+        let key = keys::fresh_key();
+        let dir = files::recording_dir(&self.config.dir, &room.key.tenant, &id)
+            .unwrap_or_else(|| self.config.dir.join("invalid"));
+        let (setup_tx, setup_rx) = watch::channel(Setup::Pending);
+        let (meta_tx, meta_rx) = mpsc::unbounded_channel();
+        let metadata = meta::new_metadata(&id, &room.key.tenant, &room.key.name, unix_ms());
+        if files::recording_dir(&self.config.dir, &room.key.tenant, &id).is_none() {
+            setup_tx.send_replace(Setup::Failed);
+        } else {
+            tokio::spawn(meta::run(
+                meta::MetaCtx {
+                    vault: Arc::clone(&self.vault),
+                    metrics: Arc::clone(&self.metrics),
+                    dir: dir.clone(),
+                    key: key.clone(),
+                    metadata,
+                    setup: setup_tx,
+                },
+                meta_rx,
+            ));
+        }
+        self.metrics
+            .recording
+            .recordings
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::info!(recording = %id, room = %room.key.name, "recording started");
+        Active {
+            id,
+            room_ptr,
+            started: Instant::now(),
+            key,
+            dir,
+            tracks: HashMap::new(),
+            meta: meta_tx,
+            setup: setup_rx,
+        }
+    }
+
+    fn spawn_track(
+        &self,
+        rec: &Active,
+        room: &Room,
+        participant: &str,
+        role: Role,
+    ) -> mpsc::Sender<TrackMsg> {
+        let role_name = if role == Role::Patient {
+            "patient"
+        } else {
+            "agent"
+        };
+        let track = format!("{role_name}-{participant}");
+        let (tx, rx) = mpsc::channel(self.config.queue_packets);
+        let _ = rec.meta.send(MetaEvent::Track(TrackInfo {
+            track: track.clone(),
+            role: role_name.to_owned(),
+            participant: participant.to_owned(),
+            chunks: None,
+        }));
+        tokio::spawn(track::run(
+            track::TrackCtx {
+                recording_id: rec.id.clone(),
+                tenant: room.key.tenant.clone(),
+                room: room.key.name.clone(),
+                track,
+                role: role_name,
+                participant: participant.to_owned(),
+                dir: rec.dir.clone(),
+                key: rec.key.clone(),
+                started: rec.started,
+                chunk_ms: self.config.chunk_ms,
+                setup: rec.setup.clone(),
+                meta: rec.meta.clone(),
+                metrics: Arc::clone(&self.metrics),
+            },
+            rx,
+        ));
+        tx
+    }
+}
+
+fn state_of(entry: Option<&RoomEntry>) -> RecordingState {
+    match entry {
+        None => RecordingState {
+            recording_id: None,
+            paused: false,
+            reasons: Vec::new(),
+        },
+        Some(e) => RecordingState {
+            recording_id: e.recording.as_ref().map(|r| r.id.clone()),
+            paused: !e.windows.is_open(),
+            reasons: e.windows.reasons().map(|(r, _)| r.to_owned()).collect(),
+        },
+    }
+}
+
+impl RecorderTap for Recorder {
+    fn packet(&self, room: &Room, participant_id: &str, role: Role, rtp: &[u8], _masked: bool) {
+        if room.is_closed() {
+            return;
+        }
+        let Ok(pkt) = RtpPacket::parse(rtp) else {
+            return;
+        };
+        let m = &self.metrics.recording;
+        let room_ptr = std::ptr::from_ref(room) as usize;
+        let mut rooms = self.lock();
+        let entry = rooms.entry(room.key.clone()).or_default();
+        if !entry.windows.is_open() {
+            m.paused.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        if entry
+            .recording
+            .as_ref()
+            .is_none_or(|r| r.room_ptr != room_ptr)
+        {
+            if let Some(old) = entry.recording.take() {
+                old.end();
+            }
+            entry.recording = Some(self.start(room, room_ptr));
+        }
+        let Some(rec) = entry.recording.as_mut() else {
+            return;
+        };
+        let packet = RecordedPacket {
+            at_ms: rec.now_ms(),
+            rtp_timestamp: pkt.timestamp,
+            sequence: pkt.sequence,
+            payload: pkt.payload.to_vec(),
+        };
+        let tx = match rec.tracks.get(participant_id) {
+            Some(tx) => tx.clone(),
+            None => {
+                let tx = self.spawn_track(rec, room, participant_id, role);
+                rec.tracks.insert(participant_id.to_owned(), tx.clone());
+                tx
+            }
+        };
+        drop(rooms);
+        match tx.try_send(TrackMsg::Packet(packet)) {
+            Ok(()) => m.packets.fetch_add(1, Ordering::Relaxed),
+            Err(_) => m.dropped.fetch_add(1, Ordering::Relaxed),
+        };
+    }
+
+    fn manual(&self, room: &Room, by: &str, pause: bool) -> Option<RecordingState> {
+        Some(self.set_window(&room.key, windows::MANUAL, by, pause))
+    }
+
+    fn state(&self, room: &Room) -> Option<RecordingState> {
+        Some(self.room_state(&room.key))
+    }
+
+    fn room_closed(&self, room: &Room) {
+        let room_ptr = std::ptr::from_ref(room) as usize;
+        let mut rooms = self.lock();
+        let Some(entry) = rooms.get_mut(&room.key) else {
+            return;
+        };
+        if entry
+            .recording
+            .as_ref()
+            .is_some_and(|r| r.room_ptr == room_ptr)
+            && let Some(rec) = entry.recording.take()
+        {
+            tracing::info!(recording = %rec.id, "recording ended");
+            rec.end();
+        }
+        entry.windows.room_closed();
+        if entry.windows.is_open() && entry.recording.is_none() {
+            rooms.remove(&room.key);
+        }
+    }
+}
+
+impl ChangeHook for Recorder {
+    fn on_change(&self, change: &PaymentChange) {
+        let Some(name) = change.payment.room.as_deref() else {
+            return;
+        };
+        let key = RoomKey {
+            tenant: change.tenant.clone(),
+            name: name.to_owned(),
+        };
+        let reason = windows::payment_reason(&change.payment.id);
+        let pause = !change.payment.state.is_terminal();
+        self.set_window(&key, &reason, "system", pause);
+    }
+}

@@ -1,0 +1,323 @@
+//! The recording API (docs/recording.md): a tenant API key sees the tenant's recordings; a
+//! supervisor token with `canViewRecordings` sees the recordings of its token's room. Every
+//! audio export is audited first (audit or deny).
+//!
+//! * `GET /v1/recordings?room=NAME` — list (newest first);
+//! * `GET /v1/recordings/{id}` — signed metadata, whether the signature verifies, and each
+//!   track's integrity (complete, truncated after chunk N, or damaged);
+//! * `GET /v1/recordings/{id}/audio?format=wav|ogg&tracks=stereo|separate` — decrypted,
+//!   decoded and mixed (patient left, agent right), paused time silent.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hushpay_auth::Role;
+use hushpay_store::TenantId;
+use hushpay_vault::audit::AuditEvent;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::extract::Caller;
+use crate::recording::export::{self, ExportError};
+use crate::recording::files;
+
+/// Audit action of an export.
+pub const AUDIT_EXPORT: &str = "recording.export";
+const MAX_LISTED: usize = 1000;
+
+/// Who may see what.
+struct Access {
+    tenant: String,
+    /// `Some(room)`: a supervisor, limited to that room.
+    room: Option<String>,
+    actor: String,
+}
+
+fn access(caller: &Caller) -> Result<Access, ApiError> {
+    match caller {
+        Caller::ApiKey(k) => Ok(Access {
+            tenant: k.tenant.as_str().to_owned(),
+            room: None,
+            actor: k.id.to_string(),
+        }),
+        Caller::Participant(c) => {
+            if c.role != Role::Supervisor || !c.grants.can_view_recordings {
+                return Err(ApiError::forbidden(
+                    "forbidden",
+                    "recordings need a tenant API key or a supervisor token with canViewRecordings",
+                ));
+            }
+            Ok(Access {
+                tenant: c.tenant.as_str().to_owned(),
+                room: Some(c.room.as_str().to_owned()),
+                actor: format!("supervisor:{}", c.sub.as_str()),
+            })
+        }
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "recording_not_found",
+        "no such recording",
+    )
+}
+
+fn error(e: ExportError) -> ApiError {
+    match e {
+        ExportError::NotFound => not_found(),
+        ExportError::Tampered => ApiError::new(
+            StatusCode::CONFLICT,
+            "recording_tampered",
+            "the recording's signed metadata does not verify; it was changed after recording",
+        ),
+        ExportError::Corrupt(m) => ApiError::new(StatusCode::CONFLICT, "recording_damaged", m),
+        other => ApiError::internal("recording", &other),
+    }
+}
+
+/// Only the named query parameters, each at most once-ish (last wins), nothing else.
+fn params<'a>(
+    q: &'a HashMap<String, String>,
+    allowed: &[&str],
+) -> Result<impl Fn(&str) -> Option<&'a str>, ApiError> {
+    if let Some(k) = q.keys().find(|k| !allowed.contains(&k.as_str())) {
+        let shown: String = k
+            .chars()
+            .take(32)
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            format!(
+                "unknown query parameter `{shown}`; expected {}",
+                allowed.join(", ")
+            ),
+        ));
+    }
+    Ok(move |name: &str| q.get(name).map(String::as_str))
+}
+
+fn valid_room(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+}
+
+/// A recording this caller may see, with its metadata.
+async fn visible(
+    state: &AppState,
+    a: &Access,
+    id: &str,
+) -> Result<(hushpay_recording::SignedMetadata, bool), ApiError> {
+    if !files::valid_recording_id(id) {
+        return Err(not_found());
+    }
+    let (signed, ok) = export::metadata(&state.recorder, &a.tenant, id)
+        .await
+        .map_err(error)?;
+    if a.room.as_ref().is_some_and(|r| *r != signed.metadata.room) {
+        return Err(not_found());
+    }
+    Ok((signed, ok))
+}
+
+fn summary(signed: &hushpay_recording::SignedMetadata, ok: bool) -> Value {
+    let m = &signed.metadata;
+    json!({
+        "id": m.recording_id,
+        "room": m.room,
+        "started_at_unix_ms": m.started_at_unix_ms,
+        "ended_ms": m.ended_ms,
+        "tracks": m.tracks,
+        "pauses": m.pauses,
+        "signature_valid": ok,
+    })
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let a = access(&caller)?;
+    let get = params(&q, &["room"])?;
+    let room = get("room");
+    if let Some(r) = room
+        && !valid_room(r)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "room names are 1-128 characters of A-Z a-z 0-9 - _ . :",
+        ));
+    }
+    if let (Some(mine), Some(asked)) = (&a.room, room)
+        && mine != asked
+    {
+        return Err(ApiError::forbidden(
+            "forbidden",
+            "a supervisor token lists the recordings of its own room",
+        ));
+    }
+    let room = room.map(str::to_owned).or_else(|| a.room.clone());
+    let ids = files::recording_ids(&state.recorder.config().dir, &a.tenant)
+        .await
+        .map_err(|e| ApiError::internal("recording list", &e))?;
+    let mut out = Vec::new();
+    for id in ids {
+        let Ok((signed, ok)) = export::metadata(&state.recorder, &a.tenant, &id).await else {
+            continue;
+        };
+        if room.as_ref().is_none_or(|r| *r == signed.metadata.room) {
+            out.push((signed.metadata.started_at_unix_ms, summary(&signed, ok)));
+        }
+    }
+    out.sort_by_key(|x| std::cmp::Reverse(x.0));
+    out.truncate(MAX_LISTED);
+    Ok(Json(
+        json!({"recordings": out.into_iter().map(|(_, v)| v).collect::<Vec<_>>()}),
+    ))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let a = access(&caller)?;
+    let (signed, ok) = visible(&state, &a, &id).await?;
+    let mut integrity = Vec::new();
+    let dir =
+        files::recording_dir(&state.recorder.config().dir, &a.tenant, &id).ok_or_else(not_found)?;
+    for t in &signed.metadata.tracks {
+        let Some(path) = files::track_file(&dir, &t.track) else {
+            continue;
+        };
+        let status = match tokio::fs::read(&path).await {
+            Err(_) => json!({"track": t.track, "status": "missing"}),
+            Ok(bytes) => match export::decrypt_track(&state.recorder, &a.tenant, &id, &bytes).await
+            {
+                Ok(d) => match d.truncated {
+                    None => {
+                        json!({"track": t.track, "status": "complete", "chunks": d.chunks, "packets": d.packets.len()})
+                    }
+                    Some(cut) => {
+                        json!({"track": t.track, "status": "truncated", "chunks": d.chunks, "packets": d.packets.len(), "detail": cut.to_string()})
+                    }
+                },
+                Err(e) => json!({"track": t.track, "status": "damaged", "detail": e.to_string()}),
+            },
+        };
+        integrity.push(status);
+    }
+    let mut v = summary(&signed, ok);
+    v["metadata"] = json!(signed);
+    v["integrity"] = json!(integrity);
+    Ok(Json(v))
+}
+
+pub async fn audio(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let a = access(&caller)?;
+    let get = params(&q, &["format", "tracks"])?;
+    let format = match get("format").unwrap_or("wav") {
+        "wav" => "wav",
+        "ogg" => "ogg",
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_format",
+                "format is `wav` or `ogg`",
+            ));
+        }
+    };
+    let separate = match get("tracks").unwrap_or("stereo") {
+        "stereo" => false,
+        "separate" => true,
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_tracks",
+                "tracks is `stereo` or `separate`",
+            ));
+        }
+    };
+    if separate && format == "ogg" {
+        return Err(ApiError::bad_request(
+            "invalid_tracks",
+            "separate tracks are exported as WAV (one channel per track)",
+        ));
+    }
+    visible(&state, &a, &id).await?;
+    let decrypted = export::decrypt(&state.recorder, &a.tenant, &id)
+        .await
+        .map_err(error)?;
+    let truncated: Vec<String> = decrypted
+        .tracks
+        .iter()
+        .filter_map(|(i, t)| t.truncated.map(|c| format!("{}: {c}", i.track)))
+        .collect();
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    state
+        .vault
+        .vault
+        .audit(AuditEvent {
+            tenant: Some(TenantId::new(a.tenant.as_str())),
+            actor: a.actor.clone(),
+            action: AUDIT_EXPORT.into(),
+            resource: id.clone(),
+            outcome: format!(
+                "format={format}; tracks={}",
+                if separate { "separate" } else { "stereo" }
+            ),
+            request_id,
+        })
+        .await?;
+    let (names, body) = tokio::task::spawn_blocking(move || {
+        let channels = export::channels(&decrypted, separate);
+        let names: Vec<String> = channels.iter().map(|(n, _)| n.clone()).collect();
+        let body = if format == "ogg" {
+            export::ogg_stereo(&channels[0].1, &channels[1].1).map_err(|e| e.to_string())
+        } else {
+            Ok(export::wav(&channels))
+        };
+        (names, body)
+    })
+    .await
+    .map_err(|e| ApiError::internal("recording export", &e))?;
+    let body = body.map_err(|e| ApiError::internal("recording export", &e))?;
+    let mut resp = body.into_response();
+    let h = resp.headers_mut();
+    let ct = if format == "ogg" {
+        "audio/ogg"
+    } else {
+        "audio/wav"
+    };
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{id}.{format}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&names.join(",")) {
+        h.insert("x-hushpay-channels", v);
+    }
+    if !truncated.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&truncated.join("; "))
+    {
+        h.insert("x-hushpay-truncated", v);
+    }
+    Ok(resp)
+}
