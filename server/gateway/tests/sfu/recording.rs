@@ -599,3 +599,119 @@ async fn the_recording_api_refuses_hostile_requests_clearly() {
         .unwrap();
     assert_eq!(resp.status(), 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_old_recordings_after_auditing_them() {
+    use hushpay::recording::retention;
+    use std::time::SystemTime;
+
+    let gw = recording_gateway().await;
+    let (tenant, key) = gw.tenant("clinic").await;
+    let room = "call-rec-4";
+    let agent = bot(&gw, token(&gw, &key, "agent-7", room, "agent").await).await;
+    agent.play(&speech("hello"), &[]).await.unwrap();
+    agent.leave().await;
+    assert_released(&gw).await;
+    let id = finished_recordings(&gw, &key, room).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let recorder = &gw.state.recorder;
+    let day = Duration::from_secs(86_400);
+    // Younger than the retention: kept.
+    let kept = retention::sweep(recorder, 2 * day, SystemTime::now() + day)
+        .await
+        .unwrap();
+    assert_eq!(kept, 0);
+    assert!(audits(&gw, retention::AUDIT_DELETE).await.is_empty());
+    // Older: deleted, after its audit entry.
+    let deleted = retention::sweep(recorder, 2 * day, SystemTime::now() + 3 * day)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1);
+    let entries = audits(&gw, retention::AUDIT_DELETE).await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].resource, id);
+    assert_eq!(entries[0].actor, "system");
+    assert!(entries[0].outcome.starts_with("retention"));
+    assert!(
+        hushpay::recording::files::recording_ids(&recorder.config().dir, tenant.id.as_str())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_error(
+        gw.client
+            .get(gw.url(&format!("/v1/recordings/{id}")))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "recording_not_found",
+    )
+    .await;
+}
+
+/// The window closes synchronously inside the payment service: by the time any subscriber
+/// of the change stream (the patient's prompt, the keypad driver) or the HTTP caller learns
+/// of a payment, the room is paused; it stays paused through every non-terminal state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_is_closed_before_anyone_hears_of_the_payment() {
+    let gw = recording_gateway().await;
+    let (tenant, key) = gw.tenant("clinic").await;
+    let room = hushpay::sfu::room::RoomKey {
+        tenant: tenant.id.as_str().to_owned(),
+        name: "call-rec-5".into(),
+    };
+    let mut changes = gw.state.payments.subscribe_changes();
+    assert!(!gw.state.recorder.room_state(&room).paused);
+    let payment = create_payment(
+        &gw,
+        &key,
+        json!({"amount": 1500, "currency": "USD", "reference": "visit-1",
+               "mode": "charge", "method": "keypad", "room": room.name}),
+    )
+    .await;
+    let id = payment["id"].as_str().unwrap().to_owned();
+    let created = changes.recv().await.unwrap();
+    assert_eq!(created.payment.state.as_str(), "requested");
+    let state = gw.state.recorder.room_state(&room);
+    assert!(state.paused, "paused when the creation is broadcast");
+    assert_eq!(state.reasons, [format!("payment:{id}")]);
+    let (status, _) = payment_command(
+        &gw,
+        &key,
+        &id,
+        "capture",
+        Some(json!({"field": "payment-card-number"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        changes.recv().await.unwrap().payment.state.as_str(),
+        "collecting"
+    );
+    assert!(gw.state.recorder.room_state(&room).paused);
+    let (status, _) = payment_command(&gw, &key, &id, "cancel", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        changes.recv().await.unwrap().payment.state.as_str(),
+        "cancelled"
+    );
+    assert!(
+        !gw.state.recorder.room_state(&room).paused,
+        "reopened at the end"
+    );
+    // A second payment's end does not reopen a window the first still holds.
+    let a = create_payment(&gw, &key, json!({"amount": 1, "currency": "USD", "reference": "a", "mode": "charge", "method": "keypad", "room": room.name})).await;
+    let b = create_payment(&gw, &key, json!({"amount": 2, "currency": "USD", "reference": "b", "mode": "charge", "method": "keypad", "room": room.name})).await;
+    let (status, _) = payment_command(&gw, &key, b["id"].as_str().unwrap(), "cancel", None).await;
+    assert_eq!(status, 200);
+    let state = gw.state.recorder.room_state(&room);
+    assert!(state.paused);
+    assert_eq!(
+        state.reasons,
+        [format!("payment:{}", a["id"].as_str().unwrap())]
+    );
+}
