@@ -65,7 +65,14 @@ async function signIn(console_, token) {
   await console_.locator('#token').fill(token);
   await console_.locator('#token').press('Tab');
   await console_.keyboard.press('Enter');
-  await console_.waitForFunction(() => document.getElementById('status').textContent.startsWith('In the call'), null, { timeout: 15000 });
+  // Joining is ICE + DTLS + the first offer/answer: seconds on a quiet machine, more when the
+  // machine is busy building; the status line says why if it never gets there.
+  try {
+    await console_.waitForFunction(() => document.getElementById('status').textContent.startsWith('In the call'), null, { timeout: 30000 });
+  } catch (e) {
+    const status = await console_.locator('#status').textContent();
+    throw new Error(`the console did not join: status "${status}"`, { cause: e });
+  }
 }
 
 test('card form requested from the console: the portal pays in the iframe, the console gets token and last 4 only', async () => {
