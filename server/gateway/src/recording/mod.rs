@@ -62,6 +62,10 @@ pub struct Recorder {
     metrics: Arc<Metrics>,
     rooms: Mutex<HashMap<RoomKey, RoomEntry>>,
     sfu: OnceLock<Weak<Sfu>>,
+    /// Metadata tasks still running (a recording is finished when its task ends).
+    live: Arc<std::sync::atomic::AtomicUsize>,
+    /// Set at shutdown: nothing new starts.
+    closing: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -104,7 +108,31 @@ impl Recorder {
             metrics,
             rooms: Mutex::default(),
             sfu: OnceLock::new(),
+            live: Arc::default(),
+            closing: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Ends every recording in progress (graceful shutdown) and waits up to `within` for
+    /// their final chunks and metadata. True when all finished.
+    pub async fn shutdown(&self, within: std::time::Duration) -> bool {
+        self.closing.store(true, Ordering::Release);
+        {
+            let mut rooms = self.lock();
+            for entry in rooms.values_mut() {
+                if let Some(rec) = entry.recording.take() {
+                    rec.end();
+                }
+            }
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        while self.live.load(Ordering::Acquire) > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        true
     }
 
     pub fn config(&self) -> &RecordingConfig {
@@ -237,7 +265,9 @@ impl Recorder {
         if files::recording_dir(&self.config.dir, &room.key.tenant, &id).is_none() {
             setup_tx.send_replace(Setup::Failed);
         } else {
-            tokio::spawn(meta::run(
+            let live = Arc::clone(&self.live);
+            live.fetch_add(1, Ordering::AcqRel);
+            let task = meta::run(
                 meta::MetaCtx {
                     vault: Arc::clone(&self.vault),
                     metrics: Arc::clone(&self.metrics),
@@ -247,7 +277,11 @@ impl Recorder {
                     setup: setup_tx,
                 },
                 meta_rx,
-            ));
+            );
+            tokio::spawn(async move {
+                task.await;
+                live.fetch_sub(1, Ordering::AcqRel);
+            });
         }
         self.metrics
             .recording
@@ -325,7 +359,7 @@ fn state_of(entry: Option<&RoomEntry>) -> RecordingState {
 
 impl RecorderTap for Recorder {
     fn packet(&self, room: &Room, participant_id: &str, role: Role, rtp: &[u8], _masked: bool) {
-        if room.is_closed() {
+        if room.is_closed() || self.closing.load(Ordering::Acquire) {
             return;
         }
         let Ok(pkt) = RtpPacket::parse(rtp) else {

@@ -715,3 +715,47 @@ async fn the_window_is_closed_before_anyone_hears_of_the_payment() {
         [format!("payment:{}", a["id"].as_str().unwrap())]
     );
 }
+
+/// A graceful shutdown ends the recordings in progress (final chunk, end time) and starts
+/// no new one while calls are still connected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_recordings_in_progress() {
+    let gw = recording_gateway().await;
+    let (tenant, key) = gw.tenant("clinic").await;
+    let room = "call-rec-6";
+    let agent =
+        std::sync::Arc::new(bot(&gw, token(&gw, &key, "agent-7", room, "agent").await).await);
+    let player = std::sync::Arc::clone(&agent);
+    let words = speech("please hold while I check that for you");
+    let playing = tokio::spawn(async move { player.play(&words, &[]).await.map(|_| ()) });
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(gw.state.recorder.shutdown(Duration::from_secs(5)).await);
+    let t = tenant.id.as_str();
+    let root = &gw.state.recorder.config().dir;
+    let ids = hushpay::recording::files::recording_ids(root, t)
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 1);
+    let (meta, ok) = export::metadata(&gw.state.recorder, t, &ids[0])
+        .await
+        .unwrap();
+    assert!(ok);
+    assert!(meta.metadata.ended_ms.is_some(), "ended at shutdown");
+    let d = export::decrypt(&gw.state.recorder, t, &ids[0])
+        .await
+        .unwrap();
+    assert!(
+        d.tracks.iter().all(|(_, t)| t.truncated.is_none()),
+        "final chunks sealed"
+    );
+    // The call goes on; nothing new is recorded.
+    playing.await.unwrap().unwrap();
+    assert_eq!(
+        hushpay::recording::files::recording_ids(root, t)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    std::sync::Arc::try_unwrap(agent).unwrap().leave().await;
+}
