@@ -10,7 +10,7 @@
 //!   and timestamps continuous across every switch and packets paced by the caller's clock.
 //!
 //! It is a crate of its own so the masking core stays about masking; the gateway's IVR
-//! (`server/gateway/src/ivr`) and SFU (`sfu/prompt_out.rs`) use it.
+//! (`server/gateway/src/ivr`) and SFU (`sfu/ivr_audio.rs`) use it.
 
 pub mod player;
 pub mod prompt;

@@ -116,16 +116,20 @@ impl Uplink {
         frames: &[Vec<u8>],
         keys: &[Key],
     ) -> Result<SentLog, BotError> {
-        let (mut seq, ts0) = match *self.pos.lock().unwrap_or_else(|p| p.into_inner()) {
-            None => (rand::random::<u16>(), rand::random::<u32>()),
+        // A call right after the last one goes on at the same pace (its first packet 20 ms
+        // after the last one); a later one jumps the timestamp by the time that passed.
+        let now = Instant::now();
+        let (mut seq, ts0, first_at) = match *self.pos.lock().unwrap_or_else(|p| p.into_inner()) {
+            None => (rand::random::<u16>(), rand::random::<u32>(), now),
             Some((seq, ts, at)) => {
-                let frames = (at.elapsed().as_millis() / 20).max(1);
+                let first_at = now.max(at + Duration::from_millis(20));
+                let frames = (first_at.duration_since(at).as_millis() + 10) / 20;
                 let step = u32::try_from(frames).unwrap_or(u32::MAX / 960) * FRAME as u32;
-                (seq, ts.wrapping_add(step))
+                (seq, ts.wrapping_add(step), first_at)
             }
         };
         let mut log = Vec::with_capacity(frames.len());
-        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        let mut tick = tokio::time::interval_at(first_at.into(), Duration::from_millis(20));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         for (i, payload) in frames.iter().enumerate() {
             tick.tick().await;
@@ -158,9 +162,10 @@ impl Uplink {
             }
             seq = seq.wrapping_add(1);
         }
-        if !frames.is_empty() {
-            let last = ts0.wrapping_add(((frames.len() - 1) * FRAME) as u32);
-            *self.pos.lock().unwrap_or_else(|p| p.into_inner()) = Some((seq, last, Instant::now()));
+        if let Some(n) = frames.len().checked_sub(1) {
+            let last = ts0.wrapping_add((n * FRAME) as u32);
+            let at = first_at + Duration::from_millis(20) * u32::try_from(n).unwrap_or(0);
+            *self.pos.lock().unwrap_or_else(|p| p.into_inner()) = Some((seq, last, at));
         }
         Ok(log)
     }

@@ -34,9 +34,9 @@ pub fn room_of(gw: &crate::common::TestGateway, tenant: &str, name: &str) -> Arc
 }
 
 /// Received packets as (extended seq, timestamp, arrival, payload).
-type Packets = Vec<(u64, u32, Instant, Vec<u8>)>;
+pub type Packets = Vec<(u64, u32, Instant, Vec<u8>)>;
 
-fn packets(bot: &Bot) -> Packets {
+pub fn packets(bot: &Bot) -> Packets {
     let r = bot.received.lock().unwrap();
     r.packets
         .iter()
@@ -45,14 +45,18 @@ fn packets(bot: &Bot) -> Packets {
 }
 
 /// One continuous stream: every sequence number once, in order of arrival, and timestamps
-/// that follow arrival time (within 150 ms of drift over the whole stream).
+/// that follow arrival time: within 300 ms over the whole stream (arrival jitter on a loaded
+/// debug build; a switch that did not step timestamps with real time is off by the length of
+/// the IVR, seconds).
 pub fn assert_continuous(who: &str, pkts: &Packets) {
     assert!(pkts.len() > 100, "{who}: {} packets", pkts.len());
     for w in pkts.windows(2) {
         assert_eq!(w[1].0, w[0].0 + 1, "{who}: sequence numbers +1 per packet");
         let dt = w[1].1.wrapping_sub(w[0].1);
         assert!(
-            dt % 960 == 0 && (960..=960 * 50).contains(&dt),
+            // Whole frames forward; a pause in what is sent (the agent silent after the
+            // hand-back) steps by the pause, which the drift check below holds to real time.
+            dt % 960 == 0 && (960..=48_000 * 10).contains(&dt),
             "{who}: timestamp step {dt}"
         );
     }
@@ -66,7 +70,7 @@ pub fn assert_continuous(who: &str, pkts: &Packets) {
         })
         .fold(0.0, f64::max);
     assert!(
-        worst < 150.0,
+        worst < 300.0,
         "{who}: timestamps drift {worst:.0} ms from arrival"
     );
 }
