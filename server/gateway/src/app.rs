@@ -65,7 +65,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `router(state)` on `listener` (and runs the webhook delivery worker, the
-/// background rewrap and the payment-change forwarder to the SFU) until `shutdown` completes, then drains requests.
+/// background rewrap, the payment-change forwarder to the SFU and the keypad driver) until `shutdown` completes, then drains requests.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -87,6 +87,11 @@ pub async fn run(
     let retention = tokio::spawn(crate::recording::retention::run(Arc::clone(
         &state.recorder,
     )));
+    let keypad = tokio::spawn(crate::sfu::keypad::drive(
+        Arc::clone(&state.sfu),
+        Arc::clone(&state.payments),
+        state.payments.subscribe_changes(),
+    ));
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
@@ -94,6 +99,7 @@ pub async fn run(
     rewrap.abort();
     retention.abort();
     payment_changes.abort();
+    keypad.abort();
     served
 }
 

@@ -8,7 +8,8 @@
 //! [`CollectorConfig::max_attempts`] the field fails. The agent side may re-ask a field.
 //!
 //! Digits are kept in [`SecretDigits`]: a zeroizing buffer whose `Debug` shows only the count.
-//! Events ([`CollectorEvent`]) carry counts, never digits, so they are safe to log and show.
+//! Events ([`CollectorEvent`]) carry counts, never field digits, so they are safe to log and show;
+//! the one exception is [`Collector::request_key`], a single key outside any field (a confirmation).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -126,6 +127,11 @@ pub enum CollectorEvent {
     Complete { field: PaymentField, digits: usize },
     /// The field timed out or failed too often; it is abandoned.
     Failed { field: PaymentField, attempts: u8 },
+    /// The one key asked by [`Collector::request_key`] (a confirmation or menu key, not part
+    /// of a field: the only event that names a key).
+    Key { digit: Digit },
+    /// No key within the time given to [`Collector::request_key`].
+    KeyTimedOut,
 }
 
 /// Collector settings.
@@ -164,6 +170,8 @@ pub struct Collector {
     config: CollectorConfig,
     active: Option<Active>,
     done: Vec<(PaymentField, SecretDigits)>,
+    /// Waiting for one key until this instant ([`Collector::request_key`]).
+    key_until: Option<Instant>,
     events: VecDeque<CollectorEvent>,
 }
 
@@ -176,9 +184,15 @@ impl Collector {
         }
     }
 
+    /// Replaces the settings (they apply to the next request).
+    pub fn set_config(&mut self, config: CollectorConfig) {
+        self.config = config;
+    }
+
     /// Starts (or re-asks) `field`: any earlier entry or completed value of it is wiped.
     pub fn request(&mut self, now: Instant, field: PaymentField) {
         self.done.retain(|(f, _)| *f != field);
+        self.key_until = None;
         self.active = Some(Active {
             field,
             digits: SecretDigits::default(),
@@ -186,6 +200,22 @@ impl Collector {
             last_key: None,
             failures: 0,
         });
+    }
+
+    /// Waits for one key (any key) until `now + timeout`: it comes out as
+    /// [`CollectorEvent::Key`], or [`CollectorEvent::KeyTimedOut`]. Any entry in progress is
+    /// abandoned (wiped).
+    pub fn request_key(&mut self, now: Instant, timeout: Duration) {
+        self.active = None;
+        self.key_until = Some(now + timeout);
+    }
+
+    /// Stops collecting: the entry in progress (or a key wait) is abandoned and wiped; keys
+    /// are dropped until the next request. Completed fields not taken are wiped too.
+    pub fn cancel(&mut self) {
+        self.active = None;
+        self.key_until = None;
+        self.done.clear();
     }
 
     /// The field being collected.
@@ -196,6 +226,10 @@ impl Collector {
     /// Feeds one key. Keys arriving with no field requested are dropped (and wiped).
     pub fn push(&mut self, now: Instant, digit: Digit) {
         self.handle_timeout(now);
+        if self.key_until.take().is_some() {
+            self.events.push_back(CollectorEvent::Key { digit });
+            return;
+        }
         let Some(a) = self.active.as_mut() else {
             return;
         };
@@ -225,6 +259,10 @@ impl Collector {
 
     /// Applies timeouts due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.key_until.is_some_and(|t| now >= t) {
+            self.key_until = None;
+            self.events.push_back(CollectorEvent::KeyTimedOut);
+        }
         let Some(a) = self.active.as_ref() else {
             return;
         };
@@ -252,6 +290,9 @@ impl Collector {
 
     /// When [`Collector::handle_timeout`] should run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.key_until.is_some() {
+            return self.key_until;
+        }
         let a = self.active.as_ref()?;
         let field_end = a.requested + self.config.field_timeout;
         Some(a.last_key.map_or(field_end, |t| {

@@ -28,6 +28,10 @@ pub struct PaymentChange {
     pub payment: Payment,
     /// The state before the change; on creation, the created state (`requested`).
     pub before: State,
+    /// What changed it: the state-machine event's name (`capture`, `progress`, `captured`,
+    /// `rejected`, `cancel`, `expire`, ... see `Event::name`), or `create`. A re-ask of the
+    /// field being collected is a `capture` whose document looks like the one before.
+    pub event: &'static str,
 }
 
 impl PaymentChange {
@@ -69,11 +73,12 @@ impl Default for Changes {
 impl Changes {
     /// Sends `payment` after a persisted change from `before`: hooks first, then the
     /// broadcast. No subscriber is not an error.
-    pub(super) fn send(&self, before: State, payment: &Payment) {
+    pub(super) fn send(&self, before: State, event: &'static str, payment: &Payment) {
         let change = PaymentChange {
             tenant: payment.tenant.clone(),
             payment: payment.clone(),
             before,
+            event,
         };
         for hook in self.hooks.read().unwrap_or_else(|p| p.into_inner()).iter() {
             hook.on_change(&change);

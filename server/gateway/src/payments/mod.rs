@@ -144,7 +144,7 @@ impl PaymentService {
         };
         match self.store.insert_payment(&record).await {
             Ok(()) => {
-                self.changes.send(payment.state, &payment);
+                self.changes.send(payment.state, "create", &payment);
                 Ok(Created {
                     payment,
                     client_secret,
@@ -239,7 +239,7 @@ impl PaymentService {
         if next.state.is_terminal() {
             self.keypad.wipe(&next.id);
         }
-        self.changes.send(loaded.payment.state, &next);
+        self.changes.send(loaded.payment.state, name, &next);
         Ok(Loaded {
             record,
             payment: next,

@@ -2,7 +2,8 @@
 //!
 //! * the patient's stream goes through a [`Masker`] (arrival time = `Instant::now()` when the
 //!   packet is read; the task sleeps until the masker's `Timeout`), and what it forwards goes
-//!   to every agent and supervisor downlink and to the [`RecorderTap`];
+//!   to every agent and supervisor downlink and to the [`RecorderTap`]; the room's secure state
+//!   ([`super::secure`]) puts the masker in secure mode and feeds its digit collector;
 //! * an agent's stream goes to the patient and supervisors; its telephone-event packets are
 //!   consumed (never forwarded) and the sequence numbers close over them.
 //!
@@ -34,6 +35,7 @@ use super::ivr_audio::Splice;
 use super::participant::Source;
 use super::peer::{NegotiatedAudio, OPUS_FMTP};
 use super::room::Room;
+use super::secure::SecureFollower;
 
 /// A track the server sends to one participant, carrying one source.
 pub struct Downlink {
@@ -206,19 +208,27 @@ pub async fn patient_stream(
             return;
         }
     };
-    let mut timeout: Option<Instant> = None;
+    // Secure mode first: a stream that starts during a payment never forwards a key.
+    let mut secure = room.secure.follower();
+    secure.apply(Instant::now(), &mut masker);
+    let mut timeout = drain_masker(&sfu, &room, &participant_id, &mut masker, &mut secure).await;
     loop {
-        let event = match timeout {
+        let wake = match timeout {
             Some(t) => tokio::select! {
-                ev = track.poll() => Some(ev),
-                () = tokio::time::sleep_until(t.into()) => None,
+                ev = track.poll() => Wake::Track(ev),
+                () = secure.changed() => Wake::Secure,
+                () = tokio::time::sleep_until(t.into()) => Wake::Timeout,
             },
-            None => Some(track.poll().await),
+            None => tokio::select! {
+                ev = track.poll() => Wake::Track(ev),
+                () = secure.changed() => Wake::Secure,
+            },
         };
-        match event {
-            None => masker.handle_timeout(Instant::now()),
-            Some(None) | Some(Some(TrackRemoteEvent::OnEnded)) => break,
-            Some(Some(TrackRemoteEvent::OnRtpPacket(p))) => {
+        match wake {
+            Wake::Timeout => masker.handle_timeout(Instant::now()),
+            Wake::Secure => secure.apply(Instant::now(), &mut masker),
+            Wake::Track(None) | Wake::Track(Some(TrackRemoteEvent::OnEnded)) => break,
+            Wake::Track(Some(TrackRemoteEvent::OnRtpPacket(p))) => {
                 sfu.metrics.sfu.packets_in.fetch_add(1, Ordering::Relaxed);
                 if p.header.payload_type == neg.opus_pt {
                     sfu.metrics.sfu.patient_opus(&p.payload);
@@ -231,12 +241,21 @@ pub async fn patient_stream(
                         .fetch_add(1, Ordering::Relaxed);
                 }
             }
-            Some(Some(_)) => {}
+            Wake::Track(Some(_)) => {}
         }
-        timeout = drain_masker(&sfu, &room, &participant_id, &mut masker).await;
+        timeout = drain_masker(&sfu, &room, &participant_id, &mut masker, &mut secure).await;
     }
     masker.flush(Instant::now());
-    drain_masker(&sfu, &room, &participant_id, &mut masker).await;
+    drain_masker(&sfu, &room, &participant_id, &mut masker, &mut secure).await;
+    drop(masker.exit_secure_mode());
+    secure.stream_ended();
+}
+
+/// What woke the patient stream task.
+enum Wake {
+    Track(Option<TrackRemoteEvent>),
+    Secure,
+    Timeout,
 }
 
 async fn drain_masker(
@@ -244,6 +263,7 @@ async fn drain_masker(
     room: &Room,
     participant_id: &str,
     masker: &mut Masker,
+    secure: &mut SecureFollower,
 ) -> Option<Instant> {
     while let Some(out) = masker.poll_output() {
         match out {
@@ -269,6 +289,7 @@ async fn drain_masker(
                     .fetch_add(1, Ordering::Relaxed);
                 room.record_digit(&d);
             }
+            Output::Collector(ev) => secure.collector_event(masker, ev),
             _ => {}
         }
     }

@@ -11,7 +11,8 @@
 //!   IVR runs;
 //! * [`limits`]: settings and rate limiting; [`payments`]: payment changes to the room's agents;
 //!   [`payment_offer`]: a payment offered to the room's patient (card-form prompt,
-//!   pay-by-link chat message).
+//!   pay-by-link chat message); [`secure`]: secure mode and digit collection in a room, which
+//!   [`keypad`] drives for keypad payments.
 //!
 //! Everything a participant owned (peer connection, tasks, chat channel, room membership) is
 //! released when its WebSocket closes; a room left empty closes after a grace period.
@@ -19,6 +20,7 @@
 pub mod chat;
 pub mod forward;
 pub mod ivr_audio;
+pub mod keypad;
 pub mod limits;
 pub mod participant;
 pub mod payment_offer;
@@ -26,6 +28,7 @@ pub mod payments;
 pub mod peer;
 pub mod relay;
 pub mod room;
+pub mod secure;
 pub mod session;
 pub mod signal;
 pub mod transcript;

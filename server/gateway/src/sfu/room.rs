@@ -39,6 +39,8 @@ pub struct Room {
     pub created_by_backend: bool,
     /// Whether an IVR runs here ([`super::ivr_audio`]).
     pub ivr: super::ivr_audio::RoomIvr,
+    /// Secure collection for a keyed payment ([`super::secure`]).
+    pub secure: super::secure::RoomSecure,
     state: Mutex<RoomState>,
     closed_tx: watch::Sender<bool>,
 }
@@ -68,6 +70,7 @@ impl Room {
             created_at: unix_ms() / 1000,
             created_by_backend: by_backend,
             ivr: Default::default(),
+            secure: Default::default(),
             state: Mutex::default(),
             closed_tx,
         }

@@ -11,6 +11,7 @@ mod chat_deny;
 mod chat_storage;
 mod harness;
 mod ivr_audio;
+mod keypad_payment;
 mod masked_call;
 mod payment_messages;
 mod recording;

@@ -130,3 +130,51 @@ fn field_names_round_trip() {
         assert_eq!(PaymentField::from_name(n).unwrap().name(), n);
     }
 }
+
+#[test]
+fn one_key_is_asked_then_times_out_and_keys_after_it_go_nowhere() {
+    let t = Instant::now();
+    let mut c = Collector::new(CollectorConfig::default());
+    c.request(t, PaymentField::SecurityCode);
+    keys(&mut c, t, "12");
+    // Asking for a key abandons the entry (no completion of a partial field).
+    c.request_key(t + Duration::from_secs(1), Duration::from_secs(4));
+    assert_eq!(c.field(), None);
+    assert_eq!(c.poll_timeout(), Some(t + Duration::from_secs(5)));
+    events(&mut c);
+    c.push(t + Duration::from_secs(2), Digit::from_char('#').unwrap());
+    assert_eq!(
+        events(&mut c),
+        vec![CollectorEvent::Key {
+            digit: Digit::from_char('#').unwrap()
+        }]
+    );
+    // One key only: the next goes nowhere.
+    keys(&mut c, t + Duration::from_secs(3), "1");
+    assert_eq!(events(&mut c), vec![]);
+    assert_eq!(c.poll_timeout(), None);
+
+    c.request_key(t + Duration::from_secs(10), Duration::from_secs(4));
+    c.handle_timeout(t + Duration::from_millis(13_999));
+    assert_eq!(events(&mut c), vec![]);
+    c.handle_timeout(t + Duration::from_secs(14));
+    assert_eq!(events(&mut c), vec![CollectorEvent::KeyTimedOut]);
+    assert!(c.take(PaymentField::SecurityCode).is_none());
+}
+
+#[test]
+fn cancel_abandons_the_entry_and_wipes_completed_fields() {
+    let t = Instant::now();
+    let mut c = Collector::new(CollectorConfig::default());
+    c.request(t, PaymentField::ExpirationDate);
+    keys(&mut c, t, "1229");
+    c.request(t + Duration::from_secs(2), PaymentField::SecurityCode);
+    keys(&mut c, t + Duration::from_secs(2), "12");
+    c.cancel();
+    events(&mut c);
+    assert_eq!(c.field(), None);
+    assert_eq!(c.poll_timeout(), None);
+    assert!(c.take(PaymentField::ExpirationDate).is_none());
+    keys(&mut c, t + Duration::from_secs(3), "3#");
+    assert_eq!(events(&mut c), vec![]);
+}
