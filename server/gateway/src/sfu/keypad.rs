@@ -12,10 +12,15 @@
 //!   ([`PaymentService::keypad_failed`]): the field goes back to pending and the room stays in
 //!   secure mode, collecting nothing, until the agent asks again.
 //!
+//! Payments expire when read past their timeout; the task also reads its payment when the
+//! timeout passes, so an abandoned keypad payment ends (`expired`, broadcast to the agents)
+//! and its room leaves secure mode without anyone asking.
+//!
 //! One task per payment; the dispatcher routes changes by payment id.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hushpay_media::collector::CollectorConfig;
 use hushpay_vault::Actor;
@@ -128,13 +133,22 @@ async fn run(
     };
     // The field the session collects (None: idle).
     let mut field: Option<Field> = None;
+    let mut expires = tokio::time::Instant::now() + Duration::from_secs(3600);
     loop {
         tokio::select! {
+            () = tokio::time::sleep_until(expires) => {
+                // Loading a payment past its timeout expires it; the change ends this task.
+                if let Err(e) = payments.load(&id).await {
+                    tracing::warn!(payment = %id, error = %e, "keypad payment could not be expired");
+                }
+                expires = tokio::time::Instant::now() + Duration::from_secs(1);
+            }
             change = changes.recv() => {
                 let Some(change) = change else { break };
                 if change.payment.state.is_terminal() {
                     break;
                 }
+                expires = expiry_instant(change.payment.expires_at);
                 match collecting(&change) {
                     Some(f) if change.event == "capture" || field != Some(f) => {
                         session.collect(f, collector_config());
@@ -159,6 +173,16 @@ async fn run(
     }
     // Dropping the session leaves secure mode.
     session.end();
+}
+
+/// When a payment expiring at `expires_at` (Unix seconds) is due, on the tokio clock (a
+/// quarter second late, so that the read sees it overdue).
+fn expiry_instant(expires_at: i64) -> tokio::time::Instant {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let at = Duration::from_secs(u64::try_from(expires_at).unwrap_or(0));
+    tokio::time::Instant::now() + at.saturating_sub(now) + Duration::from_millis(250)
 }
 
 async fn handle(

@@ -288,3 +288,49 @@ async fn cancelling_mid_field_leaves_secure_mode() {
     patient.leave().await;
     assert_released(&gw).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_keypad_payment_expires_without_a_read_and_leaves_secure_mode() {
+    let gw = gateway().await;
+    let (_t, key) = gw.tenant("clinic").await;
+    let mut agent = bot(&gw, token(&gw, &key, "agent-7", "call-1", "agent").await).await;
+    let payment = create_payment(
+        &gw,
+        &key,
+        json!({"amount": 100, "currency": "USD", "reference": "visit-3",
+               "mode": "tokenize", "method": "keypad", "room": "call-1", "timeout": 30}),
+    )
+    .await;
+    let id = payment["id"].as_str().unwrap().to_owned();
+    let room = the_room(&gw);
+    assert!(eventually(Duration::from_secs(5), || room.secure.is_active()).await);
+    let (code, _) = payment_command(
+        &gw,
+        &key,
+        &id,
+        "capture",
+        Some(json!({"field": "payment-card-number"})),
+    )
+    .await;
+    assert_eq!(code, 200);
+    // Nobody reads the payment: the agent hears of its expiry from the change stream.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    let expired = loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let Some(p) = next_payment(&mut agent, left).await else {
+            break None;
+        };
+        if p["state"] == "expired" {
+            break Some(p);
+        }
+    };
+    let expired = expired.expect("the payment expired within 40 s of its creation");
+    assert_eq!(expired["id"], id.as_str());
+    assert_eq!(expired["result"], "input-timeout");
+    assert!(
+        eventually(Duration::from_secs(5), || !room.secure.is_active()).await,
+        "expiry leaves secure mode"
+    );
+    agent.leave().await;
+    assert_released(&gw).await;
+}
