@@ -334,3 +334,85 @@ async fn an_abandoned_keypad_payment_expires_without_a_read_and_leaves_secure_mo
     agent.leave().await;
     assert_released(&gw).await;
 }
+
+/// Waits until `cond` holds for payment `id` (read from the store).
+async fn until(
+    gw: &TestGateway,
+    id: &str,
+    what: &str,
+    cond: impl Fn(&hushpay_vault::payment::Payment) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let p = status(gw, id).await;
+        if cond(&p) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: {:?} {:?}",
+            p.fields,
+            p.error
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_entry_is_a_failed_attempt_and_a_re_ask_restarts_the_field() {
+    let gw = gateway().await;
+    let (_t, key) = gw.tenant("clinic").await;
+    let _agent = bot(&gw, token(&gw, &key, "agent-7", "call-1", "agent").await).await;
+    let patient = bot(
+        &gw,
+        token(&gw, &key, "patient-1", "call-1", "patient").await,
+    )
+    .await;
+    let payment = create_payment(
+        &gw,
+        &key,
+        json!({"amount": 100, "currency": "USD", "reference": "visit-4",
+               "mode": "tokenize", "method": "keypad", "room": "call-1",
+               "required_fields": ["payment-card-number", "expiration-date"]}),
+    )
+    .await;
+    let id = payment["id"].as_str().unwrap().to_owned();
+    let field = |name: &str| Some(json!({ "field": name }));
+    let (code, _) = payment_command(&gw, &key, &id, "capture", field("payment-card-number")).await;
+    assert_eq!(code, 200);
+    // '#' after 4 digits: refused, a failed attempt, the field back to pending.
+    key_in(&patient, "4242#").await;
+    until(&gw, &id, "the short entry is refused", |p| {
+        p.failed_attempts == 1 && p.fields[0].status == FieldProgress::Pending
+    })
+    .await;
+    assert_eq!(
+        status(&gw, &id).await.error.as_deref(),
+        Some("invalid-card-number")
+    );
+    // Keys while nothing is asked go nowhere (the room stays secure).
+    key_in(&patient, "99").await;
+    assert!(gw.state.sfu.rooms.all()[0].captured_digits().is_empty());
+
+    // Asked again: 5 digits, then a re-ask wipes them; the full number is all that counts.
+    let (code, _) = payment_command(&gw, &key, &id, "capture", field("payment-card-number")).await;
+    assert_eq!(code, 200);
+    key_in(&patient, "55555").await;
+    until(&gw, &id, "5 digits keyed", |p| p.fields[0].length == 5).await;
+    let (code, body) =
+        payment_command(&gw, &key, &id, "re-ask", field("payment-card-number")).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["payment"]["fields"][0]["length"], 0);
+    let pan = tracer_pan();
+    key_in(&patient, &format!("{pan}#")).await;
+    captured(&gw, &id, Field::PaymentCardNumber).await;
+    let (code, _) = payment_command(&gw, &key, &id, "capture", field("expiration-date")).await;
+    assert_eq!(code, 200);
+    key_in(&patient, "1230").await;
+    captured(&gw, &id, Field::ExpirationDate).await;
+    let (code, done) = payment_command(&gw, &key, &id, "complete", None).await;
+    assert_eq!(code, 200, "{done}");
+    assert_eq!(done["payment"]["state"], "succeeded");
+    assert_eq!(done["payment"]["card"]["last4"], &pan[12..]);
+    assert_eq!(done["payment"]["failed_attempts"], 1);
+}
