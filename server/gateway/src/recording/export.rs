@@ -370,6 +370,75 @@ mod tests {
         assert!(energy(ms(2100, 2900)) > 1000.0, "re-anchored after the gap");
     }
 
+    /// Reads an Ogg stream back: each page's CRC checked, packets reassembled from lacing;
+    /// (packets, last granule position).
+    fn read_ogg(bytes: &[u8]) -> (Vec<Vec<u8>>, u64) {
+        let mut packets = Vec::new();
+        let mut partial = Vec::new();
+        let mut at = 0;
+        let mut granule = 0;
+        let mut expected_seq = 0u32;
+        while at < bytes.len() {
+            assert_eq!(&bytes[at..at + 4], b"OggS");
+            let n = usize::from(bytes[at + 26]);
+            let lacing = &bytes[at + 27..at + 27 + n];
+            let body: usize = lacing.iter().map(|&l| usize::from(l)).sum();
+            let end = at + 27 + n + body;
+            let mut page = bytes[at..end].to_vec();
+            let crc = u32::from_le_bytes(page[22..26].try_into().unwrap());
+            page[22..26].fill(0);
+            assert_eq!(super::super::ogg::crc32_for_tests(&page), crc, "page CRC");
+            let seq = u32::from_le_bytes(bytes[at + 18..at + 22].try_into().unwrap());
+            assert_eq!(seq, expected_seq);
+            expected_seq += 1;
+            granule = u64::from_le_bytes(bytes[at + 6..at + 14].try_into().unwrap());
+            let mut pos = at + 27 + n;
+            for &l in lacing {
+                partial.extend_from_slice(&bytes[pos..pos + usize::from(l)]);
+                pos += usize::from(l);
+                if l < 255 {
+                    packets.push(std::mem::take(&mut partial));
+                }
+            }
+            at = end;
+        }
+        (packets, granule)
+    }
+
+    #[test]
+    fn ogg_export_decodes_back_to_the_audio() {
+        let t = tone_track(0..2000);
+        let pcm = render_track(&t, &meta(vec![]), 2000);
+        let silent = vec![0i16; pcm.len()];
+        let ogg = ogg_stereo(&pcm, &silent).unwrap();
+        let (packets, granule) = read_ogg(&ogg);
+        assert!(packets[0].starts_with(b"OpusHead"));
+        assert!(packets[1].starts_with(b"OpusTags"));
+        let pre_skip = u64::from(u16::from_le_bytes([packets[0][10], packets[0][11]]));
+        assert_eq!(
+            granule - pre_skip,
+            2000 * 48,
+            "the last granule is the duration at 48 kHz"
+        );
+        let mut dec = opus::Decoder::new(48_000, opus::Channels::Stereo).unwrap();
+        let mut out = Vec::new();
+        let mut buf = vec![0i16; 5760 * 2];
+        for p in &packets[2..] {
+            let n = dec.decode(p, &mut buf, false).unwrap();
+            out.extend_from_slice(&buf[..n * 2]);
+        }
+        let left: Vec<i16> = out.iter().step_by(2).copied().collect();
+        let right: Vec<i16> = out.iter().skip(1).step_by(2).copied().collect();
+        assert!(
+            energy(&left[48_000..90_000]) > 1000.0,
+            "the tone is on the left"
+        );
+        assert!(
+            energy(&right[48_000..90_000]) < 100.0,
+            "silence on the right"
+        );
+    }
+
     #[test]
     fn an_open_pause_runs_to_the_end_and_wav_interleaves() {
         let t = tone_track(0..1000);

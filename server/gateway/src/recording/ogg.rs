@@ -17,6 +17,12 @@ fn crc32(data: &[u8]) -> u32 {
     crc
 }
 
+/// The CRC, for tests that read pages back.
+#[cfg(test)]
+pub(crate) fn crc32_for_tests(data: &[u8]) -> u32 {
+    crc32(data)
+}
+
 /// Builds an Ogg stream of one logical bitstream.
 #[derive(Debug)]
 pub struct OggWriter {
