@@ -29,7 +29,24 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller};
 use crate::payments::{Loaded, PaymentError, PaymentService};
 use crate::routes::card_tokens::{open_error, request_id};
-use crate::sfu::payment_offer;
+use crate::sfu::{ivr_call, payment_offer};
+
+/// Why an `ivr` payment cannot be created in its room.
+fn ivr_error(e: ivr_call::IvrStartError) -> ApiError {
+    match e {
+        ivr_call::IvrStartError::NoPatient => ApiError::new(
+            StatusCode::CONFLICT,
+            "patient_not_in_room",
+            "an ivr payment needs the room's patient connected with audio",
+        ),
+        ivr_call::IvrStartError::Busy => ApiError::new(
+            StatusCode::CONFLICT,
+            "room_busy",
+            "an IVR or a keypad collection is already running in this room",
+        ),
+        ivr_call::IvrStartError::Prompts => ApiError::internal("IVR prompts", &e),
+    }
+}
 
 /// The body of `POST /v1/payments`.
 #[derive(Debug, Deserialize, Serialize)]
@@ -183,6 +200,13 @@ pub async fn create(
         }
         room = Some(c.room.as_str().to_owned());
     }
+    if body.method == Method::Ivr
+        && let Some(r) = room.as_deref()
+    {
+        // The IVR speaks to the room's patient now: refuse before creating anything if it
+        // cannot.
+        ivr_call::target(&state.sfu, caller.tenant().as_str(), r).map_err(ivr_error)?;
+    }
     let hash = crate::payments::request_hash(
         &serde_json::to_vec(&body).map_err(|e| ApiError::internal("request hash", &e))?,
     );
@@ -208,6 +232,18 @@ pub async fn create(
             hash,
         )
         .await?;
+    let mut payment = created.payment;
+    if !created.replayed
+        && payment.method == Method::Ivr
+        && let Err(e) = ivr_call::start(&state, &payment).await
+    {
+        // Lost a race (the patient left, another IVR started): the payment ends now.
+        tracing::warn!(payment = %payment.id, error = %e, "the IVR did not start");
+        if let Some(ended) = ivr_call::abandon(&state, &payment, e).await {
+            payment = ended;
+        }
+    }
+    let created = crate::payments::Created { payment, ..created };
     let mut body = json!({ "payment": created.payment });
     if let Some(secret) = &created.client_secret {
         body["client_secret"] = json!(secret.as_str());

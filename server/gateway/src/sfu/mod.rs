@@ -9,6 +9,7 @@
 //!   [`transcript`]: the encrypted transcript and audited incidents;
 //! * [`ivr_audio`]: prompts on the patient's downlink and hold audio on the others while an
 //!   IVR runs;
+//! * [`ivr_call`]: the IVR flow running in a room (prompts, the patient's keys, hand-back);
 //! * [`limits`]: settings and rate limiting; [`payments`]: payment changes to the room's agents;
 //!   [`payment_offer`]: a payment offered to the room's patient (card-form prompt,
 //!   pay-by-link chat message); [`secure`]: secure mode and digit collection in a room, which
@@ -20,6 +21,7 @@
 pub mod chat;
 pub mod forward;
 pub mod ivr_audio;
+pub mod ivr_call;
 pub mod keypad;
 pub mod limits;
 pub mod participant;
@@ -51,6 +53,8 @@ pub struct Sfu {
     pub recorder: Arc<dyn RecorderTap>,
     pub incidents: Arc<dyn IncidentSink>,
     pub archive: Arc<dyn ChatArchive>,
+    /// The IVR's prompt set, encoded at the first IVR ([`ivr_call`]).
+    pub ivr_prompts: tokio::sync::OnceCell<Arc<hushpay_prompts::prompt::PromptSet>>,
     tasks: Arc<AtomicI64>,
 }
 
@@ -80,6 +84,7 @@ impl Sfu {
             metrics,
             recorder: Arc::new(NoRecorder),
             incidents,
+            ivr_prompts: tokio::sync::OnceCell::new(),
             tasks: Arc::new(AtomicI64::new(0)),
         }
     }

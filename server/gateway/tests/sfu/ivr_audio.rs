@@ -45,9 +45,10 @@ pub fn packets(bot: &Bot) -> Packets {
 }
 
 /// One continuous stream: every sequence number once, in order of arrival, and timestamps
-/// that follow arrival time: within 300 ms over the whole stream (arrival jitter on a loaded
-/// debug build; a switch that did not step timestamps with real time is off by the length of
-/// the IVR, seconds).
+/// that follow arrival time. Timestamp minus arrival is the same for every packet up to the
+/// arrival jitter: 95% of packets within 250 ms of the median and none beyond 1 s (a loaded
+/// 2-core debug run delays bursts of packets by a few hundred ms; a switch that did not step
+/// timestamps with real time puts every later packet off by the length of the IVR, seconds).
 pub fn assert_continuous(who: &str, pkts: &Packets) {
     assert!(pkts.len() > 100, "{who}: {} packets", pkts.len());
     for w in pkts.windows(2) {
@@ -55,23 +56,29 @@ pub fn assert_continuous(who: &str, pkts: &Packets) {
         let dt = w[1].1.wrapping_sub(w[0].1);
         assert!(
             // Whole frames forward; a pause in what is sent (the agent silent after the
-            // hand-back) steps by the pause, which the drift check below holds to real time.
+            // hand-back) steps by the pause, which the check below holds to real time.
             dt % 960 == 0 && (960..=48_000 * 10).contains(&dt),
             "{who}: timestamp step {dt}"
         );
     }
     let (ts0, at0) = (pkts[0].1, pkts[0].2);
-    let worst = pkts
+    let mut offsets: Vec<f64> = pkts
         .iter()
         .map(|(_, ts, at, _)| {
             let media = f64::from(ts.wrapping_sub(ts0)) / 48.0;
             let wall = at.duration_since(at0).as_secs_f64() * 1000.0;
-            (media - wall).abs()
+            media - wall
         })
-        .fold(0.0, f64::max);
+        .collect();
+    offsets.sort_by(f64::total_cmp);
+    let median = offsets[offsets.len() / 2];
+    let off: Vec<f64> = offsets.iter().map(|o| (o - median).abs()).collect();
+    let near = off.iter().filter(|o| **o <= 250.0).count();
+    let worst = off.iter().copied().fold(0.0, f64::max);
     assert!(
-        worst < 300.0,
-        "{who}: timestamps drift {worst:.0} ms from arrival"
+        near * 100 >= pkts.len() * 95 && worst < 1000.0,
+        "{who}: timestamps vs arrival: {near} of {} packets within 250 ms, worst {worst:.0} ms",
+        pkts.len()
     );
 }
 

@@ -11,6 +11,8 @@ mod chat_deny;
 mod chat_storage;
 mod harness;
 mod ivr_audio;
+mod ivr_payment;
+mod ivr_phone;
 mod keypad_payment;
 mod masked_call;
 mod payment_messages;
