@@ -366,6 +366,12 @@ impl RecorderTap for Recorder {
             return;
         };
         let m = &self.metrics.recording;
+        if room.secure.is_active() {
+            // Keys are being collected (keypad, IVR): never recorded, whatever the windows
+            // say (the payment's window is closed already; this holds if it were not).
+            m.paused.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         let room_ptr = std::ptr::from_ref(room) as usize;
         let mut rooms = self.lock();
         let entry = rooms.entry(room.key.clone()).or_default();

@@ -759,3 +759,75 @@ async fn shutdown_finishes_recordings_in_progress() {
     );
     std::sync::Arc::try_unwrap(agent).unwrap().leave().await;
 }
+
+/// While a keyed collection holds the room (secure mode), nothing is recorded even with no
+/// pause window open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secure_mode_records_nothing_even_without_a_window() {
+    let gw = recording_gateway().await;
+    let (_t, key) = gw.tenant("clinic").await;
+    let room = "call-rec-7";
+    let agent = bot(&gw, token(&gw, &key, "agent-7", room, "agent").await).await;
+    let patient =
+        std::sync::Arc::new(bot(&gw, token(&gw, &key, "patient-1", room, "patient").await).await);
+    let player = std::sync::Arc::clone(&patient);
+    let mut pcm = speech("one two three four five six seven eight nine ten");
+    pcm.extend(silence(3000 - (pcm.len() / 48).min(3000)));
+    let total = pcm.len() / 960;
+    let playing = tokio::spawn(async move { player.play(&pcm, &[]).await.map(|_| ()) });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let the_room = gw.state.sfu.rooms.all().into_iter().next().unwrap();
+    let session = the_room.secure.begin().expect("secure mode");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(
+        !gw.state.recorder.room_state(&the_room.key).paused,
+        "no window is closed"
+    );
+    drop(session);
+    playing.await.unwrap().unwrap();
+    drained(&agent).await;
+    let metrics = gw
+        .client
+        .get(gw.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let paused: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("hushpay_recording_packets_paused_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        paused >= 30,
+        "about a second of packets not recorded: {paused}"
+    );
+    agent.leave().await;
+    std::sync::Arc::try_unwrap(patient).unwrap().leave().await;
+    assert_released(&gw).await;
+    let recs = finished_recordings(&gw, &key, room).await;
+    let tracks = recs[0]["tracks"].as_array().unwrap();
+    assert_eq!(tracks.len(), 1, "only the patient talked");
+    let tenant = gw
+        .state
+        .store
+        .tenant_by_name("clinic")
+        .await
+        .unwrap()
+        .unwrap();
+    let d = export::decrypt(
+        &gw.state.recorder,
+        tenant.id.as_str(),
+        recs[0]["id"].as_str().unwrap(),
+    )
+    .await
+    .unwrap();
+    let written = d.tracks[0].1.packets.len();
+    assert!(
+        written + 30 <= total,
+        "{written} of {total} packets written"
+    );
+}
