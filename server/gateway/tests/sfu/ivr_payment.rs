@@ -379,11 +379,20 @@ async fn the_patient_pays_by_keypad_while_the_agent_holds_then_is_handed_back() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_card_is_asked_again_then_fails_after_the_last_attempt() {
-    let mut c = call(&[]).await;
+    // Without hold audio the agent hears silence.
+    let mut c = call(&[("HUSHPAY__IVR__HOLD_AUDIO", "false")]).await;
     let key = c.key.clone();
     let payment = c
         .create(&key, json!({"room": "call-ivr", "attempts": 2}))
         .await;
+    let began = Instant::now();
+    let room = Arc::clone(&c.room);
+    let hand_back = tokio::spawn(async move {
+        while room.ivr.is_active() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Instant::now()
+    });
     let id = payment["id"].as_str().unwrap().to_owned();
     c.hears(&["ask-card-number"]).await;
     c.phone.press("4242424242424241#", Keying::Rfc4733).await;
@@ -394,6 +403,18 @@ async fn an_invalid_card_is_asked_again_then_fails_after_the_last_attempt() {
         .await;
     let p = c.ends(&id, "failed", "too-many-failed-attempts").await;
     assert_eq!(p["error"], "invalid-card-number");
+    let handed_back = hand_back.await.unwrap();
+    let margin = Duration::from_millis(150);
+    let during: Vec<Vec<u8>> = packets(&c.agent)
+        .into_iter()
+        .filter(|p| p.2 > began + margin && p.2 + margin < handed_back)
+        .map(|p| p.3)
+        .collect();
+    assert!(during.len() > 200, "{} packets while on hold", during.len());
+    assert!(
+        during.iter().all(|p| p.as_slice() == SILENCE_20MS),
+        "the agent hears silence while the IVR runs"
+    );
     c.finish().await;
 }
 
