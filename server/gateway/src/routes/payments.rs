@@ -202,9 +202,14 @@ pub async fn create(
     }
     if body.method == Method::Ivr
         && let Some(r) = room.as_deref()
+        && state
+            .store
+            .payment_by_idempotency_key(&caller.tenant(), &key)
+            .await?
+            .is_none()
     {
         // The IVR speaks to the room's patient now: refuse before creating anything if it
-        // cannot.
+        // cannot (a retry of a created payment is answered as a replay below).
         ivr_call::target(&state.sfu, caller.tenant().as_str(), r).map_err(ivr_error)?;
     }
     let hash = crate::payments::request_hash(

@@ -513,9 +513,22 @@ async fn an_ivr_needs_the_patient_and_a_free_room() {
         token(&gw, &key, "patient-1", "call-9", "patient").await,
     )
     .await;
-    let first = post(body.clone()).await.unwrap();
+    let idempotency_key = uuid::Uuid::new_v4().to_string();
+    let post_once = || {
+        gw.client
+            .post(gw.url("/v1/payments"))
+            .bearer_auth(&key)
+            .header("idempotency-key", &idempotency_key)
+            .json(&body)
+            .send()
+    };
+    let first = post_once().await.unwrap();
     assert_eq!(first.status(), 201);
     crate::common::assert_error(post(body.clone()).await.unwrap(), 409, "room_busy").await;
+    // A retry of the same request is its replay, not a busy room.
+    let again = post_once().await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
     // Cancelling the payment ends the IVR at once (the patient is still there).
     let first: Value = first.json().await.unwrap();
     let id = first["payment"]["id"].as_str().unwrap();
