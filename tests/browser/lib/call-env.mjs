@@ -19,8 +19,9 @@ export const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-
   '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
   '--autoplay-policy=no-user-gesture-required'];
 
-/** Starts everything. `routes` adds pages to the portal's static server. */
-export async function startCallEnv(routes = {}, { chromiumArgs = [] } = {}) {
+/** Starts everything. `routes` adds pages to the portal's static server; `gatewayEnv` adds
+ * environment overrides for the gateway (`HUSHPAY__RECORDING__ENABLED`, ...). */
+export async function startCallEnv(routes = {}, { chromiumArgs = [], gatewayEnv = {} } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'hushpay-call-env-'));
   const portal = await serveStatic({
@@ -35,6 +36,7 @@ export async function startCallEnv(routes = {}, { chromiumArgs = [] } = {}) {
     HUSHPAY__WEBHOOKS__DANGER_ALLOW_PRIVATE_WEBHOOK_TARGETS: 'true',
     HUSHPAY__WEBHOOKS__POLL_INTERVAL_MS: '100',
     HUSHPAY_LOG: 'debug,rtc=warn,webrtc=warn,hyper=warn,h2=warn,tower=warn,sqlx=warn',
+    ...gatewayEnv,
   });
   const gatewayUrl = `http://${gw.addr}`;
   // Webhooks: the receiver verifies each delivery with the endpoint's secret.

@@ -106,6 +106,8 @@ class Console {
       this.session = session;
       this.token.value = '';
       this.wire(session);
+      // The state may have come with `joined`, before the listeners were wired.
+      if (session.recordingState) this.renderRecording(session.recordingState.paused, session.recordingState.reasons);
       this.signin.hidden = true;
       for (const s of [this.call, this.chat, this.request]) s.hidden = false;
       this.callTitle.textContent = `Call: ${session.room ?? ''}`;
