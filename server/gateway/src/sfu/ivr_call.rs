@@ -123,7 +123,9 @@ pub async fn start(state: &AppState, payment: &Payment) -> Result<(), IvrStartEr
             Ok(Ended::Finished(state, result)) => {
                 tracing::info!(payment = %id, ?state, ?result, "IVR finished");
             }
-            Ok(Ended::HungUp) => tracing::info!(payment = %id, "IVR: the caller hung up"),
+            Ok(Ended::HungUp) => {
+                tracing::info!(payment = %id, "IVR: the caller hung up or the payment ended elsewhere");
+            }
             Err(e) => tracing::warn!(payment = %id, error = %e, "IVR ended on an error"),
         }
     });
