@@ -43,6 +43,12 @@ pub enum Form {
     },
     HexLower,
     HexUpper,
+    /// In a memory image, one digit per array element ([`crate::memory_scan`]): `width` 1 for
+    /// ASCII bytes, 4 for `char`s; `stride` bytes from one digit to the next.
+    Strided {
+        width: u8,
+        stride: u8,
+    },
     /// Found by the generic Luhn net, not as a tracer.
     LuhnRun,
 }
@@ -108,6 +114,13 @@ impl Tracers {
             digits: digits.as_bytes().to_vec(),
         });
         Ok(self)
+    }
+
+    /// (label, ASCII digits) of each tracer.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.tracers
+            .iter()
+            .map(|t| (t.label.as_str(), t.digits.as_slice()))
     }
 }
 

@@ -41,6 +41,7 @@ pub mod expiry;
 pub mod field_state;
 pub mod leak_scan;
 pub mod luhn;
+pub mod memory_scan;
 pub mod pan;
 pub mod postal;
 pub mod sealed;

@@ -41,6 +41,7 @@ pub mod masker;
 pub mod offline;
 pub mod opus_codec;
 pub mod opus_toc;
+mod recent_keys;
 pub mod renumber;
 pub mod resample;
 pub mod rfc4733;

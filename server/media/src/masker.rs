@@ -7,7 +7,8 @@
 //! * telephone-event packets are consumed (never forwarded) and turned into digits by a
 //!   [`KeyTracker`]; the audio packet held at that moment is masked, and so is the next one;
 //! * each Opus packet is decoded to 8 kHz, checked by the sensitive [`Flagger`] and the strict
-//!   [`DtmfDetector`], and held for [`MaskerConfig::hold`] (one packet time). A flagged packet is
+//!   [`DtmfDetector`], and held for one packet time (its own duration, at least
+//!   [`MaskerConfig::hold`]: a 60 ms packet is held 60 ms). A flagged packet is
 //!   replaced by the constant Opus silence frame, and so are the one before (still held) and the
 //!   one after (`mask_after`, 2 in secure mode);
 //! * output sequence numbers close the holes left by consumed packets ([`Renumber`]); RTP
@@ -31,6 +32,7 @@ use crate::detector::{DetectedDigit, DtmfDetector};
 use crate::flagger::{Flagger, FlaggerConfig, HOP, WINDOW};
 use crate::key_tracker::{KeyTracker, KeyTrackerConfig};
 use crate::opus_codec::{Decoder8k, packet_samples_48k, silence_packet};
+use crate::recent_keys::RecentKeys;
 use crate::renumber::Renumber;
 use crate::rfc4733::TelephoneEvent;
 use crate::rtp::RtpPacket;
@@ -44,7 +46,8 @@ pub struct MaskerConfig {
     pub opus_pt: u8,
     /// telephone-event payload types with their clock rates (e.g. `[(110, 48000), (126, 8000)]`).
     pub event_pts: Vec<(u8, u32)>,
-    /// How long each audio packet is held (one packet time).
+    /// How long each audio packet is held at least; a longer packet is held its own
+    /// duration (one packet time).
     pub hold: Duration,
     /// Packets masked after the last flagged one.
     pub mask_after: usize,
@@ -169,7 +172,7 @@ pub struct Masker {
     trackers: Vec<(u8, KeyTracker)>,
     held: Option<Held>,
     mask_left: usize,
-    recent: VecDeque<DigitEvent>,
+    recent: RecentKeys,
     collector: Option<Collector>,
     out: VecDeque<Output>,
     stats: MaskerStats,
@@ -226,7 +229,7 @@ impl Masker {
             trackers,
             held: None,
             mask_left: 0,
-            recent: VecDeque::new(),
+            recent: RecentKeys::new(Instant::now()),
             collector: None,
             out: VecDeque::new(),
             stats: MaskerStats::default(),
@@ -308,9 +311,8 @@ impl Masker {
             c.handle_timeout(now);
         }
         self.drain_collector();
-        let keep = self.config.merge_window * 4;
-        while self.recent.front().is_some_and(|d| d.end + keep < now) {
-            self.recent.pop_front();
+        if let Some(before) = now.checked_sub(self.config.merge_window * 4) {
+            self.recent.expire(before);
         }
     }
 
@@ -323,9 +325,11 @@ impl Masker {
         let held = self.held.as_ref().map(|h| h.deadline);
         let keys = self.trackers.iter().filter_map(|(_, t)| t.poll_timeout());
         let collector = self.collector.as_ref().and_then(|c| c.poll_timeout());
+        let forget = self.recent.next_expiry(self.config.merge_window * 4);
         held.into_iter()
             .chain(keys)
             .chain(collector)
+            .chain(forget)
             .min()
             .map(Output::Timeout)
     }
@@ -392,7 +396,7 @@ impl Masker {
             out_seq,
             samples_48k,
             masked,
-            deadline: now + self.config.hold,
+            deadline: now + self.hold_for(samples_48k),
         });
     }
 
@@ -427,6 +431,14 @@ impl Masker {
         }
         self.scratch = found;
         flagged || in_progress
+    }
+
+    /// How long a packet of `samples_48k` is held: one packet time, so that the next packet
+    /// arrives while it is still held and can mask it as "the one before". A 40 or 60 ms
+    /// packet (a peer that ignores `ptime=20`) is held 40 or 60 ms; `hold` is the minimum.
+    fn hold_for(&self, samples_48k: u32) -> Duration {
+        let packet = Duration::from_micros(u64::from(samples_48k) * 1000 / 48);
+        self.config.hold.max(packet)
     }
 
     fn after(&self) -> usize {
@@ -485,17 +497,10 @@ impl Masker {
     }
 
     fn emit(&mut self, now: Instant, ev: DigitEvent) {
-        let w = self.config.merge_window;
-        let duplicate = self.recent.iter().any(|r| {
-            r.digit == ev.digit
-                && r.source != ev.source
-                && r.start <= ev.end + w
-                && ev.start <= r.end + w
-        });
-        if duplicate {
+        if self.recent.is_duplicate(&ev, self.config.merge_window) {
             return;
         }
-        self.recent.push_back(ev);
+        self.recent.push(&ev);
         match self.collector.as_mut() {
             Some(c) => {
                 c.push(now, ev.digit);

@@ -13,6 +13,8 @@ mod masker_edges;
 mod masker_invariants;
 #[path = "media/masks_digit_onset.rs"]
 mod masks_digit_onset;
+#[path = "media/masks_long_packets.rs"]
+mod masks_long_packets;
 #[path = "media/rfc4733_key_tracker.rs"]
 mod rfc4733_key_tracker;
 #[path = "media/rfc4733_keys_never_reach_the_agent.rs"]
