@@ -65,7 +65,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `router(state)` on `listener` (and runs the webhook delivery worker, the
-/// background rewrap, the payment-change forwarder to the SFU and the keypad driver) until `shutdown` completes, then drains requests.
+/// background rewrap, the CVC purge, the payment-change forwarder to the SFU and the keypad
+/// driver) until `shutdown` completes, then drains requests.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -84,6 +85,10 @@ pub async fn run(
         Arc::clone(&state.sfu),
         state.payments.subscribe_changes(),
     ));
+    let sad_purge = tokio::spawn(crate::vault::sad_purge::run(
+        Arc::clone(&state.vault.vault),
+        state.config.vault.sad_ttl,
+    ));
     let retention = tokio::spawn(crate::recording::retention::run(Arc::clone(
         &state.recorder,
     )));
@@ -97,6 +102,7 @@ pub async fn run(
         .await;
     worker.abort();
     rewrap.abort();
+    sad_purge.abort();
     retention.abort();
     payment_changes.abort();
     keypad.abort();

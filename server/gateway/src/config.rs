@@ -93,6 +93,10 @@ pub struct RawServer {
     /// The URL browsers and tenant backends use to reach this gateway.
     pub public_url: Option<String>,
     pub body_limit_bytes: Option<usize>,
+    /// `/metrics` on a listener of its own (`crate::metrics_access`).
+    pub metrics_listen: Option<SocketAddr>,
+    /// A file whose first line is the bearer token `/metrics` asks for.
+    pub metrics_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -136,6 +140,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub public_url: String,
     pub body_limit_bytes: usize,
+    /// Who may read `/metrics`.
+    pub metrics: crate::metrics_access::MetricsAccess,
     pub auth: AuthConfig,
     pub demo_tenant: bool,
     pub sfu: crate::sfu::limits::SfuConfig,
@@ -218,6 +224,10 @@ impl RawConfig {
                 reason: "must be between 1 KiB and 16 MiB".into(),
             });
         }
+        let metrics = crate::metrics_access::MetricsAccess::validate(
+            self.server.metrics_listen,
+            self.server.metrics_token_file,
+        )?;
         let auth = validate_auth(self.auth, &data_dir)?;
         let sfu = self.rtc.validate()?;
         let vault = self.vault.validate(&data_dir)?;
@@ -234,6 +244,7 @@ impl RawConfig {
             listen,
             public_url,
             body_limit_bytes,
+            metrics,
             auth,
             sfu,
             vault,
@@ -354,6 +365,13 @@ fn refuse_unsafe_production(c: &Config) -> Result<(), ConfigError> {
     if c.store == StoreLocation::Memory {
         return Err(ConfigError::Production(
             "the in-memory store loses every record".into(),
+        ));
+    }
+    if c.metrics.is_open() {
+        return Err(ConfigError::Production(
+            "/metrics open to anyone (all tenants' counters): set server.metrics_listen or \
+             server.metrics_token_file"
+                .into(),
         ));
     }
     if c.webhooks.danger_allow_private_webhook_targets {
@@ -527,7 +545,14 @@ mod tests {
             "HUSHPAY__VAULT__HPKE_KEY_FILE",
             "/etc/hushpay/vault-hpke.key",
         );
-        let ok = load_str("", &[prod, https, key, kek, hpke, widget]).unwrap();
+        let metrics = ("HUSHPAY__SERVER__METRICS_LISTEN", "127.0.0.1:9464");
+        let ok = load_str("", &[prod, https, key, kek, hpke, widget, metrics]).unwrap();
+        assert_eq!(ok.metrics.listen, Some("127.0.0.1:9464".parse().unwrap()));
+        let open_metrics = load_str("", &[prod, https, key, kek, hpke, widget]).unwrap_err();
+        assert!(
+            open_metrics.to_string().contains("/metrics open"),
+            "{open_metrics}"
+        );
         let no_widget = load_str("", &[prod, https, key, kek, hpke]).unwrap_err();
         assert!(
             no_widget.to_string().contains("widget.origin"),

@@ -26,6 +26,7 @@ pub mod ivr;
 pub mod loadgen;
 pub mod media_cli;
 pub mod metrics;
+pub mod metrics_access;
 pub mod pages;
 pub mod payments;
 pub mod recording;

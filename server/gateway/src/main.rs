@@ -71,6 +71,14 @@ async fn serve(raw: RawConfig, listen: Option<std::net::SocketAddr>) -> anyhow::
         // The default public URL follows the real address (port 0, --listen).
         config.public_url = format!("http://{addr}");
     }
+    let metrics_listener = match config.metrics.listen {
+        Some(a) => Some(
+            tokio::net::TcpListener::bind(a)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {a}"))?,
+        ),
+        None => None,
+    };
     let demo = config.demo_tenant;
     let state = bootstrap::state(config)?;
     if demo {
@@ -79,7 +87,18 @@ async fn serve(raw: RawConfig, listen: Option<std::net::SocketAddr>) -> anyhow::
     println!("Hushpay listening on http://{addr}");
     println!("  health:  http://{addr}/healthz");
     println!("  JWKS:    http://{addr}/.well-known/jwks.json");
-    println!("  metrics: http://{addr}/metrics");
+    match &metrics_listener {
+        Some(l) => println!("  metrics: http://{}/metrics", l.local_addr()?),
+        None => println!("  metrics: http://{addr}/metrics"),
+    }
+    if let Some(l) = metrics_listener {
+        let router = hushpay::metrics_access::router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(l, router).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     if let Some(widget) = &state.widget.origin {
         println!(
             "  card iframe: {widget}{}",

@@ -37,11 +37,13 @@ pub struct RecordingMetrics {
     pub bytes: AtomicU64,
     /// Failed file or key operations.
     pub write_errors: AtomicU64,
+    /// Pauses and resumes that could not be audited (a resume then does not happen).
+    pub audit_failures: AtomicU64,
 }
 
 impl RecordingMetrics {
     fn render(&self, out: &mut String) {
-        let counters: [(&str, &str, &AtomicU64); 7] = [
+        let counters: [(&str, &str, &AtomicU64); 8] = [
             (
                 "recordings_started_total",
                 "Recordings started.",
@@ -76,6 +78,11 @@ impl RecordingMetrics {
                 "recording_write_errors_total",
                 "Failed recording file or key operations.",
                 &self.write_errors,
+            ),
+            (
+                "recording_audit_failures_total",
+                "Recording pauses and resumes the audit log refused (resumes denied).",
+                &self.audit_failures,
             ),
         ];
         for (name, help, v) in counters {

@@ -43,6 +43,52 @@ async fn health_readiness_and_metrics_answer() {
     );
 }
 
+/// Issue 12, finding 7: with `[server] metrics_token_file`, `/metrics` (every tenant's
+/// counters, and when keys are pressed) answers only the operator's bearer token; with
+/// `metrics_listen` it is not on the public listener at all. Before the fix it answered anyone.
+#[tokio::test]
+async fn metrics_need_the_operators_token_or_their_own_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("metrics-token");
+    let token = "mtok-0123456789abcdef0123456789abcdef";
+    std::fs::write(&file, format!("{token}\n")).unwrap();
+    let gw = TestGateway::start(&[(
+        "HUSHPAY__SERVER__METRICS_TOKEN_FILE",
+        file.to_str().unwrap(),
+    )])
+    .await;
+    let (_t, key) = gw.tenant("metrics").await;
+    let get = |auth: Option<String>| {
+        let mut req = gw.client.get(gw.url("/metrics"));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        req.send()
+    };
+    assert_error(get(None).await.unwrap(), 401, "unauthorized").await;
+    for wrong in [
+        format!("Bearer {token}x"),
+        format!("Bearer {}", &token[..token.len() - 1]),
+        format!("Bearer {key}"),
+        format!("Basic {token}"),
+        "Bearer ".to_owned(),
+    ] {
+        assert_error(get(Some(wrong)).await.unwrap(), 401, "unauthorized").await;
+    }
+    let ok = get(Some(format!("Bearer {token}"))).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(
+        ok.text()
+            .await
+            .unwrap()
+            .contains("hushpay_http_requests_total")
+    );
+
+    let own = TestGateway::start(&[("HUSHPAY__SERVER__METRICS_LISTEN", "127.0.0.1:0")]).await;
+    let r = own.client.get(own.url("/metrics")).send().await.unwrap();
+    assert_error(r, 404, "not_found").await;
+}
+
 #[tokio::test]
 async fn a_minted_token_verifies_against_the_published_jwks() {
     let gw = TestGateway::start(&[]).await;

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_hushpay");
 
 struct Server {
@@ -313,4 +315,44 @@ fn a_bad_config_file_is_a_clear_error() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("invalid config"), "{err}");
+}
+
+/// Issue 12, finding 7: `[server] metrics_listen` serves `/metrics` on a listener of its own
+/// (printed at start) and takes it off the public one.
+#[tokio::test]
+async fn metrics_listen_moves_the_counters_off_the_public_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = common::binary::Binary::start(
+        dir.path(),
+        0,
+        &[("HUSHPAY__SERVER__METRICS_LISTEN", "127.0.0.1:0")],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let metrics_url = loop {
+        let out = std::fs::read_to_string(dir.path().join("stdout-0.log")).unwrap();
+        if let Some(url) = out.lines().find_map(|l| l.trim().strip_prefix("metrics: ")) {
+            break url.to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no metrics line: {out}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        !metrics_url.starts_with(&gw.url),
+        "its own address: {metrics_url} vs {}",
+        gw.url
+    );
+    let c = reqwest::Client::new();
+    let own = c.get(&metrics_url).send().await.unwrap();
+    assert_eq!(own.status(), 200);
+    assert!(
+        own.text()
+            .await
+            .unwrap()
+            .contains("hushpay_http_requests_total")
+    );
+    let public = c.get(format!("{}/metrics", gw.url)).send().await.unwrap();
+    assert_eq!(public.status(), 404);
 }

@@ -184,3 +184,33 @@ async fn sealed_cards_tokenize_and_no_file_holds_a_tracer() {
     );
     assert!(!leak_scan::scan(&tracers, planted.as_bytes(), Net::KnownBrands).is_empty());
 }
+
+/// Issue 12, finding 7: a CVC that no authorization takes is purged on a timer once its TTL
+/// has passed (before the fix `SadStore::purge_expired` was never called: an abandoned CVC
+/// stayed in memory until the next one arrived).
+#[tokio::test]
+async fn an_abandoned_cvc_is_purged_after_its_ttl() {
+    let gw = TestGateway::start(&[("HUSHPAY__VAULT__SAD_TTL_SECS", "2")]).await;
+    let (a, key_a) = gw.tenant("sad-purge").await;
+    let (public, kid) = vault_public_key(&gw.client, &gw.url("")).await;
+    let sealed = seal_card(&public, &kid, a.id.as_str(), "sess-1", &tracer_pan());
+    let resp = gw
+        .client
+        .post(gw.url("/v1/tokens"))
+        .bearer_auth(&key_a)
+        .json(&json!({ "sealed": sealed, "session": "sess-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let vault = &gw.state.vault.vault;
+    assert_eq!(vault.sad_held(), 1, "the CVC waits for its authorization");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while vault.sad_held() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the expired CVC is still held 10 s after a 2 s TTL"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -49,6 +49,11 @@ impl SadStore {
         (at.elapsed() < self.ttl).then_some(cvc)
     }
 
+    /// CVCs held now, expired or not (nothing is purged by asking).
+    pub fn held(&self) -> usize {
+        self.items.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     /// Drops every expired entry; returns how many are left.
     pub fn purge_expired(&self) -> usize {
         let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());

@@ -70,6 +70,18 @@ impl Vault {
         }
     }
 
+    /// Drops (and zeroizes) every CVC past its TTL that no authorization took; returns how
+    /// many are still held. The gateway calls it on a timer, so an abandoned CVC does not
+    /// outlive its TTL in memory.
+    pub fn purge_expired_sad(&self) -> usize {
+        self.sad.purge_expired()
+    }
+
+    /// CVCs held in memory now, expired or not.
+    pub fn sad_held(&self) -> usize {
+        self.sad.held()
+    }
+
     /// The key ring (rotation, versions).
     pub fn keyring(&self) -> &Keyring {
         &self.keyring

@@ -59,9 +59,13 @@ pub const AUDIT_RESUME: &str = "recording.resume";
 pub struct Recorder {
     config: RecordingConfig,
     vault: Arc<Vault>,
+    /// Where pauses and resumes are audited (the vault's log).
+    audit: Arc<dyn PauseAudit>,
     metrics: Arc<Metrics>,
     rooms: Mutex<HashMap<RoomKey, RoomEntry>>,
     sfu: OnceLock<Weak<Sfu>>,
+    /// This recorder, for the tasks that reopen windows after their audit.
+    me: OnceLock<Weak<Recorder>>,
     /// Metadata tasks still running (a recording is finished when its task ends).
     live: Arc<std::sync::atomic::AtomicUsize>,
     /// Set at shutdown: nothing new starts.
@@ -104,10 +108,12 @@ impl Recorder {
     pub fn new(config: RecordingConfig, vault: Arc<Vault>, metrics: Arc<Metrics>) -> Self {
         Self {
             config,
+            audit: Arc::clone(&vault) as Arc<dyn PauseAudit>,
             vault,
             metrics,
             rooms: Mutex::default(),
             sfu: OnceLock::new(),
+            me: OnceLock::new(),
             live: Arc::default(),
             closing: std::sync::atomic::AtomicBool::new(false),
         }
@@ -143,9 +149,17 @@ impl Recorder {
         &self.vault
     }
 
+    /// Audits pauses and resumes to `audit` instead of the vault's log (tests use a log
+    /// that is down).
+    pub fn with_audit(mut self, audit: Arc<dyn PauseAudit>) -> Self {
+        self.audit = audit;
+        self
+    }
+
     /// Lets the recorder tell a room's agents about pauses.
-    pub fn attach(&self, sfu: &Arc<Sfu>) {
+    pub fn attach(self: &Arc<Self>, sfu: &Arc<Sfu>) {
         let _ = self.sfu.set(Arc::downgrade(sfu));
+        let _ = self.me.set(Arc::downgrade(self));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomKey, RoomEntry>> {
@@ -158,49 +172,128 @@ impl Recorder {
         state_of(rooms.get(key))
     }
 
-    /// Closes (`pause`) or reopens the window for `reason`; audits and tells the room's agents
-    /// when it changed. Returns the state after.
-    pub fn set_window(&self, key: &RoomKey, reason: &str, by: &str, pause: bool) -> RecordingState {
+    /// Closes the window for `reason` at once (nothing is recorded from now on), then writes
+    /// the audit entry. A pause is never refused, that would record more: `Err` means the room
+    /// is paused but the entry could not be written, and the caller says so.
+    pub async fn pause(
+        &self,
+        key: &RoomKey,
+        reason: &str,
+        by: &str,
+    ) -> Result<RecordingState, NotAudited> {
+        let (audit, state) = self.close_now(key, reason, by);
+        if let Some(event) = audit {
+            self.write_audit(event).await?;
+        }
+        Ok(state)
+    }
+
+    /// Writes the audit entry of a resume, then reopens the window for `reason`: audit or
+    /// deny. `Err` means the entry could not be written and the room stays paused.
+    pub async fn resume(
+        &self,
+        key: &RoomKey,
+        reason: &str,
+        by: &str,
+    ) -> Result<RecordingState, NotAudited> {
+        let recording = {
+            let rooms = self.lock();
+            match rooms.get(key) {
+                Some(e) if e.windows.holds(reason) => e.recording.as_ref().map(|r| r.id.clone()),
+                entry => return Ok(state_of(entry)),
+            }
+        };
+        self.write_audit(audit_event(key, reason, by, false, recording))
+            .await?;
+        Ok(self.open_now(key, reason))
+    }
+
+    /// Closes the window for `reason` now; the audit entry to write when it changed.
+    fn close_now(
+        &self,
+        key: &RoomKey,
+        reason: &str,
+        by: &str,
+    ) -> (Option<AuditEvent>, RecordingState) {
         let (changed, state, recording) = {
             let mut rooms = self.lock();
             let entry = rooms.entry(key.clone()).or_default();
-            let changed = if pause {
-                entry.windows.close(reason, by)
-            } else {
-                entry.windows.open(reason)
-            };
-            let recording = entry.recording.as_ref().map(|r| r.id.clone());
+            let changed = entry.windows.close(reason, by);
             if changed && let Some(rec) = &entry.recording {
-                let at_ms = rec.now_ms();
-                let event = if pause {
-                    // What was recorded before the pause becomes durable now.
-                    for tx in rec.tracks.values() {
-                        let _ = tx.try_send(TrackMsg::Seal);
-                    }
-                    MetaEvent::Pause {
-                        reason: reason.to_owned(),
-                        by: by.to_owned(),
-                        at_ms,
-                    }
-                } else {
-                    MetaEvent::Resume {
-                        reason: reason.to_owned(),
-                        at_ms,
-                    }
-                };
-                let _ = rec.meta.send(event);
+                // What was recorded before the pause becomes durable now.
+                for tx in rec.tracks.values() {
+                    let _ = tx.try_send(TrackMsg::Seal);
+                }
+                let _ = rec.meta.send(MetaEvent::Pause {
+                    reason: reason.to_owned(),
+                    by: by.to_owned(),
+                    at_ms: rec.now_ms(),
+                });
+            }
+            let recording = entry.recording.as_ref().map(|r| r.id.clone());
+            (changed, state_of(Some(entry)), recording)
+        };
+        if !changed {
+            return (None, state);
+        }
+        self.notify(key, &state);
+        (Some(audit_event(key, reason, by, true, recording)), state)
+    }
+
+    /// Reopens the window for `reason` (its resume already audited).
+    fn open_now(&self, key: &RoomKey, reason: &str) -> RecordingState {
+        let (changed, state) = {
+            let mut rooms = self.lock();
+            let Some(entry) = rooms.get_mut(key) else {
+                return state_of(None);
+            };
+            let changed = entry.windows.open(reason);
+            if changed && let Some(rec) = &entry.recording {
+                let _ = rec.meta.send(MetaEvent::Resume {
+                    reason: reason.to_owned(),
+                    at_ms: rec.now_ms(),
+                });
             }
             let state = state_of(Some(entry));
             if entry.windows.is_open() && entry.recording.is_none() {
                 rooms.remove(key);
             }
-            (changed, state, recording)
+            (changed, state)
         };
         if changed {
-            self.audit(key, reason, by, pause, recording);
             self.notify(key, &state);
         }
         state
+    }
+
+    /// For callers that cannot wait (the payment hook, room creation): the pause holds at
+    /// once and its audit entry is written by a task; a resume is audited first and then
+    /// reopens the window, retried with back-off while the audit log is down (the room stays
+    /// paused meanwhile).
+    fn set_window_in_background(&self, key: &RoomKey, reason: &str, by: &str, pause: bool) {
+        let Some(me) = self.me.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (key, reason, by) = (key.clone(), reason.to_owned(), by.to_owned());
+        if pause {
+            let (event, _) = self.close_now(&key, &reason, &by);
+            if let Some(event) = event {
+                rt.spawn(async move {
+                    let _ = me.write_audit(event).await;
+                });
+            }
+            return;
+        }
+        rt.spawn(async move {
+            let mut wait = std::time::Duration::from_millis(250);
+            while me.resume(&key, &reason, &by).await.is_err() {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(30));
+            }
+        });
     }
 
     /// Marks a room as needing recording consent before anything is recorded.
@@ -208,35 +301,23 @@ impl Recorder {
         if !self.config.enabled {
             return;
         }
-        self.set_window(key, windows::CONSENT, "system", true);
+        self.set_window_in_background(key, windows::CONSENT, "system", true);
     }
 
-    /// Records the room's consent (lifts the consent pause).
-    pub fn consent(&self, key: &RoomKey, by: &str) -> RecordingState {
-        self.set_window(key, windows::CONSENT, by, false)
+    /// Records the room's consent (lifts the consent pause once audited).
+    pub async fn consent(&self, key: &RoomKey, by: &str) -> Result<RecordingState, NotAudited> {
+        self.resume(key, windows::CONSENT, by).await
     }
 
-    fn audit(&self, key: &RoomKey, reason: &str, by: &str, pause: bool, recording: Option<String>) {
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let vault = Arc::clone(&self.vault);
-        let event = AuditEvent {
-            tenant: Some(TenantId::new(key.tenant.as_str())),
-            actor: by.to_owned(),
-            action: if pause { AUDIT_PAUSE } else { AUDIT_RESUME }.to_owned(),
-            resource: format!("room:{}", key.name),
-            outcome: match recording {
-                Some(id) => format!("reason={reason}; recording={id}"),
-                None => format!("reason={reason}"),
-            },
-            request_id: String::new(),
-        };
-        rt.spawn(async move {
-            if let Err(e) = vault.audit(event).await {
-                tracing::error!(error = %e, "recording pause/resume not audited");
-            }
-        });
+    async fn write_audit(&self, event: AuditEvent) -> Result<(), NotAudited> {
+        self.audit.record(event).await.map_err(|e| {
+            self.metrics
+                .recording
+                .audit_failures
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, "recording pause/resume not audited");
+            NotAudited
+        })
     }
 
     fn notify(&self, key: &RoomKey, state: &RecordingState) {
@@ -342,6 +423,44 @@ impl Recorder {
     }
 }
 
+/// A pause or resume could not be written to the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the recording pause or resume could not be audited")]
+pub struct NotAudited;
+
+/// Where pauses and resumes are audited.
+#[async_trait::async_trait]
+pub trait PauseAudit: Send + Sync + std::fmt::Debug {
+    async fn record(&self, event: AuditEvent) -> Result<(), hushpay_vault::VaultError>;
+}
+
+#[async_trait::async_trait]
+impl PauseAudit for Vault {
+    async fn record(&self, event: AuditEvent) -> Result<(), hushpay_vault::VaultError> {
+        self.audit(event).await
+    }
+}
+
+fn audit_event(
+    key: &RoomKey,
+    reason: &str,
+    by: &str,
+    pause: bool,
+    recording: Option<String>,
+) -> AuditEvent {
+    AuditEvent {
+        tenant: Some(TenantId::new(key.tenant.as_str())),
+        actor: by.to_owned(),
+        action: if pause { AUDIT_PAUSE } else { AUDIT_RESUME }.to_owned(),
+        resource: format!("room:{}", key.name),
+        outcome: match recording {
+            Some(id) => format!("reason={reason}; recording={id}"),
+            None => format!("reason={reason}"),
+        },
+        request_id: String::new(),
+    }
+}
+
 fn state_of(entry: Option<&RoomEntry>) -> RecordingState {
     match entry {
         None => RecordingState {
@@ -357,6 +476,7 @@ fn state_of(entry: Option<&RoomEntry>) -> RecordingState {
     }
 }
 
+#[async_trait::async_trait]
 impl RecorderTap for Recorder {
     fn packet(&self, room: &Room, participant_id: &str, role: Role, rtp: &[u8], _masked: bool) {
         if room.is_closed() || self.closing.load(Ordering::Acquire) {
@@ -413,8 +533,17 @@ impl RecorderTap for Recorder {
         };
     }
 
-    fn manual(&self, room: &Room, by: &str, pause: bool) -> Option<RecordingState> {
-        Some(self.set_window(&room.key, windows::MANUAL, by, pause))
+    async fn manual(
+        &self,
+        room: &Room,
+        by: &str,
+        pause: bool,
+    ) -> Option<Result<RecordingState, NotAudited>> {
+        Some(if pause {
+            self.pause(&room.key, windows::MANUAL, by).await
+        } else {
+            self.resume(&room.key, windows::MANUAL, by).await
+        })
     }
 
     fn state(&self, room: &Room) -> Option<RecordingState> {
@@ -454,6 +583,6 @@ impl ChangeHook for Recorder {
         };
         let reason = windows::payment_reason(&change.payment.id);
         let pause = !change.payment.state.is_terminal();
-        self.set_window(&key, &reason, "system", pause);
+        self.set_window_in_background(&key, &reason, "system", pause);
     }
 }

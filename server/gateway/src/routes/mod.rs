@@ -23,7 +23,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+        .route("/metrics", get(crate::metrics_access::public))
         .route("/.well-known/jwks.json", get(ops::jwks))
         .route("/v1/access-tokens", post(access_tokens::create))
         .route("/v1/tenants/{tenant}", get(tenants::show))

@@ -1,4 +1,4 @@
-//! Operations endpoints: liveness, readiness, metrics, and the JWKS.
+//! Operations endpoints: liveness, readiness and the JWKS (`/metrics`: `crate::metrics_access`).
 
 use axum::Json;
 use axum::extract::State;
@@ -25,17 +25,6 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         )
     })?;
     Ok(Json(json!({ "status": "ready", "store": "ok" })))
-}
-
-/// Prometheus text format.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
 }
 
 /// The public keys that verify participant tokens (RFC 7517 / RFC 8037).

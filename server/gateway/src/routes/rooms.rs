@@ -114,6 +114,16 @@ pub async fn recording_consent(
 ) -> Result<Json<Value>, ApiError> {
     let key = key(&tk, id);
     let room = state.sfu.rooms.get(&key).ok_or_else(not_found)?;
-    let rec = state.recorder.consent(&room.key, &format!("{}", tk.0.id));
+    let rec = state
+        .recorder
+        .consent(&room.key, &format!("{}", tk.0.id))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "the consent could not be audited; the room stays paused",
+            )
+        })?;
     Ok(Json(json!({"recording": rec})))
 }

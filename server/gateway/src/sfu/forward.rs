@@ -155,17 +155,18 @@ fn rtp_bytes(p: &Packet, sequence: u16) -> Vec<u8> {
 
 /// A consumer of post-mask audio (the recording issue implements it). Called on the
 /// forwarding task: implementations must not block.
+#[async_trait::async_trait]
 pub trait RecorderTap: Send + Sync + std::fmt::Debug {
     /// One RTP packet as forwarded (masked patient audio, or agent audio).
     fn packet(&self, room: &Room, participant_id: &str, role: Role, rtp: &[u8], masked: bool);
 
-    /// A manual pause (`pause`) or resume by `by`; `None` when nothing records.
-    fn manual(
+    /// A manual pause (`pause`) or resume by `by`, audited; `None` when nothing records.
+    async fn manual(
         &self,
         _room: &Room,
         _by: &str,
         _pause: bool,
-    ) -> Option<super::signal::RecordingState> {
+    ) -> Option<Result<super::signal::RecordingState, crate::recording::NotAudited>> {
         None
     }
 
@@ -182,6 +183,7 @@ pub trait RecorderTap: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Default)]
 pub struct NoRecorder;
 
+#[async_trait::async_trait]
 impl RecorderTap for NoRecorder {
     fn packet(&self, _: &Room, _: &str, _: Role, _: &[u8], _: bool) {}
 }
@@ -287,7 +289,7 @@ async fn drain_masker(
                     .sfu
                     .digits_captured
                     .fetch_add(1, Ordering::Relaxed);
-                room.record_digit(&d);
+                room.digit_keyed(d);
             }
             Output::Collector(ev) => secure.collector_event(masker, ev),
             _ => {}

@@ -173,6 +173,32 @@ pub fn munge_offer(sdp: &str) -> String {
     out
 }
 
+/// The packet time asked of every sender: the masker holds one packet back and masks one
+/// before and one after a tone, so 20 ms packets keep the onset and the muted span short.
+pub const PTIME_MS: u32 = 20;
+
+/// Munges our answer before it is sent: each audio section asks for 20 ms packets
+/// (`a=ptime:20`, `a=maxptime:20`, RFC 4566 / RFC 7587 section 7). The masker does not rely on
+/// it (it holds a longer packet for its own duration), but a peer that honours it is masked
+/// with less speech around a tone.
+pub fn munge_answer(sdp: &str) -> String {
+    let mut out = String::with_capacity(sdp.len() + 64);
+    for section in split_sections(sdp) {
+        let audio = section.first().is_some_and(|l| l.starts_with("m=audio "));
+        for line in &section {
+            if audio && (line.starts_with("a=ptime:") || line.starts_with("a=maxptime:")) {
+                continue;
+            }
+            push_line(&mut out, line);
+        }
+        if audio {
+            push_line(&mut out, &format!("a=ptime:{PTIME_MS}"));
+            push_line(&mut out, &format!("a=maxptime:{PTIME_MS}"));
+        }
+    }
+    out
+}
+
 fn opus_pts(section: &[&str]) -> Vec<u8> {
     section
         .iter()
@@ -323,5 +349,22 @@ mod tests {
     fn garbage_is_not_a_negotiation() {
         assert_eq!(negotiated_audio("not sdp"), None);
         assert_eq!(munge_offer(""), "");
+    }
+
+    #[test]
+    fn the_answer_asks_for_20_ms_packets_in_audio_sections_only() {
+        let sdp = "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+            m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=ptime:60\r\n\
+            m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=sctp-port:5000\r\n";
+        let m = munge_answer(sdp);
+        assert!(!m.contains("a=ptime:60"));
+        let audio = &m[m.find("m=audio").unwrap()..m.find("m=application").unwrap()];
+        assert!(audio.contains("a=ptime:20\r\na=maxptime:20\r\n"), "{m}");
+        assert_eq!(
+            m.matches("a=ptime:").count(),
+            1,
+            "not in the data channel section"
+        );
+        assert!(m.starts_with("v=0\r\n"));
     }
 }

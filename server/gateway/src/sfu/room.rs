@@ -3,12 +3,13 @@
 //! tenant's room.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use hushpay_auth::Role;
 use hushpay_card::chat_scan::{ChatScanner, Verdict};
-use hushpay_media::masker::{DigitEvent, DigitSource};
+use hushpay_media::masker::DigitEvent;
 use serde::Serialize;
 use tokio::sync::watch;
 
@@ -22,15 +23,6 @@ pub struct RoomKey {
     pub name: String,
 }
 
-/// A digit the masker captured on the patient's stream (outside secure mode). Kept for the
-/// payment session (a later issue) and tests; never sent to agents, never logged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CapturedDigit {
-    pub digit: char,
-    pub source: DigitSource,
-    pub at: Instant,
-}
-
 /// One call.
 #[derive(Debug)]
 pub struct Room {
@@ -41,6 +33,8 @@ pub struct Room {
     pub ivr: super::ivr_audio::RoomIvr,
     /// Secure collection for a keyed payment ([`super::secure`]).
     pub secure: super::secure::RoomSecure,
+    /// Keys the masker heard on the patient's stream outside a collection: counted, never kept.
+    digits_keyed: AtomicU64,
     state: Mutex<RoomState>,
     closed_tx: watch::Sender<bool>,
 }
@@ -49,7 +43,6 @@ pub struct Room {
 struct RoomState {
     participants: BTreeMap<String, Arc<Participant>>,
     empty_since: Option<Instant>,
-    digits: Vec<CapturedDigit>,
     /// Card numbers in the room's chat, per sender (split numbers included).
     chat_scanner: ChatScanner<String>,
 }
@@ -71,6 +64,7 @@ impl Room {
             created_by_backend: by_backend,
             ivr: Default::default(),
             secure: Default::default(),
+            digits_keyed: AtomicU64::new(0),
             state: Mutex::default(),
             closed_tx,
         }
@@ -115,17 +109,16 @@ impl Room {
         }
     }
 
-    pub fn record_digit(&self, d: &DigitEvent) {
-        self.lock().digits.push(CapturedDigit {
-            digit: d.digit.as_char(),
-            source: d.source,
-            at: d.start,
-        });
+    /// A key the masker heard outside a collection (issue 12, finding 4): the room counts it
+    /// and forgets it. Keys that matter (a field of a payment) go to the secure session's
+    /// collector, never here; nothing in the room retains which key was pressed.
+    pub fn digit_keyed(&self, _key: DigitEvent) {
+        self.digits_keyed.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Digits captured so far (for the payment session and tests).
-    pub fn captured_digits(&self) -> Vec<CapturedDigit> {
-        self.lock().digits.clone()
+    /// How many keys were heard outside a collection (a count, no values).
+    pub fn digits_keyed(&self) -> u64 {
+        self.digits_keyed.load(Ordering::Relaxed)
     }
 
     /// Looks for card numbers in chat message `id` of `participant` (see

@@ -1,7 +1,7 @@
 //! Secure collection in a room: the owner of a payment collected by keys (the keypad driver,
 //! the IVR) holds a [`SecureSession`] on the room; while it lives, the patient's masker is in
 //! secure mode (strict masking, every key to the digit collector, none to
-//! `Room::record_digit`) and collects what the session asks: a field, one key, or nothing.
+//! `Room::digit_keyed`, which only counts) and collects what the session asks: a field, one key, or nothing.
 //!
 //! The room keeps the *wanted* state (a `watch` of the current [`SecureRequest`]), not a queue
 //! of commands, and the patient stream task follows it with a [`SecureFollower`]:

@@ -227,7 +227,7 @@ impl Session {
             ClientMessage::Mute { muted } => self.mute(muted),
             ClientMessage::Ping { nonce } => Ok(Some(ServerMessage::Pong { nonce })),
             ClientMessage::Leave => return Flow::Stop,
-            ClientMessage::Recording { action } => self.recording(action),
+            ClientMessage::Recording { action } => self.recording(action).await,
         };
         match reply {
             Ok(Some(m)) => {
@@ -401,7 +401,7 @@ impl Session {
     }
 
     /// A manual pause or resume of the room's recording.
-    fn recording(
+    async fn recording(
         &mut self,
         action: signal::RecordingAction,
     ) -> Result<Option<ServerMessage>, (&'static str, String)> {
@@ -420,9 +420,19 @@ impl Session {
         }
         let by = format!("{}:{}", p.role.as_str(), p.identity);
         let pause = action == signal::RecordingAction::Pause;
-        match self.sfu.recorder.manual(&room, &by, pause) {
+        match self.sfu.recorder.manual(&room, &by, pause).await {
             // The state goes to every agent and supervisor of the room (this one included).
-            Some(_) => Ok(None),
+            Some(Ok(_)) => Ok(None),
+            // Audit or deny: a resume that cannot be audited leaves the room paused; a pause
+            // holds even so, and the agent is told it was not audited.
+            Some(Err(_)) => Err((
+                codes::AUDIT_UNAVAILABLE,
+                if pause {
+                    "the recording is paused, but the pause could not be audited".to_owned()
+                } else {
+                    "the recording stays paused: the resume could not be audited".to_owned()
+                },
+            )),
             None => Err((
                 codes::RECORDING_OFF,
                 "this gateway does not record calls".to_owned(),
@@ -477,7 +487,7 @@ async fn negotiate(
         }
     }
     let answer = pc.create_answer(None).await.map_err(invalid)?;
-    let sdp = answer.sdp.clone();
+    let sdp = peer::munge_answer(&answer.sdp);
     pc.set_local_description(answer).await.map_err(invalid)?;
     Ok(sdp)
 }

@@ -6,6 +6,7 @@
 //! # or: HUSHPAY__VAULT__KEK=<hex> in the environment
 //! hpke_key_file = "/etc/hushpay/vault-hpke.key"
 //! rewrap_interval_secs = 300   # background rewrap of tokens under retired key versions
+//! sad_ttl_secs = 300           # a CVC waits at most this long for its authorization
 //! ```
 //!
 //! In development both are generated under `<data_dir>/keys/` on first start (with a
@@ -33,6 +34,8 @@ pub struct RawVault {
     pub hpke_key_file: Option<PathBuf>,
     /// How often the background rewrap looks for tokens under retired key versions.
     pub rewrap_interval_secs: Option<u64>,
+    /// How long a CVC may wait in memory for its authorization (PCI DSS 3.3.1).
+    pub sad_ttl_secs: Option<u64>,
 }
 
 impl std::fmt::Debug for RawVault {
@@ -42,6 +45,7 @@ impl std::fmt::Debug for RawVault {
             .field("kek_file", &self.kek_file)
             .field("hpke_key_file", &self.hpke_key_file)
             .field("rewrap_interval_secs", &self.rewrap_interval_secs)
+            .field("sad_ttl_secs", &self.sad_ttl_secs)
             .finish()
     }
 }
@@ -76,6 +80,9 @@ pub struct VaultConfig {
     pub hpke_key_configured: bool,
     /// Period of the background rewrap ([`crate::vault::rewrap`]).
     pub rewrap_interval: std::time::Duration,
+    /// Lifetime of a CVC held for its authorization; expired ones are purged on a timer
+    /// ([`crate::vault::sad_purge`]).
+    pub sad_ttl: std::time::Duration,
 }
 
 impl RawVault {
@@ -109,8 +116,18 @@ impl RawVault {
                 reason: "1 to 86400 seconds".into(),
             });
         }
+        let sad_ttl = self
+            .sad_ttl_secs
+            .unwrap_or(hushpay_vault::sad::DEFAULT_SAD_TTL.as_secs());
+        if !(1..=900).contains(&sad_ttl) {
+            return Err(ConfigError::Invalid {
+                key: "vault.sad_ttl_secs",
+                reason: "1 to 900 seconds (a CVC lives minutes at most)".into(),
+            });
+        }
         Ok(VaultConfig {
             rewrap_interval: std::time::Duration::from_secs(rewrap),
+            sad_ttl: std::time::Duration::from_secs(sad_ttl),
             kek,
             hpke_key_file: self
                 .hpke_key_file

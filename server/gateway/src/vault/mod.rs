@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod rewrap;
+pub mod sad_purge;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -65,7 +66,11 @@ impl VaultState {
         );
         Ok((
             VaultState {
-                vault: Arc::new(Vault::new(kek, store)),
+                vault: Arc::new(Vault::with_parts(
+                    hushpay_vault::Keyring::new(kek, Arc::clone(&store)),
+                    hushpay_vault::sad::SadStore::new(config.sad_ttl),
+                    store,
+                )),
                 hpke_secret,
                 hpke_public,
                 kid,

@@ -2,6 +2,7 @@
 //! `127.0.0.1:0` with a throwaway data directory.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod binary;
 pub mod cards;
 pub mod receiver;
 
