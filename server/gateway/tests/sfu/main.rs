@@ -16,5 +16,6 @@ mod ivr_phone;
 mod keypad_payment;
 mod masked_call;
 mod payment_messages;
+mod payment_secrets;
 mod recording;
 mod rooms;
