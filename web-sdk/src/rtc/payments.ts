@@ -88,7 +88,7 @@ export class PaymentClient {
     const json = await this.call('/v1/payments', 'POST', body, { 'Idempotency-Key': idempotencyKey() });
     const out: CreatedPayment = { payment: json.payment as Payment };
     // Never hand on a fragment (an older gateway put the client secret there).
-    if (typeof json.link_url === 'string') out.linkUrl = json.link_url.split('#')[0];
+    if (typeof json.link_url === 'string') out.linkUrl = json.link_url.split('#', 1)[0] ?? '';
     const offered = json.offered as { patients?: unknown; staff?: unknown } | undefined;
     if (typeof offered?.patients === 'number' && typeof offered.staff === 'number') out.offered = { patients: offered.patients, staff: offered.staff };
     return out;

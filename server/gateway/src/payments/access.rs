@@ -91,13 +91,16 @@ impl Viewer<'_> {
         }
     }
 
-    /// May this viewer create payments?
+    /// May this viewer create payments? A token without the grant is `MissingGrant` (a
+    /// patient's default one included); a patient's token that was given it is `Patient`.
     pub fn may_request_payments(&self) -> Result<(), RequestRefusal> {
         match self {
             Viewer::Backend { .. } => Ok(()),
-            Viewer::Participant(p) if p.role == Role::Patient => Err(RequestRefusal::Patient),
             Viewer::Participant(p) if p.handles_payments() => Ok(()),
-            Viewer::Participant(_) => Err(RequestRefusal::MissingGrant),
+            Viewer::Participant(p) if !p.grants.can_request_payment => {
+                Err(RequestRefusal::MissingGrant)
+            }
+            Viewer::Participant(_) => Err(RequestRefusal::Patient),
         }
     }
 
@@ -190,6 +193,11 @@ mod tests {
         let patient = Viewer::Participant(participant(Role::Patient, with));
         assert!(matches!(patient.may_see(&p), Err(PaymentError::Forbidden)));
         assert_eq!(patient.may_request_payments(), Err(RequestRefusal::Patient));
+        let plain = Viewer::Participant(participant(Role::Patient, Role::Patient.default_grants()));
+        assert_eq!(
+            plain.may_request_payments(),
+            Err(RequestRefusal::MissingGrant)
+        );
         assert!(patient.may_hold_client_secret());
 
         let elsewhere = payment(Some("call-2"), "key_1");
