@@ -120,9 +120,7 @@ impl Caller {
             ))
         }
     }
-}
 
-impl Caller {
     /// Refuses (403 `wrong_role`) a patient's token: what only the tenant's backend and its
     /// agents and supervisors may read (card tokens, for one).
     pub fn require_staff(&self) -> Result<(), ApiError> {
