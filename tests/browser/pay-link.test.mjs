@@ -1,7 +1,8 @@
 // Browser end-to-end for pay-by-link (issue 7, item 3): an agent in a call creates a link
 // payment through the API (POST /v1/payments, method link, with its own access token); the
 // gateway sends it into the call's chat as a `payment_link` message, the patient's copy
-// carrying the secret in the URL fragment and the agent's not; the patient opens it, the
+// carrying the secret in the URL fragment and the agent's not (nor the agent's API answer:
+// issue 12, finding 2, no `pcs_` in anything the agent's page holds); the patient opens it, the
 // hosted /pay/{id} page mounts the card iframe, the card is paid; the token reaches the
 // agent's view of the payment and the signed webhook; the link is single use (410 on reuse)
 // and expires (410 after its timeout). No page of the agent holds the card number, and
@@ -39,6 +40,12 @@ async function linkMessages(page) {
   return (await page.evaluate(() => window.hp.frames)).map((f) => JSON.parse(f)).filter((m) => m.type === 'payment_link');
 }
 
+/** The link of payment `id` as the patient got it in the chat (with its secret). */
+async function patientLink(id) {
+  const m = await eventually(async () => (await linkMessages(patient)).find((l) => l.payment.id === id), 'the patient\'s link');
+  return m.url;
+}
+
 before(async () => {
   env = await startCallEnv();
   ({ page: agent, token: agentToken } = await joinCall('agent-1', 'agent'));
@@ -54,12 +61,13 @@ test('the agent sends a link in the chat; the patient pays on the hosted page; t
   assert.equal(created.payment.method, 'link');
   assert.equal(created.payment.room, ROOM, 'bound to the agent\'s room');
   assert.deepEqual(created.offered, { patients: 1, staff: 1 });
-  assert.equal(created.link_url, `${env.gatewayUrl}/pay/${id}#${created.client_secret}`);
+  assert.equal(created.client_secret, undefined, 'the agent\'s answer holds no client secret');
+  assert.equal(created.link_url, `${env.gatewayUrl}/pay/${id}`, 'nor a link with one');
 
   const forPatient = await eventually(async () => (await linkMessages(patient)).find((m) => m.payment.id === id), 'the patient\'s link');
   const forAgent = await eventually(async () => (await linkMessages(agent)).find((m) => m.payment.id === id), 'the agent\'s link');
-  assert.equal(forPatient.url, created.link_url, 'the patient gets the link with its secret');
-  assert.equal(forAgent.url, `${env.gatewayUrl}/pay/${id}`, 'the agent gets it without the secret');
+  assert.match(forPatient.url, new RegExp(`^${env.gatewayUrl}/pay/${id}#pcs_[A-Za-z0-9]{32}$`), 'the patient gets the link with its secret');
+  assert.equal(forAgent.url, created.link_url, 'the agent gets it without the secret');
   assert.equal(forPatient.from.identity, 'agent-1');
   assert.equal(forPatient.from.role, 'agent');
   assert.deepEqual({ amount: forPatient.payment.amount, currency: forPatient.payment.currency, reference: forPatient.payment.reference },
@@ -114,13 +122,18 @@ test('the agent sends a link in the chat; the patient pays on the hosted page; t
   assert.deepEqual(findTracer((await agent.evaluate(() => window.hp.frames.concat(window.hp.wsFrames))).join('\n'), PAN), [], 'agent frames');
   for (const r of seen.requests) assert.deepEqual(findTracer(r.url + r.body, PAN), [], r.url);
   assert.deepEqual(findTracer(env.gw.logs.stdout + env.gw.logs.stderr, PAN), [], 'gateway logs');
+  // Nor does anything the agent's page holds carry a client secret.
+  assert.ok(!(await pageText(agent)).includes('pcs_'), 'no secret in the agent page');
+  const agentFrames = await agent.evaluate(() => window.hp.frames.concat(window.hp.wsFrames));
+  assert.deepEqual(agentFrames.filter((f) => f.includes('pcs_')), [], 'no secret in the agent\'s frames');
 });
 
 test('a used link cannot take a second card (410 payment_link_used)', async () => {
   const created = await createLink('link-2');
+  const link = await patientLink(created.payment.id);
   await env.api(`/v1/payments/${created.payment.id}/cancel`, agentToken, { method: 'POST' });
   const { page } = await newPage(env.browser);
-  const r = await page.goto(created.link_url);
+  const r = await page.goto(link);
   assert.equal(r.status(), 410);
   assert.match(await page.locator('#gone').textContent(), /cancelled/);
   assert.equal(await page.evaluate(() => document.scripts.length), 0, 'the 410 page runs no script');
@@ -141,10 +154,11 @@ test('a link without its secret, or with an unknown id, does not open a card for
 });
 
 test('a link expires after its timeout (410)', async () => {
+  const link = await patientLink(expiring.payment.id);
   const wait = expiring.payment.expires_at * 1000 - Date.now() + 1500;
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   const { page } = await newPage(env.browser);
-  const r = await page.goto(expiring.link_url);
+  const r = await page.goto(link);
   assert.equal(r.status(), 410);
   assert.match(await page.locator('#gone').textContent(), /expired/);
   const seen = await env.api(`/v1/payments/${expiring.payment.id}`, agentToken);

@@ -120,6 +120,20 @@ impl Caller {
             ))
         }
     }
+
+    /// Refuses (403 `wrong_role`) a patient's token: what only the tenant's backend and its
+    /// agents and supervisors may read (card tokens, for one).
+    pub fn require_staff(&self) -> Result<(), ApiError> {
+        match self {
+            Caller::Participant(c) if c.role == hushpay_auth::Role::Patient => {
+                Err(ApiError::forbidden(
+                    "wrong_role",
+                    "a patient's token may not read this; it is for the tenant's backend and its staff",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The tenant API key only (participant tokens refused).

@@ -18,16 +18,24 @@ function response(status: number, body: unknown) {
 describe('PaymentClient', () => {
   it('creates with an idempotency key and maps the answer', async () => {
     const fetchFn = vi.fn((_u: string, _i: { method: string; headers: Record<string, string>; body?: string }) =>
-      response(201, { payment: payment({ method: 'link' }), client_secret: 'pcs_x', link_url: 'https://g/pay/pay_1#pcs_x', offered: { patients: 1, staff: 1 } }));
+      response(201, { payment: payment({ method: 'link' }), link_url: 'https://g/pay/pay_1', offered: { patients: 1, staff: 1 } }));
     const c = new PaymentClient('https://g.example', 'jwt', fetchFn);
     const out = await c.create({ method: 'link', amount: 4200, currency: 'USD', reference: 'visit-77', timeout: 600 });
-    expect(out.linkUrl).toBe('https://g/pay/pay_1#pcs_x');
+    expect(out.linkUrl).toBe('https://g/pay/pay_1');
     expect(out.offered).toEqual({ patients: 1, staff: 1 });
     const [url, init] = fetchFn.mock.calls[0]!;
     expect(url).toBe('https://g.example/v1/payments');
     expect(init.headers.Authorization).toBe('Bearer jwt');
     expect(init.headers['Idempotency-Key']).toMatch(/^[0-9a-f-]{32,36}$/);
     expect(JSON.parse(init.body!)).toEqual({ method: 'link', mode: 'charge', amount: 4200, currency: 'USD', reference: 'visit-77', timeout: 600 });
+  });
+
+  it('never hands on a client secret, even from an answer that carries one', async () => {
+    const c = new PaymentClient('https://g', 'jwt', () =>
+      response(201, { payment: payment({ method: 'link' }), client_secret: 'pcs_x', link_url: 'https://g/pay/pay_1#pcs_x' }));
+    const out = await c.create({ method: 'link', amount: 4200, currency: 'USD', reference: 'visit-77' });
+    expect(out.linkUrl).toBe('https://g/pay/pay_1');
+    expect(JSON.stringify(out)).not.toContain('pcs_');
   });
 
   it('turns API errors, network failures and odd answers into typed errors', async () => {

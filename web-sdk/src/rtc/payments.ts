@@ -29,7 +29,11 @@ export interface PaymentRequest {
 
 export interface CreatedPayment {
   payment: Payment;
-  /** Link payments: the pay-by-link URL with its secret (it was also sent to the patient). */
+  /**
+   * Link payments: the pay-by-link page's address, without the client secret. Only the
+   * patient's copy of the link (in the chat) carries the secret that opens a card form; an
+   * agent never holds it (docs/security.md, issue 12 finding 2).
+   */
   linkUrl?: string;
   /** Whom the payment was offered to in the room. */
   offered?: { patients: number; staff: number };
@@ -83,7 +87,8 @@ export class PaymentClient {
     if (r.timeout !== undefined) body.timeout = r.timeout;
     const json = await this.call('/v1/payments', 'POST', body, { 'Idempotency-Key': idempotencyKey() });
     const out: CreatedPayment = { payment: json.payment as Payment };
-    if (typeof json.link_url === 'string') out.linkUrl = json.link_url;
+    // Never hand on a fragment (an older gateway put the client secret there).
+    if (typeof json.link_url === 'string') out.linkUrl = json.link_url.split('#', 1)[0] ?? '';
     const offered = json.offered as { patients?: unknown; staff?: unknown } | undefined;
     if (typeof offered?.patients === 'number' && typeof offered.staff === 'number') out.offered = { patients: offered.patients, staff: offered.staff };
     return out;

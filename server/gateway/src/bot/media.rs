@@ -304,6 +304,7 @@ pub(super) fn spawn_chat_reader(
     dc: Arc<dyn DataChannel>,
     tx: mpsc::Sender<ChatOut>,
     open_rx: &mut mpsc::Receiver<()>,
+    log: Option<super::FrameLog>,
 ) {
     let (open_tx, rx) = mpsc::channel(1);
     *open_rx = rx;
@@ -314,6 +315,9 @@ pub(super) fn spawn_chat_reader(
                     let _ = open_tx.try_send(());
                 }
                 DataChannelEvent::OnMessage(m) => {
+                    if let Some(log) = &log {
+                        super::log_frame(log, &String::from_utf8_lossy(&m.data));
+                    }
                     if let Ok(out) = serde_json::from_slice::<ChatOut>(&m.data) {
                         let _ = tx.send(out).await;
                     }

@@ -47,6 +47,15 @@ pub struct BotConfig {
     pub keep_payloads: bool,
 }
 
+/// The raw text frames a bot received (signalling and chat), kept with `keep_payloads`.
+type FrameLog = Arc<Mutex<Vec<String>>>;
+
+fn log_frame(log: &FrameLog, text: &str) {
+    log.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(text.to_owned());
+}
+
 /// A connected participant.
 pub struct Bot {
     signalling: Signalling,
@@ -59,6 +68,7 @@ pub struct Bot {
     chat_rx: mpsc::Receiver<ChatOut>,
     /// Signalling frames other than candidates and answers.
     pub events: mpsc::Receiver<ServerMessage>,
+    frames: FrameLog,
     pub participant_id: String,
 }
 
@@ -73,7 +83,10 @@ impl std::fmt::Debug for Bot {
 impl Bot {
     /// Connects, joins, negotiates, and waits until the chat channel is open.
     pub async fn connect(config: BotConfig) -> Result<Bot, BotError> {
-        let (mut signalling, mut events) = Signalling::connect(&config.url, &config.token).await?;
+        let frames = FrameLog::default();
+        let log = config.keep_payloads.then(|| Arc::clone(&frames));
+        let (mut signalling, mut events) =
+            Signalling::connect(&config.url, &config.token, log.clone()).await?;
         signalling.send_json(&serde_json::json!({"type":"join","v":1}))?;
         let participant_id = loop {
             match events.recv().await {
@@ -125,7 +138,7 @@ impl Bot {
             .await
             .map_err(|e| BotError::new("remote description", e))?;
         signalling.start_candidates(Arc::clone(&pc), &mut events);
-        media::spawn_chat_reader(Arc::clone(&chat), chat_tx, &mut chat_open);
+        media::spawn_chat_reader(Arc::clone(&chat), chat_tx, &mut chat_open, log);
         tokio::time::timeout(std::time::Duration::from_secs(10), chat_open.recv())
             .await
             .map_err(|_| BotError("chat channel did not open within 10 s".into()))?;
@@ -139,6 +152,7 @@ impl Bot {
             chat,
             chat_rx,
             events: signalling_events(events),
+            frames,
             participant_id,
         })
     }
@@ -180,6 +194,15 @@ impl Bot {
             .await
             .ok()
             .flatten()
+    }
+
+    /// Every text frame received so far on the signalling socket and the chat channel, raw
+    /// and in arrival order (needs `keep_payloads`; empty otherwise).
+    pub fn raw_frames(&self) -> Vec<String> {
+        self.frames
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Sends a raw signalling frame.

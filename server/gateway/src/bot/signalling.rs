@@ -22,9 +22,11 @@ pub(super) struct Signalling {
 
 impl Signalling {
     /// Opens `url?access_token=token`.
+    /// Every text frame received is appended to `log` when there is one.
     pub(super) async fn connect(
         url: &str,
         token: &str,
+        log: Option<super::FrameLog>,
     ) -> Result<(Self, mpsc::Receiver<ServerMessage>), BotError> {
         let full = format!("{url}?access_token={token}");
         let (ws, _) = tokio_tungstenite::connect_async(full)
@@ -47,6 +49,9 @@ impl Signalling {
             let mut answer_tx = Some(answer_tx);
             while let Some(Ok(msg)) = stream.next().await {
                 let Message::Text(text) = msg else { continue };
+                if let Some(log) = &log {
+                    super::log_frame(log, text.as_str());
+                }
                 let Ok(parsed) = serde_json::from_str::<ServerMessage>(&text) else {
                     continue;
                 };

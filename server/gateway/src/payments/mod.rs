@@ -8,10 +8,13 @@
 //! * [`ivr`]: the same keyed fields driven by the IVR (method `ivr`);
 //! * [`finish`]: tokenize in the vault, authorize through the connector, record the result;
 //! * [`http_connector`]: the `http` relay connector (the `sandbox` lives in hushpay-vault);
+//! * [`access`]: who may request payments, see them, and hold their client secrets (HTTP
+//!   and signalling alike);
 //! * [`events`]: webhook bodies; [`secret`]: client secrets; [`error`]: HTTP mapping.
 //!
 //! Nothing here stores or logs card data: payments are masked documents.
 
+pub mod access;
 pub mod card_form;
 pub mod changes;
 pub mod config;
@@ -65,9 +68,24 @@ pub struct PaymentService {
     changes: changes::Changes,
 }
 
-/// The SHA-256 (hex) identifying a request body for idempotency.
-pub fn request_hash(canonical: &[u8]) -> String {
-    hex::encode(Sha256::digest(canonical))
+/// The SHA-256 (hex) identifying a request for idempotency: every field of the request as
+/// the service will create it, the room included (an agent's payments are bound to its own
+/// room, so the same key and body sent from another room is another request).
+pub fn request_hash(request: &PaymentRequest) -> String {
+    // Fixed keys in a fixed order: one request has one encoding.
+    let canonical = serde_json::json!({
+        "amount": request.amount,
+        "currency": request.currency,
+        "reference": request.reference,
+        "mode": request.mode,
+        "method": request.method,
+        "required_fields": request.required_fields,
+        "allowed_brands": request.allowed_brands,
+        "attempts": request.attempts,
+        "timeout": request.timeout_secs,
+        "room": request.room,
+    });
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
 impl PaymentService {
@@ -112,15 +130,15 @@ impl PaymentService {
     }
 
     /// Creates a payment, or returns the one an earlier request with the same
-    /// `Idempotency-Key` created (refused when that request's body differed).
+    /// `Idempotency-Key` created (refused when that request differed, its room included).
     pub async fn create(
         &self,
         actor: &Actor,
         tenant: &TenantId,
         request: PaymentRequest,
         idempotency_key: &str,
-        request_hash: String,
     ) -> Result<Created, PaymentError> {
+        let request_hash = request_hash(&request);
         if let Some(existing) = self.replay(tenant, idempotency_key, &request_hash).await? {
             return Ok(existing);
         }

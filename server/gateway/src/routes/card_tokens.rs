@@ -5,7 +5,8 @@
 //!   The envelope must be sealed to the key from `GET /v1/vault/public-key` with the binding
 //!   tenant = the caller's tenant id and session = `session`. Answers `201` with the token's
 //!   masked metadata. A CVC in the payload is held in memory only, for one authorization.
-//! * `GET /v1/tokens/{id}`: the token's masked metadata, for callers of its tenant only.
+//! * `GET /v1/tokens/{id}`: the token's masked metadata, for the tenant's API key and its
+//!   agents' and supervisors' tokens only (a patient's token is `403 wrong_role`).
 //!
 //! No response ever carries a PAN or CVC.
 
@@ -128,6 +129,7 @@ pub async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<TokenMetadata>, ApiError> {
+    caller.require_staff()?;
     let meta = state.vault.vault.token(&caller.tenant(), &id).await?;
     Ok(Json(meta))
 }

@@ -1,10 +1,12 @@
 //! Payment sessions over HTTP.
 //!
-//! * `POST /v1/payments` (tenant API key, or agent JWT with `canRequestPayment`;
-//!   `Idempotency-Key` required): creates a payment; card-form and link payments come with
-//!   a `client_secret` (shown once), link payments with their `link_url`. A payment bound to
-//!   a room (an agent's are bound to its own) is offered to that room's patient
-//!   ([`payment_offer`]); `offered` says whom it reached.
+//! * `POST /v1/payments` (tenant API key, or agent/supervisor JWT with `canRequestPayment`;
+//!   `Idempotency-Key` required): creates a payment; for the tenant's backend card-form and
+//!   link payments come with a `client_secret` (shown once) and link payments with their
+//!   `link_url` (`#pcs_...` fragment). An agent gets neither secret nor fragment
+//!   ([`access`]): the secret reaches the patient only. A payment bound to a room (an
+//!   agent's are bound to its own) is offered to that room's patient ([`payment_offer`]);
+//!   `offered` says whom it reached.
 //! * `GET /v1/payments/{id}`: the masked payment for the tenant or the agent; with
 //!   `Bearer pcs_...` (the patient's page) only amount, currency, reference, required fields,
 //!   allowed brands and state.
@@ -27,6 +29,7 @@ use serde_json::json;
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller};
+use crate::payments::access::{self, RequestRefusal, Viewer};
 use crate::payments::{Loaded, PaymentError, PaymentService};
 use crate::routes::card_tokens::{open_error, request_id};
 use crate::sfu::{ivr_call, payment_offer};
@@ -110,31 +113,11 @@ impl FromRequestParts<AppState> for PaymentCredential {
 fn actor(caller: &Caller, headers: &HeaderMap) -> Actor {
     let who = match caller {
         Caller::ApiKey(k) => k.id.to_string(),
-        Caller::Participant(c) => format!("agent:{}", c.sub.as_str()),
+        Caller::Participant(c) => access::participant_actor(c.sub.as_str()),
     };
     Actor {
         who,
         request_id: request_id(headers),
-    }
-}
-
-/// Tenant callers see their tenant's payments; agents need `canRequestPayment` and see the
-/// payments of their room or their own.
-fn check_access(caller: &Caller, p: &Payment) -> Result<(), PaymentError> {
-    if caller.tenant().as_str() != p.tenant {
-        return Err(PaymentError::NotFound);
-    }
-    match caller {
-        Caller::ApiKey(_) => Ok(()),
-        Caller::Participant(c) => {
-            let own = p.room.as_deref() == Some(c.room.as_str())
-                || p.created_by == format!("agent:{}", c.sub.as_str());
-            if c.grants.can_request_payment && own {
-                Ok(())
-            } else {
-                Err(PaymentError::Forbidden)
-            }
-        }
     }
 }
 
@@ -183,13 +166,22 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
     let mut room = body.room.clone();
-    if let Caller::Participant(c) = &caller {
-        if !c.grants.can_request_payment {
+    match Viewer::from(&caller).may_request_payments() {
+        Ok(()) => {}
+        Err(RequestRefusal::Patient) => {
+            return Err(ApiError::forbidden(
+                "wrong_role",
+                "payments are requested by the tenant backend or an agent, never a patient",
+            ));
+        }
+        Err(RequestRefusal::MissingGrant) => {
             return Err(ApiError::forbidden(
                 "missing_grant",
                 "this token lacks the `canRequestPayment` grant",
             ));
         }
+    }
+    if let Caller::Participant(c) = &caller {
         // An agent's payments are bound to its own room: keypad digits come from that
         // room's patient, and card-form and link payments are offered to that patient.
         if room.as_deref().is_some_and(|r| r != c.room.as_str()) {
@@ -212,9 +204,6 @@ pub async fn create(
         // cannot (a retry of a created payment is answered as a replay below).
         ivr_call::target(&state.sfu, caller.tenant().as_str(), r).map_err(ivr_error)?;
     }
-    let hash = crate::payments::request_hash(
-        &serde_json::to_vec(&body).map_err(|e| ApiError::internal("request hash", &e))?,
-    );
     let request = PaymentRequest {
         amount: body.amount,
         currency: body.currency,
@@ -229,13 +218,7 @@ pub async fn create(
     };
     let created = state
         .payments
-        .create(
-            &actor(&caller, &headers),
-            &caller.tenant(),
-            request,
-            &key,
-            hash,
-        )
+        .create(&actor(&caller, &headers), &caller.tenant(), request, &key)
         .await?;
     let mut payment = created.payment;
     if !created.replayed
@@ -251,10 +234,19 @@ pub async fn create(
     let created = crate::payments::Created { payment, ..created };
     let mut body = json!({ "payment": created.payment });
     if let Some(secret) = &created.client_secret {
-        body["client_secret"] = json!(secret.as_str());
+        // The secret goes to the tenant's backend only; an agent's link is the page's
+        // address without it (as in the agent's copy of the chat message).
+        let shown = Viewer::from(&caller).may_hold_client_secret();
+        if shown {
+            body["client_secret"] = json!(secret.as_str());
+        }
         if created.payment.method == Method::Link {
             let url = payment_offer::link_url(&state.config.public_url, &created.payment.id);
-            body["link_url"] = json!(format!("{url}#{}", secret.as_str()));
+            body["link_url"] = json!(if shown {
+                format!("{url}#{}", secret.as_str())
+            } else {
+                url
+            });
         }
     }
     if !created.replayed && created.payment.room.is_some() {
@@ -284,7 +276,7 @@ pub async fn create(
 
 async fn load_for(state: &AppState, caller: &Caller, id: &str) -> Result<Loaded, ApiError> {
     let loaded = state.payments.load(id).await?;
-    check_access(caller, &loaded.payment)?;
+    Viewer::from(caller).may_see(&loaded.payment)?;
     Ok(loaded)
 }
 

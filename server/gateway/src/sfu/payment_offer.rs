@@ -9,6 +9,11 @@
 //!   fragment (`/pay/{id}#pcs_...`: a fragment is never sent to a server, so it stays out of
 //!   access logs and `Referer`); agents and supervisors get the URL without the secret.
 //!
+//! Who may hold the secret is decided in one place,
+//! [`Viewer::may_hold_client_secret`](crate::payments::access::Viewer::may_hold_client_secret)
+//! (the HTTP answer to `POST /v1/payments` asks it too): the patient and the tenant's
+//! backend, never an agent or supervisor.
+//!
 //! When such a payment ends, the patient is told how (`payment_ended`: state, result, and the
 //! brand and last four of the card it used), so its page can close the prompt.
 //!
@@ -159,7 +164,7 @@ pub async fn offer(
             for p in room.participants() {
                 let Some(dc) = p.chat() else { continue };
                 let mut m = message.clone();
-                if p.role == Role::Patient {
+                if super::payments::viewer(&room, &p).may_hold_client_secret() {
                     let Some(secret) = client_secret else {
                         continue;
                     };
@@ -176,6 +181,8 @@ pub async fn offer(
                 .then_some(client_secret)
                 .flatten();
             for p in room.with_roles(&[Role::Patient], "") {
+                let secret =
+                    secret.filter(|_| super::payments::viewer(&room, &p).may_hold_client_secret());
                 p.send(ServerMessage::PaymentRequested {
                     payment: view.clone(),
                     client_secret: secret.map(str::to_owned),

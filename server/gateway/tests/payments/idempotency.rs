@@ -81,3 +81,54 @@ async fn the_same_key_returns_the_same_payment_and_another_body_is_refused() {
     assert_eq!(ids.len(), 1, "one payment for one key");
     assert_eq!(created, 1);
 }
+
+/// Issue 12, point 7: the idempotency hash covers the caller's room. Agents of two rooms
+/// send the same `Idempotency-Key` and the same body (an agent's payment is bound to its own
+/// room, so the body names none): the second is refused (422 `idempotency_key_reused`)
+/// instead of being handed the first room's payment (before the fix it got a 200 replay of
+/// it). A retry from the first room is still the replay, and naming its own room explicitly
+/// is the same request.
+#[tokio::test]
+async fn a_key_replayed_from_another_room_is_refused() {
+    let gw = TestGateway::start(&[]).await;
+    let (_t, key) = gw.tenant("clinic").await;
+    let agent_a = crate::participant(&gw, &key, "agent-a", "room-a", "agent").await;
+    let agent_b = crate::participant(&gw, &key, "agent-b", "room-b", "agent").await;
+    let b = body("card-form", "charge");
+
+    let first = create(&gw, &agent_a, "visit-key", &b).await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["payment"]["room"], "room-a");
+
+    let msg = assert_error(
+        create(&gw, &agent_b, "visit-key", &b).await,
+        422,
+        "idempotency_key_reused",
+    )
+    .await;
+    assert!(!msg.contains(first["payment"]["id"].as_str().unwrap()));
+
+    let again = create(&gw, &agent_a, "visit-key", &b).await;
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["payment"]["id"], first["payment"]["id"]);
+    let mut explicit = b.clone();
+    explicit["room"] = json!("room-a");
+    let same: Value = create(&gw, &agent_a, "visit-key", &explicit)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(same["payment"]["id"], first["payment"]["id"]);
+
+    // The tenant backend naming another room with the key is refused the same way.
+    let mut other_room = b.clone();
+    other_room["room"] = json!("room-b");
+    assert_error(
+        create(&gw, &key, "visit-key", &other_room).await,
+        422,
+        "idempotency_key_reused",
+    )
+    .await;
+}

@@ -131,7 +131,7 @@ async fn service_created(
     let created = gw
         .state
         .payments
-        .create(&actor, tenant, request, &key, key.clone())
+        .create(&actor, tenant, request, &key)
         .await
         .unwrap();
     assert!(created.client_secret.is_none());

@@ -12,6 +12,7 @@ mod changes;
 mod idempotency;
 mod ivr;
 mod keypad;
+mod patient_tokens;
 
 use common::TestGateway;
 use serde_json::{Value, json};

@@ -30,6 +30,26 @@ pub async fn token(gw: &TestGateway, key: &str, identity: &str, room: &str, role
     body["token"].as_str().unwrap().to_owned()
 }
 
+/// Mints a participant token with explicit `grants` (camelCase names; absent means false).
+pub async fn token_with_grants(
+    gw: &TestGateway,
+    key: &str,
+    identity: &str,
+    room: &str,
+    role: &str,
+    grants: serde_json::Value,
+) -> String {
+    let resp = gw
+        .mint(
+            key,
+            serde_json::json!({"identity": identity, "room": room, "role": role, "grants": grants}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201, "mint");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    body["token"].as_str().unwrap().to_owned()
+}
+
 pub async fn bot(gw: &TestGateway, token: String) -> Bot {
     Bot::connect(BotConfig {
         url: ws_url(gw),

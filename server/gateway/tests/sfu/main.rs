@@ -16,6 +16,7 @@ mod ivr_phone;
 mod keypad_payment;
 mod masked_call;
 mod payment_messages;
+mod payment_secrets;
 mod recording;
 mod recording_audit;
 mod rooms;
