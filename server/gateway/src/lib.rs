@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod pages;
 pub mod payments;
 pub mod recording;
+pub mod rooms;
 pub mod routes;
 pub mod sfu;
 pub mod tenants;

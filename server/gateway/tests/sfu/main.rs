@@ -17,4 +17,5 @@ mod keypad_payment;
 mod masked_call;
 mod payment_messages;
 mod recording;
+mod room_settings;
 mod rooms;

@@ -138,6 +138,20 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX chat_messages_by_room ON chat_messages(tenant_id, room, at_ms);
     "#,
+    // 5: rooms with their settings (recording consent, when the tenant ended them) and the
+    // tenants' recording policy.
+    r#"
+    ALTER TABLE tenants ADD COLUMN require_consent_by_default INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE rooms (
+        tenant_id                 TEXT NOT NULL REFERENCES tenants(id),
+        name                      TEXT NOT NULL,
+        created_at                INTEGER NOT NULL,
+        require_recording_consent INTEGER NOT NULL CHECK (require_recording_consent IN (0, 1)),
+        consent_at                INTEGER,
+        ended_at                  INTEGER,
+        PRIMARY KEY (tenant_id, name)
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.
