@@ -414,7 +414,8 @@ async fn hostile_room_and_tenant_settings_requests_get_clear_errors() {
             r#"{"require_consent_by_default":true,"name":"x"}"#,
             "invalid_request",
         ),
-        (r#"[true]"#, "invalid_request"),
+        (r#"true"#, "invalid_request"),
+        (r#""require_consent_by_default""#, "invalid_request"),
         (r#"{"require_consent_by_default":tru"#, "malformed_json"),
     ] {
         let resp = patch(body, json_ct, path.clone(), key.clone())

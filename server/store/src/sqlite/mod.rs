@@ -604,6 +604,38 @@ mod tests {
         assert!(conn.execute("DELETE FROM audit_log", []).is_err());
     }
 
+    /// A database written before rooms were stored (schema 4) keeps its tenants, which get
+    /// the recording policy off, and gains the rooms table.
+    #[tokio::test]
+    async fn a_schema_4_database_upgrades_with_its_tenants() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hushpay.db");
+        let mut conn = Connection::open(&path).unwrap();
+        migrations::migrate_to(&mut conn, 4).unwrap();
+        conn.execute(
+            "INSERT INTO tenants (id, name, created_at, allowed_origins) VALUES ('ten_old', 'old', 5, '')",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let store = SqliteStore::open(&path).unwrap();
+        let t = store
+            .tenant(&TenantId::new("ten_old"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!t.require_consent_by_default);
+        store.create_room(&t.id, "r", true, 6).await.unwrap();
+        assert!(
+            store
+                .room(&t.id, "r")
+                .await
+                .unwrap()
+                .unwrap()
+                .require_recording_consent
+        );
+    }
+
     #[tokio::test]
     async fn migrations_are_idempotent() {
         let dir = tempfile::tempdir().unwrap();
