@@ -222,11 +222,9 @@ async fn room_consent_and_ends_survive_a_gateway_restart() {
     patient.leave().await;
 
     // The ended room: the old token is refused; one minted after the end opens a new call.
-    let refused = c
-        .connect(old_token)
-        .await
-        .err()
-        .expect("a token issued before the end is refused after a restart");
+    let Err(refused) = c.connect(old_token).await else {
+        panic!("a token issued before the end is refused after a restart");
+    };
     assert!(refused.0.contains("room_ended"), "{refused}");
     let (status, view) = c.get(&format!("/v1/rooms/{ended_room}")).await;
     assert_eq!((status, &view["open"]), (200, &json!(false)));

@@ -324,15 +324,16 @@ async fn an_ended_room_refuses_tokens_issued_before_its_end() {
     agent.leave().await;
 
     for old in [in_call, unused] {
-        let refused = hushpay::bot::Bot::connect(hushpay::bot::BotConfig {
+        let Err(refused) = hushpay::bot::Bot::connect(hushpay::bot::BotConfig {
             url: ws_url(&gw),
             token: old,
             media_ip: [127, 0, 0, 1].into(),
             keep_payloads: false,
         })
         .await
-        .err()
-        .expect("a token issued before the end is refused");
+        else {
+            panic!("a token issued before the end is refused");
+        };
         assert!(refused.0.contains("room_ended"), "{refused}");
     }
     assert_eq!(gw.state.sfu.rooms.count(), 0, "the room was not recreated");
@@ -377,15 +378,16 @@ async fn a_join_is_refused_when_the_room_settings_cannot_be_read() {
     wait_closed(&gw).await;
 
     drop(schema);
-    let refused = hushpay::bot::Bot::connect(hushpay::bot::BotConfig {
+    let Err(refused) = hushpay::bot::Bot::connect(hushpay::bot::BotConfig {
         url: ws_url(&gw),
         token: after,
         media_ip: [127, 0, 0, 1].into(),
         keep_payloads: false,
     })
     .await
-    .err()
-    .expect("no join without the room's settings");
+    else {
+        panic!("no join without the room's settings");
+    };
     assert!(refused.0.contains("storage_unavailable"), "{refused}");
     assert_eq!(gw.state.sfu.rooms.count(), 0, "no room opened");
 }
