@@ -20,6 +20,18 @@ pub enum TenantCommand {
         /// An origin allowed to embed Hushpay widgets (repeatable), e.g. https://portal.example.
         #[arg(long = "allowed-origin")]
         allowed_origins: Vec<String>,
+        /// Recording policy: no room of the tenant is recorded before the patient's consent.
+        #[arg(long)]
+        require_consent_by_default: bool,
+    },
+    /// Change a tenant's settings.
+    Update {
+        /// Tenant id (`ten_...`) or name.
+        tenant: String,
+        /// Recording policy: no room of the tenant is recorded before the patient's consent
+        /// (`true` or `false`; rooms that open from now on).
+        #[arg(long, action = clap::ArgAction::Set)]
+        require_consent_by_default: bool,
     },
     /// List tenants.
     List,
@@ -114,15 +126,57 @@ pub async fn tenant(state: &AppState, cmd: TenantCommand) -> anyhow::Result<()> 
         TenantCommand::Create {
             name,
             allowed_origins,
+            require_consent_by_default,
         } => {
-            let create =
-                async { Ok(tenants::create_tenant(store, &name, allowed_origins, now()).await?) };
+            let create = async {
+                Ok(tenants::create_tenant_with_policy(
+                    store,
+                    &name,
+                    allowed_origins,
+                    require_consent_by_default,
+                    now(),
+                )
+                .await?)
+            };
             let t = audited(state, None, "tenant.create", &name, create).await?;
             println!("{}", t.id);
         }
+        TenantCommand::Update {
+            tenant,
+            require_consent_by_default,
+        } => {
+            let t = tenants::resolve_tenant(store, &tenant).await?;
+            let outcome = format!("require_consent_by_default={require_consent_by_default}");
+            audit(
+                state,
+                "admin",
+                Some(&t.id),
+                "tenant.update",
+                t.id.as_str(),
+                &outcome,
+            )
+            .await?;
+            if !store
+                .set_tenant_consent_by_default(&t.id, require_consent_by_default)
+                .await?
+            {
+                bail!("no tenant {}", t.id);
+            }
+            eprintln!("tenant {}: {outcome}", t.name);
+        }
         TenantCommand::List => {
             for t in store.tenants().await? {
-                println!("{}\t{}\t{}", t.id, t.name, t.allowed_origins.join(","));
+                let policy = if t.require_consent_by_default {
+                    "consent-by-default"
+                } else {
+                    "-"
+                };
+                println!(
+                    "{}\t{}\t{}\t{policy}",
+                    t.id,
+                    t.name,
+                    t.allowed_origins.join(",")
+                );
             }
         }
     }

@@ -52,6 +52,7 @@ pub fn state(config: Config) -> anyhow::Result<AppState> {
         Arc::clone(&metrics),
         Arc::new(VaultChatArchive::new(Arc::clone(&vault.vault))),
         Arc::new(AuditIncidents::new(Arc::clone(&vault.vault))),
+        Arc::clone(&store),
     );
     for path in [generated.kek, generated.hpke].into_iter().flatten() {
         eprintln!(

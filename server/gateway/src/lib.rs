@@ -30,6 +30,7 @@ pub mod metrics_access;
 pub mod pages;
 pub mod payments;
 pub mod recording;
+pub mod rooms;
 pub mod routes;
 pub mod sfu;
 pub mod tenants;

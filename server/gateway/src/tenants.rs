@@ -44,11 +44,24 @@ pub struct CreatedKey {
     pub key: String,
 }
 
-/// Creates a tenant with a validated name and origin list.
+/// Creates a tenant with a validated name and origin list (recording consent not required
+/// by default).
 pub async fn create_tenant(
     store: &dyn Store,
     name: &str,
     allowed_origins: Vec<String>,
+    now: i64,
+) -> Result<Tenant, TenantError> {
+    create_tenant_with_policy(store, name, allowed_origins, false, now).await
+}
+
+/// Creates a tenant with a validated name and origin list and its recording policy: with
+/// `require_consent_by_default`, nothing in any of its rooms is recorded before consent.
+pub async fn create_tenant_with_policy(
+    store: &dyn Store,
+    name: &str,
+    allowed_origins: Vec<String>,
+    require_consent_by_default: bool,
     now: i64,
 ) -> Result<Tenant, TenantError> {
     if !valid_name(name) {
@@ -62,6 +75,7 @@ pub async fn create_tenant(
         name: name.to_owned(),
         created_at: now,
         allowed_origins,
+        require_consent_by_default,
     };
     store.insert_tenant(&tenant).await?;
     Ok(tenant)

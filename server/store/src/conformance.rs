@@ -21,6 +21,7 @@ pub async fn run_all(store: &dyn Store) {
     crate::conformance_vault::run_all(store).await;
     crate::conformance_payments::run_all(store).await;
     crate::conformance_chat::run_all(store).await;
+    crate::conformance_rooms::run_all(store).await;
 }
 
 pub(crate) fn unique(prefix: &str) -> String {
@@ -42,6 +43,7 @@ pub(crate) fn tenant(name: &str) -> Tenant {
             "https://portal.example".into(),
             "http://127.0.0.1:3000".into(),
         ],
+        require_consent_by_default: false,
     }
 }
 
@@ -64,6 +66,7 @@ async fn tenants_round_trip(store: &dyn Store) {
     let a = tenant("a-");
     let b = Tenant {
         allowed_origins: vec![],
+        require_consent_by_default: true,
         ..tenant("b-")
     };
     store.insert_tenant(&a).await.expect("insert a");

@@ -1,8 +1,8 @@
 //! Hushpay's storage layer.
 //!
 //! One small trait, [`Store`], holds every durable record the gateway keeps: tenants and their
-//! API keys, the vault's tokens and keys, the audit log, payment sessions, encrypted chat transcripts and the
-//! webhook outbox with its endpoints and deliveries.
+//! API keys, the vault's tokens and keys, the audit log, payment sessions, encrypted chat transcripts, the
+//! webhook outbox with its endpoints and deliveries, and rooms with their settings.
 //! Methods are single-query primitives (the hyperswitch-card-vault layering): multi-step logic
 //! lives in the callers' domain code, never here.
 //!
@@ -23,12 +23,14 @@ mod memory;
 mod model;
 mod payment_model;
 pub mod postgres;
+mod room_model;
 mod sqlite;
 mod vault_model;
 
 pub mod conformance;
 mod conformance_chat;
 mod conformance_payments;
+mod conformance_rooms;
 mod conformance_vault;
 
 use async_trait::async_trait;
@@ -42,6 +44,7 @@ pub use payment_model::{
     WebhookEndpointRecord,
 };
 pub use postgres::{PgStore, PgUrl, ScratchSchema};
+pub use room_model::RoomRecord;
 pub use sqlite::SqliteStore;
 pub use vault_model::{AuditRecord, DataKeyRecord, DataKeyState, TokenRecord};
 
@@ -63,6 +66,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>, StoreError>;
     /// All tenants, oldest first.
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+    /// Sets the tenant's recording policy `require_consent_by_default`. False when there is
+    /// no such tenant.
+    async fn set_tenant_consent_by_default(
+        &self,
+        tenant: &TenantId,
+        require: bool,
+    ) -> Result<bool, StoreError>;
 
     /// Inserts an API key record (its secret already hashed).
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
@@ -238,5 +248,41 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         id: &str,
         key_version: u32,
         ciphertext: &[u8],
+    ) -> Result<bool, StoreError>;
+
+    /// Creates the tenant's room `name` with `require_recording_consent`, created at `at`; a
+    /// stored room of that name takes the new setting and time and loses its consent
+    /// (`consent_at` cleared). `ended_at` is never changed here. An unknown tenant is refused.
+    async fn create_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        require_recording_consent: bool,
+        at: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Stores the room with no settings of its own (a join opened it) unless it is stored
+    /// already; true when it was inserted. An unknown tenant is refused.
+    async fn ensure_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// The tenant's room `name`, if stored.
+    async fn room(&self, tenant: &TenantId, name: &str) -> Result<Option<RoomRecord>, StoreError>;
+    /// Records the patient's recording consent at `at`. False when the room is not stored.
+    async fn record_room_consent(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Records that the tenant ended the room at `at` (`ended_at` only moves forward) and
+    /// clears its consent. False when the room is not stored.
+    async fn end_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
     ) -> Result<bool, StoreError>;
 }

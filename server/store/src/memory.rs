@@ -1,5 +1,8 @@
 //! An in-memory [`Store`]: maps behind one mutex. Nothing survives the process.
 
+#[path = "memory_rooms.rs"]
+mod rooms;
+
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
@@ -7,8 +10,8 @@ use async_trait::async_trait;
 
 use crate::{
     ApiKeyId, ApiKeyRecord, AuditRecord, ChatRecord, DataKeyRecord, DataKeyState, DeliveryAttempt,
-    DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord, Store, StoreError, Tenant,
-    TenantId, TokenRecord, UnixTime, WebhookEndpointRecord,
+    DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord, RoomRecord, Store, StoreError,
+    Tenant, TenantId, TokenRecord, UnixTime, WebhookEndpointRecord,
 };
 
 /// The in-memory store, for tests and throwaway gateways.
@@ -32,6 +35,8 @@ struct Inner {
     delivery_log: Vec<DeliveryAttempt>,
     /// By (tenant, message id), with the insertion sequence.
     chat: BTreeMap<(TenantId, String), (u64, ChatRecord)>,
+    /// By (tenant, room name).
+    rooms: BTreeMap<(TenantId, String), RoomRecord>,
     seq: u64,
 }
 
@@ -155,6 +160,20 @@ impl Store for MemoryStore {
 
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         Ok(sorted(self.lock().tenants.values().cloned()))
+    }
+
+    async fn set_tenant_consent_by_default(
+        &self,
+        tenant: &TenantId,
+        require: bool,
+    ) -> Result<bool, StoreError> {
+        Ok(match self.lock().tenants.get_mut(tenant) {
+            Some((_, t)) => {
+                t.require_consent_by_default = require;
+                true
+            }
+            None => false,
+        })
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
@@ -620,6 +639,57 @@ impl Store for MemoryStore {
             }
             _ => Ok(false),
         }
+    }
+
+    async fn create_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        require_recording_consent: bool,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        rooms::create(
+            &mut self.lock(),
+            tenant,
+            name,
+            require_recording_consent,
+            at,
+        )
+    }
+
+    async fn ensure_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        rooms::ensure(&mut self.lock(), tenant, name, at)
+    }
+
+    async fn room(&self, tenant: &TenantId, name: &str) -> Result<Option<RoomRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .rooms
+            .get(&(tenant.clone(), name.to_owned()))
+            .cloned())
+    }
+
+    async fn record_room_consent(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        Ok(rooms::consent(&mut self.lock(), tenant, name, at))
+    }
+
+    async fn end_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        Ok(rooms::end(&mut self.lock(), tenant, name, at))
     }
 }
 

@@ -57,6 +57,10 @@ pub struct Tenant {
     pub created_at: UnixTime,
     /// Origins allowed to embed Hushpay's widgets (the card iframe's `frame-ancestors`).
     pub allowed_origins: Vec<String>,
+    /// Recording policy: every room of the tenant, created by the API or by a join, needs
+    /// the patient's recording consent before anything is recorded.
+    #[serde(default)]
+    pub require_consent_by_default: bool,
 }
 
 /// A tenant API key as stored: the secret exists only as its SHA-256 hash.

@@ -48,6 +48,7 @@ async fn run(backend: &str, store: Arc<dyn Store>, clients: usize, secs: u64) {
             name: "bench".into(),
             created_at: 0,
             allowed_origins: vec![],
+            require_consent_by_default: false,
         })
         .await
         .unwrap();

@@ -24,6 +24,7 @@ async fn tenant(store: &dyn Store) -> TenantId {
         name: "group".into(),
         created_at: 1,
         allowed_origins: vec![],
+        require_consent_by_default: false,
     };
     store.insert_tenant(&t).await.unwrap();
     id

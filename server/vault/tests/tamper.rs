@@ -23,6 +23,7 @@ async fn ring_with_tenants(names: &[&str]) -> (Keyring, Vec<TenantId>) {
             name: (*n).into(),
             created_at: 0,
             allowed_origins: vec![],
+            require_consent_by_default: false,
         };
         store.insert_tenant(&t).await.unwrap();
         ids.push(t.id);

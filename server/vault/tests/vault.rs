@@ -27,6 +27,7 @@ async fn tenant(store: &dyn Store, name: &str) -> TenantId {
         name: name.into(),
         created_at: 1,
         allowed_origins: vec![],
+        require_consent_by_default: false,
     };
     store.insert_tenant(&t).await.unwrap();
     t.id

@@ -82,6 +82,16 @@ describe('Signalling', () => {
     expect(s.send({ type: 'ping' })).toBe(false);
   });
 
+  it('treats room_ended (a token issued before the room ended) as fatal', () => {
+    const ws = new FakeSocket();
+    const s = new Signalling(ws);
+    const errors: unknown[] = [];
+    s.on('error', (e) => errors.push(e));
+    ws.open();
+    ws.frame({ type: 'error', code: 'room_ended', message: 'ask for a new token' });
+    expect(errors).toEqual([{ code: 'room_ended', message: 'ask for a new token', fatal: true }]);
+  });
+
   it('pings to stay alive and stops when closed', () => {
     vi.useFakeTimers();
     try {

@@ -26,7 +26,7 @@ export interface SocketLike {
 export type SignallingState = 'connecting' | 'joining' | 'joined' | 'closed';
 
 /** Error codes after which the server closes the session (docs/protocol.md). */
-const FATAL = new Set(['missing_token', 'unsupported_version', 'room_full', 'too_many_rooms', 'role_taken', 'room_closed', 'idle_timeout']);
+const FATAL = new Set(['missing_token', 'unsupported_version', 'room_full', 'too_many_rooms', 'role_taken', 'room_closed', 'room_ended', 'idle_timeout']);
 
 export interface SignallingEvents extends Record<string, unknown> {
   state: SignallingState;

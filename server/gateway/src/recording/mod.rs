@@ -304,7 +304,8 @@ impl Recorder {
         self.set_window_in_background(key, windows::CONSENT, "system", true);
     }
 
-    /// Records the room's consent (lifts the consent pause once audited).
+    /// Records the room's consent (lifts the consent pause once audited; the open room's own
+    /// [`crate::sfu::room::RoomConsent`] is given by the caller, after the consent is stored).
     pub async fn consent(&self, key: &RoomKey, by: &str) -> Result<RecordingState, NotAudited> {
         self.resume(key, windows::CONSENT, by).await
     }
@@ -486,6 +487,14 @@ impl RecorderTap for Recorder {
             return;
         };
         let m = &self.metrics.recording;
+        if room.consent.pending() {
+            // The room needs the patient's consent and has none: nothing is recorded,
+            // whatever the windows say (its `consent` window is closed too, for the state
+            // agents see and the audit trail; this check is what the room itself carries
+            // from its stored settings, so no close, reopen or lost message can lift it).
+            m.paused.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         if room.secure.is_active() {
             // Keys are being collected (keypad, IVR): never recorded, whatever the windows
             // say (the payment's window is closed already; this holds if it were not).
@@ -550,8 +559,22 @@ impl RecorderTap for Recorder {
         Some(self.room_state(&room.key))
     }
 
+    fn room_opened(&self, room: &Room) {
+        if room.consent.pending() {
+            self.require_consent(&room.key);
+        }
+    }
+
     fn room_closed(&self, room: &Room) {
         let room_ptr = std::ptr::from_ref(room) as usize;
+        // A new call may have opened under the same name before this close ran; its own
+        // consent pause must survive the old call's close.
+        let reopened = self
+            .sfu
+            .get()
+            .and_then(Weak::upgrade)
+            .and_then(|sfu| sfu.rooms.get(&room.key))
+            .filter(|r| !std::ptr::eq(Arc::as_ptr(r), room));
         let mut rooms = self.lock();
         let Some(entry) = rooms.get_mut(&room.key) else {
             return;
@@ -566,6 +589,9 @@ impl RecorderTap for Recorder {
             rec.end();
         }
         entry.windows.room_closed();
+        if reopened.is_some_and(|r| r.consent.pending()) {
+            entry.windows.close(windows::CONSENT, "system");
+        }
         if entry.windows.is_open() && entry.recording.is_none() {
             rooms.remove(&room.key);
         }

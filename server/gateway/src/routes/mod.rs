@@ -8,9 +8,9 @@ mod ops;
 mod payments;
 mod portal;
 pub mod recordings;
-mod rooms;
+pub mod rooms;
 mod rtc;
-mod tenants;
+pub mod tenants;
 mod vault;
 mod webhooks;
 
@@ -26,7 +26,10 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(crate::metrics_access::public))
         .route("/.well-known/jwks.json", get(ops::jwks))
         .route("/v1/access-tokens", post(access_tokens::create))
-        .route("/v1/tenants/{tenant}", get(tenants::show))
+        .route(
+            "/v1/tenants/{tenant}",
+            get(tenants::show).patch(tenants::update),
+        )
         .route("/v1/rtc", get(rtc::connect))
         .route("/v1/rooms", post(rooms::create))
         .route("/v1/rooms/{id}", get(rooms::show).delete(rooms::end))

@@ -1,17 +1,27 @@
 //! Rooms for the tenant backend (API key): `POST /v1/rooms`, `GET /v1/rooms/{id}`,
-//! `DELETE /v1/rooms/{id}`. A room id is the room name tokens carry, scoped to the tenant:
-//! another tenant's room of the same name is a different room and is never shown.
+//! `DELETE /v1/rooms/{id}`, `POST /v1/rooms/{id}/recording-consent`. A room id is the room name
+//! tokens carry, scoped to the tenant: another tenant's room of the same name is a different
+//! room and is never shown.
+//!
+//! Rooms and their settings are stored ([`crate::rooms`]): the store is written first, then
+//! the open room in memory follows, so a crash or a close in between never loses a setting.
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use hushpay_auth::RoomName;
+use hushpay_store::{Tenant, TenantId};
+use hushpay_vault::audit::AuditEvent;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, TenantKey};
-use crate::sfu::room::{JoinError, RoomKey};
+use crate::sfu::room::{JoinError, RoomKey, RoomSettings, RoomView};
+
+/// Audit action of a recorded consent.
+pub const AUDIT_CONSENT: &str = "recording.consent";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,7 +29,8 @@ pub struct CreateRoom {
     /// Room name (what `room` in participant tokens names); generated when absent.
     pub name: Option<String>,
     /// Nothing is recorded until the tenant records the patient's consent
-    /// (`POST /v1/rooms/{id}/recording-consent`).
+    /// (`POST /v1/rooms/{id}/recording-consent`). The tenant's `require_consent_by_default`
+    /// applies on top of it.
     #[serde(default)]
     pub require_recording_consent: bool,
 }
@@ -39,8 +50,30 @@ fn key(tk: &TenantKey, name: String) -> RoomKey {
     }
 }
 
+/// A room id from the path: any name a participant token may carry.
+fn room_id(id: String) -> Result<String, ApiError> {
+    RoomName::parse(id).map(String::from).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_request",
+            "room ids are 1-128 characters of A-Z a-z 0-9 - _ . : @",
+        )
+    })
+}
+
 fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "room_not_found", "no such room")
+}
+
+fn now() -> i64 {
+    i64::try_from(hushpay_auth::unix_now()).unwrap_or(i64::MAX)
+}
+
+async fn tenant(state: &AppState, tk: &TenantKey) -> Result<Tenant, ApiError> {
+    state
+        .store
+        .tenant(&tk.0.tenant)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such tenant"))
 }
 
 pub async fn create(
@@ -57,21 +90,31 @@ pub async fn create(
             "room names are 1-128 characters of A-Z a-z 0-9 - _ . :",
         ));
     }
-    let max = state.sfu.config.max_rooms_per_tenant;
-    match state.sfu.rooms.create(key(&tk, name), max) {
-        Ok(Some(room)) => {
-            if body.require_recording_consent {
-                state.recorder.require_consent(&room.key);
-            }
-            state.sfu.schedule_empty_close(room.key.clone());
-            state.sfu.update_gauges();
-            Ok((StatusCode::CREATED, Json(json!(room.view()))))
-        }
-        Ok(None) => Err(ApiError::new(
+    let room_exists = || {
+        ApiError::new(
             StatusCode::CONFLICT,
             "room_exists",
             "a room with this name is open",
-        )),
+        )
+    };
+    let key = key(&tk, name);
+    if state.sfu.rooms.get(&key).is_some() {
+        return Err(room_exists());
+    }
+    let tenant = tenant(&state, &tk).await?;
+    let require = body.require_recording_consent;
+    state
+        .store
+        .create_room(&tenant.id, &key.name, require, now())
+        .await?;
+    let stored = state.store.room(&tenant.id, &key.name).await?;
+    let settings = crate::rooms::settings(stored.as_ref(), &tenant);
+    match state.sfu.open_room(key, settings) {
+        Ok(Some(room)) => {
+            let ended_at = stored.and_then(|r| r.ended_at);
+            Ok((StatusCode::CREATED, Json(json!(room.view(ended_at)))))
+        }
+        Ok(None) => Err(room_exists()),
         Err(JoinError::TooManyRooms) | Err(_) => Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_rooms",
@@ -80,50 +123,102 @@ pub async fn create(
     }
 }
 
+/// The room, open or stored: an open room shows its participants; a stored room that is not
+/// open shows `open: false` and the settings it will open with.
 pub async fn show(
     State(state): State<AppState>,
     tk: TenantKey,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let room = state.sfu.rooms.get(&key(&tk, id)).ok_or_else(not_found)?;
-    Ok(Json(json!(room.view())))
+    let id = room_id(id)?;
+    let tenant = tenant(&state, &tk).await?;
+    let stored = state.store.room(&tenant.id, &id).await?;
+    if let Some(room) = state.sfu.rooms.get(&key(&tk, id)) {
+        return Ok(Json(json!(room.view(stored.and_then(|r| r.ended_at)))));
+    }
+    let record = stored.ok_or_else(not_found)?;
+    let RoomSettings {
+        require_recording_consent,
+        consent_given,
+    } = crate::rooms::settings(Some(&record), &tenant);
+    Ok(Json(json!(RoomView {
+        id: record.name,
+        created_at: record.created_at,
+        participants: Vec::new(),
+        open: false,
+        require_recording_consent,
+        recording_consent_given: consent_given,
+        ended_at: record.ended_at,
+    })))
 }
 
+/// Ends the room: the end is stored first (tokens issued until now no longer open it, on any
+/// gateway, after restarts), then the open call closes.
 pub async fn end(
     State(state): State<AppState>,
     tk: TenantKey,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state
-        .sfu
-        .end_room(&key(&tk, id), "ended by the tenant")
-        .await
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(not_found())
+    let key = key(&tk, room_id(id)?);
+    let at = now();
+    let stored = state.store.end_room(&tk.0.tenant, &key.name, at).await?;
+    if !stored && state.sfu.rooms.get(&key).is_none() {
+        return Err(not_found());
     }
+    state.sfu.end_room(&key, "ended by the tenant", at).await;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /v1/rooms/{id}/recording-consent`: the patient consented; recording may start. The
-/// body is empty or `{}`.
+/// body is empty or `{}`. The consent is audited (`recording.consent`, audit or deny), then
+/// stored for the room's current call (it survives closes and restarts until the tenant ends
+/// or re-creates the room), then lifts the open room's consent pause.
 pub async fn recording_consent(
     State(state): State<AppState>,
     tk: TenantKey,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let key = key(&tk, id);
-    let room = state.sfu.rooms.get(&key).ok_or_else(not_found)?;
-    let rec = state
-        .recorder
-        .consent(&room.key, &format!("{}", tk.0.id))
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "audit_unavailable",
-                "the consent could not be audited; the room stays paused",
-            )
-        })?;
+    let key = key(&tk, room_id(id)?);
+    let tenant = &tk.0.tenant;
+    let open = state.sfu.rooms.get(&key);
+    if open.is_none() && state.store.room(tenant, &key.name).await?.is_none() {
+        return Err(not_found());
+    }
+    let by = tk.0.id.to_string();
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    state
+        .vault
+        .vault
+        .audit(AuditEvent {
+            tenant: Some(TenantId::new(tenant.as_str())),
+            actor: by.clone(),
+            action: AUDIT_CONSENT.into(),
+            resource: format!("room:{}", key.name),
+            outcome: "ok".into(),
+            request_id,
+        })
+        .await?;
+    if !state
+        .store
+        .record_room_consent(tenant, &key.name, now())
+        .await?
+    {
+        return Err(not_found());
+    }
+    if let Some(room) = state.sfu.rooms.get(&key) {
+        room.consent.give();
+    }
+    let rec = state.recorder.consent(&key, &by).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "audit_unavailable",
+            "the consent is stored, but the recording stays paused: its resume could not be audited",
+        )
+    })?;
     Ok(Json(json!({"recording": rec})))
 }

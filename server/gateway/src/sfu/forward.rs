@@ -175,6 +175,9 @@ pub trait RecorderTap: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// A room opened (created by the tenant or by a first join), with its settings.
+    fn room_opened(&self, _room: &Room) {}
+
     /// The room closed: its recording ends.
     fn room_closed(&self, _room: &Room) {}
 }

@@ -38,11 +38,14 @@ pub mod transcript;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use hushpay_store::{Store, TenantId};
+
 use crate::metrics::Metrics;
 use chat::{ChatArchive, IncidentSink};
 use forward::{NoRecorder, RecorderTap};
 use limits::SfuConfig;
-use room::{Registry, Room, RoomKey};
+use participant::Participant;
+use room::{JoinError, Registry, Room, RoomKey, RoomSettings};
 
 /// The SFU's shared state.
 #[derive(Debug)]
@@ -53,6 +56,8 @@ pub struct Sfu {
     pub recorder: Arc<dyn RecorderTap>,
     pub incidents: Arc<dyn IncidentSink>,
     pub archive: Arc<dyn ChatArchive>,
+    /// Where rooms' settings and ends are kept ([`crate::rooms`]).
+    pub store: Arc<dyn Store>,
     /// The IVR's prompt set, encoded at the first IVR ([`ivr_call`]).
     pub ivr_prompts: tokio::sync::OnceCell<Arc<hushpay_prompts::prompt::PromptSet>>,
     tasks: Arc<AtomicI64>,
@@ -69,16 +74,19 @@ impl Drop for TaskGuard {
 }
 
 impl Sfu {
-    /// An SFU keeping chat transcripts in `archive` and auditing incidents to `incidents`
-    /// ([`transcript`] has the vault-backed ones), with no recorder.
+    /// An SFU keeping chat transcripts in `archive`, auditing incidents to `incidents`
+    /// ([`transcript`] has the vault-backed ones) and rooms' settings in `store`, with no
+    /// recorder.
     pub fn new(
         config: SfuConfig,
         metrics: Arc<Metrics>,
         archive: Arc<dyn ChatArchive>,
         incidents: Arc<dyn IncidentSink>,
+        store: Arc<dyn Store>,
     ) -> Self {
         Self {
             archive,
+            store,
             config,
             rooms: Registry::default(),
             metrics,
@@ -104,9 +112,66 @@ impl Sfu {
         self.rooms.all().iter().map(|r| r.participant_count()).sum()
     }
 
-    /// Ends a room now: participants are told and released (the transcript stays stored).
-    pub async fn end_room(&self, key: &RoomKey, reason: &str) -> bool {
-        let Some(room) = self.rooms.end(key) else {
+    /// Admits `p`, whose token was issued at `issued_at` (unix seconds), to its room: the
+    /// room's stored settings are read first (a token issued before the room's end is
+    /// refused, and so is every join while the store cannot be read), then the room opens
+    /// with them if this join is the first.
+    pub async fn join(
+        &self,
+        key: &RoomKey,
+        issued_at: u64,
+        p: Arc<Participant>,
+    ) -> Result<Arc<Room>, JoinError> {
+        let tenant = TenantId::new(key.tenant.as_str());
+        let now = i64::try_from(hushpay_auth::unix_now()).unwrap_or(i64::MAX);
+        let settings = crate::rooms::admit(self.store.as_ref(), &tenant, &key.name, issued_at, now)
+            .await
+            .map_err(|e| match e {
+                crate::rooms::AdmitError::Ended => JoinError::Ended,
+                crate::rooms::AdmitError::UnknownTenant => JoinError::UnknownTenant,
+                e => {
+                    tracing::error!(error = %e, "room settings unreadable; join refused");
+                    JoinError::StoreUnavailable
+                }
+            })?;
+        let c = &self.config;
+        let (room, created) = self.rooms.join(
+            key,
+            settings,
+            issued_at,
+            p,
+            c.max_rooms_per_tenant,
+            c.max_participants_per_room,
+        )?;
+        if created {
+            self.recorder.room_opened(&room);
+        }
+        Ok(room)
+    }
+
+    /// Opens a room the tenant created (its settings stored already) until it has been empty
+    /// for the grace period. `None` when it is open already.
+    pub fn open_room(
+        self: &Arc<Self>,
+        key: RoomKey,
+        settings: RoomSettings,
+    ) -> Result<Option<Arc<Room>>, JoinError> {
+        let room = self
+            .rooms
+            .create(key, settings, self.config.max_rooms_per_tenant)?;
+        if let Some(room) = &room {
+            self.recorder.room_opened(room);
+            self.schedule_empty_close(room.key.clone());
+            self.update_gauges();
+        }
+        Ok(room)
+    }
+
+    /// Ends a room now (its end stored at `ended_at`): tokens issued before are refused from
+    /// now on; participants are told and released (the transcript stays stored). False when
+    /// it was not open.
+    pub async fn end_room(&self, key: &RoomKey, reason: &str, ended_at: i64) -> bool {
+        let Some(room) = self.rooms.end(key, ended_at) else {
             return false;
         };
         self.close_room(&room, reason).await;

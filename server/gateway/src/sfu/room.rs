@@ -3,9 +3,9 @@
 //! tenant's room.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hushpay_auth::Role;
 use hushpay_card::chat_scan::{ChatScanner, Verdict};
@@ -23,12 +23,60 @@ pub struct RoomKey {
     pub name: String,
 }
 
+/// What a room opens with, from its stored record and its tenant's policy
+/// ([`crate::rooms`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoomSettings {
+    /// Nothing is recorded before the patient's consent.
+    pub require_recording_consent: bool,
+    /// The consent was recorded already (it is the patient's, for this room's call).
+    pub consent_given: bool,
+}
+
+/// A room's recording consent. The recorder checks [`RoomConsent::pending`] on every packet:
+/// the requirement belongs to the room itself, from its creation, so no close, reopen or
+/// lost message can drop it.
+#[derive(Debug, Default)]
+pub struct RoomConsent {
+    required: bool,
+    given: AtomicBool,
+}
+
+impl RoomConsent {
+    fn new(settings: RoomSettings) -> Self {
+        Self {
+            required: settings.require_recording_consent,
+            given: AtomicBool::new(settings.consent_given),
+        }
+    }
+
+    pub fn required(&self) -> bool {
+        self.required
+    }
+
+    pub fn given(&self) -> bool {
+        self.given.load(Ordering::Acquire)
+    }
+
+    /// True while nothing may be recorded: consent is required and not given.
+    pub fn pending(&self) -> bool {
+        self.required && !self.given()
+    }
+
+    /// Records the consent (after it was stored).
+    pub fn give(&self) {
+        self.given.store(true, Ordering::Release);
+    }
+}
+
 /// One call.
 #[derive(Debug)]
 pub struct Room {
     pub key: RoomKey,
     pub created_at: i64,
     pub created_by_backend: bool,
+    /// Recording consent, set from the stored settings when the room opened.
+    pub consent: RoomConsent,
     /// Whether an IVR runs here ([`super::ivr_audio`]).
     pub ivr: super::ivr_audio::RoomIvr,
     /// Secure collection for a keyed payment ([`super::secure`]).
@@ -53,15 +101,23 @@ pub struct RoomView {
     pub id: String,
     pub created_at: i64,
     pub participants: Vec<super::signal::ParticipantInfo>,
+    /// Whether a call is open in the room now (a stored room that is not open shows false).
+    pub open: bool,
+    pub require_recording_consent: bool,
+    pub recording_consent_given: bool,
+    /// When the tenant last ended the room (unix seconds): tokens issued at or before it
+    /// do not open it again.
+    pub ended_at: Option<i64>,
 }
 
 impl Room {
-    fn new(key: RoomKey, by_backend: bool) -> Self {
+    fn new(key: RoomKey, by_backend: bool, settings: RoomSettings) -> Self {
         let (closed_tx, _) = watch::channel(false);
         Self {
             key,
             created_at: unix_ms() / 1000,
             created_by_backend: by_backend,
+            consent: RoomConsent::new(settings),
             ivr: Default::default(),
             secure: Default::default(),
             digits_keyed: AtomicU64::new(0),
@@ -82,11 +138,16 @@ impl Room {
         self.lock().participants.len()
     }
 
-    pub fn view(&self) -> RoomView {
+    /// The open room's view; `ended_at` comes from its stored record.
+    pub fn view(&self, ended_at: Option<i64>) -> RoomView {
         RoomView {
             id: self.key.name.clone(),
             created_at: self.created_at,
             participants: self.participants().iter().map(|p| p.info()).collect(),
+            open: true,
+            require_recording_consent: self.consent.required(),
+            recording_consent_given: self.consent.given(),
+            ended_at,
         }
     }
 
@@ -150,68 +211,106 @@ pub enum JoinError {
     TooManyRooms,
     RoleTaken,
     Closed,
+    /// The tenant ended the room after the token was issued (`room_ended`).
+    Ended,
+    /// The room's stored settings could not be read: the room is not opened without them.
+    StoreUnavailable,
+    /// The token's tenant does not exist.
+    UnknownTenant,
 }
+
+/// How long an end is remembered in memory. The store keeps it for good; this only covers a
+/// join that read the store just before the end was written and reaches the registry after.
+const END_BARRIER: Duration = Duration::from_secs(60);
 
 /// All rooms of this gateway.
 #[derive(Debug, Default)]
 pub struct Registry {
-    rooms: Mutex<HashMap<RoomKey, Arc<Room>>>,
+    rooms: Mutex<Rooms>,
+}
+
+#[derive(Debug, Default)]
+struct Rooms {
+    open: HashMap<RoomKey, Arc<Room>>,
+    /// Rooms ended lately: (ended at, unix seconds; when, for pruning).
+    ended: HashMap<RoomKey, (i64, Instant)>,
 }
 
 impl Registry {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomKey, Arc<Room>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Rooms> {
         self.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn get(&self, key: &RoomKey) -> Option<Arc<Room>> {
-        self.lock().get(key).cloned()
+        self.lock().open.get(key).cloned()
     }
 
     pub fn count(&self) -> usize {
-        self.lock().len()
+        self.lock().open.len()
     }
 
     pub fn count_for(&self, tenant: &str) -> usize {
-        self.lock().keys().filter(|k| k.tenant == tenant).count()
+        self.lock()
+            .open
+            .keys()
+            .filter(|k| k.tenant == tenant)
+            .count()
     }
 
     pub fn all(&self) -> Vec<Arc<Room>> {
-        self.lock().values().cloned().collect()
+        self.lock().open.values().cloned().collect()
     }
 
-    /// Creates a room (backend call). `None` if it exists; `Err` over the tenant's limit.
-    pub fn create(&self, key: RoomKey, max_rooms: usize) -> Result<Option<Arc<Room>>, JoinError> {
+    /// Creates a room (backend call) with `settings`. `None` if it exists; `Err` over the
+    /// tenant's limit.
+    pub fn create(
+        &self,
+        key: RoomKey,
+        settings: RoomSettings,
+        max_rooms: usize,
+    ) -> Result<Option<Arc<Room>>, JoinError> {
         let mut rooms = self.lock();
-        if rooms.contains_key(&key) {
+        if rooms.open.contains_key(&key) {
             return Ok(None);
         }
-        if rooms.keys().filter(|k| k.tenant == key.tenant).count() >= max_rooms {
+        if rooms.open.keys().filter(|k| k.tenant == key.tenant).count() >= max_rooms {
             return Err(JoinError::TooManyRooms);
         }
-        let room = Arc::new(Room::new(key.clone(), true));
+        let room = Arc::new(Room::new(key.clone(), true, settings));
         room.lock().empty_since = Some(Instant::now());
-        rooms.insert(key, Arc::clone(&room));
+        rooms.open.insert(key, Arc::clone(&room));
         Ok(Some(room))
     }
 
-    /// Adds `p` to its room, creating the room on first join.
+    /// Adds `p` (its token issued at `issued_at`, unix seconds) to its room, creating the room
+    /// with `settings` on first join; true when it was created. A token issued at or before a
+    /// recent end of the room is refused.
     pub fn join(
         &self,
         key: &RoomKey,
+        settings: RoomSettings,
+        issued_at: u64,
         p: Arc<Participant>,
         max_rooms: usize,
         max_participants: usize,
-    ) -> Result<Arc<Room>, JoinError> {
+    ) -> Result<(Arc<Room>, bool), JoinError> {
         let mut rooms = self.lock();
-        let room = match rooms.get(key) {
-            Some(r) => Arc::clone(r),
+        if rooms
+            .ended
+            .get(key)
+            .is_some_and(|&(at, _)| issued_at_or_before(issued_at, at))
+        {
+            return Err(JoinError::Ended);
+        }
+        let (room, created) = match rooms.open.get(key) {
+            Some(r) => (Arc::clone(r), false),
             None => {
-                if rooms.keys().filter(|k| k.tenant == key.tenant).count() >= max_rooms {
+                if rooms.open.keys().filter(|k| k.tenant == key.tenant).count() >= max_rooms {
                     return Err(JoinError::TooManyRooms);
                 }
-                let r = Arc::new(Room::new(key.clone(), false));
-                rooms.insert(key.clone(), Arc::clone(&r));
-                r
+                let r = Arc::new(Room::new(key.clone(), false, settings));
+                rooms.open.insert(key.clone(), Arc::clone(&r));
+                (r, true)
             }
         };
         if room.is_closed() {
@@ -229,7 +328,7 @@ impl Registry {
         st.participants.insert(p.id.clone(), p);
         st.empty_since = None;
         drop(st);
-        Ok(room)
+        Ok((room, created))
     }
 
     /// Removes a participant; returns true if the room is now empty.
@@ -247,7 +346,7 @@ impl Registry {
     /// Removes the room if it has been empty since at least `since` (grace expired).
     pub fn close_if_empty(&self, key: &RoomKey, grace: std::time::Duration) -> Option<Arc<Room>> {
         let mut rooms = self.lock();
-        let room = rooms.get(key)?;
+        let room = rooms.open.get(key)?;
         let expired = {
             let st = room.lock();
             st.participants.is_empty() && st.empty_since.is_some_and(|t| t.elapsed() >= grace)
@@ -255,17 +354,32 @@ impl Registry {
         if !expired {
             return None;
         }
-        let room = rooms.remove(key)?;
+        let room = rooms.open.remove(key)?;
         room.close();
         Some(room)
     }
 
-    /// Ends a room now (backend `DELETE`); returns it so the caller can release participants.
-    pub fn end(&self, key: &RoomKey) -> Option<Arc<Room>> {
-        let room = self.lock().remove(key)?;
+    /// Ends a room now (backend `DELETE`; the end was stored at `ended_at`, unix seconds):
+    /// tokens issued at or before it are refused from now on. Returns the room if it was
+    /// open, so the caller can release participants.
+    pub fn end(&self, key: &RoomKey, ended_at: i64) -> Option<Arc<Room>> {
+        let mut rooms = self.lock();
+        rooms.ended.retain(|_, (_, t)| t.elapsed() < END_BARRIER);
+        let at = rooms
+            .ended
+            .get(key)
+            .map_or(ended_at, |&(a, _)| a.max(ended_at));
+        rooms.ended.insert(key.clone(), (at, Instant::now()));
+        let room = rooms.open.remove(key)?;
         room.close();
         Some(room)
     }
+}
+
+/// True when a token issued at `issued_at` predates (or may predate) an end at `ended_at`:
+/// both are whole seconds, so a token of the end's own second is refused too (fail closed).
+pub fn issued_at_or_before(issued_at: u64, ended_at: i64) -> bool {
+    i64::try_from(issued_at).is_ok_and(|iat| iat <= ended_at)
 }
 
 pub fn unix_ms() -> i64 {

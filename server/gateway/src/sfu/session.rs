@@ -63,6 +63,7 @@ pub async fn run(mut ws: WebSocket, state: AppState, claims: Option<Claims>) {
         },
         sfu,
         participant,
+        issued_at: claims.iat,
         room: None,
         limiter: RateLimiter::new(state.sfu.config.messages_per_sec),
     };
@@ -132,6 +133,8 @@ struct Session {
     sfu: Arc<Sfu>,
     participant: Arc<Participant>,
     key: RoomKey,
+    /// The token's `iat`: a room ended after it refuses the join.
+    issued_at: u64,
     room: Option<Arc<Room>>,
     limiter: RateLimiter,
 }
@@ -258,13 +261,10 @@ impl Session {
             .await;
             return Flow::Continue;
         }
-        let cfg = &self.sfu.config;
-        let joined = self.sfu.rooms.join(
-            &self.key,
-            Arc::clone(&self.participant),
-            cfg.max_rooms_per_tenant,
-            cfg.max_participants_per_room,
-        );
+        let joined = self
+            .sfu
+            .join(&self.key, self.issued_at, Arc::clone(&self.participant))
+            .await;
         let room = match joined {
             Ok(r) => r,
             Err(e) => {
@@ -275,6 +275,15 @@ impl Session {
                     }
                     JoinError::RoleTaken => (codes::ROLE_TAKEN, "the room already has a patient"),
                     JoinError::Closed => (codes::ROOM_CLOSED, "the room has ended"),
+                    JoinError::Ended => (
+                        codes::ROOM_ENDED,
+                        "the room was ended after this token was issued; ask for a new token",
+                    ),
+                    JoinError::StoreUnavailable => (
+                        codes::STORAGE_UNAVAILABLE,
+                        "the room's settings cannot be read; try again",
+                    ),
+                    JoinError::UnknownTenant => (codes::FORBIDDEN, "the token's tenant is unknown"),
                 };
                 send(ws, &ServerMessage::error(code, message)).await;
                 return Flow::Stop;

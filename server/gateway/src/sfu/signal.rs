@@ -165,6 +165,7 @@ pub mod codes {
     pub const TOO_MANY_ROOMS: &str = "too_many_rooms";
     pub const ROLE_TAKEN: &str = "role_taken";
     pub const ROOM_CLOSED: &str = "room_closed";
+    pub const ROOM_ENDED: &str = "room_ended";
     pub const UNSUPPORTED_VERSION: &str = "unsupported_version";
     pub const NOT_IMPLEMENTED: &str = "not_implemented";
     pub const INTERNAL: &str = "internal";

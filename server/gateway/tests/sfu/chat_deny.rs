@@ -56,6 +56,7 @@ async fn gateway_with(audit_down: bool) -> TestGateway {
             Arc::clone(&state.metrics),
             archive,
             incidents,
+            Arc::clone(&state.store),
         ));
     })
     .await

@@ -19,4 +19,6 @@ mod payment_messages;
 mod payment_secrets;
 mod recording;
 mod recording_audit;
+
+mod room_settings;
 mod rooms;

@@ -59,6 +59,7 @@ async fn gateway_with_audit_down() -> TestGateway {
                 Arc::clone(&state.metrics),
                 Arc::new(VaultChatArchive::new(Arc::clone(&vault))),
                 Arc::new(AuditIncidents::new(vault)),
+                Arc::clone(&state.store),
             );
             sfu.recorder = Arc::clone(&recorder) as _;
             let sfu = Arc::new(sfu);

@@ -121,6 +121,7 @@ async fn backend_creates_shows_and_ends_rooms_of_its_tenant_only() {
     .await
     .unwrap_or(false);
     assert!(closed, "the patient learns that the room ended");
+    // The room stays stored (its settings, when it ended), shown as not open.
     let gone = gw
         .client
         .get(gw.url("/v1/rooms/intake-42"))
@@ -128,7 +129,11 @@ async fn backend_creates_shows_and_ends_rooms_of_its_tenant_only() {
         .send()
         .await
         .unwrap();
-    assert_error(gone, 404, "room_not_found").await;
+    assert_eq!(gone.status(), 200);
+    let view: serde_json::Value = gone.json().await.unwrap();
+    assert_eq!(view["open"], false);
+    assert_eq!(view["participants"], serde_json::json!([]));
+    assert!(view["ended_at"].is_i64(), "{view}");
 
     b_agent.leave().await;
     patient.leave().await;

@@ -157,6 +157,20 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX chat_messages_by_room ON chat_messages(tenant_id, room, at_ms, ord);
     "#,
+    // 5: rooms with their settings (recording consent, when the tenant ended them) and the
+    // tenants' recording policy.
+    r#"
+    ALTER TABLE tenants ADD COLUMN require_consent_by_default BOOLEAN NOT NULL DEFAULT FALSE;
+    CREATE TABLE rooms (
+        tenant_id                 TEXT NOT NULL REFERENCES tenants(id),
+        name                      TEXT NOT NULL,
+        created_at                BIGINT NOT NULL,
+        require_recording_consent BOOLEAN NOT NULL,
+        consent_at                BIGINT,
+        ended_at                  BIGINT,
+        PRIMARY KEY (tenant_id, name)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

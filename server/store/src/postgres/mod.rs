@@ -26,6 +26,7 @@ mod convert;
 mod error;
 mod migrations;
 mod payments;
+mod rooms;
 mod scratch;
 mod url;
 mod vault;
@@ -38,8 +39,8 @@ use tokio_postgres::{NoTls, Row};
 
 use crate::{
     ApiKeyId, ApiKeyRecord, AuditRecord, ChatRecord, DataKeyRecord, DeliveryAttempt,
-    DeliveryRecord, OutboxEvent, PaymentRecord, Store, StoreError, Tenant, TenantId, TokenRecord,
-    UnixTime, WebhookEndpointRecord,
+    DeliveryRecord, OutboxEvent, PaymentRecord, RoomRecord, Store, StoreError, Tenant, TenantId,
+    TokenRecord, UnixTime, WebhookEndpointRecord,
 };
 
 pub use scratch::ScratchSchema;
@@ -128,7 +129,7 @@ impl PgStore {
     }
 }
 
-const TENANT_COLUMNS: &str = "id, name, created_at, allowed_origins";
+const TENANT_COLUMNS: &str = "id, name, created_at, allowed_origins, require_consent_by_default";
 const API_KEY_COLUMNS: &str = "id, tenant_id, secret_hash, label, created_at, revoked_at";
 
 fn tenant_from_row(row: &Row) -> Result<Tenant, StoreError> {
@@ -137,6 +138,7 @@ fn tenant_from_row(row: &Row) -> Result<Tenant, StoreError> {
         name: row.try_get(1)?,
         created_at: row.try_get(2)?,
         allowed_origins: row.try_get(3)?,
+        require_consent_by_default: row.try_get(4)?,
     })
 }
 
@@ -168,9 +170,14 @@ impl Store for PgStore {
     }
 
     async fn insert_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
-        let sql = format!("INSERT INTO tenants ({TENANT_COLUMNS}) VALUES ($1, $2, $3, $4)");
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
-            [&t.id.as_str(), &t.name, &t.created_at, &t.allowed_origins];
+        let sql = format!("INSERT INTO tenants ({TENANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)");
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
+            &t.id.as_str(),
+            &t.name,
+            &t.created_at,
+            &t.allowed_origins,
+            &t.require_consent_by_default,
+        ];
         self.execute(&sql, &params).await.map(drop)
     }
 
@@ -187,6 +194,20 @@ impl Store for PgStore {
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY ord");
         all(&self.query(&sql, &[]).await?, tenant_from_row)
+    }
+
+    async fn set_tenant_consent_by_default(
+        &self,
+        tenant: &TenantId,
+        require: bool,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "UPDATE tenants SET require_consent_by_default = $2 WHERE id = $1",
+                &[&tenant.as_str(), &require],
+            )
+            .await?;
+        Ok(n == 1)
     }
 
     async fn insert_api_key(&self, k: &ApiKeyRecord) -> Result<(), StoreError> {
@@ -435,6 +456,47 @@ impl Store for PgStore {
         ciphertext: &[u8],
     ) -> Result<bool, StoreError> {
         chat::replace(self, tenant, room, id, key_version, ciphertext).await
+    }
+
+    async fn create_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        require_recording_consent: bool,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        rooms::create(self, tenant, name, require_recording_consent, at).await
+    }
+
+    async fn ensure_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        rooms::ensure(self, tenant, name, at).await
+    }
+
+    async fn room(&self, tenant: &TenantId, name: &str) -> Result<Option<RoomRecord>, StoreError> {
+        rooms::room(self, tenant, name).await
+    }
+
+    async fn record_room_consent(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        rooms::consent(self, tenant, name, at).await
+    }
+
+    async fn end_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        rooms::end(self, tenant, name, at).await
     }
 }
 

@@ -138,6 +138,20 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX chat_messages_by_room ON chat_messages(tenant_id, room, at_ms);
     "#,
+    // 5: rooms with their settings (recording consent, when the tenant ended them) and the
+    // tenants' recording policy.
+    r#"
+    ALTER TABLE tenants ADD COLUMN require_consent_by_default INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE rooms (
+        tenant_id                 TEXT NOT NULL REFERENCES tenants(id),
+        name                      TEXT NOT NULL,
+        created_at                INTEGER NOT NULL,
+        require_recording_consent INTEGER NOT NULL CHECK (require_recording_consent IN (0, 1)),
+        consent_at                INTEGER,
+        ended_at                  INTEGER,
+        PRIMARY KEY (tenant_id, name)
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -145,6 +159,11 @@ pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Brings the database to [`CURRENT_VERSION`]. Refuses a database written by a newer build.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    migrate_to(conn, CURRENT_VERSION)
+}
+
+/// Brings the database to `target` (tests build older schemas with it).
+pub(super) fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), StoreError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL) STRICT;",
     )
@@ -161,7 +180,8 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             "database schema version {version} is newer than this build ({CURRENT_VERSION})"
         )));
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+    let pending = MIGRATIONS.iter().enumerate().skip(version as usize);
+    for (index, sql) in pending.take(usize::try_from(target - version).unwrap_or(0)) {
         let next = index as i64 + 1;
         let tx = conn
             .transaction()

@@ -7,6 +7,7 @@
 mod chat;
 mod migrations;
 mod payments;
+mod rooms;
 mod vault;
 
 use std::path::Path;
@@ -17,8 +18,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::{
     ApiKeyId, ApiKeyRecord, AuditRecord, ChatRecord, DataKeyRecord, DeliveryAttempt,
-    DeliveryRecord, OutboxEvent, PaymentRecord, Store, StoreError, Tenant, TenantId, TokenRecord,
-    UnixTime, WebhookEndpointRecord,
+    DeliveryRecord, OutboxEvent, PaymentRecord, RoomRecord, Store, StoreError, Tenant, TenantId,
+    TokenRecord, UnixTime, WebhookEndpointRecord,
 };
 
 #[cfg(test)]
@@ -78,6 +79,7 @@ fn tenant_from_row(row: &Row<'_>) -> rusqlite::Result<(Tenant, String)> {
             name: row.get(1)?,
             created_at: row.get(2)?,
             allowed_origins: Vec::new(),
+            require_consent_by_default: row.get(4)?,
         },
         origins,
     ))
@@ -115,7 +117,7 @@ fn api_key_from_row(row: &Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
     })
 }
 
-const TENANT_COLUMNS: &str = "id, name, created_at, allowed_origins";
+const TENANT_COLUMNS: &str = "id, name, created_at, allowed_origins, require_consent_by_default";
 const API_KEY_COLUMNS: &str = "id, tenant_id, secret_hash, label, created_at, revoked_at";
 
 #[async_trait]
@@ -133,8 +135,14 @@ impl Store for SqliteStore {
         self.with(move |c| {
             let origins = encode_list(&t.allowed_origins)?;
             c.execute(
-                "INSERT INTO tenants (id, name, created_at, allowed_origins) VALUES (?1, ?2, ?3, ?4)",
-                params![t.id.as_str(), t.name, t.created_at, origins],
+                &format!("INSERT INTO tenants ({TENANT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
+                params![
+                    t.id.as_str(),
+                    t.name,
+                    t.created_at,
+                    origins,
+                    t.require_consent_by_default
+                ],
             )?;
             Ok(())
         })
@@ -171,6 +179,22 @@ impl Store for SqliteStore {
             let mut stmt = c.prepare(&sql)?;
             let rows = stmt.query_map([], tenant_from_row)?;
             rows.map(|r| decode_tenant(r?)).collect()
+        })
+        .await
+    }
+
+    async fn set_tenant_consent_by_default(
+        &self,
+        tenant: &TenantId,
+        require: bool,
+    ) -> Result<bool, StoreError> {
+        let t = tenant.clone();
+        self.with(move |c| {
+            let n = c.execute(
+                "UPDATE tenants SET require_consent_by_default = ?2 WHERE id = ?1",
+                params![t.as_str(), require],
+            )?;
+            Ok(n == 1)
         })
         .await
     }
@@ -489,6 +513,53 @@ impl Store for SqliteStore {
         self.with(move |c| chat::replace(c, &t, &room, &id, key_version, &ct))
             .await
     }
+
+    async fn create_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        require_recording_consent: bool,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        let (t, name) = (tenant.clone(), name.to_owned());
+        self.with(move |c| rooms::create(c, &t, &name, require_recording_consent, at))
+            .await
+    }
+
+    async fn ensure_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let (t, name) = (tenant.clone(), name.to_owned());
+        self.with(move |c| rooms::ensure(c, &t, &name, at)).await
+    }
+
+    async fn room(&self, tenant: &TenantId, name: &str) -> Result<Option<RoomRecord>, StoreError> {
+        let (t, name) = (tenant.clone(), name.to_owned());
+        self.with(move |c| rooms::room(c, &t, &name)).await
+    }
+
+    async fn record_room_consent(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let (t, name) = (tenant.clone(), name.to_owned());
+        self.with(move |c| rooms::consent(c, &t, &name, at)).await
+    }
+
+    async fn end_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let (t, name) = (tenant.clone(), name.to_owned());
+        self.with(move |c| rooms::end(c, &t, &name, at)).await
+    }
 }
 
 #[cfg(test)]
@@ -543,6 +614,38 @@ mod tests {
                 .is_err()
         );
         assert!(conn.execute("DELETE FROM audit_log", []).is_err());
+    }
+
+    /// A database written before rooms were stored (schema 4) keeps its tenants, which get
+    /// the recording policy off, and gains the rooms table.
+    #[tokio::test]
+    async fn a_schema_4_database_upgrades_with_its_tenants() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hushpay.db");
+        let mut conn = Connection::open(&path).unwrap();
+        migrations::migrate_to(&mut conn, 4).unwrap();
+        conn.execute(
+            "INSERT INTO tenants (id, name, created_at, allowed_origins) VALUES ('ten_old', 'old', 5, '')",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let store = SqliteStore::open(&path).unwrap();
+        let t = store
+            .tenant(&TenantId::new("ten_old"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!t.require_consent_by_default);
+        store.create_room(&t.id, "r", true, 6).await.unwrap();
+        assert!(
+            store
+                .room(&t.id, "r")
+                .await
+                .unwrap()
+                .unwrap()
+                .require_recording_consent
+        );
     }
 
     #[tokio::test]
