@@ -17,4 +17,7 @@ mod keypad_payment;
 mod masked_call;
 mod payment_messages;
 mod recording;
+mod revoked_keys;
 mod rooms;
+mod signal_ws;
+mod token_expiry;
