@@ -193,5 +193,7 @@ pub const MAX_API_KEY_ID_LEN: usize = 64;
 pub fn valid_api_key_id(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= MAX_API_KEY_ID_LEN
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }

@@ -190,11 +190,7 @@ mod tests {
     fn a_revoked_unknown_or_foreign_key_refuses_the_token() {
         let c = claims(Some("key_1"));
         assert!(key_verdict(&c, Some(&key("ten_a", false)), true).is_ok());
-        for record in [
-            Some(key("ten_a", true)),
-            Some(key("ten_b", false)),
-            None,
-        ] {
+        for record in [Some(key("ten_a", true)), Some(key("ten_b", false)), None] {
             let verdict = key_verdict(&c, record.as_ref(), false);
             assert_eq!(verdict.unwrap_err().code(), "token_revoked");
         }

@@ -87,7 +87,11 @@ mod tests {
         assert_eq!(end - warn, WARN_BEFORE);
         let (end, warn) = deadlines(1_010, 0, now, wall);
         assert_eq!(end - now, Duration::from_secs(10));
-        assert_eq!(end - warn, Duration::from_secs(5), "halfway for short tokens");
+        assert_eq!(
+            end - warn,
+            Duration::from_secs(5),
+            "halfway for short tokens"
+        );
     }
 
     #[test]

@@ -250,7 +250,12 @@ impl Session {
     /// (a store failure keeps the session; the next check tries again).
     async fn key_refused(&self) -> Option<TokenRefusal> {
         let store = self.state.store.as_ref();
-        match self.state.tokens.check_key(store, self.credential.claims()).await {
+        match self
+            .state
+            .tokens
+            .check_key(store, self.credential.claims())
+            .await
+        {
             Ok(()) => None,
             Err(TokenRefusal::Store(e)) => {
                 tracing::warn!(error = %e, "cannot re-check a session's API key");
@@ -345,7 +350,11 @@ impl Session {
         }
         if let Some(refusal) = self.key_refused().await {
             self.state.metrics.auth_failure(refusal.code());
-            send(ws, &ServerMessage::error(refusal.code(), refusal.to_string())).await;
+            send(
+                ws,
+                &ServerMessage::error(refusal.code(), refusal.to_string()),
+            )
+            .await;
             return Flow::Refused;
         }
         let cfg = &self.sfu.config;

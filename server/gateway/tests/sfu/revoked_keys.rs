@@ -40,8 +40,17 @@ async fn a_revoked_keys_tokens_are_refused_everywhere_and_its_sessions_closed() 
     let (http_token, _) = mint(&gw, &doomed.key, "a-1", "r-2", "agent", 600).await;
     let (keeper_token, _) = mint(&gw, &keeper, "a-2", "r-3", "agent", 600).await;
     let (refresh_token, _) = mint(&gw, &doomed.key, "a-2", "r-3", "agent", 600).await;
-    let claims = gw.state.tokens.validator.validate_now(&http_token, hushpay_auth::Expectation::any_tenant()).unwrap();
-    assert_eq!(claims.akid.as_deref(), Some(doomed_id.as_str()), "the token names its key");
+    let claims = gw
+        .state
+        .tokens
+        .validator
+        .validate_now(&http_token, hushpay_auth::Expectation::any_tenant())
+        .unwrap();
+    assert_eq!(
+        claims.akid.as_deref(),
+        Some(doomed_id.as_str()),
+        "the token names its key"
+    );
 
     let tenant_url = gw.url(&format!("/v1/tenants/{}", tenant.id));
     let get = |t: String| {
@@ -56,8 +65,15 @@ async fn a_revoked_keys_tokens_are_refused_everywhere_and_its_sessions_closed() 
 
     // The connected session of the revoked key ends at once.
     let v = next_within(&mut doomed_ws, Duration::from_secs(2)).await;
-    assert_eq!((v["type"].as_str(), v["code"].as_str()), (Some("error"), Some("token_revoked")), "{v}");
-    assert_eq!(next(&mut doomed_ws).await, json!({"type": "closed", "code": 4401}));
+    assert_eq!(
+        (v["type"].as_str(), v["code"].as_str()),
+        (Some("error"), Some("token_revoked")),
+        "{v}"
+    );
+    assert_eq!(
+        next(&mut doomed_ws).await,
+        json!({"type": "closed", "code": 4401})
+    );
     // HTTP.
     crate::common::assert_error(get(http_token.clone()).await, 401, "token_revoked").await;
     // Signalling connect (token in the URL) and first-frame auth.
@@ -65,7 +81,10 @@ async fn a_revoked_keys_tokens_are_refused_everywhere_and_its_sessions_closed() 
     let mut bare = open_bare(&gw).await;
     send(&mut bare, json!({"type": "auth", "token": http_token})).await;
     assert_eq!(next(&mut bare).await["code"], "token_revoked");
-    assert_eq!(next(&mut bare).await, json!({"type": "closed", "code": 4401}));
+    assert_eq!(
+        next(&mut bare).await,
+        json!({"type": "closed", "code": 4401})
+    );
     // Refresh of a live session (the other key's) with a revoked key's token.
     let v = refresh(&mut keeper_ws, &refresh_token).await;
     assert_eq!(v["code"], "token_revoked", "{v}");
@@ -77,7 +96,9 @@ async fn a_revoked_keys_tokens_are_refused_everywhere_and_its_sessions_closed() 
     assert_eq!(revoke(&gw, &doomed.key, &doomed_id).await, 401);
     let audited = store.audit_entries(0, 1000).await.unwrap();
     assert!(
-        audited.iter().any(|e| e.action == "apikey.revoke" && e.resource == doomed_id),
+        audited
+            .iter()
+            .any(|e| e.action == "apikey.revoke" && e.resource == doomed_id),
         "the revocation is audited"
     );
     drop(keeper_ws);
@@ -103,14 +124,25 @@ async fn a_revocation_in_the_store_reaches_join_and_connected_sessions() {
     let mut joined_ws = joined(&gw, &joined_token).await;
     let mut late_ws = open(&gw, &late_token).await.unwrap();
 
-    assert!(store.revoke_api_key(&tenant.id, &key_id, 1_700_000_100).await.unwrap());
+    assert!(
+        store
+            .revoke_api_key(&tenant.id, &key_id, 1_700_000_100)
+            .await
+            .unwrap()
+    );
 
     send(&mut late_ws, json!({"type": "join", "v": 1})).await;
     assert_eq!(next(&mut late_ws).await["code"], "token_revoked");
-    assert_eq!(next(&mut late_ws).await, json!({"type": "closed", "code": 4401}));
+    assert_eq!(
+        next(&mut late_ws).await,
+        json!({"type": "closed", "code": 4401})
+    );
     let v = next_within(&mut joined_ws, Duration::from_secs(3)).await;
     assert_eq!(v["code"], "token_revoked", "{v}");
-    assert_eq!(next(&mut joined_ws).await, json!({"type": "closed", "code": 4401}));
+    assert_eq!(
+        next(&mut joined_ws).await,
+        json!({"type": "closed", "code": 4401})
+    );
     let sfu = &gw.state.sfu;
     assert!(eventually(Duration::from_secs(5), || sfu.participant_count() == 0).await);
     assert_released(&gw).await;

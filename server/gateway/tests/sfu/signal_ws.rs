@@ -24,7 +24,10 @@ pub async fn open(gw: &TestGateway, token: &str) -> Result<Ws, u16> {
 
 /// Opens the socket with no token in the URL (the token comes as the first frame).
 pub async fn open_bare(gw: &TestGateway) -> Ws {
-    tokio_tungstenite::connect_async(ws_url(gw)).await.unwrap().0
+    tokio_tungstenite::connect_async(ws_url(gw))
+        .await
+        .unwrap()
+        .0
 }
 
 pub async fn send(ws: &mut Ws, frame: Value) {
