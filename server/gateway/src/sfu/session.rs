@@ -27,6 +27,8 @@ use crate::app::AppState;
 use crate::sfu::credential::Credential;
 use crate::token_auth::{self, TokenRefusal};
 
+mod credential_checks;
+
 /// Close code when the credential fails: a bad first-frame token, and a session whose token
 /// expired or whose API key was revoked (application range).
 pub const CLOSE_AUTH: u16 = 4401;
@@ -164,6 +166,8 @@ impl Session {
         recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         recheck.reset();
         let mut end = (1000, "bye");
+        // The sender lives in `AppState` as long as this session; `false` only if it closed.
+        let mut announced = true;
         loop {
             let room_closed = async {
                 match closed.as_mut() {
@@ -221,12 +225,15 @@ impl Session {
                     send(&mut ws, &self.credential.warning()).await;
                     self.credential.warned();
                 }
-                revoked = self.revocations.recv() => {
+                revoked = self.revocations.recv(), if announced => {
                     let hit = match revoked {
                         Ok(key) => self.credential.claims().akid.as_deref() == Some(key.as_str()),
                         // Missed announcements: ask the store.
                         Err(broadcast::error::RecvError::Lagged(_)) => self.key_refused().await.is_some(),
-                        Err(broadcast::error::RecvError::Closed) => false,
+                        Err(broadcast::error::RecvError::Closed) => {
+                            announced = false;
+                            false
+                        }
                     };
                     if hit {
                         self.end_revoked(&mut ws).await;
@@ -244,37 +251,6 @@ impl Session {
             }
         }
         close(&mut ws, end.0, end.1).await;
-    }
-
-    /// The store's verdict on the session's API key: `Some` when the token is now refused
-    /// (a store failure keeps the session; the next check tries again).
-    async fn key_refused(&self) -> Option<TokenRefusal> {
-        let store = self.state.store.as_ref();
-        match self
-            .state
-            .tokens
-            .check_key(store, self.credential.claims())
-            .await
-        {
-            Ok(()) => None,
-            Err(TokenRefusal::Store(e)) => {
-                tracing::warn!(error = %e, "cannot re-check a session's API key");
-                None
-            }
-            Err(refusal) => Some(refusal),
-        }
-    }
-
-    async fn end_revoked(&self, ws: &mut WebSocket) {
-        self.state.metrics.auth_failure(codes::TOKEN_REVOKED);
-        send(
-            ws,
-            &ServerMessage::error(
-                codes::TOKEN_REVOKED,
-                "the API key that minted this session's token has been revoked",
-            ),
-        )
-        .await;
     }
 
     async fn on_text(&mut self, ws: &mut WebSocket, text: &str) -> Flow {
@@ -412,34 +388,6 @@ impl Session {
             send(ws, &ServerMessage::Recording { recording }).await;
         }
         Flow::Continue
-    }
-
-    /// A fresh token for the same session: validated like any other use (the one validator,
-    /// then its API key), for the session's tenant and room, and with the same identity, role
-    /// and grants (identical grants: a refresh never widens nor narrows what the session may
-    /// do). Accepted, it becomes the session's credential and moves the deadline to its `exp`;
-    /// refused, the session goes on until the old `exp`.
-    async fn refresh(&mut self, token: &str) -> Result<ServerMessage, (&'static str, String)> {
-        let expected = Expectation::tenant(&self.key.tenant).with_room(&self.key.name);
-        let claims = token_auth::participant(&self.state, token, expected)
-            .await
-            .map_err(|e| (e.code(), e.to_string()))?;
-        let current = self.credential.claims();
-        if claims.sub != current.sub || claims.role != current.role {
-            return Err((
-                codes::REFRESH_MISMATCH,
-                "the fresh token is for another identity or role".to_owned(),
-            ));
-        }
-        if claims.grants != current.grants {
-            return Err((
-                codes::REFRESH_MISMATCH,
-                "the fresh token must carry the same grants as the session's".to_owned(),
-            ));
-        }
-        let exp = claims.exp;
-        self.credential.replace(claims);
-        Ok(ServerMessage::TokenRefreshed { exp })
     }
 
     fn joined(&self) -> Result<Arc<Room>, (&'static str, String)> {
