@@ -179,4 +179,21 @@ pub struct Claims {
     pub iat: u64,
     /// Unique token id (128 random bits, base64url).
     pub jti: String,
+    /// The id of the tenant API key that minted the token (`key_…`), so the gateway can refuse
+    /// the token once that key is revoked. Absent on tokens the gateway mints for itself
+    /// (`hushpay token mint`, the demo portal, loadgen); see docs/protocol.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub akid: Option<String>,
+}
+
+/// Longest `akid` claim, in bytes.
+pub const MAX_API_KEY_ID_LEN: usize = 64;
+
+/// An `akid` claim is 1 to 64 bytes of `[A-Za-z0-9_]` (`key_` and base62 in practice).
+pub fn valid_api_key_id(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_API_KEY_ID_LEN
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }

@@ -136,6 +136,8 @@ pub enum MintError {
     TtlTooLong { requested_secs: u64, max_secs: u64 },
     #[error("requested lifetime must be at least one second")]
     TtlZero,
+    #[error("the API key id must be 1 to 64 characters of A-Z, a-z, 0-9 and '_'")]
+    ApiKeyId,
     #[error("signing failed")]
     Signing,
 }
@@ -147,6 +149,7 @@ impl MintError {
             MintError::Identifier(e) => e.code(),
             MintError::TtlTooLong { .. } => "ttl_too_long",
             MintError::TtlZero => "ttl_zero",
+            MintError::ApiKeyId => "api_key_id_invalid",
             MintError::Signing => "signing_failed",
         }
     }

@@ -17,7 +17,8 @@
 //!   the key named by `kid` must be of the header's algorithm (no HS/EdDSA confusion).
 //! * `exp`, `nbf`, `iat` are required non-negative JSON integers (strings and floats refused,
 //!   checked here, not only by jsonwebtoken); `iss`, `aud`, `sub`, `tenant`, `room`, `role`,
-//!   `grants`, `jti` are required and typed. `aud` must be a single string equal to ours: an
+//!   `grants`, `jti` are required and typed; `akid` (the minting API key's id) is optional and,
+//!   when present, 1 to 64 bytes of `[A-Za-z0-9_]`. `aud` must be a single string equal to ours: an
 //!   array is refused even when it contains our audience (we never mint one, and one value
 //!   keeps a token from being valid at several services).
 //! * Signature, `aud` and `iss` are verified by jsonwebtoken (>= 10.3, GHSA-h395-gr6q-cpjc);
@@ -55,7 +56,10 @@ mod mint;
 mod precheck;
 mod validate;
 
-pub use claims::{Claims, Grants, Identity, MAX_IDENTIFIER_LEN, Role, RoomName, TenantId};
+pub use claims::{
+    Claims, Grants, Identity, MAX_API_KEY_ID_LEN, MAX_IDENTIFIER_LEN, Role, RoomName, TenantId,
+    valid_api_key_id,
+};
 pub use error::{AuthError, ConfigError, IdentifierError, KeyError, MintError};
 pub use keys::{
     ActiveKey, Hs256Secret, KeyOrigin, KeySet, MIN_HS256_SECRET_LEN, PublicKey, SigningKey,

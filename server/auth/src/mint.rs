@@ -27,6 +27,9 @@ pub struct MintRequest {
     pub grants: Option<Grants>,
     /// `None` means [`SignerConfig::default_ttl`].
     pub ttl: Option<Duration>,
+    /// The minting tenant API key's id, written as the `akid` claim. `None` only for tokens the
+    /// gateway mints for itself (development tools), which production refuses.
+    pub api_key_id: Option<String>,
 }
 
 /// Signer settings.
@@ -101,6 +104,13 @@ impl Signer {
         if ttl.as_secs() == 0 {
             return Err(MintError::TtlZero);
         }
+        if req
+            .api_key_id
+            .as_deref()
+            .is_some_and(|id| !crate::claims::valid_api_key_id(id))
+        {
+            return Err(MintError::ApiKeyId);
+        }
         let claims = Claims {
             iss: self.config.issuer.clone(),
             aud: self.config.audience.clone(),
@@ -113,6 +123,7 @@ impl Signer {
             nbf: now_unix,
             iat: now_unix,
             jti: new_jti(),
+            akid: req.api_key_id,
         };
         let token = self.keys.sign(&claims).map_err(|_| MintError::Signing)?;
         Ok(MintedToken { token, claims })

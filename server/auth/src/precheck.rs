@@ -193,6 +193,11 @@ pub(crate) fn typed_claims(payload: &Map<String, Value>) -> Result<Claims, AuthE
         }
         Some(_) => return Err(AuthError::ClaimInvalid("grants")),
     };
+    let akid = match payload.get("akid") {
+        None => None,
+        Some(Value::String(s)) if crate::claims::valid_api_key_id(s) => Some(s.clone()),
+        Some(_) => return Err(AuthError::ClaimInvalid("akid")),
+    };
     Ok(Claims {
         iss,
         aud,
@@ -205,6 +210,7 @@ pub(crate) fn typed_claims(payload: &Map<String, Value>) -> Result<Claims, AuthE
         nbf,
         iat,
         jti: jti.to_owned(),
+        akid,
     })
 }
 
@@ -237,6 +243,37 @@ mod tests {
         assert_eq!(decode_object(&dup, "p"), Err(AuthError::Malformed("p")));
         let ok = URL_SAFE_NO_PAD.encode(r#"{"exp":1,"x":{"exp":2}}"#);
         assert_eq!(decode_object(&ok, "p").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn akid_is_optional_and_typed() {
+        let claims = |akid: Option<Value>| {
+            let mut v = serde_json::json!({"exp": 2, "nbf": 1, "iat": 1, "iss": "i", "aud": "a",
+                "sub": "s", "tenant": "t", "room": "r", "role": "agent", "jti": "j",
+                "grants": {"canChat": true}});
+            if let Some(a) = akid {
+                v["akid"] = a;
+            }
+            typed_claims(v.as_object().unwrap())
+        };
+        assert_eq!(claims(None).unwrap().akid, None);
+        assert_eq!(
+            claims(Some("key_x1".into())).unwrap().akid.as_deref(),
+            Some("key_x1")
+        );
+        for bad in [
+            serde_json::json!(7),
+            serde_json::json!(""),
+            serde_json::json!("key x"),
+            serde_json::json!(["key_x"]),
+            serde_json::json!(null),
+        ] {
+            assert_eq!(
+                claims(Some(bad.clone())).unwrap_err(),
+                AuthError::ClaimInvalid("akid"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

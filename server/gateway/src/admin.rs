@@ -230,6 +230,12 @@ pub async fn token(state: &AppState, cmd: TokenCommand) -> anyhow::Result<()> {
         role,
         ttl,
     } = cmd;
+    if state.tokens.require_api_key_claim {
+        bail!(
+            "production mode refuses tokens that no API key minted (they could not be revoked): \
+             mint with POST /v1/access-tokens; `hushpay token mint` is for development"
+        );
+    }
     let t = tenants::resolve_tenant(state.store.as_ref(), &tenant).await?;
     let minted = state
         .tokens
@@ -241,6 +247,7 @@ pub async fn token(state: &AppState, cmd: TokenCommand) -> anyhow::Result<()> {
             role,
             grants: None,
             ttl,
+            api_key_id: None,
         })
         .context("cannot mint token")?;
     println!("{}", minted.token);

@@ -184,16 +184,8 @@ impl FromRequestParts<AppState> for Caller {
         if credential.starts_with("hpk_") {
             return Ok(Caller::ApiKey(api_key(state, credential).await?));
         }
-        let claims = state
-            .tokens
-            .validator
-            .validate_now(credential, Expectation::any_tenant())
-            .map_err(|e| {
-                state.metrics.auth_failure(e.code());
-                let status =
-                    StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
-                ApiError::new(status, e.code(), e.to_string())
-            })?;
+        let claims =
+            crate::token_auth::participant(state, credential, Expectation::any_tenant()).await?;
         Ok(Caller::Participant(Box::new(claims)))
     }
 }

@@ -8,7 +8,8 @@
 //! Promises at this layer:
 //! - every HTTP error is JSON `{"error":{"code","message"}}` with a fitting status; request
 //!   ids travel in `x-request-id`; no handler echoes a submitted value in an error;
-//! - one token validator ([`tokens::Tokens`]) for every endpoint that takes a participant JWT;
+//! - one token check ([`tokens::Tokens::authenticate`]: the validator, then the minting API
+//!   key's revocation) for every use of a participant JWT: HTTP, signalling join and refresh;
 //! - API keys are stored as SHA-256 hashes and shown once;
 //! - configuration is validated once at start; production mode refuses development keys,
 //!   HS256, plain-HTTP public URLs and the in-memory store.
@@ -34,6 +35,7 @@ pub mod rooms;
 pub mod routes;
 pub mod sfu;
 pub mod tenants;
+pub mod token_auth;
 pub mod tokens;
 pub mod vault;
 pub mod webhooks;

@@ -82,6 +82,7 @@ pub async fn run(state: &AppState, args: LoadgenArgs) -> anyhow::Result<()> {
                     role,
                     grants: None,
                     ttl: Some(Duration::from_secs(args.seconds + 300)),
+                    api_key_id: None,
                 })
                 .context("mint")?
                 .token)

@@ -37,6 +37,10 @@ pub struct Tokens {
     pub validator: Validator,
     /// True when a development key was generated during this start.
     pub generated_development_key: bool,
+    /// Refuse tokens without an `akid` claim (production mode; see [`crate::token_auth`]).
+    pub require_api_key_claim: bool,
+    /// API keys revoked on this node, announced to its signalling sessions.
+    pub(crate) revocations: tokio::sync::broadcast::Sender<String>,
 }
 
 impl Tokens {
@@ -78,6 +82,8 @@ impl Tokens {
             validator: Validator::new(validator_config, Arc::clone(&keys))?,
             keys,
             generated_development_key: generated,
+            require_api_key_claim: config.mode == Mode::Production,
+            revocations: tokio::sync::broadcast::channel(64).0,
         })
     }
 }

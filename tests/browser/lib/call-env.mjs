@@ -68,12 +68,13 @@ export async function startCallEnv(routes = {}, { chromiumArgs = [], gatewayEnv 
       receiver.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
-    /** A participant access token from the tenant backend (`key`: the tenant's API key). */
-    async mint(identity, role, room, key = apiKey) {
+    /** A participant access token from the tenant backend (`key`: the tenant's API key;
+     * `ttlSecs`: its lifetime, the gateway's default when omitted). */
+    async mint(identity, role, room, key = apiKey, ttlSecs = undefined) {
       const r = await fetch(`${gatewayUrl}/v1/access-tokens`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ identity, room, role }),
+        body: JSON.stringify({ identity, room, role, ...(ttlSecs === undefined ? {} : { ttl_secs: ttlSecs }) }),
       });
       assert.equal(r.status, 201, await r.clone().text());
       return (await r.json()).token;

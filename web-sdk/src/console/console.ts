@@ -3,7 +3,10 @@
  * sign in with an agent access token, join the call, hear the patient, chat, ask for a
  * payment by keypad, card form or link, watch the masked progress live and see the result.
  * The token lives in memory only. Everything is reachable from the keyboard; state changes
- * are announced through live regions.
+ * are announced through live regions. The console has no backend of its own: when the
+ * gateway warns that the token expires (`tokenExpiring`), it asks the agent to paste a fresh
+ * token for the same call and extends the session with it (`refreshToken`); without one the
+ * call ends at the token's `exp`.
  */
 import { AgentSession } from '../rtc/agent-session';
 import { PaymentApiError } from '../rtc/payments';
@@ -41,6 +44,14 @@ class Console {
     this.callTitle, this.participants, h('div', { class: 'hp-row' }, this.mute, this.leave),
     h('div', { class: 'hp-row' }, this.recState, this.recToggle), this.audio);
 
+  // Session renewal (shown when the token is about to expire)
+  private readonly renewToken = h('textarea', { rows: '3', autocomplete: 'off', spellcheck: 'false', required: true });
+  private readonly renewTitle = h('h2', { id: 'renew-title', tabindex: '-1' }, 'Extend session');
+  private readonly renew = h('form', { id: 'renew', 'aria-labelledby': 'renew-title', hidden: true },
+    this.renewTitle,
+    field('renew-token', 'Fresh agent access token', this.renewToken, 'Your access token expires soon. Paste a fresh token for this call to stay connected.'),
+    h('button', { type: 'submit', id: 'renew-submit' }, 'Extend session'));
+
   // Chat
   private readonly chatLog = h('ol', { id: 'chat-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Chat messages' });
   private readonly chatInput = h('input', { type: 'text', autocomplete: 'off', maxlength: '2000' });
@@ -72,7 +83,8 @@ class Console {
     this.payTitle, this.payState, this.payFields, this.payActions, this.payResult);
 
   constructor() {
-    this.root.append(this.status, this.alert, this.signin, this.call, this.chat, this.request, this.payment);
+    this.root.append(this.status, this.alert, this.signin, this.renew, this.call, this.chat, this.request, this.payment);
+    this.renew.addEventListener('submit', (e) => { e.preventDefault(); void this.extend(); });
     this.signin.addEventListener('submit', (e) => { e.preventDefault(); void this.join(); });
     this.chat.addEventListener('submit', (e) => { e.preventDefault(); this.sendChat(); });
     this.request.addEventListener('submit', (e) => { e.preventDefault(); void this.requestPayment(); });
@@ -140,13 +152,44 @@ class Console {
     });
     s.on('recording', (r) => this.renderRecording(r.paused, r.reasons));
     s.on('error', (e) => this.fail(`${e.message} (${e.code})`));
+    s.on('tokenExpiring', (t) => {
+      this.renew.hidden = false;
+      this.fail(`Your session ends in ${t.expiresIn} seconds: paste a fresh access token to stay in the call.`);
+      this.renewTitle.focus();
+    });
     s.on('closed', (c) => {
-      for (const sec of [this.call, this.chat, this.request]) sec.hidden = true;
+      for (const sec of [this.call, this.chat, this.request, this.renew]) sec.hidden = true;
       this.signin.hidden = false;
       this.session = null;
       this.say(`Left the call${c.reason ? `: ${c.reason}` : ''}.`);
       this.token.focus();
     });
+  }
+
+  /** Extends the session with the pasted token (same call, identity and grants). */
+  private async extend(): Promise<void> {
+    const token = this.renewToken.value.trim();
+    if (!this.session) return;
+    if (!JWT.test(token)) {
+      this.fail('That is not an access token: it should be three dot-separated parts.');
+      this.renewToken.focus();
+      return;
+    }
+    const button = this.renew.querySelector('button') as HTMLButtonElement;
+    button.disabled = true;
+    try {
+      await this.session.refreshToken(token);
+      this.renewToken.value = '';
+      this.renew.hidden = true;
+      this.fail('');
+      this.say('Session extended.');
+      this.callTitle.focus();
+    } catch (e) {
+      this.fail(`Could not extend the session: ${(e as Error).message}`);
+      this.renewToken.focus();
+    } finally {
+      button.disabled = false;
+    }
   }
 
   /** The recording line and the pause button (shown once the gateway says it records). */

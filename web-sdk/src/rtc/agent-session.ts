@@ -57,6 +57,11 @@ export class AgentSession extends Call {
     return super.on(event as keyof CallEvents, handler as (p: CallEvents[keyof CallEvents]) => void);
   }
 
+  /** Payment commands use the refreshed token too. */
+  protected override onTokenRefreshed(token: string): void {
+    this.client.setToken(token);
+  }
+
   protected override onPayment(p: Payment): void {
     this.tracker.accept(p);
   }

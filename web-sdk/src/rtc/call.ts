@@ -14,6 +14,11 @@
  * call.leave();
  * ```
  *
+ * The call lasts as long as its token: before `exp` the server warns (`tokenExpiring`) and the
+ * app gives a fresh token (same room, identity, role and grants) with `refreshToken(token)` —
+ * or passes `refreshToken: () => fetchFreshToken()` in the options and the call does it
+ * itself. Otherwise the server ends the call at `exp` (`closed` with code 4401).
+ *
  * Card numbers typed into chat are removed by the server before anyone sees them
  * (`redacted: true`, and `chatRetract` for parts of a number sent earlier).
  */
@@ -36,6 +41,11 @@ export interface CallOptions {
   iceServers?: RTCIceServer[];
   /** Give up joining after this long (default 15 s). */
   joinTimeoutMs?: number;
+  /**
+   * Called on `tokenExpiring`: return a fresh token from your backend (same room, identity,
+   * role and grants) and the call refreshes itself. Without it, call `refreshToken` yourself.
+   */
+  refreshToken?: () => Promise<string>;
   /** For tests: the WebSocket and peer connection factories. */
   socket?: (url: string) => SocketLike;
   peerConnection?: () => RTCPeerConnection;
@@ -77,6 +87,10 @@ export interface CallEvents extends Record<string, unknown> {
   recording: RecordingState;
   /** The other side's audio. */
   remoteAudio: MediaStream;
+  /** The token expires soon (`exp` unix seconds, `expiresIn` seconds left): refresh it. */
+  tokenExpiring: { exp: number; expiresIn: number };
+  /** The session now runs on a fresh token that expires at `exp`. */
+  tokenRefreshed: { exp: number };
   error: { code: string; message: string; fatal: boolean };
   closed: { code: number; reason: string };
 }
@@ -124,6 +138,49 @@ export class Call {
       this.signalChain = this.signalChain.then(() => this.onSignal(m));
     });
     this.signalling.on('closed', (c) => this.teardown(c));
+    this.signalling.on('tokenRefreshed', (t) => this.events.emit('tokenRefreshed', t));
+    this.signalling.on('tokenExpiring', (t) => {
+      this.events.emit('tokenExpiring', t);
+      if (options.refreshToken) void this.refreshFromOptions(options.refreshToken);
+    });
+  }
+
+  /**
+   * Gives the session a fresh token before its `exp`; resolves with the new `exp`. Refused
+   * (another room, identity, role or grants, an invalid or revoked token), it rejects with a
+   * `CallError` carrying the server's code, and the call goes on until the old `exp`.
+   */
+  refreshToken(token: string): Promise<number> {
+    if (this.signalling.refreshing) return Promise.reject(new CallError('refresh_pending', 'A refresh is already waiting for its answer.'));
+    return new Promise<number>((resolve, reject) => {
+      const off = [
+        this.signalling.on('tokenRefreshed', ({ exp }) => {
+          off.forEach((f) => f());
+          this.onTokenRefreshed(token);
+          resolve(exp);
+        }),
+        this.signalling.on('refreshRefused', ({ code, message }) => {
+          off.forEach((f) => f());
+          reject(new CallError(code, message));
+        }),
+      ];
+      if (!this.signalling.refresh(token)) {
+        off.forEach((f) => f());
+        reject(new CallError('not_connected', 'The call is not connected.'));
+      }
+    });
+  }
+
+  /** A refresh was accepted with `token` (subclasses use it for their HTTP calls). */
+  protected onTokenRefreshed(_token: string): void {}
+
+  private async refreshFromOptions(fetchToken: () => Promise<string>): Promise<void> {
+    try {
+      await this.refreshToken(await fetchToken());
+    } catch (e) {
+      const code = e instanceof CallError ? e.code : 'refresh_failed';
+      this.events.emit('error', { code, message: `The session could not be extended: ${(e as Error).message}`, fatal: false });
+    }
   }
 
   /** Joins the room named in the token; resolves once voice and chat are connected. */

@@ -27,6 +27,15 @@ describe('messages', () => {
     expect(parseServerMessage(JSON.stringify({ type: 'recording' }))).toBeNull();
   });
 
+  it('parses the token lifetime messages strictly', () => {
+    for (const m of [{ type: 'token_expiring', exp: 9, expires_in: 60 }, { type: 'token_expired', exp: 9 }, { type: 'token_refreshed', exp: 9 }]) {
+      expect(parseServerMessage(JSON.stringify(m))).toEqual(m);
+    }
+    expect(parseServerMessage(JSON.stringify({ type: 'token_expiring', exp: 9 }))).toBeNull();
+    expect(parseServerMessage(JSON.stringify({ type: 'token_expired', exp: '9' }))).toBeNull();
+    expect(parseServerMessage(JSON.stringify({ type: 'token_refreshed' }))).toBeNull();
+  });
+
   it('refuses links that are not http(s) and malformed messages', () => {
     const link = { type: 'payment_link', id: 'msg_1', ts: 1, from: sender, payment: patientPayment };
     for (const url of ['javascript:alert(1)', 'data:text/html,x', '//evil']) {

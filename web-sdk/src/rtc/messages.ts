@@ -100,7 +100,13 @@ export type ServerMessage =
   | { type: 'payment_requested'; payment: PatientPayment; client_secret?: string }
   | { type: 'payment'; payment: Payment }
   | { type: 'payment_ended'; payment: PaymentEnd }
-  | { type: 'recording'; recording: RecordingState };
+  | { type: 'recording'; recording: RecordingState }
+  /** The session's token expires soon (`exp` unix seconds; `expires_in` seconds left): refresh it. */
+  | { type: 'token_expiring'; exp: number; expires_in: number }
+  /** The session's token expired; the server closes the socket (4401). */
+  | { type: 'token_expired'; exp: number }
+  /** A `refresh` was accepted: the session now ends at `exp`. */
+  | { type: 'token_refreshed'; exp: number };
 
 /** Client → server on the WebSocket. */
 export type ClientMessage =
@@ -110,7 +116,8 @@ export type ClientMessage =
   | { type: 'mute'; muted: boolean }
   | { type: 'ping'; nonce?: number }
   | { type: 'leave' }
-  | { type: 'recording'; action: 'pause' | 'resume' };
+  | { type: 'recording'; action: 'pause' | 'resume' }
+  | { type: 'refresh'; token: string };
 
 export interface ChatSender {
   participant_id: string;
@@ -206,6 +213,11 @@ export function parseServerMessage(data: unknown): ServerMessage | null {
       const ok = isObj(r) && (r.recording_id === null || str(r.recording_id)) && bool(r.paused) && strs(r.reasons);
       return ok ? (m as ServerMessage) : null;
     }
+    case 'token_expiring':
+      return num(m.exp) && num(m.expires_in) ? (m as ServerMessage) : null;
+    case 'token_expired':
+    case 'token_refreshed':
+      return num(m.exp) ? (m as ServerMessage) : null;
     default:
       return null;
   }

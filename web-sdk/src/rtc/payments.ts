@@ -57,7 +57,12 @@ function idempotencyKey(): string {
 }
 
 export class PaymentClient {
-  constructor(private readonly gateway: string, private readonly token: string, private readonly fetchFn: FetchLike = (u, i) => fetch(u, i)) {}
+  constructor(private readonly gateway: string, private token: string, private readonly fetchFn: FetchLike = (u, i) => fetch(u, i)) {}
+
+  /** Uses `token` from now on (after the session's token was refreshed). */
+  setToken(token: string): void {
+    this.token = token;
+  }
 
   private async call(path: string, method: string, body?: unknown, extra: Record<string, string> = {}): Promise<Record<string, unknown>> {
     const headers: Record<string, string> = { Authorization: `Bearer ${this.token}`, ...extra };

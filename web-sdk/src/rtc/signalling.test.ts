@@ -109,4 +109,51 @@ describe('Signalling', () => {
       vi.useRealTimers();
     }
   });
+
+  it('warns before the token expires, refreshes it, and reports the answer', () => {
+    const ws = new FakeSocket();
+    const s = new Signalling(ws);
+    const expiring = vi.fn();
+    const refreshed = vi.fn();
+    const refused = vi.fn();
+    const errors: unknown[] = [];
+    s.on('tokenExpiring', expiring);
+    s.on('tokenRefreshed', refreshed);
+    s.on('refreshRefused', refused);
+    s.on('error', (e) => errors.push(e));
+    expect(s.refresh('a.b.c')).toBe(false);
+    ws.open();
+    ws.frame({ type: 'token_expiring', exp: 100, expires_in: 60 });
+    expect(expiring).toHaveBeenCalledWith({ exp: 100, expiresIn: 60 });
+    expect(s.refresh('a.b.c')).toBe(true);
+    expect(ws.sent[ws.sent.length - 1]).toEqual({ type: 'refresh', token: 'a.b.c' });
+    expect(s.refreshing).toBe(true);
+    ws.frame({ type: 'token_refreshed', exp: 700 });
+    expect(refreshed).toHaveBeenCalledWith({ exp: 700 });
+    expect(s.refreshing).toBe(false);
+    // A refused refresh is not fatal, even with a code that ends a session elsewhere.
+    s.refresh('x.y.z');
+    ws.frame({ type: 'error', code: 'token_revoked', message: 'revoked' });
+    expect(refused).toHaveBeenCalledWith({ code: 'token_revoked', message: 'revoked' });
+    expect(errors).toEqual([{ code: 'token_revoked', message: 'revoked', fatal: false }]);
+    expect(s.state).toBe('joining');
+  });
+
+  it('closes with the expiry as its reason when the token expires', () => {
+    const ws = new FakeSocket();
+    const s = new Signalling(ws);
+    const closed = vi.fn();
+    s.on('closed', closed);
+    ws.open();
+    ws.frame({ type: 'token_expired', exp: 100 });
+    ws.serverClose(4401, 'token expired');
+    expect(closed).toHaveBeenCalledWith({ code: 4401, reason: 'The access token expired.' });
+    const revoked = new FakeSocket();
+    const r = new Signalling(revoked);
+    const errors: unknown[] = [];
+    r.on('error', (e) => errors.push(e));
+    revoked.open();
+    revoked.frame({ type: 'error', code: 'token_revoked', message: 'the API key was revoked' });
+    expect(errors).toEqual([{ code: 'token_revoked', message: 'the API key was revoked', fatal: true }]);
+  });
 });

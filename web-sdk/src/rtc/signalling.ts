@@ -5,7 +5,10 @@
  *
  * It sends `join` when the socket opens, keeps the session alive with `ping` (the server
  * closes an idle socket after 60 s), parses every frame strictly (malformed ones are dropped
- * and counted), and reports what happened as events. It knows nothing of WebRTC: `Call`
+ * and counted), and reports what happened as events. The session lives as long as its token:
+ * the server warns (`tokenExpiring`) before `exp`, `refresh(token)` sends a fresh token (the
+ * next `token_refreshed` or `error` frame is its answer: the server answers frames in order),
+ * and at `exp` the server sends `token_expired` and closes with 4401. It knows nothing of WebRTC: `Call`
  * drives the peer connection from its events. The socket is injected, so tests use a fake.
  */
 import { Emitter } from '../card/emitter';
@@ -26,7 +29,7 @@ export interface SocketLike {
 export type SignallingState = 'connecting' | 'joining' | 'joined' | 'closed';
 
 /** Error codes after which the server closes the session (docs/protocol.md). */
-const FATAL = new Set(['missing_token', 'unsupported_version', 'room_full', 'too_many_rooms', 'role_taken', 'room_closed', 'room_ended', 'idle_timeout']);
+const FATAL = new Set(['missing_token', 'unsupported_version', 'room_full', 'too_many_rooms', 'role_taken', 'room_closed', 'room_ended', 'idle_timeout', 'token_revoked', 'token_unbound']);
 
 export interface SignallingEvents extends Record<string, unknown> {
   state: SignallingState;
@@ -36,6 +39,12 @@ export interface SignallingEvents extends Record<string, unknown> {
   /** An `error` frame; `fatal` when the server ends the session with it. */
   error: { code: string; message: string; fatal: boolean };
   closed: { code: number; reason: string };
+  /** The token expires soon (`exp` unix seconds, `expiresIn` seconds left): refresh it. */
+  tokenExpiring: { exp: number; expiresIn: number };
+  /** A `refresh` was accepted: the session now ends at `exp`. */
+  tokenRefreshed: { exp: number };
+  /** A `refresh` was refused (the session goes on until the old `exp`). */
+  refreshRefused: { code: string; message: string };
 }
 
 export class Signalling {
@@ -46,6 +55,7 @@ export class Signalling {
   /** Frames that did not parse (dropped). */
   dropped = 0;
   private lastError: { code: string; message: string } | null = null;
+  private refreshPending = false;
 
   constructor(private readonly socket: SocketLike, private readonly pingMs = 20_000) {
     socket.onopen = () => this.onOpen();
@@ -67,6 +77,18 @@ export class Signalling {
     if (this.current === 'closed' || this.socket.readyState !== 1) return false;
     this.socket.send(JSON.stringify(message));
     return true;
+  }
+
+  /** Sends a fresh token for this session; `false` if the socket is not open. */
+  refresh(token: string): boolean {
+    if (!this.send({ type: 'refresh', token })) return false;
+    this.refreshPending = true;
+    return true;
+  }
+
+  /** True while a `refresh` waits for its answer. */
+  get refreshing(): boolean {
+    return this.refreshPending;
   }
 
   /** Leaves the room and closes the socket. */
@@ -103,6 +125,13 @@ export class Signalling {
         this.events.emit('joined', { room: msg.room, participant: msg.participant, participants: msg.participants });
         break;
       case 'error': {
+        if (this.refreshPending) {
+          // The answer to the refresh: the session goes on.
+          this.refreshPending = false;
+          this.events.emit('refreshRefused', { code: msg.code, message: msg.message });
+          this.events.emit('error', { code: msg.code, message: msg.message, fatal: false });
+          break;
+        }
         const fatal = FATAL.has(msg.code);
         if (fatal) this.lastError = { code: msg.code, message: msg.message };
         this.events.emit('error', { code: msg.code, message: msg.message, fatal });
@@ -110,6 +139,16 @@ export class Signalling {
       }
       case 'room_closed':
         this.lastError = { code: 'room_closed', message: `The call ended (${msg.reason}).` };
+        break;
+      case 'token_expiring':
+        this.events.emit('tokenExpiring', { exp: msg.exp, expiresIn: msg.expires_in });
+        break;
+      case 'token_refreshed':
+        this.refreshPending = false;
+        this.events.emit('tokenRefreshed', { exp: msg.exp });
+        break;
+      case 'token_expired':
+        this.lastError = { code: 'token_expired', message: 'The access token expired.' };
         break;
       default:
         break;
@@ -120,6 +159,10 @@ export class Signalling {
   private onClose(code: number, reason: string): void {
     if (this.current === 'closed') return;
     clearInterval(this.pinger);
+    if (this.refreshPending) {
+      this.refreshPending = false;
+      this.events.emit('refreshRefused', { code: 'closed', message: 'The session closed before the refresh was answered.' });
+    }
     this.setState('closed');
     this.events.emit('closed', { code, reason });
   }

@@ -26,6 +26,39 @@ fn minted_token_validates_with_default_ten_minute_lifetime() {
     assert_eq!(claims.sub.as_str(), "user-1");
 }
 
+/// The minting API key's id travels in the `akid` claim and comes back validated; a malformed
+/// id is refused at minting, and a token without one has no `akid` at all.
+#[test]
+fn the_minting_api_key_id_round_trips_as_akid() {
+    let keys = keyset();
+    let mut req = request(Role::Patient);
+    req.api_key_id = Some("key_AbC123".into());
+    let minted = signer(&keys).mint(req.clone(), NOW).unwrap();
+    let claims = validator(&keys)
+        .validate(&minted.token, NOW, Expectation::any_tenant())
+        .unwrap();
+    assert_eq!(claims.akid.as_deref(), Some("key_AbC123"));
+    let unbound = signer(&keys).mint(request(Role::Patient), NOW).unwrap();
+    assert!(claims_json(&unbound.token).get("akid").is_none());
+    for bad in ["", "key-1", "key_1 ", &"k".repeat(65)] {
+        req.api_key_id = Some(bad.to_owned());
+        assert_eq!(
+            signer(&keys).mint(req.clone(), NOW).unwrap_err(),
+            MintError::ApiKeyId,
+            "{bad:?}"
+        );
+    }
+}
+
+fn claims_json(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
 #[test]
 fn minted_token_expires_after_its_lifetime_plus_leeway() {
     let keys = keyset();

@@ -35,5 +35,6 @@ pub fn request(role: Role) -> MintRequest {
         role,
         grants: None,
         ttl: None,
+        api_key_id: None,
     }
 }

@@ -49,6 +49,7 @@ pub async fn create(
         role: body.role,
         grants: body.grants,
         ttl: body.ttl_secs.map(Duration::from_secs),
+        api_key_id: Some(key.id.to_string()),
     };
     let minted = state.tokens.signer.mint_now(request).map_err(mint_error)?;
     state.metrics.token_minted();

@@ -1,6 +1,7 @@
 //! Route table. One file per resource; handlers are thin and call domain functions.
 
 mod access_tokens;
+mod api_keys;
 pub(crate) mod card_tokens;
 mod elements;
 mod hosted;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(crate::metrics_access::public))
         .route("/.well-known/jwks.json", get(ops::jwks))
         .route("/v1/access-tokens", post(access_tokens::create))
+        .route("/v1/api-keys/{id}", delete(api_keys::revoke))
         .route(
             "/v1/tenants/{tenant}",
             get(tenants::show).patch(tenants::update),

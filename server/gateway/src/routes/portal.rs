@@ -123,6 +123,7 @@ pub async fn session(
             role: Role::Patient,
             grants: None,
             ttl: None,
+            api_key_id: None,
         })
         .map_err(|e| ApiError::internal("token signing failed", &e))?;
     Ok((

@@ -6,7 +6,6 @@
 
 use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::HeaderMap;
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -33,16 +32,7 @@ pub async fn connect(
         .map(|(_, t)| t.trim().to_owned());
     let token = q.access_token.or(header_token);
     let claims = match token {
-        Some(t) => Some(
-            session::authenticate(&state, &t).map_err(|(code, message)| {
-                let status = if code == "wrong_tenant" {
-                    StatusCode::FORBIDDEN
-                } else {
-                    StatusCode::UNAUTHORIZED
-                };
-                ApiError::new(status, code, message)
-            })?,
-        ),
+        Some(t) => Some(session::authenticate(&state, &t).await?),
         None => None,
     };
     let limit = state.sfu.config.max_message_bytes;

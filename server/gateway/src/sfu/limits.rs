@@ -21,6 +21,7 @@ pub struct RawRtc {
     pub messages_per_sec: Option<u32>,
     pub empty_room_grace_ms: Option<u64>,
     pub idle_timeout_secs: Option<u64>,
+    pub credential_recheck_secs: Option<u64>,
 }
 
 impl RawRtc {
@@ -53,8 +54,17 @@ impl RawRtc {
             idle_timeout: self
                 .idle_timeout_secs
                 .map_or(d.idle_timeout, Duration::from_secs),
+            credential_recheck: self
+                .credential_recheck_secs
+                .map_or(d.credential_recheck, Duration::from_secs),
             ..d
         };
+        if c.credential_recheck.is_zero() || c.credential_recheck > Duration::from_secs(300) {
+            return Err(invalid(
+                "rtc.credential_recheck_secs",
+                "must be 1 to 300 seconds",
+            ));
+        }
         if c.max_participants_per_room < 2 {
             return Err(invalid(
                 "rtc.max_participants_per_room",
@@ -90,6 +100,9 @@ pub struct SfuConfig {
     pub idle_timeout: Duration,
     /// Time allowed for the first frame when the token is not in the URL or header.
     pub auth_timeout: Duration,
+    /// How often a connected session re-checks its token's API key in the store (catches a
+    /// revocation made on another node or with `hushpay apikey revoke`).
+    pub credential_recheck: Duration,
 }
 
 impl Default for SfuConfig {
@@ -104,6 +117,7 @@ impl Default for SfuConfig {
             empty_room_grace: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             auth_timeout: Duration::from_secs(10),
+            credential_recheck: Duration::from_secs(30),
         }
     }
 }

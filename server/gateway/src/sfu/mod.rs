@@ -19,6 +19,7 @@
 //! released when its WebSocket closes; a room left empty closes after a grace period.
 
 pub mod chat;
+pub mod credential;
 pub mod forward;
 pub mod ivr_audio;
 pub mod ivr_call;

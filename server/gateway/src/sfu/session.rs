@@ -3,6 +3,8 @@
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
+use tokio::sync::broadcast;
+
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use hushpay_auth::{Claims, Expectation, Role};
 use tokio::sync::mpsc;
@@ -22,20 +24,19 @@ use super::relay::{self, CHAT_LABEL};
 use super::room::{JoinError, Room, RoomKey};
 use super::signal::{self, ClientMessage, PROTOCOL_VERSION, ServerMessage, codes};
 use crate::app::AppState;
+use crate::sfu::credential::Credential;
+use crate::token_auth::{self, TokenRefusal};
 
-/// Close code for authentication failures (application range).
-const CLOSE_AUTH: u16 = 4401;
+mod credential_checks;
 
-/// Validates a participant token; the error is (code, message).
-pub fn authenticate(state: &AppState, token: &str) -> Result<Claims, (&'static str, String)> {
-    state
-        .tokens
-        .validator
-        .validate_now(token, Expectation::any_tenant())
-        .map_err(|e| {
-            state.metrics.auth_failure(e.code());
-            (e.code(), e.to_string())
-        })
+/// Close code when the credential fails: a bad first-frame token, and a session whose token
+/// expired or whose API key was revoked (application range).
+pub const CLOSE_AUTH: u16 = 4401;
+
+/// Validates a participant token and its API key ([`token_auth::participant`]); the error is
+/// the refusal, with its code and HTTP status.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Claims, TokenRefusal> {
+    token_auth::participant(state, token, Expectation::any_tenant()).await
 }
 
 /// Runs a session to its end. `claims` is `None` when the token must come as the first frame.
@@ -63,9 +64,11 @@ pub async fn run(mut ws: WebSocket, state: AppState, claims: Option<Claims>) {
         },
         sfu,
         participant,
-        issued_at: claims.iat,
         room: None,
         limiter: RateLimiter::new(state.sfu.config.messages_per_sec),
+        credential: Credential::new(claims, state.tokens.validator.config().leeway_secs),
+        revocations: state.tokens.revocations(),
+        state,
     };
     session.serve(ws, rx).await;
     session.cleanup().await;
@@ -107,7 +110,9 @@ async fn first_frame_auth(ws: &mut WebSocket, state: &AppState) -> Option<Claims
         Ok(_) => return None,
     };
     let result = match signal::parse(&text) {
-        Ok(ClientMessage::Auth { token }) => authenticate(state, &token),
+        Ok(ClientMessage::Auth { token }) => authenticate(state, &token)
+            .await
+            .map_err(|e| (e.code(), e.to_string())),
         _ => Err((
             codes::MISSING_TOKEN,
             "the first frame must be {\"type\":\"auth\",\"token\":\"...\"}".to_owned(),
@@ -127,16 +132,29 @@ async fn first_frame_auth(ws: &mut WebSocket, state: &AppState) -> Option<Claims
 enum Flow {
     Continue,
     Stop,
+    /// Stop because the credential is refused (close code [`CLOSE_AUTH`]).
+    Refused,
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
 }
 
 struct Session {
     sfu: Arc<Sfu>,
     participant: Arc<Participant>,
     key: RoomKey,
-    /// The token's `iat`: a room ended after it refuses the join.
-    issued_at: u64,
     room: Option<Arc<Room>>,
     limiter: RateLimiter,
+    /// The token the session runs on (the latest accepted `refresh`) and its deadlines.
+    credential: Credential,
+    /// API keys revoked on this node.
+    revocations: broadcast::Receiver<String>,
+    state: AppState,
 }
 
 impl Session {
@@ -144,6 +162,12 @@ impl Session {
         let idle = self.sfu.config.idle_timeout;
         let mut deadline = Instant::now() + idle;
         let mut closed: Option<tokio::sync::watch::Receiver<bool>> = None;
+        let mut recheck = tokio::time::interval(self.sfu.config.credential_recheck);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        recheck.reset();
+        let mut end = (1000, "bye");
+        // The sender lives in `AppState` as long as this session; `false` only if it closed.
+        let mut announced = true;
         loop {
             let room_closed = async {
                 match closed.as_mut() {
@@ -153,6 +177,7 @@ impl Session {
                     None => std::future::pending::<()>().await,
                 }
             };
+            let warn_at = self.credential.warn_at();
             tokio::select! {
                 frame = ws.recv() => {
                     deadline = Instant::now() + idle;
@@ -165,8 +190,13 @@ impl Session {
                         Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Flow::Stop,
                         Some(Ok(_)) => Flow::Continue,
                     };
-                    if flow == Flow::Stop {
-                        break;
+                    match flow {
+                        Flow::Continue => {}
+                        Flow::Stop => break,
+                        Flow::Refused => {
+                            end = (CLOSE_AUTH, "credential refused");
+                            break;
+                        }
                     }
                     if closed.is_none() {
                         closed = self.room.as_ref().map(|r| r.closed());
@@ -186,9 +216,41 @@ impl Session {
                     send(&mut ws, &ServerMessage::error("idle_timeout", "no message within the idle timeout")).await;
                     break;
                 }
+                () = tokio::time::sleep_until(self.credential.expires_at().into()) => {
+                    send(&mut ws, &ServerMessage::TokenExpired { exp: self.credential.claims().exp }).await;
+                    end = (CLOSE_AUTH, "token expired");
+                    break;
+                }
+                () = sleep_until_some(warn_at) => {
+                    send(&mut ws, &self.credential.warning()).await;
+                    self.credential.warned();
+                }
+                revoked = self.revocations.recv(), if announced => {
+                    let hit = match revoked {
+                        Ok(key) => self.credential.claims().akid.as_deref() == Some(key.as_str()),
+                        // Missed announcements: ask the store.
+                        Err(broadcast::error::RecvError::Lagged(_)) => self.key_refused().await.is_some(),
+                        Err(broadcast::error::RecvError::Closed) => {
+                            announced = false;
+                            false
+                        }
+                    };
+                    if hit {
+                        self.end_revoked(&mut ws).await;
+                        end = (CLOSE_AUTH, "token revoked");
+                        break;
+                    }
+                }
+                _ = recheck.tick() => {
+                    if self.key_refused().await.is_some() {
+                        self.end_revoked(&mut ws).await;
+                        end = (CLOSE_AUTH, "token revoked");
+                        break;
+                    }
+                }
             }
         }
-        close(&mut ws, 1000, "bye").await;
+        close(&mut ws, end.0, end.1).await;
     }
 
     async fn on_text(&mut self, ws: &mut WebSocket, text: &str) -> Flow {
@@ -231,6 +293,7 @@ impl Session {
             ClientMessage::Ping { nonce } => Ok(Some(ServerMessage::Pong { nonce })),
             ClientMessage::Leave => return Flow::Stop,
             ClientMessage::Recording { action } => self.recording(action).await,
+            ClientMessage::Refresh { token } => self.refresh(&token).await.map(Some),
         };
         match reply {
             Ok(Some(m)) => {
@@ -261,9 +324,23 @@ impl Session {
             .await;
             return Flow::Continue;
         }
+        if let Some(refusal) = self.key_refused().await {
+            self.state.metrics.auth_failure(refusal.code());
+            send(
+                ws,
+                &ServerMessage::error(refusal.code(), refusal.to_string()),
+            )
+            .await;
+            return Flow::Refused;
+        }
         let joined = self
             .sfu
-            .join(&self.key, self.issued_at, Arc::clone(&self.participant))
+            .join(
+                &self.key,
+                // A room ended after this token was issued refuses the join.
+                self.credential.claims().iat,
+                Arc::clone(&self.participant),
+            )
             .await;
         let room = match joined {
             Ok(r) => r,

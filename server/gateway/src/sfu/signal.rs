@@ -40,6 +40,9 @@ pub enum ClientMessage {
     /// (Agents with `canRequestPayment`, supervisors with `canViewRecordings`) pause or
     /// resume the room's recording by hand.
     Recording { action: RecordingAction },
+    /// A fresh token for the same tenant, room, identity, role and grants, sent before `exp`:
+    /// the session's deadline moves to the new token's `exp`.
+    Refresh { token: String },
 }
 
 /// A manual recording command.
@@ -136,6 +139,20 @@ pub enum ServerMessage {
     Recording {
         recording: RecordingState,
     },
+    /// The session's token expires soon (60 s before, or half its lifetime when shorter):
+    /// send `refresh` with a fresh token to stay.
+    TokenExpiring {
+        exp: u64,
+        expires_in: u64,
+    },
+    /// The session's token expired: the server closes the socket (4401) right after.
+    TokenExpired {
+        exp: u64,
+    },
+    /// Answer to an accepted `refresh`: the session now ends at `exp`.
+    TokenRefreshed {
+        exp: u64,
+    },
 }
 
 /// Names reserved for the payment issue (see docs/protocol.md); this server refuses them as
@@ -173,6 +190,10 @@ pub mod codes {
     pub const STORAGE_UNAVAILABLE: &str = "storage_unavailable";
     pub const FORBIDDEN: &str = "forbidden";
     pub const RECORDING_OFF: &str = "recording_off";
+    /// A `refresh` token for another identity or role, or with other grants.
+    pub const REFRESH_MISMATCH: &str = "refresh_mismatch";
+    /// The API key that minted the session's token was revoked (the session closes, 4401).
+    pub const TOKEN_REVOKED: &str = "token_revoked";
 }
 
 impl ServerMessage {
@@ -201,6 +222,7 @@ pub fn parse(text: &str) -> Result<ClientMessage, (&'static str, String)> {
         "ping",
         "leave",
         "recording",
+        "refresh",
     ];
     if RESERVED_PAYMENT_TYPES.contains(&ty) {
         return Err((
@@ -284,6 +306,23 @@ mod tests {
         let (code, msg) = parse(r#"{"type":"mute","muted":"4111111111111111"}"#).unwrap_err();
         assert_eq!(code, codes::BAD_MESSAGE);
         assert!(!msg.contains("4111"), "{msg}");
+    }
+
+    #[test]
+    fn parses_refresh_and_refuses_bad_ones() {
+        assert!(matches!(
+            parse(r#"{"type":"refresh","token":"a.b.c"}"#),
+            Ok(ClientMessage::Refresh { token }) if token == "a.b.c"
+        ));
+        for bad in [
+            r#"{"type":"refresh"}"#,
+            r#"{"type":"refresh","token":7}"#,
+            r#"{"type":"refresh","token":"a","x":1}"#,
+        ] {
+            assert_eq!(parse(bad).unwrap_err().0, codes::BAD_MESSAGE, "{bad}");
+        }
+        let s = serde_json::to_string(&ServerMessage::TokenExpired { exp: 9 }).unwrap();
+        assert_eq!(s, r#"{"type":"token_expired","exp":9}"#);
     }
 
     #[test]

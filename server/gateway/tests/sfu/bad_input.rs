@@ -81,6 +81,7 @@ async fn bad_tokens_are_refused_before_or_at_the_first_frame() {
                 role: Role::Patient,
                 grants: None,
                 ttl: Some(Duration::from_secs(60)),
+                api_key_id: None,
             },
             hushpay_auth::unix_now() - 3600,
         )

@@ -19,6 +19,8 @@ mod payment_messages;
 mod payment_secrets;
 mod recording;
 mod recording_audit;
-
 mod room_settings;
+mod revoked_keys;
 mod rooms;
+mod signal_ws;
+mod token_expiry;
