@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use common::binary::{Binary, writable_memory};
 use common::cards::tracer_pan;
 use hushpay::bot::{Bot, BotConfig, Key};
-use hushpay::sfu::room::{Registry, RoomKey};
+use hushpay::sfu::room::{Registry, RoomKey, RoomSettings};
 use hushpay_card::leak_scan::Tracers;
 use hushpay_card::memory_scan::scan_strided;
 use hushpay_media::Digit;
@@ -152,6 +152,7 @@ fn a_hundred_thousand_keys_do_not_grow_the_room() {
                 tenant: "t".into(),
                 name: "r".into(),
             },
+            RoomSettings::default(),
             10,
         )
         .unwrap()

@@ -16,7 +16,7 @@ mod vault;
 mod webhooks;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::app::AppState;
 
