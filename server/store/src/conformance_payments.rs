@@ -14,6 +14,8 @@ pub(crate) async fn run_all(store: &dyn Store) {
     payment_updates_are_compare_and_swap_with_their_events(store).await;
     endpoints_are_scoped_and_deletion_stops_deliveries(store).await;
     deliveries_come_due_and_attempts_are_logged(store).await;
+    due_deliveries_take_turns_between_tenants(store).await;
+    deferred_deliveries_keep_their_attempts(store).await;
 }
 
 fn payment(tenant: &TenantId, key: Option<&str>) -> PaymentRecord {
@@ -153,7 +155,7 @@ async fn payment_updates_are_compare_and_swap_with_their_events(store: &dyn Stor
 }
 
 async fn due_for(store: &dyn Store, t: &TenantId, now: i64) -> Vec<crate::DeliveryRecord> {
-    let mut due = store.due_deliveries(now, 10_000).await.unwrap();
+    let mut due = store.due_deliveries(now, 10_000, 10_000).await.unwrap();
     due.retain(|d| &d.tenant == t);
     due
 }
@@ -308,4 +310,76 @@ async fn deliveries_come_due_and_attempts_are_logged(store: &dyn Store) {
     };
     assert!(store.record_delivery_attempt(&error).await.unwrap());
     assert!(due_for(store, &t.id, 1_000).await.is_empty());
+}
+
+/// Issue 12, finding 5: a tenant with a backlog cannot fill the batch; each tenant gets at
+/// most `per_tenant`, and every tenant's earliest comes before anyone's second.
+async fn due_deliveries_take_turns_between_tenants(store: &dyn Store) {
+    let (a, b) = (tenant("rra-"), tenant("rrb-"));
+    store.insert_tenant(&a).await.unwrap();
+    store.insert_tenant(&b).await.unwrap();
+    let (wa, wb) = (endpoint(&a.id), endpoint(&b.id));
+    store.insert_webhook_endpoint(&wa).await.unwrap();
+    store.insert_webhook_endpoint(&wb).await.unwrap();
+    let backlog: Vec<OutboxEvent> = (0..5).map(|i| event(&a.id, 200 + i)).collect();
+    store.insert_events(&backlog).await.unwrap();
+    let late = event(&b.id, 300);
+    store
+        .insert_events(std::slice::from_ref(&late))
+        .await
+        .unwrap();
+    let due = store.due_deliveries(300, 2, 10_000).await.unwrap();
+    let ours: Vec<&str> = due
+        .iter()
+        .filter(|d| d.tenant == a.id || d.tenant == b.id)
+        .map(|d| d.event_id.as_str())
+        .collect();
+    assert_eq!(
+        ours,
+        vec![
+            backlog[0].id.as_str(),
+            late.id.as_str(),
+            backlog[1].id.as_str()
+        ],
+        "A's earliest, B's earliest, then A's second; A's others wait"
+    );
+    assert_eq!(store.due_deliveries(300, 2, 1).await.unwrap().len(), 1);
+}
+
+/// Issue 12, finding 5: an open circuit moves an endpoint's deliveries later; they stay
+/// pending with their attempt count, and other endpoints are untouched.
+async fn deferred_deliveries_keep_their_attempts(store: &dyn Store) {
+    let t = tenant("df-");
+    store.insert_tenant(&t).await.unwrap();
+    let (w1, w2) = (endpoint(&t.id), endpoint(&t.id));
+    store.insert_webhook_endpoint(&w1).await.unwrap();
+    store.insert_webhook_endpoint(&w2).await.unwrap();
+    let (e1, e2) = (event(&t.id, 400), event(&t.id, 401));
+    store
+        .insert_events(&[e1.clone(), e2.clone()])
+        .await
+        .unwrap();
+    let other = TenantId::new(unique("ten_"));
+    assert_eq!(
+        store.defer_deliveries(&other, &w1.id, 500).await.unwrap(),
+        0
+    );
+    assert_eq!(store.defer_deliveries(&t.id, &w1.id, 500).await.unwrap(), 2);
+    assert_eq!(
+        store.defer_deliveries(&t.id, &w1.id, 450).await.unwrap(),
+        0,
+        "never earlier"
+    );
+    let due = due_for(store, &t.id, 499).await;
+    assert!(
+        due.iter().all(|d| d.endpoint_id == w2.id) && due.len() == 2,
+        "{due:?}"
+    );
+    let later = due_for(store, &t.id, 500).await;
+    assert_eq!(later.len(), 4);
+    assert!(
+        later
+            .iter()
+            .all(|d| d.attempts == 0 && d.status == DeliveryStatus::Pending)
+    );
 }

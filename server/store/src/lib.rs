@@ -186,12 +186,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         id: &str,
         at: UnixTime,
     ) -> Result<bool, StoreError>;
-    /// Up to `limit` pending deliveries due at `now`, earliest first.
+    /// Up to `limit` pending deliveries due at `now`, at most `per_tenant` of each tenant
+    /// (its earliest), in rounds: every tenant's earliest before any tenant's second, each
+    /// round earliest first. One tenant's backlog cannot fill the batch.
     async fn due_deliveries(
         &self,
         now: UnixTime,
+        per_tenant: usize,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError>;
+    /// Moves the endpoint's pending deliveries due before `until` to `until` without counting
+    /// an attempt (an open circuit breaker); returns how many moved.
+    async fn defer_deliveries(
+        &self,
+        tenant: &TenantId,
+        endpoint_id: &str,
+        until: UnixTime,
+    ) -> Result<u64, StoreError>;
     /// In one transaction: appends `attempt` to the delivery log and applies it to its
     /// delivery (attempts, status, next attempt). False when no such delivery exists.
     async fn record_delivery_attempt(&self, attempt: &DeliveryAttempt) -> Result<bool, StoreError>;

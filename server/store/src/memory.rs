@@ -483,20 +483,45 @@ impl Store for MemoryStore {
     async fn due_deliveries(
         &self,
         now: UnixTime,
+        per_tenant: usize,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        let mut due: Vec<DeliveryRecord> = self
-            .lock()
-            .deliveries
-            .values()
-            .filter(|d| {
-                d.status == DeliveryStatus::Pending && d.next_attempt_at.is_some_and(|t| t <= now)
-            })
-            .cloned()
-            .collect();
-        due.sort_by_key(|d| d.next_attempt_at);
-        due.truncate(limit);
-        Ok(due)
+        let mut by_tenant: BTreeMap<TenantId, Vec<DeliveryRecord>> = BTreeMap::new();
+        for d in self.lock().deliveries.values().filter(|d| {
+            d.status == DeliveryStatus::Pending && d.next_attempt_at.is_some_and(|t| t <= now)
+        }) {
+            by_tenant
+                .entry(d.tenant.clone())
+                .or_default()
+                .push(d.clone());
+        }
+        let mut ranked: Vec<(usize, DeliveryRecord)> = Vec::new();
+        for mut due in by_tenant.into_values() {
+            due.sort_by_key(|d| d.next_attempt_at);
+            ranked.extend(due.into_iter().take(per_tenant).enumerate());
+        }
+        ranked.sort_by_key(|(rank, d)| (*rank, d.next_attempt_at));
+        Ok(ranked.into_iter().take(limit).map(|(_, d)| d).collect())
+    }
+
+    async fn defer_deliveries(
+        &self,
+        tenant: &TenantId,
+        endpoint_id: &str,
+        until: UnixTime,
+    ) -> Result<u64, StoreError> {
+        let mut moved = 0;
+        for d in self.lock().deliveries.values_mut() {
+            if &d.tenant == tenant
+                && d.endpoint_id == endpoint_id
+                && d.status == DeliveryStatus::Pending
+                && d.next_attempt_at.is_some_and(|t| t < until)
+            {
+                d.next_attempt_at = Some(until);
+                moved += 1;
+            }
+        }
+        Ok(moved)
     }
 
     async fn record_delivery_attempt(&self, attempt: &DeliveryAttempt) -> Result<bool, StoreError> {

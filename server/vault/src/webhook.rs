@@ -9,6 +9,11 @@
 //!
 //! Receivers verify with [`verify`] (or any Standard Webhooks library) and refuse timestamps
 //! outside a tolerance (replay protection).
+//!
+//! The destination check ([`check_url`], [`is_public_addr`], [`check_addrs`]) lives in
+//! [`target`]: pure functions, no I/O.
+
+pub mod target;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -20,6 +25,11 @@ use rand::RngCore;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
+
+pub use target::{
+    CheckedUrl, MAX_URL_LEN, TargetHost, WebhookUrlError, check_addrs, check_url, check_url_with,
+    is_public_addr,
+};
 
 /// Default replay window for [`verify`].
 pub const DEFAULT_TOLERANCE_SECS: i64 = 5 * 60;

@@ -38,7 +38,7 @@ pub async fn tick(
     store: &dyn Store,
     webhooks: &Webhooks,
 ) -> Result<usize, hushpay_store::StoreError> {
-    let due = store.due_deliveries(unix_now(), 50).await?;
+    let due = store.due_deliveries(unix_now(), 50, 50).await?;
     for d in &due {
         let attempt = attempt(store, webhooks, d).await?;
         store.record_delivery_attempt(&attempt).await?;

@@ -377,9 +377,19 @@ impl Store for PgStore {
     async fn due_deliveries(
         &self,
         now: UnixTime,
+        per_tenant: usize,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        payments::due_deliveries(self, now, limit).await
+        payments::due_deliveries(self, now, per_tenant, limit).await
+    }
+
+    async fn defer_deliveries(
+        &self,
+        tenant: &TenantId,
+        endpoint_id: &str,
+        until: UnixTime,
+    ) -> Result<u64, StoreError> {
+        payments::defer_deliveries(self, tenant, endpoint_id, until).await
     }
 
     async fn record_delivery_attempt(&self, attempt: &DeliveryAttempt) -> Result<bool, StoreError> {

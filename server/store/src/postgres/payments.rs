@@ -282,17 +282,36 @@ pub(super) async fn delete_webhook_endpoint(
 pub(super) async fn due_deliveries(
     s: &PgStore,
     now: UnixTime,
+    per_tenant: usize,
     limit: usize,
 ) -> Result<Vec<DeliveryRecord>, StoreError> {
     let sql = format!(
-        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries
-         WHERE status = 'pending' AND next_attempt_at <= $1
-         ORDER BY next_attempt_at, ord LIMIT $2"
+        "SELECT {DELIVERY_COLUMNS} FROM (
+           SELECT {DELIVERY_COLUMNS}, ord, ROW_NUMBER() OVER (
+             PARTITION BY tenant_id ORDER BY next_attempt_at, ord) AS rank
+           FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1) due
+         WHERE rank <= $2 ORDER BY rank, next_attempt_at, ord LIMIT $3"
     );
+    let per_tenant = to_i64(per_tenant as u64, "per_tenant")?;
     let rows = s
-        .query(&sql, &[&now, &to_i64(limit as u64, "limit")?])
+        .query(&sql, &[&now, &per_tenant, &to_i64(limit as u64, "limit")?])
         .await?;
     super::all(&rows, delivery_from_row)
+}
+
+pub(super) async fn defer_deliveries(
+    s: &PgStore,
+    tenant: &TenantId,
+    endpoint_id: &str,
+    until: UnixTime,
+) -> Result<u64, StoreError> {
+    s.execute(
+        "UPDATE webhook_deliveries SET next_attempt_at = $3
+         WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'pending'
+           AND next_attempt_at < $3",
+        &[&tenant.as_str(), &endpoint_id, &until],
+    )
+    .await
 }
 
 pub(super) async fn record_delivery_attempt(

@@ -413,9 +413,21 @@ impl Store for SqliteStore {
     async fn due_deliveries(
         &self,
         now: UnixTime,
+        per_tenant: usize,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        self.with(move |c| payments::due_deliveries(c, now, limit))
+        self.with(move |c| payments::due_deliveries(c, now, per_tenant, limit))
+            .await
+    }
+
+    async fn defer_deliveries(
+        &self,
+        tenant: &TenantId,
+        endpoint_id: &str,
+        until: UnixTime,
+    ) -> Result<u64, StoreError> {
+        let (t, e) = (tenant.clone(), endpoint_id.to_owned());
+        self.with(move |c| payments::defer_deliveries(c, &t, &e, until))
             .await
     }
 

@@ -274,18 +274,41 @@ pub(super) fn delete_webhook_endpoint(
 pub(super) fn due_deliveries(
     c: &mut Connection,
     now: UnixTime,
+    per_tenant: usize,
     limit: usize,
 ) -> Result<Vec<DeliveryRecord>, StoreError> {
     let sql = format!(
-        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries
-         WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2"
+        "SELECT {DELIVERY_COLUMNS} FROM (
+           SELECT {DELIVERY_COLUMNS}, rowid AS ord, ROW_NUMBER() OVER (
+             PARTITION BY tenant_id ORDER BY next_attempt_at, rowid) AS rank
+           FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?1)
+         WHERE rank <= ?2 ORDER BY rank, next_attempt_at, ord LIMIT ?3"
     );
     let mut stmt = c.prepare_cached(&sql)?;
     let rows = stmt.query_map(
-        params![now, to_i64(limit as u64, "limit")?],
+        params![
+            now,
+            to_i64(per_tenant as u64, "per_tenant")?,
+            to_i64(limit as u64, "limit")?
+        ],
         delivery_from_row,
     )?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+pub(super) fn defer_deliveries(
+    c: &mut Connection,
+    tenant: &TenantId,
+    endpoint_id: &str,
+    until: UnixTime,
+) -> Result<u64, StoreError> {
+    let n = c.execute(
+        "UPDATE webhook_deliveries SET next_attempt_at = ?3
+         WHERE tenant_id = ?1 AND endpoint_id = ?2 AND status = 'pending'
+           AND next_attempt_at < ?3",
+        params![tenant.as_str(), endpoint_id, until],
+    )?;
+    Ok(n as u64)
 }
 
 pub(super) fn record_delivery_attempt(
