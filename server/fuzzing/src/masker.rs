@@ -52,12 +52,29 @@ const OPUS_PT: u8 = 111;
 const RATE: u32 = 48_000;
 
 pub fn run(data: &[u8]) {
+    run_and_report(data);
+}
+
+/// What one run saw (for the tests that prove the invariants are not vacuous).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Digits the strict detector finds in the audio as sent (before masking).
+    pub sent_digits: String,
+    /// Audio packets forwarded, and of those masked.
+    pub forwarded: usize,
+    pub masked: usize,
+    /// Digits reported outside secure mode.
+    pub digits_out: usize,
+}
+
+/// [`run`], returning what it saw.
+pub fn run_and_report(data: &[u8]) -> Report {
     let mut b = Bytes::new(data);
     let mut d = Driver::new(b.u8(), b.u8());
     while !b.is_empty() && d.audio_ms() < MAX_AUDIO_MS {
         d.step(&mut b);
     }
-    d.finish();
+    d.finish()
 }
 
 /// One audio packet as received, for invariants 2 and 4.
@@ -88,6 +105,7 @@ struct Driver {
     /// Every audio packet sent, with its wire sequence number, for replays.
     history: Vec<(u64, u32, Vec<u8>)>,
     forwarded: Vec<(Forwarded, bool)>,
+    digits_out: usize,
     raw_rtp: bool,
 }
 
@@ -123,6 +141,7 @@ impl Driver {
             received: Vec::new(),
             history: Vec::new(),
             forwarded: Vec::new(),
+            digits_out: 0,
             raw_rtp: false,
         }
     }
@@ -319,17 +338,20 @@ impl Driver {
             match out {
                 Output::Timeout(t) => return Some(t),
                 Output::Forward(f) => self.forwarded.push((f, by_timeout)),
-                Output::Digit(_) => assert!(
-                    !self.masker.is_secure(),
-                    "a digit came out of the masker in secure mode"
-                ),
+                Output::Digit(_) => {
+                    assert!(
+                        !self.masker.is_secure(),
+                        "a digit came out of the masker in secure mode"
+                    );
+                    self.digits_out += 1;
+                }
                 _ => {}
             }
         }
         None
     }
 
-    fn finish(mut self) {
+    fn finish(mut self) -> Report {
         if !self.pending.is_empty() {
             let frame = (RATE / 1000 * self.ptime_ms) as usize;
             let missing = frame - self.pending.len() % frame;
@@ -342,8 +364,16 @@ impl Driver {
         self.drain(false);
         self.check_forwarded();
         self.check_agent_hears_no_digit();
-        if !self.raw_rtp {
-            self.check_digits_are_masked();
+        let sent = if self.raw_rtp {
+            Vec::new()
+        } else {
+            self.check_digits_are_masked()
+        };
+        Report {
+            sent_digits: keys(&sent),
+            forwarded: self.forwarded.len(),
+            masked: self.forwarded.iter().filter(|(f, _)| f.masked).count(),
+            digits_out: self.digits_out,
         }
     }
 
@@ -389,10 +419,10 @@ impl Driver {
         assert!(heard.is_empty(), "the agent hears digits: {}", keys(&heard));
     }
 
-    /// Invariant 2.
-    fn check_digits_are_masked(&self) {
+    /// Invariant 2; the digits found in the audio as sent.
+    fn check_digits_are_masked(&self) -> Vec<DetectedDigit> {
         let Ok(mut dec) = Decoder8k::new() else {
-            return;
+            return Vec::new();
         };
         // 8 kHz sample range of each in-order packet, as the masker decodes them.
         let mut input = Vec::new();
@@ -406,7 +436,8 @@ impl Driver {
             }
             spans.push(start..input.len() as u64);
         }
-        for digit in detect_all(&input) {
+        let sent = detect_all(&input);
+        for digit in &sent {
             for (i, span) in spans.iter().enumerate() {
                 let overlap = span
                     .end
@@ -424,6 +455,7 @@ impl Driver {
                 );
             }
         }
+        sent
     }
 }
 

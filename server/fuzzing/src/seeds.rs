@@ -179,6 +179,7 @@ fn masker() -> Vec<(String, Vec<u8>)> {
                 .noisy_tone('4', 15, 50, 20)
                 .noise(50, 30)
                 .noisy_tone('2', 18, 50, 20)
+                .noise(80, 30)
                 .insecure()
                 .noise(60, 30),
         ),

@@ -132,3 +132,24 @@ fn jwt_inputs_replay() {
 fn webhook_url_inputs_replay() {
     replay("webhook_url");
 }
+
+/// The masker target's invariants are not vacuous: in the seed that keys a card number in-band,
+/// the strict detector finds every key in the audio as sent (positive control), packets are
+/// masked, and the agent's copy (checked inside `run`) holds none; RFC 4733 presses come out as
+/// digits.
+#[test]
+fn masker_seeds_key_digits_the_detector_finds_and_the_masker_hides() {
+    let seed = |name: &str| std::fs::read(fuzz_dir().join("seeds/masker").join(name)).unwrap();
+    let r = hushpay_fuzzing::masker::run_and_report(&seed("inband-card-20ms"));
+    assert_eq!(r.sent_digits, "4111111111111111#");
+    assert!(r.masked >= 2 * 17 && r.masked < r.forwarded, "{r:?}");
+    assert_eq!(r.digits_out, 17);
+    let r = hushpay_fuzzing::masker::run_and_report(&seed("rfc4733-presses"));
+    assert_eq!((r.sent_digits.as_str(), r.digits_out), ("", 2), "{r:?}");
+    let r = hushpay_fuzzing::masker::run_and_report(&seed("secure-mode-noisy-keys"));
+    assert_eq!(r.sent_digits, "42");
+    assert_eq!(
+        r.digits_out, 0,
+        "secure mode: digits go to the collector only"
+    );
+}
