@@ -5,7 +5,8 @@
 #   scripts/fuzz.sh SECONDS [TARGET...]   run each target (all by default) for SECONDS, then print
 #                                         one Markdown row per target: time, executions, corpus,
 #                                         crashes (docs/security.md, "Issue 12: fuzzing")
-#   scripts/fuzz.sh --build               build the targets only
+#   scripts/fuzz.sh --build               build the targets only (FUZZ_SKIP_BUILD=1 then runs
+#                                         the last build without touching cargo)
 #   scripts/fuzz.sh --cmin [TARGET...]    minimize fuzz/corpus/TARGET (keep what adds coverage)
 #   scripts/fuzz.sh --list                the target names
 #
@@ -19,7 +20,7 @@
 # the Rust code forbids `unsafe`, libopus is not instrumented anyway, and it doubles the
 # executions per second; debug assertions and overflow checks stay on. cargo-fuzz is installed
 # once into a cache outside the repository (like wasm-bindgen-cli in setup.sh). Runs at
-# `nice -n 19` (FUZZ_NICE to change): the machine is shared.
+# `nice -n 19` (FUZZ_NICE to change; builds run at normal priority): the machine is shared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,12 +42,15 @@ all_targets=$(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^hush
 cargo_fuzz() {
   nice -n "$nice_level" cargo fuzz "$1" --fuzz-dir fuzz --target-dir "$target_dir" -s none "${@:2}"
 }
+cargo_fuzz_build() {
+  cargo fuzz build --fuzz-dir fuzz --target-dir "$target_dir" -s none "$@"
+}
 # The signalling target needs the gateway crate (a long instrumented build): behind a feature.
 features() { [ "$1" = signal ] && echo "--features=signal" || true; }
 
 case "${1:-}" in
   --list) echo "$all_targets"; exit 0 ;;
-  --build) shift; mkdir -p fuzz/logs; for t in ${*:-$all_targets}; do cargo_fuzz build $(features "$t") "$t"; done; exit 0 ;;
+  --build) shift; mkdir -p fuzz/logs; for t in ${*:-$all_targets}; do cargo_fuzz_build $(features "$t") "$t"; done; exit 0 ;;
   --cmin)
     shift; mkdir -p fuzz/logs
     for t in ${*:-$all_targets}; do
@@ -66,13 +70,17 @@ failed=0
 rows=()
 for t in $targets; do
   mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
-  cargo_fuzz build $(features "$t") "$t" >"fuzz/logs/build-$t.log" 2>&1 \
-    || { echo "fuzz: $t does not build (fuzz/logs/build-$t.log)" >&2; exit 1; }
+  if [ -z "${FUZZ_SKIP_BUILD:-}" ]; then
+    cargo_fuzz_build $(features "$t") "$t" >"fuzz/logs/build-$t.log" 2>&1 \
+      || { echo "fuzz: $t does not build (fuzz/logs/build-$t.log)" >&2; exit 1; }
+  fi
   log="fuzz/logs/$t-$(date -u +%Y%m%dT%H%M%S).log"
   before=$(find "fuzz/artifacts/$t" -type f | wc -l)
   start=$(date +%s)
   status=0
-  cargo_fuzz run $(features "$t") "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
+  # The binary `cargo fuzz run` would start, started directly: no cargo lock held while it runs
+  # (several targets can run while another builds).
+  nice -n "$nice_level" "$target_dir/x86_64-unknown-linux-gnu/release/$t" "fuzz/corpus/$t" "fuzz/seeds/$t" \
     -max_total_time="$seconds" -max_len=4096 -timeout=30 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="fuzz/artifacts/$t/" >"$log" 2>&1 || status=$?
   took=$(( $(date +%s) - start ))

@@ -237,6 +237,10 @@ fn signal() -> Vec<(String, Vec<u8>)> {
         ("reserved-payment", r#"{"type":"payment_request"}"#.to_owned()),
         ("unknown-type", r#"{"type":"dance"}"#.to_owned()),
         ("schema-mismatch-pan", r#"{"type":"mute","muted":"4111111111111111"}"#.to_owned()),
+        // Found by the signal target's invariant (a refusal never echoes a value): fixed in
+        // extract::redact_quoted.
+        ("schema-mismatch-integer-pan", r#"{"type":"mute","muted":4111111111111111}"#.to_owned()),
+        ("schema-mismatch-escaped-quote-pan", r#"{"type":"mute","muted":"x\"4111111111111111"}"#.to_owned()),
     ])
 }
 
