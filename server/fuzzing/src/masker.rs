@@ -363,12 +363,12 @@ impl Driver {
         self.masker.flush(end);
         self.drain(false);
         self.check_forwarded();
-        self.check_agent_hears_no_digit();
         let sent = if self.raw_rtp {
             Vec::new()
         } else {
             self.check_digits_are_masked()
         };
+        self.check_agent_hears_no_digit(&sent);
         Report {
             sent_digits: keys(&sent),
             forwarded: self.forwarded.len(),
@@ -403,7 +403,7 @@ impl Driver {
     }
 
     /// Invariant 1.
-    fn check_agent_hears_no_digit(&self) {
+    fn check_agent_hears_no_digit(&self, sent: &[DetectedDigit]) {
         let Ok(mut dec) = Decoder8k::new() else {
             return;
         };
@@ -416,7 +416,19 @@ impl Driver {
             }
         }
         let heard = detect_all(&agent);
-        assert!(heard.is_empty(), "the agent hears digits: {}", keys(&heard));
+        assert!(
+            heard.is_empty(),
+            "the agent hears digits: {} at {:?} ms (sent: {:?}); forwarded (M masked, t released by timeout): {}",
+            keys(&heard),
+            heard
+                .iter()
+                .map(|d| (d.start_ms(), d.end_ms()))
+                .collect::<Vec<_>>(),
+            sent.iter()
+                .map(|d| (d.digit.as_char(), d.start_ms(), d.end_ms()))
+                .collect::<Vec<_>>(),
+            self.pattern()
+        );
     }
 
     /// Invariant 2; the digits found in the audio as sent.
@@ -456,6 +468,20 @@ impl Driver {
             }
         }
         sent
+    }
+}
+
+impl Driver {
+    /// One character a forwarded packet: `M` masked, `t` released by its timeout, `.` other.
+    fn pattern(&self) -> String {
+        self.forwarded
+            .iter()
+            .map(|(f, by_timeout)| match (f.masked, by_timeout) {
+                (true, _) => 'M',
+                (false, true) => 't',
+                (false, false) => '.',
+            })
+            .collect()
     }
 }
 
