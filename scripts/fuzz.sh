@@ -11,7 +11,8 @@
 #   scripts/fuzz.sh --list                the target names
 #
 # New inputs go to fuzz/corpus/TARGET/ (committed after --cmin); the hand-made seeds are in
-# fuzz/seeds/TARGET/; a crash is written to fuzz/artifacts/TARGET/ and fails the run. CI does not
+# fuzz/seeds/TARGET/; a crash is written to fuzz/artifacts/TARGET/ and fails the run (it stops
+# the target, unless FUZZ_KEEP_GOING=1: libFuzzer's fork mode, which goes on and counts them). CI does not
 # run this: `cargo test -p hushpay-fuzzing` (part of scripts/test.sh) replays every committed
 # input through the same bodies on the stable toolchain.
 #
@@ -82,9 +83,12 @@ for t in $targets; do
   # (several targets can run while another builds).
   nice -n "$nice_level" "$target_dir/x86_64-unknown-linux-gnu/release/$t" "fuzz/corpus/$t" "fuzz/seeds/$t" \
     -max_total_time="$seconds" -max_len=4096 -timeout=30 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="fuzz/artifacts/$t/" >"$log" 2>&1 || status=$?
+    -print_final_stats=1 -artifact_prefix="fuzz/artifacts/$t/" ${FUZZ_KEEP_GOING:+-fork=1 -ignore_crashes=1} \
+    >"$log" 2>&1 || status=$?
   took=$(( $(date +%s) - start ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  # fork mode (FUZZ_KEEP_GOING=1: go on after a crash) reports "#N ... execs: N" instead
+  [ -n "$execs" ] || execs=$(sed -n 's/.*execs: \([0-9]*\).*/\1/p' "$log" | tail -1)
   crashes=$(( $(find "fuzz/artifacts/$t" -type f | wc -l) - before ))
   corpus_files=$(find "fuzz/corpus/$t" -type f | wc -l)
   corpus_kib=$(du -sk "fuzz/corpus/$t" | cut -f1)
