@@ -53,10 +53,17 @@ case "${1:-}" in
   --list) echo "$all_targets"; exit 0 ;;
   --build) shift; mkdir -p fuzz/logs; for t in ${*:-$all_targets}; do cargo_fuzz_build $(features "$t") "$t"; done; exit 0 ;;
   --cmin)
+    # libFuzzer's merge, run from the built binary (no cargo lock): keeps, in order, the seeds
+    # and the corpus inputs that add coverage, then drops the seeds (they live in fuzz/seeds/).
     shift; mkdir -p fuzz/logs
     for t in ${*:-$all_targets}; do
       [ -d "fuzz/corpus/$t" ] || continue
-      cargo_fuzz cmin $(features "$t") "$t" "fuzz/corpus/$t" -- -max_len=4096 >"fuzz/logs/cmin-$t.log" 2>&1 || true
+      out=$(mktemp -d)
+      nice -n "$nice_level" "$target_dir/x86_64-unknown-linux-gnu/release/$t" -merge=1 -max_len=4096 \
+        "$out" "fuzz/seeds/$t" "fuzz/corpus/$t" >"fuzz/logs/cmin-$t.log" 2>&1 \
+        || { echo "fuzz: cmin of $t failed (fuzz/logs/cmin-$t.log)" >&2; rm -rf "$out"; continue; }
+      for seed in "fuzz/seeds/$t"/*; do rm -f "$out/$(sha1sum "$seed" | cut -d' ' -f1)"; done
+      rm -rf "fuzz/corpus/$t" && mv "$out" "fuzz/corpus/$t" && chmod 755 "fuzz/corpus/$t"
       echo "$t: $(find "fuzz/corpus/$t" -type f | wc -l) files, $(du -sk "fuzz/corpus/$t" | cut -f1) KiB"
     done
     exit 0 ;;

@@ -1,5 +1,6 @@
-//! Replays every committed fuzz input (`fuzz/seeds/<target>/` and the corpus the fuzzer grew,
-//! `fuzz/corpus/<target>/`) through the same body the fuzz target runs, with plain `cargo test`:
+//! Replays every committed fuzz input (`fuzz/seeds/<target>/`, the corpus the fuzzer grew,
+//! `fuzz/corpus/<target>/`, and the crashes it found, fixed, `fuzz/regressions/<target>/`)
+//! through the same body the fuzz target runs, with plain `cargo test`:
 //! a crash once found and fixed stays fixed, without a nightly build or sanitizers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -37,8 +38,9 @@ fn replay(name: &str) {
     let seeds = files(&fuzz_dir().join("seeds").join(name));
     assert!(!seeds.is_empty(), "target {name} has no committed seeds");
     let corpus = files(&fuzz_dir().join("corpus").join(name));
+    let regressions = files(&fuzz_dir().join("regressions").join(name));
     let mut crashed = Vec::new();
-    for path in seeds.iter().chain(&corpus) {
+    for path in seeds.iter().chain(&corpus).chain(&regressions) {
         let data = std::fs::read(path).unwrap();
         if catch_unwind(AssertUnwindSafe(|| (t.run)(&data))).is_err() {
             crashed.push(path.display().to_string());
