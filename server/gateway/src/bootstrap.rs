@@ -80,7 +80,8 @@ pub fn state(config: Config) -> anyhow::Result<AppState> {
         Arc::clone(&store),
         Arc::clone(&vault),
         config.webhooks.clone(),
-    );
+    )
+    .context("cannot build the webhook client")?;
     if config.ivr.prompts_dir.is_some() || !config.ivr.prompts.is_empty() {
         // An operator's prompt replacements are checked now (the set is encoded again at
         // the first IVR payment).

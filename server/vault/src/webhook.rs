@@ -16,7 +16,6 @@
 pub mod target;
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -54,12 +53,6 @@ pub enum WebhookError {
     BadSignature,
     #[error("webhook timestamp is missing, malformed or outside the tolerance")]
     BadTimestamp,
-    #[error(
-        "webhook URL must be https:// (or http:// when private targets are allowed) with a host"
-    )]
-    BadUrl,
-    #[error("webhook target is a loopback, private, link-local or otherwise internal address")]
-    InternalTarget,
 }
 
 impl WebhookSecret {
@@ -141,88 +134,6 @@ pub fn verify(
     Err(WebhookError::BadSignature)
 }
 
-/// True for addresses a webhook must not reach unless explicitly allowed: loopback,
-/// private (RFC 1918, ULA), link-local, unspecified, CGNAT, broadcast, documentation,
-/// multicast, and IPv4-mapped forms of these.
-pub fn is_internal(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_internal_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_internal_v4(v4);
-            }
-            let seg0 = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (seg0 & 0xfe00) == 0xfc00 // unique local
-                || (seg0 & 0xffc0) == 0xfe80 // link-local
-                || v6 == Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 1)
-        }
-    }
-}
-
-fn is_internal_v4(v4: Ipv4Addr) -> bool {
-    let o = v4.octets();
-    v4.is_loopback()
-        || v4.is_private()
-        || v4.is_link_local()
-        || v4.is_unspecified()
-        || v4.is_broadcast()
-        || v4.is_documentation()
-        || v4.is_multicast()
-        || o[0] == 0
-        || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10
-}
-
-/// The host part of an `http(s)://host[:port]/...` URL, checked for scheme. IPv6 literals are
-/// returned without brackets.
-pub fn url_host(url: &str, allow_http: bool) -> Result<&str, WebhookError> {
-    let rest = if let Some(r) = url.strip_prefix("https://") {
-        r
-    } else if allow_http && let Some(r) = url.strip_prefix("http://") {
-        r
-    } else {
-        return Err(WebhookError::BadUrl);
-    };
-    if url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(WebhookError::BadUrl);
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.contains('@') {
-        return Err(WebhookError::BadUrl);
-    }
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        authority.split(':').next().unwrap_or("")
-    };
-    if host.is_empty() {
-        return Err(WebhookError::BadUrl);
-    }
-    Ok(host)
-}
-
-/// Checks a webhook URL at registration: scheme, and (for IP literals and `localhost`) the
-/// address class. Hostnames must be checked again against their resolved addresses at
-/// delivery time ([`is_internal`]), which defeats DNS rebinding to internal addresses.
-pub fn check_target(url: &str, allow_private: bool) -> Result<(), WebhookError> {
-    let host = url_host(url, allow_private)?;
-    if allow_private {
-        return Ok(());
-    }
-    let lower = host.to_ascii_lowercase();
-    if lower == "localhost" || lower.ends_with(".localhost") || lower.ends_with(".local") {
-        return Err(WebhookError::InternalTarget);
-    }
-    if let Ok(ip) = host.parse::<IpAddr>()
-        && is_internal(ip)
-    {
-        return Err(WebhookError::InternalTarget);
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -274,44 +185,5 @@ mod tests {
         );
         assert!(WebhookSecret::parse("whsec_c2hvcnQ=").is_err());
         assert!(WebhookSecret::parse("secret").is_err());
-    }
-
-    #[test]
-    fn internal_targets_are_refused_unless_allowed() {
-        for url in [
-            "https://127.0.0.1/hook",
-            "https://10.1.2.3/",
-            "https://172.16.0.1",
-            "https://192.168.1.1:8443/x",
-            "https://169.254.169.254/latest/meta-data",
-            "https://[::1]/",
-            "https://[fe80::1]/",
-            "https://[fd00::1]/",
-            "https://[::ffff:127.0.0.1]/",
-            "https://0.0.0.0/",
-            "https://100.64.0.1/",
-            "https://localhost/",
-            "https://printer.local/",
-        ] {
-            assert_eq!(
-                check_target(url, false),
-                Err(WebhookError::InternalTarget),
-                "{url}"
-            );
-            assert!(check_target(url, true).is_ok(), "{url}");
-        }
-        assert!(check_target("https://hooks.example.com/x", false).is_ok());
-        assert!(check_target("https://8.8.8.8/x", false).is_ok());
-        for bad in [
-            "http://hooks.example.com/",
-            "ftp://x/",
-            "https://",
-            "https://user@evil/",
-            "https://a b/",
-            "",
-        ] {
-            assert_eq!(check_target(bad, false), Err(WebhookError::BadUrl), "{bad}");
-        }
-        assert!(check_target("http://127.0.0.1:9000/hook", true).is_ok());
     }
 }

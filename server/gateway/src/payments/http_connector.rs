@@ -78,17 +78,22 @@ pub enum HttpConnectorError {
 #[derive(Debug)]
 pub struct HttpConnector {
     raw: RawHttpConnector,
+    url: url::Url,
     client: reqwest::Client,
 }
 
-fn host_of(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("https://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    if authority.contains('@') {
+/// The URL parsed once (the parser reqwest uses, so the host checked against
+/// `allowed_hosts` is the host connected to): https, no userinfo, no backslash.
+fn parse_url(text: &str) -> Option<(url::Url, String)> {
+    if text.contains('\\') {
         return None;
     }
-    let host = authority.split(':').next()?;
-    (!host.is_empty()).then_some(host)
+    let url = url::Url::parse(text).ok()?;
+    if url.scheme() != "https" || !url.username().is_empty() || url.password().is_some() {
+        return None;
+    }
+    let host = url.host_str()?.to_owned();
+    Some((url, host))
 }
 
 /// The placeholder names in `template`, in order.
@@ -115,11 +120,11 @@ fn json_escaped(value: &str) -> Zeroizing<String> {
 impl HttpConnector {
     /// Checks the configuration and builds the TLS client (rustls).
     pub fn new(raw: RawHttpConnector) -> Result<HttpConnector, HttpConnectorError> {
-        let host = host_of(&raw.url).ok_or(HttpConnectorError::Url)?;
+        let (url, host) = parse_url(&raw.url).ok_or(HttpConnectorError::Url)?;
         if !raw
             .allowed_hosts
             .iter()
-            .any(|h| h.eq_ignore_ascii_case(host))
+            .any(|h| h.eq_ignore_ascii_case(&host))
         {
             return Err(HttpConnectorError::Url);
         }
@@ -147,6 +152,9 @@ impl HttpConnector {
             .use_rustls_tls()
             .https_only(true)
             .redirect(reqwest::redirect::Policy::none())
+            // HTTP(S)_PROXY / ALL_PROXY in the environment must not route card traffic
+            // through a host the operator did not allowlist.
+            .no_proxy()
             .timeout(timeout);
         if let Some(path) = &raw.ca_file {
             let pem = std::fs::read(path).map_err(|e| HttpConnectorError::Ca(e.to_string()))?;
@@ -157,7 +165,7 @@ impl HttpConnector {
         let client = builder
             .build()
             .map_err(|e| HttpConnectorError::Ca(e.to_string()))?;
-        Ok(HttpConnector { raw, client })
+        Ok(HttpConnector { raw, url, client })
     }
 
     /// Renders the template for one request. Card data: the result must never be logged.
@@ -245,7 +253,7 @@ impl Connector for HttpConnector {
         let body = self.render(request);
         let mut req = self
             .client
-            .post(&self.raw.url)
+            .post(self.url.clone())
             .header("content-type", "application/json");
         for (k, v) in &self.raw.headers {
             req = req.header(k, v);
@@ -311,6 +319,8 @@ mod tests {
             "https://evil.example/",
             "https://user@processor.example/",
             "https://processor.example.evil.example/",
+            "https://processor.example\\@evil.example/",
+            "https://evil.example\\.processor.example/",
         ] {
             assert_eq!(
                 HttpConnector::new(raw(url)).unwrap_err(),

@@ -15,7 +15,7 @@ mod vault;
 mod webhooks;
 
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 
 use crate::app::AppState;
 
@@ -48,7 +48,10 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/payments/{id}/cancel", post(payments::cancel))
         .route("/v1/payments/{id}/complete", post(payments::complete))
         .route("/v1/webhooks", post(webhooks::create).get(webhooks::list))
-        .route("/v1/webhooks/{id}", delete(webhooks::delete))
+        .route(
+            "/v1/webhooks/{id}",
+            get(webhooks::get_one).delete(webhooks::delete),
+        )
         .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route(crate::widget::page::PAGE_PATH, get(elements::page))
         .route(crate::widget::page::SCRIPT_PATH, get(elements::script))

@@ -2,7 +2,12 @@
 //!
 //! * `POST /v1/webhooks` `{"url": "https://..."}`: 201 with the endpoint and its signing
 //!   `secret` (`whsec_...`, shown this once);
-//! * `GET /v1/webhooks`: the live endpoints (no secrets);
+//!   422 `webhook_target_refused` for an internal name or address, 422 `invalid_webhook_url`
+//!   for anything else the check refuses, 409 `webhook_endpoint_limit` when the tenant has
+//!   `[webhooks] max_endpoints_per_tenant` live endpoints already;
+//! * `GET /v1/webhooks`: the live endpoints (no secrets), each with its `circuit`;
+//! * `GET /v1/webhooks/{id}`: one endpoint with its `circuit` (`closed`, `open` with
+//!   `open_until`, `half_open`) and `consecutive_failures`;
 //! * `DELETE /v1/webhooks/{id}`: 204; pending deliveries stop;
 //! * `GET /v1/webhooks/{id}/deliveries`: the newest 100 delivery attempts.
 
@@ -10,7 +15,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use hushpay_vault::Actor;
-use hushpay_vault::webhook::WebhookError;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -29,15 +33,20 @@ pub struct CreateEndpoint {
 impl From<WebhooksError> for ApiError {
     fn from(e: WebhooksError) -> Self {
         match e {
-            WebhooksError::Target(WebhookError::InternalTarget) => ApiError::new(
+            WebhooksError::Url(u) if u.is_internal_target() => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "webhook_target_refused",
-                WebhookError::InternalTarget.to_string(),
+                u.to_string(),
             ),
-            WebhooksError::Target(t) => ApiError::new(
+            WebhooksError::Url(u) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_webhook_url",
-                t.to_string(),
+                u.to_string(),
+            ),
+            e @ WebhooksError::TooManyEndpoints { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "webhook_endpoint_limit",
+                e.to_string(),
             ),
             WebhooksError::NotFound => ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -45,6 +54,9 @@ impl From<WebhooksError> for ApiError {
                 "no such webhook endpoint",
             ),
             WebhooksError::Vault(v) => ApiError::from(v),
+            e @ (WebhooksError::Secret(_) | WebhooksError::Client(_)) => {
+                ApiError::internal("webhook endpoint unusable", &e)
+            }
             WebhooksError::Store(s) => ApiError::from(s),
         }
     }
@@ -76,6 +88,15 @@ pub async fn create(
 pub async fn list(State(state): State<AppState>, key: TenantKey) -> Result<Json<Value>, ApiError> {
     let endpoints = state.webhooks.list(&key.0.tenant).await?;
     Ok(Json(json!({ "endpoints": endpoints })))
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    key: TenantKey,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let endpoint = state.webhooks.get(&key.0.tenant, &id).await?;
+    Ok(Json(json!({ "endpoint": endpoint })))
 }
 
 pub async fn delete(

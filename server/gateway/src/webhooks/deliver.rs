@@ -1,12 +1,24 @@
-//! One webhook delivery over HTTP(S): the target's host is resolved once and checked
-//! (loopback, private, link-local and other internal addresses are refused unless
-//! `danger_allow_private_webhook_targets`), then the request goes to exactly that address
-//! (no second lookup, so DNS rebinding cannot swap it) without following redirects.
+//! One webhook delivery over HTTP(S), through one shared client.
+//!
+//! The stored URL is checked again at every attempt with
+//! [`hushpay_vault::webhook::check_url_with`] (one parse, the parser reqwest uses) and the
+//! parsed URL, not the text, is what the client gets. IP literals were checked by that call
+//! and are connected to directly; names go through [`CheckedResolver`], which resolves within
+//! `dns_timeout`, refuses the name if any address is internal
+//! ([`hushpay_vault::webhook::check_addrs`]) and hands the client only the addresses it
+//! checked, so the addresses checked are the addresses connected to (no second lookup, no
+//! DNS rebinding window). No proxy from the environment, no redirects.
 
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
-use hushpay_vault::webhook::{self, is_internal};
+use async_trait::async_trait;
+use hushpay_vault::webhook::{WebhookUrlError, check_addrs, check_url_with};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+use super::config::WebhookConfig;
 
 /// A request to send.
 #[derive(Debug)]
@@ -27,71 +39,126 @@ pub enum DeliverError {
     Transport(String),
 }
 
-fn port_of(url: &str) -> u16 {
-    let https = url.starts_with("https://");
-    let rest = url.split_once("://").map_or("", |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let after_host = authority.rsplit_once(']').map_or(authority, |(_, p)| p);
-    after_host
-        .rsplit_once(':')
-        .and_then(|(_, p)| p.parse().ok())
-        .unwrap_or(if https { 443 } else { 80 })
+/// Name resolution for webhook targets (the system resolver in production; tests inject
+/// their own to make a name resolve to loopback without a network).
+#[async_trait]
+pub trait HostLookup: Send + Sync + fmt::Debug {
+    async fn lookup(&self, host: &str) -> std::io::Result<Vec<IpAddr>>;
 }
 
-/// Resolves the target and picks an address it may be sent to.
-async fn target_addr(url: &str, allow_private: bool) -> Result<(String, SocketAddr), DeliverError> {
-    let host = webhook::url_host(url, allow_private)
-        .map_err(|e| DeliverError::Refused(e.to_string()))?
-        .to_owned();
-    let port = port_of(url);
-    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|e| DeliverError::Transport(format!("cannot resolve the host: {e}")))?
-            .collect(),
-    };
-    let addr = addrs
-        .into_iter()
-        .find(|a| allow_private || !is_internal(a.ip()))
-        .ok_or_else(|| {
-            DeliverError::Refused("the host resolves to internal addresses only".into())
-        })?;
-    Ok((host, addr))
-}
+/// The operating system's resolver (`getaddrinfo` on a blocking thread).
+#[derive(Debug, Default)]
+pub struct SystemLookup;
 
-/// Sends one delivery; returns the receiver's HTTP status.
-pub async fn send(
-    d: &Delivery<'_>,
-    allow_private: bool,
-    timeout: Duration,
-) -> Result<u16, DeliverError> {
-    let (host, addr) = target_addr(d.url, allow_private).await?;
-    let mut builder = reqwest::Client::builder()
-        .timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent("hushpay-webhooks/1");
-    if host.parse::<IpAddr>().is_err() {
-        builder = builder.resolve(&host, addr);
+#[async_trait]
+impl HostLookup for SystemLookup {
+    async fn lookup(&self, host: &str) -> std::io::Result<Vec<IpAddr>> {
+        Ok(tokio::net::lookup_host((host, 0))
+            .await?
+            .map(|a| a.ip())
+            .collect())
     }
-    let client = builder
-        .build()
-        .map_err(|e| DeliverError::Transport(e.to_string()))?;
-    let response = client
-        .post(d.url)
-        .header("content-type", "application/json")
-        .header("webhook-id", d.webhook_id)
-        .header("webhook-timestamp", d.timestamp.to_string())
-        .header("webhook-signature", d.signature)
-        .body(d.body.to_owned())
-        .send()
-        .await
-        .map_err(|e| DeliverError::Transport(without_url(&e)))?;
-    Ok(response.status().as_u16())
 }
 
-/// A reqwest error without its URL (URLs can carry tokens in their query).
-fn without_url(e: &reqwest::Error) -> String {
+/// Why [`CheckedResolver`] gave the client no address; found again in the client's error
+/// chain to tell a refused target from a transport problem.
+#[derive(Debug, thiserror::Error)]
+enum ResolveFailure {
+    #[error("{0}")]
+    Target(WebhookUrlError),
+    #[error("DNS lookup timed out")]
+    Timeout,
+    #[error("cannot resolve the host")]
+    Lookup,
+}
+
+/// The client's resolver: resolves within the timeout and returns only checked addresses.
+#[derive(Debug)]
+struct CheckedResolver {
+    lookup: Arc<dyn HostLookup>,
+    timeout: Duration,
+    allow_private: bool,
+}
+
+impl Resolve for CheckedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let (lookup, timeout, allow_private) =
+            (Arc::clone(&self.lookup), self.timeout, self.allow_private);
+        Box::pin(async move {
+            let ips = tokio::time::timeout(timeout, lookup.lookup(name.as_str()))
+                .await
+                .map_err(|_| ResolveFailure::Timeout)?
+                .map_err(|_| ResolveFailure::Lookup)?;
+            check_addrs(ips.iter().copied(), allow_private).map_err(ResolveFailure::Target)?;
+            // The port is set by the connector from the URL.
+            let addrs: Addrs = Box::new(ips.into_iter().map(|ip| SocketAddr::new(ip, 0)));
+            Ok(addrs)
+        })
+    }
+}
+
+/// Sends deliveries; one per gateway, shared by all delivery tasks.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    allow_private: bool,
+}
+
+impl Sender {
+    /// The client for `config`, resolving names with `lookup`.
+    pub fn new(config: &WebhookConfig, lookup: Arc<dyn HostLookup>) -> Result<Sender, String> {
+        let allow_private = config.danger_allow_private_webhook_targets;
+        let resolver = CheckedResolver {
+            lookup,
+            timeout: config.dns_timeout,
+            allow_private,
+        };
+        let client = reqwest::Client::builder()
+            .timeout(config.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(resolver))
+            .user_agent("hushpay-webhooks/1")
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Sender {
+            client,
+            allow_private,
+        })
+    }
+
+    /// Sends one delivery; returns the receiver's HTTP status.
+    pub async fn send(&self, d: &Delivery<'_>) -> Result<u16, DeliverError> {
+        let target = check_url_with(d.url, self.allow_private)
+            .map_err(|e| DeliverError::Refused(e.to_string()))?;
+        let response = self
+            .client
+            .post(target.url().clone())
+            .header("content-type", "application/json")
+            .header("webhook-id", d.webhook_id)
+            .header("webhook-timestamp", d.timestamp.to_string())
+            .header("webhook-signature", d.signature)
+            .body(d.body.to_owned())
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(response.status().as_u16())
+    }
+}
+
+/// A reqwest error as a [`DeliverError`], without its URL (URLs can carry tokens in their
+/// query).
+fn classify(e: &reqwest::Error) -> DeliverError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(failure) = s.downcast_ref::<ResolveFailure>() {
+            return match failure {
+                ResolveFailure::Target(t) => DeliverError::Refused(t.to_string()),
+                other => DeliverError::Transport(other.to_string()),
+            };
+        }
+        source = s.source();
+    }
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -99,33 +166,85 @@ fn without_url(e: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
-    kind.to_owned()
+    DeliverError::Transport(kind.to_owned())
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use super::*;
+    use std::collections::HashMap;
 
-    #[test]
-    fn ports_default_by_scheme() {
-        assert_eq!(port_of("https://a.example/x"), 443);
-        assert_eq!(port_of("http://a.example/x"), 80);
-        assert_eq!(port_of("https://a.example:8443/x"), 8443);
-        assert_eq!(port_of("http://[::1]:9000/x"), 9000);
-        assert_eq!(port_of("https://[::1]/x"), 443);
+    use super::*;
+    use crate::webhooks::config::RawWebhooks;
+
+    /// A resolver with fixed answers; names it does not know never answer.
+    #[derive(Debug)]
+    struct Fixed(HashMap<&'static str, Vec<IpAddr>>);
+
+    #[async_trait]
+    impl HostLookup for Fixed {
+        async fn lookup(&self, host: &str) -> std::io::Result<Vec<IpAddr>> {
+            match self.0.get(host) {
+                Some(ips) => Ok(ips.clone()),
+                None => std::future::pending().await,
+            }
+        }
     }
 
+    fn sender(allow_private: bool) -> Sender {
+        let raw = RawWebhooks {
+            dns_timeout_ms: Some(200),
+            request_timeout_secs: Some(2),
+            danger_allow_private_webhook_targets: Some(allow_private),
+            ..RawWebhooks::default()
+        };
+        let lookup = Fixed(HashMap::from([
+            ("loopback.example", vec!["127.0.0.1".parse().unwrap()]),
+            (
+                "mixed.example",
+                vec![
+                    "93.184.215.14".parse().unwrap(),
+                    "10.0.0.1".parse().unwrap(),
+                ],
+            ),
+        ]));
+        Sender::new(&raw.validate().unwrap(), Arc::new(lookup)).unwrap()
+    }
+
+    fn delivery(url: &str) -> Delivery<'_> {
+        Delivery {
+            url,
+            webhook_id: "evt_1",
+            timestamp: 1,
+            signature: "v1,x",
+            body: "{}",
+        }
+    }
+
+    /// Names that resolve to an internal address (all of them, or one of several) are
+    /// refused before any connection; a resolver that never answers is cut off by
+    /// `dns_timeout_ms`.
     #[tokio::test]
-    async fn internal_targets_are_refused_after_resolution() {
+    async fn names_are_checked_after_resolution_and_dns_has_its_own_timeout() {
+        let s = sender(false);
         for url in [
+            "https://loopback.example/x",
+            "https://mixed.example/x",
             "https://127.0.0.1/x",
-            "https://localhost/x",
-            "https://[::1]:9/x",
+            "https://127.0.0.1\\x.attacker.example/",
         ] {
-            let err = target_addr(url, false).await.unwrap_err();
+            let err = s.send(&delivery(url)).await.unwrap_err();
             assert!(matches!(err, DeliverError::Refused(_)), "{url}: {err}");
         }
-        assert!(target_addr("http://127.0.0.1:9/x", true).await.is_ok());
+        let started = std::time::Instant::now();
+        let err = s
+            .send(&delivery("https://silent.example/x"))
+            .await
+            .unwrap_err();
+        assert_eq!(err, DeliverError::Transport("DNS lookup timed out".into()));
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "before the request timeout"
+        );
     }
 }

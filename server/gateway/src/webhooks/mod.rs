@@ -1,13 +1,17 @@
 //! Webhooks: per-tenant endpoints and the delivery worker.
 //!
-//! * Endpoints ([`Webhooks::create`], [`Webhooks::list`], [`Webhooks::delete`]): the URL is
-//!   checked at registration (https, no loopback/private/link-local address unless
-//!   `danger_allow_private_webhook_targets`); the signing secret (`whsec_...`) is shown once
-//!   and kept encrypted under the tenant's data key (record type `webhook_secret`).
+//! * Endpoints ([`Webhooks::create`], [`Webhooks::list`], [`Webhooks::get`],
+//!   [`Webhooks::delete`]): the URL is checked at registration with
+//!   [`hushpay_vault::webhook::check_url_with`] (https, no userinfo or backslash, no internal
+//!   name or address unless `danger_allow_private_webhook_targets`) and stored in the parsed,
+//!   normalized form; at most `max_endpoints_per_tenant` live endpoints per tenant; the
+//!   signing secret (`whsec_...`) is shown once and kept encrypted under the tenant's data
+//!   key (record type `webhook_secret`). Each view shows the endpoint's circuit breaker.
 //! * Events go to the store's outbox in the same transaction as the change they report
 //!   (payments) and fan out to the tenant's endpoints; [`worker`] delivers them with
 //!   Standard Webhooks headers, exponential back-off with jitter, and a delivery log.
 
+pub mod circuit;
 pub mod config;
 pub mod deliver;
 pub mod worker;
@@ -16,13 +20,15 @@ use std::sync::Arc;
 
 use hushpay_store::{Store, TenantId, WebhookEndpointRecord};
 use hushpay_vault::audit::AuditEvent;
-use hushpay_vault::webhook::{self, WebhookError, WebhookSecret};
+use hushpay_vault::webhook::{self, WebhookError, WebhookSecret, WebhookUrlError};
 use hushpay_vault::{Actor, VaultError, unix_now};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::vault::VaultState;
+use circuit::{CircuitView, Circuits};
 use config::WebhookConfig;
+use deliver::{HostLookup, Sender, SystemLookup};
 
 /// The record type bound into a webhook secret's associated data.
 pub const SECRET_RECORD_TYPE: &str = "webhook_secret";
@@ -33,16 +39,8 @@ pub struct EndpointView {
     pub id: String,
     pub url: String,
     pub created_at: i64,
-}
-
-impl From<&WebhookEndpointRecord> for EndpointView {
-    fn from(r: &WebhookEndpointRecord) -> Self {
-        EndpointView {
-            id: r.id.clone(),
-            url: r.url.clone(),
-            created_at: r.created_at,
-        }
-    }
+    /// The endpoint's circuit breaker (see [`circuit`]).
+    pub circuit: CircuitView,
 }
 
 /// Webhook errors.
@@ -50,29 +48,71 @@ impl From<&WebhookEndpointRecord> for EndpointView {
 #[non_exhaustive]
 pub enum WebhooksError {
     #[error(transparent)]
-    Target(#[from] WebhookError),
+    Url(#[from] WebhookUrlError),
+    #[error(transparent)]
+    Secret(#[from] WebhookError),
+    #[error("a tenant may have at most {limit} webhook endpoints")]
+    TooManyEndpoints { limit: usize },
     #[error("no such webhook endpoint")]
     NotFound,
+    #[error("webhook client: {0}")]
+    Client(String),
     #[error(transparent)]
     Vault(#[from] VaultError),
     #[error(transparent)]
     Store(#[from] hushpay_store::StoreError),
 }
 
-/// Endpoint management.
+/// Endpoint management, and what the delivery worker shares: the client and the breakers.
 #[derive(Debug)]
 pub struct Webhooks {
     store: Arc<dyn Store>,
     vault: Arc<VaultState>,
     pub config: WebhookConfig,
+    pub sender: Sender,
+    pub circuits: Circuits,
+    /// Serializes endpoint creation so the per-tenant cap holds under concurrent requests.
+    create_lock: tokio::sync::Mutex<()>,
 }
 
 impl Webhooks {
-    pub fn new(store: Arc<dyn Store>, vault: Arc<VaultState>, config: WebhookConfig) -> Self {
-        Self {
+    /// Webhooks resolving target names with the system resolver.
+    pub fn new(
+        store: Arc<dyn Store>,
+        vault: Arc<VaultState>,
+        config: WebhookConfig,
+    ) -> Result<Self, WebhooksError> {
+        Self::with_lookup(store, vault, config, Arc::new(SystemLookup))
+    }
+
+    /// Webhooks resolving target names with `lookup` (tests).
+    pub fn with_lookup(
+        store: Arc<dyn Store>,
+        vault: Arc<VaultState>,
+        config: WebhookConfig,
+        lookup: Arc<dyn HostLookup>,
+    ) -> Result<Self, WebhooksError> {
+        let sender = Sender::new(&config, lookup).map_err(WebhooksError::Client)?;
+        let circuits = Circuits::new(
+            config.circuit_breaker_failures,
+            config.circuit_breaker_cooldown.as_secs(),
+        );
+        Ok(Self {
             store,
             vault,
             config,
+            sender,
+            circuits,
+            create_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    fn view(&self, r: &WebhookEndpointRecord) -> EndpointView {
+        EndpointView {
+            id: r.id.clone(),
+            url: r.url.clone(),
+            created_at: r.created_at,
+            circuit: self.circuits.view(&r.id, unix_now()),
         }
     }
 
@@ -104,7 +144,13 @@ impl Webhooks {
         tenant: &TenantId,
         url: &str,
     ) -> Result<(EndpointView, Zeroizing<String>), WebhooksError> {
-        webhook::check_target(url, self.config.danger_allow_private_webhook_targets)?;
+        let checked =
+            webhook::check_url_with(url, self.config.danger_allow_private_webhook_targets)?;
+        let _one_at_a_time = self.create_lock.lock().await;
+        let limit = self.config.max_endpoints_per_tenant;
+        if self.store.webhook_endpoints(tenant).await?.len() >= limit {
+            return Err(WebhooksError::TooManyEndpoints { limit });
+        }
         let id = format!("whe_{}", crate::ids::base62(24));
         let secret = WebhookSecret::generate().expose();
         let (key_version, secret_ciphertext) = self
@@ -117,20 +163,28 @@ impl Webhooks {
         let record = WebhookEndpointRecord {
             id,
             tenant: tenant.clone(),
-            url: url.to_owned(),
+            url: checked.as_str().to_owned(),
             key_version,
             secret_ciphertext,
             created_at: unix_now(),
             deleted_at: None,
         };
         self.store.insert_webhook_endpoint(&record).await?;
-        Ok((EndpointView::from(&record), secret))
+        Ok((self.view(&record), secret))
     }
 
     /// The tenant's live endpoints.
     pub async fn list(&self, tenant: &TenantId) -> Result<Vec<EndpointView>, WebhooksError> {
         let all = self.store.webhook_endpoints(tenant).await?;
-        Ok(all.iter().map(EndpointView::from).collect())
+        Ok(all.iter().map(|r| self.view(r)).collect())
+    }
+
+    /// One live endpoint of the tenant.
+    pub async fn get(&self, tenant: &TenantId, id: &str) -> Result<EndpointView, WebhooksError> {
+        match self.store.webhook_endpoint(tenant, id).await? {
+            Some(r) if r.deleted_at.is_none() => Ok(self.view(&r)),
+            _ => Err(WebhooksError::NotFound),
+        }
     }
 
     /// Deletes an endpoint; its pending deliveries stop.
@@ -156,6 +210,7 @@ impl Webhooks {
         {
             return Err(WebhooksError::NotFound);
         }
+        self.circuits.forget(id);
         Ok(())
     }
 

@@ -1,18 +1,27 @@
-//! The delivery worker: polls the store for due deliveries, signs each one (Standard
-//! Webhooks over `id.timestamp.body`), sends it, and records the attempt in the delivery log.
+//! The delivery worker: polls the store for due deliveries and sends them concurrently, signed
+//! (Standard Webhooks over `id.timestamp.body`), recording each attempt in the delivery log.
 //! Failures are retried with exponential back-off and jitter until `max_attempts`.
+//!
+//! Fairness: at most `max_in_flight` deliveries are in flight, at most
+//! `max_in_flight_per_tenant` of one tenant, and the store hands out due deliveries in turns
+//! between tenants ([`Store::due_deliveries`]), so a tenant whose receivers never answer uses
+//! its own slots only. An endpoint whose circuit is open ([`super::circuit`]) has its
+//! deliveries moved later in the outbox. A delivery stays pending in the store until its
+//! attempt is recorded, so a crash mid-flight sends it again after the restart.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hushpay_store::{DeliveryAttempt, DeliveryRecord, DeliveryStatus, Store};
+use hushpay_store::{DeliveryAttempt, DeliveryRecord, DeliveryStatus, Store, TenantId};
 use hushpay_vault::unix_now;
 use hushpay_vault::webhook::sign;
 use rand::Rng;
+use tokio::task::{Id, JoinSet};
 
 use super::Webhooks;
-use super::deliver::{self, Delivery};
-
+use super::circuit::Admission;
+use super::deliver::Delivery;
 /// Seconds to wait before attempt `attempt + 1`: `base * 2^(attempt-1)` capped at one hour,
 /// with "equal jitter" (half fixed, half random), at least one second.
 pub fn backoff(base: Duration, attempt: u32, jitter: f64) -> i64 {
@@ -23,34 +32,129 @@ pub fn backoff(base: Duration, attempt: u32, jitter: f64) -> i64 {
     ((full / 2.0) + (full / 2.0) * jitter.clamp(0.0, 1.0)).max(1.0) as i64
 }
 
-/// Runs until the task is aborted.
+/// Runs until the task is aborted (which aborts the deliveries in flight: they stay pending).
 pub async fn run(store: Arc<dyn Store>, webhooks: Arc<Webhooks>) {
+    let mut flights = InFlight::default();
+    let mut tasks: JoinSet<()> = JoinSet::new();
     loop {
-        if let Err(e) = tick(store.as_ref(), &webhooks).await {
+        if let Err(e) = dispatch(&store, &webhooks, &mut flights, &mut tasks).await {
             tracing::warn!(error = %e, "webhook worker: store unavailable");
         }
-        tokio::time::sleep(webhooks.config.poll_interval).await;
+        tokio::select! {
+            _ = tokio::time::sleep(webhooks.config.poll_interval) => {}
+            Some(done) = tasks.join_next_with_id() => flights.land(done.map_or_else(|e| e.id(), |(id, ())| id)),
+        }
+        while let Some(done) = tasks.try_join_next_with_id() {
+            flights.land(done.map_or_else(|e| e.id(), |(id, ())| id));
+        }
     }
 }
 
-/// Delivers everything due now; returns how many attempts were made.
-pub async fn tick(
-    store: &dyn Store,
-    webhooks: &Webhooks,
+/// The deliveries in flight, by task, delivery and tenant.
+#[derive(Debug, Default)]
+struct InFlight {
+    tasks: HashMap<Id, ((String, String), TenantId)>,
+    keys: HashSet<(String, String)>,
+    per_tenant: HashMap<TenantId, usize>,
+}
+
+impl InFlight {
+    fn take_off(&mut self, id: Id, key: (String, String), tenant: TenantId) {
+        self.keys.insert(key.clone());
+        *self.per_tenant.entry(tenant.clone()).or_default() += 1;
+        self.tasks.insert(id, (key, tenant));
+    }
+
+    fn land(&mut self, id: Id) {
+        let Some((key, tenant)) = self.tasks.remove(&id) else {
+            return;
+        };
+        self.keys.remove(&key);
+        if let Some(n) = self.per_tenant.get_mut(&tenant) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_tenant.remove(&tenant);
+            }
+        }
+    }
+
+    fn of_tenant(&self, t: &TenantId) -> usize {
+        self.per_tenant.get(t).copied().unwrap_or(0)
+    }
+}
+
+/// Starts what is due and fits the bounds; returns how many deliveries started.
+async fn dispatch(
+    store: &Arc<dyn Store>,
+    webhooks: &Arc<Webhooks>,
+    flights: &mut InFlight,
+    tasks: &mut JoinSet<()>,
 ) -> Result<usize, hushpay_store::StoreError> {
-    let due = store.due_deliveries(unix_now(), 50, 50).await?;
-    for d in &due {
-        let attempt = attempt(store, webhooks, d).await?;
-        store.record_delivery_attempt(&attempt).await?;
+    let config = &webhooks.config;
+    if flights.tasks.len() >= config.max_in_flight {
+        return Ok(0);
     }
-    Ok(due.len())
+    let now = unix_now();
+    // Twice the tenant bound: a tenant's own flights are among its earliest rows.
+    let due = store
+        .due_deliveries(
+            now,
+            config.max_in_flight_per_tenant * 2,
+            config.max_in_flight * 4,
+        )
+        .await?;
+    let trial_hold = (config.request_timeout + config.dns_timeout).as_secs() as i64 + 1;
+    let mut held: HashSet<String> = HashSet::new();
+    let mut started = 0;
+    for d in due {
+        if flights.tasks.len() >= config.max_in_flight {
+            break;
+        }
+        let key = (d.event_id.clone(), d.endpoint_id.clone());
+        if flights.keys.contains(&key)
+            || flights.of_tenant(&d.tenant) >= config.max_in_flight_per_tenant
+            || held.contains(&d.endpoint_id)
+        {
+            continue;
+        }
+        if let Admission::Hold(until) = webhooks.circuits.admit(&d.endpoint_id, now, trial_hold) {
+            store
+                .defer_deliveries(&d.tenant, &d.endpoint_id, until)
+                .await?;
+            held.insert(d.endpoint_id.clone());
+            continue;
+        }
+        let tenant = d.tenant.clone();
+        let (store, webhooks) = (Arc::clone(store), Arc::clone(webhooks));
+        let handle = tasks.spawn(async move { deliver(store.as_ref(), &webhooks, &d).await });
+        flights.take_off(handle.id(), key, tenant);
+        started += 1;
+    }
+    Ok(started)
+}
+/// One delivery: the attempt, its outcome for the endpoint's circuit, and its log entry.
+async fn deliver(store: &dyn Store, webhooks: &Webhooks, d: &DeliveryRecord) {
+    let (record, endpoint_answered) = match attempt(store, webhooks, d).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tracing::warn!(error = %e, "webhook worker: store unavailable");
+            return;
+        }
+    };
+    if let Some(ok) = endpoint_answered {
+        webhooks.circuits.record(&d.endpoint_id, ok, unix_now());
+    }
+    if let Err(e) = store.record_delivery_attempt(&record).await {
+        tracing::warn!(error = %e, "webhook worker: cannot record a delivery attempt");
+    }
 }
 
+/// The attempt to record and, when the endpoint was tried, whether it answered 2xx.
 async fn attempt(
     store: &dyn Store,
     webhooks: &Webhooks,
     d: &DeliveryRecord,
-) -> Result<DeliveryAttempt, hushpay_store::StoreError> {
+) -> Result<(DeliveryAttempt, Option<bool>), hushpay_store::StoreError> {
     let now = unix_now();
     let n = d.attempts + 1;
     let mut record = DeliveryAttempt {
@@ -68,21 +172,20 @@ async fn attempt(
     let endpoint = store.webhook_endpoint(&d.tenant, &d.endpoint_id).await?;
     let (Some(event), Some(endpoint)) = (event, endpoint.filter(|e| e.deleted_at.is_none())) else {
         record.error = Some("event or endpoint gone".into());
-        return Ok(record);
+        return Ok((record, None));
     };
     let secret = match webhooks.secret(&endpoint).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, endpoint = %endpoint.id, "webhook secret unreadable");
             record.error = Some("signing secret unreadable".into());
-            return Ok(record);
+            return Ok((record, None));
         }
     };
     let Ok(signature) = sign(&secret, &event.id, now, event.payload.as_bytes()) else {
         record.error = Some("signing failed".into());
-        return Ok(record);
+        return Ok((record, None));
     };
-    let config = &webhooks.config;
     let delivery = Delivery {
         url: &endpoint.url,
         webhook_id: &event.id,
@@ -90,27 +193,22 @@ async fn attempt(
         signature: &signature,
         body: &event.payload,
     };
-    let result = deliver::send(
-        &delivery,
-        config.danger_allow_private_webhook_targets,
-        config.request_timeout,
-    )
-    .await;
-    match result {
+    match webhooks.sender.send(&delivery).await {
         Ok(code) if (200..300).contains(&code) => {
             record.status_code = Some(code);
             record.status = DeliveryStatus::Delivered;
-            return Ok(record);
+            return Ok((record, Some(true)));
         }
         Ok(code) => record.status_code = Some(code),
         Err(e) => record.error = Some(e.to_string()),
     }
+    let config = &webhooks.config;
     if n < config.max_attempts {
         let jitter: f64 = rand::thread_rng().r#gen();
         record.status = DeliveryStatus::Pending;
-        record.next_attempt_at = Some(now + backoff(config.retry_base, n, jitter));
+        record.next_attempt_at = Some(unix_now() + backoff(config.retry_base, n, jitter));
     }
-    Ok(record)
+    Ok((record, Some(false)))
 }
 
 #[cfg(test)]

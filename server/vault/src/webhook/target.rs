@@ -136,8 +136,9 @@ pub fn check_url_with(
         return Err(WebhookUrlError::Backslash);
     }
     let lower_prefix = text.get(..8).unwrap_or(text).to_ascii_lowercase();
-    let https = lower_prefix.starts_with("https://");
-    if !https && !(danger_allow_private && lower_prefix.starts_with("http://")) {
+    let scheme_ok = lower_prefix.starts_with("https://")
+        || (danger_allow_private && lower_prefix.starts_with("http://"));
+    if !scheme_ok {
         return Err(WebhookUrlError::Scheme);
     }
     let url = Url::parse(text).map_err(|_| WebhookUrlError::Malformed)?;

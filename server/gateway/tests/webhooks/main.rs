@@ -2,10 +2,17 @@
 //! from the outbox to the example receiver (`examples/webhook-receiver`, Node), which
 //! verifies every Standard Webhooks signature; a failed first attempt is retried; the
 //! delivery log shows both; no body holds card data; internal targets are refused unless
-//! allowed; bad input gets a clear 4xx.
+//! allowed; bad input gets a clear 4xx. Issue 12: fairness between tenants and the DNS
+//! timeout (`fairness`), the endpoint cap and the circuit breaker (`limits`), and the
+//! destination check against hostile URL forms and names that resolve inside (`ssrf`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../common/mod.rs"]
 mod common;
+
+mod fairness;
+mod limits;
+mod ssrf;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,7 +27,12 @@ fn start_receiver(out: &std::path::Path, secret_file: &std::path::Path) -> Recei
     Receiver::start(out, secret_file, 1)
 }
 
-async fn post_json(gw: &TestGateway, path: &str, key: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn post_json(
+    gw: &TestGateway,
+    path: &str,
+    key: &str,
+    body: Value,
+) -> reqwest::Response {
     gw.client
         .post(gw.url(path))
         .bearer_auth(key)
@@ -30,7 +42,7 @@ async fn post_json(gw: &TestGateway, path: &str, key: &str, body: Value) -> reqw
         .unwrap()
 }
 
-async fn new_payment(gw: &TestGateway, key: &str) -> (String, String) {
+pub(crate) async fn new_payment(gw: &TestGateway, key: &str) -> (String, String) {
     let resp = gw
         .client
         .post(gw.url("/v1/payments"))
