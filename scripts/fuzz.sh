@@ -53,13 +53,14 @@ case "${1:-}" in
   --list) echo "$all_targets"; exit 0 ;;
   --build) shift; mkdir -p fuzz/logs; for t in ${*:-$all_targets}; do cargo_fuzz_build $(features "$t") "$t"; done; exit 0 ;;
   --cmin)
-    # libFuzzer's merge, run from the built binary (no cargo lock): keeps, in order, the seeds
-    # and the corpus inputs that add coverage, then drops the seeds (they live in fuzz/seeds/).
+    # libFuzzer's set-cover merge over edges only (-use_counters=0: hit counts would keep
+    # thousands of files), run from the built binary (no cargo lock): the fewest inputs of the
+    # seeds and the corpus that cover every edge; then the seeds are dropped (in fuzz/seeds/).
     shift; mkdir -p fuzz/logs
     for t in ${*:-$all_targets}; do
       [ -d "fuzz/corpus/$t" ] || continue
       out=$(mktemp -d)
-      nice -n "$nice_level" "$target_dir/x86_64-unknown-linux-gnu/release/$t" -merge=1 -max_len=4096 \
+      nice -n "$nice_level" "$target_dir/x86_64-unknown-linux-gnu/release/$t" -set_cover_merge=1 -use_counters=0 -max_len=4096 \
         "$out" "fuzz/seeds/$t" "fuzz/corpus/$t" >"fuzz/logs/cmin-$t.log" 2>&1 \
         || { echo "fuzz: cmin of $t failed (fuzz/logs/cmin-$t.log)" >&2; rm -rf "$out"; continue; }
       for seed in "fuzz/seeds/$t"/*; do rm -f "$out/$(sha1sum "$seed" | cut -d' ' -f1)"; done
