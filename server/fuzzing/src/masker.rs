@@ -224,12 +224,10 @@ impl Driver {
         match flags & 7 {
             program::CTL_PTIME => self.ptime_ms = [10, 20, 40, 60][usize::from(b.u8() & 3)],
             program::CTL_JITTER => self.jitter_ms = u64::from(b.u8() % 16),
-            program::CTL_SECURE => {
-                if !self.masker.is_secure() {
-                    let mut c = Collector::new(CollectorConfig::default());
-                    c.request(self.now, PaymentField::PaymentCardNumber);
-                    self.masker.enter_secure_mode(c);
-                }
+            program::CTL_SECURE if !self.masker.is_secure() => {
+                let mut c = Collector::new(CollectorConfig::default());
+                c.request(self.now, PaymentField::PaymentCardNumber);
+                self.masker.enter_secure_mode(c);
             }
             program::CTL_INSECURE => drop(self.masker.exit_secure_mode()),
             program::CTL_REPLAY => {
