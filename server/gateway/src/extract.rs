@@ -67,28 +67,38 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     }
 }
 
-/// Replaces input values in a serde message with `…`: every `"..."` span, and the backticked
-/// span after `unknown variant` / `unknown field` (the expected alternatives are kept).
+/// Replaces input values in a serde message with `…`: before `, expected` (from there on the
+/// message describes our schema and is kept), every `"..."` span (backslash escapes honoured:
+/// serde prints strings with `{:?}`) and every backticked span (numbers, booleans, characters,
+/// unknown variants and fields), except the field name after `missing field ` or
+/// `duplicate field ` (a name of the schema). An unterminated span drops the rest.
 pub(crate) fn redact_quoted(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
-    let mut closing: Option<char> = None;
-    for c in message.chars() {
-        match closing {
-            Some(end) if c == end => {
-                out.push('…');
-                out.push(c);
-                closing = None;
-            }
-            Some(_) => {}
-            None => {
-                let echoes_input = c == '"'
-                    || (c == '`' && (out.ends_with("variant ") || out.ends_with("field ")));
-                out.push(c);
-                if echoes_input {
-                    closing = Some(c);
-                }
-            }
+    let mut rest = message;
+    while let Some(c) = rest.chars().next() {
+        if rest.starts_with(", expected") {
+            out.push_str(rest);
+            break;
         }
+        rest = &rest[c.len_utf8()..];
+        out.push(c);
+        if c != '"' && c != '`' {
+            continue;
+        }
+        let keep =
+            c == '`' && (out.ends_with("missing field `") || out.ends_with("duplicate field `"));
+        let mut escaped = false;
+        let close = rest.char_indices().find(|&(_, d)| {
+            let closes = !escaped && d == c;
+            escaped = !escaped && c == '"' && d == '\\';
+            closes
+        });
+        let Some((at, _)) = close else {
+            break;
+        };
+        out.push_str(if keep { &rest[..at] } else { "…" });
+        out.push(c);
+        rest = &rest[at + c.len_utf8()..];
     }
     out
 }
@@ -226,5 +236,40 @@ mod tests {
             "unknown field `…`, expected `a`"
         );
         assert_eq!(redact_quoted("no quotes"), "no quotes");
+    }
+
+    /// Issue 12 (fuzzing, target `signal`): serde prints numbers, booleans and characters in
+    /// backticks and strings with `{:?}` escapes; neither may carry a submitted value (a card
+    /// number) into an error message. Before the fix the number came through whole, and an
+    /// escaped quote ended the redaction early.
+    #[test]
+    fn numbers_and_escaped_quotes_in_serde_messages_are_redacted() {
+        for (message, redacted) in [
+            (
+                "invalid type: integer `4111111111111111`, expected a boolean",
+                "invalid type: integer `…`, expected a boolean",
+            ),
+            (
+                "invalid value: integer `4111111`, expected u16",
+                "invalid value: integer `…`, expected u16",
+            ),
+            (
+                "invalid type: floating point `4111111111111111.5`, expected u64",
+                "invalid type: floating point `…`, expected u64",
+            ),
+            (
+                r#"invalid type: string "x\"4111111111111111", expected a boolean"#,
+                r#"invalid type: string "…", expected a boolean"#,
+            ),
+            (
+                r#"invalid type: string "\", expected 4111", expected a boolean"#,
+                r#"invalid type: string "…", expected a boolean"#,
+            ),
+            ("missing field `sdp`", "missing field `sdp`"),
+            ("duplicate field `sdp`", "duplicate field `sdp`"),
+            ("unterminated `4111", "unterminated `"),
+        ] {
+            assert_eq!(redact_quoted(message), redacted, "{message}");
+        }
     }
 }

@@ -15,6 +15,8 @@ mod masker_invariants;
 mod masks_digit_onset;
 #[path = "media/masks_long_packets.rs"]
 mod masks_long_packets;
+#[path = "media/masks_off_frequency_keys.rs"]
+mod masks_off_frequency_keys;
 #[path = "media/rfc4733_key_tracker.rs"]
 mod rfc4733_key_tracker;
 #[path = "media/rfc4733_keys_never_reach_the_agent.rs"]

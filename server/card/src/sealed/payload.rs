@@ -91,8 +91,9 @@ impl CardPayload {
         Ok(buf)
     }
 
-    /// Parse and re-validate a decrypted plaintext.
-    pub(super) fn from_plaintext(plaintext: &[u8]) -> Result<CardPayload, PayloadError> {
+    /// Parse and re-validate a decrypted plaintext: what [`super::open`] does after
+    /// decrypting. Public so the fuzz target can reach it with bytes no one sealed.
+    pub fn from_plaintext(plaintext: &[u8]) -> Result<CardPayload, PayloadError> {
         // serde_json's messages can quote input values: never pass them on.
         let wire: WireIn = serde_json::from_slice(plaintext).map_err(|_| PayloadError::Json)?;
         if wire.v != PAYLOAD_VERSION {

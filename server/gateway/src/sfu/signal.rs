@@ -308,6 +308,25 @@ mod tests {
         assert!(!msg.contains("4111"), "{msg}");
     }
 
+    /// Issue 12 (fuzzing, target `signal`): a frame whose values have the wrong type is refused
+    /// without its values in the message, numbers and escaped strings included (a card number
+    /// typed into a numeric or boolean field came back whole in the `error` frame).
+    #[test]
+    fn schema_errors_never_echo_submitted_numbers_or_strings() {
+        for frame in [
+            r#"{"type":"mute","muted":4111111111111111}"#,
+            r#"{"type":"mute","muted":4111111111111111.5}"#,
+            r#"{"type":"mute","muted":"x\"4111111111111111"}"#,
+            r#"{"type":"ping","nonce":"4111111111111111"}"#,
+            r#"{"type":"candidate","candidate":"c","sdpMLineIndex":4111111}"#,
+            r#"{"type":"recording","action":"4111111111111111"}"#,
+        ] {
+            let (code, msg) = parse(frame).unwrap_err();
+            assert_eq!(code, codes::BAD_MESSAGE, "{frame}");
+            assert!(!msg.contains("4111"), "{frame}: {msg}");
+        }
+    }
+
     #[test]
     fn parses_refresh_and_refuses_bad_ones() {
         assert!(matches!(

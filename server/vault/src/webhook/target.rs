@@ -142,6 +142,11 @@ pub fn check_url_with(
         return Err(WebhookUrlError::Scheme);
     }
     let url = Url::parse(text).map_err(|_| WebhookUrlError::Malformed)?;
+    // The stored and delivered form is the parsed one, whose percent-encoding of non-ASCII text
+    // can be several times longer than what was typed: the limit holds for it too.
+    if url.as_str().len() > MAX_URL_LEN {
+        return Err(WebhookUrlError::TooLong);
+    }
     if !(url.scheme() == "https" || (danger_allow_private && url.scheme() == "http")) {
         return Err(WebhookUrlError::Scheme);
     }
@@ -473,5 +478,19 @@ mod tests {
         assert_eq!(check_addrs([], false), Err(WebhookUrlError::NoAddress));
         assert_eq!(check_addrs([], true), Err(WebhookUrlError::NoAddress));
         assert!(check_addrs([lo], true).is_ok());
+    }
+
+    /// Issue 12 (found by the `webhook_url` fuzz target): the length limit holds for the
+    /// normalized form that is stored and delivered, not only for the text as typed (non-ASCII
+    /// text is percent-encoded, up to nine bytes a character). Before the fix this URL passed
+    /// and its stored form was refused when checked again.
+    #[test]
+    fn the_length_limit_holds_for_the_stored_form() {
+        let text = format!("https://hooks.example.com/?q={}", "ឈ".repeat(600));
+        assert!(text.len() <= MAX_URL_LEN);
+        assert_eq!(check_url(&text), Err(WebhookUrlError::TooLong));
+        let ok = format!("https://hooks.example.com/?q={}", "ឈ".repeat(200));
+        let checked = check_url(&ok).unwrap();
+        assert!(check_url(checked.as_str()).is_ok());
     }
 }

@@ -1,0 +1,403 @@
+//! The seed corpus: small, real inputs for every target, made by the crates' own code (Opus
+//! packets from the encoder, envelopes from `sealed::seal`, track files from `TrackWriter`),
+//! the messages of docs/protocol.md, the card-number forms of SECURITY.md and the JWT attack
+//! corpus. `cargo run -p hushpay-fuzzing --example write_seeds` writes them to
+//! `fuzz/seeds/<target>/`; `tests/replay_corpus.rs` checks the committed files are exactly these.
+
+use hushpay_card::sealed::CardPayload;
+use hushpay_card::{Cvc, Expiry, Pan, PostalCode};
+use hushpay_media::opus_codec::Encoder;
+use hushpay_media::rfc4733::TelephoneEvent;
+use hushpay_media::rtp::RtpBuilder;
+use hushpay_media::signal::{TonePair, append_silence};
+use hushpay_recording::{RecordedPacket, SignedMetadata};
+
+use crate::masker::program::Program;
+use crate::{masker, recording, sealed_card};
+
+/// One seed: target, file name, bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seed {
+    pub target: &'static str,
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Every seed of every target.
+pub fn all() -> Vec<Seed> {
+    let mut out = Vec::new();
+    let mut add = |target: &'static str, list: Vec<(String, Vec<u8>)>| {
+        out.extend(list.into_iter().map(|(name, bytes)| Seed {
+            target,
+            name,
+            bytes,
+        }));
+    };
+    add("rtp", rtp());
+    add("masker", masker());
+    add("signal", signal());
+    add("chat_scan", chat_scan());
+    add("sealed_card", sealed_card());
+    add("recording", recording());
+    add("jwt", jwt());
+    add("webhook_url", webhook_url());
+    out
+}
+
+fn named<T: Into<Vec<u8>>>(list: Vec<(&str, T)>) -> Vec<(String, Vec<u8>)> {
+    list.into_iter()
+        .map(|(n, b)| (n.to_owned(), b.into()))
+        .collect()
+}
+
+/// 20 ms Opus packets (48 kHz, 32 kbit/s) of `pcm`.
+fn opus_packets(pcm: &[i16]) -> Vec<Vec<u8>> {
+    let Ok(mut enc) = Encoder::new(48_000, 32_000) else {
+        return Vec::new();
+    };
+    pcm.chunks_exact(960)
+        .filter_map(|f| enc.encode(f).ok())
+        .collect()
+}
+
+fn rtp_packet(pt: u8, marker: bool, seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
+    RtpBuilder {
+        marker,
+        payload_type: pt,
+        sequence: seq,
+        timestamp: ts,
+        ssrc: masker::SSRC,
+    }
+    .build(payload)
+}
+
+fn dtmf_opus() -> Vec<Vec<u8>> {
+    let mut pcm = Vec::new();
+    append_silence(20.0, 48_000, &mut pcm);
+    if let Some(d) = hushpay_media::Digit::from_char('4') {
+        TonePair::new(d, -10.0, 60.0).append(48_000, &mut pcm);
+    }
+    opus_packets(&pcm)
+}
+
+fn rtp() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (i, p) in dtmf_opus().iter().enumerate() {
+        out.push((
+            format!("opus-dtmf-4-{i}"),
+            rtp_packet(111, i == 0, 7 + i as u16, 960 * i as u32, p),
+        ));
+    }
+    let ev = |end: bool, duration: u16| {
+        TelephoneEvent {
+            code: 4,
+            end,
+            volume: 10,
+            duration,
+        }
+        .build()
+    };
+    out.push((
+        "rfc4733-start".into(),
+        rtp_packet(110, true, 20, 9600, &ev(false, 960)),
+    ));
+    out.push((
+        "rfc4733-end".into(),
+        rtp_packet(110, false, 23, 9600, &ev(true, 4800)),
+    ));
+    out.push(("rfc4733-payload".into(), ev(true, 800).to_vec()));
+    // A browser's packet: one-byte header extension (ssrc-audio-level), padding.
+    let mut browser = vec![0xb0, 111, 0, 9, 0, 0, 0x25, 0x80, 0x48, 0x55, 0x53, 0x48];
+    browser.extend_from_slice(&[0xbe, 0xde, 0, 1, 0x10, 0x9e, 0, 0]);
+    browser.extend_from_slice(&[0xf8, 0xff, 0xfe, 0, 0, 2]);
+    out.push(("extension-and-padding".into(), browser));
+    out
+}
+
+fn masker() -> Vec<(String, Vec<u8>)> {
+    let card = "4111111111111111#";
+    let raw = dtmf_opus();
+    let mut raw_program = Program::new(2, 0, 9).silence(40);
+    for p in &raw {
+        raw_program = raw_program.raw_opus(p);
+    }
+    let event_packet = rtp_packet(
+        110,
+        true,
+        3,
+        0,
+        &TelephoneEvent {
+            code: 1,
+            end: false,
+            volume: 10,
+            duration: 960,
+        }
+        .build(),
+    );
+    let list = vec![
+        (
+            "inband-card-20ms",
+            Program::new(2, 0, 1).silence(100).keyed(card, 10, 60, 60),
+        ),
+        (
+            "inband-card-10ms-quiet",
+            Program::new(1, 1, 2)
+                .ptime(10)
+                .silence(50)
+                .keyed("5555555555554444", 24, 45, 45),
+        ),
+        (
+            "inband-40ms-and-60ms",
+            Program::new(3, 0, 3)
+                .ptime(40)
+                .keyed("3782", 8, 70, 50)
+                .ptime(60)
+                .keyed("8224", 8, 70, 50),
+        ),
+        (
+            "rfc4733-presses",
+            Program::new(2, 0, 4)
+                .silence(40)
+                .event_press('4', 120)
+                .silence(60)
+                .event_press('1', 80)
+                .silence(40),
+        ),
+        (
+            "rfc4733-8k-clock-with-inband",
+            Program::new(2, 0, 5)
+                .event('9', true, false, 160, true)
+                .tone('9', 12, 60)
+                .event('9', false, true, 480, true)
+                .silence(60),
+        ),
+        (
+            "secure-mode-noisy-keys",
+            Program::new(0, 2, 6)
+                .noise(60, 30)
+                .secure()
+                .noisy_tone('4', 15, 50, 20)
+                .noise(50, 30)
+                .noisy_tone('2', 18, 50, 20)
+                .noise(80, 30)
+                .insecure()
+                .noise(60, 30),
+        ),
+        (
+            "twist-and-offset",
+            Program::new(2, 0, 7)
+                .tone_with('6', 10, 4, (37, -37), 80)
+                .silence(40)
+                .tone_with('#', 20, -7, (-30, 30), 50)
+                .silence(40),
+        ),
+        (
+            "jitter-gaps-replays",
+            Program::new(2, 0, 8)
+                .jitter(7)
+                .keyed("12", 10, 60, 40)
+                .gap(90)
+                .replay(2)
+                .replay(2)
+                .jitter(0)
+                .keyed("3", 10, 60, 40),
+        ),
+        ("raw-opus-dtmf", raw_program),
+        (
+            "raw-rtp",
+            Program::new(2, 0, 10)
+                .silence(40)
+                .raw_rtp(false, &event_packet)
+                .raw_rtp(true, &[0x80, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0xf8, 0xff])
+                .silence(40),
+        ),
+    ];
+    list.into_iter()
+        .map(|(n, p)| (n.to_owned(), p.bytes()))
+        .collect()
+}
+
+fn signal() -> Vec<(String, Vec<u8>)> {
+    let sdp = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 110\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendrecv\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:110 telephone-event/48000\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:1\r\na=sctp-port:5000\r\n";
+    let offer = serde_json::json!({"type": "offer", "sdp": sdp}).to_string();
+    named(vec![
+        ("auth", r#"{"type":"auth","token":"eyJhbGciOiJFZERTQSJ9.e30.c2ln"}"#.to_owned()),
+        ("join", r#"{"type":"join","v":1}"#.to_owned()),
+        ("join-no-version", r#"{"type":"join"}"#.to_owned()),
+        ("offer", offer),
+        (
+            "candidate",
+            r#"{"type":"candidate","candidate":"candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host","sdpMid":"0","sdpMLineIndex":0}"#.to_owned(),
+        ),
+        ("candidate-end", r#"{"type":"candidate","candidate":null}"#.to_owned()),
+        ("mute", r#"{"type":"mute","muted":true}"#.to_owned()),
+        ("ping", r#"{"type":"ping","nonce":42}"#.to_owned()),
+        ("leave", r#"{"type":"leave"}"#.to_owned()),
+        ("recording-pause", r#"{"type":"recording","action":"pause"}"#.to_owned()),
+        ("reserved-payment", r#"{"type":"payment_request"}"#.to_owned()),
+        ("unknown-type", r#"{"type":"dance"}"#.to_owned()),
+        ("schema-mismatch-pan", r#"{"type":"mute","muted":"4111111111111111"}"#.to_owned()),
+        // Found by the signal target's invariant (a refusal never echoes a value): fixed in
+        // extract::redact_quoted.
+        ("schema-mismatch-integer-pan", r#"{"type":"mute","muted":4111111111111111}"#.to_owned()),
+        ("schema-mismatch-escaped-quote-pan", r#"{"type":"mute","muted":"x\"4111111111111111"}"#.to_owned()),
+    ])
+}
+
+fn chat_scan() -> Vec<(String, Vec<u8>)> {
+    // Message separator: NUL; the first byte of a message is its sender.
+    let split = "a4111 1111\0bthe next four?\0a1111 1111\0a737";
+    named(vec![
+        ("plain", "a4111111111111111"),
+        ("spaces", "amy card is 4111 1111 1111 1111 thanks"),
+        (
+            "dashes-dots-slashes",
+            "a5555-5555-5555-4444 or 4111.1111.1111.1111 / 3782/822463/10005",
+        ),
+        ("full-width", "a４１１１ １１１１ １１１１ １１１１"),
+        ("arabic-indic", "a٤١١١١١١١١١١١١١١١"),
+        ("devanagari", "a४१११ ११११ ११११ ११११"),
+        ("mathematical", "a𝟒𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏"),
+        (
+            "zero-width",
+            "a4\u{200B}1\u{200C}1\u{200D}1\u{2060}1\u{FEFF}1\u{00AD}111111111 1",
+        ),
+        ("keycaps", "a4️⃣1️⃣1️⃣1️⃣1️⃣1️⃣1️⃣1️⃣1️⃣1️⃣1️⃣1️⃣1️⃣1️⃣1️⃣1️⃣"),
+        ("mixed-scripts", "a٤١١١ 1111 ११११ ๑๑๑๑"),
+        ("split-over-messages", split),
+        (
+            "phone-then-card",
+            "acall +1 555 123 4567 4111 1111 1111 1111",
+        ),
+        (
+            "benign",
+            "acall me on +1 (555) 123-4567\0bDOB 01/02/1980, MRN 00123456\0border 12345678901234567890",
+        ),
+    ])
+}
+
+fn test_card(pan: &str, cvc: Option<&str>, postal: Option<&str>) -> Option<CardPayload> {
+    let pan = Pan::parse(pan).ok()?;
+    let cvc = match cvc {
+        Some(c) => Some(Cvc::parse(c, pan.brand()).ok()?),
+        None => None,
+    };
+    let postal_code = match postal {
+        Some(p) => Some(PostalCode::parse(p).ok()?),
+        None => None,
+    };
+    Some(CardPayload {
+        pan,
+        expiry: Expiry::new(12, 2030).ok()?,
+        cvc,
+        postal_code,
+    })
+}
+
+fn sealed_card() -> Vec<(String, Vec<u8>)> {
+    let cards = [
+        (
+            "visa-cvc-postal",
+            "4111111111111111",
+            Some("737"),
+            Some("94107"),
+        ),
+        ("amex-cvc", "378282246310005", Some("1234"), None),
+        ("mastercard-bare", "5555555555554444", None, None),
+    ];
+    let mut out = Vec::new();
+    for (i, (name, pan, cvc, postal)) in cards.into_iter().enumerate() {
+        if let Some(card) = test_card(pan, cvc, postal)
+            && let Some(env) = sealed_card::seal_fixture(&card, i as u64 + 1)
+        {
+            out.push((format!("envelope-{name}"), env.to_json().into_bytes()));
+        }
+    }
+    out.extend(named(vec![
+        (
+            "plaintext-visa",
+            r#"{"v":1,"pan":"4111111111111111","exp_month":12,"exp_year":2030,"cvc":"123","postal_code":"94107"}"#,
+        ),
+        (
+            "plaintext-amex-no-cvc",
+            r#"{"v":1,"pan":"378282246310005","exp_month":1,"exp_year":2031}"#,
+        ),
+    ]));
+    out
+}
+
+fn recording() -> Vec<(String, Vec<u8>)> {
+    let packets: Vec<RecordedPacket> = dtmf_opus()
+        .into_iter()
+        .enumerate()
+        .map(|(i, payload)| RecordedPacket {
+            at_ms: 20 * i as u32,
+            rtp_timestamp: 960 * i as u32,
+            sequence: i as u16,
+            payload,
+        })
+        .collect();
+    let mut out = Vec::new();
+    if let Some(file) = recording::write_track(&packets) {
+        let cut = file.len() - 30;
+        out.push(("track".to_owned(), file.clone()));
+        out.push(("track-cut".to_owned(), file[..cut].to_vec()));
+    }
+    let mut plain = Vec::new();
+    for p in packets.iter().take(2) {
+        let _ = p.encode_into(&mut plain);
+    }
+    out.push(("chunk-plaintext".to_owned(), plain));
+    if let Ok(doc) = SignedMetadata::sign(&recording::METADATA_KEY, recording::metadata_fixture())
+        && let Ok(json) = doc.to_json()
+    {
+        out.push(("metadata".to_owned(), json));
+    }
+    out
+}
+
+/// The literal tokens of `server/auth/tests/jwt_corpus/` (those up to 2 KiB: the fuzzer caps
+/// input length).
+fn jwt() -> Vec<(String, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../auth/tests/jwt_corpus");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, Vec<u8>)> = entries
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            let name = path.file_stem()?.to_str()?.to_owned();
+            if name.starts_with('_') {
+                return None;
+            }
+            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+            let token = v["token"].as_str()?;
+            (token.len() <= 2048).then(|| (name, token.as_bytes().to_vec()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn webhook_url() -> Vec<(String, Vec<u8>)> {
+    named(vec![
+        ("public-host", "https://hooks.example.com/hushpay?x=1#f"),
+        ("public-ip-port", "https://8.8.8.8:8443/hook"),
+        ("loopback", "https://127.0.0.1/hook"),
+        ("backslash", "https://127.0.0.1\\x.attacker.example/"),
+        ("userinfo", "https://hooks.example.com@127.0.0.1/"),
+        ("ipv6-loopback", "https://[::1]/"),
+        ("ipv6-mapped", "https://[::ffff:127.0.0.1]/"),
+        ("ipv6-embedded", "https://[64:ff9b::7f00:1]/"),
+        ("decimal-ipv4", "https://2130706433/"),
+        ("octal-ipv4", "https://0177.0.0.1/"),
+        ("hex-ipv4", "https://0x7f.1/"),
+        ("trailing-dot", "https://localhost./"),
+        (
+            "metadata-service",
+            "https://169.254.169.254/latest/meta-data",
+        ),
+        ("percent-encoded", "https://%31%32%37.0.0.1/"),
+        ("http", "http://hooks.example.com/"),
+    ])
+}
