@@ -67,38 +67,51 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     }
 }
 
-/// Replaces input values in a serde message with `…`: before `, expected` (from there on the
-/// message describes our schema and is kept), every `"..."` span (backslash escapes honoured:
-/// serde prints strings with `{:?}`) and every backticked span (numbers, booleans, characters,
-/// unknown variants and fields), except the field name after `missing field ` or
-/// `duplicate field ` (a name of the schema). An unterminated span drops the rest.
+/// Replaces input values in a serde message with `…`. serde's messages put the one submitted
+/// value before `, expected` (from there on the message describes our schema and is kept),
+/// quoted (`"..."`, strings) or backticked (numbers, booleans, characters, unknown variants and
+/// fields). Everything from the first quote or backtick to the last one before the last
+/// `, expected` is input and is replaced whole, so a value holding quotes, backticks or
+/// `, expected` itself cannot end the redaction early; only the field name after
+/// `missing field ` or `duplicate field ` (a name of the schema) is kept. An unterminated span
+/// drops the rest of the input part. As a last net, no run of 6 or more digits survives.
 pub(crate) fn redact_quoted(message: &str) -> String {
+    let (input, schema) = message
+        .rfind(", expected")
+        .map_or((message, ""), |i| message.split_at(i));
+    let is_delim = |c: char| c == '"' || c == '`';
     let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(c) = rest.chars().next() {
-        if rest.starts_with(", expected") {
-            out.push_str(rest);
-            break;
+    match (input.find(is_delim), input.rfind(is_delim)) {
+        (Some(first), Some(last)) if last > first => {
+            let span = &input[first + 1..last];
+            let named = input[..first].ends_with("missing field ")
+                || input[..first].ends_with("duplicate field ");
+            let keep = named && span.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            out.push_str(&input[..=first]);
+            out.push_str(if keep { span } else { "…" });
+            out.push_str(&input[last..]);
         }
-        rest = &rest[c.len_utf8()..];
-        out.push(c);
-        if c != '"' && c != '`' {
+        (Some(first), _) => out.push_str(&input[..=first]),
+        _ => out.push_str(input),
+    }
+    out.push_str(schema);
+    without_long_digit_runs(&out)
+}
+
+/// `text` with every run of 6 or more ASCII digits replaced by `…`.
+fn without_long_digit_runs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once('\0')) {
+        if c.is_ascii_digit() {
+            run.push(c);
             continue;
         }
-        let keep =
-            c == '`' && (out.ends_with("missing field `") || out.ends_with("duplicate field `"));
-        let mut escaped = false;
-        let close = rest.char_indices().find(|&(_, d)| {
-            let closes = !escaped && d == c;
-            escaped = !escaped && c == '"' && d == '\\';
-            closes
-        });
-        let Some((at, _)) = close else {
-            break;
-        };
-        out.push_str(if keep { &rest[..at] } else { "…" });
-        out.push(c);
-        rest = &rest[at + c.len_utf8()..];
+        out.push_str(if run.len() >= 6 { "…" } else { &run });
+        run.clear();
+        if c != '\0' {
+            out.push(c);
+        }
     }
     out
 }
@@ -268,6 +281,15 @@ mod tests {
             ("missing field `sdp`", "missing field `sdp`"),
             ("duplicate field `sdp`", "duplicate field `sdp`"),
             ("unterminated `4111", "unterminated `"),
+            // A field name holding backticks (found by the `signal` target).
+            (
+                "unknown field `tokenstring `ty no string `typha``````999999999999````s`, expected one of `type`",
+                "unknown field `…`, expected one of `type`",
+            ),
+            (
+                "unknown field `a, expected 4111111111111111`, there are no fields",
+                "unknown field `, expected …`, there are no fields",
+            ),
         ] {
             assert_eq!(redact_quoted(message), redacted, "{message}");
         }
