@@ -30,8 +30,13 @@ pub fn run(data: &[u8]) {
         !has_digit_run(&message, 3),
         "the refusal echoes digits: {message}"
     );
-    // From `, expected` on, the message names the schema (`sdpMid`, ...), not the frame.
-    let echoed = message.split(", expected").next().unwrap_or(&message);
+    // Only a schema mismatch builds its message from what serde saw; the other refusals are
+    // constants (which a frame may happen to contain, e.g. a key named "type`"). From
+    // `, expected` on, the message names the schema (`sdpMid`, ...), not the frame.
+    let Some(dynamic) = message.strip_prefix("frame does not match the schema: ") else {
+        return;
+    };
+    let echoed = dynamic.split(", expected").next().unwrap_or(dynamic);
     if let Ok(value) = serde_json::from_str::<Value>(text) {
         let mut strings = Vec::new();
         collect_strings(&value, &mut strings);
