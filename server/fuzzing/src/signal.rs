@@ -2,12 +2,12 @@
 //! `sfu::signal::parse` (the function the session loop calls for every frame).
 //!
 //! Invariants: no panic; a refusal carries one of the documented stable codes; its message never
-//! echoes a submitted value: no run of three digits (a card number, a CVC) and no string value
-//! of the frame (longer than 3 characters and not a plain lower-case word) appears in it before
-//! `, expected` (from there on it names the schema, which the frame may repeat).
+//! echoes a submitted value: no run of three digits (a card number, a CVC), and in a schema
+//! mismatch every quoted or backticked span before the last `, expected` (where serde puts what
+//! it saw; from there on it names the schema) is the redaction placeholder, or a field name of
+//! the schema after `missing field`/`duplicate field`.
 
 use hushpay::sfu::signal::{codes, parse};
-use serde_json::Value;
 
 pub fn run(data: &[u8]) {
     // WebSocket text frames are UTF-8 (the server refuses others before parsing).
@@ -36,21 +36,31 @@ pub fn run(data: &[u8]) {
     let Some(dynamic) = message.strip_prefix("frame does not match the schema: ") else {
         return;
     };
-    let echoed = dynamic.split(", expected").next().unwrap_or(dynamic);
-    if let Ok(value) = serde_json::from_str::<Value>(text) {
-        let mut strings = Vec::new();
-        collect_strings(&value, &mut strings);
-        for s in strings {
-            let word = s
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c == '_' || c == ' ');
-            if s.chars().count() > 3 && !word {
-                assert!(
-                    !echoed.contains(s.as_str()),
-                    "the refusal echoes a submitted string: {message}"
-                );
-            }
-        }
+    let echoed = dynamic
+        .rfind(", expected")
+        .map_or(dynamic, |i| &dynamic[..i]);
+    // What serde quotes or backticks there is what it saw: only the placeholder may stand in
+    // a span, or a field name of the schema after `missing field`/`duplicate field`.
+    let mut rest = echoed;
+    while let Some(open) = rest.find(['"', '`']) {
+        let delim = &rest[open..=open];
+        let after = &rest[open + 1..];
+        let Some(close) = after.find(delim) else {
+            assert!(
+                after.is_empty(),
+                "an unterminated span carries input: {message}"
+            );
+            break;
+        };
+        let span = &after[..close];
+        let named =
+            rest[..open].ends_with("missing field ") || rest[..open].ends_with("duplicate field ");
+        let schema_name = named && span.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        assert!(
+            span == "…" || schema_name,
+            "the refusal echoes a submitted value: {message}"
+        );
+        rest = &after[close + 1..];
     }
 }
 
@@ -63,16 +73,4 @@ fn has_digit_run(text: &str, len: usize) -> bool {
         }
     }
     false
-}
-
-fn collect_strings<'a>(value: &'a Value, out: &mut Vec<&'a String>) {
-    match value {
-        Value::String(s) => out.push(s),
-        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
-        Value::Object(members) => members.iter().for_each(|(k, v)| {
-            out.push(k);
-            collect_strings(v, out);
-        }),
-        _ => {}
-    }
 }
