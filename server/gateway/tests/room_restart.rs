@@ -5,65 +5,30 @@
 //! tokens issued before its end and accepts one minted after it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::binary::Binary;
 use hushpay::bot::{Bot, BotConfig};
 use hushpay::sfu::signal::ServerMessage;
 use serde_json::{Value, json};
 
-fn bin() -> String {
-    std::env::var("HUSHPAY_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_hushpay").to_owned())
-}
-
-struct Gateway {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `hushpay serve` in `dir`, recording, with a 200 ms empty-room grace; the URL and (first
 /// start) the demo API key.
-fn start(dir: &Path, run: usize) -> (Gateway, Option<String>) {
-    let out = dir.join(format!("stdout-{run}.log"));
-    let child = Command::new(bin())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .current_dir(dir)
-        .env("HUSHPAY_LOG", "warn")
-        .env("HUSHPAY__RECORDING__ENABLED", "true")
-        .env("HUSHPAY__RECORDING__CHUNK_MS", "400")
-        .env("HUSHPAY__RTC__EMPTY_ROOM_GRACE_MS", "200")
-        .stdout(Stdio::from(std::fs::File::create(&out).unwrap()))
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut gw = Gateway {
-        child,
-        url: String::new(),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let text = std::fs::read_to_string(&out).unwrap_or_default();
-        let url = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Hushpay listening on "));
-        let key = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Demo tenant API key (shown once, store it now): "));
-        if let Some(url) = url {
-            gw.url = url.trim().to_owned();
-            return (gw, key.map(|k| k.trim().to_owned()));
-        }
-        assert!(Instant::now() < deadline, "gateway did not start: {text}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn start(dir: &Path, run: usize) -> (Binary, Option<String>) {
+    let gw = Binary::start(
+        dir,
+        run,
+        &[
+            ("HUSHPAY__RECORDING__ENABLED", "true"),
+            ("HUSHPAY__RECORDING__CHUNK_MS", "400"),
+            ("HUSHPAY__RTC__EMPTY_ROOM_GRACE_MS", "200"),
+        ],
+    );
+    let key = gw.api_key.clone();
+    (gw, key)
 }
 
 struct Client {
