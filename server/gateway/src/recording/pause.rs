@@ -123,22 +123,30 @@ impl Recorder {
         by: &str,
         pause: bool,
     ) {
-        let Some(me) = self.me.get().and_then(Weak::upgrade) else {
-            return;
+        // The pause holds at once, whatever happens to its audit entry (fail closed).
+        let pause_audit = pause.then(|| self.close_now(key, reason, by).0);
+        let (me, rt) = match (
+            self.me.get().and_then(Weak::upgrade),
+            tokio::runtime::Handle::try_current(),
+        ) {
+            (Some(me), Ok(rt)) => (me, rt),
+            _ => {
+                if pause_audit.flatten().is_some() {
+                    tracing::error!("recording pause not audited: the recorder is not running");
+                }
+                // A resume without its audit does not happen: the window stays closed.
+                return;
+            }
         };
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let (key, reason, by) = (key.clone(), reason.to_owned(), by.to_owned());
-        if pause {
-            let (event, _) = self.close_now(&key, &reason, &by);
-            if let Some(event) = event {
+        if let Some(audit) = pause_audit {
+            if let Some(event) = audit {
                 rt.spawn(async move {
                     let _ = me.write_audit(event).await;
                 });
             }
             return;
         }
+        let (key, reason, by) = (key.clone(), reason.to_owned(), by.to_owned());
         rt.spawn(async move {
             let mut wait = std::time::Duration::from_millis(250);
             while me.resume(&key, &reason, &by).await.is_err() {
