@@ -29,6 +29,7 @@
 //! (G.711 convention): a full-scale 16-bit sine is +3.14 dBm0, so a 0 dBm0 sine has amplitude
 //! `32768 * 10^(-3.14/20)` ~ 22 827 ([`level::DBM0_SINE_AMPLITUDE`]).
 
+mod agent_view;
 pub mod collector;
 pub mod detector;
 pub mod digit;

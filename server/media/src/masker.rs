@@ -11,6 +11,9 @@
 //!   [`MaskerConfig::hold`]: a 60 ms packet is held 60 ms). A flagged packet is
 //!   replaced by the constant Opus silence frame, and so are the one before (still held) and the
 //!   one after (`mask_after`, 2 in secure mode);
+//! * after a masked span, each packet is also checked as the agent's decoder will hear it (its
+//!   state restarted by the silence frames, [`crate::agent_view`]) before it is released, and
+//!   masked with the one after when flagged there;
 //! * output sequence numbers close the holes left by consumed packets ([`Renumber`]); RTP
 //!   timestamps, SSRC, marker, CSRCs and header extensions are kept; no packet is dropped or
 //!   shortened to DTX;
@@ -27,6 +30,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use crate::agent_view::AgentView;
 use crate::collector::{Collector, CollectorEvent};
 use crate::detector::{DetectedDigit, DtmfDetector};
 use crate::flagger::{Flagger, FlaggerConfig, HOP, WINDOW};
@@ -172,6 +176,7 @@ pub struct Masker {
     trackers: Vec<(u8, KeyTracker)>,
     held: Option<Held>,
     mask_left: usize,
+    agent_view: AgentView,
     recent: RecentKeys,
     collector: Option<Collector>,
     out: VecDeque<Output>,
@@ -229,6 +234,7 @@ impl Masker {
             trackers,
             held: None,
             mask_left: 0,
+            agent_view: AgentView::new(),
             recent: RecentKeys::new(Instant::now()),
             collector: None,
             out: VecDeque::new(),
@@ -378,18 +384,19 @@ impl Masker {
             self.highest = Some(ext);
         }
         flagged |= self.trackers.iter().any(|(_, t)| t.key_down());
+        if flagged && let Some(h) = self.held.as_mut() {
+            h.masked = true;
+        }
+        // Released first: what the agent hears of it may still ask to mask this one.
+        self.release();
         let mut masked = flagged || (self.is_secure() && self.config.secure_mask_all);
         if flagged {
             self.stats.flagged += 1;
-            if let Some(h) = self.held.as_mut() {
-                h.masked = true;
-            }
             self.mask_left = self.after();
         } else if self.mask_left > 0 {
             self.mask_left -= 1;
             masked = true;
         }
-        self.release();
         self.held = Some(Held {
             header: pkt.header.to_vec(),
             payload: pkt.payload.to_vec(),
@@ -449,10 +456,28 @@ impl Masker {
         }
     }
 
+    /// Releases the held packet. After a masked span it is first checked as the agent's
+    /// decoder will hear it ([`AgentView`]); flagged there, it is masked with the one after.
     fn release(&mut self) {
-        let Some(h) = self.held.take() else { return };
+        let Some(mut h) = self.held.take() else {
+            return;
+        };
+        if !h.masked && self.agent_view.is_watching() {
+            let flagger = if self.collector.is_some() {
+                &self.secure_flagger
+            } else {
+                &self.flagger
+            };
+            if self.agent_view.flags(&h.payload, flagger) {
+                self.stats.flagged += 1;
+                h.masked = true;
+                self.mask_left = self.mask_left.max(self.after());
+            }
+        }
         let payload = if h.masked {
-            silence_packet(h.samples_48k)
+            let silence = silence_packet(h.samples_48k);
+            self.agent_view.masked(&silence);
+            silence
         } else {
             h.payload
         };
