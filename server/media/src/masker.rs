@@ -28,6 +28,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use crate::agent_view::AgentView;
@@ -149,9 +150,9 @@ pub struct MaskerStats {
 
 #[derive(Debug)]
 struct Held {
-    header: Vec<u8>,
-    payload: Vec<u8>,
-    out_seq: u16,
+    /// The packet as it will be forwarded unmasked (header, then payload).
+    packet: Vec<u8>,
+    header_len: usize,
     samples_48k: u32,
     masked: bool,
     deadline: Instant,
@@ -277,8 +278,15 @@ impl Masker {
     /// analysed, so that it can still be masked as "the one before" when the next packet arrives
     /// on time; call [`Masker::handle_timeout`] at the deadline when no packet comes.
     pub fn handle_rtp(&mut self, now: Instant, bytes: &[u8]) -> Result<(), MediaError> {
+        self.handle_rtp_owned(now, bytes.to_vec())
+    }
+
+    /// [`Masker::handle_rtp`] taking the packet's buffer: an audio packet is held and forwarded
+    /// in it (sequence number rewritten in place, its payload replaced when masked), with no
+    /// other copy.
+    pub fn handle_rtp_owned(&mut self, now: Instant, packet: Vec<u8>) -> Result<(), MediaError> {
         self.handle_other_timeouts(now);
-        let pkt = RtpPacket::parse(bytes).inspect_err(|_| self.stats.refused += 1)?;
+        let pkt = RtpPacket::parse(&packet).inspect_err(|_| self.stats.refused += 1)?;
         if *self.ssrc.get_or_insert(pkt.ssrc) != pkt.ssrc {
             self.stats.refused += 1;
             return Err(MediaError::UnexpectedSsrc(pkt.ssrc));
@@ -296,7 +304,8 @@ impl Masker {
             self.stats.refused += 1;
             return Err(MediaError::UnknownPayloadType(pkt.payload_type));
         }
-        self.handle_audio(now, ext, &pkt);
+        let payload = pkt.header.len()..pkt.header.len() + pkt.payload.len();
+        self.handle_audio(now, ext, packet, payload);
         Ok(())
     }
 
@@ -375,11 +384,13 @@ impl Masker {
         Ok(())
     }
 
-    fn handle_audio(&mut self, now: Instant, ext: u64, pkt: &RtpPacket<'_>) {
-        let out_seq = self.renumber.output_seq(ext);
-        let samples_48k = packet_samples_48k(pkt.payload).unwrap_or(960);
+    /// Analyses the audio packet `ext` (`packet[payload]` its Opus payload), releases the one
+    /// held (masked first when this one is flagged) and holds this one.
+    fn handle_audio(&mut self, now: Instant, ext: u64, mut packet: Vec<u8>, payload: Range<usize>) {
+        let opus = &packet[payload.clone()];
+        let samples_48k = packet_samples_48k(opus).unwrap_or(960);
         let in_order = self.highest.is_none_or(|h| ext > h);
-        let mut flagged = !in_order || self.analyze(now, pkt.payload, samples_48k);
+        let mut flagged = !in_order || self.analyze(now, opus, samples_48k);
         if in_order {
             self.highest = Some(ext);
         }
@@ -397,10 +408,14 @@ impl Masker {
             self.mask_left -= 1;
             masked = true;
         }
+        // The packet as forwarded: renumbered, padding dropped (bit cleared, bytes cut).
+        let out_seq = self.renumber.output_seq(ext);
+        packet.truncate(payload.end);
+        packet[0] &= !0x20;
+        packet[2..4].copy_from_slice(&out_seq.to_be_bytes());
         self.held = Some(Held {
-            header: pkt.header.to_vec(),
-            payload: pkt.payload.to_vec(),
-            out_seq,
+            packet,
+            header_len: payload.start,
             samples_48k,
             masked,
             deadline: now + self.hold_for(samples_48k),
@@ -468,20 +483,19 @@ impl Masker {
             } else {
                 &self.flagger
             };
-            if self.agent_view.flags(&h.payload, flagger) {
+            if self.agent_view.flags(&h.packet[h.header_len..], flagger) {
                 self.stats.flagged += 1;
                 h.masked = true;
                 self.mask_left = self.mask_left.max(self.after());
             }
         }
-        let payload = if h.masked {
+        let mut bytes = h.packet;
+        if h.masked {
             let silence = silence_packet(h.samples_48k);
             self.agent_view.masked(&silence);
-            silence
-        } else {
-            h.payload
-        };
-        let bytes = crate::rtp::assemble(&h.header, h.out_seq, &payload);
+            bytes.truncate(h.header_len);
+            bytes.extend_from_slice(&silence);
+        }
         self.stats.forwarded += 1;
         self.stats.masked += u64::from(h.masked);
         self.out.push_back(Output::Forward(Forwarded {

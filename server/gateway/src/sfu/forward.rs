@@ -239,7 +239,7 @@ pub async fn patient_stream(
                     sfu.metrics.sfu.patient_opus(&p.payload);
                 }
                 let bytes = rtp_bytes(&p, p.header.sequence_number);
-                if masker.handle_rtp(Instant::now(), &bytes).is_err() {
+                if masker.handle_rtp_owned(Instant::now(), bytes).is_err() {
                     sfu.metrics
                         .sfu
                         .packets_refused
