@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Proves the sans-IO crates (and the card iframe's wasm crate) depend on no async runtime, web framework, WebRTC stack or
+# Proves the sans-IO crates (media, the engine transport rtc, card, and the card iframe's wasm crate) depend on no async runtime, web framework, WebRTC stack or
 # database client (DESIGN.md: card <- vault <- gateway -> media; wasm -> card).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ if [ -z "$(forbidden_deps hushpay-store)" ]; then
 fi
 
 status=0
-for crate in hushpay-media hushpay-prompts hushpay-card hushpay-recording hushpay-wasm; do
+for crate in hushpay-media hushpay-rtc hushpay-prompts hushpay-card hushpay-recording hushpay-wasm; do
   bad=$(forbidden_deps "$crate")
   if [ -n "$bad" ]; then
     echo "FAIL: $crate depends on: $(tr '\n' ' ' <<<"$bad")"
@@ -26,4 +26,15 @@ for crate in hushpay-media hushpay-prompts hushpay-card hushpay-recording hushpa
     echo "ok: $crate depends on no runtime, socket, WebRTC or database crate"
   fi
 done
+
+# The media engine's transport (server/rtc) is sans-IO: time and datagrams are inputs. Its
+# sources open no socket, start no thread and read no clock (the driver at the edge does).
+io_calls=$(grep -rnE 'UdpSocket|TcpStream|TcpListener|Instant::now|SystemTime::now|thread::spawn' server/rtc/src | grep -v '// test clock' || true)
+if [ -n "$io_calls" ]; then
+  echo "FAIL: hushpay-rtc does I/O or reads the clock:"
+  echo "$io_calls"
+  status=1
+else
+  echo "ok: hushpay-rtc opens no socket, starts no thread and reads no clock"
+fi
 exit $status

@@ -1,0 +1,470 @@
+//! The endpoint: every peer of one worker behind one UDP address (and one TCP address),
+//! sans-IO. See the crate docs for the contract.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::channel::ChannelId;
+use str0m::format::{Codec, FormatParams};
+use str0m::media::{Direction, Frequency, MediaKind};
+use str0m::net::{Protocol, Receive, TcpType};
+use str0m::{Candidate, Input, Rtc, RtcConfig};
+
+use crate::deadlines::Deadlines;
+use crate::peer::{Drained, Peer, PeerEvent, RtpOut};
+use crate::{EngineError, sdp, stun};
+
+/// How many remote addresses one peer may be reached from (host, reflexive, relayed, TCP
+/// candidates of its side); beyond it the oldest route is forgotten, so a flood of checks from
+/// new addresses cannot grow the routing table.
+pub const MAX_ROUTES_PER_PEER: usize = 8;
+
+/// Where the endpoint receives, and what it advertises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointConfig {
+    /// The local UDP address the driver's socket is bound to.
+    pub udp: SocketAddr,
+    /// Advertised instead of `udp`'s address when set (1:1 NAT, `rtc.public_ip`): a
+    /// server-reflexive candidate whose base is `udp`, beside the host candidate.
+    pub public_udp: Option<SocketAddr>,
+    /// The local TCP address for ICE-TCP (passive candidates, RFC 6544), if any.
+    pub tcp: Option<SocketAddr>,
+    /// Advertised for `tcp` behind 1:1 NAT.
+    pub public_tcp: Option<SocketAddr>,
+    /// Opus payload type offered (answers follow the offer's numbering).
+    pub opus_pt: u8,
+    /// telephone-event payload types and clock rates offered.
+    pub event_pts: Vec<(u8, u32)>,
+}
+
+impl EndpointConfig {
+    /// UDP on `udp` only, Chrome's payload types (Opus 111, telephone-event 110 and 126).
+    pub fn udp(udp: SocketAddr) -> Self {
+        Self {
+            udp,
+            public_udp: None,
+            tcp: None,
+            public_tcp: None,
+            opus_pt: 111,
+            event_pts: vec![(110, 48_000), (126, 8_000)],
+        }
+    }
+}
+
+/// A peer of an endpoint. Ids are not reused: a closed peer's id stays unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId {
+    slot: u32,
+    generation: u32,
+}
+
+impl std::fmt::Display for PeerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "peer-{}.{}", self.slot, self.generation)
+    }
+}
+
+/// A datagram to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// UDP, or TCP (frame it per RFC 4571 on the connection to `destination`).
+    pub proto: Protocol,
+    /// The local address to send from.
+    pub source: SocketAddr,
+    /// Where to.
+    pub destination: SocketAddr,
+    /// The datagram.
+    pub contents: Vec<u8>,
+}
+
+/// What the endpoint asks of its driver and its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send this datagram.
+    Transmit(Transmit),
+    /// Something happened on a peer.
+    Event(PeerId, PeerEvent),
+}
+
+/// Counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EndpointStats {
+    /// Datagrams handed in.
+    pub datagrams_in: u64,
+    /// Of which refused (no peer, or not WebRTC).
+    pub refused: u64,
+    /// Datagrams out.
+    pub datagrams_out: u64,
+}
+
+struct Slot {
+    generation: u32,
+    peer: Option<Peer>,
+}
+
+/// Every peer of one worker. See the crate docs.
+pub struct Endpoint {
+    config: EndpointConfig,
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    by_ufrag: HashMap<String, usize>,
+    by_addr: HashMap<(Protocol, SocketAddr), usize>,
+    deadlines: Deadlines,
+    out: VecDeque<Output>,
+    stats: EndpointStats,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("udp", &self.config.udp)
+            .field("peers", &self.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// An endpoint with no peers.
+    pub fn new(config: EndpointConfig) -> Self {
+        Self {
+            config,
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_ufrag: HashMap::new(),
+            by_addr: HashMap::new(),
+            deadlines: Deadlines::default(),
+            out: VecDeque::new(),
+            stats: EndpointStats::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.config
+    }
+
+    /// Peers open.
+    pub fn len(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    /// True with no peer.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> EndpointStats {
+        self.stats
+    }
+
+    /// A new peer answering `offer` (a browser, a softphone gateway); returns its id and the
+    /// answer to send back (munged: 20 ms, wideband Opus without FEC, see [`sdp`]).
+    pub fn accept_offer(
+        &mut self,
+        now: Instant,
+        offer: &str,
+    ) -> Result<(PeerId, String), EngineError> {
+        let offer =
+            SdpOffer::from_sdp_string(offer).map_err(|e| EngineError::Sdp(e.to_string()))?;
+        let mut rtc = self.rtc(now)?;
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| EngineError::Sdp(e.to_string()))?;
+        let id = self.insert(rtc);
+        self.drain(id.slot as usize);
+        Ok((id, sdp::munge_answer(&answer.to_sdp_string())))
+    }
+
+    /// A new peer offering one send-and-receive audio section and, with `channel`, a data
+    /// channel of that label (the bots of the load generator and the tests); returns its id
+    /// and the offer. Apply the answer with [`Endpoint::accept_answer`].
+    pub fn create_offer(
+        &mut self,
+        now: Instant,
+        channel: Option<&str>,
+    ) -> Result<(PeerId, String), EngineError> {
+        let mut rtc = self.rtc(now)?;
+        let mut change = rtc.sdp_api();
+        let mid = change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
+        if let Some(label) = channel {
+            change.add_channel(label.to_owned());
+        }
+        let (offer, pending) = change
+            .apply()
+            .ok_or_else(|| EngineError::Sdp("nothing to offer".to_owned()))?;
+        let id = self.insert(rtc);
+        if let Some(peer) = self.peer_mut(id) {
+            peer.pending = Some(pending);
+            peer.audio = Some(mid);
+        }
+        Ok((id, offer.to_sdp_string()))
+    }
+
+    /// Applies the answer to the offer `peer` made.
+    pub fn accept_answer(&mut self, peer: PeerId, answer: &str) -> Result<(), EngineError> {
+        let answer =
+            SdpAnswer::from_sdp_string(answer).map_err(|e| EngineError::Sdp(e.to_string()))?;
+        let p = self.peer_mut(peer).ok_or(EngineError::UnknownPeer)?;
+        let pending = p
+            .pending
+            .take()
+            .ok_or_else(|| EngineError::Sdp("no offer is waiting for an answer".to_owned()))?;
+        p.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .map_err(|e| EngineError::Sdp(e.to_string()))?;
+        self.drain(peer.slot as usize);
+        Ok(())
+    }
+
+    /// One datagram that arrived at `now` on `destination` (the local address) from `source`.
+    /// Routed by the remote address a connectivity check came from, or by the `USERNAME` of
+    /// the check itself; anything else is refused and changes nothing.
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        proto: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: &[u8],
+    ) -> Result<PeerId, EngineError> {
+        self.stats.datagrams_in += 1;
+        let routed = self.route(proto, source, data);
+        let slot = routed.inspect_err(|_| self.stats.refused += 1)?;
+        let Ok(contents) = data.try_into() else {
+            self.stats.refused += 1;
+            return Err(EngineError::NotWebRtc);
+        };
+        let input = Input::Receive(
+            now,
+            Receive {
+                proto,
+                source,
+                destination,
+                contents,
+            },
+        );
+        let id = self.id(slot);
+        let Some(peer) = self.slots[slot].peer.as_mut() else {
+            return Err(EngineError::UnknownPeer);
+        };
+        if peer.rtc.handle_input(input).is_err() {
+            self.stats.refused += 1;
+        }
+        self.drain(slot);
+        Ok(id)
+    }
+
+    /// Runs every peer whose deadline is `now` or earlier.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(slot) = self.deadlines.pop_due(now) {
+            let Some(peer) = self.slots.get_mut(slot).and_then(|s| s.peer.as_mut()) else {
+                continue;
+            };
+            // A failed timeout shows in the drain: the peer is no longer alive.
+            let _ = peer.rtc.handle_input(Input::Timeout(now));
+            self.drain(slot);
+        }
+    }
+
+    /// The next instant [`Endpoint::handle_timeout`] is due.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        self.deadlines.next()
+    }
+
+    /// The next datagram to send or event to handle.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// Sends one RTP packet on `peer`'s audio.
+    pub fn write_rtp(
+        &mut self,
+        now: Instant,
+        peer: PeerId,
+        rtp: RtpOut,
+    ) -> Result<(), EngineError> {
+        let p = self.peer_mut(peer).ok_or(EngineError::UnknownPeer)?;
+        p.write_rtp(now, rtp)?;
+        self.drain(peer.slot as usize);
+        Ok(())
+    }
+
+    /// Sends one message on a data channel; false when its buffer is full (nothing sent).
+    pub fn send_data(
+        &mut self,
+        peer: PeerId,
+        channel: ChannelId,
+        binary: bool,
+        data: &[u8],
+    ) -> Result<bool, EngineError> {
+        let p = self.peer_mut(peer).ok_or(EngineError::UnknownPeer)?;
+        let sent = match p.rtc.channel(channel) {
+            Some(mut c) => c.write(binary, data)?,
+            None => return Err(EngineError::Peer("no such data channel".to_owned())),
+        };
+        self.drain(peer.slot as usize);
+        Ok(sent)
+    }
+
+    /// Closes `peer` (its id becomes unknown); nothing when it is already gone.
+    pub fn close(&mut self, peer: PeerId) {
+        if self.peer_mut(peer).is_some() {
+            self.remove(peer.slot as usize);
+        }
+    }
+
+    fn rtc(&self, now: Instant) -> Result<Rtc, EngineError> {
+        let mut config = RtcConfig::new().set_rtp_mode(true).clear_codecs();
+        let codecs = config.codec_config();
+        codecs.add_config(
+            self.config.opus_pt.into(),
+            None,
+            Codec::Opus,
+            Frequency::FORTY_EIGHT_KHZ,
+            Some(2),
+            FormatParams {
+                min_p_time: Some(10),
+                use_inband_fec: Some(false),
+                ..Default::default()
+            },
+        );
+        for &(pt, clock) in &self.config.event_pts {
+            let Some(clock) = Frequency::new(clock) else {
+                continue;
+            };
+            codecs.add_config(
+                pt.into(),
+                None,
+                Codec::Tele,
+                clock,
+                None,
+                FormatParams::default(),
+            );
+        }
+        let mut rtc = config.build(now);
+        for c in self.candidates()? {
+            rtc.add_local_candidate(c);
+        }
+        Ok(rtc)
+    }
+
+    fn candidates(&self) -> Result<Vec<Candidate>, EngineError> {
+        let bad = |e: str0m::error::IceError| EngineError::Candidate(e.to_string());
+        let c = &self.config;
+        let mut out = vec![Candidate::host(c.udp, "udp").map_err(bad)?];
+        if let Some(public) = c.public_udp {
+            out.push(Candidate::server_reflexive(public, c.udp, "udp").map_err(bad)?);
+        }
+        if let Some(tcp) = c.tcp {
+            let advertised = c.public_tcp.unwrap_or(tcp);
+            let candidate = Candidate::builder()
+                .tcp()
+                .host(advertised)
+                .tcptype(TcpType::Passive)
+                .build()
+                .map_err(bad)?;
+            out.push(candidate);
+        }
+        Ok(out)
+    }
+
+    fn insert(&mut self, mut rtc: Rtc) -> PeerId {
+        let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    peer: None,
+                });
+                self.slots.len() - 1
+            }
+        };
+        self.by_ufrag.insert(ufrag.clone(), slot);
+        self.slots[slot].peer = Some(Peer::new(rtc, ufrag));
+        self.id(slot)
+    }
+
+    fn id(&self, slot: usize) -> PeerId {
+        PeerId {
+            slot: slot as u32,
+            generation: self.slots[slot].generation,
+        }
+    }
+
+    fn peer_mut(&mut self, id: PeerId) -> Option<&mut Peer> {
+        let s = self.slots.get_mut(id.slot as usize)?;
+        if s.generation != id.generation {
+            return None;
+        }
+        s.peer.as_mut()
+    }
+
+    fn route(
+        &mut self,
+        proto: Protocol,
+        source: SocketAddr,
+        data: &[u8],
+    ) -> Result<usize, EngineError> {
+        if let Some(&slot) = self.by_addr.get(&(proto, source)) {
+            return Ok(slot);
+        }
+        let ufrag = stun::local_ufrag(data).ok_or(EngineError::Unroutable)?;
+        let slot = *self.by_ufrag.get(ufrag).ok_or(EngineError::Unroutable)?;
+        let Some(peer) = self.slots[slot].peer.as_mut() else {
+            return Err(EngineError::Unroutable);
+        };
+        if peer.addrs.len() == MAX_ROUTES_PER_PEER {
+            let oldest = peer.addrs.remove(0);
+            self.by_addr.remove(&oldest);
+        }
+        peer.addrs.push((proto, source));
+        self.by_addr.insert((proto, source), slot);
+        Ok(slot)
+    }
+
+    /// Drains `slot` until its next deadline; removes it when it has failed or gone.
+    fn drain(&mut self, slot: usize) {
+        let id = self.id(slot);
+        let Some(peer) = self.slots[slot].peer.as_mut() else {
+            return;
+        };
+        let mut gone = false;
+        let out = &mut self.out;
+        let stats = &mut self.stats;
+        let next = peer.drain(|d| match d {
+            Drained::Transmit(t) => {
+                stats.datagrams_out += 1;
+                out.push_back(Output::Transmit(t));
+            }
+            Drained::Event(PeerEvent::Gone) => gone = true,
+            Drained::Event(e) => out.push_back(Output::Event(id, e)),
+        });
+        match next {
+            Some(at) if !gone => self.deadlines.set(slot, at),
+            _ => self.remove(slot),
+        }
+    }
+
+    fn remove(&mut self, slot: usize) {
+        let id = self.id(slot);
+        let Some(mut peer) = self.slots[slot].peer.take() else {
+            return;
+        };
+        peer.rtc.disconnect();
+        self.by_ufrag.remove(&peer.ufrag);
+        for a in &peer.addrs {
+            self.by_addr.remove(a);
+        }
+        self.deadlines.clear(slot);
+        self.slots[slot].generation = self.slots[slot].generation.wrapping_add(1);
+        self.free.push(slot);
+        self.out.push_back(Output::Event(id, PeerEvent::Gone));
+    }
+}
