@@ -26,11 +26,16 @@ pub const MAX_ROUTES_PER_PEER: usize = 8;
 pub struct EndpointConfig {
     /// The local UDP address the driver's socket is bound to.
     pub udp: SocketAddr,
+    /// Offer UDP candidates (false: a TCP-only client, as behind a firewall that drops UDP).
+    pub udp_candidates: bool,
     /// Advertised instead of `udp`'s address when set (1:1 NAT, `rtc.public_ip`): a
     /// server-reflexive candidate whose base is `udp`, beside the host candidate.
     pub public_udp: Option<SocketAddr>,
-    /// The local TCP address for ICE-TCP (passive candidates, RFC 6544), if any.
+    /// The local TCP address for ICE-TCP (RFC 6544), if any: a passive candidate the peers
+    /// connect to (a server), or with `tcp_active` an active one (a client that connects).
     pub tcp: Option<SocketAddr>,
+    /// The TCP candidate is active (the driver connects out) instead of passive.
+    pub tcp_active: bool,
     /// Advertised for `tcp` behind 1:1 NAT.
     pub public_tcp: Option<SocketAddr>,
     /// Opus payload type offered (answers follow the offer's numbering).
@@ -44,8 +49,10 @@ impl EndpointConfig {
     pub fn udp(udp: SocketAddr) -> Self {
         Self {
             udp,
+            udp_candidates: true,
             public_udp: None,
             tcp: None,
+            tcp_active: false,
             public_tcp: None,
             opus_pt: 111,
             event_pts: vec![(110, 48_000), (126, 8_000)],
@@ -357,16 +364,22 @@ impl Endpoint {
     fn candidates(&self) -> Result<Vec<Candidate>, EngineError> {
         let bad = |e: str0m::error::IceError| EngineError::Candidate(e.to_string());
         let c = &self.config;
-        let mut out = vec![Candidate::host(c.udp, "udp").map_err(bad)?];
-        if let Some(public) = c.public_udp {
-            out.push(Candidate::server_reflexive(public, c.udp, "udp").map_err(bad)?);
+        let mut out = Vec::new();
+        if c.udp_candidates {
+            out.push(Candidate::host(c.udp, "udp").map_err(bad)?);
+            if let Some(public) = c.public_udp {
+                out.push(Candidate::server_reflexive(public, c.udp, "udp").map_err(bad)?);
+            }
         }
         if let Some(tcp) = c.tcp {
-            let advertised = c.public_tcp.unwrap_or(tcp);
+            let (advertised, kind) = match c.tcp_active {
+                true => (tcp, TcpType::Active),
+                false => (c.public_tcp.unwrap_or(tcp), TcpType::Passive),
+            };
             let candidate = Candidate::builder()
                 .tcp()
                 .host(advertised)
-                .tcptype(TcpType::Passive)
+                .tcptype(kind)
                 .build()
                 .map_err(bad)?;
             out.push(candidate);

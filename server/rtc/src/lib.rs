@@ -11,7 +11,9 @@
 //!   [`Endpoint::handle_datagram`] and come out of [`Endpoint::poll_output`] as [`Transmit`]s
 //!   for the driver to send; [`Endpoint::poll_timeout`] says when to call
 //!   [`Endpoint::handle_timeout`]. No sockets, threads, tokio or databases here: the driver
-//!   that owns the sockets lives at the edge (the gateway, the load generator).
+//!   that owns the sockets is [`driver`], compiled only with the `driver` feature for the
+//!   binaries at the edge (the gateway, the load generator); the architecture check builds
+//!   the core without it.
 //! * **Audio as RTP, untouched.** Received packets come out as [`RtpIn`] (payload type,
 //!   extended sequence number, timestamp, marker, the payload in one shared allocation, the
 //!   arrival instant); nothing is decoded or reordered. [`Endpoint::write_rtp`] sends a
@@ -24,6 +26,8 @@
 //!   card numbers, so the caller wipes them (this crate keeps no copy after handing one out).
 
 mod deadlines;
+#[cfg(feature = "driver")]
+pub mod driver;
 mod endpoint;
 mod error;
 mod peer;
