@@ -187,17 +187,21 @@ impl Endpoint {
         Ok((id, sdp::munge_answer(&answer.to_sdp_string())))
     }
 
-    /// A new peer offering one send-and-receive audio section and, with `channel`, a data
-    /// channel of that label (the bots of the load generator and the tests); returns its id
-    /// and the offer. Apply the answer with [`Endpoint::accept_answer`].
+    /// A new peer offering `audio_sections` send-and-receive audio sections (at least one)
+    /// and, with `channel`, a data channel of that label (the bots of the load generator and
+    /// the tests); returns its id and the offer. Apply the answer with
+    /// [`Endpoint::accept_answer`].
     pub fn create_offer(
         &mut self,
         now: Instant,
+        audio_sections: usize,
         channel: Option<&str>,
     ) -> Result<(PeerId, String), EngineError> {
         let mut rtc = self.rtc(now)?;
         let mut change = rtc.sdp_api();
-        let mid = change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
+        let mids: Vec<_> = (0..audio_sections.max(1))
+            .map(|_| change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None))
+            .collect();
         if let Some(label) = channel {
             change.add_channel(label.to_owned());
         }
@@ -207,9 +211,29 @@ impl Endpoint {
         let id = self.insert(rtc);
         if let Some(peer) = self.peer_mut(id) {
             peer.pending = Some(pending);
-            peer.audio = Some(mid);
+            peer.audio = mids;
         }
         Ok((id, offer.to_sdp_string()))
+    }
+
+    /// A candidate the remote side trickled (`candidate:...` or `a=candidate:...`); an empty
+    /// one (end of candidates) is accepted and does nothing.
+    pub fn add_remote_candidate(
+        &mut self,
+        peer: PeerId,
+        candidate: &str,
+    ) -> Result<(), EngineError> {
+        let p = self.peer_mut(peer).ok_or(EngineError::UnknownPeer)?;
+        let line = candidate.trim();
+        let line = line.strip_prefix("a=").unwrap_or(line);
+        if line.is_empty() {
+            return Ok(());
+        }
+        let c =
+            Candidate::from_sdp_string(line).map_err(|e| EngineError::Candidate(e.to_string()))?;
+        p.rtc.add_remote_candidate(c);
+        self.drain(peer.slot as usize);
+        Ok(())
     }
 
     /// Applies the answer to the offer `peer` made.

@@ -22,8 +22,11 @@ pub enum PeerEvent {
     Connected,
     /// The peer is gone (ICE timed out, closed, or failed); it has been removed.
     Gone,
-    /// The audio section is negotiated; `can_send` when the peer receives from us.
+    /// An audio section is negotiated (one event per section, in SDP order); `can_send` when
+    /// the peer receives from us on it.
     AudioReady {
+        /// Its index among the peer's audio sections (what [`RtpOut::section`] names).
+        section: usize,
         /// Direction as negotiated, from our side.
         can_send: bool,
         /// Payload types the peer sends with (Opus, then telephone-event).
@@ -86,6 +89,8 @@ pub enum AudioPayload {
 /// An RTP packet to send.
 #[derive(Debug, Clone)]
 pub struct RtpOut {
+    /// The audio section to send on (0 for the first; a supervisor hears two).
+    pub section: usize,
     /// What it carries.
     pub payload_kind: AudioPayload,
     /// Extended sequence number (the low 16 bits go on the wire).
@@ -103,8 +108,8 @@ pub(crate) struct Peer {
     pub ufrag: String,
     /// Remote addresses routed to this peer (bounded; see `Endpoint`).
     pub addrs: Vec<(Protocol, SocketAddr)>,
-    /// The audio section (ours when we offered, else announced by `MediaAdded`).
-    pub audio: Option<Mid>,
+    /// The audio sections in SDP order (ours when we offered, else announced by `MediaAdded`).
+    pub audio: Vec<Mid>,
     /// An offer we made, waiting for its answer.
     pub pending: Option<str0m::change::SdpPendingOffer>,
 }
@@ -115,7 +120,7 @@ impl Peer {
             rtc,
             ufrag,
             addrs: Vec::new(),
-            audio: None,
+            audio: Vec::new(),
             pending: None,
         }
     }
@@ -127,9 +132,10 @@ impl Peer {
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                 Some(PeerEvent::Gone)
             }
-            Event::MediaAdded(m) if m.kind == MediaKind::Audio && self.audio.is_none() => {
-                self.audio = Some(m.mid);
+            Event::MediaAdded(m) if m.kind == MediaKind::Audio => {
+                self.audio.push(m.mid);
                 Some(PeerEvent::AudioReady {
+                    section: self.audio.len() - 1,
                     can_send: matches!(m.direction, Direction::SendOnly | Direction::SendRecv),
                     can_receive: matches!(m.direction, Direction::RecvOnly | Direction::SendRecv),
                 })
@@ -156,7 +162,7 @@ impl Peer {
 
     /// Queues one RTP packet on the audio section (drain the peer afterwards).
     pub fn write_rtp(&mut self, now: Instant, out: RtpOut) -> Result<(), EngineError> {
-        let mid = self.audio.ok_or(EngineError::NoAudio)?;
+        let mid = *self.audio.get(out.section).ok_or(EngineError::NoAudio)?;
         let pt = self.payload_type(mid, out.payload_kind)?;
         let mut direct = self.rtc.direct_api();
         let stream = direct

@@ -34,7 +34,7 @@ impl Worker for TestWorker {
         while let Ok(c) = self.commands.try_recv() {
             match c {
                 Command::Offer(reply) => {
-                    if let Ok((p, offer)) = ep.create_offer(now, None) {
+                    if let Ok((p, offer)) = ep.create_offer(now, 1, None) {
                         self.peer = Some(p);
                         let _ = reply.send((p, offer));
                     }
@@ -63,6 +63,7 @@ impl Worker for TestWorker {
             }
             PeerEvent::Rtp(r) if self.echo => {
                 let back = RtpOut {
+                    section: 0,
                     payload_kind: AudioPayload::Opus,
                     seq: r.seq,
                     timestamp: r.timestamp,
@@ -89,6 +90,7 @@ impl Worker for TestWorker {
             return;
         }
         let rtp = RtpOut {
+            section: 0,
             payload_kind: AudioPayload::Opus,
             seq: self.sent,
             timestamp: 960 * self.sent as u32,

@@ -120,11 +120,16 @@ impl Net {
 
     /// A new client endpoint on its own address, with one peer offering; (client index, offer).
     fn offer(&mut self, channel: Option<&str>) -> (usize, String) {
+        self.offer_sections(1, channel)
+    }
+
+    /// [`Net::offer`] with `sections` audio sections.
+    fn offer_sections(&mut self, sections: usize, channel: Option<&str>) -> (usize, String) {
         let i = self.clients.len();
         let local = SocketAddr::from(([127, 0, 0, 1], 40_000 + i as u16));
         let mut c = Endpoint::new(EndpointConfig::udp(local));
         let (p, offer) = c
-            .create_offer(self.now, channel)
+            .create_offer(self.now, sections, channel)
             .unwrap_or_else(|e| panic!("offer: {e}"));
         self.clients.push(c);
         self.client_peers.push(p);
@@ -200,6 +205,7 @@ impl Net {
 
 fn opus(i: u64) -> RtpOut {
     RtpOut {
+        section: 0,
         payload_kind: AudioPayload::Opus,
         seq: 1000 + i,
         timestamp: 960 * i as u32,
@@ -223,6 +229,7 @@ fn many_peers_on_one_address_exchange_audio_events_and_chat() {
             net.client_send(c, p);
         }
         let event = RtpOut {
+            section: 0,
             payload_kind: AudioPayload::TelephoneEvent(48_000),
             seq: 1050,
             timestamp: 960 * 50,
@@ -382,4 +389,86 @@ fn binding_request(username: &str) -> Vec<u8> {
     m.extend_from_slice(&[9; 12]);
     m.extend_from_slice(&attrs);
     m
+}
+
+#[test]
+fn a_peer_with_two_audio_sections_hears_two_streams() {
+    // A supervisor hears the patient and the agent, one section each.
+    let mut net = Net::new();
+    let (c, offer) = net.offer_sections(2, None);
+    let (s, answer) = net
+        .server
+        .accept_offer(net.now, &offer)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(answer.matches("m=audio").count(), 2);
+    assert_eq!(answer.matches("a=ptime:20").count(), 2);
+    net.answer(c, &answer).unwrap_or_else(|e| panic!("{e}"));
+    net.run_for(Duration::from_secs(1));
+    let sections: Vec<usize> = net
+        .server_events
+        .iter()
+        .filter_map(|(p, e)| match e {
+            PeerEvent::AudioReady {
+                section,
+                can_send: true,
+                ..
+            } if *p == s => Some(*section),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sections, vec![0, 1]);
+    for section in [0, 1] {
+        for i in 0..5 {
+            let mut p = opus(i);
+            p.section = section;
+            p.payload = Arc::from([0x48u8, section as u8, i as u8].as_slice());
+            net.server
+                .write_rtp(net.now, s, p)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let mut p = opus(0);
+    p.section = 2;
+    assert!(matches!(
+        net.server.write_rtp(net.now, s, p),
+        Err(EngineError::NoAudio)
+    ));
+    net.run_for(Duration::from_millis(200));
+    let got = Net::rtp(&net.client_events, c);
+    for section in [0u8, 1] {
+        let n = got.iter().filter(|r| r.payload[1] == section).count();
+        assert_eq!(n, 5, "section {section}");
+    }
+    let ssrcs: std::collections::HashSet<u32> = got.iter().map(|r| r.ssrc).collect();
+    assert_eq!(ssrcs.len(), 2, "two streams");
+}
+
+#[test]
+fn trickled_candidates_are_checked() {
+    let mut net = Net::new();
+    let pairs = net.connect(1);
+    let (_, s) = pairs[0];
+    let ok = "candidate:1 1 udp 2130706431 127.0.0.1 45000 typ host";
+    assert!(net.server.add_remote_candidate(s, ok).is_ok());
+    assert!(
+        net.server
+            .add_remote_candidate(s, &format!("a={ok}"))
+            .is_ok()
+    );
+    assert!(
+        net.server.add_remote_candidate(s, "").is_ok(),
+        "end of candidates"
+    );
+    for bad in [
+        "candidate:",
+        "garbage",
+        "candidate:1 1 udp x 1.2.3.4 1 typ host",
+    ] {
+        assert!(net.server.add_remote_candidate(s, bad).is_err(), "{bad}");
+    }
+    net.server.close(s);
+    assert!(matches!(
+        net.server.add_remote_candidate(s, ok),
+        Err(EngineError::UnknownPeer)
+    ));
 }
