@@ -53,7 +53,8 @@ pub fn state(config: Config) -> anyhow::Result<AppState> {
         Arc::new(VaultChatArchive::new(Arc::clone(&vault.vault))),
         Arc::new(AuditIncidents::new(Arc::clone(&vault.vault))),
         Arc::clone(&store),
-    );
+    )
+    .context("cannot start the media engine (rtc.udp_port, rtc.tcp_port)")?;
     for path in [generated.kek, generated.hpke].into_iter().flatten() {
         eprintln!(
             "  *  DEVELOPMENT VAULT KEY GENERATED: {} (production refuses it)",

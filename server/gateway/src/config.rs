@@ -229,7 +229,10 @@ impl RawConfig {
             self.server.metrics_token_file,
         )?;
         let auth = validate_auth(self.auth, &data_dir)?;
-        let sfu = self.rtc.validate()?;
+        let mut sfu = self.rtc.validate()?;
+        // A development gateway beside another (tests, a second checkout) takes any free port
+        // when `rtc.udp_port` is taken; production refuses to start instead.
+        sfu.udp_port_fallback = self.mode == Mode::Development;
         let vault = self.vault.validate(&data_dir)?;
         let connector = self.payments.validate()?;
         let webhooks = self.webhooks.validate()?;

@@ -224,13 +224,9 @@ impl Endpoint {
         candidate: &str,
     ) -> Result<(), EngineError> {
         let p = self.peer_mut(peer).ok_or(EngineError::UnknownPeer)?;
-        let line = candidate.trim();
-        let line = line.strip_prefix("a=").unwrap_or(line);
-        if line.is_empty() {
+        let Some(c) = parse_candidate(candidate)? else {
             return Ok(());
-        }
-        let c =
-            Candidate::from_sdp_string(line).map_err(|e| EngineError::Candidate(e.to_string()))?;
+        };
         p.rtc.add_remote_candidate(c);
         self.drain(peer.slot as usize);
         Ok(())
@@ -504,4 +500,23 @@ impl Endpoint {
         self.free.push(slot);
         self.out.push_back(Output::Event(id, PeerEvent::Gone));
     }
+}
+
+/// A trickled candidate line (`candidate:...`, with or without `a=`); `None` for the empty
+/// end-of-candidates one.
+fn parse_candidate(candidate: &str) -> Result<Option<Candidate>, EngineError> {
+    let line = candidate.trim();
+    let line = line.strip_prefix("a=").unwrap_or(line);
+    if line.is_empty() {
+        return Ok(None);
+    }
+    Candidate::from_sdp_string(line)
+        .map(Some)
+        .map_err(|e| EngineError::Candidate(e.to_string()))
+}
+
+/// Checks a trickled candidate line the way [`Endpoint::add_remote_candidate`] will (for a
+/// caller that answers before handing it over).
+pub fn check_candidate(candidate: &str) -> Result<(), EngineError> {
+    parse_candidate(candidate).map(drop)
 }

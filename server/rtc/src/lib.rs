@@ -36,6 +36,7 @@ pub mod stun;
 
 pub use endpoint::{
     Endpoint, EndpointConfig, EndpointStats, MAX_ROUTES_PER_PEER, Output, PeerId, Transmit,
+    check_candidate,
 };
 pub use error::EngineError;
 pub use peer::{AudioPayload, PeerEvent, RtpIn, RtpOut};

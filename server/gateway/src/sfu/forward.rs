@@ -1,4 +1,5 @@
-//! Media forwarding. One tokio task per published stream:
+//! Media forwarding. One tokio task per published stream, fed by the media engine
+//! ([`super::media`]):
 //!
 //! * the patient's stream goes through a [`Masker`] (arrival time = `Instant::now()` when the
 //!   packet is read; the task sleeps until the masker's `Timeout`), and what it forwards goes
@@ -7,42 +8,37 @@
 //! * an agent's stream goes to the patient and supervisors; its telephone-event packets are
 //!   consumed (never forwarded) and the sequence numbers close over them.
 //!
-//! Downlinks rewrite SSRC and payload type to what the receiver negotiated and drop header
-//! extensions (their ids are per leg).
+//! Downlinks are audio sections of the receiver's peer: the engine sends with the SSRC and
+//! payload type that peer negotiated, without header extensions (their ids are per leg).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use bytes::Bytes;
 use hushpay_auth::Role;
 use hushpay_media::masker::{Masker, MaskerConfig, Output};
 use hushpay_media::renumber::Renumber;
 use hushpay_media::rtp::{RtpBuilder, RtpPacket};
-use hushpay_media::seq::SeqExtender;
-use rtc::media_stream::MediaStreamTrack;
-use rtc::rtp::header::Header;
-use rtc::rtp::packet::Packet;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
-};
-use webrtc::media_stream::track_local::TrackLocal;
-use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use hushpay_rtc::{AudioPayload, PeerId, RtpIn, RtpOut};
+use tokio::sync::mpsc;
 
 use super::Sfu;
 use super::ivr_audio::Splice;
+use super::media::MediaEngine;
 use super::participant::Source;
-use super::peer::{NegotiatedAudio, OPUS_FMTP};
 use super::room::Room;
 use super::secure::SecureFollower;
+use hushpay_rtc::sdp::NegotiatedAudio;
 
-/// A track the server sends to one participant, carrying one source.
+/// A stream the server sends to one participant, carrying one source: one audio section of
+/// its peer in the media engine.
 pub struct Downlink {
     pub source: Source,
-    pub track: Arc<TrackLocalStaticRTP>,
-    pub ssrc: u32,
-    pub opus_pt: u8,
+    engine: MediaEngine,
+    peer: PeerId,
+    section: usize,
+    /// The last extended sequence number sent (SRTP counts rollovers).
+    last_seq: AtomicU64,
     pub sent: AtomicU64,
     /// Forwarded audio or IVR audio, one continuous stream ([`super::ivr_audio`]).
     pub splice: Splice,
@@ -52,103 +48,78 @@ impl std::fmt::Debug for Downlink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Downlink")
             .field("source", &self.source)
-            .field("ssrc", &self.ssrc)
+            .field("peer", &self.peer)
+            .field("section", &self.section)
             .finish()
     }
 }
 
 impl Downlink {
-    pub fn new(source: Source, opus_pt: u8) -> Self {
-        let ssrc = rand::random::<u32>();
-        let label = match source {
-            Source::Patient => "patient",
-            Source::Agent => "agent",
-        };
+    pub fn new(source: Source, engine: MediaEngine, peer: PeerId, section: usize) -> Self {
         Self {
             source,
-            track: opus_track(&format!("hushpay-{label}"), label, ssrc),
-            ssrc,
-            opus_pt,
+            engine,
+            peer,
+            section,
+            last_seq: AtomicU64::new(u64::MAX),
             sent: AtomicU64::new(0),
             splice: Splice::default(),
         }
     }
 
-    pub fn as_track(&self) -> Arc<dyn TrackLocal> {
-        Arc::clone(&self.track) as Arc<dyn TrackLocal>
-    }
-
     /// Sends a forwarded Opus packet (sequence number and timestamp kept from the source, or
     /// mapped to continue the stream after an IVR played on it); false when it was not sent
-    /// (an IVR plays on this downlink now).
-    pub async fn send(&self, pkt: &RtpPacket<'_>) -> bool {
+    /// (an IVR plays on this downlink now). `payload` is shared with the other downlinks.
+    pub fn send(&self, pkt: &RtpPacket<'_>, payload: &Arc<[u8]>) -> bool {
         let Some((sequence, timestamp)) =
             self.splice
                 .forward(Instant::now(), pkt.sequence, pkt.timestamp)
         else {
             return false;
         };
-        self.write(pkt.marker, sequence, timestamp, pkt.payload)
-            .await
+        self.write(pkt.marker, sequence, timestamp, Arc::clone(payload))
     }
 
     /// Writes one Opus packet as it is numbered.
-    pub async fn write(&self, marker: bool, sequence: u16, timestamp: u32, payload: &[u8]) -> bool {
-        let packet = Packet {
-            header: Header {
-                version: 2,
-                marker,
-                payload_type: self.opus_pt,
-                sequence_number: sequence,
-                timestamp,
-                ssrc: self.ssrc,
-                ..Default::default()
-            },
-            payload: Bytes::copy_from_slice(payload),
+    pub fn write(&self, marker: bool, sequence: u16, timestamp: u32, payload: Arc<[u8]>) -> bool {
+        let rtp = RtpOut {
+            section: self.section,
+            payload_kind: AudioPayload::Opus,
+            seq: self.extend(sequence),
+            timestamp,
+            marker,
+            payload,
         };
-        let ok = self.track.write_rtp(packet).await.is_ok();
-        if ok {
-            self.sent.fetch_add(1, Ordering::Relaxed);
-        }
-        ok
+        self.engine.write(self.peer, rtp);
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// `sequence` extended from the last one sent (within half the number space; the first
+    /// starts at rollover count 0, as the receiver's SRTP assumes).
+    fn extend(&self, sequence: u16) -> u64 {
+        let mut ext = u64::from(sequence);
+        let _ = self
+            .last_seq
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| {
+                if last != u64::MAX {
+                    let delta = i64::from(sequence.wrapping_sub(last as u16) as i16);
+                    ext = last.saturating_add_signed(delta);
+                }
+                Some(ext)
+            });
+        ext
     }
 }
 
-/// A local Opus track with one encoding of `ssrc` (stream `stream_id`, track
-/// `<stream_id>-audio-<ssrc>`): the server's downlinks and the bot's uplink.
-pub fn opus_track(stream_id: &str, label: &str, ssrc: u32) -> Arc<TrackLocalStaticRTP> {
-    let track = MediaStreamTrack::new(
-        stream_id.to_owned(),
-        format!("{stream_id}-audio-{ssrc:08x}"),
-        format!("{label} audio"),
-        RtpCodecKind::Audio,
-        vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters {
-                ssrc: Some(ssrc),
-                ..Default::default()
-            },
-            codec: RTCRtpCodec {
-                mime_type: "audio/opus".to_owned(),
-                clock_rate: 48_000,
-                channels: 2,
-                sdp_fmtp_line: OPUS_FMTP.to_owned(),
-                rtcp_feedback: vec![],
-            },
-            ..Default::default()
-        }],
-    );
-    Arc::new(TrackLocalStaticRTP::new(track))
-}
-
-/// The wire bytes of a received packet, with sequence number `sequence` (header extensions
-/// dropped: their ids are per leg).
-fn rtp_bytes(p: &Packet, sequence: u16) -> Vec<u8> {
+/// The wire bytes of a received packet, with sequence number `sequence`.
+fn rtp_bytes(p: &RtpIn, sequence: u16) -> Vec<u8> {
     RtpBuilder {
-        marker: p.header.marker,
-        payload_type: p.header.payload_type,
+        marker: p.marker,
+        payload_type: p.pt,
         sequence,
-        timestamp: p.header.timestamp,
-        ssrc: p.header.ssrc,
+        timestamp: p.timestamp,
+        ssrc: p.ssrc,
     }
     .build(&p.payload)
 }
@@ -191,12 +162,12 @@ impl RecorderTap for NoRecorder {
     fn packet(&self, _: &Room, _: &str, _: Role, _: &[u8], _: bool) {}
 }
 
-/// Drives a masker over the patient's stream until the track ends.
+/// Drives a masker over the patient's stream until the peer is gone.
 pub async fn patient_stream(
     sfu: Arc<Sfu>,
     room: Arc<Room>,
     participant_id: String,
-    track: Arc<dyn TrackRemote>,
+    mut media: mpsc::Receiver<RtpIn>,
     neg: NegotiatedAudio,
 ) {
     let _guard = sfu.task_guard();
@@ -209,7 +180,7 @@ pub async fn patient_stream(
         Ok(m) => m,
         Err(e) => {
             tracing::error!(error = %e, "cannot create the masker; patient audio is not forwarded");
-            drain_track(&track).await;
+            while media.recv().await.is_some() {}
             return;
         }
     };
@@ -220,33 +191,32 @@ pub async fn patient_stream(
     loop {
         let wake = match timeout {
             Some(t) => tokio::select! {
-                ev = track.poll() => Wake::Track(ev),
+                p = media.recv() => Wake::Packet(p),
                 () = secure.changed() => Wake::Secure,
                 () = tokio::time::sleep_until(t.into()) => Wake::Timeout,
             },
             None => tokio::select! {
-                ev = track.poll() => Wake::Track(ev),
+                p = media.recv() => Wake::Packet(p),
                 () = secure.changed() => Wake::Secure,
             },
         };
         match wake {
             Wake::Timeout => masker.handle_timeout(Instant::now()),
             Wake::Secure => secure.apply(Instant::now(), &mut masker),
-            Wake::Track(None) | Wake::Track(Some(TrackRemoteEvent::OnEnded)) => break,
-            Wake::Track(Some(TrackRemoteEvent::OnRtpPacket(p))) => {
+            Wake::Packet(None) => break,
+            Wake::Packet(Some(p)) => {
                 sfu.metrics.sfu.packets_in.fetch_add(1, Ordering::Relaxed);
-                if p.header.payload_type == neg.opus_pt {
+                if p.pt == neg.opus_pt {
                     sfu.metrics.sfu.patient_opus(&p.payload);
                 }
-                let bytes = rtp_bytes(&p, p.header.sequence_number);
-                if masker.handle_rtp_owned(Instant::now(), bytes).is_err() {
+                let bytes = rtp_bytes(&p, p.seq as u16);
+                if masker.handle_rtp_owned(p.arrival, bytes).is_err() {
                     sfu.metrics
                         .sfu
                         .packets_refused
                         .fetch_add(1, Ordering::Relaxed);
                 }
             }
-            Wake::Track(Some(_)) => {}
         }
         timeout = drain_masker(&sfu, &room, &participant_id, &mut masker, &mut secure).await;
     }
@@ -258,7 +228,7 @@ pub async fn patient_stream(
 
 /// What woke the patient stream task.
 enum Wake {
-    Track(Option<TrackRemoteEvent>),
+    Packet(Option<RtpIn>),
     Secure,
     Timeout,
 }
@@ -310,12 +280,14 @@ async fn fan_out(sfu: &Sfu, room: &Room, from: &str, source: Source, pkt: &RtpPa
         Source::Patient => &[Role::Agent, Role::Supervisor],
         Source::Agent => &[Role::Patient, Role::Supervisor],
     };
+    // One payload for every downlink.
+    let payload: Arc<[u8]> = Arc::from(pkt.payload);
     for p in room.with_roles(roles, from) {
         if !p.grants.can_subscribe {
             continue;
         }
         if let Some(d) = p.downlink(source)
-            && d.send(pkt).await
+            && d.send(pkt, &payload)
         {
             sfu.metrics.sfu.packets_out.fetch_add(1, Ordering::Relaxed);
         }
@@ -327,21 +299,15 @@ pub async fn agent_stream(
     sfu: Arc<Sfu>,
     room: Arc<Room>,
     participant_id: String,
-    track: Arc<dyn TrackRemote>,
+    mut media: mpsc::Receiver<RtpIn>,
     neg: NegotiatedAudio,
 ) {
     let _guard = sfu.task_guard();
-    let mut seq = SeqExtender::new();
     let mut renumber = Renumber::new();
-    while let Some(ev) = track.poll().await {
-        let p = match ev {
-            TrackRemoteEvent::OnRtpPacket(p) => p,
-            TrackRemoteEvent::OnEnded => break,
-            _ => continue,
-        };
+    while let Some(p) = media.recv().await {
         sfu.metrics.sfu.packets_in.fetch_add(1, Ordering::Relaxed);
-        let ext = seq.extend(u64::from(p.header.sequence_number));
-        if p.header.payload_type != neg.opus_pt {
+        let ext = p.seq;
+        if p.pt != neg.opus_pt {
             renumber.consume(ext);
             continue;
         }
@@ -354,11 +320,7 @@ pub async fn agent_stream(
     }
 }
 
-/// Reads a track to its end without forwarding (streams nobody may hear).
-pub async fn drain_track(track: &Arc<dyn TrackRemote>) {
-    while let Some(ev) = track.poll().await {
-        if matches!(ev, TrackRemoteEvent::OnEnded) {
-            break;
-        }
-    }
+/// Reads a stream to its end without forwarding (streams nobody may hear).
+pub async fn drain_stream(mut media: mpsc::Receiver<RtpIn>) {
+    while media.recv().await.is_some() {}
 }

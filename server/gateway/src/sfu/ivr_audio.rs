@@ -259,7 +259,7 @@ async fn pace(
         for (i, d) in std::iter::once(&patient).chain(held.iter()).enumerate() {
             let (packets, mark, due) = d.splice.due(now);
             for k in &packets {
-                if d.write(k.marker, k.sequence, k.timestamp, &k.payload).await {
+                if d.write(k.marker, k.sequence, k.timestamp, Arc::from(&k.payload[..])) {
                     sfu.metrics.sfu.packets_out.fetch_add(1, Ordering::Relaxed);
                 }
             }

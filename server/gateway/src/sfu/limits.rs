@@ -8,12 +8,19 @@ use serde::Deserialize;
 
 use crate::config::ConfigError;
 
+/// The media engine's UDP port unless configured (LiveKit's too).
+pub const DEFAULT_UDP_PORT: u16 = 7882;
+
 /// The `[rtc]` section as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRtc {
     /// IP the media sockets bind (default 127.0.0.1; set the host's address to serve others).
     pub media_ip: Option<IpAddr>,
+    /// The one UDP port every peer reaches (default 7882, as LiveKit; 0 picks a free one).
+    pub udp_port: Option<u16>,
+    /// A TCP port for ICE-TCP, for networks that block UDP (default: none).
+    pub tcp_port: Option<u16>,
     pub max_participants_per_room: Option<usize>,
     pub max_rooms_per_tenant: Option<usize>,
     pub max_message_bytes: Option<usize>,
@@ -41,6 +48,8 @@ impl RawRtc {
         }
         let c = SfuConfig {
             media_ip: self.media_ip.unwrap_or(d.media_ip),
+            udp_port: self.udp_port.unwrap_or(d.udp_port),
+            tcp_port: self.tcp_port,
             max_participants_per_room: self
                 .max_participants_per_room
                 .unwrap_or(d.max_participants_per_room),
@@ -84,8 +93,14 @@ impl RawRtc {
 /// Limits and network settings of the SFU.
 #[derive(Debug, Clone)]
 pub struct SfuConfig {
-    /// Address the media UDP sockets bind to (one ephemeral port per peer connection).
+    /// Address the media engine's sockets bind to.
     pub media_ip: IpAddr,
+    /// The engine's UDP port (0: any free one).
+    pub udp_port: u16,
+    /// When `udp_port` is taken, take any free port instead of failing (development).
+    pub udp_port_fallback: bool,
+    /// The engine's ICE-TCP port, if any (0: any free one).
+    pub tcp_port: Option<u16>,
     pub max_participants_per_room: usize,
     pub max_rooms_per_tenant: usize,
     /// Largest signalling frame accepted (SDP offers included).
@@ -105,10 +120,27 @@ pub struct SfuConfig {
     pub credential_recheck: Duration,
 }
 
+impl SfuConfig {
+    /// The engine's addresses: UDP on `media_ip:udp_port`, ICE-TCP on `media_ip:tcp_port`.
+    pub fn endpoint(&self) -> hushpay_rtc::EndpointConfig {
+        let mut c = hushpay_rtc::EndpointConfig::udp(std::net::SocketAddr::new(
+            self.media_ip,
+            self.udp_port,
+        ));
+        c.tcp = self
+            .tcp_port
+            .map(|p| std::net::SocketAddr::new(self.media_ip, p));
+        c
+    }
+}
+
 impl Default for SfuConfig {
     fn default() -> Self {
         Self {
             media_ip: IpAddr::from([127, 0, 0, 1]),
+            udp_port: DEFAULT_UDP_PORT,
+            udp_port_fallback: false,
+            tcp_port: None,
             max_participants_per_room: 8,
             max_rooms_per_tenant: 1000,
             max_message_bytes: 64 * 1024,

@@ -1,10 +1,12 @@
-//! The SFU: rooms of patients, agents and supervisors connected over WebRTC (webrtc-rs 0.21),
-//! with the patient's audio masked on its way to everyone else.
+//! The SFU: rooms of patients, agents and supervisors connected over WebRTC (the media engine
+//! [`media`]: str0m behind one UDP port, and ICE-TCP), with the patient's audio masked on its
+//! way to everyone else.
 //!
 //! * [`signal`]: signalling messages (docs/protocol.md); [`session`]: one WebSocket session;
 //! * [`room`]: rooms and the registry; [`participant`]: what a participant owns;
-//! * [`peer`]: peer connection setup and SDP munging; [`forward`]: media forwarding with the
-//!   masker per patient stream and the recorder tap;
+//! * [`media`]: the engine thread and its commands; [`peer`]: the webrtc-rs set-up the test
+//!   bots use; [`forward`]: media forwarding with the masker per patient stream and the
+//!   recorder tap;
 //! * [`chat`]/[`relay`]: data-channel chat relay (card numbers found by `hushpay_card::chat_scan`);
 //!   [`transcript`]: the encrypted transcript and audited incidents;
 //! * [`ivr_audio`]: prompts on the patient's downlink and hold audio on the others while an
@@ -25,6 +27,7 @@ pub mod ivr_audio;
 pub mod ivr_call;
 pub mod keypad;
 pub mod limits;
+pub mod media;
 pub mod participant;
 pub mod payment_offer;
 pub mod payments;
@@ -52,6 +55,8 @@ use room::{JoinError, Registry, Room, RoomKey, RoomSettings};
 #[derive(Debug)]
 pub struct Sfu {
     pub config: SfuConfig,
+    /// The media engine every peer of this node talks to ([`media`]).
+    pub media: media::MediaEngine,
     pub rooms: Registry,
     pub metrics: Arc<Metrics>,
     pub recorder: Arc<dyn RecorderTap>,
@@ -62,6 +67,12 @@ pub struct Sfu {
     /// The IVR's prompt set, encoded at the first IVR ([`ivr_call`]).
     pub ivr_prompts: tokio::sync::OnceCell<Arc<hushpay_prompts::prompt::PromptSet>>,
     tasks: Arc<AtomicI64>,
+}
+
+impl Drop for Sfu {
+    fn drop(&mut self) {
+        self.media.stop();
+    }
 }
 
 /// Counts a live SFU task while held.
@@ -77,15 +88,30 @@ impl Drop for TaskGuard {
 impl Sfu {
     /// An SFU keeping chat transcripts in `archive`, auditing incidents to `incidents`
     /// ([`transcript`] has the vault-backed ones) and rooms' settings in `store`, with no
-    /// recorder.
+    /// recorder. Binds the media engine's ports and starts its thread.
     pub fn new(
         config: SfuConfig,
         metrics: Arc<Metrics>,
         archive: Arc<dyn ChatArchive>,
         incidents: Arc<dyn IncidentSink>,
         store: Arc<dyn Store>,
-    ) -> Self {
-        Self {
+    ) -> std::io::Result<Self> {
+        let media = match media::MediaEngine::start(config.endpoint()) {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && config.udp_port_fallback => {
+                let mut fallback = config.endpoint();
+                fallback.udp.set_port(0);
+                let engine = media::MediaEngine::start(fallback)?;
+                tracing::warn!(
+                    wanted = config.udp_port,
+                    bound = %engine.udp_addr(),
+                    "rtc.udp_port is taken; development mode uses a free port"
+                );
+                engine
+            }
+            other => other?,
+        };
+        Ok(Self {
+            media,
             archive,
             store,
             config,
@@ -95,7 +121,7 @@ impl Sfu {
             incidents,
             ivr_prompts: tokio::sync::OnceCell::new(),
             tasks: Arc::new(AtomicI64::new(0)),
-        }
+        })
     }
 
     /// Live SFU tasks (sessions, forwarders, chat loops, room timers).

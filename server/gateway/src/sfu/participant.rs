@@ -1,5 +1,5 @@
-//! A participant: identity and role from the token, its signalling outbox, its peer
-//! connection, the tracks it receives (downlinks), its chat channel and the tasks it owns.
+//! A participant: identity and role from the token, its signalling outbox, its peer in the
+//! media engine, the streams it receives (downlinks), its chat channel and the tasks it owns.
 //! [`Participant::release`] frees all of it; the signalling session calls it on close.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use hushpay_auth::{Grants, Role};
 use tokio::sync::{mpsc, watch};
+use hushpay_rtc::{ChannelId, PeerId};
 use tokio::task::JoinHandle;
-use webrtc::data_channel::DataChannel;
-use webrtc::peer_connection::PeerConnection;
 
 use super::forward::Downlink;
+use super::media::MediaEngine;
 use super::signal::{ParticipantInfo, ServerMessage};
 
 /// Where a downlink's audio comes from.
@@ -48,11 +48,32 @@ pub struct Participant {
     gone: watch::Sender<bool>,
 }
 
+/// A participant's peer in the media engine.
+#[derive(Debug, Clone)]
+pub struct PeerHandle {
+    pub engine: MediaEngine,
+    pub id: PeerId,
+}
+
+/// Where a participant's chat messages go: a data channel of its peer.
+#[derive(Debug, Clone)]
+pub struct ChatChannel {
+    pub peer: PeerHandle,
+    pub channel: ChannelId,
+}
+
+impl ChatChannel {
+    /// Sends one text message (JSON) on the channel.
+    pub fn send_text(&self, text: String) {
+        self.peer.engine.send_text(self.peer.id, self.channel, text);
+    }
+}
+
 #[derive(Default)]
 struct Owned {
-    pc: Option<Arc<dyn PeerConnection>>,
+    peer: Option<PeerHandle>,
     downlinks: Vec<Arc<Downlink>>,
-    chat: Option<Arc<dyn DataChannel>>,
+    chat: Option<ChatChannel>,
     tasks: Vec<JoinHandle<()>>,
     released: bool,
 }
@@ -60,7 +81,7 @@ struct Owned {
 impl std::fmt::Debug for Owned {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Owned")
-            .field("pc", &self.pc.is_some())
+            .field("peer", &self.peer.is_some())
             .field("downlinks", &self.downlinks.len())
             .field("chat", &self.chat.is_some())
             .field("tasks", &self.tasks.len())
@@ -114,12 +135,12 @@ impl Participant {
         let _ = self.out.try_send(msg);
     }
 
-    pub fn set_pc(&self, pc: Arc<dyn PeerConnection>) {
-        self.lock().pc = Some(pc);
+    pub fn set_peer(&self, peer: PeerHandle) {
+        self.lock().peer = Some(peer);
     }
 
-    pub fn pc(&self) -> Option<Arc<dyn PeerConnection>> {
-        self.lock().pc.clone()
+    pub fn peer(&self) -> Option<PeerHandle> {
+        self.lock().peer.clone()
     }
 
     pub fn add_downlink(&self, d: Arc<Downlink>) {
@@ -135,11 +156,11 @@ impl Participant {
             .cloned()
     }
 
-    pub fn set_chat(&self, dc: Arc<dyn DataChannel>) {
-        self.lock().chat = Some(dc);
+    pub fn set_chat(&self, chat: ChatChannel) {
+        self.lock().chat = Some(chat);
     }
 
-    pub fn chat(&self) -> Option<Arc<dyn DataChannel>> {
+    pub fn chat(&self) -> Option<ChatChannel> {
         self.lock().chat.clone()
     }
 
@@ -155,25 +176,21 @@ impl Participant {
         }
     }
 
-    /// Stops the tasks and closes the peer connection. Idempotent.
+    /// Stops the tasks and closes the peer. Idempotent.
     pub async fn release(&self) {
-        let (pc, tasks, chat) = {
+        let (peer, tasks) = {
             let mut o = self.lock();
             o.released = true;
             o.downlinks.clear();
+            o.chat = None;
             self.gone.send_replace(true);
-            (o.pc.take(), std::mem::take(&mut o.tasks), o.chat.take())
+            (o.peer.take(), std::mem::take(&mut o.tasks))
         };
         for t in &tasks {
             t.abort();
         }
-        if let Some(dc) = chat {
-            let _ = dc.close().await;
-        }
-        if let Some(pc) = pc
-            && let Err(e) = pc.close().await
-        {
-            tracing::debug!(error = %e, "peer connection close");
+        if let Some(p) = peer {
+            p.engine.close(p.id);
         }
     }
 

@@ -9,38 +9,55 @@ use std::time::Instant;
 
 use hushpay_card::chat_scan::NOTICE;
 
-use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use tokio::sync::mpsc;
 use zeroize::Zeroize;
 
 use super::Sfu;
 use super::chat::{ChatIn, ChatIncident, ChatMessage, ChatOut, ChatSender};
 use super::limits::RateLimiter;
-use super::participant::Participant;
+use super::media::DataIn;
+use super::participant::{ChatChannel, Participant, PeerHandle};
 use super::room::{Room, unix_ms};
 use super::signal::codes;
 
 /// Label of the chat data channel.
 pub const CHAT_LABEL: &str = "chat";
 
-/// Runs until the channel closes.
+/// Runs until the peer is gone: the `chat` channel's messages are relayed; any other channel
+/// the peer opens is ignored.
 pub async fn chat_loop(
     sfu: Arc<Sfu>,
     room: Arc<Room>,
     participant: Arc<Participant>,
-    dc: Arc<dyn DataChannel>,
+    peer: PeerHandle,
+    mut data: mpsc::Receiver<DataIn>,
 ) {
     let _guard = sfu.task_guard();
     let mut limiter = RateLimiter::new(sfu.config.messages_per_sec);
-    while let Some(ev) = dc.poll().await {
+    let mut chat: Option<ChatChannel> = None;
+    while let Some(ev) = data.recv().await {
         match ev {
-            DataChannelEvent::OnMessage(mut msg) => {
-                let reply = handle(&sfu, &room, &participant, &mut limiter, &msg.data).await;
-                msg.data.zeroize();
-                if let Some(err) = reply {
-                    send(&dc, &err).await;
-                }
+            DataIn::Open { channel, label } if label == CHAT_LABEL && chat.is_none() => {
+                let c = ChatChannel {
+                    peer: peer.clone(),
+                    channel,
+                };
+                participant.set_chat(c.clone());
+                chat = Some(c);
             }
-            DataChannelEvent::OnClose => break,
+            DataIn::Message { channel, mut data } => {
+                if let Some(c) = chat.as_ref().filter(|c| c.channel == channel) {
+                    let reply = handle(&sfu, &room, &participant, &mut limiter, &data).await;
+                    if let Some(err) = reply {
+                        send(c, &err).await;
+                    }
+                }
+                data.zeroize();
+            }
+            DataIn::Closed { channel } if chat.as_ref().is_some_and(|c| c.channel == channel) => {
+                chat = None;
+            }
+            DataIn::Gone => break,
             _ => {}
         }
     }
@@ -142,16 +159,14 @@ async fn handle(
 
 async fn broadcast(room: &Room, out: &ChatOut) {
     for p in room.participants() {
-        if let Some(dc) = p.chat() {
-            send(&dc, out).await;
+        if let Some(chat) = p.chat() {
+            send(&chat, out).await;
         }
     }
 }
 
-pub(super) async fn send(dc: &Arc<dyn DataChannel>, out: &ChatOut) {
-    if let Ok(json) = serde_json::to_string(out)
-        && let Err(e) = dc.send_text(&json).await
-    {
-        tracing::debug!(error = %e, "chat send failed");
+pub(super) async fn send(chat: &ChatChannel, out: &ChatOut) {
+    if let Ok(json) = serde_json::to_string(out) {
+        chat.send_text(json);
     }
 }

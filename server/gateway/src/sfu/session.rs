@@ -1,6 +1,6 @@
 //! One signalling session: a WebSocket from a participant, from authentication to release.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::broadcast;
@@ -8,19 +8,13 @@ use tokio::sync::broadcast;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use hushpay_auth::{Claims, Expectation, Role};
 use tokio::sync::mpsc;
-use webrtc::data_channel::DataChannel;
-use webrtc::media_stream::track_remote::TrackRemote;
-use webrtc::peer_connection::{
-    PeerConnection, PeerConnectionEventHandler, RTCIceCandidateInit, RTCPeerConnectionIceEvent,
-    RTCPeerConnectionState, RTCSessionDescription,
-};
 
 use super::Sfu;
 use super::forward::{self, Downlink};
 use super::limits::RateLimiter;
-use super::participant::{Participant, Source};
-use super::peer::{self, NegotiatedAudio};
-use super::relay::{self, CHAT_LABEL};
+use super::media::{DATA_QUEUE, MEDIA_QUEUE, PeerChannels};
+use super::participant::{Participant, PeerHandle, Source};
+use super::relay;
 use super::room::{JoinError, Room, RoomKey};
 use super::signal::{self, ClientMessage, PROTOCOL_VERSION, ServerMessage, codes};
 use crate::app::AppState;
@@ -409,63 +403,87 @@ impl Session {
 
     async fn offer(&mut self, sdp: &str) -> Result<ServerMessage, (&'static str, String)> {
         let room = self.joined()?;
-        if self.participant.pc().is_some() {
+        if self.participant.peer().is_some() {
             return Err((
                 "renegotiation_unsupported",
                 "this server accepts one offer per session".to_owned(),
             ));
         }
-        let munged = peer::munge_offer(sdp);
-        let neg = peer::negotiated_audio(&munged).ok_or((
+        let neg = hushpay_rtc::sdp::negotiated_audio(sdp).ok_or((
             codes::INVALID_SDP,
             "the offer has no audio section with Opus".to_owned(),
         ))?;
-        let handler = Arc::new(PcHandler {
-            sfu: Arc::clone(&self.sfu),
-            room: Arc::downgrade(&room),
-            participant: Arc::downgrade(&self.participant),
-            neg: neg.clone(),
-        });
-        let bind = std::net::SocketAddr::new(self.sfu.config.media_ip, 0);
-        let pc = peer::build(bind, handler).await.map_err(|e| {
-            tracing::error!(error = %e, "cannot create a peer connection");
-            (
-                codes::INTERNAL,
-                "cannot create a peer connection".to_owned(),
-            )
-        })?;
-        self.participant.set_pc(Arc::clone(&pc));
-        match negotiate(&pc, &self.participant, munged, &neg).await {
-            Ok(answer) => Ok(ServerMessage::Answer { sdp: answer }),
-            Err(e) => {
-                self.participant.release().await;
-                Err(e)
-            }
+        let p = Arc::clone(&self.participant);
+        // One downlink per audio section the offer has, in the order the role hears them (a
+        // supervisor offering one section hears the patient; offering two, both).
+        let heard: &[Source] = if p.grants.can_subscribe {
+            let all = Source::heard_by(p.role);
+            &all[..all.len().min(audio_sections(sdp))]
+        } else {
+            &[]
+        };
+        let (media_tx, media) = mpsc::channel(MEDIA_QUEUE);
+        let (data_tx, data) = mpsc::channel(DATA_QUEUE);
+        let channels = PeerChannels {
+            media: media_tx,
+            data: data_tx,
+        };
+        let engine = self.sfu.media.clone();
+        let (id, answer) = engine
+            .accept(sdp.to_owned(), channels)
+            .await
+            .map_err(|e| {
+                tracing::debug!(error = %e, "offer refused");
+                (
+                    codes::INVALID_SDP,
+                    "the offer could not be applied".to_owned(),
+                )
+            })?;
+        let peer = PeerHandle { engine, id };
+        p.set_peer(peer.clone());
+        for (section, &source) in heard.iter().enumerate() {
+            p.add_downlink(Arc::new(Downlink::new(
+                source,
+                peer.engine.clone(),
+                id,
+                section,
+            )));
         }
+        let (sfu, id) = (Arc::clone(&self.sfu), p.id.clone());
+        let stream = if !p.grants.can_publish {
+            tokio::spawn(forward::drain_stream(media))
+        } else {
+            match p.role {
+                Role::Patient => {
+                    tokio::spawn(forward::patient_stream(sfu, Arc::clone(&room), id, media, neg))
+                }
+                Role::Agent => {
+                    tokio::spawn(forward::agent_stream(sfu, Arc::clone(&room), id, media, neg))
+                }
+                _ => tokio::spawn(forward::drain_stream(media)),
+            }
+        };
+        p.own(stream);
+        let chat = relay::chat_loop(Arc::clone(&self.sfu), room, Arc::clone(&p), peer, data);
+        p.own(tokio::spawn(chat));
+        Ok(ServerMessage::Answer { sdp: answer })
     }
 
     async fn candidate(
         &mut self,
         candidate: Option<String>,
-        sdp_mid: Option<String>,
-        sdp_mline_index: Option<u16>,
+        _sdp_mid: Option<String>,
+        _sdp_mline_index: Option<u16>,
     ) -> Result<(), (&'static str, String)> {
         self.joined()?;
-        let pc = self.participant.pc().ok_or((
+        let peer = self.participant.peer().ok_or((
             codes::NOT_JOINED,
             "send `offer` before candidates".to_owned(),
         ))?;
         let Some(candidate) = candidate.filter(|c| !c.trim().is_empty()) else {
             return Ok(()); // end of candidates
         };
-        pc.add_ice_candidate(RTCIceCandidateInit {
-            candidate,
-            sdp_mid,
-            sdp_mline_index,
-            ..Default::default()
-        })
-        .await
-        .map_err(|_| {
+        peer.engine.candidate(peer.id, &candidate).map_err(|_| {
             (
                 codes::INVALID_CANDIDATE,
                 "the ICE candidate was refused".to_owned(),
@@ -544,99 +562,7 @@ impl Session {
     }
 }
 
-/// Applies the offer, adds the downlinks this role hears, answers.
-async fn negotiate(
-    pc: &Arc<dyn PeerConnection>,
-    participant: &Participant,
-    offer: String,
-    neg: &NegotiatedAudio,
-) -> Result<String, (&'static str, String)> {
-    let invalid = |_| {
-        (
-            codes::INVALID_SDP,
-            "the offer could not be applied".to_owned(),
-        )
-    };
-    let desc = RTCSessionDescription::offer(offer).map_err(invalid)?;
-    pc.set_remote_description(desc).await.map_err(invalid)?;
-    if participant.grants.can_subscribe {
-        for &source in Source::heard_by(participant.role) {
-            let d = Arc::new(Downlink::new(source, neg.opus_pt));
-            pc.add_track(d.as_track()).await.map_err(|e| {
-                tracing::warn!(error = %e, "cannot add a downlink");
-                (
-                    codes::INVALID_SDP,
-                    "the offer has no room for the downlink".to_owned(),
-                )
-            })?;
-            participant.add_downlink(d);
-        }
-    }
-    let answer = pc.create_answer(None).await.map_err(invalid)?;
-    let sdp = peer::munge_answer(&answer.sdp);
-    pc.set_local_description(answer).await.map_err(invalid)?;
-    Ok(sdp)
-}
-
-/// Peer connection events of one participant.
-struct PcHandler {
-    sfu: Arc<Sfu>,
-    room: Weak<Room>,
-    participant: Weak<Participant>,
-    neg: NegotiatedAudio,
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for PcHandler {
-    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
-        let (Some(p), Ok(init)) = (self.participant.upgrade(), event.candidate.to_json()) else {
-            return;
-        };
-        p.send(ServerMessage::Candidate {
-            candidate: init.candidate,
-            sdp_mid: None,
-            sdp_mline_index: Some(0),
-        });
-    }
-
-    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        tracing::debug!(?state, "peer connection state");
-    }
-
-    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        let (Some(p), Some(room)) = (self.participant.upgrade(), self.room.upgrade()) else {
-            return;
-        };
-        let sfu = Arc::clone(&self.sfu);
-        let neg = self.neg.clone();
-        let id = p.id.clone();
-        let task = if !p.grants.can_publish {
-            tokio::spawn(async move { forward::drain_track(&track).await })
-        } else {
-            match p.role {
-                Role::Patient => tokio::spawn(forward::patient_stream(sfu, room, id, track, neg)),
-                Role::Agent => tokio::spawn(forward::agent_stream(sfu, room, id, track, neg)),
-                _ => tokio::spawn(async move { forward::drain_track(&track).await }),
-            }
-        };
-        p.own(task);
-    }
-
-    async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
-        let (Some(p), Some(room)) = (self.participant.upgrade(), self.room.upgrade()) else {
-            return;
-        };
-        if dc.label().await.ok().as_deref() != Some(CHAT_LABEL) {
-            let _ = dc.close().await;
-            return;
-        }
-        p.set_chat(Arc::clone(&dc));
-        let task = tokio::spawn(relay::chat_loop(
-            Arc::clone(&self.sfu),
-            room,
-            Arc::clone(&p),
-            dc,
-        ));
-        p.own(task);
-    }
+/// How many audio sections an offer has.
+fn audio_sections(sdp: &str) -> usize {
+    sdp.lines().filter(|l| l.starts_with("m=audio ")).count()
 }

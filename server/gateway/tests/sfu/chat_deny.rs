@@ -57,7 +57,8 @@ async fn gateway_with(audit_down: bool) -> TestGateway {
             archive,
             incidents,
             Arc::clone(&state.store),
-        ));
+        )
+        .unwrap());
     })
     .await
 }

@@ -60,7 +60,8 @@ async fn gateway_with_audit_down() -> TestGateway {
                 Arc::new(VaultChatArchive::new(Arc::clone(&vault))),
                 Arc::new(AuditIncidents::new(vault)),
                 Arc::clone(&state.store),
-            );
+            )
+            .unwrap();
             sfu.recorder = Arc::clone(&recorder) as _;
             let sfu = Arc::new(sfu);
             recorder.attach(&sfu);
