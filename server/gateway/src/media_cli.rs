@@ -38,7 +38,7 @@ pub enum MediaCommand {
         bitrate: i32,
         /// The SDP `maxplaybackrate` the encoder honours: 16000 (wideband, what Hushpay asks
         /// browsers for) up to 48000 (fullband).
-        #[arg(long, default_value_t = crate::sfu::peer::MAX_PLAYBACK_RATE)]
+        #[arg(long, default_value_t = hushpay_rtc::sdp::MAX_PLAYBACK_RATE)]
         max_playback_rate: u32,
     },
 }

@@ -5,6 +5,7 @@
 //! are built on it.
 
 mod media;
+pub mod peer;
 mod signalling;
 
 use std::net::IpAddr;
@@ -18,7 +19,6 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
 
 use crate::sfu::chat::ChatOut;
-use crate::sfu::peer;
 use crate::sfu::signal::ServerMessage;
 
 pub use media::{Key, Received, SentLog, Uplink, encode};

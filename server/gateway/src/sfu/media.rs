@@ -16,7 +16,9 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use hushpay_rtc::driver::{Driver, Worker};
-use hushpay_rtc::{ChannelId, Endpoint, EndpointConfig, EngineError, PeerEvent, PeerId, RtpIn, RtpOut};
+use hushpay_rtc::{
+    ChannelId, Endpoint, EndpointConfig, EngineError, PeerEvent, PeerId, RtpIn, RtpOut,
+};
 use tokio::sync::{mpsc as tokio_mpsc, oneshot};
 
 /// Audio packets queued to one stream's task before the engine drops them (about 1 s).
@@ -259,17 +261,22 @@ impl Worker for SfuWorker {
         };
         match event {
             PeerEvent::Rtp(r) => {
-                if ch.media.try_send(r).is_err() {
-                    self.counters.media_dropped.fetch_add(1, Ordering::Relaxed);
-                }
+                let dropped = ch.media.try_send(r).is_err();
+                self.counters
+                    .media_dropped
+                    .fetch_add(u64::from(dropped), Ordering::Relaxed);
             }
             PeerEvent::ChannelOpen { channel, label } => {
                 let _ = ch.data.try_send(DataIn::Open { channel, label });
             }
             PeerEvent::ChannelData { channel, data, .. } => {
                 if let Err(e) = ch.data.try_send(DataIn::Message { channel, data }) {
-                    let (tokio_mpsc::error::TrySendError::Full(DataIn::Message { mut data, .. })
-                    | tokio_mpsc::error::TrySendError::Closed(DataIn::Message { mut data, .. })) = e
+                    let (tokio_mpsc::error::TrySendError::Full(DataIn::Message {
+                        mut data, ..
+                    })
+                    | tokio_mpsc::error::TrySendError::Closed(DataIn::Message {
+                        mut data, ..
+                    })) = e
                     else {
                         return;
                     };

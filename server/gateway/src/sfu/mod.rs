@@ -4,9 +4,8 @@
 //!
 //! * [`signal`]: signalling messages (docs/protocol.md); [`session`]: one WebSocket session;
 //! * [`room`]: rooms and the registry; [`participant`]: what a participant owns;
-//! * [`media`]: the engine thread and its commands; [`peer`]: the webrtc-rs set-up the test
-//!   bots use; [`forward`]: media forwarding with the masker per patient stream and the
-//!   recorder tap;
+//! * [`media`]: the engine thread and its commands; [`forward`]: media forwarding with the
+//!   masker per patient stream and the recorder tap;
 //! * [`chat`]/[`relay`]: data-channel chat relay (card numbers found by `hushpay_card::chat_scan`);
 //!   [`transcript`]: the encrypted transcript and audited incidents;
 //! * [`ivr_audio`]: prompts on the patient's downlink and hold audio on the others while an
@@ -31,7 +30,6 @@ pub mod media;
 pub mod participant;
 pub mod payment_offer;
 pub mod payments;
-pub mod peer;
 pub mod relay;
 pub mod room;
 pub mod secure;

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hushpay_auth::{Grants, Role};
-use tokio::sync::{mpsc, watch};
 use hushpay_rtc::{ChannelId, PeerId};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::forward::Downlink;

@@ -429,16 +429,13 @@ impl Session {
             data: data_tx,
         };
         let engine = self.sfu.media.clone();
-        let (id, answer) = engine
-            .accept(sdp.to_owned(), channels)
-            .await
-            .map_err(|e| {
-                tracing::debug!(error = %e, "offer refused");
-                (
-                    codes::INVALID_SDP,
-                    "the offer could not be applied".to_owned(),
-                )
-            })?;
+        let (id, answer) = engine.accept(sdp.to_owned(), channels).await.map_err(|e| {
+            tracing::debug!(error = %e, "offer refused");
+            (
+                codes::INVALID_SDP,
+                "the offer could not be applied".to_owned(),
+            )
+        })?;
         let peer = PeerHandle { engine, id };
         p.set_peer(peer.clone());
         for (section, &source) in heard.iter().enumerate() {
@@ -454,12 +451,20 @@ impl Session {
             tokio::spawn(forward::drain_stream(media))
         } else {
             match p.role {
-                Role::Patient => {
-                    tokio::spawn(forward::patient_stream(sfu, Arc::clone(&room), id, media, neg))
-                }
-                Role::Agent => {
-                    tokio::spawn(forward::agent_stream(sfu, Arc::clone(&room), id, media, neg))
-                }
+                Role::Patient => tokio::spawn(forward::patient_stream(
+                    sfu,
+                    Arc::clone(&room),
+                    id,
+                    media,
+                    neg,
+                )),
+                Role::Agent => tokio::spawn(forward::agent_stream(
+                    sfu,
+                    Arc::clone(&room),
+                    id,
+                    media,
+                    neg,
+                )),
                 _ => tokio::spawn(forward::drain_stream(media)),
             }
         };

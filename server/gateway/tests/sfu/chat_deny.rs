@@ -51,14 +51,16 @@ async fn gateway_with(audit_down: bool) -> TestGateway {
         } else {
             (Arc::new(Down), Arc::new(AuditIncidents::new(vault)))
         };
-        state.sfu = Arc::new(Sfu::new(
-            state.config.sfu.clone(),
-            Arc::clone(&state.metrics),
-            archive,
-            incidents,
-            Arc::clone(&state.store),
-        )
-        .unwrap());
+        state.sfu = Arc::new(
+            Sfu::new(
+                state.config.sfu.clone(),
+                Arc::clone(&state.metrics),
+                archive,
+                incidents,
+                Arc::clone(&state.store),
+            )
+            .unwrap(),
+        );
     })
     .await
 }
