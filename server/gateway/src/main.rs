@@ -79,6 +79,7 @@ async fn serve(raw: RawConfig, listen: Option<std::net::SocketAddr>) -> anyhow::
         ),
         None => None,
     };
+    bootstrap::discover_public_ip(&mut config.sfu).await?;
     let demo = config.demo_tenant;
     let state = bootstrap::state(config)?;
     if demo {

@@ -392,6 +392,7 @@ impl Session {
                 room: self.key.name.clone(),
                 participant: me,
                 participants: others,
+                ice_servers: self.ice_servers(),
             },
         )
         .await;
@@ -399,6 +400,14 @@ impl Session {
             send(ws, &ServerMessage::Recording { recording }).await;
         }
         Flow::Continue
+    }
+
+    /// This participant's TURN servers and credentials, minted now.
+    fn ice_servers(&self) -> Vec<crate::ice::turn::IceServer> {
+        self.sfu
+            .config
+            .turn
+            .ice_servers(&self.participant.id, hushpay_auth::unix_now())
     }
 
     fn joined(&self) -> Result<Arc<Room>, (&'static str, String)> {
@@ -436,7 +445,12 @@ impl Session {
         })?;
         self.participant.set_pc(Arc::clone(&pc));
         match negotiate(&pc, &self.participant, munged, &neg).await {
-            Ok(answer) => Ok(ServerMessage::Answer { sdp: answer }),
+            Ok(answer) => Ok(ServerMessage::Answer {
+                sdp: match self.sfu.config.advertise() {
+                    Some(adv) => adv.sdp(&answer),
+                    None => answer,
+                },
+            }),
             Err(e) => {
                 self.participant.release().await;
                 Err(e)
@@ -592,8 +606,12 @@ impl PeerConnectionEventHandler for PcHandler {
         let (Some(p), Ok(init)) = (self.participant.upgrade(), event.candidate.to_json()) else {
             return;
         };
+        let candidate = match self.sfu.config.advertise() {
+            Some(adv) => adv.candidate(&init.candidate),
+            None => init.candidate,
+        };
         p.send(ServerMessage::Candidate {
-            candidate: init.candidate,
+            candidate,
             sdp_mid: None,
             sdp_mline_index: Some(0),
         });
