@@ -86,7 +86,7 @@ pub enum ServerMessage {
         participants: Vec<ParticipantInfo>,
         /// TURN servers with this participant's short-lived credentials (`RTCIceServer`
         /// shape; empty when the gateway has no `[turn]`).
-        #[serde(rename = "iceServers", default)]
+        #[serde(rename = "iceServers", default, skip_serializing_if = "Vec::is_empty")]
         ice_servers: Vec<crate::ice::turn::IceServer>,
     },
     /// Answer to `offer`.
@@ -157,7 +157,7 @@ pub enum ServerMessage {
     TokenRefreshed {
         exp: u64,
         /// Fresh TURN credentials, as in `joined`.
-        #[serde(rename = "iceServers", default)]
+        #[serde(rename = "iceServers", default, skip_serializing_if = "Vec::is_empty")]
         ice_servers: Vec<crate::ice::turn::IceServer>,
     },
 }
