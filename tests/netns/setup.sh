@@ -5,9 +5,11 @@
 #   root namespace  hp<ID>o0 198.18.S.1/24 ── hp<ID>o1 198.18.S.2  namespace hp<ID>-nat
 #   (gateway, coturn, agent)                   hp<ID>i0 198.19.S.1 ── hp<ID>i1 198.19.S.2  namespace hp<ID>-pat
 #
-# The NAT namespace masquerades the patient behind 198.18.S.2 and, per POLICY, drops what it
-# forwards: `no-udp` drops every UDP datagram (a firewall that allows only TCP), `none`
-# forwards everything. Addresses are in 198.18.0.0/15 (RFC 2544, for test networks): nothing
+# Per POLICY the NAT namespace is:
+#   no-udp      a NAT (masquerade behind 198.18.S.2) that drops every UDP datagram it forwards:
+#               a patient behind a firewall that allows only TCP;
+#   one-to-one  a 1:1 NAT: 198.18.S.2 is the inside host's public address, everything is
+#               forwarded both ways (a cloud VM behind its provider's NAT). Addresses are in 198.18.0.0/15 (RFC 2544, for test networks): nothing
 # leaves the machine.
 #
 # Usage: setup.sh ID POLICY  (ID: a short unique token, e.g. the test's pid)
@@ -19,7 +21,7 @@ set -euo pipefail
 id=${1:?usage: setup.sh ID POLICY}
 policy=${2:?usage: setup.sh ID POLICY}
 [[ $id =~ ^[0-9a-z]{1,8}$ ]] || { echo "setup.sh: ID must be 1-8 of [0-9a-z]" >&2; exit 2; }
-[[ $policy == no-udp || $policy == none ]] || { echo "setup.sh: POLICY is no-udp or none" >&2; exit 2; }
+[[ $policy == no-udp || $policy == one-to-one ]] || { echo "setup.sh: POLICY is no-udp or one-to-one" >&2; exit 2; }
 here=$(dirname "$0")
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -69,9 +71,12 @@ ip -n "$pat" link set lo up
 ip -n "$pat" link set "hp${id}i1" up
 ip -n "$pat" route add default via "$natin"
 
-ip netns exec "$nat" iptables -t nat -A POSTROUTING -o "hp${id}o1" -j MASQUERADE
 if [ "$policy" = no-udp ]; then
+  ip netns exec "$nat" iptables -t nat -A POSTROUTING -o "hp${id}o1" -j MASQUERADE
   ip netns exec "$nat" iptables -A FORWARD -p udp -j DROP
+else
+  ip netns exec "$nat" iptables -t nat -A PREROUTING -i "hp${id}o1" -d "$natout" -j DNAT --to-destination "$patip"
+  ip netns exec "$nat" iptables -t nat -A POSTROUTING -o "hp${id}o1" -s "$patip" -j SNAT --to-source "$natout"
 fi
 # The patient reaches nothing but the test network (no default route of the root namespace
 # is followed: the root side answers only for 198.18.S.0/24).

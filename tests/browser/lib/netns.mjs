@@ -34,7 +34,7 @@ export function requireNetns(t) {
   return true;
 }
 
-/** Builds the patient network (`policy`: `no-udp` or `none`); its `close()` tears it down,
+/** Builds the patient network (`policy`: `no-udp` or `one-to-one`, see setup.sh); its `close()` tears it down,
  * and so does the process's exit if the test never gets there. */
 export function patientNetwork(policy) {
   const id = String(process.pid);
@@ -48,13 +48,17 @@ export function patientNetwork(policy) {
   };
 }
 
-/** A Chromium launcher that runs inside namespace `ns` (playwright's pipes are inherited). */
-export function chromiumIn(ns, dir) {
-  const wrapper = join(dir, `chromium-${ns}`);
-  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${ns} /usr/bin/chromium "$@"\n`);
+/** An executable in `dir` that runs `program` inside namespace `ns` with its arguments
+ * (file descriptors, such as playwright's pipes, are inherited). */
+export function inNamespace(ns, program, dir) {
+  const wrapper = join(dir, `${program.split('/').pop()}-in-${ns}`);
+  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${ns} ${program} "$@"\n`);
   chmodSync(wrapper, 0o755);
   return wrapper;
 }
+
+/** A Chromium launcher that runs inside namespace `ns`. */
+export const chromiumIn = (ns, dir) => inNamespace(ns, '/usr/bin/chromium', dir);
 
 /** What the NAT lets the patient send to `ip`: a UDP datagram and a TCP connection, each
  * tried from inside namespace `ns`. Resolves with { udp, tcp } booleans. */

@@ -1,9 +1,9 @@
 //! Issue 13 point 4 (reachable from real networks), the parts a loopback test can prove:
 //! `joined` and `token_refreshed` carry TURN REST API credentials that a TURN server holding
 //! the shared secret accepts (recomputed here), the credential and the secret never reach the
-//! gateway's logs, and with `rtc.public_ip` every host candidate the gateway signals carries
-//! the public address (the call still connects: the bot's own candidates reach the gateway).
-//! The real NAT and coturn are in tests/browser/netns-turn.test.mjs.
+//! gateway's logs, with `rtc.public_ip` every host candidate the gateway signals carries the
+//! public address, and a STUN server that never answers stops the start with a clear error.
+//! The real NATs, coturn and Chromium are in tests/browser/netns-*.test.mjs.
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use sha1::Sha1;
 
 use crate::common::TestGateway;
 use crate::common::binary::Binary;
-use crate::harness::{bot, token};
+use crate::harness::token;
 use crate::signal_ws::*;
 
 const SECRET: &str = "turn-shared-secret-0123456789-abcdef";
@@ -178,27 +178,58 @@ async fn credentials_and_secret_never_reach_the_logs() {
     }
 }
 
-/// `rtc.public_ip` (127.0.0.2: still loopback, so no packet leaves the machine) replaces the
-/// bind address in every host candidate the gateway signals, and in its answer; the call
-/// still connects, through the address the gateway's own checks reach the bot from.
+/// A webrtc-rs peer connection's offer (audio and the chat channel), as a client sends it.
+async fn client_offer() -> (
+    std::sync::Arc<dyn webrtc::peer_connection::PeerConnection>,
+    String,
+) {
+    struct Quiet;
+    #[async_trait::async_trait]
+    impl webrtc::peer_connection::PeerConnectionEventHandler for Quiet {}
+    let pc = hushpay::sfu::peer::build("127.0.0.1:0".parse().unwrap(), std::sync::Arc::new(Quiet))
+        .await
+        .unwrap();
+    pc.add_transceiver_from_kind(rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Audio, None)
+        .await
+        .unwrap();
+    pc.create_data_channel("chat", None).await.unwrap();
+    let offer = pc.create_offer(None).await.unwrap();
+    let sdp = offer.sdp.clone();
+    pc.set_local_description(offer).await.unwrap();
+    (pc, sdp)
+}
+
+/// `rtc.public_ip` replaces the bind address in every host candidate the gateway signals and
+/// in its answer (the bind address is 127.0.0.1, the public one 127.0.0.2: nothing leaves
+/// the machine). The end-to-end proof through a real 1:1 NAT is
+/// tests/browser/netns-public-ip.test.mjs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_candidates_advertise_the_public_ip() {
     let gw = TestGateway::start(&[("HUSHPAY__RTC__PUBLIC_IP", "127.0.0.2")]).await;
     let (_t, key) = gw.tenant("clinic").await;
     let tok = token(&gw, &key, "p-1", "r-pub", "patient").await;
-    let b = bot(&gw, tok).await;
-    let frames = b.raw_frames();
-    let candidates: Vec<Value> = frames
-        .iter()
-        .filter_map(|f| serde_json::from_str::<Value>(f).ok())
-        .filter(|v| v["type"] == "candidate")
-        .collect();
-    assert!(
-        !candidates.is_empty(),
-        "the gateway signalled candidates: {frames:?}"
-    );
-    for c in &candidates {
-        let line = c["candidate"].as_str().unwrap();
+    let mut ws = joined(&gw, &tok).await;
+    let (_pc, offer) = client_offer().await;
+    send(&mut ws, json!({"type": "offer", "sdp": offer})).await;
+    let mut answer = None;
+    let mut candidates = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while let Ok(Some(Ok(msg))) =
+        tokio::time::timeout_at(deadline, futures_util::StreamExt::next(&mut ws)).await
+    {
+        let tokio_tungstenite::tungstenite::Message::Text(t) = msg else {
+            continue;
+        };
+        let v: Value = serde_json::from_str(&t).unwrap();
+        match v["type"].as_str() {
+            Some("answer") => answer = Some(v["sdp"].as_str().unwrap().to_owned()),
+            Some("candidate") => candidates.push(v["candidate"].as_str().unwrap().to_owned()),
+            _ => {}
+        }
+    }
+    let answer = answer.expect("an answer");
+    assert!(!candidates.is_empty(), "the gateway signalled candidates");
+    for line in &candidates {
         assert!(
             line.contains(" 127.0.0.2 ") && line.contains("typ host"),
             "{line}"
@@ -208,16 +239,44 @@ async fn host_candidates_advertise_the_public_ip() {
             "the bind address is not advertised: {line}"
         );
     }
-    let answer = frames
-        .iter()
-        .filter_map(|f| serde_json::from_str::<Value>(f).ok())
-        .find(|v| v["type"] == "answer")
-        .expect("answer frame");
+    for line in answer
+        .lines()
+        .filter(|l| l.starts_with("a=candidate:") || l.starts_with("c="))
+    {
+        assert!(!line.contains("127.0.0.1"), "{line}");
+    }
+}
+
+/// `rtc.stun_server` that never answers: `serve` stops at start-up with a message that names
+/// the setting and the way out, instead of advertising an address nobody can reach.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_stun_server_stops_the_start_with_a_clear_error() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hushpay"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env("HUSHPAY_LOG", "warn")
+        .env("HUSHPAY__STORE", "memory")
+        .env(
+            "HUSHPAY__RTC__STUN_SERVER",
+            silent.local_addr().unwrap().to_string(),
+        )
+        .env("HUSHPAY__RTC__STUN_TIMEOUT_MS", "400")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the start fails");
     assert!(
-        !answer["sdp"]
-            .as_str()
-            .unwrap()
-            .contains("a=candidate:1 1 udp 2130706431 127.0.0.1")
+        started.elapsed() < Duration::from_secs(20),
+        "within the timeout"
     );
-    b.leave().await;
+    assert!(
+        stderr.contains("rtc.stun_server: cannot discover the public address")
+            && stderr.contains("no answer from STUN server")
+            && stderr.contains("set rtc.public_ip"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("listening on"));
 }
