@@ -8,7 +8,8 @@
 // Checked: the NAT passes TCP and drops UDP (control, both directions of the claim); the
 // selected candidate pair is a relay candidate allocated over TCP; coturn authenticated the
 // allocation with the participant's TURN REST username; the agent hears the patient's
-// voice; no TURN credential reaches the gateway's logs (debug level).
+// voice; a token refresh puts fresh credentials into the peer connection's configuration; no
+// TURN credential reaches the gateway's logs (debug level).
 import { test } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,6 +113,14 @@ test('a patient behind a NAT that drops UDP reaches the agent through coturn ove
     const loud = after.loud - before.loud;
     t.diagnostic(`agent hears: ${loud} loud of ${frames} frames`);
     assert.ok(loud > frames * 0.3, `the agent hears the patient (${loud}/${frames} loud frames)`);
+
+    // A token refresh brings fresh TURN credentials; the SDK hands them to setConfiguration.
+    await patient.evaluate((tok) => window.hp.call.refreshToken(tok), await mint('patient-1', 'patient'));
+    const renewed = await patient.evaluate(() => window.hp.pc.getConfiguration().iceServers);
+    assert.equal(renewed.length, 1);
+    assert.notEqual(renewed[0].username, username, 'a later expiry after the refresh');
+    assert.match(renewed[0].username, new RegExp(`:${username.split(':')[1]}$`), 'the same participant');
+    assert.deepEqual(await patient.evaluate(() => window.hp.errors), [], 'setConfiguration took them');
 
     const turnLogs = turn.logs();
     assert.match(turnLogs, new RegExp(`user <${username}>: incoming packet ALLOCATE processed, success`),

@@ -82,16 +82,16 @@ export async function probeFrom(ns, ip) {
   return { udp, tcp };
 }
 
-/** Starts coturn on `ip:port` (TCP and UDP) with the TURN REST shared secret; resolves once
- * it accepts TCP. `logs()` is what it printed. */
-export async function startCoturn({ ip, port = 3478, secret, dir }) {
+/** Starts coturn on `ip:port` (TCP and UDP) with the TURN REST shared secret (and `extra`
+ * arguments); resolves once it accepts TCP. `logs()` is what it printed. */
+export async function startCoturn({ ip, port = 3478, secret, dir, extra = [] }) {
   const child = spawn('turnserver', [
     '-n', '--log-file', 'stdout', '--simple-log', '--verbose',
     '--listening-ip', ip, '--relay-ip', ip, '--listening-port', String(port),
     '--use-auth-secret', '--static-auth-secret', secret, '--realm', 'hushpay.test',
     '--no-tls', '--no-dtls', '--no-cli', '--no-rfc5780', '--no-multicast-peers', '--fingerprint',
     '--userdb', join(dir, 'turndb'), '--pidfile', join(dir, 'turnserver.pid'),
-    '--min-port', '40000', '--max-port', '40999',
+    '--min-port', '40000', '--max-port', '40999', ...extra,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
