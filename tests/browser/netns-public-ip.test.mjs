@@ -29,11 +29,11 @@ test('a gateway behind a 1:1 NAT discovers its public address by STUN and advert
     const apiKey = admin(bin, dir, ['apikey', 'create', '--tenant', tenant, '--label', 'netns']);
     const gw = await startGateway(inNamespace(net.pat, bin, dir), dir, {
       HUSHPAY__RTC__MEDIA_IP: net.patIp,
-      HUSHPAY__RTC__STUN_SERVER: `${net.gwIp}:3478`,
+      HUSHPAY__RTC__STUN_SERVER: `${net.gwIp}:${stun.port}`,
       HUSHPAY_LOG: 'info,rtc=warn,webrtc=warn',
     }, { listen: `${net.patIp}:0` });
     closers.push(() => gw.child.kill('SIGTERM'));
-    assert.match(gw.logs.stdout, new RegExp(`public media address \\(STUN ${net.gwIp.replaceAll('.', '\\.')}:3478\\): ${net.natIp.replaceAll('.', '\\.')}\\n`),
+    assert.match(gw.logs.stdout, new RegExp(`public media address \\(STUN ${net.gwIp.replaceAll('.', '\\.')}:${stun.port}\\): ${net.natIp.replaceAll('.', '\\.')}\\n`),
       `STUN reports the NAT's public address: ${gw.logs.stdout}`);
     // The world reaches the gateway at the public address (the NAT maps it, ports kept).
     const publicAddr = `${net.natIp}:${gw.addr.split(':')[1]}`;

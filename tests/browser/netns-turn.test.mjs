@@ -41,7 +41,7 @@ test('a patient behind a NAT that drops UDP reaches the agent through coturn ove
     const apiKey = admin(bin, dir, ['apikey', 'create', '--tenant', tenant, '--label', 'netns']);
     const gw = await startGateway(bin, dir, {
       HUSHPAY__RTC__MEDIA_IP: net.gwIp,
-      HUSHPAY__TURN__URLS: `["turn:${net.gwIp}:3478?transport=udp", "turn:${net.gwIp}:3478?transport=tcp"]`,
+      HUSHPAY__TURN__URLS: `["turn:${net.gwIp}:${turn.port}?transport=udp", "turn:${net.gwIp}:${turn.port}?transport=tcp"]`,
       HUSHPAY__TURN__SHARED_SECRET_FILE: join(dir, 'turn-secret'),
       HUSHPAY_LOG: 'debug,rtc=warn,webrtc=warn,hyper=warn,h2=warn,tower=warn,sqlx=warn',
     }, { listen: `${net.gwIp}:0` });

@@ -82,9 +82,10 @@ export async function probeFrom(ns, ip) {
   return { udp, tcp };
 }
 
-/** Starts coturn on `ip:port` (TCP and UDP) with the TURN REST shared secret (and `extra`
- * arguments); resolves once it accepts TCP. `logs()` is what it printed. */
-export async function startCoturn({ ip, port = 3478, secret, dir, extra = [] }) {
+/** Starts coturn on `ip:port` (TCP and UDP; not 3478, which a system coturn may hold on every
+ * address) with the TURN REST shared secret (and `extra` arguments); resolves once it accepts
+ * TCP. `logs()` is what it printed. */
+export async function startCoturn({ ip, port = 20000 + (process.pid % 10000), secret, dir, extra = [] }) {
   const child = spawn('turnserver', [
     '-n', '--log-file', 'stdout', '--simple-log', '--verbose',
     '--listening-ip', ip, '--relay-ip', ip, '--listening-port', String(port),
@@ -107,6 +108,7 @@ export async function startCoturn({ ip, port = 3478, secret, dir, extra = [] }) 
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
+    port,
     logs: () => out,
     async stop() { child.kill('SIGTERM'); await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]); child.kill('SIGKILL'); },
   };
