@@ -9,6 +9,7 @@ PACKAGES=(
   espeak-ng sox                     # speech fixtures and audio tooling
   libspandsp-dev                    # spandsp's DTMF receiver, for the comparison benchmark
   chromium chromium-driver          # browser end-to-end tests
+  coturn iptables iproute2          # reachability tests: a real TURN server, NAT namespaces
 )
 
 missing=()

@@ -24,7 +24,7 @@ export type { AgentSessionEvents, AgentSessionOptions } from './rtc/agent-sessio
 export { PaymentApiError, PaymentClient, PaymentTracker } from './rtc/payments';
 export type { CreatedPayment, PaymentField, PaymentMethod, PaymentRequest } from './rtc/payments';
 export { TERMINAL_STATES } from './rtc/messages';
-export type { ChatSender, FieldStatus, ParticipantInfo, PatientPayment, Payment, PaymentEnd } from './rtc/messages';
+export type { ChatSender, FieldStatus, IceServer, ParticipantInfo, PatientPayment, Payment, PaymentEnd } from './rtc/messages';
 export { Signalling } from './rtc/signalling';
 export type { SignallingState, SocketLike } from './rtc/signalling';
 export { formatMinor, parseMajor } from './pages/money';

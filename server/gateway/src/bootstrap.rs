@@ -37,6 +37,38 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     })
 }
 
+/// Asks `rtc.stun_server` for the public address when it is set and `rtc.public_ip` is not
+/// (at start-up of `serve`, before any candidate is advertised). No answer in
+/// `rtc.stun_timeout_ms` stops the start: a gateway that advertises an address nobody outside
+/// can reach would fail every call instead.
+pub async fn discover_public_ip(sfu: &mut crate::sfu::limits::SfuConfig) -> anyhow::Result<()> {
+    if let Some(public) = sfu.public_ip {
+        tracing::info!(%public, bind = %sfu.media_ip, "host candidates advertise rtc.public_ip");
+        return Ok(());
+    }
+    let Some(server) = sfu.stun_server.clone() else {
+        return Ok(());
+    };
+    let mapped = crate::ice::stun::discover(&server, sfu.media_ip, sfu.stun_timeout)
+        .await
+        .with_context(|| {
+            format!(
+                "rtc.stun_server: cannot discover the public address from {} \
+                 (set rtc.public_ip, or fix the STUN server or the firewall)",
+                sfu.media_ip
+            )
+        })?;
+    tracing::info!(
+        public = %mapped.ip(),
+        bind = %sfu.media_ip,
+        stun_server = %server,
+        "public address discovered by STUN; host candidates advertise it"
+    );
+    println!("  public media address (STUN {server}): {}", mapped.ip());
+    sfu.public_ip = Some(mapped.ip());
+    Ok(())
+}
+
 /// Builds the application state: store, tokens, metrics.
 pub fn state(config: Config) -> anyhow::Result<AppState> {
     let store = open_store(&config)?;

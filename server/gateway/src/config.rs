@@ -66,6 +66,9 @@ pub struct RawConfig {
     /// The SFU (`[rtc]`): media bind address and limits.
     #[serde(default)]
     pub rtc: crate::sfu::limits::RawRtc,
+    /// TURN servers handed to participants (`[turn]`, crate::ice::turn).
+    #[serde(default)]
+    pub turn: crate::ice::turn::RawTurn,
     /// The vault's keys (`[vault]`).
     #[serde(default)]
     pub vault: crate::vault::config::RawVault,
@@ -233,6 +236,7 @@ impl RawConfig {
         // A development gateway beside another (tests, a second checkout) takes any free port
         // when `rtc.udp_port` is taken; production refuses to start instead.
         sfu.udp_port_fallback = self.mode == Mode::Development;
+        sfu.turn = self.turn.validate()?;
         let vault = self.vault.validate(&data_dir)?;
         let connector = self.payments.validate()?;
         let webhooks = self.webhooks.validate()?;
@@ -358,6 +362,9 @@ fn refuse_unsafe_production(c: &Config) -> Result<(), ConfigError> {
             "plain-HTTP public URL {}: set server.public_url to https://",
             c.public_url
         )));
+    }
+    if let Some(problem) = c.sfu.turn.production_problem() {
+        return Err(ConfigError::Production(problem));
     }
     if let Some(problem) = c.vault.production_problem() {
         return Err(ConfigError::Production(problem));
@@ -555,6 +562,27 @@ mod tests {
         assert!(
             open_metrics.to_string().contains("/metrics open"),
             "{open_metrics}"
+        );
+        let turn = |extra: &str| {
+            load_str(
+                &format!("[turn]\nurls = [\"turn:turn.example:3478?transport=tcp\"]\n{extra}"),
+                &[prod, https, key, kek, hpke, widget, metrics],
+            )
+        };
+        let inline = turn(&format!("shared_secret = \"{}\"", "t".repeat(40))).unwrap_err();
+        assert!(
+            inline.to_string().contains("inline TURN secret"),
+            "{inline}"
+        );
+        let missing = turn("shared_secret_file = \"/nonexistent/turn-secret\"").unwrap_err();
+        assert!(
+            missing.to_string().contains("turn.shared_secret_file"),
+            "{missing}"
+        );
+        let none = turn("").unwrap_err();
+        assert!(
+            none.to_string().contains("turn.shared_secret_file"),
+            "{none}"
         );
         let no_widget = load_str("", &[prod, https, key, kek, hpke]).unwrap_err();
         assert!(

@@ -22,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod ice;
 pub mod ids;
 pub mod ivr;
 pub mod loadgen;

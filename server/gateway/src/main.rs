@@ -23,9 +23,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// Log targets that print whole WebSocket frames at `trace` (signalling carries TURN
+/// credentials and payment client secrets): capped at `debug` whatever `HUSHPAY_LOG` says.
+const FRAME_LOGGERS: [&str; 2] = ["tungstenite=debug", "tokio_tungstenite=debug"];
+
 fn init_tracing() {
-    let filter = EnvFilter::try_from_env("HUSHPAY_LOG")
+    let mut filter = EnvFilter::try_from_env("HUSHPAY_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    for cap in FRAME_LOGGERS {
+        if let Ok(directive) = cap.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -79,6 +88,7 @@ async fn serve(raw: RawConfig, listen: Option<std::net::SocketAddr>) -> anyhow::
         ),
         None => None,
     };
+    bootstrap::discover_public_ip(&mut config.sfu).await?;
     let demo = config.demo_tenant;
     let state = bootstrap::state(config)?;
     if demo {

@@ -36,10 +36,10 @@ export function admin(bin, dataDir, args) {
   return execFileSync(bin, args, { cwd: dataDir, env: env(dataDir), encoding: 'utf8' }).trim();
 }
 
-/** Starts `hushpay serve --listen 127.0.0.1:0` (with `extraEnv` added to its environment);
- *  resolves with the child, its address and logs. */
-export function startGateway(bin, dataDir, extraEnv = {}) {
-  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0'], {
+/** Starts `hushpay serve --listen 127.0.0.1:0` (with `extraEnv` added to its environment;
+ *  `listen` picks another address); resolves with the child, its address and logs. */
+export function startGateway(bin, dataDir, extraEnv = {}, { listen = '127.0.0.1:0' } = {}) {
+  const child = spawn(bin, ['serve', '--listen', listen], {
     cwd: dataDir, env: env(dataDir, extraEnv), stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs = { stdout: '', stderr: '' };

@@ -24,7 +24,7 @@
  */
 import { Emitter } from '../card/emitter';
 import { parseChatEvent } from './messages';
-import type { ChatEvent, ChatSender, ParticipantInfo, Payment, PaymentEnd, PatientPayment, RecordingState, ServerMessage } from './messages';
+import type { ChatEvent, ChatSender, IceServer, ParticipantInfo, Payment, PaymentEnd, PatientPayment, RecordingState, ServerMessage } from './messages';
 import { Signalling } from './signalling';
 import type { SignallingState, SocketLike } from './signalling';
 
@@ -37,8 +37,16 @@ export interface CallOptions {
   microphone?: MediaStream;
   /** Where to play the other side (default: a hidden `<audio>` element). */
   audioElement?: HTMLAudioElement;
-  /** STUN/TURN servers for the peer connection (none needed on one network). */
+  /**
+   * Extra STUN/TURN servers for the peer connection. The gateway's own TURN servers, with
+   * credentials minted for this participant, come in `joined` and are always used too.
+   */
   iceServers?: RTCIceServer[];
+  /**
+   * `'relay'` sends media only through TURN (the gateway's `[turn]` servers): for networks
+   * that block UDP, or to hide the patient's addresses from the media server. Default `'all'`.
+   */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   /** Give up joining after this long (default 15 s). */
   joinTimeoutMs?: number;
   /**
@@ -48,7 +56,7 @@ export interface CallOptions {
   refreshToken?: () => Promise<string>;
   /** For tests: the WebSocket and peer connection factories. */
   socket?: (url: string) => SocketLike;
-  peerConnection?: () => RTCPeerConnection;
+  peerConnection?: (config: RTCConfiguration) => RTCPeerConnection;
 }
 
 export interface ChatMessage {
@@ -122,6 +130,8 @@ export class Call {
   private mutedFlag = false;
   private signalChain: Promise<void> = Promise.resolve();
   private participantsById = new Map<string, ParticipantInfo>();
+  /** The gateway's TURN servers for this participant (from `joined`, renewed on refresh). */
+  private gatewayIceServers: IceServer[] = [];
   /** This participant, once joined. */
   me: ParticipantInfo | null = null;
   /** The room's recording state, when the gateway records and this is an agent or supervisor. */
@@ -138,7 +148,10 @@ export class Call {
       this.signalChain = this.signalChain.then(() => this.onSignal(m));
     });
     this.signalling.on('closed', (c) => this.teardown(c));
-    this.signalling.on('tokenRefreshed', (t) => this.events.emit('tokenRefreshed', t));
+    this.signalling.on('tokenRefreshed', (t) => {
+      if (t.iceServers) this.renewIceServers(t.iceServers);
+      this.events.emit('tokenRefreshed', { exp: t.exp });
+    });
     this.signalling.on('tokenExpiring', (t) => {
       this.events.emit('tokenExpiring', t);
       if (options.refreshToken) void this.refreshFromOptions(options.refreshToken);
@@ -215,6 +228,7 @@ export class Call {
         this.signalling.on('joined', async (j) => {
           this.me = j.participant;
           this.room = j.room;
+          this.gatewayIceServers = j.iceServers;
           for (const p of j.participants) this.participantsById.set(p.participant_id, p);
           try {
             await this.negotiate();
@@ -241,10 +255,11 @@ export class Call {
   private chatOpen: () => void = () => {};
 
   private async negotiate(): Promise<void> {
+    const config = this.rtcConfiguration();
     const mic = this.options.microphone ?? await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
     this.ownsMic = !this.options.microphone;
     this.mic = mic;
-    const pc = this.options.peerConnection?.() ?? new RTCPeerConnection({ iceServers: this.options.iceServers ?? [] });
+    const pc = this.options.peerConnection?.(config) ?? new RTCPeerConnection(config);
     this.pc = pc;
     const dc = pc.createDataChannel('chat');
     this.chatChannel = dc;
@@ -270,6 +285,27 @@ export class Call {
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     this.signalling.send({ type: 'offer', sdp: offer.sdp ?? '' });
+  }
+
+  /** The peer connection's configuration: the app's servers, then the gateway's. */
+  rtcConfiguration(): RTCConfiguration {
+    const iceServers: RTCIceServer[] = [...(this.options.iceServers ?? []), ...this.gatewayIceServers];
+    const policy = this.options.iceTransportPolicy ?? 'all';
+    if (policy === 'relay' && !iceServers.some((s) => [s.urls].flat().some((u) => /^turns?:/.test(u)))) {
+      throw new CallError('no_relay', 'iceTransportPolicy "relay" needs a TURN server, and the gateway offered none.');
+    }
+    return { iceServers, iceTransportPolicy: policy };
+  }
+
+  /** Fresh TURN credentials (on `token_refreshed`): used by later ICE restarts. */
+  private renewIceServers(servers: IceServer[]): void {
+    this.gatewayIceServers = servers;
+    if (!this.pc) return;
+    try {
+      this.pc.setConfiguration(this.rtcConfiguration());
+    } catch (e) {
+      this.events.emit('error', { code: 'ice_servers', message: `The TURN credentials could not be renewed: ${String(e)}`, fatal: false });
+    }
   }
 
   private async onSignal(m: ServerMessage): Promise<void> {

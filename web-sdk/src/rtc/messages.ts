@@ -84,11 +84,21 @@ export interface RecordingState {
   reasons: string[];
 }
 
+/**
+ * A TURN server with this participant's short-lived credentials (the `RTCIceServer` shape),
+ * from `joined` and `token_refreshed`.
+ */
+export interface IceServer {
+  urls: string[];
+  username: string;
+  credential: string;
+}
+
 export const TERMINAL_STATES: readonly string[] = ['succeeded', 'failed', 'cancelled', 'expired'];
 
 /** Server → client on the WebSocket. */
 export type ServerMessage =
-  | { type: 'joined'; v: number; room: string; participant: ParticipantInfo; participants: ParticipantInfo[] }
+  | { type: 'joined'; v: number; room: string; participant: ParticipantInfo; participants: ParticipantInfo[]; iceServers?: IceServer[] }
   | { type: 'answer'; sdp: string }
   | { type: 'candidate'; candidate: string; sdpMid: string | null; sdpMLineIndex: number | null }
   | { type: 'participant_joined'; participant: ParticipantInfo }
@@ -106,7 +116,7 @@ export type ServerMessage =
   /** The session's token expired; the server closes the socket (4401). */
   | { type: 'token_expired'; exp: number }
   /** A `refresh` was accepted: the session now ends at `exp`. */
-  | { type: 'token_refreshed'; exp: number };
+  | { type: 'token_refreshed'; exp: number; iceServers?: IceServer[] };
 
 /** Client → server on the WebSocket. */
 export type ClientMessage =
@@ -161,6 +171,14 @@ export function isPayment(v: unknown): v is Payment {
     && (v.result === undefined || str(v.result)) && (v.error === undefined || str(v.error));
 }
 
+/** `iceServers` as the gateway sends it: a few entries, each with URLs and credentials. */
+function isIceServers(v: unknown): v is IceServer[] {
+  return Array.isArray(v) && v.length <= 8
+    && v.every((s) => isObj(s) && strs(s.urls) && s.urls.length > 0 && str(s.username) && str(s.credential));
+}
+
+const optionalIceServers = (v: unknown): boolean => v === undefined || isIceServers(v);
+
 function isSender(v: unknown): v is ChatSender {
   return isObj(v) && str(v.participant_id) && str(v.identity) && str(v.role);
 }
@@ -181,7 +199,8 @@ export function parseServerMessage(data: unknown): ServerMessage | null {
   if (!m) return null;
   switch (m.type) {
     case 'joined':
-      return num(m.v) && str(m.room) && isParticipant(m.participant) && Array.isArray(m.participants) && m.participants.every(isParticipant) ? (m as ServerMessage) : null;
+      return num(m.v) && str(m.room) && isParticipant(m.participant) && Array.isArray(m.participants) && m.participants.every(isParticipant)
+        && optionalIceServers(m.iceServers) ? (m as ServerMessage) : null;
     case 'answer':
       return str(m.sdp) ? (m as ServerMessage) : null;
     case 'candidate':
@@ -216,8 +235,9 @@ export function parseServerMessage(data: unknown): ServerMessage | null {
     case 'token_expiring':
       return num(m.exp) && num(m.expires_in) ? (m as ServerMessage) : null;
     case 'token_expired':
-    case 'token_refreshed':
       return num(m.exp) ? (m as ServerMessage) : null;
+    case 'token_refreshed':
+      return num(m.exp) && optionalIceServers(m.iceServers) ? (m as ServerMessage) : null;
     default:
       return null;
   }

@@ -32,7 +32,7 @@ describe('Signalling', () => {
     expect(ws.sent).toEqual([{ type: 'join', v: 1 }]);
     ws.frame({ type: 'joined', v: 1, room: 'r1', participant: me, participants: [] });
     expect(s.state).toBe('joined');
-    expect(joined).toHaveBeenCalledWith({ room: 'r1', participant: me, participants: [] });
+    expect(joined).toHaveBeenCalledWith({ room: 'r1', participant: me, participants: [], iceServers: [] });
     expect(states).toEqual(['joining', 'joined']);
   });
 

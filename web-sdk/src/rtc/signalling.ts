@@ -13,7 +13,7 @@
  */
 import { Emitter } from '../card/emitter';
 import { PROTOCOL_VERSION, parseServerMessage } from './messages';
-import type { ClientMessage, ParticipantInfo, ServerMessage } from './messages';
+import type { ClientMessage, IceServer, ParticipantInfo, ServerMessage } from './messages';
 
 /** The part of `WebSocket` used here. */
 export interface SocketLike {
@@ -33,7 +33,8 @@ const FATAL = new Set(['missing_token', 'unsupported_version', 'room_full', 'too
 
 export interface SignallingEvents extends Record<string, unknown> {
   state: SignallingState;
-  joined: { room: string; participant: ParticipantInfo; participants: ParticipantInfo[] };
+  /** `iceServers`: TURN servers with this participant's credentials (empty without TURN). */
+  joined: { room: string; participant: ParticipantInfo; participants: ParticipantInfo[]; iceServers: IceServer[] };
   /** Every valid frame, after the state machine saw it. */
   message: ServerMessage;
   /** An `error` frame; `fatal` when the server ends the session with it. */
@@ -41,8 +42,9 @@ export interface SignallingEvents extends Record<string, unknown> {
   closed: { code: number; reason: string };
   /** The token expires soon (`exp` unix seconds, `expiresIn` seconds left): refresh it. */
   tokenExpiring: { exp: number; expiresIn: number };
-  /** A `refresh` was accepted: the session now ends at `exp`. */
-  tokenRefreshed: { exp: number };
+  /** A `refresh` was accepted: the session now ends at `exp` (`iceServers`: fresh TURN
+   * credentials, when the gateway has TURN). */
+  tokenRefreshed: { exp: number; iceServers?: IceServer[] };
   /** A `refresh` was refused (the session goes on until the old `exp`). */
   refreshRefused: { code: string; message: string };
 }
@@ -122,7 +124,7 @@ export class Signalling {
       case 'joined':
         if (this.current !== 'joining') break;
         this.setState('joined');
-        this.events.emit('joined', { room: msg.room, participant: msg.participant, participants: msg.participants });
+        this.events.emit('joined', { room: msg.room, participant: msg.participant, participants: msg.participants, iceServers: msg.iceServers ?? [] });
         break;
       case 'error': {
         if (this.refreshPending) {
@@ -145,7 +147,7 @@ export class Signalling {
         break;
       case 'token_refreshed':
         this.refreshPending = false;
-        this.events.emit('tokenRefreshed', { exp: msg.exp });
+        this.events.emit('tokenRefreshed', msg.iceServers ? { exp: msg.exp, iceServers: msg.iceServers } : { exp: msg.exp });
         break;
       case 'token_expired':
         this.lastError = { code: 'token_expired', message: 'The access token expired.' };

@@ -21,6 +21,13 @@ pub struct RawRtc {
     pub udp_port: Option<u16>,
     /// A TCP port for ICE-TCP, for networks that block UDP (default: none).
     pub tcp_port: Option<u16>,
+    /// The address host candidates advertise instead of `media_ip` (a 1:1 NAT's public IP).
+    pub public_ip: Option<IpAddr>,
+    /// `host:port` of a STUN server asked for the public address at start-up when
+    /// `public_ip` is not set.
+    pub stun_server: Option<String>,
+    /// How long start-up waits for the STUN answer (default 3000 ms).
+    pub stun_timeout_ms: Option<u64>,
     pub max_participants_per_room: Option<usize>,
     pub max_rooms_per_tenant: Option<usize>,
     pub max_message_bytes: Option<usize>,
@@ -46,10 +53,32 @@ impl RawRtc {
                 "must be a concrete address (a wildcard bind skips loopback and yields no usable candidate)",
             ));
         }
+        if let Some(ip) = self.public_ip
+            && (ip.is_unspecified() || ip.is_multicast())
+        {
+            return Err(invalid("rtc.public_ip", "must be a unicast address"));
+        }
+        if let Some(server) = &self.stun_server
+            && !is_host_port(server)
+        {
+            return Err(invalid(
+                "rtc.stun_server",
+                "must be HOST:PORT (e.g. stun.example.org:3478)",
+            ));
+        }
+        let stun_timeout = self
+            .stun_timeout_ms
+            .map_or(d.stun_timeout, Duration::from_millis);
+        if !(Duration::from_millis(100)..=Duration::from_secs(30)).contains(&stun_timeout) {
+            return Err(invalid("rtc.stun_timeout_ms", "must be 100 to 30000 ms"));
+        }
         let c = SfuConfig {
             media_ip: self.media_ip.unwrap_or(d.media_ip),
             udp_port: self.udp_port.unwrap_or(d.udp_port),
             tcp_port: self.tcp_port,
+            public_ip: self.public_ip,
+            stun_server: self.stun_server,
+            stun_timeout,
             max_participants_per_room: self
                 .max_participants_per_room
                 .unwrap_or(d.max_participants_per_room),
@@ -90,6 +119,15 @@ impl RawRtc {
     }
 }
 
+/// `host:port` with a non-empty host and a numeric port.
+fn is_host_port(s: &str) -> bool {
+    s.rsplit_once(':').is_some_and(|(host, port)| {
+        !host.trim_matches(['[', ']']).is_empty()
+            && !host.contains(char::is_whitespace)
+            && port.parse::<u16>().is_ok_and(|p| p != 0)
+    })
+}
+
 /// Limits and network settings of the SFU.
 #[derive(Debug, Clone)]
 pub struct SfuConfig {
@@ -101,6 +139,14 @@ pub struct SfuConfig {
     pub udp_port_fallback: bool,
     /// The engine's ICE-TCP port, if any (0: any free one).
     pub tcp_port: Option<u16>,
+    /// Address host candidates advertise instead of `media_ip` (configured, or found by STUN
+    /// at start-up); `None` advertises `media_ip`.
+    pub public_ip: Option<IpAddr>,
+    /// STUN server asked for `public_ip` at start-up when it is not configured.
+    pub stun_server: Option<String>,
+    pub stun_timeout: Duration,
+    /// TURN servers and the secret shared with them (`[turn]`, crate::ice::turn).
+    pub turn: crate::ice::turn::TurnConfig,
     pub max_participants_per_room: usize,
     pub max_rooms_per_tenant: usize,
     /// Largest signalling frame accepted (SDP offers included).
@@ -141,6 +187,10 @@ impl Default for SfuConfig {
             udp_port: DEFAULT_UDP_PORT,
             udp_port_fallback: false,
             tcp_port: None,
+            public_ip: None,
+            stun_server: None,
+            stun_timeout: Duration::from_secs(3),
+            turn: crate::ice::turn::TurnConfig::default(),
             max_participants_per_room: 8,
             max_rooms_per_tenant: 1000,
             max_message_bytes: 64 * 1024,
@@ -151,6 +201,17 @@ impl Default for SfuConfig {
             auth_timeout: Duration::from_secs(10),
             credential_recheck: Duration::from_secs(30),
         }
+    }
+}
+
+impl SfuConfig {
+    /// How host candidates are rewritten, when a public address is known.
+    pub fn advertise(&self) -> Option<crate::ice::advertise::Advertise> {
+        self.public_ip
+            .map(|public| crate::ice::advertise::Advertise {
+                bind: self.media_ip,
+                public,
+            })
     }
 }
 
@@ -194,6 +255,33 @@ impl RateLimiter {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_ip_and_stun_server_are_checked() {
+        let raw = |public: Option<&str>, stun: Option<&str>| RawRtc {
+            public_ip: public.map(|p| p.parse().unwrap()),
+            stun_server: stun.map(str::to_owned),
+            ..RawRtc::default()
+        };
+        let c = raw(Some("203.0.113.9"), Some("stun.example.org:3478"))
+            .validate()
+            .unwrap();
+        let adv = c.advertise().unwrap();
+        assert_eq!(adv.public.to_string(), "203.0.113.9");
+        assert_eq!(adv.bind, c.media_ip);
+        assert!(raw(None, None).validate().unwrap().advertise().is_none());
+        assert!(raw(Some("0.0.0.0"), None).validate().is_err());
+        for bad in [
+            "stun.example.org",
+            "stun:stun.example.org:3478x",
+            ":3478",
+            "h:0",
+        ] {
+            let e = raw(None, Some(bad)).validate().unwrap_err().to_string();
+            assert!(e.contains("rtc.stun_server"), "{bad}: {e}");
+        }
+        assert!(raw(None, Some("[2001:db8::1]:3478")).validate().is_ok());
+    }
 
     #[test]
     fn bucket_allows_burst_then_refills() {

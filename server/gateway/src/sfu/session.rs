@@ -386,6 +386,7 @@ impl Session {
                 room: self.key.name.clone(),
                 participant: me,
                 participants: others,
+                ice_servers: self.ice_servers(),
             },
         )
         .await;
@@ -393,6 +394,14 @@ impl Session {
             send(ws, &ServerMessage::Recording { recording }).await;
         }
         Flow::Continue
+    }
+
+    /// This participant's TURN servers and credentials, minted now.
+    fn ice_servers(&self) -> Vec<crate::ice::turn::IceServer> {
+        self.sfu
+            .config
+            .turn
+            .ice_servers(&self.participant.id, hushpay_auth::unix_now())
     }
 
     fn joined(&self) -> Result<Arc<Room>, (&'static str, String)> {
@@ -471,7 +480,12 @@ impl Session {
         p.own(stream);
         let chat = relay::chat_loop(Arc::clone(&self.sfu), room, Arc::clone(&p), peer, data);
         p.own(tokio::spawn(chat));
-        Ok(ServerMessage::Answer { sdp: answer })
+        // Behind a 1:1 NAT the candidates carry the public address (rtc.public_ip).
+        let sdp = match self.sfu.config.advertise() {
+            Some(adv) => adv.sdp(&answer),
+            None => answer,
+        };
+        Ok(ServerMessage::Answer { sdp })
     }
 
     async fn candidate(

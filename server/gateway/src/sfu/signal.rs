@@ -84,6 +84,10 @@ pub enum ServerMessage {
         room: String,
         participant: ParticipantInfo,
         participants: Vec<ParticipantInfo>,
+        /// TURN servers with this participant's short-lived credentials (`RTCIceServer`
+        /// shape; empty when the gateway has no `[turn]`).
+        #[serde(rename = "iceServers", default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<crate::ice::turn::IceServer>,
     },
     /// Answer to `offer`.
     Answer {
@@ -152,6 +156,9 @@ pub enum ServerMessage {
     /// Answer to an accepted `refresh`: the session now ends at `exp`.
     TokenRefreshed {
         exp: u64,
+        /// Fresh TURN credentials, as in `joined`.
+        #[serde(rename = "iceServers", default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<crate::ice::turn::IceServer>,
     },
 }
 

@@ -67,6 +67,9 @@ impl Session {
         }
         let exp = claims.exp;
         self.credential.replace(claims);
-        Ok(ServerMessage::TokenRefreshed { exp })
+        Ok(ServerMessage::TokenRefreshed {
+            exp,
+            ice_servers: self.ice_servers(),
+        })
     }
 }
