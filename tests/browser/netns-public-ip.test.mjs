@@ -61,8 +61,15 @@ test('a gateway behind a 1:1 NAT discovers its public address by STUN and advert
     const agent = await join_('agent-1', 'agent', []);
     const patient = await join_('patient-1', 'patient', [`--use-file-for-fake-audio-capture=${wav}`]);
 
-    const candidates = (await patient.evaluate(() => window.hp.wsFrames))
-      .map((f) => JSON.parse(f)).filter((m) => m.type === 'candidate').map((m) => m.candidate);
+    // The gateway's candidates: in its answer (the media engine gathers before answering),
+    // and any it trickles.
+    const frames_ = (await patient.evaluate(() => window.hp.wsFrames)).map((f) => JSON.parse(f));
+    const candidates = [
+      ...frames_.filter((m) => m.type === 'answer')
+        .flatMap((m) => m.sdp.split(/\r?\n/)).filter((l) => l.startsWith('a=candidate:'))
+        .map((l) => l.slice(2)),
+      ...frames_.filter((m) => m.type === 'candidate').map((m) => m.candidate),
+    ];
     t.diagnostic(`gateway candidates: ${JSON.stringify(candidates)}`);
     assert.ok(candidates.length > 0);
     for (const c of candidates) {
