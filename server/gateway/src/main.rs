@@ -50,21 +50,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Serve { listen } => serve(raw, listen).await,
-            Command::Keys(cmd) => {
-                hushpay::vault::cli::keys(&bootstrap::state(raw.validate()?)?, cmd).await
-            }
-            Command::Audit(cmd) => {
-                hushpay::vault::cli::audit(&bootstrap::state(raw.validate()?)?, cmd).await
-            }
-            Command::Tenant(cmd) => admin::tenant(&bootstrap::state(raw.validate()?)?, cmd).await,
-            Command::Apikey(cmd) => admin::apikey(&bootstrap::state(raw.validate()?)?, cmd).await,
-            Command::Token(cmd) => admin::token(&bootstrap::state(raw.validate()?)?, cmd).await,
+            Command::Keys(cmd) => hushpay::vault::cli::keys(&tool_state(raw)?, cmd).await,
+            Command::Audit(cmd) => hushpay::vault::cli::audit(&tool_state(raw)?, cmd).await,
+            Command::Tenant(cmd) => admin::tenant(&tool_state(raw)?, cmd).await,
+            Command::Apikey(cmd) => admin::apikey(&tool_state(raw)?, cmd).await,
+            Command::Token(cmd) => admin::token(&tool_state(raw)?, cmd).await,
             Command::Media(cmd) => hushpay::media_cli::run(cmd),
-            Command::Loadgen(args) => {
-                hushpay::loadgen::run(&bootstrap::state(raw.validate()?)?, args).await
-            }
+            Command::Loadgen(args) => hushpay::loadgen::run(&tool_state(raw)?, args).await,
         }
     })
+}
+
+/// The state an administration command works on: the same store and keys as `serve`, with
+/// the media engine on a free port (a running gateway holds `rtc.udp_port`, and a command
+/// serves no calls).
+fn tool_state(raw: RawConfig) -> anyhow::Result<hushpay::app::AppState> {
+    let mut config = raw.validate()?;
+    config.sfu.udp_port = 0;
+    config.sfu.tcp_port = None;
+    bootstrap::state(config)
 }
 
 async fn serve(raw: RawConfig, listen: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
@@ -97,6 +101,11 @@ async fn serve(raw: RawConfig, listen: Option<std::net::SocketAddr>) -> anyhow::
     println!("Hushpay listening on http://{addr}");
     println!("  health:  http://{addr}/healthz");
     println!("  JWKS:    http://{addr}/.well-known/jwks.json");
+    let media = &state.sfu.media;
+    match media.tcp_addr() {
+        Some(tcp) => println!("  media:   udp {} and ICE-TCP {tcp}", media.udp_addr()),
+        None => println!("  media:   udp {}", media.udp_addr()),
+    }
     match &metrics_listener {
         Some(l) => println!("  metrics: http://{}/metrics", l.local_addr()?),
         None => println!("  metrics: http://{addr}/metrics"),

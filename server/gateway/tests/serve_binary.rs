@@ -356,3 +356,58 @@ async fn metrics_listen_moves_the_counters_off_the_public_listener() {
     let public = c.get(format!("{}/metrics", gw.url)).send().await.unwrap();
     assert_eq!(public.status(), 404);
 }
+
+/// The media engine's one UDP port: `serve` prints it, and a development gateway whose
+/// `rtc.udp_port` is taken (another gateway, a test) takes a free one and says so; an admin
+/// command never binds it (it would fail beside a running production gateway).
+#[test]
+fn the_media_port_is_printed_and_admin_commands_leave_it_alone() {
+    let held = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+
+    let out = Command::new(BIN)
+        .args(["tenant", "create", "clinic"])
+        .current_dir(dir.path())
+        .env("HUSHPAY_LOG", "warn")
+        .env("HUSHPAY__RTC__UDP_PORT", &port)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("rtc.udp_port is taken"),
+        "an admin command tried the media port: {stderr}"
+    );
+
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env("HUSHPAY_LOG", "warn")
+        .env("HUSHPAY__RTC__UDP_PORT", &port)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let media = stdout
+        .lines()
+        .map_while(Result::ok)
+        .take(40)
+        .find_map(|l| l.trim().strip_prefix("media:").map(|m| m.trim().to_owned()));
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let media = media.expect("serve prints the media address");
+    assert!(media.starts_with("udp 127.0.0.1:"), "{media}");
+    assert!(
+        !media.ends_with(&format!(":{port}")),
+        "the taken port is not reused: {media}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("rtc.udp_port is taken"), "{stderr}");
+    drop(held);
+}
