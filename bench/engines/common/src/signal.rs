@@ -41,6 +41,9 @@ pub fn serve(listener: TcpListener, handler: Arc<OfferHandler>) -> thread::JoinH
 fn answer_one(conn: TcpStream, handler: &OfferHandler) -> Result<(), SignalError> {
     conn.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(conn.try_clone()?);
+    if reader.fill_buf()?.is_empty() {
+        return Ok(()); // a readiness probe: connected and closed
+    }
     let (target, body) = read_message(&mut reader)?;
     let mut conn = conn;
     let peer = target

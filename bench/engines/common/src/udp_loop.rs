@@ -18,6 +18,26 @@ const WAKER: Token = Token(1);
 /// Largest datagram read (ICE/DTLS/SRTP on loopback stay far below).
 const MAX_DATAGRAM: usize = 2048;
 
+/// Send and receive buffer asked for the one socket: every peer's traffic queues there, and
+/// Linux's default (212 KiB, a few hundred small datagrams) overflows within milliseconds at
+/// tens of thousands of packets a second. The kernel caps it at `net.core.rmem_max` /
+/// `wmem_max` (4 MiB on the bench machine); production servers raise those.
+pub const SOCKET_BUFFER: usize = 4 << 20;
+
+/// A non-blocking UDP socket on `addr` with [`SOCKET_BUFFER`]-byte buffers.
+pub fn bind_buffered(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    socket.set_recv_buffer_size(SOCKET_BUFFER)?;
+    socket.set_send_buffer_size(SOCKET_BUFFER)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
 /// Loop failures (only set-up and the poll itself fail; a lost datagram does not).
 #[derive(Debug, thiserror::Error)]
 pub enum LoopError {
@@ -63,10 +83,11 @@ pub struct UdpLoop {
 }
 
 impl UdpLoop {
-    /// Binds `addr` and prepares the poller and the waker.
+    /// Binds `addr` with [`SOCKET_BUFFER`]-byte kernel buffers and prepares the poller and the
+    /// waker.
     pub fn bind(addr: SocketAddr) -> Result<Self, LoopError> {
         let poll = Poll::new()?;
-        let mut socket = UdpSocket::bind(addr)?;
+        let mut socket = UdpSocket::from_std(bind_buffered(addr)?);
         poll.registry()
             .register(&mut socket, SOCKET, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);

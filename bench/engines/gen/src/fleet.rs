@@ -58,8 +58,12 @@ pub enum FleetError {
     Proc(#[from] ProcError),
     #[error("signalling for bot {bot}: {why}")]
     Signal { bot: usize, why: String },
-    #[error("set-up timed out: {with_media} of {bots} bots have media")]
-    SetupTimeout { with_media: usize, bots: usize },
+    #[error("set-up timed out: {with_media} of {bots} bots have media ({failed} failed)")]
+    SetupTimeout {
+        with_media: usize,
+        bots: usize,
+        failed: usize,
+    },
     #[error("the run ended without a measurement window")]
     NoWindow,
 }
@@ -80,9 +84,26 @@ struct Tally {
     forwarded: u64,
     latencies_us: Vec<u32>,
     disconnects: u64,
+    /// Bots whose engine failed (they stop; their pair never has media).
+    failed: Vec<bool>,
+    failures: usize,
 }
 
 impl Tally {
+    /// Stops a bot whose engine returned an error (reported once per bot, first ten only).
+    fn fail(&mut self, bot: usize, e: &BotError, timers: &mut Deadlines) {
+        timers.clear(bot);
+        self.ticks.clear(bot);
+        self.tick_at[bot] = None;
+        if !self.failed[bot] {
+            self.failed[bot] = true;
+            self.failures += 1;
+            if self.failures <= 10 {
+                eprintln!("bot {bot} failed: {e}");
+            }
+        }
+    }
+
     fn schedule(&mut self, bot: usize, at: Instant) {
         self.tick_at[bot] = Some(at);
         self.ticks.set(bot, at);
@@ -143,8 +164,10 @@ fn drain(
     deadlines: &mut Deadlines,
 ) -> Result<(), FleetError> {
     let n = bots.len();
-    let next = bots[i].drain(&mut |ev| tally.event(i, n, ev, at))?;
-    deadlines.set(i, next);
+    match bots[i].drain(&mut |ev| tally.event(i, n, ev, at)) {
+        Ok(next) => deadlines.set(i, next),
+        Err(e) => tally.fail(i, &e, deadlines),
+    }
     Ok(())
 }
 
@@ -167,6 +190,7 @@ pub fn run(cfg: &Config) -> Result<Report, FleetError> {
         epoch: Some(start),
         has_media: vec![false; n],
         tick_at: vec![None; n],
+        failed: vec![false; n],
         ..Tally::default()
     };
     let mut timers = Deadlines::default();
@@ -207,8 +231,8 @@ pub fn run(cfg: &Config) -> Result<Report, FleetError> {
     let mut events = Events::with_capacity(256);
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let mut sending = true;
-    let mut cpu_start = (0u64, 0u64);
-    let mut cpu_end = (0u64, 0u64);
+    let mut cpu_start = (0u64, 0u64, 0u64);
+    let mut cpu_end = (0u64, 0u64, 0u64);
     let mut rss_end = 0u64;
     let me = std::process::id();
     loop {
@@ -219,6 +243,7 @@ pub fn run(cfg: &Config) -> Result<Report, FleetError> {
                 return Err(FleetError::SetupTimeout {
                     with_media: tally.with_media,
                     bots: n,
+                    failed: tally.failures,
                 });
             }
             run_due(&mut bots, now, &mut tally, &mut timers, sending, cfg)?;
@@ -229,13 +254,21 @@ pub fn run(cfg: &Config) -> Result<Report, FleetError> {
         };
         let phase_deadline = match tally.window {
             None if now >= all + cfg.warmup => {
-                cpu_start = (proc_stat::cpu_us(cfg.forwarder_pid)?, proc_stat::cpu_us(me)?);
+                cpu_start = (
+                    proc_stat::cpu_us(cfg.forwarder_pid)?,
+                    proc_stat::cpu_us(me)?,
+                    proc_stat::udp_rcvbuf_errors()?,
+                );
                 tally.window = Some((now, None));
                 Some(now + cfg.window)
             }
             None => Some(all + cfg.warmup),
             Some((ws, None)) if now >= ws + cfg.window => {
-                cpu_end = (proc_stat::cpu_us(cfg.forwarder_pid)?, proc_stat::cpu_us(me)?);
+                cpu_end = (
+                    proc_stat::cpu_us(cfg.forwarder_pid)?,
+                    proc_stat::cpu_us(me)?,
+                    proc_stat::udp_rcvbuf_errors()?,
+                );
                 rss_end = proc_stat::rss_kib(cfg.forwarder_pid)?;
                 tally.window = Some((ws, Some(now)));
                 sending = false;
@@ -281,6 +314,7 @@ pub fn run(cfg: &Config) -> Result<Report, FleetError> {
         us_per_pkt: fwd_cpu_us / tally.forwarded.max(1) as f64,
         setup_s,
         rss_mb: rss_end as f64 / 1024.0,
+        udp_drops: cpu_end.2.saturating_sub(cpu_start.2),
         rss_kib_per_pair: rss_end.saturating_sub(rss_before) as f64 / cfg.pairs.max(1) as f64,
         gen_cpu_pct: gen_cpu_us / (wall * 1e6) * 100.0,
         load,
@@ -298,8 +332,10 @@ fn run_due(
     cfg: &Config,
 ) -> Result<(), FleetError> {
     while let Some(i) = timers.pop_due(now) {
-        bots[i].timeout(now)?;
-        drain(bots, i, now, tally, timers)?;
+        match bots[i].timeout(now) {
+            Ok(()) => drain(bots, i, now, tally, timers)?,
+            Err(e) => tally.fail(i, &e, timers),
+        }
     }
     if !sending {
         return Ok(());
@@ -350,8 +386,10 @@ fn handle_events(
         if event.token() == WAKER {
             while let Ok((i, answer)) = answers.try_recv() {
                 let sdp = answer.map_err(|why| FleetError::Signal { bot: i, why })?;
-                bots[i].answer(&sdp)?;
-                drain(bots, i, Instant::now(), tally, timers)?;
+                match bots[i].answer(&sdp) {
+                    Ok(()) => drain(bots, i, Instant::now(), tally, timers)?,
+                    Err(e) => tally.fail(i, &e, timers),
+                }
             }
             continue;
         }
@@ -363,8 +401,13 @@ fn handle_events(
             match bots[i].socket_mut().recv_from(buf) {
                 Ok((len, from)) => {
                     let at = Instant::now();
-                    bots[i].receive(at, from, &buf[..len])?;
-                    drain(bots, i, at, tally, timers)?;
+                    if tally.failed[i] {
+                        continue;
+                    }
+                    match bots[i].receive(at, from, &buf[..len]) {
+                        Ok(()) => drain(bots, i, at, tally, timers)?,
+                        Err(e) => tally.fail(i, &e, timers),
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,

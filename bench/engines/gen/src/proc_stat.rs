@@ -63,6 +63,23 @@ pub fn load_1min() -> Result<f64, ProcError> {
         .ok_or(ProcError::Format(path))
 }
 
+/// The machine's count of UDP datagrams dropped for a full socket receive buffer
+/// (`/proc/net/snmp`, `Udp: RcvbufErrors`).
+pub fn udp_rcvbuf_errors() -> Result<u64, ProcError> {
+    let path = "/proc/net/snmp".to_owned();
+    let snmp = read(path.clone())?;
+    let mut udp = snmp.lines().filter(|l| l.starts_with("Udp:"));
+    let (Some(names), Some(values)) = (udp.next(), udp.next()) else {
+        return Err(ProcError::Format(path));
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(n, _)| *n == "RcvbufErrors")
+        .and_then(|(_, v)| v.parse().ok())
+        .ok_or(ProcError::Format(path))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -81,5 +98,6 @@ mod tests {
         assert!(cpu_us(me).unwrap() >= 10_000);
         assert!(rss_kib(me).unwrap() > 100);
         assert!(load_1min().unwrap() >= 0.0);
+        udp_rcvbuf_errors().unwrap();
     }
 }

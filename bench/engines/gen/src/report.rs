@@ -31,6 +31,9 @@ pub struct Report {
     /// Forwarder RSS at the end of the window, MiB, and its growth per pair since before set-up.
     pub rss_mb: f64,
     pub rss_kib_per_pair: f64,
+    /// UDP datagrams the machine dropped for full receive buffers during the window (any
+    /// socket: a loss here is the kernel's, not the engine's).
+    pub udp_drops: u64,
     /// The generator's own CPU over the window, % of one core.
     pub gen_cpu_pct: f64,
     /// 1-minute load average before the start, and whether it exceeded the limit.
@@ -51,7 +54,7 @@ impl fmt::Display for Report {
             f,
             "engine={} pairs={} window_s={:.1} sent={} lost={} p50_ms={:.2} p99_ms={:.2} max_ms={:.2} \
              cpu_pct={:.1} us_per_pkt={:.2} setup_s={:.2} rss_mb={:.1} rss_kib_per_pair={:.1} \
-             gen_cpu_pct={:.1} load={:.2}",
+             udp_drops={} gen_cpu_pct={:.1} load={:.2}",
             self.engine,
             self.pairs,
             self.window_s,
@@ -65,6 +68,7 @@ impl fmt::Display for Report {
             self.setup_s,
             self.rss_mb,
             self.rss_kib_per_pair,
+            self.udp_drops,
             self.gen_cpu_pct,
             self.load,
         )?;
@@ -115,6 +119,7 @@ mod tests {
             setup_s: 0.1,
             rss_mb: 5.0,
             rss_kib_per_pair: 6.0,
+            udp_drops: 0,
             gen_cpu_pct: 7.0,
             load: 1.5,
             busy: true,
