@@ -78,15 +78,16 @@ for pairs in $PAIRS; do
 done
 
 echo
-echo "| engine | pairs | lost | p50 ms | p99 ms | max ms | fwd CPU % | µs/pkt | set-up s | RSS MB | KiB/pair | UDP drops | gen CPU % | load before |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| engine | pairs | lost | p50 ms | p99 ms | max ms | fwd CPU % | µs/pkt | set-up s | RSS MB | KiB/pair | UDP drops | gen CPU % | fwd / gen CPU wait % | load before |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 awk '{
     delete v; busy = ($NF == "BUSY") ? " BUSY" : ""
     for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-    if ($0 ~ /FAILED/) { printf "| %s | %s | failed ||||||||||||\n", v["engine"], v["pairs"]; next }
-    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%s |\n",
+    if ($0 ~ /FAILED/) { printf "| %s | %s | failed |||||||||||||\n", v["engine"], v["pairs"]; next }
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s%s |\n",
         v["engine"], v["pairs"], v["lost"], v["p50_ms"], v["p99_ms"], v["max_ms"], v["cpu_pct"],
         v["us_per_pkt"], v["setup_s"], v["rss_mb"], v["rss_kib_per_pair"], v["udp_drops"], v["gen_cpu_pct"],
+        v["fwd_wait_pct"], v["gen_wait_pct"],
         v["load"], busy
 }' "$RESULTS"
 echo

@@ -68,6 +68,28 @@ pub enum FleetError {
     NoWindow,
 }
 
+/// Counters read at the window's start and end.
+#[derive(Debug, Default, Clone, Copy)]
+struct Sample {
+    fwd_cpu_us: u64,
+    gen_cpu_us: u64,
+    fwd_wait_us: u64,
+    gen_wait_us: u64,
+    udp_drops: u64,
+}
+
+impl Sample {
+    fn take(forwarder: u32, me: u32) -> Result<Self, ProcError> {
+        Ok(Self {
+            fwd_cpu_us: proc_stat::cpu_us(forwarder)?,
+            gen_cpu_us: proc_stat::cpu_us(me)?,
+            fwd_wait_us: proc_stat::run_delay_us(forwarder)?,
+            gen_wait_us: proc_stat::run_delay_us(me)?,
+            udp_drops: proc_stat::udp_rcvbuf_errors()?,
+        })
+    }
+}
+
 /// Counts kept while the bots run.
 #[derive(Debug, Default)]
 struct Tally {
@@ -231,8 +253,8 @@ pub fn run(cfg: &Config) -> Result<Report, FleetError> {
     let mut events = Events::with_capacity(256);
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let mut sending = true;
-    let mut cpu_start = (0u64, 0u64, 0u64);
-    let mut cpu_end = (0u64, 0u64, 0u64);
+    let mut cpu_start = Sample::default();
+    let mut cpu_end = Sample::default();
     let mut rss_end = 0u64;
     let me = std::process::id();
     loop {
@@ -254,21 +276,13 @@ pub fn run(cfg: &Config) -> Result<Report, FleetError> {
         };
         let phase_deadline = match tally.window {
             None if now >= all + cfg.warmup => {
-                cpu_start = (
-                    proc_stat::cpu_us(cfg.forwarder_pid)?,
-                    proc_stat::cpu_us(me)?,
-                    proc_stat::udp_rcvbuf_errors()?,
-                );
+                cpu_start = Sample::take(cfg.forwarder_pid, me)?;
                 tally.window = Some((now, None));
                 Some(now + cfg.window)
             }
             None => Some(all + cfg.warmup),
             Some((ws, None)) if now >= ws + cfg.window => {
-                cpu_end = (
-                    proc_stat::cpu_us(cfg.forwarder_pid)?,
-                    proc_stat::cpu_us(me)?,
-                    proc_stat::udp_rcvbuf_errors()?,
-                );
+                cpu_end = Sample::take(cfg.forwarder_pid, me)?;
                 rss_end = proc_stat::rss_kib(cfg.forwarder_pid)?;
                 tally.window = Some((ws, Some(now)));
                 sending = false;
@@ -288,8 +302,9 @@ pub fn run(cfg: &Config) -> Result<Report, FleetError> {
     };
     let wall = (we - ws).as_secs_f64();
     tally.latencies_us.sort_unstable();
-    let fwd_cpu_us = cpu_end.0.saturating_sub(cpu_start.0) as f64;
-    let gen_cpu_us = cpu_end.1.saturating_sub(cpu_start.1) as f64;
+    let diff = |f: fn(&Sample) -> u64| f(&cpu_end).saturating_sub(f(&cpu_start));
+    let fwd_cpu_us = diff(|s| s.fwd_cpu_us) as f64;
+    let gen_cpu_us = diff(|s| s.gen_cpu_us) as f64;
     let setup_s = tally
         .all_media_at
         .map_or(f64::NAN, |a| (a - setup_start).as_secs_f64());
@@ -314,9 +329,11 @@ pub fn run(cfg: &Config) -> Result<Report, FleetError> {
         us_per_pkt: fwd_cpu_us / tally.forwarded.max(1) as f64,
         setup_s,
         rss_mb: rss_end as f64 / 1024.0,
-        udp_drops: cpu_end.2.saturating_sub(cpu_start.2),
+        udp_drops: diff(|s| s.udp_drops),
         rss_kib_per_pair: rss_end.saturating_sub(rss_before) as f64 / cfg.pairs.max(1) as f64,
         gen_cpu_pct: gen_cpu_us / (wall * 1e6) * 100.0,
+        fwd_wait_pct: diff(|s| s.fwd_wait_us) as f64 / (wall * 1e6) * 100.0,
+        gen_wait_pct: diff(|s| s.gen_wait_us) as f64 / (wall * 1e6) * 100.0,
         load,
         busy: load > cfg.max_load,
     })

@@ -63,6 +63,29 @@ pub fn load_1min() -> Result<f64, ProcError> {
         .ok_or(ProcError::Format(path))
 }
 
+/// Time the threads of process `pid` spent runnable but waiting for a CPU (the sum of the
+/// second field of `/proc/PID/task/*/schedstat`), in µs: how much a co-tenant took from it.
+pub fn run_delay_us(pid: u32) -> Result<u64, ProcError> {
+    let dir = format!("/proc/{pid}/task");
+    let tasks = fs::read_dir(&dir).map_err(|source| ProcError::Read {
+        path: dir.clone(),
+        source,
+    })?;
+    let mut total_ns = 0u64;
+    for task in tasks.flatten() {
+        // a thread may exit between the listing and the read: skip it
+        let Ok(stat) = fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        total_ns += stat
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| ProcError::Format(format!("{dir}/*/schedstat")))?;
+    }
+    Ok(total_ns / 1000)
+}
+
 /// The machine's count of UDP datagrams dropped for a full socket receive buffer
 /// (`/proc/net/snmp`, `Udp: RcvbufErrors`).
 pub fn udp_rcvbuf_errors() -> Result<u64, ProcError> {
@@ -99,5 +122,6 @@ mod tests {
         assert!(rss_kib(me).unwrap() > 100);
         assert!(load_1min().unwrap() >= 0.0);
         udp_rcvbuf_errors().unwrap();
+        run_delay_us(me).unwrap();
     }
 }

@@ -36,6 +36,10 @@ pub struct Report {
     pub udp_drops: u64,
     /// The generator's own CPU over the window, % of one core.
     pub gen_cpu_pct: f64,
+    /// Time the forwarder's and the generator's threads waited for a CPU while runnable during
+    /// the window, % of the window: what co-tenants took (latency then is not the engine's).
+    pub fwd_wait_pct: f64,
+    pub gen_wait_pct: f64,
     /// 1-minute load average before the start, and whether it exceeded the limit.
     pub load: f64,
     pub busy: bool,
@@ -54,7 +58,7 @@ impl fmt::Display for Report {
             f,
             "engine={} pairs={} window_s={:.1} sent={} lost={} p50_ms={:.2} p99_ms={:.2} max_ms={:.2} \
              cpu_pct={:.1} us_per_pkt={:.2} setup_s={:.2} rss_mb={:.1} rss_kib_per_pair={:.1} \
-             udp_drops={} gen_cpu_pct={:.1} load={:.2}",
+             udp_drops={} gen_cpu_pct={:.1} fwd_wait_pct={:.1} gen_wait_pct={:.1} load={:.2}",
             self.engine,
             self.pairs,
             self.window_s,
@@ -70,6 +74,8 @@ impl fmt::Display for Report {
             self.rss_kib_per_pair,
             self.udp_drops,
             self.gen_cpu_pct,
+            self.fwd_wait_pct,
+            self.gen_wait_pct,
             self.load,
         )?;
         if self.busy {
@@ -121,6 +127,8 @@ mod tests {
             rss_kib_per_pair: 6.0,
             udp_drops: 0,
             gen_cpu_pct: 7.0,
+            fwd_wait_pct: 8.0,
+            gen_wait_pct: 9.0,
             load: 1.5,
             busy: true,
         };
