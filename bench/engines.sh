@@ -36,6 +36,7 @@ done
 cd "$(dirname "$0")/engines"
 nice -n 10 cargo build --release --locked >&2
 BIN=target/release
+if [ -w /proc/self/autogroup ]; then echo "$NICE" > /proc/self/autogroup || true; fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 LOGS=$(mktemp -d)
 RESULTS="$LOGS/results"
