@@ -35,7 +35,7 @@ impl Deadlines {
     }
 
     /// The earliest current deadline.
-    pub fn next(&mut self) -> Option<Instant> {
+    pub fn earliest(&mut self) -> Option<Instant> {
         while let Some(Reverse((at, index))) = self.heap.peek().copied() {
             if self.current.get(index).copied().flatten() == Some(at) {
                 return Some(at);
@@ -47,7 +47,7 @@ impl Deadlines {
 
     /// An index whose deadline is at or before `now` (its deadline is cleared), or `None`.
     pub fn pop_due(&mut self, now: Instant) -> Option<usize> {
-        let at = self.next()?;
+        let at = self.earliest()?;
         if at > now {
             return None;
         }
@@ -71,13 +71,13 @@ mod tests {
         d.set(0, t0 + ms(10));
         d.set(1, t0 + ms(5));
         d.set(0, t0 + ms(20)); // replaces 10
-        assert_eq!(d.next(), Some(t0 + ms(5)));
+        assert_eq!(d.earliest(), Some(t0 + ms(5)));
         assert_eq!(d.pop_due(t0 + ms(15)), Some(1));
         assert_eq!(d.pop_due(t0 + ms(15)), None, "0's old 10 ms entry is stale");
         assert_eq!(d.pop_due(t0 + ms(20)), Some(0));
         assert_eq!(d.pop_due(t0 + ms(100)), None);
         d.set(2, t0);
         d.clear(2);
-        assert_eq!(d.next(), None);
+        assert_eq!(d.earliest(), None);
     }
 }

@@ -27,33 +27,31 @@ pub fn munge_answer(sdp: &str) -> String {
         if audio && (line.starts_with("a=ptime:") || line.starts_with("a=maxptime:")) {
             continue;
         }
-        if let Some(rest) = line.strip_prefix("a=rtpmap:") {
-            if let Some((pt, name)) = rest.split_once(' ') {
-                if name.to_ascii_lowercase().starts_with("opus/") {
-                    opus_pts.push(pt.to_owned());
-                }
-            }
+        if let Some(rest) = line.strip_prefix("a=rtpmap:")
+            && let Some((pt, name)) = rest.split_once(' ')
+            && name.to_ascii_lowercase().starts_with("opus/")
+        {
+            opus_pts.push(pt.to_owned());
         }
-        if let Some(rest) = line.strip_prefix("a=fmtp:") {
-            if let Some((pt, params)) = rest.split_once(' ') {
-                if opus_pts.iter().any(|p| p == pt) {
-                    let kept: Vec<&str> = params
-                        .split(';')
-                        .map(str::trim)
-                        .filter(|p| {
-                            !p.is_empty()
-                                && !p.starts_with("useinbandfec=")
-                                && !p.starts_with("maxplaybackrate=")
-                        })
-                        .collect();
-                    let mut params = kept.join(";");
-                    if !params.is_empty() {
-                        params.push(';');
-                    }
-                    out.push_str(&format!("a=fmtp:{pt} {params}{OPUS_PARAMS}\r\n"));
-                    continue;
-                }
+        if let Some(rest) = line.strip_prefix("a=fmtp:")
+            && let Some((pt, params)) = rest.split_once(' ')
+            && opus_pts.iter().any(|p| p == pt)
+        {
+            let kept: Vec<&str> = params
+                .split(';')
+                .map(str::trim)
+                .filter(|p| {
+                    !p.is_empty()
+                        && !p.starts_with("useinbandfec=")
+                        && !p.starts_with("maxplaybackrate=")
+                })
+                .collect();
+            let mut params = kept.join(";");
+            if !params.is_empty() {
+                params.push(';');
             }
+            out.push_str(&format!("a=fmtp:{pt} {params}{OPUS_PARAMS}\r\n"));
+            continue;
         }
         out.push_str(line);
         out.push_str("\r\n");
@@ -72,7 +70,10 @@ mod tests {
                    a=fmtp:111 minptime=10;useinbandfec=1\r\na=ptime:60\r\n\
                    m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n";
         let m = munge_answer(sdp);
-        assert!(m.contains("a=fmtp:111 minptime=10;useinbandfec=0;maxplaybackrate=16000\r\n"), "{m}");
+        assert!(
+            m.contains("a=fmtp:111 minptime=10;useinbandfec=0;maxplaybackrate=16000\r\n"),
+            "{m}"
+        );
         assert!(!m.contains("a=ptime:60"));
         let audio = &m[..m.find("m=application").unwrap_or(m.len())];
         assert!(audio.ends_with("a=ptime:20\r\na=maxptime:20\r\n"), "{m}");

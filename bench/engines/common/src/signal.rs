@@ -80,13 +80,13 @@ fn read_message(reader: &mut impl BufRead) -> Result<(String, String), SignalErr
         if line.is_empty() {
             break;
         }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value
-                    .trim()
-                    .parse()
-                    .map_err(|_| SignalError::Malformed("content-length"))?;
-            }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value
+                .trim()
+                .parse()
+                .map_err(|_| SignalError::Malformed("content-length"))?;
         }
     }
     let mut body = vec![0; length];
@@ -139,6 +139,9 @@ mod tests {
         );
         assert_eq!(post_offer(addr, 3, "v=0\r\n").unwrap(), "answer 3 to 5");
         let refused = post_offer(addr, 9, "x").unwrap_err();
-        assert!(matches!(refused, SignalError::Refused { status: 400, .. }), "{refused}");
+        assert!(
+            matches!(refused, SignalError::Refused { status: 400, .. }),
+            "{refused}"
+        );
     }
 }

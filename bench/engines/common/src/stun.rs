@@ -66,7 +66,9 @@ mod tests {
 
     #[test]
     fn rtp_and_truncated_messages_have_none() {
-        let rtp = [0x80u8, 111, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0x21, 0x12, 0xa4, 0x42, 0, 0, 0, 0];
+        let rtp = [
+            0x80u8, 111, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0x21, 0x12, 0xa4, 0x42, 0, 0, 0, 0,
+        ];
         assert!(!is_stun(&rtp));
         assert_eq!(local_ufrag(&rtp), None);
         let m = binding_request("a:b");

@@ -103,7 +103,6 @@ impl Forwarder {
             RTCRtpCodecParameters {
                 rtp_codec: opus(),
                 payload_type: OPUS_PT,
-                ..Default::default()
             },
             RtpCodecKind::Audio,
         )
@@ -269,6 +268,6 @@ impl Handler for Forwarder {
     }
 
     fn next_deadline(&mut self) -> Option<Instant> {
-        self.deadlines.next()
+        self.deadlines.earliest()
     }
 }

@@ -72,7 +72,10 @@ impl Forwarder {
             .build(now);
         let candidate = Candidate::host(self.local, "udp").map_err(|e| e.to_string())?;
         rtc.add_local_candidate(candidate);
-        let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| e.to_string())?;
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| e.to_string())?;
         let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
         if self.peers.len() <= peer {
             self.peers.resize_with(peer + 1, || None);
@@ -201,6 +204,6 @@ impl Handler for Forwarder {
     }
 
     fn next_deadline(&mut self) -> Option<Instant> {
-        self.deadlines.next()
+        self.deadlines.earliest()
     }
 }

@@ -216,7 +216,9 @@ fn main() -> anyhow::Result<()> {
     let accept = Arc::clone(&peers);
     let server = signal::serve(
         listener,
-        Arc::new(move |peer, offer| handle.block_on(negotiate(Arc::clone(&accept), bind, peer, offer))),
+        Arc::new(move |peer, offer| {
+            handle.block_on(negotiate(Arc::clone(&accept), bind, peer, offer))
+        }),
     );
     eprintln!(
         "fwd-webrtc ready udp={bind} http={http} workers={}",

@@ -170,7 +170,8 @@ impl Tally {
                 if self.in_window(sent) {
                     self.received += 1;
                     let us = at.saturating_duration_since(sent).as_micros();
-                    self.latencies_us.push(u32::try_from(us).unwrap_or(u32::MAX));
+                    self.latencies_us
+                        .push(u32::try_from(us).unwrap_or(u32::MAX));
                 }
             }
         }
@@ -271,7 +272,14 @@ pub fn run(cfg: &Config) -> Result<Report, FleetError> {
             run_due(&mut bots, now, &mut tally, &mut timers, sending, cfg)?;
             let deadline = Some(setup_start + cfg.setup_timeout);
             wait(&mut poll, &mut events, &mut timers, &mut tally, deadline)?;
-            handle_events(&events, &mut bots, &mut buf, &answer_rx, &mut tally, &mut timers)?;
+            handle_events(
+                &events,
+                &mut bots,
+                &mut buf,
+                &answer_rx,
+                &mut tally,
+                &mut timers,
+            )?;
             continue;
         };
         let phase_deadline = match tally.window {
@@ -293,8 +301,21 @@ pub fn run(cfg: &Config) -> Result<Report, FleetError> {
             Some((_, Some(we))) => Some(we + cfg.drain),
         };
         run_due(&mut bots, now, &mut tally, &mut timers, sending, cfg)?;
-        wait(&mut poll, &mut events, &mut timers, &mut tally, phase_deadline)?;
-        handle_events(&events, &mut bots, &mut buf, &answer_rx, &mut tally, &mut timers)?;
+        wait(
+            &mut poll,
+            &mut events,
+            &mut timers,
+            &mut tally,
+            phase_deadline,
+        )?;
+        handle_events(
+            &events,
+            &mut bots,
+            &mut buf,
+            &answer_rx,
+            &mut tally,
+            &mut timers,
+        )?;
     }
 
     let Some((ws, Some(we))) = tally.window else {
@@ -378,7 +399,7 @@ fn wait(
     tally: &mut Tally,
     phase: Option<Instant>,
 ) -> Result<(), FleetError> {
-    let next = [timers.next(), tally.ticks.next(), phase]
+    let next = [timers.earliest(), tally.ticks.earliest(), phase]
         .into_iter()
         .flatten()
         .min();

@@ -63,7 +63,10 @@ fn main() -> anyhow::Result<()> {
     };
     let report = fleet::run(&cfg)?;
     if report.busy && a.strict {
-        eprintln!("refusing to report: load {:.2} > {:.2} before the start", report.load, a.max_load);
+        eprintln!(
+            "refusing to report: load {:.2} > {:.2} before the start",
+            report.load, a.max_load
+        );
         std::process::exit(2);
     }
     println!("{report}");

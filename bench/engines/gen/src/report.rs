@@ -133,7 +133,10 @@ mod tests {
             busy: true,
         };
         let line = r.to_string();
-        assert!(line.starts_with("engine=str0m pairs=2 window_s=1.0 sent=10 lost=1 "), "{line}");
+        assert!(
+            line.starts_with("engine=str0m pairs=2 window_s=1.0 sent=10 lost=1 "),
+            "{line}"
+        );
         assert!(line.ends_with("load=1.50 BUSY"), "{line}");
     }
 }
