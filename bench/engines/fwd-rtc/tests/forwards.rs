@@ -40,6 +40,7 @@ fn forwards_two_pairs_both_ways() {
         max_load: f64::INFINITY,
     });
     child.kill().unwrap();
+    child.wait().unwrap();
     let report = report.unwrap();
     // 4 bots x 50 packets/s x 2 s, give or take the window's edges
     assert!(report.sent >= 380, "{report}");
