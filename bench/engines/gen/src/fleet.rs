@@ -12,9 +12,10 @@ use engines_common::signal;
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use crate::bot::{Bot, BotError, BotEvent};
+use crate::bot::{Bot, BotError};
 use crate::proc_stat::{self, ProcError};
 use crate::report::{Report, percentile_ms};
+use crate::tally::{Sample, Tally};
 
 /// Packet interval of every bot.
 pub const PACKET_INTERVAL: Duration = Duration::from_millis(20);
@@ -68,116 +69,6 @@ pub enum FleetError {
     NoWindow,
 }
 
-/// Counters read at the window's start and end.
-#[derive(Debug, Default, Clone, Copy)]
-struct Sample {
-    fwd_cpu_us: u64,
-    gen_cpu_us: u64,
-    fwd_wait_us: u64,
-    gen_wait_us: u64,
-    udp_drops: u64,
-}
-
-impl Sample {
-    fn take(forwarder: u32, me: u32) -> Result<Self, ProcError> {
-        Ok(Self {
-            fwd_cpu_us: proc_stat::cpu_us(forwarder)?,
-            gen_cpu_us: proc_stat::cpu_us(me)?,
-            fwd_wait_us: proc_stat::run_delay_us(forwarder)?,
-            gen_wait_us: proc_stat::run_delay_us(me)?,
-            udp_drops: proc_stat::udp_rcvbuf_errors()?,
-        })
-    }
-}
-
-/// Counts kept while the bots run.
-#[derive(Debug, Default)]
-struct Tally {
-    epoch: Option<Instant>,
-    has_media: Vec<bool>,
-    with_media: usize,
-    all_media_at: Option<Instant>,
-    /// Send ticks: each bot's scheduled instant of its next packet.
-    ticks: Deadlines,
-    tick_at: Vec<Option<Instant>>,
-    window: Option<(Instant, Option<Instant>)>,
-    sent: u64,
-    received: u64,
-    forwarded: u64,
-    latencies_us: Vec<u32>,
-    disconnects: u64,
-    /// Bots whose engine failed (they stop; their pair never has media).
-    failed: Vec<bool>,
-    failures: usize,
-}
-
-impl Tally {
-    /// Stops a bot whose engine returned an error (reported once per bot, first ten only).
-    fn fail(&mut self, bot: usize, e: &BotError, timers: &mut Deadlines) {
-        timers.clear(bot);
-        self.ticks.clear(bot);
-        self.tick_at[bot] = None;
-        if !self.failed[bot] {
-            self.failed[bot] = true;
-            self.failures += 1;
-            if self.failures <= 10 {
-                eprintln!("bot {bot} failed: {e}");
-            }
-        }
-    }
-
-    fn schedule(&mut self, bot: usize, at: Instant) {
-        self.tick_at[bot] = Some(at);
-        self.ticks.set(bot, at);
-    }
-
-    /// Books the tick of `bot` just sent and schedules the next one on its 20 ms grid (a late
-    /// tick is sent late, not skipped).
-    fn reschedule(&mut self, bot: usize) {
-        if let Some(at) = self.tick_at[bot] {
-            self.schedule(bot, at + PACKET_INTERVAL);
-        }
-    }
-
-    fn in_window(&self, t: Instant) -> bool {
-        match self.window {
-            Some((start, end)) => t >= start && end.is_none_or(|end| t < end),
-            None => false,
-        }
-    }
-
-    fn event(&mut self, bot: usize, n: usize, ev: BotEvent, at: Instant) {
-        match ev {
-            BotEvent::Connected => {
-                // spread the bots' send instants over the 20 ms period
-                let phase = PACKET_INTERVAL.mul_f64(bot as f64 / n as f64);
-                self.schedule(bot, at + phase);
-            }
-            BotEvent::Disconnected => self.disconnects += 1,
-            BotEvent::Media { sent_ns, .. } => {
-                if !self.has_media[bot] {
-                    self.has_media[bot] = true;
-                    self.with_media += 1;
-                    if self.with_media == n {
-                        self.all_media_at = Some(at);
-                    }
-                }
-                if self.in_window(at) {
-                    self.forwarded += 1;
-                }
-                let Some(epoch) = self.epoch else { return };
-                let sent = epoch + Duration::from_nanos(sent_ns);
-                if self.in_window(sent) {
-                    self.received += 1;
-                    let us = at.saturating_duration_since(sent).as_micros();
-                    self.latencies_us
-                        .push(u32::try_from(us).unwrap_or(u32::MAX));
-                }
-            }
-        }
-    }
-}
-
 /// Drains bot `i` and books its events and next deadline.
 fn drain(
     bots: &mut [Bot],
@@ -192,6 +83,40 @@ fn drain(
         Err(e) => tally.fail(i, &e, deadlines),
     }
     Ok(())
+}
+
+/// Answers to offers, by bot.
+type Answers = mpsc::Receiver<(usize, Result<String, String>)>;
+
+/// Starts `cfg.concurrency` threads that post the offers sent on the returned channel and
+/// hand each answer back through the other, waking the loop.
+fn spawn_signalling(cfg: &Config, waker: &Arc<Waker>) -> (mpsc::Sender<(usize, String)>, Answers) {
+    let (job_tx, job_rx) = mpsc::channel::<(usize, String)>();
+    let job_rx = Arc::new(Mutex::new(job_rx));
+    let (answer_tx, answer_rx) = mpsc::channel();
+    for _ in 0..cfg.concurrency.max(1) {
+        let (jobs, answers, waker, addr) = (
+            Arc::clone(&job_rx),
+            answer_tx.clone(),
+            Arc::clone(waker),
+            cfg.signal,
+        );
+        thread::spawn(move || {
+            loop {
+                let job = match jobs.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok((bot, offer)) = job else { return };
+                let answer = signal::post_offer(addr, bot, &offer).map_err(|e| e.to_string());
+                if answers.send((bot, answer)).is_err() {
+                    return;
+                }
+                let _ = waker.wake();
+            }
+        });
+    }
+    (job_tx, answer_rx)
 }
 
 /// Connects `pairs` call pairs through the forwarder, measures, and reports.
@@ -218,32 +143,7 @@ pub fn run(cfg: &Config) -> Result<Report, FleetError> {
     };
     let mut timers = Deadlines::default();
 
-    // signalling: a few threads post the offers; answers come back through the waker
-    let (job_tx, job_rx) = mpsc::channel::<(usize, String)>();
-    let job_rx = Arc::new(Mutex::new(job_rx));
-    let (answer_tx, answer_rx) = mpsc::channel::<(usize, Result<String, String>)>();
-    for _ in 0..cfg.concurrency.max(1) {
-        let (jobs, answers, waker, addr) = (
-            Arc::clone(&job_rx),
-            answer_tx.clone(),
-            Arc::clone(&waker),
-            cfg.signal,
-        );
-        thread::spawn(move || {
-            loop {
-                let job = match jobs.lock() {
-                    Ok(rx) => rx.recv(),
-                    Err(_) => return,
-                };
-                let Ok((bot, offer)) = job else { return };
-                let answer = signal::post_offer(addr, bot, &offer).map_err(|e| e.to_string());
-                if answers.send((bot, answer)).is_err() {
-                    return;
-                }
-                let _ = waker.wake();
-            }
-        });
-    }
+    let (job_tx, answer_rx) = spawn_signalling(cfg, &waker);
     let setup_start = Instant::now();
     for (i, bot) in bots.iter_mut().enumerate() {
         let offer = bot.offer()?;
@@ -416,7 +316,7 @@ fn handle_events(
     events: &Events,
     bots: &mut [Bot],
     buf: &mut [u8],
-    answers: &mpsc::Receiver<(usize, Result<String, String>)>,
+    answers: &Answers,
     tally: &mut Tally,
     timers: &mut Deadlines,
 ) -> Result<(), FleetError> {

@@ -20,3 +20,4 @@ pub mod fleet;
 pub mod payload;
 pub mod proc_stat;
 pub mod report;
+mod tally;
