@@ -158,7 +158,7 @@ async fn negotiate(
     );
     let desc = RTCSessionDescription::offer(offer).map_err(|e| e.to_string())?;
     pc.set_remote_description(desc).await.map_err(fail)?;
-    let ssrc = rand_ssrc(peer);
+    let ssrc = ssrc_for(peer);
     let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
         format!("fwd-{peer}"),
         format!("fwd-{peer}-audio"),
@@ -198,7 +198,7 @@ async fn negotiate(
 }
 
 /// A distinct SSRC per peer (a forwarder's downlinks need not be random).
-fn rand_ssrc(peer: usize) -> u32 {
+fn ssrc_for(peer: usize) -> u32 {
     0x1000_0000 ^ (peer as u32).wrapping_mul(0x9e37_79b9)
 }
 
