@@ -14,6 +14,7 @@ use str0m::{Candidate, Input, Rtc, RtcConfig};
 
 use crate::deadlines::Deadlines;
 use crate::peer::{Drained, Peer, PeerEvent, RtpOut};
+use crate::unwind::guard;
 use crate::{EngineError, sdp, stun};
 
 /// How many remote addresses one peer may be reached from (host, reflexive, relayed, TCP
@@ -175,12 +176,12 @@ impl Endpoint {
         now: Instant,
         offer: &str,
     ) -> Result<(PeerId, String), EngineError> {
-        let offer =
-            SdpOffer::from_sdp_string(offer).map_err(|e| EngineError::Sdp(e.to_string()))?;
+        let offer = guard(|| SdpOffer::from_sdp_string(offer))
+            .ok_or(EngineError::Panicked)?
+            .map_err(|e| EngineError::Sdp(e.to_string()))?;
         let mut rtc = self.rtc(now)?;
-        let answer = rtc
-            .sdp_api()
-            .accept_offer(offer)
+        let answer = guard(|| rtc.sdp_api().accept_offer(offer))
+            .ok_or(EngineError::Panicked)?
             .map_err(|e| EngineError::Sdp(e.to_string()))?;
         let id = self.insert(rtc);
         self.drain(id.slot as usize);
@@ -198,15 +199,20 @@ impl Endpoint {
         channel: Option<&str>,
     ) -> Result<(PeerId, String), EngineError> {
         let mut rtc = self.rtc(now)?;
-        let mut change = rtc.sdp_api();
-        let mids: Vec<_> = (0..audio_sections.max(1))
-            .map(|_| change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None))
-            .collect();
-        if let Some(label) = channel {
-            change.add_channel(label.to_owned());
-        }
-        let (offer, pending) = change
-            .apply()
+        let made = guard(|| {
+            let mut change = rtc.sdp_api();
+            let mids: Vec<_> = (0..audio_sections.max(1))
+                .map(|_| change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None))
+                .collect();
+            if let Some(label) = channel {
+                change.add_channel(label.to_owned());
+            }
+            change
+                .apply()
+                .map(|(offer, pending)| (mids, offer, pending))
+        });
+        let (mids, offer, pending) = made
+            .ok_or(EngineError::Panicked)?
             .ok_or_else(|| EngineError::Sdp("nothing to offer".to_owned()))?;
         let id = self.insert(rtc);
         if let Some(peer) = self.peer_mut(id) {
@@ -241,10 +247,12 @@ impl Endpoint {
             .pending
             .take()
             .ok_or_else(|| EngineError::Sdp("no offer is waiting for an answer".to_owned()))?;
-        p.rtc
-            .sdp_api()
-            .accept_answer(pending, answer)
-            .map_err(|e| EngineError::Sdp(e.to_string()))?;
+        let applied = guard(|| p.rtc.sdp_api().accept_answer(pending, answer));
+        let Some(applied) = applied else {
+            self.remove(peer.slot as usize);
+            return Err(EngineError::Panicked);
+        };
+        applied.map_err(|e| EngineError::Sdp(e.to_string()))?;
         self.drain(peer.slot as usize);
         Ok(())
     }
@@ -280,8 +288,13 @@ impl Endpoint {
         let Some(peer) = self.slots[slot].peer.as_mut() else {
             return Err(EngineError::UnknownPeer);
         };
-        if peer.rtc.handle_input(input).is_err() {
-            self.stats.refused += 1;
+        match guard(|| peer.rtc.handle_input(input)) {
+            Some(Ok(())) => {}
+            Some(Err(_)) => self.stats.refused += 1,
+            None => {
+                self.remove(slot);
+                return Err(EngineError::Panicked);
+            }
         }
         self.drain(slot);
         Ok(id)
@@ -294,7 +307,10 @@ impl Endpoint {
                 continue;
             };
             // A failed timeout shows in the drain: the peer is no longer alive.
-            let _ = peer.rtc.handle_input(Input::Timeout(now));
+            if guard(|| peer.rtc.handle_input(Input::Timeout(now))).is_none() {
+                self.remove(slot);
+                continue;
+            }
             self.drain(slot);
         }
     }
@@ -317,7 +333,12 @@ impl Endpoint {
         rtp: RtpOut,
     ) -> Result<(), EngineError> {
         let p = self.peer_mut(peer).ok_or(EngineError::UnknownPeer)?;
-        p.write_rtp(now, rtp)?;
+        if let Err(e) = p.write_rtp(now, rtp) {
+            if matches!(e, EngineError::Panicked) {
+                self.remove(peer.slot as usize);
+            }
+            return Err(e);
+        }
         self.drain(peer.slot as usize);
         Ok(())
     }
@@ -331,9 +352,14 @@ impl Endpoint {
         data: &[u8],
     ) -> Result<bool, EngineError> {
         let p = self.peer_mut(peer).ok_or(EngineError::UnknownPeer)?;
-        let sent = match p.rtc.channel(channel) {
-            Some(mut c) => c.write(binary, data)?,
-            None => return Err(EngineError::Peer("no such data channel".to_owned())),
+        let written = guard(|| p.rtc.channel(channel).map(|mut c| c.write(binary, data)));
+        let sent = match written {
+            Some(Some(w)) => w?,
+            Some(None) => return Err(EngineError::Peer("no such data channel".to_owned())),
+            None => {
+                self.remove(peer.slot as usize);
+                return Err(EngineError::Panicked);
+            }
         };
         self.drain(peer.slot as usize);
         Ok(sent)
@@ -490,7 +516,7 @@ impl Endpoint {
         let Some(mut peer) = self.slots[slot].peer.take() else {
             return;
         };
-        peer.rtc.disconnect();
+        let _ = guard(|| peer.rtc.disconnect());
         self.by_ufrag.remove(&peer.ufrag);
         for a in &peer.addrs {
             self.by_addr.remove(a);

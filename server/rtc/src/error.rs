@@ -23,6 +23,9 @@ pub enum EngineError {
     /// The peer has no negotiated audio (or not this payload) to send with.
     #[error("no negotiated audio to send")]
     NoAudio,
+    /// The peer's WebRTC stack panicked (an internal bug); the peer was removed.
+    #[error("the peer's WebRTC stack failed internally; the peer was closed")]
+    Panicked,
     /// The peer's WebRTC state machine refused the input.
     #[error("peer failed: {0}")]
     Peer(String),

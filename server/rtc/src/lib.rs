@@ -22,6 +22,9 @@
 //! * **The media rules of the product.** Opus (no in-band FEC, `maxplaybackrate=16000`, 20 ms
 //!   packets asked for) and telephone-event at 48 and 8 kHz are the only codecs; answers are
 //!   munged by [`sdp::munge_answer`].
+//! * **A bug in str0m costs one peer.** str0m panics on internal bugs by design; every call
+//!   into a peer runs under `catch_unwind`, and a peer that panicked is removed and reported
+//!   [`PeerEvent::Gone`]; the worker and its other peers go on.
 //! * **Data channels** open, carry and close as [`PeerEvent`]s; messages may be chat holding
 //!   card numbers, so the caller wipes them (this crate keeps no copy after handing one out).
 
@@ -33,6 +36,7 @@ mod error;
 mod peer;
 pub mod sdp;
 pub mod stun;
+mod unwind;
 
 pub use endpoint::{
     Endpoint, EndpointConfig, EndpointStats, MAX_ROUTES_PER_PEER, Output, PeerId, Transmit,

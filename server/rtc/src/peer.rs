@@ -13,6 +13,7 @@ use str0m::rtp::{RtpWrite, SeqNo};
 use str0m::{Event, IceConnectionState, Output, Rtc};
 
 use crate::EngineError;
+use crate::unwind::guard;
 
 /// What a peer sent that the caller handles.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,14 +165,18 @@ impl Peer {
     pub fn write_rtp(&mut self, now: Instant, out: RtpOut) -> Result<(), EngineError> {
         let mid = *self.audio.get(out.section).ok_or(EngineError::NoAudio)?;
         let pt = self.payload_type(mid, out.payload_kind)?;
-        let mut direct = self.rtc.direct_api();
-        let stream = direct
-            .stream_tx_by_mid(mid, None)
-            .ok_or(EngineError::NoAudio)?;
         let write = RtpWrite::new(pt, SeqNo::from(out.seq), out.timestamp, now, out.payload)
             .marker(out.marker);
-        stream.write_rtp(write);
-        Ok(())
+        let rtc = &mut self.rtc;
+        let written = guard(move || {
+            let mut direct = rtc.direct_api();
+            let Some(stream) = direct.stream_tx_by_mid(mid, None) else {
+                return Err(EngineError::NoAudio);
+            };
+            stream.write_rtp(write);
+            Ok(())
+        });
+        written.unwrap_or(Err(EngineError::Panicked))
     }
 
     /// The payload type the remote side accepts for `kind` on `mid`.
@@ -194,10 +199,13 @@ impl Peer {
     }
 
     /// Drains the peer: transmits and events go to `sink`; returns its next deadline, or
-    /// `None` when it failed (the caller removes it).
+    /// `None` when it failed or panicked (the caller removes it).
     pub fn drain(&mut self, mut sink: impl FnMut(Drained)) -> Option<Instant> {
         loop {
-            match self.rtc.poll_output() {
+            let Some(output) = guard(|| self.rtc.poll_output()) else {
+                return None; // panicked: the caller drops this peer
+            };
+            match output {
                 Ok(Output::Timeout(t)) => {
                     return self.rtc.is_alive().then_some(t);
                 }
