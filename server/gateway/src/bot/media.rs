@@ -247,6 +247,10 @@ impl Received {
 pub(super) struct Handler {
     received: Arc<Mutex<Received>>,
     signal_tx: mpsc::UnboundedSender<String>,
+    /// Candidates gathered before the offer went out (gathering starts with the local
+    /// description, before the offer is sent); `None` once it has: they follow it, in order,
+    /// as the protocol asks (a candidate before the offer is refused with `not_joined`).
+    held: Mutex<Option<Vec<String>>>,
 }
 
 impl Handler {
@@ -259,9 +263,18 @@ impl Handler {
             Arc::new(Self {
                 received,
                 signal_tx,
+                held: Mutex::new(Some(Vec::new())),
             }),
             rx,
         )
+    }
+
+    /// The offer has been sent: the held candidates follow it, and later ones go at once.
+    pub(super) fn offer_sent(&self) {
+        let held = self.held.lock().unwrap_or_else(|p| p.into_inner()).take();
+        for c in held.into_iter().flatten() {
+            let _ = self.signal_tx.send(c);
+        }
     }
 }
 
@@ -275,7 +288,11 @@ impl PeerConnectionEventHandler for Handler {
                 "sdpMid": null,
                 "sdpMLineIndex": 0,
             });
-            let _ = self.signal_tx.send(msg.to_string());
+            let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+            match held.as_mut() {
+                Some(queue) => queue.push(msg.to_string()),
+                None => drop(self.signal_tx.send(msg.to_string())),
+            }
         }
     }
 

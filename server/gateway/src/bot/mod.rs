@@ -104,9 +104,12 @@ impl Bot {
         let (handler, mut chat_open) =
             media::Handler::new(Arc::clone(&received), signalling.sender());
         let (chat_tx, chat_rx) = mpsc::channel(256);
-        let pc = peer::build(std::net::SocketAddr::new(config.media_ip, 0), handler)
-            .await
-            .map_err(|e| BotError::new("peer connection", e))?;
+        let pc = peer::build(
+            std::net::SocketAddr::new(config.media_ip, 0),
+            Arc::clone(&handler) as _,
+        )
+        .await
+        .map_err(|e| BotError::new("peer connection", e))?;
         let (uplink, ssrc) = media::uplink_track();
         pc.add_track(Arc::clone(&uplink) as Arc<dyn TrackLocal>)
             .await
@@ -132,6 +135,7 @@ impl Bot {
             .await
             .map_err(|e| BotError::new("local description", e))?;
         signalling.send_json(&serde_json::json!({"type":"offer","sdp":sdp}))?;
+        handler.offer_sent();
         let answer = signalling.take_answer().await?;
         let desc = RTCSessionDescription::answer(answer).map_err(|e| BotError::new("answer", e))?;
         pc.set_remote_description(desc)
