@@ -1,22 +1,29 @@
 // Starting the real gateway for browser tests: the binary (built by cargo when missing or
 // stale), a private data directory on SQLite, admin CLI calls against the same store.
 import { spawn, execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
+let copied = null;
+
 /** The `hushpay` binary (cargo build is a quick no-op when it is up to date), copied away at
- *  once: a target directory shared with other checkouts may replace it under the test. */
+ *  once: a target directory shared with other checkouts may replace it under the test. One
+ *  copy per test process, removed when the process exits (a debug binary is ~400 MB: copies
+ *  left behind filled the disk). */
 export function gatewayBinary() {
   if (process.env.HUSHPAY_BIN) return process.env.HUSHPAY_BIN;
+  if (copied) return copied;
   execFileSync('cargo', ['build', '--quiet', '-p', 'hushpay'], { cwd: root, stdio: 'inherit' });
   const target = process.env.CARGO_TARGET_DIR || join(root, 'target');
-  const copy = join(mkdtempSync(join(tmpdir(), 'hushpay-bin-')), 'hushpay');
-  copyFileSync(join(target, 'debug', 'hushpay'), copy);
-  return copy;
+  const dir = mkdtempSync(join(tmpdir(), 'hushpay-bin-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  copied = join(dir, 'hushpay');
+  copyFileSync(join(target, 'debug', 'hushpay'), copied);
+  return copied;
 }
 
 function env(dataDir, extra = {}) {
