@@ -29,16 +29,11 @@ pub struct EndpointConfig {
     pub udp: SocketAddr,
     /// Offer UDP candidates (false: a TCP-only client, as behind a firewall that drops UDP).
     pub udp_candidates: bool,
-    /// Advertised instead of `udp`'s address when set (1:1 NAT, `rtc.public_ip`): a
-    /// server-reflexive candidate whose base is `udp`, beside the host candidate.
-    pub public_udp: Option<SocketAddr>,
     /// The local TCP address for ICE-TCP (RFC 6544), if any: a passive candidate the peers
     /// connect to (a server), or with `tcp_active` an active one (a client that connects).
     pub tcp: Option<SocketAddr>,
     /// The TCP candidate is active (the driver connects out) instead of passive.
     pub tcp_active: bool,
-    /// Advertised for `tcp` behind 1:1 NAT.
-    pub public_tcp: Option<SocketAddr>,
     /// Opus payload type offered (answers follow the offer's numbering).
     pub opus_pt: u8,
     /// telephone-event payload types and clock rates offered.
@@ -51,10 +46,8 @@ impl EndpointConfig {
         Self {
             udp,
             udp_candidates: true,
-            public_udp: None,
             tcp: None,
             tcp_active: false,
-            public_tcp: None,
             opus_pt: 111,
             event_pts: vec![(110, 48_000), (126, 8_000)],
         }
@@ -247,13 +240,10 @@ impl Endpoint {
             .pending
             .take()
             .ok_or_else(|| EngineError::Sdp("no offer is waiting for an answer".to_owned()))?;
-        let applied = guard(|| p.rtc.sdp_api().accept_answer(pending, answer));
-        let Some(applied) = applied else {
-            self.remove(peer.slot as usize);
-            return Err(EngineError::Panicked);
-        };
-        applied.map_err(|e| EngineError::Sdp(e.to_string()))?;
-        self.drain(peer.slot as usize);
+        let slot = peer.slot as usize;
+        self.call(slot, |p| p.rtc.sdp_api().accept_answer(pending, answer))?
+            .map_err(|e| EngineError::Sdp(e.to_string()))?;
+        self.drain(slot);
         Ok(())
     }
 
@@ -285,16 +275,8 @@ impl Endpoint {
             },
         );
         let id = self.id(slot);
-        let Some(peer) = self.slots[slot].peer.as_mut() else {
-            return Err(EngineError::UnknownPeer);
-        };
-        match guard(|| peer.rtc.handle_input(input)) {
-            Some(Ok(())) => {}
-            Some(Err(_)) => self.stats.refused += 1,
-            None => {
-                self.remove(slot);
-                return Err(EngineError::Panicked);
-            }
+        if self.call(slot, |p| p.rtc.handle_input(input))?.is_err() {
+            self.stats.refused += 1;
         }
         self.drain(slot);
         Ok(id)
@@ -303,15 +285,14 @@ impl Endpoint {
     /// Runs every peer whose deadline is `now` or earlier.
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some(slot) = self.deadlines.pop_due(now) {
-            let Some(peer) = self.slots.get_mut(slot).and_then(|s| s.peer.as_mut()) else {
-                continue;
-            };
-            // A failed timeout shows in the drain: the peer is no longer alive.
-            if guard(|| peer.rtc.handle_input(Input::Timeout(now))).is_none() {
-                self.remove(slot);
-                continue;
+            // A failed timeout shows in the drain (the peer is no longer alive); a gone or
+            // panicked peer has nothing to drain.
+            if self
+                .call(slot, |p| p.rtc.handle_input(Input::Timeout(now)))
+                .is_ok()
+            {
+                self.drain(slot);
             }
-            self.drain(slot);
         }
     }
 
@@ -332,14 +313,10 @@ impl Endpoint {
         peer: PeerId,
         rtp: RtpOut,
     ) -> Result<(), EngineError> {
-        let p = self.peer_mut(peer).ok_or(EngineError::UnknownPeer)?;
-        if let Err(e) = p.write_rtp(now, rtp) {
-            if matches!(e, EngineError::Panicked) {
-                self.remove(peer.slot as usize);
-            }
-            return Err(e);
-        }
-        self.drain(peer.slot as usize);
+        self.peer_mut(peer).ok_or(EngineError::UnknownPeer)?;
+        let slot = peer.slot as usize;
+        self.call(slot, |p| p.write_rtp(now, rtp))??;
+        self.drain(slot);
         Ok(())
     }
 
@@ -351,17 +328,14 @@ impl Endpoint {
         binary: bool,
         data: &[u8],
     ) -> Result<bool, EngineError> {
-        let p = self.peer_mut(peer).ok_or(EngineError::UnknownPeer)?;
-        let written = guard(|| p.rtc.channel(channel).map(|mut c| c.write(binary, data)));
-        let sent = match written {
-            Some(Some(w)) => w?,
-            Some(None) => return Err(EngineError::Peer("no such data channel".to_owned())),
-            None => {
-                self.remove(peer.slot as usize);
-                return Err(EngineError::Panicked);
-            }
-        };
-        self.drain(peer.slot as usize);
+        self.peer_mut(peer).ok_or(EngineError::UnknownPeer)?;
+        let slot = peer.slot as usize;
+        let written = self.call(slot, |p| {
+            p.rtc.channel(channel).map(|mut c| c.write(binary, data))
+        })?;
+        let sent =
+            written.ok_or_else(|| EngineError::Peer("no such data channel".to_owned()))??;
+        self.drain(slot);
         Ok(sent)
     }
 
@@ -370,6 +344,19 @@ impl Endpoint {
         if self.peer_mut(peer).is_some() {
             self.remove(peer.slot as usize);
         }
+    }
+
+    /// Runs `f` on the peer in `slot` under [`guard`]: a panic removes the peer.
+    fn call<T>(&mut self, slot: usize, f: impl FnOnce(&mut Peer) -> T) -> Result<T, EngineError> {
+        let peer = self
+            .slots
+            .get_mut(slot)
+            .and_then(|s| s.peer.as_mut())
+            .ok_or(EngineError::UnknownPeer)?;
+        guard(|| f(peer)).ok_or_else(|| {
+            self.remove(slot);
+            EngineError::Panicked
+        })
     }
 
     fn rtc(&self, now: Instant) -> Result<Rtc, EngineError> {
@@ -413,18 +400,15 @@ impl Endpoint {
         let mut out = Vec::new();
         if c.udp_candidates {
             out.push(Candidate::host(c.udp, "udp").map_err(bad)?);
-            if let Some(public) = c.public_udp {
-                out.push(Candidate::server_reflexive(public, c.udp, "udp").map_err(bad)?);
-            }
         }
         if let Some(tcp) = c.tcp {
-            let (advertised, kind) = match c.tcp_active {
-                true => (tcp, TcpType::Active),
-                false => (c.public_tcp.unwrap_or(tcp), TcpType::Passive),
+            let kind = match c.tcp_active {
+                true => TcpType::Active,
+                false => TcpType::Passive,
             };
             let candidate = Candidate::builder()
                 .tcp()
-                .host(advertised)
+                .host(tcp)
                 .tcptype(kind)
                 .build()
                 .map_err(bad)?;

@@ -161,22 +161,19 @@ impl Peer {
         }
     }
 
-    /// Queues one RTP packet on the audio section (drain the peer afterwards).
+    /// Queues one RTP packet on the audio section (drain the peer afterwards; the endpoint
+    /// calls it under its panic guard).
     pub fn write_rtp(&mut self, now: Instant, out: RtpOut) -> Result<(), EngineError> {
         let mid = *self.audio.get(out.section).ok_or(EngineError::NoAudio)?;
         let pt = self.payload_type(mid, out.payload_kind)?;
         let write = RtpWrite::new(pt, SeqNo::from(out.seq), out.timestamp, now, out.payload)
             .marker(out.marker);
-        let rtc = &mut self.rtc;
-        let written = guard(move || {
-            let mut direct = rtc.direct_api();
-            let Some(stream) = direct.stream_tx_by_mid(mid, None) else {
-                return Err(EngineError::NoAudio);
-            };
-            stream.write_rtp(write);
-            Ok(())
-        });
-        written.unwrap_or(Err(EngineError::Panicked))
+        let mut direct = self.rtc.direct_api();
+        let stream = direct
+            .stream_tx_by_mid(mid, None)
+            .ok_or(EngineError::NoAudio)?;
+        stream.write_rtp(write);
+        Ok(())
     }
 
     /// The payload type the remote side accepts for `kind` on `mid`.
