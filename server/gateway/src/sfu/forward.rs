@@ -187,7 +187,7 @@ pub async fn patient_stream(
     // Secure mode first: a stream that starts during a payment never forwards a key.
     let mut secure = room.secure.follower();
     secure.apply(Instant::now(), &mut masker);
-    let mut timeout = drain_masker(&sfu, &room, &participant_id, &mut masker, &mut secure).await;
+    let mut timeout = drain_masker(&sfu, &room, &participant_id, &mut masker, &mut secure);
     loop {
         let wake = match timeout {
             Some(t) => tokio::select! {
@@ -218,10 +218,10 @@ pub async fn patient_stream(
                 }
             }
         }
-        timeout = drain_masker(&sfu, &room, &participant_id, &mut masker, &mut secure).await;
+        timeout = drain_masker(&sfu, &room, &participant_id, &mut masker, &mut secure);
     }
     masker.flush(Instant::now());
-    drain_masker(&sfu, &room, &participant_id, &mut masker, &mut secure).await;
+    drain_masker(&sfu, &room, &participant_id, &mut masker, &mut secure);
     drop(masker.exit_secure_mode());
     secure.stream_ended();
 }
@@ -233,7 +233,7 @@ enum Wake {
     Timeout,
 }
 
-async fn drain_masker(
+fn drain_masker(
     sfu: &Sfu,
     room: &Room,
     participant_id: &str,
@@ -255,7 +255,8 @@ async fn drain_masker(
                 let Ok(pkt) = RtpPacket::parse(&f.bytes) else {
                     continue;
                 };
-                fan_out(sfu, room, participant_id, Source::Patient, &pkt).await;
+                let payload = Arc::from(pkt.payload);
+                fan_out(sfu, room, participant_id, Source::Patient, &pkt, &payload);
             }
             Output::Digit(d) => {
                 sfu.metrics
@@ -271,7 +272,16 @@ async fn drain_masker(
     None
 }
 
-async fn fan_out(sfu: &Sfu, room: &Room, from: &str, source: Source, pkt: &RtpPacket<'_>) {
+/// Sends `pkt` to every downlink of `source` in the room; `payload` is its payload, one
+/// allocation shared by every downlink.
+fn fan_out(
+    sfu: &Sfu,
+    room: &Room,
+    from: &str,
+    source: Source,
+    pkt: &RtpPacket<'_>,
+    payload: &Arc<[u8]>,
+) {
     if source == Source::Patient && room.ivr.is_active() {
         // The IVR's hold audio goes to every downlink of the patient (ivr_audio).
         return;
@@ -280,14 +290,12 @@ async fn fan_out(sfu: &Sfu, room: &Room, from: &str, source: Source, pkt: &RtpPa
         Source::Patient => &[Role::Agent, Role::Supervisor],
         Source::Agent => &[Role::Patient, Role::Supervisor],
     };
-    // One payload for every downlink.
-    let payload: Arc<[u8]> = Arc::from(pkt.payload);
     for p in room.with_roles(roles, from) {
         if !p.grants.can_subscribe {
             continue;
         }
         if let Some(d) = p.downlink(source)
-            && d.send(pkt, &payload)
+            && d.send(pkt, payload)
         {
             sfu.metrics.sfu.packets_out.fetch_add(1, Ordering::Relaxed);
         }
@@ -315,7 +323,15 @@ pub async fn agent_stream(
         sfu.recorder
             .packet(&room, &participant_id, Role::Agent, &bytes, false);
         if let Ok(pkt) = RtpPacket::parse(&bytes) {
-            fan_out(&sfu, &room, &participant_id, Source::Agent, &pkt).await;
+            // The engine's payload buffer goes on as it is (agent audio is never changed).
+            fan_out(
+                &sfu,
+                &room,
+                &participant_id,
+                Source::Agent,
+                &pkt,
+                &p.payload,
+            );
         }
     }
 }

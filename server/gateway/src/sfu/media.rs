@@ -270,16 +270,10 @@ impl Worker for SfuWorker {
                 let _ = ch.data.try_send(DataIn::Open { channel, label });
             }
             PeerEvent::ChannelData { channel, data, .. } => {
-                if let Err(e) = ch.data.try_send(DataIn::Message { channel, data }) {
-                    let (tokio_mpsc::error::TrySendError::Full(DataIn::Message {
-                        mut data, ..
-                    })
-                    | tokio_mpsc::error::TrySendError::Closed(DataIn::Message {
-                        mut data, ..
-                    })) = e
-                    else {
-                        return;
-                    };
+                // Not delivered (the chat task is gone or behind): wiped, as it would have been.
+                if let Err(e) = ch.data.try_send(DataIn::Message { channel, data })
+                    && let DataIn::Message { mut data, .. } = e.into_inner()
+                {
                     zeroize::Zeroize::zeroize(&mut data);
                 }
             }
