@@ -16,7 +16,7 @@ import { chromium } from 'playwright-core';
 import { admin, gatewayBinary, root, startGateway } from './lib/gateway.mjs';
 import { serveStatic, sdkRoutes } from './lib/static.mjs';
 import { FLAGS, assert } from './lib/call-env.mjs';
-import { chromiumIn, patientNetwork, probeFrom, requireNetns } from './lib/netns.mjs';
+import { assertAgentHears, chromiumIn, minter, patientNetwork, probeFrom, requireNetns } from './lib/netns.mjs';
 import { speechWav } from './lib/speech.mjs';
 
 test('a patient on a network that drops UDP joins over ICE-TCP on the gateway\'s one TCP port (no TURN)', { timeout: 90000 }, async (t) => {
@@ -39,15 +39,7 @@ test('a patient on a network that drops UDP joins over ICE-TCP on the gateway\'s
       HUSHPAY_LOG: 'info,rtc=warn,webrtc=warn',
     }, { listen: `${net.gwIp}:0` });
     closers.push(() => gw.child.kill('SIGTERM'));
-    const mint = async (identity, role) => {
-      const r = await fetch(`http://${gw.addr}/v1/access-tokens`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ identity, room: 'netns-ice-tcp', role }),
-      });
-      assert.equal(r.status, 201);
-      return (await r.json()).token;
-    };
+    const mint = minter(gw.addr, apiKey, 'netns-ice-tcp', assert);
     const pages = await serveStatic({
       ...sdkRoutes(root),
       '/call.html': join(root, 'tests', 'browser', 'pages', 'call.html'),
@@ -87,14 +79,7 @@ test('a patient on a network that drops UDP joins over ICE-TCP on the gateway\'s
     assert.deepEqual([pair.remote.address, pair.remote.port], [net.gwIp, tcpPort], 'to the gateway\'s TCP port');
     assert.equal(pair.remote.tcpType, 'passive', 'the gateway\'s passive candidate');
 
-    await agent.waitForFunction(() => (window.hp.remote?.frames ?? 0) > 50, null, { timeout: 20000, polling: 100 });
-    const before = await agent.evaluate(() => ({ ...window.hp.remote }));
-    await agent.waitForFunction((n) => window.hp.remote.frames > n + 150, before.frames, { timeout: 20000, polling: 100 });
-    const after = await agent.evaluate(() => ({ ...window.hp.remote }));
-    const frames = after.frames - before.frames;
-    const loud = after.loud - before.loud;
-    t.diagnostic(`agent hears: ${loud} loud of ${frames} frames`);
-    assert.ok(loud > frames * 0.3, `the agent hears the patient over ICE-TCP (${loud}/${frames} loud frames)`);
+    await assertAgentHears(t, assert, agent, 'over ICE-TCP');
   } finally {
     for (const close of closers.reverse()) await Promise.resolve().then(close).catch(() => {});
     net.close();

@@ -13,7 +13,7 @@ import { chromium } from 'playwright-core';
 import { admin, gatewayBinary, root, startGateway } from './lib/gateway.mjs';
 import { serveStatic } from './lib/static.mjs';
 import { FLAGS, assert } from './lib/call-env.mjs';
-import { inNamespace, patientNetwork, requireNetns, startCoturn } from './lib/netns.mjs';
+import { assertAgentHears, inNamespace, minter, patientNetwork, requireNetns, startCoturn } from './lib/netns.mjs';
 import { speechWav } from './lib/speech.mjs';
 
 test('a gateway behind a 1:1 NAT discovers its public address by STUN and advertises it; callers outside connect', { timeout: 90000 }, async (t) => {
@@ -37,15 +37,7 @@ test('a gateway behind a 1:1 NAT discovers its public address by STUN and advert
       `STUN reports the NAT's public address: ${gw.logs.stdout}`);
     // The world reaches the gateway at the public address (the NAT maps it, ports kept).
     const publicAddr = `${net.natIp}:${gw.addr.split(':')[1]}`;
-    const mint = async (identity, role) => {
-      const r = await fetch(`http://${publicAddr}/v1/access-tokens`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ identity, room: 'netns-public-ip', role }),
-      });
-      assert.equal(r.status, 201);
-      return (await r.json()).token;
-    };
+    const mint = minter(publicAddr, apiKey, 'netns-public-ip', assert);
     const pages = await serveStatic({ '/call.html': join(root, 'tests', 'browser', 'pages', 'call.html') });
     closers.push(() => pages.server.close());
     const wav = join(dir, 'patient.wav');
@@ -77,14 +69,7 @@ test('a gateway behind a 1:1 NAT discovers its public address by STUN and advert
       assert.ok(!c.includes(net.patIp), `the private bind address is not advertised: ${c}`);
     }
 
-    await agent.waitForFunction(() => (window.hp.remote?.frames ?? 0) > 50, null, { timeout: 20000, polling: 100 });
-    const before = await agent.evaluate(() => ({ ...window.hp.remote }));
-    await agent.waitForFunction((n) => window.hp.remote.frames > n + 150, before.frames, { timeout: 20000, polling: 100 });
-    const after = await agent.evaluate(() => ({ ...window.hp.remote }));
-    const frames = after.frames - before.frames;
-    const loud = after.loud - before.loud;
-    t.diagnostic(`agent hears: ${loud} loud of ${frames} frames`);
-    assert.ok(loud > frames * 0.3, `the agent hears the patient through the NAT (${loud}/${frames} loud frames)`);
+    await assertAgentHears(t, assert, agent, 'through the NAT');
   } finally {
     for (const close of closers.reverse()) await Promise.resolve().then(close).catch(() => {});
     net.close();

@@ -18,7 +18,7 @@ import { chromium } from 'playwright-core';
 import { admin, gatewayBinary, root, startGateway } from './lib/gateway.mjs';
 import { serveStatic, sdkRoutes } from './lib/static.mjs';
 import { FLAGS, assert } from './lib/call-env.mjs';
-import { chromiumIn, patientNetwork, probeFrom, requireNetns, startCoturn } from './lib/netns.mjs';
+import { assertAgentHears, chromiumIn, minter, patientNetwork, probeFrom, requireNetns, startCoturn } from './lib/netns.mjs';
 import { speechWav } from './lib/speech.mjs';
 
 const SECRET = `turn-secret-${process.pid}-0123456789abcdef0123`;
@@ -46,15 +46,7 @@ test('a patient behind a NAT that drops UDP reaches the agent through coturn ove
       HUSHPAY_LOG: 'debug,rtc=warn,webrtc=warn,hyper=warn,h2=warn,tower=warn,sqlx=warn',
     }, { listen: `${net.gwIp}:0` });
     closers.push(() => gw.child.kill('SIGTERM'));
-    const mint = async (identity, role) => {
-      const r = await fetch(`http://${gw.addr}/v1/access-tokens`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ identity, room: 'netns-turn', role }),
-      });
-      assert.equal(r.status, 201);
-      return (await r.json()).token;
-    };
+    const mint = minter(gw.addr, apiKey, 'netns-turn', assert);
     const pages = await serveStatic({
       ...sdkRoutes(root),
       '/call.html': join(root, 'tests', 'browser', 'pages', 'call.html'),
@@ -105,14 +97,7 @@ test('a patient behind a NAT that drops UDP reaches the agent through coturn ove
 
     // The agent hears the patient's voice (through coturn, the SFU and its masker).
     // Measured over 3 s once audio flows (the first frames are the set-up's silence).
-    await agent.waitForFunction(() => (window.hp.remote?.frames ?? 0) > 50, null, { timeout: 20000, polling: 100 });
-    const before = await agent.evaluate(() => ({ ...window.hp.remote }));
-    await agent.waitForFunction((n) => window.hp.remote.frames > n + 150, before.frames, { timeout: 20000, polling: 100 });
-    const after = await agent.evaluate(() => ({ ...window.hp.remote }));
-    const frames = after.frames - before.frames;
-    const loud = after.loud - before.loud;
-    t.diagnostic(`agent hears: ${loud} loud of ${frames} frames`);
-    assert.ok(loud > frames * 0.3, `the agent hears the patient (${loud}/${frames} loud frames)`);
+    await assertAgentHears(t, assert, agent, 'through coturn');
 
     // A token refresh brings fresh TURN credentials; the SDK hands them to setConfiguration.
     await patient.evaluate((tok) => window.hp.call.refreshToken(tok), await mint('patient-1', 'patient'));

@@ -113,3 +113,29 @@ export async function startCoturn({ ip, port = 20000 + (process.pid % 10000), se
     async stop() { child.kill('SIGTERM'); await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]); child.kill('SIGKILL'); },
   };
 }
+
+/** A function minting participant tokens for `room` from the gateway at `addr` (host:port). */
+export function minter(addr, apiKey, room, assert) {
+  return async (identity, role) => {
+    const r = await fetch(`http://${addr}/v1/access-tokens`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ identity, room, role }),
+    });
+    assert.equal(r.status, 201);
+    return (await r.json()).token;
+  };
+}
+
+/** Asserts the agent's page (tests/browser/pages/call.html) hears the patient's voice: over
+ *  150 frames once audio flows (the first are the set-up's silence), more than 30 % loud. */
+export async function assertAgentHears(t, assert, agent, how) {
+  await agent.waitForFunction(() => (window.hp.remote?.frames ?? 0) > 50, null, { timeout: 20000, polling: 100 });
+  const before = await agent.evaluate(() => ({ ...window.hp.remote }));
+  await agent.waitForFunction((n) => window.hp.remote.frames > n + 150, before.frames, { timeout: 20000, polling: 100 });
+  const after = await agent.evaluate(() => ({ ...window.hp.remote }));
+  const frames = after.frames - before.frames;
+  const loud = after.loud - before.loud;
+  t.diagnostic(`agent hears: ${loud} loud of ${frames} frames`);
+  assert.ok(loud > frames * 0.3, `the agent hears the patient ${how} (${loud}/${frames} loud frames)`);
+}
