@@ -101,10 +101,12 @@ async fn serve(raw: RawConfig, listen: Option<std::net::SocketAddr>) -> anyhow::
     println!("Hushpay listening on http://{addr}");
     println!("  health:  http://{addr}/healthz");
     println!("  JWKS:    http://{addr}/.well-known/jwks.json");
-    let media = &state.sfu.media;
-    match media.tcp_addr() {
-        Some(tcp) => println!("  media:   udp {} and ICE-TCP {tcp}", media.udp_addr()),
-        None => println!("  media:   udp {}", media.udp_addr()),
+    // One line per media worker.
+    for media in state.sfu.media.engines() {
+        match media.tcp_addr() {
+            Some(tcp) => println!("  media:   udp {} and ICE-TCP {tcp}", media.udp_addr()),
+            None => println!("  media:   udp {}", media.udp_addr()),
+        }
     }
     match &metrics_listener {
         Some(l) => println!("  metrics: http://{}/metrics", l.local_addr()?),

@@ -102,6 +102,10 @@ pub struct SfuMetrics {
     pub packets_refused: AtomicU64,
     pub digits_captured: AtomicU64,
     pub chat_intercepted: AtomicU64,
+    /// Audio packets of peers not (yet, or no longer) attached to a room.
+    pub media_unrouted: AtomicU64,
+    /// Packets the media engine refused to send (peer gone, no negotiated audio).
+    pub media_writes_refused: AtomicU64,
     /// Patient Opus packets by coded bandwidth, indexed by [`Bandwidth::index`].
     pub patient_bandwidth: [AtomicU64; Bandwidth::ALL.len()],
     pub rooms: std::sync::atomic::AtomicI64,
@@ -117,7 +121,7 @@ impl SfuMetrics {
     }
 
     fn render(&self, out: &mut String) {
-        let counters: [(&str, &str, &AtomicU64); 6] = [
+        let counters: [(&str, &str, &AtomicU64); 8] = [
             (
                 "rtp_packets_in_total",
                 "RTP packets received from participants.",
@@ -147,6 +151,16 @@ impl SfuMetrics {
                 "chat_card_numbers_intercepted_total",
                 "Chat messages withheld for a card number.",
                 &self.chat_intercepted,
+            ),
+            (
+                "rtp_packets_unrouted_total",
+                "RTP packets of peers not attached to a room (dropped).",
+                &self.media_unrouted,
+            ),
+            (
+                "rtp_writes_refused_total",
+                "RTP packets the media engine refused to send.",
+                &self.media_writes_refused,
             ),
         ];
         for (name, help, v) in counters {

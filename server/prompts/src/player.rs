@@ -168,6 +168,21 @@ impl Player {
         Some((seq, ts))
     }
 
+    /// Takes over a stream somebody else numbered until now: its last packet went out at `at`
+    /// with `sequence` and `timestamp`, and what this player sends continues from there (as
+    /// if it had forwarded that packet itself). For callers that pass forwarded packets
+    /// through without the player until it is first needed.
+    pub fn continue_after(&mut self, sequence: u16, timestamp: u32, at: Instant) {
+        if self.last.is_none_or(|l| newer(sequence, l.seq)) {
+            self.last = Some(Sent {
+                seq: sequence,
+                ts: timestamp,
+                at,
+            });
+            self.mapping = None;
+        }
+    }
+
     /// Switches to prompts at `now` (forwarded packets are dropped from now on). The first
     /// prompt packet follows the last packet sent by one sequence number and by the real time
     /// elapsed since it.
@@ -389,6 +404,25 @@ mod tests {
             Some((5, 9000 + 8 * 960))
         );
         assert_eq!(p.poll_output(), None);
+    }
+
+    #[test]
+    fn a_stream_numbered_elsewhere_is_continued_after_its_last_packet() {
+        let t0 = Instant::now();
+        let mut p = Player::new(1, 1);
+        p.continue_after(700, 30_000, t0);
+        p.continue_after(699, 29_040, t0); // older: ignored
+        p.start(t0 + Duration::from_millis(40));
+        p.handle_timeout(t0 + Duration::from_millis(40));
+        let (pkts, ..) = drain(&mut p);
+        assert_eq!(
+            (pkts[0].sequence, pkts[0].timestamp),
+            (701, 30_000 + 2 * 960)
+        );
+        p.stop();
+        // Forwarding resumes after the prompt, whatever the source's own numbers.
+        let back = t0 + Duration::from_millis(61);
+        assert_eq!(p.forward(back, 9, 100), Some((702, 30_000 + 3 * 960)));
     }
 
     #[test]

@@ -316,7 +316,13 @@ impl RecorderTap for Recorder {
         }
         let room_ptr = std::ptr::from_ref(room) as usize;
         let mut rooms = self.lock();
-        let entry = rooms.entry(room.key.clone()).or_default();
+        // No key cloned per packet: the room's entry exists once the room opened.
+        if !rooms.contains_key(&room.key) {
+            rooms.insert(room.key.clone(), RoomEntry::default());
+        }
+        let Some(entry) = rooms.get_mut(&room.key) else {
+            return;
+        };
         if !entry.windows.is_open() {
             m.paused.fetch_add(1, Ordering::Relaxed);
             return;

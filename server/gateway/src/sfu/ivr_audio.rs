@@ -17,7 +17,7 @@
 //!
 //! Stopping hands the downlinks back to forwarding, each continuing its stream.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -33,29 +33,88 @@ use super::participant::{Participant, Source};
 use super::room::Room;
 
 /// The sending side of one downlink (see the module docs).
+///
+/// Until an IVR first plays on it, a downlink forwards packets as they are numbered, without
+/// the player: the engine thread only records the last packet sent (one atomic word, no
+/// lock). The first [`Splice::play`] *engages* the player, which continues the stream after
+/// that packet; from then on every packet goes through it.
 #[derive(Debug)]
-pub struct Splice(Mutex<Player>);
+pub struct Splice {
+    /// [`ENGAGED`] | [`SENT`] | last sequence number << 32 | last timestamp.
+    state: AtomicU64,
+    /// When the last packet went out, in nanoseconds after `epoch` (read only on engaging).
+    last_at: AtomicU64,
+    epoch: Instant,
+    player: Mutex<Player>,
+}
+
+/// The player numbers every packet from now on.
+const ENGAGED: u64 = 1 << 63;
+/// A packet has been forwarded (the low 48 bits say which).
+const SENT: u64 = 1 << 62;
 
 impl Default for Splice {
     fn default() -> Self {
-        Self(Mutex::new(Player::new(rand::random(), rand::random())))
+        Self {
+            state: AtomicU64::new(0),
+            last_at: AtomicU64::new(0),
+            epoch: Instant::now(),
+            player: Mutex::new(Player::new(rand::random(), rand::random())),
+        }
     }
+}
+
+fn newer(a: u16, b: u16) -> bool {
+    (a.wrapping_sub(b) as i16) > 0
 }
 
 impl Splice {
     fn lock(&self) -> MutexGuard<'_, Player> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.player.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The player, engaged: it continues after the last packet forwarded without it.
+    fn engage(&self) -> MutexGuard<'_, Player> {
+        let mut p = self.lock();
+        let was = self.state.fetch_or(ENGAGED, Ordering::AcqRel);
+        if was & ENGAGED == 0 && was & SENT != 0 {
+            let at =
+                self.epoch + std::time::Duration::from_nanos(self.last_at.load(Ordering::Acquire));
+            p.continue_after((was >> 32) as u16, was as u32, at);
+        }
+        p
     }
 
     /// The sequence number and timestamp a forwarded packet goes out with; `None` while an
     /// IVR plays on this downlink (the packet is dropped).
     pub fn forward(&self, now: Instant, sequence: u16, timestamp: u32) -> Option<(u16, u32)> {
-        self.lock().forward(now, sequence, timestamp)
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            if cur & ENGAGED != 0 {
+                return self.lock().forward(now, sequence, timestamp);
+            }
+            if cur & SENT != 0 && !newer(sequence, (cur >> 32) as u16) {
+                return Some((sequence, timestamp)); // reordered: not the last one sent
+            }
+            let next = SENT | (u64::from(sequence) << 32) | u64::from(timestamp);
+            match self
+                .state
+                .compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    let at = now.saturating_duration_since(self.epoch).as_nanos();
+                    self.last_at
+                        .store(u64::try_from(at).unwrap_or(u64::MAX), Ordering::Release);
+                    return Some((sequence, timestamp));
+                }
+                Err(actual) => cur = actual,
+            }
+        }
     }
 
     /// Starts playing at `now`: queued clips, else `filler` looped (`None`: silence).
     fn play(&self, now: Instant, filler: Option<&Arc<Clip>>) {
-        let mut p = self.lock();
+        let mut p = self.engage();
         p.set_filler(filler);
         p.start(now);
     }
@@ -280,4 +339,54 @@ async fn pace(
         d.splice.resume();
     }
     room.ivr.release();
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_downlink_forwards_without_the_player_and_the_ivr_continues_its_stream() {
+        let t0 = Instant::now();
+        let splice = Splice::default();
+        for i in 0..5u16 {
+            let at = t0 + FRAME * u32::from(i);
+            let (seq, ts) = (65_533u16.wrapping_add(i), 1_000 + u32::from(i) * 960);
+            assert_eq!(
+                splice.forward(at, seq, ts),
+                Some((seq, ts)),
+                "passed through"
+            );
+        }
+        // A late, reordered packet goes out as it is and is not taken as the last one.
+        assert_eq!(
+            splice.forward(t0 + FRAME * 5, 65_534, 1_960),
+            Some((65_534, 1_960))
+        );
+        // The IVR takes over 20 ms after the last packet (seq 1, ts 1000 + 4 * 960).
+        let start = t0 + FRAME * 5;
+        splice.play(start, None);
+        let (packets, _, _) = splice.due(start);
+        assert_eq!(packets.len(), 1);
+        assert_eq!(
+            (packets[0].sequence, packets[0].timestamp),
+            (2, 1_000 + 5 * 960),
+            "the prompt continues the forwarded stream"
+        );
+        assert_eq!(
+            splice.forward(start, 2, 5_800),
+            None,
+            "dropped while playing"
+        );
+        splice.resume();
+        let back = start + FRAME + Duration::from_millis(1);
+        assert_eq!(
+            splice.forward(back, 3, 6_760),
+            Some((3, 1_000 + 6 * 960)),
+            "forwarding resumes after the prompt"
+        );
+    }
 }

@@ -21,6 +21,8 @@ pub struct RawRtc {
     pub udp_port: Option<u16>,
     /// A TCP port for ICE-TCP, for networks that block UDP (default: none).
     pub tcp_port: Option<u16>,
+    /// Media worker threads (default 1), each on its own ports: `udp_port + i`, `tcp_port + i`.
+    pub workers: Option<usize>,
     /// The address host candidates advertise instead of `media_ip` (a 1:1 NAT's public IP).
     pub public_ip: Option<IpAddr>,
     /// `host:port` of a STUN server asked for the public address at start-up when
@@ -76,6 +78,7 @@ impl RawRtc {
             media_ip: self.media_ip.unwrap_or(d.media_ip),
             udp_port: self.udp_port.unwrap_or(d.udp_port),
             tcp_port: self.tcp_port,
+            workers: self.workers.unwrap_or(d.workers),
             public_ip: self.public_ip,
             stun_server: self.stun_server,
             stun_timeout,
@@ -102,6 +105,16 @@ impl RawRtc {
                 "rtc.credential_recheck_secs",
                 "must be 1 to 300 seconds",
             ));
+        }
+        if !(1..=64).contains(&c.workers) {
+            return Err(invalid("rtc.workers", "must be 1 to 64"));
+        }
+        let last = usize::from(c.udp_port) + c.workers - 1;
+        let last_tcp = c.tcp_port.map_or(0, usize::from) + c.workers - 1;
+        if (c.udp_port != 0 && last > usize::from(u16::MAX))
+            || (c.tcp_port.is_some_and(|p| p != 0) && last_tcp > usize::from(u16::MAX))
+        {
+            return Err(invalid("rtc.workers", "the workers' ports run past 65535"));
         }
         if c.max_participants_per_room < 2 {
             return Err(invalid(
@@ -139,6 +152,8 @@ pub struct SfuConfig {
     pub udp_port_fallback: bool,
     /// The engine's ICE-TCP port, if any (0: any free one).
     pub tcp_port: Option<u16>,
+    /// Media workers ([`super::workers`]); worker `i` binds `udp_port + i` and `tcp_port + i`.
+    pub workers: usize,
     /// Address host candidates advertise instead of `media_ip` (configured, or found by STUN
     /// at start-up); `None` advertises `media_ip`.
     pub public_ip: Option<IpAddr>,
@@ -167,15 +182,23 @@ pub struct SfuConfig {
 }
 
 impl SfuConfig {
-    /// The engine's addresses: UDP on `media_ip:udp_port`, ICE-TCP on `media_ip:tcp_port`.
-    pub fn endpoint(&self) -> hushpay_rtc::EndpointConfig {
+    /// Worker `i`'s addresses: UDP on `media_ip:udp_port + i`, ICE-TCP on
+    /// `media_ip:tcp_port + i` (a port 0 stays 0: any free one).
+    pub fn endpoint(&self, i: usize) -> hushpay_rtc::EndpointConfig {
+        let offset = |port: u16| {
+            if port == 0 {
+                0
+            } else {
+                u16::try_from(usize::from(port) + i).unwrap_or(0)
+            }
+        };
         let mut c = hushpay_rtc::EndpointConfig::udp(std::net::SocketAddr::new(
             self.media_ip,
-            self.udp_port,
+            offset(self.udp_port),
         ));
         c.tcp = self
             .tcp_port
-            .map(|p| std::net::SocketAddr::new(self.media_ip, p));
+            .map(|p| std::net::SocketAddr::new(self.media_ip, offset(p)));
         c
     }
 }
@@ -187,6 +210,7 @@ impl Default for SfuConfig {
             udp_port: DEFAULT_UDP_PORT,
             udp_port_fallback: false,
             tcp_port: None,
+            workers: 1,
             public_ip: None,
             stun_server: None,
             stun_timeout: Duration::from_secs(3),

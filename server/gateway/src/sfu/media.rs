@@ -2,16 +2,19 @@
 //! `rtc.tcp_port` for ICE-TCP), driven on its own thread ([`hushpay_rtc::driver`]).
 //!
 //! Signalling and the call logic stay on tokio and talk to the engine thread by commands
-//! ([`MediaEngine`]); what a peer sends comes back on the channels given when its offer was
-//! accepted ([`PeerChannels`]): its audio packets on one, its data-channel events on the other.
-//! Nothing is locked per packet: a command is a channel send, and the engine thread is woken
-//! only when it is not already awake.
+//! ([`MediaEngine`]). Audio never leaves the engine thread: a peer's packets go through the
+//! [`MediaPath`] attached to it (the masker for a patient, see [`super::streams`]) and out to
+//! its room's downlinks in the same turn of the loop. Its data-channel events go to the chat
+//! task on the channel given when its offer was accepted. Nothing is locked per packet: a
+//! command is a channel send, and the engine thread is woken only when it is not already
+//! awake.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -21,8 +24,11 @@ use hushpay_rtc::{
 };
 use tokio::sync::{mpsc as tokio_mpsc, oneshot};
 
-/// Audio packets queued to one stream's task before the engine drops them (about 1 s).
-pub const MEDIA_QUEUE: usize = 64;
+use super::forward::Downlink;
+use super::room::Room;
+use super::streams::{MediaPath, RoomLinks};
+use crate::metrics::Metrics;
+
 /// Data-channel events queued to one peer's chat task.
 pub const DATA_QUEUE: usize = 64;
 
@@ -39,18 +45,20 @@ pub enum DataIn {
     Gone,
 }
 
-/// Where the engine delivers one peer's events.
-#[derive(Debug)]
-pub struct PeerChannels {
-    pub media: tokio_mpsc::Sender<RtpIn>,
-    pub data: tokio_mpsc::Sender<DataIn>,
-}
-
 enum Command {
     Accept {
         offer: String,
-        channels: PeerChannels,
+        data: tokio_mpsc::Sender<DataIn>,
         reply: oneshot::Sender<Result<(PeerId, String), EngineError>>,
+    },
+    Attach {
+        peer: PeerId,
+        room: Arc<Room>,
+        path: MediaPath,
+        downlinks: Vec<Arc<Downlink>>,
+    },
+    Poke {
+        peer: PeerId,
     },
     Candidate {
         peer: PeerId,
@@ -71,15 +79,6 @@ enum Command {
     Stop,
 }
 
-/// Counters of the engine thread (the SFU's metrics read them).
-#[derive(Debug, Default)]
-pub struct EngineCounters {
-    /// Audio packets dropped because a stream's task did not keep up.
-    pub media_dropped: AtomicU64,
-    /// Writes refused by the engine (peer gone, no negotiated audio).
-    pub writes_refused: AtomicU64,
-}
-
 /// The tokio side of the engine: cheap to clone, usable from any task.
 #[derive(Clone)]
 pub struct MediaEngine {
@@ -89,7 +88,6 @@ pub struct MediaEngine {
     awake: Arc<AtomicBool>,
     udp: SocketAddr,
     tcp: Option<SocketAddr>,
-    pub counters: Arc<EngineCounters>,
 }
 
 impl std::fmt::Debug for MediaEngine {
@@ -102,12 +100,11 @@ impl std::fmt::Debug for MediaEngine {
 }
 
 impl MediaEngine {
-    /// Binds the engine's sockets and starts its thread.
-    pub fn start(config: EndpointConfig) -> io::Result<Self> {
+    /// Binds the engine's sockets and starts its thread, counting into `metrics`.
+    pub fn start(config: EndpointConfig, metrics: Arc<Metrics>) -> io::Result<Self> {
         let driver = Driver::bind(config)?;
         let (commands, rx) = mpsc::channel();
         let awake = Arc::new(AtomicBool::new(false));
-        let counters = Arc::new(EngineCounters::default());
         let bound = driver.config().clone();
         let engine = Self {
             commands,
@@ -115,16 +112,20 @@ impl MediaEngine {
             awake: Arc::clone(&awake),
             udp: bound.udp,
             tcp: bound.tcp,
-            counters: Arc::clone(&counters),
         };
+        // The paths' consumers (the recorder) start tokio tasks from the engine thread.
+        let runtime = tokio::runtime::Handle::try_current().ok();
         std::thread::Builder::new()
             .name("hushpay-media".to_owned())
             .spawn(move || {
+                let _runtime = runtime.as_ref().map(|r| r.enter());
                 let mut worker = SfuWorker {
                     commands: rx,
                     awake,
-                    counters,
+                    metrics,
                     peers: HashMap::new(),
+                    rooms: HashMap::new(),
+                    deadlines: BinaryHeap::new(),
                     done: false,
                 };
                 if let Err(e) = driver.run(&mut worker) {
@@ -144,18 +145,15 @@ impl MediaEngine {
         self.tcp
     }
 
-    /// Answers `offer` with a new peer whose audio and data events go to `channels`.
+    /// Answers `offer` with a new peer whose data-channel events go to `data`. Its audio is
+    /// dropped until it is [attached](Self::attach).
     pub async fn accept(
         &self,
         offer: String,
-        channels: PeerChannels,
+        data: tokio_mpsc::Sender<DataIn>,
     ) -> Result<(PeerId, String), EngineError> {
         let (reply, rx) = oneshot::channel();
-        self.send(Command::Accept {
-            offer,
-            channels,
-            reply,
-        });
+        self.send(Command::Accept { offer, data, reply });
         rx.await
             .unwrap_or_else(|_| Err(EngineError::Peer("the media engine stopped".to_owned())))
     }
@@ -170,7 +168,30 @@ impl MediaEngine {
         Ok(())
     }
 
-    /// Sends one RTP packet to `peer`.
+    /// Puts `peer` in `room`: its audio goes through `path`, and `downlinks` (audio sections
+    /// of `peer`) receive the room's audio of their source from now on.
+    pub fn attach(
+        &self,
+        peer: PeerId,
+        room: Arc<Room>,
+        path: MediaPath,
+        downlinks: Vec<Arc<Downlink>>,
+    ) {
+        self.send(Command::Attach {
+            peer,
+            room,
+            path,
+            downlinks,
+        });
+    }
+
+    /// The secure state of `peer`'s room changed: its path applies it now, not at its next
+    /// packet.
+    pub fn poke(&self, peer: PeerId) {
+        self.send(Command::Poke { peer });
+    }
+
+    /// Sends one RTP packet to `peer` (off the engine thread: the IVR's prompts).
     pub fn write(&self, peer: PeerId, rtp: RtpOut) {
         self.send(Command::Write { peer, rtp });
     }
@@ -204,13 +225,105 @@ impl MediaEngine {
     }
 }
 
-/// The engine thread's worker: routes peer events to their channels, applies commands.
+/// One peer on the engine thread.
+struct PeerState {
+    data: tokio_mpsc::Sender<DataIn>,
+    path: MediaPath,
+    /// The room it is attached to (key of [`SfuWorker::rooms`]).
+    room: Option<usize>,
+    /// The path's deadline as scheduled in [`SfuWorker::deadlines`].
+    scheduled: Option<Instant>,
+}
+
+/// The engine thread's worker: runs each peer's media path, applies commands, routes
+/// data-channel events to their chat tasks.
 struct SfuWorker {
     commands: mpsc::Receiver<Command>,
     awake: Arc<AtomicBool>,
-    counters: Arc<EngineCounters>,
-    peers: HashMap<PeerId, PeerChannels>,
+    metrics: Arc<Metrics>,
+    peers: HashMap<PeerId, PeerState>,
+    /// Downlinks by room (keyed by the room's address, held alive by the entry).
+    rooms: HashMap<usize, RoomLinks>,
+    /// Paths' deadlines; an entry that no longer matches its peer's `scheduled` is stale.
+    deadlines: BinaryHeap<Reverse<(Instant, PeerId)>>,
     done: bool,
+}
+
+fn room_key(room: &Arc<Room>) -> usize {
+    Arc::as_ptr(room) as usize
+}
+
+impl SfuWorker {
+    /// Runs `peer`'s path on one packet, or wakes it (`None`), and schedules its deadline.
+    fn run_path(&mut self, now: Instant, ep: &mut Endpoint, peer: PeerId, rtp: Option<RtpIn>) {
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let Some(links) = state.room.and_then(|r| self.rooms.get(&r)) else {
+            self.metrics
+                .sfu
+                .media_unrouted
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        // A bug in a path (the masker, the recorder) costs that stream, not the worker: its
+        // audio is dropped from then on (never forwarded unmasked).
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match rtp {
+            Some(p) => state.path.rtp(now, ep, links, p),
+            None => state.path.wake(now, ep, links),
+        }));
+        if ran.is_err() {
+            tracing::error!(%peer, "a media path panicked; the stream's audio is dropped");
+            state.path = MediaPath::Drain;
+        }
+        let deadline = state.path.deadline();
+        if deadline != state.scheduled {
+            state.scheduled = deadline;
+            if let Some(at) = deadline {
+                self.deadlines.push(Reverse((at, peer)));
+            }
+        }
+    }
+
+    fn attach(
+        &mut self,
+        peer: PeerId,
+        room: Arc<Room>,
+        path: MediaPath,
+        downlinks: Vec<Arc<Downlink>>,
+    ) {
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return; // closed meanwhile
+        };
+        let key = room_key(&room);
+        let links = self
+            .rooms
+            .entry(key)
+            .or_insert_with(|| RoomLinks::new(room));
+        links.peers += 1;
+        for d in downlinks {
+            links.add(d);
+        }
+        state.room = Some(key);
+        state.path = path;
+    }
+
+    /// `peer` closed or went away: its path finishes, its downlinks leave the room.
+    fn remove(&mut self, now: Instant, ep: &mut Endpoint, peer: PeerId) -> Option<PeerState> {
+        let mut state = self.peers.remove(&peer)?;
+        let path = std::mem::replace(&mut state.path, MediaPath::Drain);
+        if let Some(key) = state.room
+            && let Some(links) = self.rooms.get_mut(&key)
+        {
+            path.finish(now, ep, links);
+            links.remove_peer(peer);
+            links.peers = links.peers.saturating_sub(1);
+            if links.peers == 0 {
+                self.rooms.remove(&key);
+            }
+        }
+        Some(state)
+    }
 }
 
 impl Worker for SfuWorker {
@@ -219,23 +332,37 @@ impl Worker for SfuWorker {
         self.awake.store(false, Ordering::Release);
         while let Ok(c) = self.commands.try_recv() {
             match c {
-                Command::Accept {
-                    offer,
-                    channels,
-                    reply,
-                } => {
+                Command::Accept { offer, data, reply } => {
                     let answered = ep.accept_offer(now, &offer);
                     if let Ok((peer, _)) = &answered {
-                        self.peers.insert(*peer, channels);
+                        self.peers.insert(
+                            *peer,
+                            PeerState {
+                                data,
+                                path: MediaPath::Drain,
+                                room: None,
+                                scheduled: None,
+                            },
+                        );
                     }
                     let _ = reply.send(answered);
                 }
+                Command::Attach {
+                    peer,
+                    room,
+                    path,
+                    downlinks,
+                } => self.attach(peer, room, path, downlinks),
+                Command::Poke { peer } => self.run_path(now, ep, peer, None),
                 Command::Candidate { peer, candidate } => {
                     let _ = ep.add_remote_candidate(peer, &candidate);
                 }
                 Command::Write { peer, rtp } => {
                     if ep.write_rtp(now, peer, rtp).is_err() {
-                        self.counters.writes_refused.fetch_add(1, Ordering::Relaxed);
+                        self.metrics
+                            .sfu
+                            .media_writes_refused
+                            .fetch_add(1, Ordering::Relaxed);
                     }
                 }
                 Command::Data {
@@ -247,42 +374,40 @@ impl Worker for SfuWorker {
                     zeroize::Zeroize::zeroize(&mut data);
                 }
                 Command::Close { peer } => {
+                    self.remove(now, ep, peer);
                     ep.close(peer);
-                    self.peers.remove(&peer);
                 }
                 Command::Stop => self.done = true,
             }
         }
     }
 
-    fn event(&mut self, _now: Instant, _ep: &mut Endpoint, peer: PeerId, event: PeerEvent) {
-        let Some(ch) = self.peers.get(&peer) else {
+    fn event(&mut self, now: Instant, ep: &mut Endpoint, peer: PeerId, event: PeerEvent) {
+        if let PeerEvent::Rtp(r) = event {
+            self.run_path(now, ep, peer, Some(r));
+            return;
+        }
+        let Some(st) = self.peers.get(&peer) else {
             return;
         };
         match event {
-            PeerEvent::Rtp(r) => {
-                let dropped = ch.media.try_send(r).is_err();
-                self.counters
-                    .media_dropped
-                    .fetch_add(u64::from(dropped), Ordering::Relaxed);
-            }
             PeerEvent::ChannelOpen { channel, label } => {
-                let _ = ch.data.try_send(DataIn::Open { channel, label });
+                let _ = st.data.try_send(DataIn::Open { channel, label });
             }
             PeerEvent::ChannelData { channel, data, .. } => {
                 // Not delivered (the chat task is gone or behind): wiped, as it would have been.
-                if let Err(e) = ch.data.try_send(DataIn::Message { channel, data })
+                if let Err(e) = st.data.try_send(DataIn::Message { channel, data })
                     && let DataIn::Message { mut data, .. } = e.into_inner()
                 {
                     zeroize::Zeroize::zeroize(&mut data);
                 }
             }
             PeerEvent::ChannelClose { channel } => {
-                let _ = ch.data.try_send(DataIn::Closed { channel });
+                let _ = st.data.try_send(DataIn::Closed { channel });
             }
             PeerEvent::Gone => {
-                if let Some(ch) = self.peers.remove(&peer) {
-                    let _ = ch.data.try_send(DataIn::Gone);
+                if let Some(st) = self.remove(now, ep, peer) {
+                    let _ = st.data.try_send(DataIn::Gone);
                 }
             }
             _ => {}
@@ -290,10 +415,38 @@ impl Worker for SfuWorker {
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((at, peer))) = self.deadlines.peek() {
+            if self
+                .peers
+                .get(&peer)
+                .is_some_and(|s| s.scheduled == Some(at))
+            {
+                return Some(at);
+            }
+            self.deadlines.pop(); // stale
+        }
         None
     }
 
-    fn timeout(&mut self, _now: Instant, _ep: &mut Endpoint) {}
+    fn timeout(&mut self, now: Instant, ep: &mut Endpoint) {
+        // Each due path wakes once per turn, even if it asks for `now` again.
+        let mut due = Vec::new();
+        while let Some(&Reverse((at, peer))) = self.deadlines.peek() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop();
+            if let Some(state) = self.peers.get_mut(&peer)
+                && state.scheduled == Some(at)
+            {
+                state.scheduled = None;
+                due.push(peer);
+            }
+        }
+        for peer in due {
+            self.run_path(now, ep, peer, None);
+        }
+    }
 
     fn is_done(&self) -> bool {
         self.done

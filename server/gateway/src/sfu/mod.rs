@@ -4,8 +4,10 @@
 //!
 //! * [`signal`]: signalling messages (docs/protocol.md); [`session`]: one WebSocket session;
 //! * [`room`]: rooms and the registry; [`participant`]: what a participant owns;
-//! * [`media`]: the engine thread and its commands; [`forward`]: media forwarding with the
-//!   masker per patient stream and the recorder tap;
+//! * [`workers`]: one engine thread per media worker, rooms placed on them;
+//! * [`media`]: an engine thread and its commands; [`streams`]: the per-packet work on it
+//!   (the masker per patient stream, fan-out to the room's downlinks); [`forward`]: downlinks
+//!   and the recorder tap;
 //! * [`chat`]/[`relay`]: data-channel chat relay (card numbers found by `hushpay_card::chat_scan`);
 //!   [`transcript`]: the encrypted transcript and audited incidents;
 //! * [`ivr_audio`]: prompts on the patient's downlink and hold audio on the others while an
@@ -35,7 +37,9 @@ pub mod room;
 pub mod secure;
 pub mod session;
 pub mod signal;
+pub mod streams;
 pub mod transcript;
+pub mod workers;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -53,8 +57,8 @@ use room::{JoinError, Registry, Room, RoomKey, RoomSettings};
 #[derive(Debug)]
 pub struct Sfu {
     pub config: SfuConfig,
-    /// The media engine every peer of this node talks to ([`media`]).
-    pub media: media::MediaEngine,
+    /// The media workers of this node ([`workers`]); a room's peers live on its worker.
+    pub media: workers::MediaWorkers,
     pub rooms: Registry,
     pub metrics: Arc<Metrics>,
     pub recorder: Arc<dyn RecorderTap>,
@@ -94,26 +98,13 @@ impl Sfu {
         incidents: Arc<dyn IncidentSink>,
         store: Arc<dyn Store>,
     ) -> std::io::Result<Self> {
-        let media = match media::MediaEngine::start(config.endpoint()) {
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && config.udp_port_fallback => {
-                let mut fallback = config.endpoint();
-                fallback.udp.set_port(0);
-                let engine = media::MediaEngine::start(fallback)?;
-                tracing::warn!(
-                    wanted = config.udp_port,
-                    bound = %engine.udp_addr(),
-                    "rtc.udp_port is taken; development mode uses a free port"
-                );
-                engine
-            }
-            other => other?,
-        };
+        let media = workers::MediaWorkers::start(&config, &metrics)?;
         Ok(Self {
+            rooms: Registry::with_workers(config.workers),
             media,
             archive,
             store,
             config,
-            rooms: Registry::default(),
             metrics,
             recorder: Arc::new(NoRecorder),
             incidents,

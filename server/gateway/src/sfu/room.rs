@@ -73,6 +73,8 @@ impl RoomConsent {
 #[derive(Debug)]
 pub struct Room {
     pub key: RoomKey,
+    /// The media worker every peer of the room lives on (placed when the room opened).
+    pub worker: usize,
     pub created_at: i64,
     pub created_by_backend: bool,
     /// Recording consent, set from the stored settings when the room opened.
@@ -111,10 +113,11 @@ pub struct RoomView {
 }
 
 impl Room {
-    fn new(key: RoomKey, by_backend: bool, settings: RoomSettings) -> Self {
+    fn new(key: RoomKey, by_backend: bool, settings: RoomSettings, worker: usize) -> Self {
         let (closed_tx, _) = watch::channel(false);
         Self {
             key,
+            worker,
             created_at: unix_ms() / 1000,
             created_by_backend: by_backend,
             consent: RoomConsent::new(settings),
@@ -227,6 +230,10 @@ const END_BARRIER: Duration = Duration::from_secs(60);
 #[derive(Debug, Default)]
 pub struct Registry {
     rooms: Mutex<Rooms>,
+    /// Media workers rooms are placed on (0 is taken as 1).
+    workers: usize,
+    /// Rooms placed so far (round robin).
+    placed: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -237,6 +244,20 @@ struct Rooms {
 }
 
 impl Registry {
+    /// A registry placing rooms on `workers` media workers in turn.
+    pub fn with_workers(workers: usize) -> Self {
+        Self {
+            workers,
+            ..Self::default()
+        }
+    }
+
+    /// The media worker of the next room.
+    fn place(&self) -> usize {
+        let n = self.placed.fetch_add(1, Ordering::Relaxed);
+        (n % self.workers.max(1) as u64) as usize
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Rooms> {
         self.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -276,7 +297,7 @@ impl Registry {
         if rooms.open.keys().filter(|k| k.tenant == key.tenant).count() >= max_rooms {
             return Err(JoinError::TooManyRooms);
         }
-        let room = Arc::new(Room::new(key.clone(), true, settings));
+        let room = Arc::new(Room::new(key.clone(), true, settings, self.place()));
         room.lock().empty_since = Some(Instant::now());
         rooms.open.insert(key, Arc::clone(&room));
         Ok(Some(room))
@@ -308,7 +329,7 @@ impl Registry {
                 if rooms.open.keys().filter(|k| k.tenant == key.tenant).count() >= max_rooms {
                     return Err(JoinError::TooManyRooms);
                 }
-                let r = Arc::new(Room::new(key.clone(), false, settings));
+                let r = Arc::new(Room::new(key.clone(), false, settings, self.place()));
                 rooms.open.insert(key.clone(), Arc::clone(&r));
                 (r, true)
             }

@@ -251,6 +251,12 @@ impl SecureFollower {
         }
     }
 
+    /// True when the wanted state changed since the last [`Self::apply`] (for the engine
+    /// thread, which cannot await [`Self::changed`]).
+    pub fn has_changed(&self) -> bool {
+        self.rx.has_changed().unwrap_or(false)
+    }
+
     /// Brings `masker` to the wanted state.
     pub fn apply(&mut self, now: Instant, masker: &mut Masker) {
         let wanted = self.rx.borrow_and_update().clone();

@@ -10,13 +10,14 @@ use hushpay_auth::{Claims, Expectation, Role};
 use tokio::sync::mpsc;
 
 use super::Sfu;
-use super::forward::{self, Downlink};
+use super::forward::Downlink;
 use super::limits::RateLimiter;
-use super::media::{DATA_QUEUE, MEDIA_QUEUE, PeerChannels};
+use super::media::DATA_QUEUE;
 use super::participant::{Participant, PeerHandle, Source};
 use super::relay;
 use super::room::{JoinError, Room, RoomKey};
 use super::signal::{self, ClientMessage, PROTOCOL_VERSION, ServerMessage, codes};
+use super::streams::{AgentPath, MediaPath, PatientPath, StreamContext};
 use crate::app::AppState;
 use crate::sfu::credential::Credential;
 use crate::token_auth::{self, TokenRefusal};
@@ -431,14 +432,9 @@ impl Session {
         } else {
             &[]
         };
-        let (media_tx, media) = mpsc::channel(MEDIA_QUEUE);
         let (data_tx, data) = mpsc::channel(DATA_QUEUE);
-        let channels = PeerChannels {
-            media: media_tx,
-            data: data_tx,
-        };
-        let engine = self.sfu.media.clone();
-        let (id, answer) = engine.accept(sdp.to_owned(), channels).await.map_err(|e| {
+        let engine = self.sfu.media.get(room.worker).clone();
+        let (id, answer) = engine.accept(sdp.to_owned(), data_tx).await.map_err(|e| {
             tracing::debug!(error = %e, "offer refused");
             (
                 codes::INVALID_SDP,
@@ -447,37 +443,24 @@ impl Session {
         })?;
         let peer = PeerHandle { engine, id };
         p.set_peer(peer.clone());
-        for (section, &source) in heard.iter().enumerate() {
-            p.add_downlink(Arc::new(Downlink::new(
-                source,
-                peer.engine.clone(),
-                id,
-                section,
+        let downlinks: Vec<Arc<Downlink>> = heard
+            .iter()
+            .enumerate()
+            .map(|(section, &source)| {
+                Arc::new(Downlink::new(source, peer.engine.clone(), id, section))
+            })
+            .collect();
+        for d in &downlinks {
+            p.add_downlink(Arc::clone(d));
+        }
+        let path = self.media_path(&room, &neg);
+        if matches!(path, MediaPath::Patient(_)) {
+            p.own(tokio::spawn(poke_on_secure_change(
+                Arc::clone(&room),
+                peer.clone(),
             )));
         }
-        let (sfu, id) = (Arc::clone(&self.sfu), p.id.clone());
-        let stream = if !p.grants.can_publish {
-            tokio::spawn(forward::drain_stream(media))
-        } else {
-            match p.role {
-                Role::Patient => tokio::spawn(forward::patient_stream(
-                    sfu,
-                    Arc::clone(&room),
-                    id,
-                    media,
-                    neg,
-                )),
-                Role::Agent => tokio::spawn(forward::agent_stream(
-                    sfu,
-                    Arc::clone(&room),
-                    id,
-                    media,
-                    neg,
-                )),
-                _ => tokio::spawn(forward::drain_stream(media)),
-            }
-        };
-        p.own(stream);
+        peer.engine.attach(id, Arc::clone(&room), path, downlinks);
         let chat = relay::chat_loop(Arc::clone(&self.sfu), room, Arc::clone(&p), peer, data);
         p.own(tokio::spawn(chat));
         // Behind a 1:1 NAT the candidates carry the public address (rtc.public_ip).
@@ -486,6 +469,29 @@ impl Session {
             None => answer,
         };
         Ok(ServerMessage::Answer { sdp })
+    }
+
+    /// What the engine does with this participant's audio.
+    fn media_path(&self, room: &Arc<Room>, neg: &hushpay_rtc::sdp::NegotiatedAudio) -> MediaPath {
+        let p = &self.participant;
+        let ctx = || StreamContext {
+            room: Arc::clone(room),
+            participant_id: p.id.clone(),
+            metrics: Arc::clone(&self.sfu.metrics),
+            recorder: Arc::clone(&self.sfu.recorder),
+        };
+        match p.role {
+            _ if !p.grants.can_publish => MediaPath::Drain,
+            Role::Patient => match PatientPath::new(Instant::now(), ctx(), neg) {
+                Ok(path) => MediaPath::Patient(Box::new(path)),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot create the masker; patient audio is not forwarded");
+                    MediaPath::Drain
+                }
+            },
+            Role::Agent => MediaPath::Agent(AgentPath::new(ctx(), neg)),
+            _ => MediaPath::Drain,
+        }
     }
 
     async fn candidate(
@@ -584,4 +590,14 @@ impl Session {
 /// How many audio sections an offer has.
 fn audio_sections(sdp: &str) -> usize {
     sdp.lines().filter(|l| l.starts_with("m=audio ")).count()
+}
+
+/// Tells the engine when the room's secure state changes, so that the patient's masker
+/// enters or leaves secure mode at once rather than at its next packet.
+async fn poke_on_secure_change(room: Arc<Room>, peer: PeerHandle) {
+    let mut follower = room.secure.follower();
+    loop {
+        follower.changed().await;
+        peer.engine.poke(peer.id);
+    }
 }

@@ -25,3 +25,4 @@ mod room_settings;
 mod rooms;
 mod signal_ws;
 mod token_expiry;
+mod workers;
