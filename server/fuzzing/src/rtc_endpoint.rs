@@ -45,7 +45,10 @@ const ATTACKERS: [SocketAddr; 4] = [
     SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 5)), 5000),
     SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 6)), 5001),
     SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7)), 40000),
-    SocketAddr::new(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 7)), 5000),
+    SocketAddr::new(
+        IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 7)),
+        5000,
+    ),
 ];
 const STUN_COOKIE: [u8; 4] = [0x21, 0x12, 0xa4, 0x42];
 
@@ -135,13 +138,28 @@ fn finish(net: &mut Net) {
         net.run_for(Duration::from_millis(100));
     }
     for (i, c) in net.clients.iter().enumerate() {
-        assert!(c.up(), "client {i} never connected (client {}, server {})", c.connected, c.server_connected);
+        assert!(
+            c.up(),
+            "client {i} never connected (client {}, server {})",
+            c.connected,
+            c.server_connected
+        );
     }
-    let before: Vec<(u64, u64)> = net.clients.iter().map(|c| (c.rtp_in, c.server_rtp_in)).collect();
+    let before: Vec<(u64, u64)> = net
+        .clients
+        .iter()
+        .map(|c| (c.rtp_in, c.server_rtp_in))
+        .collect();
     net.run_for(Duration::from_secs(1));
     for (i, (c, (rtp_in, server_rtp_in))) in net.clients.iter().zip(before).enumerate() {
-        assert!(c.server_rtp_in > server_rtp_in, "client {i}'s audio no longer reaches the server");
-        assert!(c.rtp_in > rtp_in, "the server's audio no longer reaches client {i}");
+        assert!(
+            c.server_rtp_in > server_rtp_in,
+            "client {i}'s audio no longer reaches the server"
+        );
+        assert!(
+            c.rtp_in > rtp_in,
+            "the server's audio no longer reaches client {i}"
+        );
     }
 }
 
@@ -152,7 +170,10 @@ fn attack(net: &mut Net, proto: Protocol, from: SocketAddr, bytes: &[u8]) {
         _ => SERVER_TCP,
     };
     let r = net.server.handle_datagram(net.now, proto, from, to, bytes);
-    assert!(r.is_err(), "an attacker's datagram from {from} reached {r:?}");
+    assert!(
+        r.is_err(),
+        "an attacker's datagram from {from} reached {r:?}"
+    );
     net.settle();
 }
 
@@ -178,7 +199,11 @@ fn attacker(input: &mut Bytes<'_>, net: &Net) -> SocketAddr {
             SocketAddr::new(IpAddr::V6(Ipv6Addr::from(ip)), input.u16())
         }
     };
-    if net.is_client(addr) { ATTACKERS[0] } else { addr }
+    if net.is_client(addr) {
+        ATTACKERS[0]
+    } else {
+        addr
+    }
 }
 
 /// A binding request whose `USERNAME` names a server peer's real ufrag, then arbitrary

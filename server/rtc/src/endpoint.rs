@@ -264,7 +264,9 @@ impl Endpoint {
         let known = self.by_addr.get(&(proto, source)).copied();
         let slot = match known {
             Some(slot) => slot,
-            None => self.by_ufrag(data).inspect_err(|_| self.stats.refused += 1)?,
+            None => self
+                .by_ufrag(data)
+                .inspect_err(|_| self.stats.refused += 1)?,
         };
         let Ok(contents) = data.try_into() else {
             self.stats.refused += 1;

@@ -18,6 +18,7 @@ const SERVER_IP: std::net::Ipv4Addr = std::net::Ipv4Addr::new(192, 0, 2, 1);
 pub const TICK: Duration = Duration::from_millis(10);
 
 /// One legitimate client and what it and its server-side peer saw.
+#[derive(Debug)]
 pub struct Client {
     pub endpoint: Endpoint,
     /// Its peer on its own endpoint.
@@ -46,6 +47,7 @@ impl Client {
 }
 
 /// The server, its clients, the clock.
+#[derive(Debug)]
 pub struct Net {
     pub server: Endpoint,
     pub clients: Vec<Client>,
@@ -173,9 +175,9 @@ impl Net {
         if t.destination != SERVER_UDP {
             return; // to the TCP candidate: the clients have UDP only
         }
-        let r = self
-            .server
-            .handle_datagram(self.now, t.proto, t.source, t.destination, &t.contents);
+        let r =
+            self.server
+                .handle_datagram(self.now, t.proto, t.source, t.destination, &t.contents);
         let want = self.clients[i].server_id;
         assert!(
             matches!(r, Ok(id) if id == want),
