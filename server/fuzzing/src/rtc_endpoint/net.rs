@@ -116,7 +116,7 @@ impl Net {
             self.ticks += 1;
             self.server.handle_timeout(self.now);
             let now = self.now;
-            let send = self.ticks % 2 == 0;
+            let send = self.ticks.is_multiple_of(2);
             for c in &mut self.clients {
                 c.endpoint.handle_timeout(now);
                 if send && c.up() {
@@ -156,7 +156,7 @@ impl Net {
                 while let Some(o) = self.clients[i].endpoint.poll_output() {
                     moved = true;
                     match o {
-                        Output::Transmit(t) => self.to_server(i, &t),
+                        Output::Transmit(t) => self.deliver_to_server(i, &t),
                         Output::Event(_, PeerEvent::Connected) => self.clients[i].connected = true,
                         Output::Event(_, PeerEvent::Rtp(_)) => self.clients[i].rtp_in += 1,
                         Output::Event(..) => {}
@@ -171,7 +171,7 @@ impl Net {
     }
 
     /// A client's datagram: it must reach that client's peer on the server.
-    fn to_server(&mut self, i: usize, t: &hushpay_rtc::Transmit) {
+    fn deliver_to_server(&mut self, i: usize, t: &hushpay_rtc::Transmit) {
         if t.destination != SERVER_UDP {
             return; // to the TCP candidate: the clients have UDP only
         }
