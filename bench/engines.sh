@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The media-engine bake-off of issue 13 (docs/benchmarks.md, "Engine bake-off"): builds
-# bench/engines (its own workspace, release), then for each pair count and each engine starts
-# the forwarder pinned to core 0 and the load generator pinned to core 1, one run at a time, and
-# prints every result line and a markdown table.
+# The media-engine bake-off of issue 13 (docs/benchmarks.md, "Engine bake-off"): builds the
+# generator and the forwarders asked for in bench/engines (its own workspace, release), then for
+# each pair count and each engine starts the forwarder pinned to core 0 and the load generator
+# pinned to core 1, one run at a time, and prints every result line and a markdown table.
+# Engines: str0m, rtc, webrtc (the bake-off) and hushpay (hushpay-rtc's Endpoint and Driver,
+# the gateway's own transport).
 #
-#   bench/engines.sh [--pairs "50 100 200 300 400 500"] [--engines "str0m rtc webrtc"]
+#   bench/engines.sh [--pairs "50 100 200 300 400 500"] [--engines "str0m rtc webrtc hushpay"]
 #                    [--seconds 20] [--warmup 3] [--max-load 0.7] [--wait-load 90] [--nice -10]
 #
 # Both processes run at nice -10 (root) so that other jobs' builds on the shared machine take
@@ -14,7 +16,7 @@
 set -euo pipefail
 
 PAIRS="50 100 200 300 400 500"
-ENGINES="str0m rtc webrtc"
+ENGINES="str0m rtc webrtc hushpay"
 SECONDS_=20
 WARMUP=3
 MAX_LOAD=0.7
@@ -34,7 +36,10 @@ while [ $# -gt 0 ]; do
 done
 
 cd "$(dirname "$0")/engines"
-nice -n 10 cargo build --release --locked >&2
+# only the forwarders asked for (webrtc-rs takes most of a cold build)
+packages="-p loadgen"
+for engine in $ENGINES; do packages="$packages -p fwd-$engine"; done
+nice -n 10 cargo build --release --locked $packages >&2
 BIN=target/release
 if [ -w /proc/self/autogroup ]; then echo "$NICE" > /proc/self/autogroup || true; fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"

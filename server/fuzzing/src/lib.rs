@@ -24,12 +24,14 @@
 //! | `recording` | [`hushpay_recording`] reader, packets, metadata | what a cut file yields is a prefix of what was written |
 //! | `webhook_url` | [`hushpay_vault::webhook`] destination check | an accepted URL never names an internal host as the HTTP client parses it |
 //! | `jwt` | [`hushpay_auth::Validator`] (the pre-check runs first) | no token is accepted that the test key did not sign byte for byte |
+//! | `rtc_endpoint` | [`hushpay_rtc::Endpoint`] datagram routing (UDP and ICE-TCP frames) with live peers | attackers' datagrams are refused; every legitimate one reaches its peer; the peers stay connected |
 
 pub mod bytes;
 pub mod chat_scan;
 pub mod jwt;
 pub mod masker;
 pub mod recording;
+pub mod rtc_endpoint;
 pub mod rtp;
 pub mod sealed_card;
 pub mod seeds;
@@ -79,5 +81,9 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "webhook_url",
         run: webhook_url::run,
+    },
+    Target {
+        name: "rtc_endpoint",
+        run: rtc_endpoint::run,
     },
 ];

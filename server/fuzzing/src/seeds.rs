@@ -41,6 +41,7 @@ pub fn all() -> Vec<Seed> {
     add("recording", recording());
     add("jwt", jwt());
     add("webhook_url", webhook_url());
+    add("rtc_endpoint", rtc_endpoint());
     out
 }
 
@@ -400,4 +401,105 @@ fn webhook_url() -> Vec<(String, Vec<u8>)> {
         ("percent-encoded", "https://%31%32%37.0.0.1/"),
         ("http", "http://hooks.example.com/"),
     ])
+}
+
+/// Programs of the `rtc_endpoint` target (see its module doc for the opcodes).
+fn rtc_endpoint() -> Vec<(String, Vec<u8>)> {
+    const UDP: u8 = 0;
+    const CHECK: u8 = 1;
+    const TCP: u8 = 2;
+    const TCP_CHECK: u8 = 3;
+    const WAIT: u8 = 4;
+    const SPOOF: u8 = 5;
+    const LOOKALIKE: u8 = 6;
+    const AGAIN: u8 = 7;
+    /// `op` with a short slice operand (length byte first).
+    fn slice(out: &mut Vec<u8>, bytes: &[u8]) {
+        out.push(bytes.len() as u8);
+        out.extend_from_slice(bytes);
+    }
+    fn check(out: &mut Vec<u8>, op: u8, who: u8, peer: u8, tail: &[u8]) {
+        out.extend_from_slice(&[op, who, peer]);
+        slice(out, b"remoteufrag");
+        slice(out, tail);
+        out.extend_from_slice(&[7; 12]);
+    }
+    // MESSAGE-INTEGRITY (20 bytes, wrong) then FINGERPRINT (wrong)
+    let mut integrity = vec![0x00, 0x08, 0x00, 0x14];
+    integrity.extend_from_slice(&[0xab; 20]);
+    integrity.extend_from_slice(&[0x80, 0x28, 0x00, 0x04, 1, 2, 3, 4]);
+    let connect = vec![0, WAIT, 250];
+
+    let mut forged = connect.clone();
+    for who in 0..4 {
+        check(&mut forged, CHECK, who, 0, &integrity);
+    }
+    forged.extend_from_slice(&[AGAIN, 15, WAIT, 50]);
+
+    let mut early = vec![1];
+    check(&mut early, CHECK, 2, 1, &[]);
+    forged_tcp(&mut early, TCP_CHECK, &integrity);
+    early.extend_from_slice(&[AGAIN, 9, WAIT, 250]);
+
+    let mut tcp = connect.clone();
+    tcp.extend_from_slice(&[TCP, 1]);
+    slice(&mut tcp, &[0, 3, 1, 2, 3, 0, 0, 0, 40, 22, 0xfe]);
+    tcp.extend_from_slice(&[TCP, 1]);
+    slice(&mut tcp, &[0xfd, 0, 0]);
+    tcp.extend_from_slice(&[TCP, 2]);
+    slice(&mut tcp, &[0xff, 0xff, 0x80]);
+
+    let mut garbage = vec![0];
+    for (who, bytes) in [
+        (0u8, &b""[..]),
+        (1, &[0x80; 40][..]),
+        (2, &[22, 0xfe, 0xfd, 0, 0][..]),
+        (3, &[0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42][..]),
+    ] {
+        garbage.extend_from_slice(&[UDP, who]);
+        slice(&mut garbage, bytes);
+    }
+    garbage.extend_from_slice(&[UDP, 0xf0, 127, 0, 0, 1, 0x1e, 0xc2, 4, 1, 2, 3, 4]);
+    garbage.extend_from_slice(&[UDP, 0xf8, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 1, 0, 80, 1, 0]);
+    garbage.extend_from_slice(&[WAIT, 200]);
+
+    let mut lookalikes = connect.clone();
+    for kind in 0..3u8 {
+        lookalikes.extend_from_slice(&[LOOKALIKE, kind, kind]);
+        slice(&mut lookalikes, &[0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 1]);
+    }
+
+    let mut spoofed = vec![1, WAIT, 250];
+    for (peer, bytes) in [
+        (
+            0u8,
+            &[21, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 9, 0, 2, 2, 40][..],
+        ),
+        (1, &[0x80, 111, 0, 9, 0, 0, 0, 1, 0, 0, 0, 1, 9, 9][..]),
+        (0, &[0x81, 200, 0, 1, 0, 0, 0, 1][..]),
+    ] {
+        spoofed.extend_from_slice(&[SPOOF, peer]);
+        slice(&mut spoofed, bytes);
+    }
+    spoofed.extend_from_slice(&[WAIT, 100]);
+
+    vec![
+        ("connect".to_owned(), connect),
+        ("forged-checks-then-churn".to_owned(), forged),
+        ("forged-checks-during-handshake".to_owned(), early),
+        ("tcp-frames-split".to_owned(), tcp),
+        ("garbage-from-anywhere".to_owned(), garbage),
+        ("dtls-rtp-rtcp-lookalikes".to_owned(), lookalikes),
+        ("spoofed-from-clients".to_owned(), spoofed),
+    ]
+}
+
+/// A forged check on TCP connection 0 (framed by the target, split after 5 bytes).
+fn forged_tcp(out: &mut Vec<u8>, op: u8, tail: &[u8]) {
+    out.extend_from_slice(&[op, 0, 0, 3]);
+    out.extend_from_slice(b"abc");
+    out.push(tail.len() as u8);
+    out.extend_from_slice(tail);
+    out.extend_from_slice(&[1; 12]);
+    out.push(5);
 }

@@ -64,6 +64,7 @@ fn every_target_has_a_fuzz_target_file_and_a_test_here() {
         "recording",
         "jwt",
         "webhook_url",
+        "rtc_endpoint",
     ];
     let names: Vec<&str> = TARGETS.iter().map(|t| t.name).collect();
     assert_eq!(names, listed);
@@ -133,6 +134,11 @@ fn jwt_inputs_replay() {
 #[test]
 fn webhook_url_inputs_replay() {
     replay("webhook_url");
+}
+
+#[test]
+fn rtc_endpoint_inputs_replay() {
+    replay("rtc_endpoint");
 }
 
 /// The masker target's invariants are not vacuous: in the seed that keys a card number in-band,

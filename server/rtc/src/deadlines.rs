@@ -84,4 +84,31 @@ mod tests {
         assert_eq!(d.pop_due(ms(40)), None, "slot 3 was cleared");
         assert_eq!(d.next(), None);
     }
+
+    proptest::proptest! {
+        /// Against a plain map: the same slots come due at the same instants.
+        #[test]
+        fn agrees_with_a_plain_map(ops in proptest::collection::vec((0usize..6, 0u64..100, 0u8..4), 0..200)) {
+            let t0 = Instant::now(); // test clock
+            let ms = |n| t0 + Duration::from_millis(n);
+            let mut d = Deadlines::default();
+            let mut model: std::collections::BTreeMap<usize, Instant> = Default::default();
+            let mut now = 0;
+            for (slot, n, op) in ops {
+                match op {
+                    0 | 1 => { d.set(slot, ms(now + n)); model.insert(slot, ms(now + n)); }
+                    2 => { d.clear(slot); model.remove(&slot); }
+                    _ => {
+                        now += n;
+                        let mut due: Vec<usize> = std::iter::from_fn(|| d.pop_due(ms(now))).collect();
+                        due.sort_unstable();
+                        let want: Vec<usize> = model.iter().filter(|(_, at)| **at <= ms(now)).map(|(s, _)| *s).collect();
+                        model.retain(|_, at| *at > ms(now));
+                        proptest::prop_assert_eq!(due, want);
+                    }
+                }
+                proptest::prop_assert_eq!(d.next(), model.values().min().copied());
+            }
+        }
+    }
 }

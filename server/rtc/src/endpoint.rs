@@ -249,7 +249,9 @@ impl Endpoint {
 
     /// One datagram that arrived at `now` on `destination` (the local address) from `source`.
     /// Routed by the remote address a connectivity check came from, or by the `USERNAME` of
-    /// the check itself; anything else is refused and changes nothing.
+    /// the check itself; a new address is routed only once its check passes the peer's
+    /// integrity check (so a check forged without the peer's ICE password cannot route an
+    /// address or evict a route). Anything else is refused and changes nothing.
     pub fn handle_datagram(
         &mut self,
         now: Instant,
@@ -259,8 +261,13 @@ impl Endpoint {
         data: &[u8],
     ) -> Result<PeerId, EngineError> {
         self.stats.datagrams_in += 1;
-        let routed = self.route(proto, source, data);
-        let slot = routed.inspect_err(|_| self.stats.refused += 1)?;
+        let known = self.by_addr.get(&(proto, source)).copied();
+        let slot = match known {
+            Some(slot) => slot,
+            None => self
+                .by_ufrag(data)
+                .inspect_err(|_| self.stats.refused += 1)?,
+        };
         let Ok(contents) = data.try_into() else {
             self.stats.refused += 1;
             return Err(EngineError::NotWebRtc);
@@ -274,6 +281,13 @@ impl Endpoint {
                 contents,
             },
         );
+        if known.is_none() {
+            if !self.call(slot, |p| p.rtc.accepts(&input))? {
+                self.stats.refused += 1;
+                return Err(EngineError::Unroutable);
+            }
+            self.add_route(slot, proto, source);
+        }
         let id = self.id(slot);
         if self.call(slot, |p| p.rtc.handle_input(input))?.is_err() {
             self.stats.refused += 1;
@@ -449,19 +463,20 @@ impl Endpoint {
         s.peer.as_mut()
     }
 
-    fn route(
-        &mut self,
-        proto: Protocol,
-        source: SocketAddr,
-        data: &[u8],
-    ) -> Result<usize, EngineError> {
-        if let Some(&slot) = self.by_addr.get(&(proto, source)) {
-            return Ok(slot);
-        }
+    /// The slot of the live peer whose local ufrag a STUN check names.
+    fn by_ufrag(&self, data: &[u8]) -> Result<usize, EngineError> {
         let ufrag = stun::local_ufrag(data).ok_or(EngineError::Unroutable)?;
         let slot = *self.by_ufrag.get(ufrag).ok_or(EngineError::Unroutable)?;
+        match self.slots[slot].peer {
+            Some(_) => Ok(slot),
+            None => Err(EngineError::Unroutable),
+        }
+    }
+
+    /// Routes `(proto, source)` to `slot`, forgetting the peer's oldest route at the limit.
+    fn add_route(&mut self, slot: usize, proto: Protocol, source: SocketAddr) {
         let Some(peer) = self.slots[slot].peer.as_mut() else {
-            return Err(EngineError::Unroutable);
+            return;
         };
         if peer.addrs.len() == MAX_ROUTES_PER_PEER {
             let oldest = peer.addrs.remove(0);
@@ -469,7 +484,6 @@ impl Endpoint {
         }
         peer.addrs.push((proto, source));
         self.by_addr.insert((proto, source), slot);
-        Ok(slot)
     }
 
     /// Drains `slot` until its next deadline; removes it when it has failed or gone.

@@ -14,7 +14,8 @@ pub enum EngineError {
     /// No peer has this id (never existed, or closed).
     #[error("no such peer")]
     UnknownPeer,
-    /// A datagram from an address no peer knows, without a `USERNAME` naming one.
+    /// A datagram from an address no peer knows, without a `USERNAME` naming one, or with one
+    /// whose check fails that peer's ICE integrity check (a forged check).
     #[error("datagram for no peer")]
     Unroutable,
     /// A datagram that is not STUN, DTLS, RTP or RTCP.

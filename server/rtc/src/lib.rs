@@ -4,9 +4,10 @@
 //! * **One address for every peer.** An [`Endpoint`] holds all the WebRTC peers of one worker
 //!   (str0m [`Rtc`](str0m::Rtc)s in RTP mode) behind one UDP address and, optionally, one TCP
 //!   address for ICE-TCP (passive candidates). A datagram is routed by the remote address it
-//!   came from, or, the first time, by the local ICE ufrag in its STUN `USERNAME`; O(1) per
-//!   datagram whatever the number of peers. A datagram that belongs to no peer is refused and
-//!   changes nothing; a peer is reachable from at most [`MAX_ROUTES_PER_PEER`] addresses.
+//!   came from, or, the first time, by the local ICE ufrag in its STUN `USERNAME` once the
+//!   check passes that peer's integrity check (its ICE password); O(1) per datagram whatever
+//!   the number of peers. A datagram that belongs to no peer is refused and changes nothing;
+//!   a peer is reachable from at most [`MAX_ROUTES_PER_PEER`] addresses.
 //! * **No I/O, no clock.** Time is an input (`now` on every call); datagrams go in with
 //!   [`Endpoint::handle_datagram`] and come out of [`Endpoint::poll_output`] as [`Transmit`]s
 //!   for the driver to send; [`Endpoint::poll_timeout`] says when to call

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hushpay_rtc::{
-    AudioPayload, ChannelId, Endpoint, EndpointConfig, EngineError, Output, PeerEvent, PeerId,
-    Protocol, RtpIn, RtpOut, Transmit,
+    AudioPayload, ChannelId, Endpoint, EndpointConfig, EngineError, MAX_ROUTES_PER_PEER, Output,
+    PeerEvent, PeerId, Protocol, RtpIn, RtpOut, Transmit,
 };
 
 const SERVER: &str = "127.0.0.1:7882";
@@ -334,6 +334,52 @@ fn datagrams_for_no_peer_are_refused_without_harm() {
     net.run_for(Duration::from_millis(100));
     assert_eq!(Net::rtp(&net.server_events, s).len(), 1, "still connected");
     assert_eq!(net.server.len(), 2);
+}
+
+#[test]
+fn forged_checks_naming_a_peer_neither_route_nor_evict_its_address() {
+    let mut net = Net::new();
+    let (c, offer) = net.offer(None);
+    let (s, answer) = net
+        .server
+        .accept_offer(net.now, &offer)
+        .unwrap_or_else(|e| panic!("{e}"));
+    net.answer(c, &answer).unwrap_or_else(|e| panic!("{e}"));
+    net.run_for(Duration::from_secs(1));
+    assert!(net.connected(&net.server_events, s));
+    let ufrag = |sdp: &str| {
+        sdp.lines()
+            .find_map(|l| l.trim().strip_prefix("a=ice-ufrag:"))
+            .unwrap_or_else(|| panic!("no ufrag in {sdp}"))
+            .to_owned()
+    };
+    // The checks a forger can make without the ICE password: the right names, no integrity.
+    let forged = binding_request(&format!("{}:{}", ufrag(&answer), ufrag(&offer)));
+    let server = addr(SERVER);
+    let refused_before = net.server.stats().refused;
+    for i in 0..MAX_ROUTES_PER_PEER as u16 + 2 {
+        let forger = SocketAddr::from(([127, 0, 0, 2], 50_000 + i));
+        for data in [&forged[..], &[0x80; 40][..]] {
+            let r = net
+                .server
+                .handle_datagram(net.now, Protocol::Udp, forger, server, data);
+            assert!(r.is_err(), "{r:?}");
+        }
+    }
+    assert_eq!(
+        net.server.stats().refused,
+        refused_before + 2 * (MAX_ROUTES_PER_PEER as u64 + 2)
+    );
+    // The client's address is still routed (with no check in between that could have routed
+    // it again): a datagram from it reaches its peer.
+    let client_addr = net.clients[c].config().udp;
+    let r = net
+        .server
+        .handle_datagram(net.now, Protocol::Udp, client_addr, server, &[0x80; 40]);
+    assert!(matches!(r, Ok(id) if id == s), "{r:?}");
+    net.client_send(c, opus(1));
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(Net::rtp(&net.server_events, s).len(), 1, "media goes on");
 }
 
 #[test]
