@@ -28,6 +28,7 @@
 
 pub mod bytes;
 pub mod chat_scan;
+mod dtmf_opus;
 pub mod jwt;
 pub mod masker;
 pub mod recording;

@@ -1,15 +1,13 @@
 //! The seed corpus: small, real inputs for every target, made by the crates' own code (Opus
-//! packets from the encoder, envelopes from `sealed::seal`, track files from `TrackWriter`),
+//! packets the encoder made once, [`crate::dtmf_opus`]; envelopes from `sealed::seal`, track files from `TrackWriter`),
 //! the messages of docs/protocol.md, the card-number forms of SECURITY.md and the JWT attack
 //! corpus. `cargo run -p hushpay-fuzzing --example write_seeds` writes them to
 //! `fuzz/seeds/<target>/`; `tests/replay_corpus.rs` checks the committed files are exactly these.
 
 use hushpay_card::sealed::CardPayload;
 use hushpay_card::{Cvc, Expiry, Pan, PostalCode};
-use hushpay_media::opus_codec::Encoder;
 use hushpay_media::rfc4733::TelephoneEvent;
 use hushpay_media::rtp::RtpBuilder;
-use hushpay_media::signal::{TonePair, append_silence};
 use hushpay_recording::{RecordedPacket, SignedMetadata};
 
 use crate::masker::program::Program;
@@ -51,16 +49,6 @@ fn named<T: Into<Vec<u8>>>(list: Vec<(&str, T)>) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// 20 ms Opus packets (48 kHz, 32 kbit/s) of `pcm`.
-fn opus_packets(pcm: &[i16]) -> Vec<Vec<u8>> {
-    let Ok(mut enc) = Encoder::new(48_000, 32_000) else {
-        return Vec::new();
-    };
-    pcm.chunks_exact(960)
-        .filter_map(|f| enc.encode(f).ok())
-        .collect()
-}
-
 fn rtp_packet(pt: u8, marker: bool, seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
     RtpBuilder {
         marker,
@@ -72,13 +60,12 @@ fn rtp_packet(pt: u8, marker: bool, seq: u16, ts: u32, payload: &[u8]) -> Vec<u8
     .build(payload)
 }
 
+/// 20 ms Opus packets of a keyed `4` ([`crate::dtmf_opus`]).
 fn dtmf_opus() -> Vec<Vec<u8>> {
-    let mut pcm = Vec::new();
-    append_silence(20.0, 48_000, &mut pcm);
-    if let Some(d) = hushpay_media::Digit::from_char('4') {
-        TonePair::new(d, -10.0, 60.0).append(48_000, &mut pcm);
-    }
-    opus_packets(&pcm)
+    crate::dtmf_opus::PACKETS
+        .iter()
+        .map(|p| p.to_vec())
+        .collect()
 }
 
 fn rtp() -> Vec<(String, Vec<u8>)> {
