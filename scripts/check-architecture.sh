@@ -27,6 +27,34 @@ for crate in hushpay-media hushpay-rtc hushpay-prompts hushpay-card hushpay-reco
   fi
 done
 
+# The wire contract (server/protocol) and the participant bots (server/bots) stand outside the
+# gateway (issue 13): neither depends on it, and the contract, which any client may link, pulls
+# in no web framework or WebRTC stack (it reaches tokio and the store's drivers only through
+# hushpay-vault's payment types).
+outside_gateway() {
+  cargo tree -p "$1" -e normal,build --prefix none --format '{p}' \
+    | awk '{print $1}' | sort -u | grep -E "$2" || true
+}
+# Control: the same pipeline must find a path dependency the contract does have.
+if [ -z "$(outside_gateway hushpay-protocol '^hushpay-vault$')" ]; then
+  echo "FAIL: the gateway check did not see hushpay-protocol's hushpay-vault; the check itself is broken"
+  exit 1
+fi
+bad=$(outside_gateway hushpay-protocol '^(hushpay|axum|axum-[a-z-]+|hyper|tower|tower-[a-z-]+|webrtc|webrtc-[a-z-]+|rtc|rtc-[a-z-]+|str0m)$')
+if [ -n "$bad" ]; then
+  echo "FAIL: hushpay-protocol depends on: $(tr '\n' ' ' <<<"$bad")"
+  status=1
+else
+  echo "ok: hushpay-protocol depends on neither the gateway nor a web framework or WebRTC stack"
+fi
+bad=$(outside_gateway hushpay-bots '^hushpay$')
+if [ -n "$bad" ]; then
+  echo "FAIL: hushpay-bots depends on the gateway"
+  status=1
+else
+  echo "ok: hushpay-bots does not depend on the gateway"
+fi
+
 # The media engine's transport (server/rtc) is sans-IO: time and datagrams are inputs. Its
 # core opens no socket, starts no thread and reads no clock; only its thin driver
 # (server/rtc/src/driver/, feature `driver`, built for the binaries at the edge) does.

@@ -17,7 +17,6 @@
 pub mod admin;
 pub mod app;
 pub mod bootstrap;
-pub mod bot;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use hushpay_auth::{MintRequest, Role};
+use hushpay_bots::{Bot, BotConfig, SentLog, encode};
 use hushpay_media::Digit;
 use hushpay_media::signal::{Rng, TonePair, add_noise};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::app::AppState;
-use crate::bot::{Bot, BotConfig, SentLog, encode};
 use crate::tenants;
 
 /// `hushpay loadgen` arguments.

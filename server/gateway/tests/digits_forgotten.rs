@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use common::binary::{Binary, writable_memory};
 use common::cards::tracer_pan;
-use hushpay::bot::{Bot, BotConfig, Key};
 use hushpay::sfu::room::{Registry, RoomKey, RoomSettings};
+use hushpay_bots::{Bot, BotConfig, Key};
 use hushpay_card::leak_scan::Tracers;
 use hushpay_card::memory_scan::scan_strided;
 use hushpay_media::Digit;

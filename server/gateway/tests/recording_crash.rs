@@ -12,10 +12,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hushpay::bot::{Bot, BotConfig};
 use hushpay::metrics::Metrics;
 use hushpay::recording::config::RawRecording;
 use hushpay::recording::{Recorder, export, files};
+use hushpay_bots::{Bot, BotConfig};
 use hushpay_recording::RecordingError;
 use hushpay_store::{SqliteStore, Store};
 use hushpay_vault::{Kek, Vault};

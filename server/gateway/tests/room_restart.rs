@@ -11,8 +11,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::binary::Binary;
-use hushpay::bot::{Bot, BotConfig};
 use hushpay::sfu::signal::ServerMessage;
+use hushpay_bots::{Bot, BotConfig};
 use serde_json::{Value, json};
 
 /// `hushpay serve` in `dir`, recording, with a 200 ms empty-room grace; the URL and (first
@@ -68,7 +68,7 @@ impl Client {
         minted["token"].as_str().unwrap().to_owned()
     }
 
-    async fn connect(&self, token: String) -> Result<Bot, hushpay::bot::BotError> {
+    async fn connect(&self, token: String) -> Result<Bot, hushpay_bots::BotError> {
         Bot::connect(BotConfig {
             url: format!("{}/v1/rtc", self.url.replace("http://", "ws://")),
             token,

@@ -403,8 +403,8 @@ async fn keypad_digits_leave_no_trace_in_the_database_or_logs() {
 /// payload, the signed metadata, and the exported WAV): 0 hits, with a positive control.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_call_with_a_payment_leaves_no_trace_in_the_recording_raw_or_decrypted() {
-    use hushpay::bot::{Bot, BotConfig};
     use hushpay::recording::{export, files};
+    use hushpay_bots::{Bot, BotConfig};
 
     let gw = TestGateway::start(&[
         ("HUSHPAY__STORE", "sqlite"),

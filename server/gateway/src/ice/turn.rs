@@ -22,11 +22,13 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha1::Sha1;
 use zeroize::Zeroizing;
 
 use crate::config::ConfigError;
+/// One entry of `RTCConfiguration.iceServers` (the wire type lives in `hushpay-protocol`).
+pub use hushpay_protocol::ice::IceServer;
 
 /// Shortest shared secret accepted (bytes).
 pub const MIN_SECRET_LEN: usize = 32;
@@ -90,24 +92,6 @@ impl std::fmt::Debug for TurnConfig {
                 .field("ttl", &s.ttl)
                 .finish(),
         }
-    }
-}
-
-/// One entry of `RTCConfiguration.iceServers`, as browsers take it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IceServer {
-    pub urls: Vec<String>,
-    pub username: String,
-    pub credential: String,
-}
-
-impl std::fmt::Debug for IceServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IceServer")
-            .field("urls", &self.urls)
-            .field("username", &self.username)
-            .field("credential", &"<redacted>")
-            .finish()
     }
 }
 

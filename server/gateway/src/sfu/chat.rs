@@ -12,54 +12,12 @@ use std::fmt::Debug;
 
 use async_trait::async_trait;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use hushpay_vault::VaultError;
 
-/// What a client sends on the data channel.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ChatIn {
-    Chat { text: String },
-}
-
-/// The sender of a relayed message.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ChatSender {
-    pub participant_id: String,
-    pub identity: String,
-    pub role: String,
-}
-
-/// A relayed (and stored) message.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ChatMessage {
-    pub id: String,
-    /// Unix milliseconds.
-    pub ts: i64,
-    pub from: ChatSender,
-    pub text: String,
-    /// True when a card number (or part of one) was replaced by the notice.
-    pub redacted: bool,
-}
-
-/// What the server sends on the data channel.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ChatOut {
-    Chat(ChatMessage),
-    /// Remove an earlier message from view (it held part of a split card number).
-    ChatRetract {
-        id: String,
-        text: String,
-    },
-    Error {
-        code: String,
-        message: String,
-    },
-    /// A pay-by-link payment offered in the chat (see [`super::payment_offer`]).
-    PaymentLink(super::payment_offer::LinkMessage),
-}
+/// The data channel's wire types (`hushpay-protocol`).
+pub use hushpay_protocol::chat::{ChatIn, ChatMessage, ChatOut, ChatSender};
 
 /// A card number seen in chat (no digits in it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -36,10 +36,12 @@ pub mod relay;
 pub mod room;
 pub mod secure;
 pub mod session;
-pub mod signal;
 pub mod streams;
 pub mod transcript;
 pub mod workers;
+
+/// Signalling messages (docs/protocol.md), from the wire-contract crate.
+pub use hushpay_protocol::signal;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -21,70 +21,16 @@
 //! the payment's own changes reach agents as `payment` messages (docs/protocol.md).
 
 use hushpay_auth::Role;
-use hushpay_vault::payment::{Field, Method, Payment};
-use serde::{Deserialize, Serialize};
+use hushpay_vault::payment::{Method, Payment};
+use serde::Serialize;
+
+pub use hushpay_protocol::payment::{LinkMessage, PatientPayment, PaymentEnd};
 
 use super::Sfu;
 use super::chat::{ChatOut, ChatSender};
 use super::room::{RoomKey, unix_ms};
 use super::signal::ServerMessage;
 use crate::payments::PaymentChange;
-
-/// The payment as the patient may see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PatientPayment {
-    pub id: String,
-    pub method: Method,
-    pub amount: u64,
-    pub currency: String,
-    pub reference: String,
-    pub required_fields: Vec<Field>,
-    pub allowed_brands: Vec<String>,
-    /// Unix seconds.
-    pub expires_at: i64,
-}
-
-impl From<&Payment> for PatientPayment {
-    fn from(p: &Payment) -> Self {
-        Self {
-            id: p.id.clone(),
-            method: p.method,
-            amount: p.amount,
-            currency: p.currency.clone(),
-            reference: p.reference.clone(),
-            required_fields: p.required_fields.clone(),
-            allowed_brands: p.allowed_brands.clone(),
-            expires_at: p.expires_at,
-        }
-    }
-}
-
-/// The `payment_link` chat message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LinkMessage {
-    pub id: String,
-    /// Unix milliseconds.
-    pub ts: i64,
-    pub from: ChatSender,
-    pub payment: PatientPayment,
-    /// `{public_url}/pay/{id}`, with `#<client secret>` in the patient's copy only.
-    pub url: String,
-}
-
-/// How a payment offered to the patient ended (the `payment_ended` message).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PaymentEnd {
-    pub id: String,
-    pub method: Method,
-    /// `succeeded`, `failed`, `cancelled` or `expired`.
-    pub state: hushpay_vault::payment::State,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<hushpay_vault::payment::PayResult>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub brand: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last4: Option<String>,
-}
 
 /// Tells the patient of the payment's room that it ended (on the change that ended it).
 /// Returns the number of patients told.

@@ -8,7 +8,7 @@ use hushpay_card::chat_scan::NOTICE;
 
 use crate::harness::*;
 
-async fn next_message(bot: &mut hushpay::bot::Bot) -> ChatOut {
+async fn next_message(bot: &mut hushpay_bots::Bot) -> ChatOut {
     bot.next_chat(Duration::from_secs(5))
         .await
         .expect("a chat frame arrives")

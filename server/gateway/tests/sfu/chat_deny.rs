@@ -65,7 +65,7 @@ async fn gateway_with(audit_down: bool) -> TestGateway {
     .await
 }
 
-async fn expect_error(bot: &mut hushpay::bot::Bot, code: &str) {
+async fn expect_error(bot: &mut hushpay_bots::Bot, code: &str) {
     match bot.next_chat(Duration::from_secs(5)).await {
         Some(ChatOut::Error { code: got, .. }) => assert_eq!(got, code),
         other => panic!("expected {code}, got {other:?}"),

@@ -17,7 +17,7 @@ const SPLIT: &str = "5555555555554444";
 const ARABIC: &str = "378282246310005";
 const AGENT_TEXT: &str = "thanks, noted: transcript-marker-7f3a";
 
-async fn wait_for_text(bot: &mut hushpay::bot::Bot, text: &str) {
+async fn wait_for_text(bot: &mut hushpay_bots::Bot, text: &str) {
     loop {
         match bot.next_chat(Duration::from_secs(5)).await {
             Some(ChatOut::Chat(m)) if m.text == text => return,

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hushpay::bot::{Bot, BotConfig};
+use hushpay_bots::{Bot, BotConfig};
 use hushpay_media::resample::resample;
 
 use crate::common::TestGateway;

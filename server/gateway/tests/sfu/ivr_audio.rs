@@ -7,10 +7,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hushpay::bot::Bot;
 use hushpay::ivr::config::IvrConfig;
 use hushpay::sfu::ivr_audio::{IvrAudio, StartError};
 use hushpay::sfu::room::{Room, RoomKey};
+use hushpay_bots::Bot;
 use hushpay_media::opus_codec::SILENCE_20MS;
 
 use crate::harness::*;

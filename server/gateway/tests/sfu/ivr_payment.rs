@@ -8,9 +8,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hushpay::bot::Bot;
 use hushpay::ivr::config::IvrConfig;
 use hushpay::sfu::room::Room;
+use hushpay_bots::Bot;
 use hushpay_media::opus_codec::{Decoder, SILENCE_20MS};
 use hushpay_prompts::prompt::PromptSet;
 use hushpay_prompts::speech;

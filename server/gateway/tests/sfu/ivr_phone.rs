@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use hushpay::bot::{Bot, Key, Uplink};
+use hushpay_bots::{Bot, Key, Uplink};
 use hushpay_media::Digit;
 use hushpay_media::opus_codec::Decoder;
 use tokio::sync::{mpsc, oneshot};

@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use hushpay::bot::{Bot, Key};
 use hushpay::sfu::room::Room;
+use hushpay_bots::{Bot, Key};
 use hushpay_media::Digit;
 use hushpay_vault::payment::{Field, FieldProgress, State};
 use serde_json::json;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use hushpay::bot::Key;
+use hushpay_bots::Key;
 use hushpay_media::Digit;
 
 use crate::harness::*;

@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
-use hushpay::bot::Bot;
 use hushpay::sfu::chat::ChatOut;
 use hushpay::sfu::payment_offer::LinkMessage;
 use hushpay::sfu::signal::ServerMessage;
+use hushpay_bots::Bot;
 use serde_json::{Value, json};
 
 use crate::common::TestGateway;

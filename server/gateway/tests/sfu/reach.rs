@@ -186,7 +186,7 @@ async fn client_offer() -> (
     struct Quiet;
     #[async_trait::async_trait]
     impl webrtc::peer_connection::PeerConnectionEventHandler for Quiet {}
-    let pc = hushpay::bot::peer::build("127.0.0.1:0".parse().unwrap(), std::sync::Arc::new(Quiet))
+    let pc = hushpay_bots::peer::build("127.0.0.1:0".parse().unwrap(), std::sync::Arc::new(Quiet))
         .await
         .unwrap();
     pc.add_transceiver_from_kind(rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Audio, None)

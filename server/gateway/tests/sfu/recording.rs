@@ -31,7 +31,7 @@ pub async fn recording_gateway_with_grace(grace_ms: &str) -> TestGateway {
 }
 
 /// The next `recording` state message within `within` (other frames skipped).
-async fn next_recording(bot: &mut hushpay::bot::Bot, within: Duration) -> Option<Value> {
+async fn next_recording(bot: &mut hushpay_bots::Bot, within: Duration) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         match tokio::time::timeout_at(deadline, bot.events.recv()).await {

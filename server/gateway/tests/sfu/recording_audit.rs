@@ -73,7 +73,7 @@ async fn gateway_with_audit_down() -> TestGateway {
 }
 
 /// The next error code the bot receives within 3 s (other frames skipped).
-async fn next_error(bot: &mut hushpay::bot::Bot) -> String {
+async fn next_error(bot: &mut hushpay_bots::Bot) -> String {
     loop {
         match tokio::time::timeout(Duration::from_secs(3), bot.events.recv()).await {
             Ok(Some(ServerMessage::Error { code, .. })) => return code,

@@ -8,8 +8,8 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use hushpay::bot::Bot;
 use hushpay::sfu::signal::ServerMessage;
+use hushpay_bots::Bot;
 use serde_json::{Value, json};
 
 use crate::common::{TestGateway, assert_error};
@@ -324,7 +324,7 @@ async fn an_ended_room_refuses_tokens_issued_before_its_end() {
     agent.leave().await;
 
     for old in [in_call, unused] {
-        let Err(refused) = hushpay::bot::Bot::connect(hushpay::bot::BotConfig {
+        let Err(refused) = hushpay_bots::Bot::connect(hushpay_bots::BotConfig {
             url: ws_url(&gw),
             token: old,
             media_ip: [127, 0, 0, 1].into(),
@@ -378,7 +378,7 @@ async fn a_join_is_refused_when_the_room_settings_cannot_be_read() {
     wait_closed(&gw).await;
 
     drop(schema);
-    let Err(refused) = hushpay::bot::Bot::connect(hushpay::bot::BotConfig {
+    let Err(refused) = hushpay_bots::Bot::connect(hushpay_bots::BotConfig {
         url: ws_url(&gw),
         token: after,
         media_ip: [127, 0, 0, 1].into(),

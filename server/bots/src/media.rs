@@ -9,6 +9,7 @@ use hushpay_media::Digit;
 use hushpay_media::opus_codec::{Decoder, Encoder};
 use hushpay_media::rfc4733::TelephoneEvent;
 use hushpay_media::seq::SeqExtender;
+use hushpay_protocol::chat::ChatOut;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtp::header::Header;
 use rtc::rtp::packet::Packet;
@@ -23,8 +24,7 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{PeerConnectionEventHandler, RTCPeerConnectionIceEvent};
 
 use super::BotError;
-use crate::bot::peer::{EVENT_48K_PT, OPUS_FMTP, OPUS_PT};
-use crate::sfu::chat::ChatOut;
+use crate::peer::{EVENT_48K_PT, OPUS_FMTP, OPUS_PT};
 
 /// 20 ms at 48 kHz.
 pub const FRAME: usize = 960;
@@ -175,7 +175,7 @@ impl Uplink {
 /// the `maxplaybackrate` the SFU's SDP asks for, as browsers do.
 pub fn encode(pcm: &[i16]) -> Result<Vec<Vec<u8>>, BotError> {
     let mut enc = Encoder::new(48_000, 32_000).map_err(|e| BotError::new("opus", e))?;
-    enc.set_max_playback_rate(crate::bot::peer::MAX_PLAYBACK_RATE)
+    enc.set_max_playback_rate(crate::peer::MAX_PLAYBACK_RATE)
         .map_err(|e| BotError::new("opus", e))?;
     let mut frame = vec![0i16; FRAME];
     pcm.chunks(FRAME)

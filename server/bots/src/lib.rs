@@ -1,8 +1,11 @@
-//! A participant bot over real WebRTC (webrtc-rs 0.21): it joins a room with a participant
-//! token, publishes Opus audio from PCM (a WAV), sends RFC 4733 keys in the same RTP stream
-//! (no Opus while a key is down, end packet three times, as Chrome does), records what it
-//! receives, and chats on the `chat` data channel. The end-to-end tests and `hushpay loadgen`
-//! are built on it.
+//! # hushpay-bots
+//!
+//! Participant bots over webrtc-rs 0.21, for tests and interop: a [`Bot`] joins a room of a
+//! Hushpay gateway with a participant token, over real WebRTC (signalling on `GET /v1/rtc`,
+//! the wire types of `hushpay-protocol`). It publishes Opus audio from PCM (a WAV), sends
+//! RFC 4733 keys in the same RTP stream (no Opus while a key is down, end packet three times,
+//! as Chrome does), records what it receives, and chats on the `chat` data channel. The
+//! gateway's end-to-end tests and the load generator's `webrtc` engine are built on it.
 
 mod media;
 pub mod peer;
@@ -18,8 +21,8 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
 
-use crate::sfu::chat::ChatOut;
-use crate::sfu::signal::ServerMessage;
+use hushpay_protocol::chat::ChatOut;
+use hushpay_protocol::signal::ServerMessage;
 
 pub use media::{Key, Received, SentLog, Uplink, encode};
 use signalling::Signalling;

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
+use hushpay_protocol::signal::ServerMessage;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit};
 
 use super::BotError;
-use crate::sfu::signal::ServerMessage;
 
 pub(super) struct Signalling {
     tx: mpsc::UnboundedSender<String>,

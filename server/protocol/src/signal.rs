@@ -87,7 +87,7 @@ pub enum ServerMessage {
         /// TURN servers with this participant's short-lived credentials (`RTCIceServer`
         /// shape; empty when the gateway has no `[turn]`).
         #[serde(rename = "iceServers", default, skip_serializing_if = "Vec::is_empty")]
-        ice_servers: Vec<crate::ice::turn::IceServer>,
+        ice_servers: Vec<crate::ice::IceServer>,
     },
     /// Answer to `offer`.
     Answer {
@@ -130,13 +130,13 @@ pub enum ServerMessage {
     /// (Patients only) the agent asked this patient to pay: the payment as the patient may
     /// see it and, for the card-form method, the client secret its card form needs.
     PaymentRequested {
-        payment: super::payment_offer::PatientPayment,
+        payment: crate::payment::PatientPayment,
         #[serde(skip_serializing_if = "Option::is_none")]
         client_secret: Option<String>,
     },
     /// (Patients only) a payment of the room ended: state, result, brand and last 4.
     PaymentEnded {
-        payment: super::payment_offer::PaymentEnd,
+        payment: crate::payment::PaymentEnd,
     },
     /// (Agents and supervisors) the room's recording paused or resumed, and the answer to
     /// `recording` and `join` when the gateway records.
@@ -158,7 +158,7 @@ pub enum ServerMessage {
         exp: u64,
         /// Fresh TURN credentials, as in `joined`.
         #[serde(rename = "iceServers", default, skip_serializing_if = "Vec::is_empty")]
-        ice_servers: Vec<crate::ice::turn::IceServer>,
+        ice_servers: Vec<crate::ice::IceServer>,
     },
 }
 
@@ -245,7 +245,7 @@ pub fn parse(text: &str) -> Result<ClientMessage, (&'static str, String)> {
             codes::BAD_MESSAGE,
             format!(
                 "frame does not match the schema: {}",
-                crate::extract::redact_quoted(&e.to_string())
+                crate::redact::redact_quoted(&e.to_string())
             ),
         )
     })
