@@ -194,7 +194,7 @@ async fn webrtc(state: &AppState, tenant: &Tenant, args: &LoadgenArgs) -> anyhow
     }
     let mut results = Vec::with_capacity(handles.len());
     for h in handles {
-        results.push(h.await.unwrap_or_else(|e| failed(e)));
+        results.push(h.await.unwrap_or_else(failed));
     }
     let elapsed = started.elapsed().as_secs_f64();
     let after = scrape(args.gateway).await.unwrap_or_default();
@@ -208,13 +208,15 @@ async fn webrtc(state: &AppState, tenant: &Tenant, args: &LoadgenArgs) -> anyhow
     a2p.sort_unstable();
     let received: u64 = results.iter().map(|r| r.received).sum();
     let failures: Vec<String> = results.iter().filter_map(|r| r.failed.clone()).collect();
-    let setup_s = match failures.is_empty() {
-        true => results
+    // set-up: until the last pair was connected (not measured when a pair failed)
+    let setup_s = if failures.is_empty() {
+        results
             .iter()
             .filter_map(|r| r.connected_at)
             .max()
-            .map(|t| (t - started).as_secs_f64()),
-        false => None,
+            .map(|t| (t - started).as_secs_f64())
+    } else {
+        None
     };
     Ok(Report {
         engine: "webrtc".into(),

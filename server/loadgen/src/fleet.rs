@@ -71,7 +71,7 @@ pub fn run(cfg: &Config, minter: &dyn Minter) -> Result<Report, LoadgenError> {
     }
     let n = cfg.pairs * 2;
     let start = Instant::now();
-    let mut poll = Poll::new()?;
+    let poll = Poll::new()?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
     let mut fleet = Fleet {
         cfg,
@@ -194,7 +194,7 @@ fn jobs(
     let mut offers = offers.into_iter();
     for k in 0..cfg.pairs {
         let room = format!("load-{run_id:x}-{k}");
-        let mut job = |bot: usize, offer: Option<String>| -> Result<Job, LoadgenError> {
+        let job = |bot: usize, offer: Option<String>| -> Result<Job, LoadgenError> {
             let (identity, role) = match role(bot) {
                 Role::Agent => (format!("agent-{k}"), Role::Agent),
                 Role::Patient => (format!("patient-{k}"), Role::Patient),
@@ -278,7 +278,8 @@ impl Fleet<'_> {
     /// Drains bot `i` and books its events and next deadline.
     fn drain(&mut self, i: usize, at: Instant) {
         let tally = &mut self.tally;
-        match self.bots[i].drain(&mut |ev| tally.event(i, ev, at)) {
+        let drained = self.bots[i].drain(&mut |ev| tally.event(i, ev, at));
+        match drained {
             Ok(next) if !self.tally.failed[i] => self.timers.set(i, next),
             Ok(_) => {}
             Err(e) => self.fail(i, &e, at),

@@ -222,10 +222,8 @@ async fn hold(ws: Option<Ws>, bot: usize, tell: &Tell, mut leave: watch::Receive
     let mut last_error = None;
     let closed = loop {
         tokio::select! {
-            changed = leave.wait_for(|l| *l) => {
-                let _ = changed;
-                break None;
-            }
+            // the only change is to `true` (or the sender is gone): leave
+            _ = leave.changed() => break None,
             _ = ping.tick() => {
                 if let Err(why) = send(&mut ws, &json!({"type": "ping"})).await {
                     break Some(why);
