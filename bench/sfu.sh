@@ -8,7 +8,10 @@
 #
 #   bench/sfu.sh [--pairs "100 200 250 300"] [--seconds 20] [--warmup 3]
 #                [--baselines "str0m webrtc"] [--max-load 0.7] [--wait-load 90] [--nice -10]
+#                [--profile release]
 #
+# `--profile dev` runs the debug gateway (to check the script quickly; its numbers are not
+# the gateway's capacity).
 # `--baselines ""` skips the baselines. As bench/engines.sh does, both processes run at
 # nice -10 in a session whose scheduler autogroup gets nice -10 (root), so that other jobs on
 # a shared machine take less of the pinned cores; before each run the script waits (up to
@@ -23,6 +26,7 @@ BASELINES="str0m webrtc"
 MAX_LOAD=0.7
 WAIT_LOAD=90
 NICE=-10
+PROFILE=release
 while [ $# -gt 0 ]; do
     case "$1" in
         --pairs) PAIRS="$2"; shift 2 ;;
@@ -32,14 +36,15 @@ while [ $# -gt 0 ]; do
         --max-load) MAX_LOAD="$2"; shift 2 ;;
         --wait-load) WAIT_LOAD="$2"; shift 2 ;;
         --nice) NICE="$2"; shift 2 ;;
+        --profile) PROFILE="$2"; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 64 ;;
     esac
 done
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-nice -n 10 cargo build --release --locked -p hushpay >&2
-HUSHPAY="$ROOT/target/release/hushpay"
+nice -n 10 cargo build --profile "$PROFILE" --locked -p hushpay >&2
+case "$PROFILE" in dev) HUSHPAY="$ROOT/target/debug/hushpay" ;; *) HUSHPAY="$ROOT/target/$PROFILE/hushpay" ;; esac
 ENGINES="$ROOT/bench/engines/target/release"
 if [ -n "$BASELINES" ]; then
     (cd bench/engines && nice -n 10 cargo build --release --locked >&2)
