@@ -135,8 +135,7 @@ async fn str0m(state: &AppState, tenant: Tenant, args: &LoadgenArgs) -> anyhow::
     let state = state.clone();
     // the bots' media loop runs on this thread, off the runtime
     let report = tokio::task::spawn_blocking(move || {
-        let minter =
-            |req: &TokenRequest| mint(&state, &tenant, req).map_err(|e| format!("{e:#}"));
+        let minter = |req: &TokenRequest| mint(&state, &tenant, req).map_err(|e| format!("{e:#}"));
         hushpay_loadgen::run(&cfg, &minter)
     })
     .await

@@ -90,7 +90,10 @@ fn str0m_bots_load_a_served_gateway_and_report_the_window() {
         "{out}"
     );
     assert!(out.contains("\naudio packets sent "), "{out}");
-    assert!(out.contains("\nlatency patient->agent (masked) p50 "), "{out}");
+    assert!(
+        out.contains("\nlatency patient->agent (masked) p50 "),
+        "{out}"
+    );
     assert!(out.contains("µs per forwarded packet"), "{out}");
     let r = result(&out);
     assert_eq!(r["engine"], "str0m");

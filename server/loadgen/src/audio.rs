@@ -40,7 +40,10 @@ pub fn call(seconds: u64, dtmf_every: u64) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>
         Vec::new()
     } else {
         let every = usize::try_from(dtmf_every).unwrap_or(usize::MAX / RATE) * RATE;
-        (1..).map(|k| k * every).take_while(|at| at + RATE / 5 < n).collect()
+        (1..)
+            .map(|k| k * every)
+            .take_while(|at| at + RATE / 5 < n)
+            .collect()
     };
     let (patient, agent) = pcm(n, &digits_at);
     Ok((encode(&patient)?, encode(&agent)?))

@@ -153,8 +153,7 @@ impl Bot {
         let stream = direct.stream_tx_by_mid(mid, None)?;
         let rtp_time = seq.wrapping_mul(TICKS_PER_PACKET);
         stream.write_rtp(
-            RtpWrite::new(pt, SeqNo::from(u64::from(seq)), rtp_time, now, payload)
-                .marker(seq == 0),
+            RtpWrite::new(pt, SeqNo::from(u64::from(seq)), rtp_time, now, payload).marker(seq == 0),
         );
         self.seq = self.seq.wrapping_add(1);
         Some(seq)

@@ -233,14 +233,10 @@ struct Io {
 impl Io {
     /// Waits for a datagram, a signalling event or the next deadline, and handles what came.
     fn turn(&mut self, fleet: &mut Fleet<'_>, phase: Option<Instant>) -> Result<(), LoadgenError> {
-        let next = [
-            fleet.timers.earliest(),
-            fleet.tally.ticks.earliest(),
-            phase,
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+        let next = [fleet.timers.earliest(), fleet.tally.ticks.earliest(), phase]
+            .into_iter()
+            .flatten()
+            .min();
         let timeout = next.map(|t| t.saturating_duration_since(Instant::now()));
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
@@ -420,9 +416,7 @@ impl Fleet<'_> {
                 mb: end as f64 / 1024.0,
                 kib_per_pair: end.saturating_sub(before) as f64 / cfg.pairs.max(1) as f64,
             }),
-            setup_s: tally
-                .settled_at
-                .map(|s| (s - m.setup_start).as_secs_f64()),
+            setup_s: tally.settled_at.map(|s| (s - m.setup_start).as_secs_f64()),
             wait_pct: gateway_wait.map(|gw| (pct(gw), pct(own_wait))),
             udp_drops: diff(|s| s.udp_drops),
             chat: cfg.chat.then_some((tally.chat_sent, tally.chat_received)),

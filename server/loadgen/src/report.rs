@@ -335,7 +335,10 @@ mod tests {
     fn the_classic_lines_come_first_unchanged() {
         let text = report().to_string();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "pairs 2 (1 failed), 3 s of audio each, wall 7.3 s");
+        assert_eq!(
+            lines[0],
+            "pairs 2 (1 failed), 3 s of audio each, wall 7.3 s"
+        );
         assert_eq!(lines[1], "  failure: pair 1 (agent): refused: room_full: x");
         assert_eq!(
             lines[2],
@@ -353,7 +356,9 @@ mod tests {
             lines[5],
             "latency patient->agent (masked) p50 20.5 ms p99 21.0 ms max 21.0 ms; agent->patient p50 0.7 ms p99 0.9 ms"
         );
-        assert!(lines[6].contains("gateway CPU 25.0% of one core, 2000.00 µs per forwarded packet"));
+        assert!(
+            lines[6].contains("gateway CPU 25.0% of one core, 2000.00 µs per forwarded packet")
+        );
         assert_eq!(
             lines[7],
             "gateway RSS 40.0 MB, 300.0 KiB per pair; set-up 0.50 s for 2 pairs"
@@ -361,10 +366,14 @@ mod tests {
         assert!(lines[9].starts_with("load average 0.90 before the start (--max-load 0.70) BUSY"));
         let result = lines.last().unwrap_or(&"");
         assert!(
-            result.starts_with("result engine=str0m pairs=2 failed=1 sent=200 received=199 lost=1 "),
+            result
+                .starts_with("result engine=str0m pairs=2 failed=1 sent=200 received=199 lost=1 "),
             "{result}"
         );
-        assert!(result.contains(" cpu_pct=25.0 us_per_pkt=2000.00 "), "{result}");
+        assert!(
+            result.contains(" cpu_pct=25.0 us_per_pkt=2000.00 "),
+            "{result}"
+        );
         assert!(result.ends_with(" load=0.90 BUSY"), "{result}");
     }
 
