@@ -32,9 +32,12 @@ pub struct Audio {
     pub agent: Frames,
 }
 
+/// Encoded 20 ms frames, one owned buffer each.
+pub type OwnedFrames = Vec<Vec<u8>>;
+
 /// `seconds` of call audio (the layout `hushpay loadgen` always used): digits at
-/// `dtmf_every`, `2 * dtmf_every`, ... seconds (none when zero), encoded.
-pub fn call(seconds: u64, dtmf_every: u64) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>), AudioError> {
+/// `dtmf_every`, `2 * dtmf_every`, ... seconds (none when zero), encoded; (patient, agent).
+pub fn call(seconds: u64, dtmf_every: u64) -> Result<(OwnedFrames, OwnedFrames), AudioError> {
     let n = usize::try_from(seconds).unwrap_or(usize::MAX / RATE) * RATE;
     let digits_at: Vec<usize> = if dtmf_every == 0 {
         Vec::new()

@@ -18,7 +18,7 @@ const RING: usize = 1024;
 
 /// The role of bot `bot`.
 pub(crate) fn role(bot: usize) -> Role {
-    if bot % 2 == 0 {
+    if bot.is_multiple_of(2) {
         Role::Agent
     } else {
         Role::Patient
@@ -204,7 +204,7 @@ impl Tally {
 
     /// Matches a packet `bot` received with its partner's send of the same RTP timestamp.
     fn arrived(&mut self, bot: usize, timestamp: u32, at: Instant) {
-        if timestamp % TICKS_PER_PACKET != 0 {
+        if !timestamp.is_multiple_of(TICKS_PER_PACKET) {
             return; // not one of the partner's packets (an IVR prompt)
         }
         let seq = timestamp / TICKS_PER_PACKET;
