@@ -66,4 +66,16 @@ if [ -n "$io_calls" ]; then
 else
   echo "ok: hushpay-rtc's core opens no socket, starts no thread and reads no clock (its driver/ does)"
 fi
+# The load generator (server/loadgen) is a tool at the edge: sockets, threads and tokio are its
+# job, but it depends neither on the gateway (which depends on it for `hushpay loadgen`) nor on
+# webrtc-rs (its bots are str0m), nor on the gateway's web framework or database.
+bad=$(cargo tree -p hushpay-loadgen -e normal,build --prefix none --format '{p}' \
+  | awk '{print $1}' | sort -u \
+  | grep -E '^(hushpay|hushpay-store|hushpay-vault|webrtc|webrtc-[a-z-]+|rtc|rtc-[a-z-]+|axum|rusqlite|tokio-postgres)$' || true)
+if [ -n "$bad" ]; then
+  echo "FAIL: hushpay-loadgen depends on: $(tr '\n' ' ' <<<"$bad")"
+  status=1
+else
+  echo "ok: hushpay-loadgen depends on neither the gateway nor webrtc-rs"
+fi
 exit $status

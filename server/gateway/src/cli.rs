@@ -42,6 +42,7 @@ pub enum Command {
     /// Check the DTMF detector and the masker on your own audio.
     #[command(subcommand)]
     Media(crate::media_cli::MediaCommand),
-    /// Load a running gateway with concurrent patient + agent call pairs (WebRTC bots).
+    /// Load a running gateway with concurrent patient + agent call pairs (WebRTC bots: str0m,
+    /// many per thread, or the webrtc-rs ones).
     Loadgen(crate::loadgen::LoadgenArgs),
 }

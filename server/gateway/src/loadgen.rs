@@ -1,12 +1,21 @@
-//! `hushpay loadgen`: N concurrent patient + agent call pairs against a running gateway, each
-//! a pair of participant bots over real WebRTC, both sides talking, the patient keying an
-//! in-band DTMF digit now and then. Reports the gateway's CPU (from /proc), its packet
-//! counters (from /metrics), packets lost, and the forwarding latency patient -> agent (masked,
-//! the 20 ms hold-back included) and agent -> patient, p50/p99, measured from the patient bot's
-//! send instant to the agent bot's arrival instant for the same RTP timestamp.
+//! `hushpay loadgen`: N concurrent patient + agent call pairs against a running gateway, both
+//! sides talking, the patient keying an in-band DTMF digit now and then. Reports the gateway's
+//! CPU (from /proc), its packet counters (from /metrics), packets lost, and the forwarding
+//! latency patient -> agent (masked, the 20 ms hold-back included) and agent -> patient,
+//! p50/p99, measured from the sending bot's send instant to the receiving bot's arrival
+//! instant for the same RTP timestamp.
 //!
-//! Tokens are minted with the gateway's own keys (same configuration as `hushpay token mint`),
-//! so the load generator needs no API key. Audio is encoded once and shared by all bots.
+//! Two engines of bots:
+//! * `str0m` (the default): [`hushpay_loadgen`], many sans-IO bots on one thread, measured
+//!   over a window after every pair connected and a warm-up, with µs of gateway CPU per
+//!   forwarded packet, RSS, set-up time and a BUSY flag (the load generator is not the
+//!   bottleneck);
+//! * `webrtc`: the webrtc-rs participant bots ([`crate::bot`]), a socket and tasks per bot,
+//!   measured over the whole run: the old generator, kept for comparison.
+//!
+//! Both print [`hushpay_loadgen::Report`]'s lines. Tokens are minted with the gateway's own
+//! keys (same configuration as `hushpay token mint`), so the load generator needs no API key.
+//! Audio is encoded once and shared by all bots.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,13 +24,23 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use hushpay_auth::{MintRequest, Role};
-use hushpay_bots::{Bot, BotConfig, SentLog, encode};
-use hushpay_media::Digit;
-use hushpay_media::signal::{Rng, TonePair, add_noise};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use hushpay_bots::{Bot, BotConfig, SentLog};
+use hushpay_loadgen::metrics::{self, Counters};
+use hushpay_loadgen::report::{Rss, Span};
+use hushpay_loadgen::{Report, TokenRequest, proc_stat};
+use hushpay_store::Tenant;
 
 use crate::app::AppState;
 use crate::tenants;
+
+/// Which bots load the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// str0m (sans-IO) bots, many per thread.
+    Str0m,
+    /// webrtc-rs bots, a socket and tasks per bot (the old generator).
+    Webrtc,
+}
 
 /// `hushpay loadgen` arguments.
 #[derive(Debug, clap::Args)]
@@ -35,60 +54,138 @@ pub struct LoadgenArgs {
     /// Concurrent patient + agent pairs.
     #[arg(long, default_value_t = 10)]
     pub pairs: usize,
-    /// Seconds of audio per call.
+    /// Seconds of audio per call (str0m: the measurement window).
     #[arg(long, default_value_t = 20)]
     pub seconds: u64,
     /// An in-band DTMF digit every this many seconds of patient audio (0: none).
     #[arg(long, default_value_t = 4)]
     pub dtmf_every: u64,
-    /// PID of the gateway, to report its CPU time.
+    /// PID of the gateway, to report its CPU time and memory.
     #[arg(long)]
     pub gateway_pid: Option<u32>,
     /// Delay between pair starts (milliseconds), to spread the audio ticks.
     #[arg(long, default_value_t = 20)]
     pub ramp_ms: u64,
+    /// Seconds after every pair is connected before the measurement window (str0m).
+    #[arg(long, default_value_t = 3.0)]
+    pub warmup: f64,
+    /// Open the `chat` data channel; agents send a message every second (str0m; the webrtc
+    /// bots always open it).
+    #[arg(long)]
+    pub chat: bool,
+    /// A 1-minute load average above this before the start flags the run BUSY.
+    #[arg(long, default_value_t = 0.7)]
+    pub max_load: f64,
+    /// Refuse to run when the load average is above --max-load.
+    #[arg(long)]
+    pub strict: bool,
+    /// Pairs in set-up (signalling) at once (str0m).
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// The bots: str0m, or webrtc (the old webrtc-rs bots, for comparison).
+    #[arg(long, value_enum, default_value_t = Engine::Str0m)]
+    pub engine: Engine,
 }
 
-/// What one call pair measured.
+/// Runs the load and prints the report.
+pub async fn run(state: &AppState, args: LoadgenArgs) -> anyhow::Result<()> {
+    let tenant = tenants::resolve_tenant(state.store.as_ref(), &args.tenant).await?;
+    let report = match args.engine {
+        Engine::Str0m => str0m(state, tenant, &args).await?,
+        Engine::Webrtc => webrtc(state, &tenant, &args).await?,
+    };
+    println!("{report}");
+    Ok(())
+}
+
+/// A token for `tenant`, minted with the gateway's signer.
+fn mint(state: &AppState, tenant: &Tenant, req: &TokenRequest) -> anyhow::Result<String> {
+    let role = match req.role {
+        hushpay_loadgen::Role::Agent => Role::Agent,
+        hushpay_loadgen::Role::Patient => Role::Patient,
+    };
+    Ok(state
+        .tokens
+        .signer
+        .mint_now(MintRequest {
+            tenant: tenant.id.to_string(),
+            identity: req.identity.clone(),
+            room: req.room.clone(),
+            role,
+            grants: None,
+            ttl: Some(req.ttl),
+            api_key_id: None,
+        })
+        .context("mint")?
+        .token)
+}
+
+async fn str0m(state: &AppState, tenant: Tenant, args: &LoadgenArgs) -> anyhow::Result<Report> {
+    let mut cfg = hushpay_loadgen::Config::new(args.gateway);
+    cfg.pairs = args.pairs;
+    cfg.window = Duration::from_secs(args.seconds);
+    cfg.warmup = Duration::try_from_secs_f64(args.warmup).context("--warmup")?;
+    cfg.dtmf_every = Duration::from_secs(args.dtmf_every);
+    cfg.gateway_pid = args.gateway_pid;
+    cfg.ramp = Duration::from_millis(args.ramp_ms);
+    cfg.concurrency = args.concurrency;
+    cfg.chat = args.chat;
+    cfg.max_load = args.max_load;
+    cfg.strict = args.strict;
+    let state = state.clone();
+    // the bots' media loop runs on this thread, off the runtime
+    let report = tokio::task::spawn_blocking(move || {
+        let minter = |req: &TokenRequest| mint(&state, &tenant, req).map_err(|e| format!("{e:#}"));
+        hushpay_loadgen::run(&cfg, &minter)
+    })
+    .await
+    .context("the load generator's thread")??;
+    Ok(report)
+}
+
+/// What one call pair measured (webrtc engine).
 #[derive(Debug, Default)]
 struct PairResult {
     p2a: Vec<u32>,
     a2p: Vec<u32>,
     sent: u64,
     received: u64,
+    /// When both bots were connected.
+    connected_at: Option<Instant>,
     failed: Option<String>,
 }
 
-/// Runs the load and prints the report.
-pub async fn run(state: &AppState, args: LoadgenArgs) -> anyhow::Result<()> {
-    let tenant = tenants::resolve_tenant(state.store.as_ref(), &args.tenant).await?;
-    let (patient_audio, agent_audio) = audio(args.seconds, args.dtmf_every)?;
+async fn webrtc(state: &AppState, tenant: &Tenant, args: &LoadgenArgs) -> anyhow::Result<Report> {
+    let load = proc_stat::load_1min()?;
+    if args.strict && load > args.max_load {
+        anyhow::bail!(
+            "refusing to run: 1-minute load average {load:.2} > {:.2} (another job is running)",
+            args.max_load
+        );
+    }
+    let (patient_audio, agent_audio) = hushpay_loadgen::audio::call(args.seconds, args.dtmf_every)?;
     let (patient_audio, agent_audio) = (Arc::new(patient_audio), Arc::new(agent_audio));
     let before = scrape(args.gateway).await.unwrap_or_default();
-    let cpu0 = args.gateway_pid.and_then(cpu_ticks);
-    let self0 = cpu_ticks(std::process::id());
+    let cpu0 = args.gateway_pid.and_then(|p| proc_stat::cpu_us(p).ok());
+    let rss0 = args.gateway_pid.and_then(|p| proc_stat::rss_kib(p).ok());
+    let self0 = proc_stat::cpu_us(std::process::id()).ok();
     let run_id = uuid::Uuid::new_v4().simple().to_string();
     let started = Instant::now();
     let mut handles = Vec::with_capacity(args.pairs);
     for i in 0..args.pairs {
-        let mint = |identity: String, role: Role| -> anyhow::Result<String> {
-            Ok(state
-                .tokens
-                .signer
-                .mint_now(MintRequest {
-                    tenant: tenant.id.to_string(),
-                    identity,
-                    room: format!("load-{run_id}-{i}"),
-                    role,
-                    grants: None,
-                    ttl: Some(Duration::from_secs(args.seconds + 300)),
-                    api_key_id: None,
-                })
-                .context("mint")?
-                .token)
+        let room = format!("load-{run_id}-{i}");
+        let ttl = Duration::from_secs(args.seconds + 300);
+        let token = |identity: String, role| {
+            let req = TokenRequest {
+                room: room.clone(),
+                identity,
+                role,
+                ttl,
+            };
+            mint(state, tenant, &req)
         };
-        let agent = mint(format!("agent-{i}"), Role::Agent)?;
-        let patient = mint(format!("patient-{i}"), Role::Patient)?;
+        let agent = token(format!("agent-{i}"), hushpay_loadgen::Role::Agent)?;
+        let patient = token(format!("patient-{i}"), hushpay_loadgen::Role::Patient)?;
         let (pa, aa) = (Arc::clone(&patient_audio), Arc::clone(&agent_audio));
         let url = format!("ws://{}/v1/rtc", args.gateway);
         handles.push(tokio::spawn(pair(url, agent, patient, pa, aa)));
@@ -96,25 +193,65 @@ pub async fn run(state: &AppState, args: LoadgenArgs) -> anyhow::Result<()> {
     }
     let mut results = Vec::with_capacity(handles.len());
     for h in handles {
-        results.push(h.await.unwrap_or_else(|e| PairResult {
-            failed: Some(e.to_string()),
-            ..PairResult::default()
-        }));
+        results.push(h.await.unwrap_or_else(failed));
     }
-    let elapsed = started.elapsed();
+    let elapsed = started.elapsed().as_secs_f64();
     let after = scrape(args.gateway).await.unwrap_or_default();
-    let cpu1 = args.gateway_pid.and_then(cpu_ticks);
-    let self1 = cpu_ticks(std::process::id());
-    report(
-        &args,
-        &results,
-        elapsed,
-        (cpu0, cpu1),
-        (self0, self1),
-        &before,
-        &after,
-    );
-    Ok(())
+    let cpu1 = args.gateway_pid.and_then(|p| proc_stat::cpu_us(p).ok());
+    let rss1 = args.gateway_pid.and_then(|p| proc_stat::rss_kib(p).ok());
+    let self1 = proc_stat::cpu_us(std::process::id()).ok();
+    let used = |a: Option<u64>, b: Option<u64>| a.zip(b).map(|(a, b)| b.saturating_sub(a) as f64);
+    let mut p2a: Vec<u32> = results.iter().flat_map(|r| r.p2a.iter().copied()).collect();
+    let mut a2p: Vec<u32> = results.iter().flat_map(|r| r.a2p.iter().copied()).collect();
+    p2a.sort_unstable();
+    a2p.sort_unstable();
+    let received: u64 = results.iter().map(|r| r.received).sum();
+    let failures: Vec<String> = results.iter().filter_map(|r| r.failed.clone()).collect();
+    // set-up: until the last pair was connected (not measured when a pair failed)
+    let setup_s = if failures.is_empty() {
+        results
+            .iter()
+            .filter_map(|r| r.connected_at)
+            .max()
+            .map(|t| (t - started).as_secs_f64())
+    } else {
+        None
+    };
+    Ok(Report {
+        engine: "webrtc".into(),
+        pairs: args.pairs,
+        failures,
+        seconds: args.seconds,
+        wall_s: elapsed,
+        span: Span::WholeRun,
+        measured_s: elapsed,
+        gateway_cpu_us: used(cpu0, cpu1),
+        loadgen_cpu_us: used(self0, self1),
+        counters: metrics::delta(&before, &after),
+        sent: results.iter().map(|r| r.sent).sum(),
+        received,
+        forwarded: received,
+        p2a_us: p2a,
+        a2p_us: a2p,
+        rss: rss0.zip(rss1).map(|(before, end)| Rss {
+            mb: end as f64 / 1024.0,
+            kib_per_pair: end.saturating_sub(before) as f64 / args.pairs.max(1) as f64,
+        }),
+        setup_s,
+        wait_pct: None,
+        udp_drops: None,
+        chat: None,
+        load,
+        max_load: args.max_load,
+    })
+}
+
+/// The gateway's counters, scraped off the runtime's threads.
+async fn scrape(addr: SocketAddr) -> Option<Counters> {
+    tokio::task::spawn_blocking(move || metrics::scrape(addr))
+        .await
+        .ok()
+        .flatten()
 }
 
 async fn pair(
@@ -138,6 +275,7 @@ async fn pair(
         Ok(b) => b,
         Err(e) => return failed(e),
     };
+    let connected_at = Some(Instant::now());
     let (pu, au) = (patient.uplink(), agent.uplink());
     let (p_sent, a_sent) = tokio::join!(
         pu.play_packets(&patient_audio, &[]),
@@ -148,6 +286,7 @@ async fn pair(
     let (p_sent, a_sent) = (p_sent.unwrap_or_default(), a_sent.unwrap_or_default());
     let mut r = PairResult {
         sent: (p_sent.len() + a_sent.len()) as u64,
+        connected_at,
         ..PairResult::default()
     };
     let (p2a, n1) = latencies(&p_sent, &agent);
@@ -183,149 +322,4 @@ fn latencies(log: &SentLog, bot: &Bot) -> (Vec<u32>, u64) {
     }
     let n = out.len() as u64;
     (out, n)
-}
-
-/// Patient: a speech-like signal (voiced harmonics with a syllable envelope plus noise) with
-/// an in-band DTMF digit every `dtmf_every` s. Agent: the same voice without digits.
-/// Pre-encoded 20 ms Opus frames.
-type Frames = Vec<Vec<u8>>;
-
-fn audio(seconds: u64, dtmf_every: u64) -> anyhow::Result<(Frames, Frames)> {
-    let n = (seconds * 48_000) as usize;
-    let mut rng = Rng::new(7);
-    let mut voice: Vec<i16> = (0..n)
-        .map(|i| {
-            let t = i as f32 / 48_000.0;
-            let f0 = 120.0 + 20.0 * (t * 1.3).sin();
-            let env = (0.5 + 0.5 * (t * 2.0 * std::f32::consts::PI * 4.0).sin()).powi(2);
-            let s: f32 = (1..=12)
-                .map(|k| (2.0 * std::f32::consts::PI * f0 * k as f32 * t).sin() / k as f32)
-                .sum();
-            (s * env * 4000.0) as i16
-        })
-        .collect();
-    add_noise(&mut voice, -50.0, &mut rng);
-    let mut patient = voice.clone();
-    if dtmf_every > 0 {
-        let digits: Vec<Digit> = "4111".chars().filter_map(Digit::from_char).collect();
-        let mut at = 48_000 * dtmf_every as usize;
-        let mut k = 0;
-        while at + 48_000 / 5 < n {
-            let mut tone = Vec::new();
-            TonePair::new(digits[k % digits.len()], -10.0, 100.0).append(48_000, &mut tone);
-            patient[at..at + tone.len()].copy_from_slice(&tone);
-            at += 48_000 * dtmf_every as usize;
-            k += 1;
-        }
-    }
-    Ok((encode(&patient)?, encode(&voice)?))
-}
-
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-}
-
-/// `GET /metrics` over a plain TCP connection (the gateway crate has no HTTP client).
-async fn scrape(addr: SocketAddr) -> Option<HashMap<String, f64>> {
-    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: loadgen\r\n\r\n")
-        .await
-        .ok()?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).await.ok()?;
-    Some(
-        body.lines()
-            .filter(|l| l.starts_with("hushpay_") && !l.contains('{'))
-            .filter_map(|l| {
-                let (k, v) = l.split_once(' ')?;
-                Some((k.to_owned(), v.trim().parse().ok()?))
-            })
-            .collect(),
-    )
-}
-
-fn pct(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    f64::from(sorted[i]) / 1000.0
-}
-
-fn report(
-    args: &LoadgenArgs,
-    results: &[PairResult],
-    elapsed: Duration,
-    gw_cpu: (Option<u64>, Option<u64>),
-    own_cpu: (Option<u64>, Option<u64>),
-    before: &HashMap<String, f64>,
-    after: &HashMap<String, f64>,
-) {
-    let failed: Vec<&String> = results.iter().filter_map(|r| r.failed.as_ref()).collect();
-    let mut p2a: Vec<u32> = results.iter().flat_map(|r| r.p2a.iter().copied()).collect();
-    let mut a2p: Vec<u32> = results.iter().flat_map(|r| r.a2p.iter().copied()).collect();
-    p2a.sort_unstable();
-    a2p.sort_unstable();
-    let sent: u64 = results.iter().map(|r| r.sent).sum();
-    let received: u64 = results.iter().map(|r| r.received).sum();
-    let delta =
-        |k: &str| after.get(k).copied().unwrap_or(0.0) - before.get(k).copied().unwrap_or(0.0);
-    let secs = elapsed.as_secs_f64();
-    let cpu = |(a, b): (Option<u64>, Option<u64>)| match (a, b) {
-        (Some(a), Some(b)) => format!("{:.0}%", (b - a) as f64 / 100.0 / secs * 100.0),
-        _ => "n/a".to_owned(),
-    };
-    println!(
-        "pairs {} ({} failed), {} s of audio each, wall {:.1} s",
-        args.pairs,
-        failed.len(),
-        args.seconds,
-        secs
-    );
-    for f in failed.iter().take(3) {
-        println!("  failure: {f}");
-    }
-    println!(
-        "gateway CPU {} of one core (2 cores = 200%); load generator CPU {}",
-        cpu(gw_cpu),
-        cpu(own_cpu)
-    );
-    println!(
-        "gateway packets in {:.0}, forwarded {:.0}, masked {:.0}, digits captured {:.0}",
-        delta("hushpay_rtp_packets_in_total"),
-        delta("hushpay_rtp_packets_out_total"),
-        delta("hushpay_rtp_packets_masked_total"),
-        delta("hushpay_digits_captured_total")
-    );
-    let recorded = delta("hushpay_recording_packets_total");
-    if recorded > 0.0 || delta("hushpay_recordings_started_total") > 0.0 {
-        let bytes = delta("hushpay_recording_bytes_total");
-        println!(
-            "recording: {:.0} recordings, packets recorded {recorded:.0}, dropped {:.0}, paused {:.0}, chunks {:.0}, {:.0} bytes ({:.1} kB per call, {:.1} kB per call-minute), write errors {:.0}",
-            delta("hushpay_recordings_started_total"),
-            delta("hushpay_recording_packets_dropped_total"),
-            delta("hushpay_recording_packets_paused_total"),
-            delta("hushpay_recording_chunks_total"),
-            bytes,
-            bytes / 1000.0 / args.pairs.max(1) as f64,
-            bytes / 1000.0 / args.pairs.max(1) as f64 / (args.seconds.max(1) as f64 / 60.0),
-            delta("hushpay_recording_write_errors_total"),
-        );
-    }
-    println!(
-        "audio packets sent {sent}, received {received}, lost {} ({:.3}%)",
-        sent.saturating_sub(received),
-        sent.saturating_sub(received) as f64 / sent.max(1) as f64 * 100.0
-    );
-    println!(
-        "latency patient->agent (masked) p50 {:.1} ms p99 {:.1} ms max {:.1} ms; agent->patient p50 {:.1} ms p99 {:.1} ms",
-        pct(&p2a, 0.5),
-        pct(&p2a, 0.99),
-        pct(&p2a, 1.0),
-        pct(&a2p, 0.5),
-        pct(&a2p, 0.99)
-    );
 }
