@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 
 use hushpay::cli::{Cli, Command};
 use hushpay::config::{self, RawConfig};
@@ -24,14 +25,18 @@ fn main() -> ExitCode {
 }
 
 /// Log targets that print whole WebSocket frames at `trace` (signalling carries TURN
-/// credentials and payment client secrets): capped at `debug` whatever `HUSHPAY_LOG` says.
-const FRAME_LOGGERS: [&str; 2] = ["tungstenite=debug", "tokio_tungstenite=debug"];
+/// credentials and payment client secrets): capped at `debug` whatever `HUSHPAY_LOG` says, and
+/// never louder than the rest of the filter.
+const FRAME_LOGGERS: [&str; 2] = ["tungstenite", "tokio_tungstenite"];
 
 fn init_tracing() {
     let mut filter = EnvFilter::try_from_env("HUSHPAY_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
-    for cap in FRAME_LOGGERS {
-        if let Ok(directive) = cap.parse() {
+    let cap = filter
+        .max_level_hint()
+        .map_or(LevelFilter::DEBUG, |hint| hint.min(LevelFilter::DEBUG));
+    for target in FRAME_LOGGERS {
+        if let Ok(directive) = format!("{target}={cap}").parse() {
             filter = filter.add_directive(directive);
         }
     }
