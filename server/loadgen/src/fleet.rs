@@ -13,12 +13,12 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::audio::{self, Audio};
 use crate::bot::{Bot, BotError};
-use crate::deadlines::Deadlines;
 use crate::metrics::{self, Counters};
 use crate::report::{Report, Rss, Span};
 use crate::signal::{Job, PairJob, SignalEvent, Signalling};
 use crate::tally::{Tally, role};
 use crate::{Config, LoadgenError, Minter, Role, TokenRequest, proc_stat};
+use hushpay_rtc::Deadlines;
 
 const WAKER: Token = Token(usize::MAX);
 const MAX_DATAGRAM: usize = 2048;

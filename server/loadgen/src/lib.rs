@@ -29,7 +29,6 @@
 
 pub mod audio;
 mod bot;
-mod deadlines;
 mod fleet;
 pub mod metrics;
 pub mod proc_stat;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::Role;
 use crate::bot::{BotEvent, TICKS_PER_PACKET};
-use crate::deadlines::Deadlines;
+use hushpay_rtc::Deadlines;
 
 /// Packet interval of every bot.
 pub(crate) const PACKET_INTERVAL: Duration = Duration::from_millis(20);

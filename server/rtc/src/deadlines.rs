@@ -50,7 +50,7 @@ impl Deadlines {
     }
 
     /// The earliest live deadline.
-    pub fn next(&mut self) -> Option<Instant> {
+    pub fn earliest(&mut self) -> Option<Instant> {
         while let Some(&Reverse((at, slot))) = self.heap.peek() {
             if self.current.get(slot).copied().flatten() == Some(at) {
                 return Some(at);
@@ -77,12 +77,12 @@ mod tests {
         d.set(1, ms(25)); // moved later: the 10 ms entry is stale
         d.set(2, ms(20)); // unchanged
         d.clear(3);
-        assert_eq!(d.next(), Some(ms(20)));
+        assert_eq!(d.earliest(), Some(ms(20)));
         assert_eq!(d.pop_due(ms(15)), None);
         assert_eq!(d.pop_due(ms(40)), Some(2));
         assert_eq!(d.pop_due(ms(40)), Some(1));
         assert_eq!(d.pop_due(ms(40)), None, "slot 3 was cleared");
-        assert_eq!(d.next(), None);
+        assert_eq!(d.earliest(), None);
     }
 
     proptest::proptest! {
@@ -107,7 +107,7 @@ mod tests {
                         proptest::prop_assert_eq!(due, want);
                     }
                 }
-                proptest::prop_assert_eq!(d.next(), model.values().min().copied());
+                proptest::prop_assert_eq!(d.earliest(), model.values().min().copied());
             }
         }
     }

@@ -312,7 +312,7 @@ impl Endpoint {
 
     /// The next instant [`Endpoint::handle_timeout`] is due.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        self.deadlines.next()
+        self.deadlines.earliest()
     }
 
     /// The next datagram to send or event to handle.

@@ -39,6 +39,9 @@ pub mod sdp;
 pub mod stun;
 mod unwind;
 
+/// The deadline heap the endpoint keeps its peers' timers in, for edge tools that drive many
+/// sans-IO peers on one thread too (the load generator).
+pub use deadlines::Deadlines;
 pub use endpoint::{
     Endpoint, EndpointConfig, EndpointStats, MAX_ROUTES_PER_PEER, Output, PeerId, Transmit,
     check_candidate,

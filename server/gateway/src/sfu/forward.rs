@@ -75,10 +75,9 @@ impl Downlink {
 
     /// Writes one Opus packet as it is numbered, through the engine's command queue (the IVR's
     /// pacing task, off the engine thread).
-    pub fn write(&self, marker: bool, sequence: u16, timestamp: u32, payload: Arc<[u8]>) -> bool {
+    pub fn write(&self, marker: bool, sequence: u16, timestamp: u32, payload: Arc<[u8]>) {
         let rtp = self.numbered(marker, sequence, timestamp, payload);
         self.engine.write(self.peer, rtp);
-        true
     }
 
     fn numbered(&self, marker: bool, sequence: u16, timestamp: u32, payload: Arc<[u8]>) -> RtpOut {

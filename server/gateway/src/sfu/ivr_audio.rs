@@ -318,10 +318,12 @@ async fn pace(
         for (i, d) in std::iter::once(&patient).chain(held.iter()).enumerate() {
             let (packets, mark, due) = d.splice.due(now);
             for k in &packets {
-                if d.write(k.marker, k.sequence, k.timestamp, Arc::from(&k.payload[..])) {
-                    sfu.metrics.sfu.packets_out.fetch_add(1, Ordering::Relaxed);
-                }
+                d.write(k.marker, k.sequence, k.timestamp, Arc::from(&k.payload[..]));
             }
+            sfu.metrics
+                .sfu
+                .packets_out
+                .fetch_add(packets.len() as u64, Ordering::Relaxed);
             if let (0, Some(m)) = (i, mark) {
                 marks.send_replace(m);
             }
