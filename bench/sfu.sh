@@ -8,10 +8,12 @@
 #
 #   bench/sfu.sh [--pairs "100 200 250 300"] [--seconds 20] [--warmup 3]
 #                [--baselines "str0m webrtc"] [--max-load 0.7] [--wait-load 90] [--nice -10]
-#                [--profile release]
+#                [--profile release] [--gateway-bin PATH] [--loadgen-bin PATH]
 #
 # `--profile dev` runs the debug gateway (to check the script quickly; its numbers are not
 # the gateway's capacity).
+# `--gateway-bin` / `--loadgen-bin` run another build of `hushpay` as the gateway or as the
+# generator (an A/B of two gateways with one generator; nothing is built for a given path).
 # `--baselines ""` skips the baselines. As bench/engines.sh does, both processes run at
 # nice -10 in a session whose scheduler autogroup gets nice -10 (root), so that other jobs on
 # a shared machine take less of the pinned cores; before each run the script waits (up to
@@ -27,6 +29,8 @@ MAX_LOAD=0.7
 WAIT_LOAD=90
 NICE=-10
 PROFILE=release
+GATEWAY_BIN=""
+LOADGEN_BIN=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --pairs) PAIRS="$2"; shift 2 ;;
@@ -37,14 +41,20 @@ while [ $# -gt 0 ]; do
         --wait-load) WAIT_LOAD="$2"; shift 2 ;;
         --nice) NICE="$2"; shift 2 ;;
         --profile) PROFILE="$2"; shift 2 ;;
+        --gateway-bin) GATEWAY_BIN=$(realpath "$2"); shift 2 ;;
+        --loadgen-bin) LOADGEN_BIN=$(realpath "$2"); shift 2 ;;
         *) echo "unknown option $1" >&2; exit 64 ;;
     esac
 done
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-nice -n 10 cargo build --profile "$PROFILE" --locked -p hushpay >&2
+if [ -z "$GATEWAY_BIN" ] || [ -z "$LOADGEN_BIN" ]; then
+    nice -n 10 cargo build --profile "$PROFILE" --locked -p hushpay >&2
+fi
 case "$PROFILE" in dev) HUSHPAY="$ROOT/target/debug/hushpay" ;; *) HUSHPAY="$ROOT/target/$PROFILE/hushpay" ;; esac
+GATEWAY_BIN=${GATEWAY_BIN:-$HUSHPAY}
+LOADGEN_BIN=${LOADGEN_BIN:-$HUSHPAY}
 ENGINES="$ROOT/bench/engines/target/release"
 if [ -n "$BASELINES" ]; then
     (cd bench/engines && nice -n 10 cargo build --release --locked >&2)
@@ -74,7 +84,7 @@ gateway_run() {
     # embedded defaults (development, SQLite and keys in ./hushpay-data, the demo tenant);
     # any free UDP port for the media engine
     (cd "$dir" && HUSHPAY_LOG=warn HUSHPAY__RTC__UDP_PORT=0 exec nice -n "$NICE" taskset -c 0 \
-        "$HUSHPAY" serve --listen 127.0.0.1:0 >stdout.log 2>stderr.log) &
+        "$GATEWAY_BIN" serve --listen 127.0.0.1:0 >stdout.log 2>stderr.log) &
     local gw=$!
     PIDS+=("$gw")
     local addr=""
@@ -86,7 +96,7 @@ gateway_run() {
     local line
     if [ -z "$addr" ]; then
         line="result engine=gateway pairs=$pairs FAILED (no start: $(tail -1 "$dir/stderr.log"))"
-    elif (cd "$dir" && HUSHPAY_LOG=warn nice -n "$NICE" taskset -c 1 "$HUSHPAY" loadgen \
+    elif (cd "$dir" && HUSHPAY_LOG=warn nice -n "$NICE" taskset -c 1 "$LOADGEN_BIN" loadgen \
             --gateway "$addr" --tenant demo --pairs "$pairs" --seconds "$SECONDS_" \
             --warmup "$WARMUP" --ramp-ms 0 --gateway-pid "$gw" --max-load "$MAX_LOAD" \
             >loadgen.log 2>loadgen.err); then

@@ -10,6 +10,7 @@ use str0m::channel::ChannelId;
 use str0m::format::{Codec, FormatParams};
 use str0m::media::{Direction, Frequency, MediaKind};
 use str0m::net::{Protocol, Receive, TcpType};
+use str0m::rtp::{Extension, ExtensionMap};
 use str0m::{Candidate, Input, Rtc, RtcConfig};
 
 use crate::deadlines::Deadlines;
@@ -52,6 +53,16 @@ impl EndpointConfig {
             event_pts: vec![(110, 48_000), (126, 8_000)],
         }
     }
+}
+
+/// The RTP header extensions negotiated: the media section's id only. Audio-only calls have no
+/// use for bandwidth estimation, so no transport-wide sequence numbers (TWCC feedback would
+/// add a report per peer every 50 ms, 40 % more datagrams than the audio's 50 a second),
+/// no absolute send time and no audio level (nothing reads it).
+fn audio_extensions() -> ExtensionMap {
+    let mut map = ExtensionMap::empty();
+    map.set(4, Extension::RtpMid);
+    map
 }
 
 /// A peer of an endpoint. Ids are not reused: a closed peer's id stays unknown.
@@ -241,8 +252,11 @@ impl Endpoint {
             .take()
             .ok_or_else(|| EngineError::Sdp("no offer is waiting for an answer".to_owned()))?;
         let slot = peer.slot as usize;
-        self.call(slot, |p| p.rtc.sdp_api().accept_answer(pending, answer))?
-            .map_err(|e| EngineError::Sdp(e.to_string()))?;
+        self.call(slot, |p| {
+            p.forget_payload_types();
+            p.rtc.sdp_api().accept_answer(pending, answer)
+        })?
+        .map_err(|e| EngineError::Sdp(e.to_string()))?;
         self.drain(slot);
         Ok(())
     }
@@ -374,7 +388,10 @@ impl Endpoint {
     }
 
     fn rtc(&self, now: Instant) -> Result<Rtc, EngineError> {
-        let mut config = RtcConfig::new().set_rtp_mode(true).clear_codecs();
+        let mut config = RtcConfig::new()
+            .set_rtp_mode(true)
+            .clear_codecs()
+            .set_extension_map(audio_extensions());
         let codecs = config.codec_config();
         codecs.add_config(
             self.config.opus_pt.into(),

@@ -113,6 +113,9 @@ pub(crate) struct Peer {
     pub audio: Vec<Mid>,
     /// An offer we made, waiting for its answer.
     pub pending: Option<str0m::change::SdpPendingOffer>,
+    /// Payload types resolved by [`Peer::payload_type`], so a write looks them up once per
+    /// section and kind, not per packet (forgotten when the negotiation changes).
+    pts: Vec<(Mid, AudioPayload, Pt)>,
 }
 
 impl Peer {
@@ -123,6 +126,7 @@ impl Peer {
             addrs: Vec::new(),
             audio: Vec::new(),
             pending: None,
+            pts: Vec::new(),
         }
     }
 
@@ -134,6 +138,7 @@ impl Peer {
                 Some(PeerEvent::Gone)
             }
             Event::MediaAdded(m) if m.kind == MediaKind::Audio => {
+                self.pts.clear();
                 self.audio.push(m.mid);
                 Some(PeerEvent::AudioReady {
                     section: self.audio.len() - 1,
@@ -176,8 +181,22 @@ impl Peer {
         Ok(())
     }
 
+    /// A negotiation changed: payload types are resolved again.
+    pub fn forget_payload_types(&mut self) {
+        self.pts.clear();
+    }
+
     /// The payload type the remote side accepts for `kind` on `mid`.
-    fn payload_type(&self, mid: Mid, kind: AudioPayload) -> Result<Pt, EngineError> {
+    fn payload_type(&mut self, mid: Mid, kind: AudioPayload) -> Result<Pt, EngineError> {
+        if let Some(&(_, _, pt)) = self.pts.iter().find(|(m, k, _)| *m == mid && *k == kind) {
+            return Ok(pt);
+        }
+        let pt = self.resolve_payload_type(mid, kind)?;
+        self.pts.push((mid, kind, pt));
+        Ok(pt)
+    }
+
+    fn resolve_payload_type(&self, mid: Mid, kind: AudioPayload) -> Result<Pt, EngineError> {
         let media = self.rtc.media(mid).ok_or(EngineError::NoAudio)?;
         let (codec, clock) = match kind {
             AudioPayload::Opus => (Codec::Opus, 48_000),

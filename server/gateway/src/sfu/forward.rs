@@ -115,6 +115,12 @@ pub trait RecorderTap: Send + Sync + std::fmt::Debug {
     /// One RTP packet as forwarded (masked patient audio, or agent audio).
     fn packet(&self, room: &Room, participant_id: &str, role: Role, rtp: &[u8], masked: bool);
 
+    /// False when [`Self::packet`] does nothing whatever it is given, so the engine need not
+    /// build the packet's bytes for it.
+    fn records(&self) -> bool {
+        true
+    }
+
     /// A manual pause (`pause`) or resume by `by`, audited; `None` when nothing records.
     async fn manual(
         &self,
@@ -144,4 +150,8 @@ pub struct NoRecorder;
 #[async_trait::async_trait]
 impl RecorderTap for NoRecorder {
     fn packet(&self, _: &Room, _: &str, _: Role, _: &[u8], _: bool) {}
+
+    fn records(&self) -> bool {
+        false
+    }
 }

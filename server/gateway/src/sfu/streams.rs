@@ -73,13 +73,14 @@ impl RoomLinks {
         self.agent.retain(|d| d.peer() != peer);
     }
 
-    /// Sends one forwarded packet of `source` to each of its downlinks; how many were sent.
+    /// Sends one forwarded packet of `source` (its header's marker, sequence number and
+    /// timestamp, and its payload) to each of its downlinks; how many were sent.
     fn fan_out(
         &self,
         now: Instant,
         ep: &mut Endpoint,
         source: Source,
-        pkt: &RtpPacket<'_>,
+        (marker, sequence, timestamp): (bool, u16, u32),
         payload: &Arc<[u8]>,
     ) -> u64 {
         let downlinks = match source {
@@ -90,7 +91,7 @@ impl RoomLinks {
         };
         let mut sent = 0;
         for d in downlinks {
-            if let Some(out) = d.forwarded(now, pkt.marker, pkt.sequence, pkt.timestamp, payload)
+            if let Some(out) = d.forwarded(now, marker, sequence, timestamp, payload)
                 && ep.write_rtp(now, d.peer(), out).is_ok()
             {
                 sent += 1;
@@ -237,7 +238,8 @@ impl PatientPath {
                         continue;
                     };
                     let payload = Arc::from(pkt.payload);
-                    let sent = links.fan_out(now, ep, Source::Patient, &pkt, &payload);
+                    let header = (pkt.marker, pkt.sequence, pkt.timestamp);
+                    let sent = links.fan_out(now, ep, Source::Patient, header, &payload);
                     m.packets_out.fetch_add(sent, Ordering::Relaxed);
                 }
                 Output::Digit(d) => {
@@ -276,14 +278,16 @@ impl AgentPath {
             self.renumber.consume(p.seq);
             return;
         }
-        let bytes = rtp_bytes(&p, self.renumber.output_seq(p.seq));
-        ctx.recorder
-            .packet(&ctx.room, &ctx.participant_id, Role::Agent, &bytes, false);
-        if let Ok(pkt) = RtpPacket::parse(&bytes) {
-            // The engine's payload buffer goes on as it is (agent audio is never changed).
-            let sent = links.fan_out(now, ep, Source::Agent, &pkt, &p.payload);
-            m.packets_out.fetch_add(sent, Ordering::Relaxed);
+        let sequence = self.renumber.output_seq(p.seq);
+        if ctx.recorder.records() {
+            let bytes = rtp_bytes(&p, sequence);
+            ctx.recorder
+                .packet(&ctx.room, &ctx.participant_id, Role::Agent, &bytes, false);
         }
+        // The engine's payload buffer goes on as it is (agent audio is never changed).
+        let header = (p.marker, sequence, p.timestamp);
+        let sent = links.fan_out(now, ep, Source::Agent, header, &p.payload);
+        m.packets_out.fetch_add(sent, Ordering::Relaxed);
     }
 }
 
