@@ -14,6 +14,7 @@ for tool in cc multimon-ng sox espeak-ng python3; do
 done
 echo '#include <spandsp.h>' | cc -E - >/dev/null 2>&1 || { echo "missing libspandsp-dev: run scripts/setup.sh" >&2; exit 1; }
 
+rm -rf "$OUT/corpus"
 [ -f "$OUT/sources/music-organ.wav" ] || bench/dtmf-compare/make-speech-sources.sh "$OUT/sources" >/dev/null 2>&1
 cargo bench -p hushpay-media --bench speech_corpus -- "$OUT/sources" "$OUT/corpus"
 if [ "${1:-}" != "--hushpay-only" ]; then
@@ -27,7 +28,7 @@ if [ "${1:-}" != "--hushpay-only" ]; then
         done
         rm -f "$OUT/mm.22k"
     }
-    for dir in "$OUT/corpus" "$OUT/corpus/masked"; do
+    for dir in "$OUT/corpus" "$OUT/corpus/masked" "$OUT/corpus/keys"; do
         "$OUT/spandsp_rx" "$dir"/*.raw > "$dir/spandsp.tsv"
         multimon "$dir"
     done

@@ -27,11 +27,12 @@ pub struct FlaggerConfig {
     /// A window whose pair carries this share of its energy flags on its own.
     pub strong_pair_ratio: f32,
     /// Consecutive windows (hop 5 ms) that must look like a pair before [`Flagger::flag`] flags
-    /// when none of them is strong: 2 means 15 ms. Vowels whose harmonics fall in a low and a
-    /// high DTMF bin pass the weak shares for a window or two (issue 18: measured pair shares
-    /// 0.51-0.72, median 0.6, on the espeak-ng corpus), while keys under 10 dB SNR speech give
-    /// 0.75 or more in 95 % of their windows; any key of 25 ms or more has two consecutive
-    /// windows inside one call of the masker (its window starts 5 ms into the previous packet).
+    /// when none of them is strong: 3 (the default) means 20 ms. Vowels whose harmonics fall in
+    /// a low and a high DTMF bin pass the weak shares for a window or two (issue 18: measured
+    /// pair shares 0.51-0.72, median 0.6, on the espeak-ng corpus), while keys under 10 dB SNR
+    /// speech give 0.75 or more in 95 % of their windows; any key of 35 ms or more has three
+    /// consecutive windows inside one call of the masker (its window starts 5 ms into the
+    /// previous packet), and the packets before and after a flagged one are masked too.
     pub min_consecutive_windows: usize,
 }
 
