@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-OUT="${BENCH_MEDIA_OUT:-$CARGO_TARGET_DIR/bench-dtmf-speech}"
+OUT="${BENCH_DTMF_SPEECH_OUT:-$CARGO_TARGET_DIR/bench-dtmf-speech}"
 mkdir -p "$OUT"
 for tool in cc multimon-ng sox espeak-ng python3; do
     command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/setup.sh" >&2; exit 1; }
