@@ -7,6 +7,8 @@ mod collector_fields;
 mod common;
 #[path = "media/conformance_q24.rs"]
 mod conformance_q24;
+#[path = "media/keyed_speech.rs"]
+mod keyed_speech;
 #[path = "media/masker_edges.rs"]
 mod masker_edges;
 #[path = "media/masker_invariants.rs"]
@@ -23,5 +25,7 @@ mod rfc4733_key_tracker;
 mod rfc4733_keys_never_reach_the_agent;
 #[path = "media/secure_mode.rs"]
 mod secure_mode;
+#[path = "media/speech_keys.rs"]
+mod speech_keys;
 #[path = "media/talk_off.rs"]
 mod talk_off;

@@ -1,0 +1,210 @@
+//! Keypad tones under speech (issue 18): builds the corpus from the sources written by
+//! `bench/dtmf-compare/make-speech-sources.sh` and scores Hushpay on it; spandsp and multimon-ng
+//! are run on the same files by `scripts/bench-dtmf-speech.sh`, which scores all three with
+//! `bench/dtmf-compare/speech_table.py`.
+//!
+//! Usage: `cargo bench -p hushpay-media --bench speech_corpus -- SRC_DIR OUT_DIR`
+//!
+//! Writes into `OUT_DIR`:
+//! * `*.raw` (8 kHz s16le) and `manifest.tsv`
+//!   (`file<TAB>class<TAB>expected<TAB>snr<TAB>tone spans in samples "start-end,..."`):
+//!   class `speech` = digits keyed over speech or babble at 10/15/20/25 dB SNR (pair power over
+//!   active speech power), `talkoff` = pure speech, babble and music;
+//! * `hushpay.tsv`: `hushpay media detect`'s strict detector on each file (the format of
+//!   `bench/dtmf-compare/spandsp_rx.c`);
+//! * `masked/*.raw` and `mask.tsv`: each file through the browser path (48 kHz, Opus 32 kbit/s
+//!   wideband, 20 ms, as `hushpay media mask` runs it) and the masker, what the agent hears (8 kHz)
+//!   and `file<TAB>captured digits<TAB>active frames<TAB>muted frames<TAB>muted frames without
+//!   the masker (codec only)<TAB>masked packets<TAB>packets`, and `keys/*.raw` with `keys/keys.tsv`:
+//!   the masked audio of each key +/- 100 ms and the key, for the leak check; where active frames are
+//!   20 ms frames of the input within 40 dB of its loudest frame and above -50 dBm0, outside the
+//!   digit windows (each tone extended by 40 ms both sides: the masker mutes the packet before
+//!   and after a key by design), and muted ones are those the agent hears >= 10 dB quieter.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use hushpay_media::detector::detect_all;
+use hushpay_media::offline::mask_pcm;
+use hushpay_media::resample::resample;
+use hushpay_media::wav::Wav;
+
+#[path = "../tests/media/talk_off.rs"]
+#[allow(dead_code, unused_imports)]
+mod talk_off;
+
+#[path = "../tests/media/keyed_speech.rs"]
+mod keyed_speech;
+use keyed_speech::{Case, keyed_over, muted_frames, scale};
+
+pub const SNRS: [f32; 4] = [10.0, 15.0, 20.0, 25.0];
+
+pub fn load_sources(dir: &Path) -> Vec<(String, Vec<i16>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run bench/dtmf-compare/make-speech-sources.sh)",
+                dir.display()
+            )
+        })
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wav"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let w = Wav::parse(&std::fs::read(&p).unwrap()).unwrap();
+            assert_eq!(w.rate, 8000, "{}", p.display());
+            (
+                p.file_stem().unwrap().to_string_lossy().into_owned(),
+                w.samples,
+            )
+        })
+        .collect()
+}
+
+fn corpus(src: &Path) -> Vec<Case> {
+    let sources = load_sources(src);
+    let mut v = Vec::new();
+    for (name, pcm) in &sources {
+        if name.starts_with("music") {
+            continue;
+        }
+        for snr in SNRS {
+            for variant in 0..2 {
+                v.push(keyed_over(name, pcm, snr, variant));
+            }
+        }
+    }
+    for (name, pcm) in &sources {
+        for gain in [1.0f32, 2.8] {
+            v.push(Case {
+                name: format!("{name}-x{gain}"),
+                class: "talkoff",
+                snr: None,
+                expected: String::new(),
+                spans: Vec::new(),
+                pcm: scale(pcm, gain),
+            });
+        }
+    }
+    for seed in 5..=8 {
+        v.push(Case {
+            name: format!("music-synthetic-{seed}"),
+            class: "talkoff",
+            snr: None,
+            expected: String::new(),
+            spans: Vec::new(),
+            pcm: talk_off::synthetic_music(seed),
+        });
+    }
+    v
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let src = PathBuf::from(args.first().expect("usage: speech_corpus SRC_DIR OUT_DIR"));
+    let dir = PathBuf::from(args.get(1).expect("usage: speech_corpus SRC_DIR OUT_DIR"));
+    let no_mask = std::env::args().any(|a| a == "--no-mask");
+    std::fs::create_dir_all(dir.join("masked")).unwrap();
+    let mut manifest = String::from("file\tclass\texpected\tsnr\tspans\n");
+    let mut results = String::new();
+    let mut masks = String::new();
+    let mut keys = String::new();
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    let cases = corpus(&src);
+    for c in &cases {
+        let file = dir.join(format!("{}.raw", c.name));
+        write_raw(&file, &c.pcm);
+        let spans: Vec<String> = c.spans.iter().map(|(s, e)| format!("{s}-{e}")).collect();
+        writeln!(
+            manifest,
+            "{}\t{}\t{}\t{}\t{}",
+            file.display(),
+            c.class,
+            c.expected,
+            c.snr.map_or(String::new(), |s| format!("{s}")),
+            spans.join(",")
+        )
+        .unwrap();
+        let t = Instant::now();
+        let found: String = detect_all(&c.pcm)
+            .iter()
+            .map(|d| d.digit.as_char())
+            .collect();
+        let cpu = t.elapsed().as_secs_f64();
+        writeln!(
+            results,
+            "{}\t{}\t{:.6}\t{:.3}",
+            file.display(),
+            found,
+            cpu,
+            c.pcm.len() as f64 / 8000.0
+        )
+        .unwrap();
+        if no_mask {
+            continue;
+        }
+        let pcm48 = resample(&c.pcm, 8000, 48_000);
+        let r = mask_pcm(Instant::now(), &pcm48, 48_000, 20, 32_000, 16_000).unwrap();
+        let (active, muted) = muted_frames(&pcm48, &r.audio, 48_000, &c.spans);
+        // Control: the same codec path without the masker (frames the codec alone attenuates).
+        let (_, codec_muted) = muted_frames(&pcm48, &codec_only(&pcm48), 48_000, &c.spans);
+        let captured: String = r.digits.iter().map(|d| d.digit.as_char()).collect();
+        writeln!(
+            masks,
+            "{}\t{captured}\t{active}\t{muted}\t{codec_muted}\t{}\t{}",
+            file.display(),
+            r.stats.masked,
+            r.stats.forwarded
+        )
+        .unwrap();
+        let agent = resample(&r.audio, 48_000, 8000);
+        write_raw(&dir.join("masked").join(format!("{}.raw", c.name)), &agent);
+        // One excerpt per key (100 ms either side) so that a digit found in the masked audio
+        // is tied to the key at that place, not to talk-off elsewhere in the file.
+        for (i, (&(s, e), d)) in c.spans.iter().zip(c.expected.chars()).enumerate() {
+            let cut = &agent[s.saturating_sub(800)..(e + 800).min(agent.len())];
+            let name = format!("{}-key{i:02}.raw", c.name);
+            write_raw(&dir.join("keys").join(&name), cut);
+            writeln!(keys, "{}\t{d}", dir.join("keys").join(&name).display()).unwrap();
+        }
+    }
+    std::fs::write(dir.join("manifest.tsv"), manifest).unwrap();
+    std::fs::write(dir.join("hushpay.tsv"), results).unwrap();
+    if !no_mask {
+        std::fs::write(dir.join("mask.tsv"), masks).unwrap();
+        std::fs::write(dir.join("keys").join("keys.tsv"), keys).unwrap();
+    }
+    println!("{} files written to {}", cases.len(), dir.display());
+}
+
+/// `pcm48` through the same Opus encoder settings as [`mask_pcm`] and a decoder, no masker.
+fn codec_only(pcm48: &[i16]) -> Vec<i16> {
+    use hushpay_media::opus_codec::{Decoder, Encoder};
+    let mut enc = Encoder::new(48_000, 32_000).unwrap();
+    enc.set_max_playback_rate(16_000).unwrap();
+    let mut dec = Decoder::new(48_000).unwrap();
+    let mut out = Vec::with_capacity(pcm48.len() + 960);
+    let mut padded = pcm48.to_vec();
+    padded.resize(pcm48.len().div_ceil(960) * 960, 0);
+    for f in padded.chunks(960) {
+        dec.decode_into(&enc.encode(f).unwrap(), &mut out).unwrap();
+    }
+    out.truncate(pcm48.len());
+    out
+}
+
+fn write_raw(path: &Path, pcm: &[i16]) {
+    let mut b = Vec::with_capacity(pcm.len() * 2);
+    for s in pcm {
+        b.extend_from_slice(&s.to_le_bytes());
+    }
+    std::fs::write(path, b).unwrap();
+}
