@@ -46,12 +46,10 @@ cargo_fuzz() {
 cargo_fuzz_build() {
   cargo fuzz build --fuzz-dir fuzz --target-dir "$target_dir" -s none "$@"
 }
-# The signalling target needs the gateway crate (a long instrumented build): behind a feature.
-features() { [ "$1" = signal ] && echo "--features=signal" || true; }
 
 case "${1:-}" in
   --list) echo "$all_targets"; exit 0 ;;
-  --build) shift; mkdir -p fuzz/logs; for t in ${*:-$all_targets}; do cargo_fuzz_build $(features "$t") "$t"; done; exit 0 ;;
+  --build) shift; mkdir -p fuzz/logs; for t in ${*:-$all_targets}; do cargo_fuzz_build "$t"; done; exit 0 ;;
   --cmin)
     # libFuzzer's set-cover merge over edges only (-use_counters=0: hit counts would keep
     # thousands of files), run from the built binary (no cargo lock): the fewest inputs of the
@@ -80,7 +78,7 @@ rows=()
 for t in $targets; do
   mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
   if [ -z "${FUZZ_SKIP_BUILD:-}" ]; then
-    cargo_fuzz_build $(features "$t") "$t" >"fuzz/logs/build-$t.log" 2>&1 \
+    cargo_fuzz_build "$t" >"fuzz/logs/build-$t.log" 2>&1 \
       || { echo "fuzz: $t does not build (fuzz/logs/build-$t.log)" >&2; exit 1; }
   fi
   log="fuzz/logs/$t-$(date -u +%Y%m%dT%H%M%S).log"

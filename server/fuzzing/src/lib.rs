@@ -18,7 +18,7 @@
 //! |---|---|---|
 //! | `rtp` | [`hushpay_media::rtp`], [`hushpay_media::rfc4733`] | parsed slices lie inside the input; rewrite and build round-trip |
 //! | `masker` | [`hushpay_media::masker::Masker`] fed a packet program | no digit the strict detector finds reaches the agent ([`masker`]) |
-//! | `signal` | `hushpay::sfu::signal::parse` (feature `signal`, on by default) | refusals use the stable codes and never echo the frame |
+//! | `signal` | `hushpay_protocol::signal::parse` (what the gateway calls per frame) | refusals use the stable codes and never echo the frame |
 //! | `chat_scan` | [`hushpay_card::chat_scan`] | redacted text holds no card number; the scanner never keeps one across messages |
 //! | `sealed_card` | [`hushpay_card::sealed`] envelope and plaintext | only a card sealed to the key and binding opens; accepted plaintexts re-seal to the same card |
 //! | `recording` | [`hushpay_recording`] reader, packets, metadata | what a cut file yields is a prefix of what was written |
@@ -36,7 +36,6 @@ pub mod rtc_endpoint;
 pub mod rtp;
 pub mod sealed_card;
 pub mod seeds;
-#[cfg(feature = "signal")]
 pub mod signal;
 pub mod webhook_url;
 
@@ -58,7 +57,6 @@ pub const TARGETS: &[Target] = &[
         name: "masker",
         run: masker::run,
     },
-    #[cfg(feature = "signal")]
     Target {
         name: "signal",
         run: signal::run,

@@ -1,5 +1,6 @@
-//! Target `signal`: one WebSocket text frame on `GET /v1/rtc`, through the gateway's
-//! `sfu::signal::parse` (the function the session loop calls for every frame).
+//! Target `signal`: one WebSocket text frame on `GET /v1/rtc`, through
+//! `hushpay_protocol::signal::parse` (the function the gateway's session loop calls for every
+//! frame).
 //!
 //! Invariants: no panic; a refusal carries one of the documented stable codes; its message never
 //! echoes a submitted value: no run of three digits (a card number, a CVC), and in a schema
@@ -7,7 +8,7 @@
 //! it saw; from there on it names the schema) is the redaction placeholder, or a field name of
 //! the schema after `missing field`/`duplicate field`.
 
-use hushpay::sfu::signal::{codes, parse};
+use hushpay_protocol::signal::{codes, parse};
 
 pub fn run(data: &[u8]) {
     // WebSocket text frames are UTF-8 (the server refuses others before parsing).

@@ -57,7 +57,6 @@ fn every_target_has_a_fuzz_target_file_and_a_test_here() {
     let listed = [
         "rtp",
         "masker",
-        #[cfg(feature = "signal")]
         "signal",
         "chat_scan",
         "sealed_card",
@@ -105,7 +104,6 @@ fn masker_inputs_replay() {
     replay("masker");
 }
 
-#[cfg(feature = "signal")]
 #[test]
 fn signal_inputs_replay() {
     replay("signal");
