@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::channel::ChannelId;
-use str0m::format::{Codec, FormatParams};
+use str0m::format::{Codec, CodecConfig, CodecSpec, FormatParams, PayloadParams};
 use str0m::media::{Direction, Frequency, MediaKind};
 use str0m::net::{Protocol, Receive, TcpType};
 use str0m::rtp::{Extension, ExtensionMap};
@@ -392,37 +392,47 @@ impl Endpoint {
             .set_rtp_mode(true)
             .clear_codecs()
             .set_extension_map(audio_extensions());
-        let codecs = config.codec_config();
-        codecs.add_config(
-            self.config.opus_pt.into(),
-            None,
-            Codec::Opus,
-            Frequency::FORTY_EIGHT_KHZ,
-            Some(2),
-            FormatParams {
-                min_p_time: Some(10),
-                use_inband_fec: Some(false),
-                ..Default::default()
-            },
-        );
-        for &(pt, clock) in &self.config.event_pts {
-            let Some(clock) = Frequency::new(clock) else {
-                continue;
-            };
-            codecs.add_config(
-                pt.into(),
-                None,
-                Codec::Tele,
-                clock,
-                None,
-                FormatParams::default(),
-            );
-        }
+        *config.codec_config() = CodecConfig::new_from_payload_params(self.payload_params());
         let mut rtc = config.build(now);
         for c in self.candidates()? {
             rtc.add_local_candidate(c);
         }
         Ok(rtc)
+    }
+
+    /// Opus, then telephone-event at each clock rate; no TWCC feedback on any of them (see
+    /// [`audio_extensions`]).
+    fn payload_params(&self) -> Vec<PayloadParams> {
+        let param = |pt: u8, codec, clock_rate, channels, format| {
+            let spec = CodecSpec {
+                codec,
+                clock_rate,
+                channels,
+                format,
+            };
+            let mut p = PayloadParams::new(pt.into(), None, spec);
+            p.set_fb_transport_cc(false);
+            p
+        };
+        let opus = FormatParams {
+            min_p_time: Some(10),
+            use_inband_fec: Some(false),
+            ..Default::default()
+        };
+        let c = &self.config;
+        let mut params = vec![param(
+            c.opus_pt,
+            Codec::Opus,
+            Frequency::FORTY_EIGHT_KHZ,
+            Some(2),
+            opus,
+        )];
+        for &(pt, clock) in &c.event_pts {
+            if let Some(clock) = Frequency::new(clock) {
+                params.push(param(pt, Codec::Tele, clock, None, FormatParams::default()));
+            }
+        }
+        params
     }
 
     fn candidates(&self) -> Result<Vec<Candidate>, EngineError> {

@@ -22,7 +22,9 @@
 //!   (`Arc<[u8]>`) between every peer it goes to.
 //! * **The media rules of the product.** Opus (no in-band FEC, `maxplaybackrate=16000`, 20 ms
 //!   packets asked for) and telephone-event at 48 and 8 kHz are the only codecs; answers are
-//!   munged by [`sdp::munge_answer`].
+//!   munged by [`sdp::munge_answer`]. The only RTP header extension negotiated is the media
+//!   section's id: audio-only calls do no bandwidth estimation, so no transport-wide
+//!   congestion control feedback (a report per peer every 50 ms otherwise).
 //! * **A bug in str0m costs one peer.** str0m panics on internal bugs by design; every call
 //!   into a peer runs under `catch_unwind`, and a peer that panicked is removed and reported
 //!   [`PeerEvent::Gone`]; the worker and its other peers go on.

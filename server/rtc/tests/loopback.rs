@@ -518,3 +518,38 @@ fn trickled_candidates_are_checked() {
         Err(EngineError::UnknownPeer)
     ));
 }
+
+#[test]
+fn only_the_mid_extension_is_negotiated_no_transport_cc() {
+    let mut net = Net::new();
+    let (_, offer) = net.offer(None);
+    assert!(!offer.contains("transport-cc"), "{offer}");
+    // What Chromium offers for audio besides the mid: audio level, abs-send-time, TWCC.
+    let chromium_extras = "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n\
+        a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n\
+        a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n\
+        a=rtcp-fb:111 transport-cc\r\n";
+    let mut chromium = String::new();
+    for line in offer.split_inclusive("\r\n") {
+        chromium.push_str(line);
+        if line.starts_with("a=mid:") {
+            chromium.push_str(chromium_extras);
+        }
+    }
+    assert!(chromium.contains("transport-wide-cc"), "{chromium}");
+    let (_, answer) = net
+        .server
+        .accept_offer(net.now, &chromium)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let extmaps: Vec<&str> = answer
+        .lines()
+        .filter(|l| l.starts_with("a=extmap:"))
+        .collect();
+    assert!(
+        extmaps
+            .iter()
+            .all(|l| l.ends_with("urn:ietf:params:rtp-hdrext:sdes:mid")),
+        "{extmaps:?}"
+    );
+    assert!(!answer.contains("transport-cc"), "{answer}");
+}
