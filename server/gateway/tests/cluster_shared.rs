@@ -3,7 +3,8 @@
 //! tokenization load spread over both nodes' APIs. Every `token.created` event reaches the
 //! receiver exactly once (none missing, none twice: the receiver here counts every request,
 //! it does not de-duplicate), no tokenization is refused (`audit_unavailable` or any other
-//! error), and the audit chain both nodes appended to verifies as one chain.
+//! error), and the audit chain both nodes appended to verifies as one chain (in process and
+//! with `hushpay audit verify`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -161,6 +162,27 @@ async fn two_nodes_deliver_every_event_once_and_keep_one_audit_chain() {
         assert_eq!(report.problem, None);
         assert!(report.entries >= tokens.len() as u64, "{report:?}");
     }
+    // And as an operator would check it: `hushpay audit verify` on the same schema.
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_hushpay"))
+        .args(["audit", "verify"])
+        .current_dir(data.path())
+        .env("HUSHPAY__STORE", schema.url())
+        .env("HUSHPAY__DATA_DIR", &data_dir)
+        .env("HUSHPAY_LOG", "warn")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&cli.stdout);
+    assert!(
+        cli.status.success() && out.starts_with("audit log intact: "),
+        "{out} {}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    let entries: u64 = out["audit log intact: ".len()..]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(entries >= tokens.len() as u64, "{out}: the schema's chain");
     for id in &tokens {
         b.state
             .vault
