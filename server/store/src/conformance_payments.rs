@@ -5,8 +5,8 @@
 
 use crate::conformance::{tenant, unique};
 use crate::{
-    DeliveryAttempt, DeliveryStatus, OutboxEvent, PaymentRecord, Store, StoreError, TenantId,
-    WebhookEndpointRecord,
+    DeliveryAttempt, DeliveryLease, DeliveryStatus, OutboxEvent, PaymentRecord, Store, StoreError,
+    TenantId, WebhookEndpointRecord,
 };
 
 pub(crate) async fn run_all(store: &dyn Store) {
@@ -16,6 +16,7 @@ pub(crate) async fn run_all(store: &dyn Store) {
     deliveries_come_due_and_attempts_are_logged(store).await;
     due_deliveries_take_turns_between_tenants(store).await;
     deferred_deliveries_keep_their_attempts(store).await;
+    crate::conformance_leases::run_all(store).await;
 }
 
 fn payment(tenant: &TenantId, key: Option<&str>) -> PaymentRecord {
@@ -33,7 +34,7 @@ fn payment(tenant: &TenantId, key: Option<&str>) -> PaymentRecord {
     }
 }
 
-fn event(tenant: &TenantId, at: i64) -> OutboxEvent {
+pub(crate) fn event(tenant: &TenantId, at: i64) -> OutboxEvent {
     OutboxEvent {
         id: unique("evt_"),
         tenant: tenant.clone(),
@@ -43,7 +44,7 @@ fn event(tenant: &TenantId, at: i64) -> OutboxEvent {
     }
 }
 
-fn endpoint(tenant: &TenantId) -> WebhookEndpointRecord {
+pub(crate) fn endpoint(tenant: &TenantId) -> WebhookEndpointRecord {
     WebhookEndpointRecord {
         id: unique("whe_"),
         tenant: tenant.clone(),
@@ -155,8 +156,34 @@ async fn payment_updates_are_compare_and_swap_with_their_events(store: &dyn Stor
 }
 
 async fn due_for(store: &dyn Store, t: &TenantId, now: i64) -> Vec<crate::DeliveryRecord> {
-    let mut due = store.due_deliveries(now, 10_000, 10_000).await.unwrap();
+    let mut due = peek(store, now, 10_000, 10_000).await;
     due.retain(|d| &d.tenant == t);
+    due
+}
+
+/// What a claim at `now` would return, leaving nothing leased: claims under a fresh owner and
+/// releases everything it got.
+pub(crate) async fn peek(
+    store: &dyn Store,
+    now: i64,
+    per_tenant: usize,
+    limit: usize,
+) -> Vec<crate::DeliveryRecord> {
+    let lease = DeliveryLease {
+        owner: unique("peek-"),
+        now,
+        until: now + 60,
+    };
+    let due = store
+        .claim_deliveries(&lease, per_tenant, limit)
+        .await
+        .unwrap();
+    let keys: Vec<(String, String)> = due
+        .iter()
+        .map(|d| (d.event_id.clone(), d.endpoint_id.clone()))
+        .collect();
+    let released = store.release_deliveries(&lease.owner, &keys).await.unwrap();
+    assert_eq!(released, keys.len() as u64, "a claim's leases are its own");
     due
 }
 
@@ -328,7 +355,7 @@ async fn due_deliveries_take_turns_between_tenants(store: &dyn Store) {
         .insert_events(std::slice::from_ref(&late))
         .await
         .unwrap();
-    let due = store.due_deliveries(300, 2, 10_000).await.unwrap();
+    let due = peek(store, 300, 2, 10_000).await;
     let ours: Vec<&str> = due
         .iter()
         .filter(|d| d.tenant == a.id || d.tenant == b.id)
@@ -343,7 +370,7 @@ async fn due_deliveries_take_turns_between_tenants(store: &dyn Store) {
         ],
         "A's earliest, B's earliest, then A's second; A's others wait"
     );
-    assert_eq!(store.due_deliveries(300, 2, 1).await.unwrap().len(), 1);
+    assert_eq!(peek(store, 300, 2, 1).await.len(), 1);
 }
 
 /// Issue 12, finding 5: an open circuit moves an endpoint's deliveries later; they stay

@@ -2,7 +2,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::conformance::{tenant, unique};
-use crate::{AuditRecord, DataKeyRecord, DataKeyState, Store, StoreError, TenantId, TokenRecord};
+use std::sync::Arc;
+
+use crate::{
+    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, Store, StoreError, TenantId,
+    TokenRecord,
+};
 
 pub(crate) async fn run_all(store: &dyn Store) {
     data_keys_round_trip_retire_and_count(store).await;
@@ -11,6 +16,7 @@ pub(crate) async fn run_all(store: &dyn Store) {
     rewrap_replaces_only_the_expected_version(store).await;
     audit_log_appends_in_order_and_refuses_reuse(store).await;
     tokens_and_their_audit_entries_commit_together(store).await;
+    chained_appends_from_many_writers_form_one_chain(store).await;
 }
 
 fn data_key(tenant: &TenantId, version: u32) -> DataKeyRecord {
@@ -272,4 +278,71 @@ async fn tokens_and_their_audit_entries_commit_together(store: &dyn Store) {
     );
     assert_eq!(store.token(&t.id, &fresh.id).await.unwrap(), None);
     store.insert_tokens_audited(&[], &[]).await.unwrap();
+}
+
+/// A chainer as a gateway builds one: `n` entries after the head, each linking to the one
+/// before (the hash here is any unique string: the store never checks the format).
+fn chainer(n: u64, writer: &str) -> Arc<AuditChainer> {
+    let writer = writer.to_owned();
+    Arc::new(move |head: Option<&AuditRecord>| {
+        let (mut seq, mut prev) = head.map_or((0, "0".repeat(64)), |h| (h.seq, h.hash.clone()));
+        (0..n)
+            .map(|_| {
+                seq += 1;
+                let mut e = audit_entry(seq, &writer);
+                e.prev_hash = std::mem::replace(&mut prev, unique("h-"));
+                e.hash = prev.clone();
+                e
+            })
+            .collect()
+    })
+}
+
+/// Four writers (on PostgreSQL, four pooled connections standing for four gateways) append
+/// at once, round after round, none knowing the others' entries: every append succeeds and
+/// the log is one unbroken chain. A token conflict writes no entry.
+async fn chained_appends_from_many_writers_form_one_chain(store: &dyn Store) {
+    let t = tenant("chain-");
+    store.insert_tenant(&t).await.unwrap();
+    let head = store.last_audit().await.unwrap();
+    let base = head.as_ref().map_or(0, |e| e.seq);
+    for _round in 0..6 {
+        let [w1, w2, w3, w4] = ["w1", "w2", "w3", "w4"].map(|w| {
+            let tok = token(&t.id, 1);
+            async move {
+                store
+                    .insert_tokens_chained(std::slice::from_ref(&tok), chainer(2, w))
+                    .await
+            }
+        });
+        let (a, b, c, d) = tokio::join!(w1, w2, w3, w4);
+        for appended in [a, b, c, d] {
+            assert_eq!(appended.unwrap().len(), 2);
+        }
+    }
+    let log = store.audit_entries(base, 1000).await.unwrap();
+    assert_eq!(log.len(), 48);
+    let mut prev = head.map_or("0".repeat(64), |h| h.hash);
+    for (i, e) in log.iter().enumerate() {
+        assert_eq!(e.seq, base + 1 + i as u64);
+        assert_eq!(e.prev_hash, prev, "entry {} links to the one before", e.seq);
+        prev = e.hash.clone();
+    }
+
+    let taken = token(&t.id, 1);
+    store
+        .insert_tokens_chained(std::slice::from_ref(&taken), chainer(1, "w5"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .insert_tokens_chained(std::slice::from_ref(&taken), chainer(1, "w6"))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.last_audit().await.unwrap().map(|e| e.seq),
+        Some(base + 49),
+        "all or none"
+    );
 }

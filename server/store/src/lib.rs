@@ -29,9 +29,12 @@ mod vault_model;
 
 pub mod conformance;
 mod conformance_chat;
+mod conformance_leases;
 mod conformance_payments;
 mod conformance_rooms;
 mod conformance_vault;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -40,13 +43,18 @@ pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use model::{ApiKeyId, ApiKeyRecord, Tenant, TenantId, UnixTime};
 pub use payment_model::{
-    DeliveryAttempt, DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord,
+    DeliveryAttempt, DeliveryLease, DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord,
     WebhookEndpointRecord,
 };
 pub use postgres::{PgStore, PgUrl, ScratchSchema};
 pub use room_model::RoomRecord;
 pub use sqlite::SqliteStore;
 pub use vault_model::{AuditRecord, DataKeyRecord, DataKeyState, TokenRecord};
+
+/// Builds the audit entries to append after the chain's head (the last entry, `None` for an
+/// empty log); called by [`Store::insert_tokens_chained`] while the head is held. The store
+/// never computes hashes itself: the chain's format belongs to the caller.
+pub type AuditChainer = dyn Fn(Option<&AuditRecord>) -> Vec<AuditRecord> + Send + Sync;
 
 /// The durable records of a Hushpay gateway.
 ///
@@ -116,6 +124,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         tokens: &[TokenRecord],
         audit: &[AuditRecord],
     ) -> Result<(), StoreError>;
+    /// In one transaction that holds the audit chain's head for its whole length (no other
+    /// append, from this process or another, can run in between): reads the last entry,
+    /// builds the entries to append after it with `chain` (given `None` for an empty log),
+    /// inserts `tokens` and those entries, and returns the entries. Appends from many
+    /// gateways on one database form one chain without refusing each other. All or none: a
+    /// token id that exists is a [`StoreError::Conflict`] and nothing is written.
+    async fn insert_tokens_chained(
+        &self,
+        tokens: &[TokenRecord],
+        chain: Arc<AuditChainer>,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
     /// The token with this id if it belongs to `tenant`.
     async fn token(&self, tenant: &TenantId, id: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// Up to `limit` ids of the tenant's tokens under a key version below `version`.
@@ -196,15 +215,26 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         id: &str,
         at: UnixTime,
     ) -> Result<bool, StoreError>;
-    /// Up to `limit` pending deliveries due at `now`, at most `per_tenant` of each tenant
-    /// (its earliest), in rounds: every tenant's earliest before any tenant's second, each
-    /// round earliest first. One tenant's backlog cannot fill the batch.
-    async fn due_deliveries(
+    /// Claims up to `limit` pending deliveries due at `lease.now` that no live lease holds,
+    /// at most `per_tenant` of each tenant (its earliest), in rounds: every tenant's earliest
+    /// before any tenant's second, each round earliest first. One tenant's backlog cannot fill
+    /// the batch. Each returned delivery is leased to `lease.owner` until `lease.until`: no
+    /// claim returns it again before then unless its attempt is recorded
+    /// ([`Store::record_delivery_attempt`] ends the lease) or it is released. Atomic: two
+    /// concurrent claimers, in one process or many, never get the same delivery.
+    async fn claim_deliveries(
         &self,
-        now: UnixTime,
+        lease: &DeliveryLease,
         per_tenant: usize,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError>;
+    /// Ends `owner`'s leases on these (event id, endpoint id) deliveries, claimed but not
+    /// attempted; returns how many ended. Other owners' leases are left alone.
+    async fn release_deliveries(
+        &self,
+        owner: &str,
+        deliveries: &[(String, String)],
+    ) -> Result<u64, StoreError>;
     /// Moves the endpoint's pending deliveries due before `until` to `until` without counting
     /// an attempt (an open circuit breaker); returns how many moved.
     async fn defer_deliveries(
@@ -214,7 +244,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         until: UnixTime,
     ) -> Result<u64, StoreError>;
     /// In one transaction: appends `attempt` to the delivery log and applies it to its
-    /// delivery (attempts, status, next attempt). False when no such delivery exists.
+    /// delivery (attempts, status, next attempt), ending its lease. False when no such
+    /// delivery exists.
     async fn record_delivery_attempt(&self, attempt: &DeliveryAttempt) -> Result<bool, StoreError>;
     /// The newest `limit` log entries of the tenant's endpoint, newest first.
     async fn delivery_log(

@@ -4,14 +4,14 @@
 mod rooms;
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
 use crate::{
-    ApiKeyId, ApiKeyRecord, AuditRecord, ChatRecord, DataKeyRecord, DataKeyState, DeliveryAttempt,
-    DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord, RoomRecord, Store, StoreError,
-    Tenant, TenantId, TokenRecord, UnixTime, WebhookEndpointRecord,
+    ApiKeyId, ApiKeyRecord, AuditChainer, AuditRecord, ChatRecord, DataKeyRecord, DataKeyState,
+    DeliveryAttempt, DeliveryLease, DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord,
+    RoomRecord, Store, StoreError, Tenant, TenantId, TokenRecord, UnixTime, WebhookEndpointRecord,
 };
 
 /// The in-memory store, for tests and throwaway gateways.
@@ -32,6 +32,8 @@ struct Inner {
     events: BTreeMap<String, OutboxEvent>,
     endpoints: BTreeMap<String, (u64, WebhookEndpointRecord)>,
     deliveries: BTreeMap<(String, String), DeliveryRecord>,
+    /// Delivery leases: (owner, until), by (event id, endpoint id).
+    leases: BTreeMap<(String, String), (String, UnixTime)>,
     delivery_log: Vec<DeliveryAttempt>,
     /// By (tenant, message id), with the insertion sequence.
     chat: BTreeMap<(TenantId, String), (u64, ChatRecord)>,
@@ -298,6 +300,24 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn insert_tokens_chained(
+        &self,
+        tokens: &[TokenRecord],
+        chain: Arc<AuditChainer>,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut inner = self.lock();
+        let audit = chain(inner.audit.values().next_back());
+        inner.check_tokens(tokens)?;
+        inner.check_audit(&audit)?;
+        for t in tokens {
+            inner.tokens.insert(t.id.clone(), t.clone());
+        }
+        for e in &audit {
+            inner.audit.insert(e.seq, e.clone());
+        }
+        Ok(audit)
+    }
+
     async fn token(&self, tenant: &TenantId, id: &str) -> Result<Option<TokenRecord>, StoreError> {
         Ok(self
             .lock()
@@ -499,20 +519,25 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
-    async fn due_deliveries(
+    async fn claim_deliveries(
         &self,
-        now: UnixTime,
+        lease: &DeliveryLease,
         per_tenant: usize,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let mut inner = self.lock();
+        let now = lease.now;
         let mut by_tenant: BTreeMap<TenantId, Vec<DeliveryRecord>> = BTreeMap::new();
-        for d in self.lock().deliveries.values().filter(|d| {
-            d.status == DeliveryStatus::Pending && d.next_attempt_at.is_some_and(|t| t <= now)
-        }) {
-            by_tenant
-                .entry(d.tenant.clone())
-                .or_default()
-                .push(d.clone());
+        for (key, d) in &inner.deliveries {
+            let due =
+                d.status == DeliveryStatus::Pending && d.next_attempt_at.is_some_and(|t| t <= now);
+            let leased = inner.leases.get(key).is_some_and(|(_, until)| *until > now);
+            if due && !leased {
+                by_tenant
+                    .entry(d.tenant.clone())
+                    .or_default()
+                    .push(d.clone());
+            }
         }
         let mut ranked: Vec<(usize, DeliveryRecord)> = Vec::new();
         for mut due in by_tenant.into_values() {
@@ -520,7 +545,28 @@ impl Store for MemoryStore {
             ranked.extend(due.into_iter().take(per_tenant).enumerate());
         }
         ranked.sort_by_key(|(rank, d)| (*rank, d.next_attempt_at));
-        Ok(ranked.into_iter().take(limit).map(|(_, d)| d).collect())
+        let claimed: Vec<DeliveryRecord> = ranked.into_iter().take(limit).map(|(_, d)| d).collect();
+        for d in &claimed {
+            let key = (d.event_id.clone(), d.endpoint_id.clone());
+            inner.leases.insert(key, (lease.owner.clone(), lease.until));
+        }
+        Ok(claimed)
+    }
+
+    async fn release_deliveries(
+        &self,
+        owner: &str,
+        deliveries: &[(String, String)],
+    ) -> Result<u64, StoreError> {
+        let mut inner = self.lock();
+        let mut released = 0;
+        for key in deliveries {
+            if inner.leases.get(key).is_some_and(|(o, _)| o == owner) {
+                inner.leases.remove(key);
+                released += 1;
+            }
+        }
+        Ok(released)
     }
 
     async fn defer_deliveries(
@@ -554,6 +600,7 @@ impl Store for MemoryStore {
             }
             _ => return Ok(false),
         }
+        inner.leases.remove(&key);
         inner.delivery_log.push(attempt.clone());
         Ok(true)
     }

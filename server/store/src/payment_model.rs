@@ -113,6 +113,18 @@ pub struct DeliveryRecord {
     pub next_attempt_at: Option<UnixTime>,
 }
 
+/// A claim on due deliveries ([`crate::Store::claim_deliveries`]): who claims, when, and until
+/// when the claimed deliveries are theirs alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryLease {
+    /// The claiming node (any string unique among the nodes sharing the store).
+    pub owner: String,
+    /// The time deliveries are due at and leases are judged expired at.
+    pub now: UnixTime,
+    /// When the lease ends if no attempt is recorded first (after `now`).
+    pub until: UnixTime,
+}
+
 /// One attempt, as kept in the delivery log; also the update applied to its delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryAttempt {

@@ -51,19 +51,23 @@ pub fn entry_hash(e: &AuditRecord) -> String {
     hex::encode(h.finalize())
 }
 
-/// Appends entries, keeping the chain head in memory (one writer per store).
+/// Appends entries. The chain's head is read inside the store's append transaction, which
+/// holds it until the commit ([`Store::insert_tokens_chained`]), so any number of gateways
+/// (and the admin CLI) can append to one store: the database orders them into one chain and
+/// none refuses another's append. Within one process appends also queue on a mutex, so they
+/// wait here rather than on the database.
 #[derive(Debug)]
 pub struct AuditLog {
     store: Arc<dyn Store>,
-    head: Mutex<Option<(u64, String)>>,
+    queue: Mutex<()>,
 }
 
 impl AuditLog {
-    /// An audit log over `store`; the head is read on first append.
+    /// An audit log over `store`.
     pub fn new(store: Arc<dyn Store>) -> AuditLog {
         AuditLog {
             store,
-            head: Mutex::new(None),
+            queue: Mutex::new(()),
         }
     }
 
@@ -82,63 +86,64 @@ impl AuditLog {
             .ok_or_else(|| StoreError::Backend("no audit entry was built".into()))
     }
 
-    /// Appends `events` as consecutive chained entries and inserts `tokens`, all in one store
-    /// transaction ([`Store::insert_tokens_audited`]): the group commit of tokenizations. On
-    /// error nothing was written (or, after a lost connection, it may have been: the head is
-    /// re-read from the store before the next append either way).
+    /// Appends `events` as consecutive chained entries after the head the store holds, and
+    /// inserts `tokens`, all in one store transaction: the group commit of tokenizations. On
+    /// error nothing was written (or, after a lost connection, it may have been: the next
+    /// append builds on whatever the store holds either way).
     pub async fn append_with_tokens(
         &self,
         events: &[AuditEvent],
         tokens: &[TokenRecord],
         at: UnixTime,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        let mut head = self.head.lock().await;
-        // Another process appending to the same store (the admin CLI beside a running
-        // gateway) makes the cached head stale; the store refuses the reused `seq` as a
-        // conflict, and the head is re-read and the append retried.
+        let _queue = self.queue.lock().await;
+        let events: Arc<[AuditEvent]> = events.into();
+        let chain = move |head: Option<&AuditRecord>| chain_after(head, &events, at);
+        // A writer outside the store's head lock (a store used directly) can still take a
+        // `seq` first; the append is then built again on the new head.
         let mut tries = 0;
         loop {
-            let (mut seq, mut prev) = match head.as_ref() {
-                Some((seq, hash)) => (*seq, hash.clone()),
-                None => match self.store.last_audit().await? {
-                    Some(last) => (last.seq, last.hash),
-                    None => (0, GENESIS_HASH.to_owned()),
-                },
-            };
-            let mut records = Vec::with_capacity(events.len());
-            for event in events {
-                seq += 1;
-                let mut record = AuditRecord {
-                    seq,
-                    at,
-                    tenant: event.tenant.clone(),
-                    actor: event.actor.clone(),
-                    action: event.action.clone(),
-                    resource: event.resource.clone(),
-                    outcome: event.outcome.clone(),
-                    request_id: event.request_id.clone(),
-                    prev_hash: prev,
-                    hash: String::new(),
-                };
-                record.hash = entry_hash(&record);
-                prev = record.hash.clone();
-                records.push(record);
-            }
-            match self.store.insert_tokens_audited(tokens, &records).await {
-                Ok(()) => {
-                    *head = Some((seq, prev));
-                    return Ok(records);
-                }
-                Err(e) => {
-                    *head = None;
-                    tries += 1;
-                    if !matches!(e, StoreError::Conflict(_)) || tries >= 3 {
-                        return Err(e);
-                    }
-                }
+            match self
+                .store
+                .insert_tokens_chained(tokens, Arc::new(chain.clone()))
+                .await
+            {
+                Err(StoreError::Conflict(_)) if tries < 2 => tries += 1,
+                result => return result,
             }
         }
     }
+}
+
+/// The entries for `events` after `head` (the genesis for an empty log), each linked to the
+/// one before it.
+pub fn chain_after(
+    head: Option<&AuditRecord>,
+    events: &[AuditEvent],
+    at: UnixTime,
+) -> Vec<AuditRecord> {
+    let (mut seq, mut prev) =
+        head.map_or((0, GENESIS_HASH.to_owned()), |h| (h.seq, h.hash.clone()));
+    let mut records = Vec::with_capacity(events.len());
+    for event in events {
+        seq += 1;
+        let mut record = AuditRecord {
+            seq,
+            at,
+            tenant: event.tenant.clone(),
+            actor: event.actor.clone(),
+            action: event.action.clone(),
+            resource: event.resource.clone(),
+            outcome: event.outcome.clone(),
+            request_id: event.request_id.clone(),
+            prev_hash: prev,
+            hash: String::new(),
+        };
+        record.hash = entry_hash(&record);
+        prev = record.hash.clone();
+        records.push(record);
+    }
+    records
 }
 
 /// What [`verify`] found.

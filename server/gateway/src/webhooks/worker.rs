@@ -4,16 +4,24 @@
 //!
 //! Fairness: at most `max_in_flight` deliveries are in flight, at most
 //! `max_in_flight_per_tenant` of one tenant, and the store hands out due deliveries in turns
-//! between tenants ([`Store::due_deliveries`]), so a tenant whose receivers never answer uses
+//! between tenants ([`Store::claim_deliveries`]), so a tenant whose receivers never answer uses
 //! its own slots only. An endpoint whose circuit is open ([`super::circuit`]) has its
-//! deliveries moved later in the outbox. A delivery stays pending in the store until its
-//! attempt is recorded, so a crash mid-flight sends it again after the restart.
+//! deliveries moved later in the outbox.
+//!
+//! Many gateways on one database: each worker claims what it sends with a lease in the store
+//! (owner = this worker, until [`lease_secs`] from now), so a delivery is sent by one node
+//! only; recording the attempt ends the lease, and what was claimed but not started is
+//! released at once. A delivery stays pending in the store until its attempt is recorded, so
+//! when a node dies mid-flight another node (or this one, restarted) sends it once the lease
+//! has run out.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hushpay_store::{DeliveryAttempt, DeliveryRecord, DeliveryStatus, Store, TenantId};
+use hushpay_store::{
+    DeliveryAttempt, DeliveryLease, DeliveryRecord, DeliveryStatus, Store, StoreError, TenantId,
+};
 use hushpay_vault::unix_now;
 use hushpay_vault::webhook::sign;
 use rand::Rng;
@@ -32,12 +40,27 @@ pub fn backoff(base: Duration, attempt: u32, jitter: f64) -> i64 {
     ((full / 2.0) + (full / 2.0) * jitter.clamp(0.0, 1.0)).max(1.0) as i64
 }
 
-/// Runs until the task is aborted (which aborts the deliveries in flight: they stay pending).
+/// How long a claimed delivery stays this worker's: twice the longest attempt (name lookup
+/// plus request) and half a minute for the store round trips around it. A node that dies
+/// holding a delivery delays it by at most this long.
+pub fn lease_secs(config: &super::WebhookConfig) -> i64 {
+    let attempt = (config.request_timeout + config.dns_timeout).as_secs() as i64 + 1;
+    attempt.saturating_mul(2).saturating_add(30)
+}
+
+/// Runs until the task is aborted (which aborts the deliveries in flight: they stay pending,
+/// leased to this worker until their lease runs out).
 pub async fn run(store: Arc<dyn Store>, webhooks: Arc<Webhooks>) {
+    let owner = format!(
+        "{}-{}-{:016x}",
+        hostname(),
+        std::process::id(),
+        rand::random::<u64>()
+    );
     let mut flights = InFlight::default();
     let mut tasks: JoinSet<()> = JoinSet::new();
     loop {
-        if let Err(e) = dispatch(&store, &webhooks, &mut flights, &mut tasks).await {
+        if let Err(e) = dispatch(&store, &webhooks, &owner, &mut flights, &mut tasks).await {
             tracing::warn!(error = %e, "webhook worker: store unavailable");
         }
         tokio::select! {
@@ -83,61 +106,91 @@ impl InFlight {
     }
 }
 
-/// Starts what is due and fits the bounds; returns how many deliveries started.
+/// The host's name for lease owners (diagnostics only: the owner is unique by its random
+/// part).
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "node".into())
+}
+
+/// Claims what is due and fits the bounds, starts it, and releases the rest of the claim;
+/// returns how many deliveries started.
 async fn dispatch(
     store: &Arc<dyn Store>,
     webhooks: &Arc<Webhooks>,
+    owner: &str,
     flights: &mut InFlight,
     tasks: &mut JoinSet<()>,
-) -> Result<usize, hushpay_store::StoreError> {
+) -> Result<usize, StoreError> {
     let config = &webhooks.config;
-    if flights.tasks.len() >= config.max_in_flight {
+    let free = config.max_in_flight.saturating_sub(flights.tasks.len());
+    if free == 0 {
         return Ok(0);
     }
     let now = unix_now();
-    // Twice the tenant bound: a tenant's own flights are among its earliest rows.
+    let lease = DeliveryLease {
+        owner: owner.to_owned(),
+        now,
+        until: now + lease_secs(config),
+    };
+    // Twice the free slots: some of a tenant at its bound come back and are released.
     let due = store
-        .due_deliveries(
-            now,
-            config.max_in_flight_per_tenant * 2,
-            config.max_in_flight * 4,
-        )
+        .claim_deliveries(&lease, config.max_in_flight_per_tenant, free * 2)
         .await?;
     let trial_hold = (config.request_timeout + config.dns_timeout).as_secs() as i64 + 1;
     let mut held: HashSet<String> = HashSet::new();
+    let mut unsent: Vec<(String, String)> = Vec::new();
     let mut started = 0;
     for d in due {
-        if flights.tasks.len() >= config.max_in_flight {
-            break;
-        }
         let key = (d.event_id.clone(), d.endpoint_id.clone());
-        if flights.keys.contains(&key)
+        if flights.keys.contains(&key) {
+            // Still in flight here after its lease ran out: its attempt ends the new lease.
+            continue;
+        }
+        if flights.tasks.len() >= config.max_in_flight
             || flights.of_tenant(&d.tenant) >= config.max_in_flight_per_tenant
             || held.contains(&d.endpoint_id)
         {
+            unsent.push(key);
             continue;
         }
         if let Admission::Hold(until) = webhooks.circuits.admit(&d.endpoint_id, now, trial_hold) {
-            store
+            if let Err(e) = store
                 .defer_deliveries(&d.tenant, &d.endpoint_id, until)
-                .await?;
+                .await
+            {
+                tracing::warn!(error = %e, "webhook worker: cannot defer deliveries");
+            }
             held.insert(d.endpoint_id.clone());
+            unsent.push(key);
             continue;
         }
         let tenant = d.tenant.clone();
-        let (store, webhooks) = (Arc::clone(store), Arc::clone(webhooks));
-        let handle = tasks.spawn(async move { deliver(store.as_ref(), &webhooks, &d).await });
+        let (store, webhooks, owner) = (Arc::clone(store), Arc::clone(webhooks), owner.to_owned());
+        let handle =
+            tasks.spawn(async move { deliver(store.as_ref(), &webhooks, &owner, &d).await });
         flights.take_off(handle.id(), key, tenant);
         started += 1;
     }
+    if !unsent.is_empty() {
+        store.release_deliveries(owner, &unsent).await?;
+    }
     Ok(started)
 }
+
 /// One delivery: the attempt, its outcome for the endpoint's circuit, and its log entry.
-async fn deliver(store: &dyn Store, webhooks: &Webhooks, d: &DeliveryRecord) {
+/// When the store fails before the attempt, the delivery is released for the next poll
+/// (or, if that fails too, waits for its lease to run out).
+async fn deliver(store: &dyn Store, webhooks: &Webhooks, owner: &str, d: &DeliveryRecord) {
     let (record, endpoint_answered) = match attempt(store, webhooks, d).await {
         Ok(outcome) => outcome,
         Err(e) => {
             tracing::warn!(error = %e, "webhook worker: store unavailable");
+            let key = [(d.event_id.clone(), d.endpoint_id.clone())];
+            if let Err(e) = store.release_deliveries(owner, &key).await {
+                tracing::warn!(error = %e, "webhook worker: cannot release a delivery");
+            }
             return;
         }
     };
@@ -154,7 +207,7 @@ async fn attempt(
     store: &dyn Store,
     webhooks: &Webhooks,
     d: &DeliveryRecord,
-) -> Result<(DeliveryAttempt, Option<bool>), hushpay_store::StoreError> {
+) -> Result<(DeliveryAttempt, Option<bool>), StoreError> {
     let now = unix_now();
     let n = d.attempts + 1;
     let mut record = DeliveryAttempt {

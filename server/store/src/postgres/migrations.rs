@@ -171,6 +171,13 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant_id, name)
     );
     "#,
+    // 6: webhook delivery leases: a claim leases a delivery to one node until `lease_until`,
+    // so nodes sharing this database send each delivery once; recording its attempt (or the
+    // lease running out) ends the lease.
+    r#"
+    ALTER TABLE webhook_deliveries ADD COLUMN lease_owner TEXT;
+    ALTER TABLE webhook_deliveries ADD COLUMN lease_until BIGINT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -31,6 +31,7 @@ mod scratch;
 mod url;
 mod vault;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -38,9 +39,9 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::{NoTls, Row};
 
 use crate::{
-    ApiKeyId, ApiKeyRecord, AuditRecord, ChatRecord, DataKeyRecord, DeliveryAttempt,
-    DeliveryRecord, OutboxEvent, PaymentRecord, RoomRecord, Store, StoreError, Tenant, TenantId,
-    TokenRecord, UnixTime, WebhookEndpointRecord,
+    ApiKeyId, ApiKeyRecord, AuditChainer, AuditRecord, ChatRecord, DataKeyRecord, DeliveryAttempt,
+    DeliveryLease, DeliveryRecord, OutboxEvent, PaymentRecord, RoomRecord, Store, StoreError,
+    Tenant, TenantId, TokenRecord, UnixTime, WebhookEndpointRecord,
 };
 
 pub use scratch::ScratchSchema;
@@ -291,6 +292,14 @@ impl Store for PgStore {
         vault::insert_tokens_audited(self, tokens, audit).await
     }
 
+    async fn insert_tokens_chained(
+        &self,
+        tokens: &[TokenRecord],
+        chain: Arc<AuditChainer>,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        vault::insert_tokens_chained(self, tokens, chain.as_ref()).await
+    }
+
     async fn token(&self, tenant: &TenantId, id: &str) -> Result<Option<TokenRecord>, StoreError> {
         vault::token(self, tenant, id).await
     }
@@ -395,13 +404,21 @@ impl Store for PgStore {
         payments::delete_webhook_endpoint(self, tenant, id, at).await
     }
 
-    async fn due_deliveries(
+    async fn claim_deliveries(
         &self,
-        now: UnixTime,
+        lease: &DeliveryLease,
         per_tenant: usize,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        payments::due_deliveries(self, now, per_tenant, limit).await
+        payments::claim_deliveries(self, lease, per_tenant, limit).await
+    }
+
+    async fn release_deliveries(
+        &self,
+        owner: &str,
+        deliveries: &[(String, String)],
+    ) -> Result<u64, StoreError> {
+        payments::release_deliveries(self, owner, deliveries).await
     }
 
     async fn defer_deliveries(

@@ -7,8 +7,8 @@ use tokio_postgres::{GenericClient, Row};
 use super::PgStore;
 use super::convert::{Param, to_i64, unsigned, unsigned_opt};
 use crate::{
-    DeliveryAttempt, DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord, StoreError,
-    TenantId, UnixTime, WebhookEndpointRecord,
+    DeliveryAttempt, DeliveryLease, DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord,
+    StoreError, TenantId, UnixTime, WebhookEndpointRecord,
 };
 
 const PAYMENT_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, state, document, \
@@ -279,24 +279,58 @@ pub(super) async fn delete_webhook_endpoint(
     Ok(true)
 }
 
-pub(super) async fn due_deliveries(
+/// One statement: lock the due, unleased rows other claimers have not locked (`SKIP LOCKED`),
+/// rank them per tenant, lease the chosen ones and return them in rounds. A row another
+/// claimer leased meanwhile is re-checked against the lease condition before it is locked,
+/// so it is never claimed twice.
+pub(super) async fn claim_deliveries(
     s: &PgStore,
-    now: UnixTime,
+    lease: &DeliveryLease,
     per_tenant: usize,
     limit: usize,
 ) -> Result<Vec<DeliveryRecord>, StoreError> {
     let sql = format!(
-        "SELECT {DELIVERY_COLUMNS} FROM (
-           SELECT {DELIVERY_COLUMNS}, ord, ROW_NUMBER() OVER (
-             PARTITION BY tenant_id ORDER BY next_attempt_at, ord) AS rank
-           FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1) due
-         WHERE rank <= $2 ORDER BY rank, next_attempt_at, ord LIMIT $3"
+        "WITH candidates AS (
+           SELECT event_id, endpoint_id, tenant_id, next_attempt_at, ord FROM webhook_deliveries
+           WHERE status = 'pending' AND next_attempt_at <= $1
+             AND (lease_until IS NULL OR lease_until <= $1)
+           FOR UPDATE SKIP LOCKED),
+         picked AS (
+           SELECT event_id, endpoint_id, rank FROM (
+             SELECT event_id, endpoint_id, next_attempt_at, ord, ROW_NUMBER() OVER (
+               PARTITION BY tenant_id ORDER BY next_attempt_at, ord) AS rank
+             FROM candidates) ranked
+           WHERE rank <= $2 ORDER BY rank, next_attempt_at, ord LIMIT $3),
+         claimed AS (
+           UPDATE webhook_deliveries d SET lease_owner = $4, lease_until = $5
+           FROM picked WHERE d.event_id = picked.event_id AND d.endpoint_id = picked.endpoint_id
+           RETURNING d.event_id, d.endpoint_id, d.tenant_id, d.attempts, d.status,
+                     d.next_attempt_at, d.ord, picked.rank)
+         SELECT {DELIVERY_COLUMNS} FROM claimed ORDER BY rank, next_attempt_at, ord"
     );
     let per_tenant = to_i64(per_tenant as u64, "per_tenant")?;
-    let rows = s
-        .query(&sql, &[&now, &per_tenant, &to_i64(limit as u64, "limit")?])
-        .await?;
-    super::all(&rows, delivery_from_row)
+    let limit = to_i64(limit as u64, "limit")?;
+    let params: [Param<'_>; 5] = [&lease.now, &per_tenant, &limit, &lease.owner, &lease.until];
+    super::all(&s.query(&sql, &params).await?, delivery_from_row)
+}
+
+pub(super) async fn release_deliveries(
+    s: &PgStore,
+    owner: &str,
+    deliveries: &[(String, String)],
+) -> Result<u64, StoreError> {
+    let (events, endpoints): (Vec<&str>, Vec<&str>) = deliveries
+        .iter()
+        .map(|(e, p)| (e.as_str(), p.as_str()))
+        .unzip();
+    s.execute(
+        "UPDATE webhook_deliveries d SET lease_owner = NULL, lease_until = NULL
+         FROM UNNEST($2::TEXT[], $3::TEXT[]) AS k(event_id, endpoint_id)
+         WHERE d.event_id = k.event_id AND d.endpoint_id = k.endpoint_id
+           AND d.lease_owner = $1",
+        &[&owner, &events, &endpoints],
+    )
+    .await
 }
 
 pub(super) async fn defer_deliveries(
@@ -323,7 +357,8 @@ pub(super) async fn record_delivery_attempt(
     let (attempt, status) = (i64::from(a.attempt), a.status.as_str());
     let n = tx
         .execute(
-            "UPDATE webhook_deliveries SET attempts = $4, status = $5, next_attempt_at = $6
+            "UPDATE webhook_deliveries SET attempts = $4, status = $5, next_attempt_at = $6,
+                                          lease_owner = NULL, lease_until = NULL
              WHERE event_id = $1 AND endpoint_id = $2 AND tenant_id = $3",
             &[
                 &a.event_id,

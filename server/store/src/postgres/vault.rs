@@ -6,7 +6,9 @@ use tokio_postgres::Row;
 
 use super::PgStore;
 use super::convert::{Param, to_i64, unsigned};
-use crate::{AuditRecord, DataKeyRecord, DataKeyState, StoreError, TenantId, TokenRecord};
+use crate::{
+    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, StoreError, TenantId, TokenRecord,
+};
 
 const DATA_KEY_COLUMNS: &str = "tenant_id, version, wrapped, state, created_at, invocations";
 const TOKEN_COLUMNS: &str = "id, tenant_id, brand, last4, exp_month, exp_year, fingerprint, \
@@ -233,7 +235,16 @@ pub(super) async fn insert_tokens_audited(
     if tokens.is_empty() && audit.is_empty() {
         return Ok(());
     }
-    let sql = format!(
+    let (token_columns, audit_columns) = (TokenColumns::new(tokens), AuditColumns::new(audit)?);
+    let mut params: Vec<Param<'_>> = token_columns.params().to_vec();
+    params.extend(audit_columns.params());
+    s.execute(&insert_tokens_audited_sql(), &params)
+        .await
+        .map(drop)
+}
+
+fn insert_tokens_audited_sql() -> String {
+    format!(
         "WITH new_tokens AS (
              INSERT INTO tokens ({TOKEN_COLUMNS})
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[],
@@ -243,11 +254,36 @@ pub(super) async fn insert_tokens_audited(
          INSERT INTO audit_log ({AUDIT_COLUMNS})
          SELECT * FROM UNNEST($12::int8[], $13::int8[], $14::text[], $15::text[], $16::text[],
                               $17::text[], $18::text[], $19::text[], $20::text[], $21::text[])"
-    );
-    let (token_columns, audit_columns) = (TokenColumns::new(tokens), AuditColumns::new(audit)?);
-    let mut params: Vec<Param<'_>> = token_columns.params().to_vec();
-    params.extend(audit_columns.params());
-    s.execute(&sql, &params).await.map(drop)
+    )
+}
+
+/// The chain's head is held by locking `audit_log` in SHARE ROW EXCLUSIVE mode for the
+/// transaction: it conflicts with itself and with every INSERT (ROW EXCLUSIVE), not with
+/// reads, so appends from all gateways on this schema queue here while `hushpay audit verify`
+/// and readers go on. The lock is scoped to the schema's table (unlike an advisory lock, which
+/// is database-wide) and ends with the transaction, also when a connection dies.
+pub(super) async fn insert_tokens_chained(
+    s: &PgStore,
+    tokens: &[TokenRecord],
+    chain: &AuditChainer,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut client = s.client().await?;
+    let tx = client.transaction().await?;
+    tx.batch_execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+        .await?;
+    let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1");
+    let head = super::first(&tx.query(&sql, &[]).await?, audit_from_row)?;
+    let audit = chain(head.as_ref());
+    if !(tokens.is_empty() && audit.is_empty()) {
+        let (token_columns, audit_columns) =
+            (TokenColumns::new(tokens), AuditColumns::new(&audit)?);
+        let mut params: Vec<Param<'_>> = token_columns.params().to_vec();
+        params.extend(audit_columns.params());
+        let stmt = tx.prepare_cached(&insert_tokens_audited_sql()).await?;
+        tx.execute(&stmt, &params).await?;
+    }
+    tx.commit().await?;
+    Ok(audit)
 }
 
 pub(super) async fn token(

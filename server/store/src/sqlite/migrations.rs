@@ -152,6 +152,11 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant_id, name)
     ) STRICT;
     "#,
+    // 6: webhook delivery leases (the PostgreSQL contract; one node here, same rules).
+    r#"
+    ALTER TABLE webhook_deliveries ADD COLUMN lease_owner TEXT;
+    ALTER TABLE webhook_deliveries ADD COLUMN lease_until INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

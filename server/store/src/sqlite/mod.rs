@@ -17,9 +17,9 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::{
-    ApiKeyId, ApiKeyRecord, AuditRecord, ChatRecord, DataKeyRecord, DeliveryAttempt,
-    DeliveryRecord, OutboxEvent, PaymentRecord, RoomRecord, Store, StoreError, Tenant, TenantId,
-    TokenRecord, UnixTime, WebhookEndpointRecord,
+    ApiKeyId, ApiKeyRecord, AuditChainer, AuditRecord, ChatRecord, DataKeyRecord, DeliveryAttempt,
+    DeliveryLease, DeliveryRecord, OutboxEvent, PaymentRecord, RoomRecord, Store, StoreError,
+    Tenant, TenantId, TokenRecord, UnixTime, WebhookEndpointRecord,
 };
 
 #[cfg(test)]
@@ -308,6 +308,16 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn insert_tokens_chained(
+        &self,
+        tokens: &[TokenRecord],
+        chain: Arc<AuditChainer>,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let t = tokens.to_vec();
+        self.with(move |c| vault::insert_tokens_chained(c, &t, chain.as_ref()))
+            .await
+    }
+
     async fn token(&self, tenant: &TenantId, id: &str) -> Result<Option<TokenRecord>, StoreError> {
         let (t, id) = (tenant.clone(), id.to_owned());
         self.with(move |c| vault::token(c, &t, &id)).await
@@ -352,7 +362,7 @@ impl Store for SqliteStore {
     }
 
     async fn last_audit(&self) -> Result<Option<AuditRecord>, StoreError> {
-        self.with(vault::last_audit).await
+        self.with(|c| vault::last_audit(c)).await
     }
 
     async fn insert_payment(&self, payment: &PaymentRecord) -> Result<(), StoreError> {
@@ -434,13 +444,24 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn due_deliveries(
+    async fn claim_deliveries(
         &self,
-        now: UnixTime,
+        lease: &DeliveryLease,
         per_tenant: usize,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        self.with(move |c| payments::due_deliveries(c, now, per_tenant, limit))
+        let lease = lease.clone();
+        self.with(move |c| payments::claim_deliveries(c, &lease, per_tenant, limit))
+            .await
+    }
+
+    async fn release_deliveries(
+        &self,
+        owner: &str,
+        deliveries: &[(String, String)],
+    ) -> Result<u64, StoreError> {
+        let (owner, deliveries) = (owner.to_owned(), deliveries.to_vec());
+        self.with(move |c| payments::release_deliveries(c, &owner, &deliveries))
             .await
     }
 

@@ -4,8 +4,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::{
-    DeliveryAttempt, DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord, StoreError,
-    TenantId, UnixTime, WebhookEndpointRecord,
+    DeliveryAttempt, DeliveryLease, DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord,
+    StoreError, TenantId, UnixTime, WebhookEndpointRecord,
 };
 
 const PAYMENT_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, state, document, \
@@ -271,29 +271,66 @@ pub(super) fn delete_webhook_endpoint(
     Ok(true)
 }
 
-pub(super) fn due_deliveries(
+/// In one `IMMEDIATE` transaction (the database's write lock, so other processes on the file
+/// wait): select the due, unleased deliveries in rounds, then lease them.
+pub(super) fn claim_deliveries(
     c: &mut Connection,
-    now: UnixTime,
+    lease: &DeliveryLease,
     per_tenant: usize,
     limit: usize,
 ) -> Result<Vec<DeliveryRecord>, StoreError> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let sql = format!(
         "SELECT {DELIVERY_COLUMNS} FROM (
            SELECT {DELIVERY_COLUMNS}, rowid AS ord, ROW_NUMBER() OVER (
              PARTITION BY tenant_id ORDER BY next_attempt_at, rowid) AS rank
-           FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?1)
+           FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?1
+             AND (lease_until IS NULL OR lease_until <= ?1))
          WHERE rank <= ?2 ORDER BY rank, next_attempt_at, ord LIMIT ?3"
     );
-    let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt.query_map(
-        params![
-            now,
-            to_i64(per_tenant as u64, "per_tenant")?,
-            to_i64(limit as u64, "limit")?
-        ],
-        delivery_from_row,
-    )?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    let claimed = {
+        let mut stmt = tx.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![
+                lease.now,
+                to_i64(per_tenant as u64, "per_tenant")?,
+                to_i64(limit as u64, "limit")?
+            ],
+            delivery_from_row,
+        )?;
+        rows.collect::<Result<Vec<_>, _>>()?
+    };
+    {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE webhook_deliveries SET lease_owner = ?3, lease_until = ?4
+             WHERE event_id = ?1 AND endpoint_id = ?2",
+        )?;
+        for d in &claimed {
+            stmt.execute(params![d.event_id, d.endpoint_id, lease.owner, lease.until])?;
+        }
+    }
+    tx.commit()?;
+    Ok(claimed)
+}
+
+pub(super) fn release_deliveries(
+    c: &mut Connection,
+    owner: &str,
+    deliveries: &[(String, String)],
+) -> Result<u64, StoreError> {
+    let tx = c.transaction()?;
+    let mut released = 0;
+    {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE webhook_deliveries SET lease_owner = NULL, lease_until = NULL
+             WHERE event_id = ?1 AND endpoint_id = ?2 AND lease_owner = ?3",
+        )?;
+        for (event, endpoint) in deliveries {
+            released += stmt.execute(params![event, endpoint, owner])? as u64;
+        }
+    }
+    tx.commit()?;
+    Ok(released)
 }
 
 pub(super) fn defer_deliveries(
@@ -317,7 +354,8 @@ pub(super) fn record_delivery_attempt(
 ) -> Result<bool, StoreError> {
     let tx = c.transaction()?;
     let n = tx.execute(
-        "UPDATE webhook_deliveries SET attempts = ?4, status = ?5, next_attempt_at = ?6
+        "UPDATE webhook_deliveries SET attempts = ?4, status = ?5, next_attempt_at = ?6,
+                                       lease_owner = NULL, lease_until = NULL
          WHERE event_id = ?1 AND endpoint_id = ?2 AND tenant_id = ?3",
         params![
             a.event_id,

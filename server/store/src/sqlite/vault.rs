@@ -3,7 +3,9 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::{AuditRecord, DataKeyRecord, DataKeyState, StoreError, TenantId, TokenRecord};
+use crate::{
+    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, StoreError, TenantId, TokenRecord,
+};
 
 const DATA_KEY_COLUMNS: &str = "tenant_id, version, wrapped, state, created_at, invocations";
 const TOKEN_COLUMNS: &str = "id, tenant_id, brand, last4, exp_month, exp_year, fingerprint, \
@@ -133,31 +135,55 @@ pub(super) fn insert_tokens_audited(
     audit: &[AuditRecord],
 ) -> Result<(), StoreError> {
     let tx = c.transaction()?;
-    {
-        let mut stmt = tx.prepare_cached(&format!(
-            "INSERT INTO tokens ({TOKEN_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-        ))?;
-        for t in tokens {
-            stmt.execute(params![
-                t.id,
-                t.tenant.as_str(),
-                t.brand,
-                t.last4,
-                t.exp_month,
-                t.exp_year,
-                t.fingerprint,
-                t.created_at,
-                t.expires_at,
-                t.key_version,
-                t.ciphertext
-            ])?;
-        }
-        for e in audit {
-            append_audit(&tx, e)?;
-        }
-    }
+    insert_in(&tx, tokens, audit)?;
     tx.commit()?;
+    Ok(())
+}
+
+/// Like [`insert_tokens_audited`], with the entries built from the head read inside an
+/// `IMMEDIATE` transaction: the database's write lock is held from the read to the commit, so
+/// another process on the same file (the admin CLI beside a gateway) waits instead of forking
+/// the chain.
+pub(super) fn insert_tokens_chained(
+    c: &mut Connection,
+    tokens: &[TokenRecord],
+    chain: &AuditChainer,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let head = last_audit(&tx)?;
+    let audit = chain(head.as_ref());
+    insert_in(&tx, tokens, &audit)?;
+    tx.commit()?;
+    Ok(audit)
+}
+
+fn insert_in(
+    tx: &Connection,
+    tokens: &[TokenRecord],
+    audit: &[AuditRecord],
+) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "INSERT INTO tokens ({TOKEN_COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    ))?;
+    for t in tokens {
+        stmt.execute(params![
+            t.id,
+            t.tenant.as_str(),
+            t.brand,
+            t.last4,
+            t.exp_month,
+            t.exp_year,
+            t.fingerprint,
+            t.created_at,
+            t.expires_at,
+            t.key_version,
+            t.ciphertext
+        ])?;
+    }
+    for e in audit {
+        append_audit(tx, e)?;
+    }
     Ok(())
 }
 
@@ -236,7 +262,7 @@ pub(super) fn audit_entries(
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-pub(super) fn last_audit(c: &mut Connection) -> Result<Option<AuditRecord>, StoreError> {
+pub(super) fn last_audit(c: &Connection) -> Result<Option<AuditRecord>, StoreError> {
     let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1");
     Ok(c.query_row(&sql, [], audit_from_row).optional()?)
 }
