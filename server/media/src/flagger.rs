@@ -224,10 +224,10 @@ const MIN_F0: f32 = 200.0;
 /// Highest fundamental considered voiced (Hz).
 const MAX_F0: f32 = 470.0;
 /// Highest multiple of the fundamental the low tone may be: 2 or 3. At 4 and above the
-/// nominal pairs 697/1209, 770/1336, 852/1477 and 941/1633 come within 7 % of a fundamental's
-/// 4th and 7th multiples, and 770/1209, 852/1336, 941/1209 and 941/1477 within 2 % of 7th and
-/// 9th or 11th ones, so speech under a key could pass it for a vowel; with 2 and 3 only
-/// 697/1633 (3 x 232 and 7 x 233 Hz) is that close.
+/// nominal pairs 697/1209, 770/1336, 852/1477 and 941/1633 come within 0.07 `f0` of a
+/// fundamental's 4th and 7th multiples, and 770/1209, 852/1336, 941/1209 and 941/1477 within
+/// 0.03 `f0` of 7th and 9th or 11th ones, so speech under a key could pass it for a vowel;
+/// with 2 and 3 only 697/1633 (3 x 232 and 7 x 233 Hz) is that close.
 const MAX_LOW_MULTIPLE: usize = 3;
 /// How far (share of the fundamental) the high tone may lie from a multiple of it: both
 /// frequencies are estimated from a 10 ms window, within about 2 % (more near other
