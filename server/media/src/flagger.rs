@@ -5,7 +5,9 @@
 //! thresholds, a loose twist limit and a loose share of energy. Tests also use it as the sensitive
 //! leak detector on the agent's audio.
 
-use crate::goertzel::{Goertzel8, tone_power};
+use std::f32::consts::PI;
+
+use crate::goertzel::{ALL_FREQS, Goertzel8, SAMPLE_RATE, tone_power};
 use crate::level::power_for_dbm0;
 
 /// Analysis window in samples (10 ms at 8 kHz).
@@ -34,6 +36,13 @@ pub struct FlaggerConfig {
     /// consecutive windows inside one call of the masker (its window starts 5 ms into the
     /// previous packet), and the packets before and after a flagged one are masked too.
     pub min_consecutive_windows: usize,
+    /// A window with a strong share whose two tones are multiples of one fundamental of a high
+    /// voice (200-470 Hz; the low tone its 2nd or 3rd), with the other multiples up to the one
+    /// after the high tone carrying on average at least this share of the pair's mean power,
+    /// is a vowel, not a key: it neither flags nor counts towards
+    /// [`FlaggerConfig::min_consecutive_windows`]. Windows with weaker shares are not checked
+    /// (a key under loud speech). Infinite: no such check.
+    pub max_harmonic_ratio: f32,
 }
 
 impl Default for FlaggerConfig {
@@ -45,6 +54,7 @@ impl Default for FlaggerConfig {
             min_relative_peak: 4.0,
             strong_pair_ratio: 0.7,
             min_consecutive_windows: 3,
+            max_harmonic_ratio: 0.04,
         }
     }
 }
@@ -59,6 +69,7 @@ impl FlaggerConfig {
             min_relative_peak: 2.0,
             strong_pair_ratio: 0.3,
             min_consecutive_windows: 1,
+            max_harmonic_ratio: f32::INFINITY,
         }
     }
 }
@@ -88,8 +99,9 @@ impl Flagger {
     }
 
     /// True if a 10 ms window (hop 5 ms) of `pcm` looks like a DTMF pair with a strong share
-    /// ([`FlaggerConfig::strong_pair_ratio`]), or [`FlaggerConfig::min_consecutive_windows`]
-    /// consecutive ones look like a pair at all (a buffer with fewer windows: if any does).
+    /// ([`FlaggerConfig::strong_pair_ratio`]) and is not a vowel
+    /// ([`FlaggerConfig::max_harmonic_ratio`]), or [`FlaggerConfig::min_consecutive_windows`]
+    /// consecutive ones look like a pair (a buffer with fewer windows: if any does).
     pub fn flag(&self, pcm: &[f32]) -> bool {
         if pcm.len() < WINDOW {
             return !pcm.is_empty() && self.window_flags(pcm);
@@ -98,8 +110,15 @@ impl Flagger {
         let need = self.config.min_consecutive_windows.clamp(1, windows);
         let mut run = 0;
         for i in (0..=pcm.len() - WINDOW).step_by(HOP) {
-            match self.window_share(&pcm[i..i + WINDOW]) {
-                Some(share) if share >= self.config.strong_pair_ratio => return true,
+            let w = &pcm[i..i + WINDOW];
+            match self.window_pair(w) {
+                Some((share, bins)) if share >= self.config.strong_pair_ratio => {
+                    if !self.voiced(w, bins) {
+                        return true;
+                    }
+                    // A vowel's harmonics: not a key, nor part of a run of weaker windows.
+                    run = 0;
+                }
                 Some(_) => run += 1,
                 None => run = 0,
             }
@@ -110,21 +129,31 @@ impl Flagger {
         false
     }
 
-    /// True if this one window looks like a DTMF pair.
+    /// True if this one window looks like a DTMF pair (no harmonic check: the sensitive test
+    /// that tests use as a leak detector).
     pub fn window_flags(&self, w: &[f32]) -> bool {
-        self.window_share(w).is_some()
+        self.window_pair(w).is_some()
     }
 
-    /// The share of the window's energy its pair carries, if the window looks like a DTMF pair.
-    fn window_share(&self, w: &[f32]) -> Option<f32> {
+    /// True if the window whose pair sits at `bins` is a voiced sound by
+    /// [`FlaggerConfig::max_harmonic_ratio`].
+    fn voiced(&self, w: &[f32], bins: (usize, usize)) -> bool {
+        let limit = self.config.max_harmonic_ratio;
+        limit.is_finite() && harmonic_ratio(w, bins, limit) >= limit
+    }
+
+    /// The share of the window's energy its pair carries and the pair's bins (0-3, 4-7), if
+    /// the window looks like a DTMF pair (before the harmonic check).
+    fn window_pair(&self, w: &[f32]) -> Option<(f32, (usize, usize))> {
         let (p, energy) = self.goertzel.powers(w);
         let n = w.len();
         let mean = energy / n as f32;
         if mean < self.min_power {
             return None;
         }
-        let (lo, lo2) = peak_and_rival(&p[..4]);
+        let (li, lo, lo2) = peak_and_rival(&p[..4]);
         let (hi, hi2) = top_two(&p[4..]);
+        let hi_bin = (4..8).fold(4, |b, i| if p[i] > p[b] { i } else { b });
         let c = &self.config;
         if lo < c.min_relative_peak * lo2 || hi < c.min_relative_peak * hi2 {
             return None;
@@ -135,7 +164,7 @@ impl Flagger {
             && lo >= c.min_group_ratio * mean
             && hi >= c.min_group_ratio * mean
             && lo + hi >= c.min_pair_ratio * mean;
-        looks.then_some((lo + hi) / mean)
+        looks.then_some(((lo + hi) / mean, (li, hi_bin)))
     }
 }
 
@@ -152,13 +181,97 @@ fn top_two(p: &[f32]) -> (f32, f32) {
 /// (Q.24 leaves 1.5 to 3.5 % to the receiver) shows in the neighbouring bin at a third of its
 /// power or more; counted whole, that leakage of the same tone made such keys pass unflagged.
 /// (The high group's frequencies are 127 to 156 Hz apart: no such leakage.)
-fn peak_and_rival(p: &[f32]) -> (f32, f32) {
+fn peak_and_rival(p: &[f32]) -> (usize, f32, f32) {
     let peak = (0..p.len()).fold(0, |best, i| if p[i] > p[best] { i } else { best });
     let rival = (0..p.len()).filter(|&i| i != peak).fold(0f32, |r, i| {
         let weight = if i.abs_diff(peak) == 1 { 0.5 } else { 1.0 };
         r.max(weight * p[i])
     });
-    (p.get(peak).copied().unwrap_or(0.0), rival)
+    (peak, p.get(peak).copied().unwrap_or(0.0), rival)
+}
+
+/// `|X(f)|^2` of `w` at `f` Hz (one Goertzel filter).
+fn power_at(w: &[f32], f: f32) -> f32 {
+    let c = 2.0 * (2.0 * PI * f / SAMPLE_RATE).cos();
+    let (mut s1, mut s2) = (0f32, 0f32);
+    for &v in w {
+        let s0 = v + c * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    s1 * s1 + s2 * s2 - c * s1 * s2
+}
+
+/// Where the tone near `f` (within a bin) lies: the peak of a parabola through the log powers
+/// 40 Hz below, at and above `f`, and the power there.
+fn peak_freq(w: &[f32], f: f32) -> (f32, f32) {
+    const D: f32 = 40.0;
+    let (a, b, c) = (power_at(w, f - D), power_at(w, f), power_at(w, f + D));
+    let (la, lb, lc) = (a.max(1e-9).ln(), b.max(1e-9).ln(), c.max(1e-9).ln());
+    let den = la - 2.0 * lb + lc;
+    let off = if den < 0.0 {
+        (0.5 * (la - lc) / den * D).clamp(-1.5 * D, 1.5 * D)
+    } else if a > c {
+        -D
+    } else {
+        D
+    };
+    (f + off, a.max(b).max(c))
+}
+
+/// Lowest fundamental considered voiced (Hz).
+const MIN_F0: f32 = 200.0;
+/// Highest fundamental considered voiced (Hz).
+const MAX_F0: f32 = 470.0;
+/// Highest multiple of the fundamental the low tone may be: 2 or 3. At 4 and above the
+/// nominal pairs 697/1209, 770/1336, 852/1477 and 941/1633 come within 0.07 `f0` of a
+/// fundamental's 4th and 7th multiples, and 770/1209, 852/1336, 941/1209 and 941/1477 within
+/// 0.03 `f0` of 7th and 9th or 11th ones, so speech under a key could pass it for a vowel;
+/// with 2 and 3 only 697/1633 (3 x 232 and 7 x 233 Hz) is that close.
+const MAX_LOW_MULTIPLE: usize = 3;
+/// How far (share of the fundamental) the high tone may lie from a multiple of it: both
+/// frequencies are estimated from a 10 ms window, within about 2 % (more near other
+/// harmonics).
+const F0_TOLERANCE: f32 = 0.08;
+
+/// How voiced a window that looks like a pair at bins `(low, high)` (0-3, 4-7) is: the
+/// largest, over the fundamentals `f0` from 200 to 470 Hz of which the low tone is the 2nd or
+/// 3rd multiple (`a f0`) and the high tone a multiple too (`b f0`), of the mean power at the
+/// other multiples up to the one after the high tone (`f0`, ..., `(b + 1) f0` but `a f0` and
+/// `b f0`) over the mean power of the two tones. It stops as soon as that reaches `enough`.
+/// A keypad pair carries nothing at those multiples (its tones are not harmonics of one
+/// voice); a high voice's vowel whose 2nd or 3rd harmonic and a higher one sit in a low and a
+/// high DTMF bin (issue 18: espeak-ng `en-us+Annie`, about 330 Hz) carries its fundamental and
+/// other harmonics there.
+fn harmonic_ratio(w: &[f32], (low, high): (usize, usize), enough: f32) -> f32 {
+    let (fl, pl) = peak_freq(w, ALL_FREQS[low.min(3)]);
+    let (fh, ph) = peak_freq(w, ALL_FREQS[high.clamp(4, 7)]);
+    let pair = 0.5 * (pl + ph);
+    if pair <= 0.0 {
+        return 0.0;
+    }
+    let mut best = 0f32;
+    for a in 2..=MAX_LOW_MULTIPLE {
+        let f0 = fl / a as f32;
+        if !(MIN_F0..=MAX_F0).contains(&f0) {
+            continue;
+        }
+        let b = (fh / f0).round() as usize;
+        if b <= a || (fh - b as f32 * f0).abs() > F0_TOLERANCE * f0 {
+            continue;
+        }
+        let f0 = (fl + fh) / (a + b) as f32;
+        let (mut sum, mut count) = (0.0, 0.0);
+        for k in (1..=b + 1).filter(|&k| k != a && k != b) {
+            sum += power_at(w, k as f32 * f0);
+            count += 1.0;
+        }
+        best = best.max(sum / count / pair);
+        if best >= enough {
+            break;
+        }
+    }
+    best
 }
 
 /// Converts PCM to `f32`.
@@ -190,6 +303,57 @@ mod tests {
                 }
                 .append(8000, &mut pcm);
                 assert!(flagger.flag(&to_f32(&pcm)), "{key} ({lo}, {hi})");
+            }
+        }
+    }
+
+    /// A vowel (fundamental 233 Hz) whose 3rd and 7th harmonics sit on 697 and 1633 Hz (the
+    /// key A, the one pair that close to two multiples of a fundamental in the checked range)
+    /// with a strong share is not flagged, because its other harmonics carry energy; without
+    /// the harmonic check, and in secure mode, it is. Every key, also 1.5 % off its nominal
+    /// frequencies, still flags.
+    #[test]
+    fn a_vowel_whose_harmonics_sit_in_a_low_and_a_high_bin_is_not_a_key() {
+        use std::f32::consts::PI;
+        let vowel: Vec<f32> = (0..1600)
+            .map(|n| {
+                let t = n as f32 / 8000.0;
+                [
+                    (1, 0.5),
+                    (2, 0.3),
+                    (3, 1.0),
+                    (4, 0.3),
+                    (5, 0.2),
+                    (6, 0.2),
+                    (7, 0.9),
+                    (8, 0.1),
+                ]
+                .iter()
+                .map(|&(k, a)| 3000.0 * a * (2.0 * PI * 233.0 * k as f32 * t).sin())
+                .sum()
+            })
+            .collect();
+        let unchecked = Flagger::new(FlaggerConfig {
+            max_harmonic_ratio: f32::INFINITY,
+            ..FlaggerConfig::default()
+        });
+        assert!(unchecked.flag(&vowel), "the vowel must look like a pair");
+        assert!(!Flagger::default().flag(&vowel), "the vowel was flagged");
+        assert!(
+            Flagger::new(FlaggerConfig::secure()).flag(&vowel),
+            "secure mode is unchanged"
+        );
+        for d in Digit::all() {
+            for (lo, hi) in [(0.0, 0.0), (0.015, -0.015), (-0.015, 0.015), (0.015, 0.015)] {
+                let mut pcm = Vec::new();
+                TonePair {
+                    low_offset: lo,
+                    high_offset: hi,
+                    ..TonePair::new(d, -10.0, 40.0)
+                }
+                .append(8000, &mut pcm);
+                let key = d.as_char();
+                assert!(Flagger::default().flag(&to_f32(&pcm)), "{key} ({lo}, {hi})");
             }
         }
     }
