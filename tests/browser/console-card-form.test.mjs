@@ -66,9 +66,11 @@ async function signIn(console_, token) {
   await console_.locator('#token').press('Tab');
   await console_.keyboard.press('Enter');
   // Joining is ICE + DTLS + the first offer/answer: seconds on a quiet machine, more when the
-  // machine is busy building; the status line says why if it never gets there.
+  // machine is busy building. The sign-in form goes away once the console is in the call (the
+  // status line is not the signal: it moves on to the next event, e.g. the downlink's audio,
+  // within milliseconds); the status line says why if it never gets there.
   try {
-    await console_.waitForFunction(() => document.getElementById('status').textContent.startsWith('In the call'), null, { timeout: 30000 });
+    await console_.waitForFunction(() => document.getElementById('signin').hidden, null, { timeout: 30000 });
   } catch (e) {
     const status = await console_.locator('#status').textContent();
     throw new Error(`the console did not join: status "${status}"`, { cause: e });

@@ -40,7 +40,7 @@ test('keypad payment: the patient keys the card on the portal (insertDTMF), the 
   await consolePage.goto(`${env.gatewayUrl}/console`);
   await consolePage.locator('#token').fill(await env.mint('agent-5', 'agent', ROOM, env.demoKey));
   await consolePage.locator('#join').click();
-  await consolePage.waitForFunction(() => document.getElementById('status').textContent.startsWith('In the call'), null, { timeout: 15000 });
+  await consolePage.waitForFunction(() => document.getElementById('signin').hidden, null, { timeout: 15000 });
 
   const { page: portal } = await newPage(env.browser);
   // The keypad's tones go out through the sender's DTMF sender: count the calls (control).
