@@ -5,12 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use hushpay_media::Digit;
-use hushpay_media::detector::detect_all;
 use hushpay_media::signal::{Rng, TonePair, add_noise, append_silence, append_tone};
+
+mod corpus_io;
+use corpus_io::write_raw;
 
 #[path = "../tests/media/talk_off.rs"]
 #[allow(dead_code, unused_imports)]
@@ -207,21 +209,7 @@ fn main() {
         let file = dir.join(format!("{}.raw", c.name.replace('/', "_")));
         write_raw(&file, &c.pcm);
         writeln!(manifest, "{}\t{}\t{}", file.display(), c.class, c.expected).unwrap();
-        let t = Instant::now();
-        let found: String = detect_all(&c.pcm)
-            .iter()
-            .map(|d| d.digit.as_char())
-            .collect();
-        let cpu = t.elapsed().as_secs_f64();
-        writeln!(
-            results,
-            "{}\t{}\t{:.6}\t{:.3}",
-            file.display(),
-            found,
-            cpu,
-            c.pcm.len() as f64 / 8000.0
-        )
-        .unwrap();
+        corpus_io::detect_row(&mut results, &file, &c.pcm);
     }
     std::fs::write(dir.join("manifest.tsv"), manifest).unwrap();
     std::fs::write(dir.join("hushpay.tsv"), results).unwrap();
@@ -358,12 +346,4 @@ fn packet_costs_band(pcm: &[i16], band: &str, max_playback_rate: u32) {
         "masker: {} forwarded, {} masked, {} flagged",
         s.forwarded, s.masked, s.flagged
     );
-}
-
-fn write_raw(path: &Path, pcm: &[i16]) {
-    let mut b = Vec::with_capacity(pcm.len() * 2);
-    for s in pcm {
-        b.extend_from_slice(&s.to_le_bytes());
-    }
-    std::fs::write(path, b).unwrap();
 }

@@ -26,10 +26,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use hushpay_media::detector::detect_all;
 use hushpay_media::offline::mask_pcm;
 use hushpay_media::resample::resample;
 use hushpay_media::wav::Wav;
+
+mod corpus_io;
+use corpus_io::write_raw;
 
 #[path = "../tests/media/talk_off.rs"]
 #[allow(dead_code, unused_imports)]
@@ -133,21 +135,7 @@ fn main() {
             spans.join(",")
         )
         .unwrap();
-        let t = Instant::now();
-        let found: String = detect_all(&c.pcm)
-            .iter()
-            .map(|d| d.digit.as_char())
-            .collect();
-        let cpu = t.elapsed().as_secs_f64();
-        writeln!(
-            results,
-            "{}\t{}\t{:.6}\t{:.3}",
-            file.display(),
-            found,
-            cpu,
-            c.pcm.len() as f64 / 8000.0
-        )
-        .unwrap();
+        corpus_io::detect_row(&mut results, &file, &c.pcm);
         if no_mask {
             continue;
         }
@@ -199,12 +187,4 @@ fn codec_only(pcm48: &[i16]) -> Vec<i16> {
     }
     out.truncate(pcm48.len());
     out
-}
-
-fn write_raw(path: &Path, pcm: &[i16]) {
-    let mut b = Vec::with_capacity(pcm.len() * 2);
-    for s in pcm {
-        b.extend_from_slice(&s.to_le_bytes());
-    }
-    std::fs::write(path, b).unwrap();
 }
