@@ -44,8 +44,12 @@ pub fn backoff(base: Duration, attempt: u32, jitter: f64) -> i64 {
 /// plus request) and half a minute for the store round trips around it. A node that dies
 /// holding a delivery delays it by at most this long.
 pub fn lease_secs(config: &super::WebhookConfig) -> i64 {
-    let attempt = (config.request_timeout + config.dns_timeout).as_secs() as i64 + 1;
-    attempt.saturating_mul(2).saturating_add(30)
+    attempt_secs(config).saturating_mul(2).saturating_add(30)
+}
+
+/// The longest one attempt takes (name lookup plus request), rounded up to whole seconds.
+fn attempt_secs(config: &super::WebhookConfig) -> i64 {
+    (config.request_timeout + config.dns_timeout).as_secs() as i64 + 1
 }
 
 /// Runs until the task is aborted (which aborts the deliveries in flight: they stay pending,
@@ -138,7 +142,7 @@ async fn dispatch(
     let due = store
         .claim_deliveries(&lease, config.max_in_flight_per_tenant, free * 2)
         .await?;
-    let trial_hold = (config.request_timeout + config.dns_timeout).as_secs() as i64 + 1;
+    let trial_hold = attempt_secs(config);
     let mut held: HashSet<String> = HashSet::new();
     let mut unsent: Vec<(String, String)> = Vec::new();
     let mut started = 0;
