@@ -10,6 +10,7 @@ PACKAGES=(
   libspandsp-dev                    # spandsp's DTMF receiver, for the comparison benchmark
   chromium chromium-driver          # browser end-to-end tests
   coturn iptables iproute2          # reachability tests: a real TURN server, NAT namespaces
+  nats-server                       # cluster tests: each starts its own NATS (JetStream) server
 )
 
 missing=()

@@ -4,7 +4,8 @@
 //! Hushpay gateway with a participant token, over real WebRTC (signalling on `GET /v1/rtc`,
 //! the wire types of `hushpay-protocol`). It publishes Opus audio from PCM (a WAV), sends
 //! RFC 4733 keys in the same RTP stream (no Opus while a key is down, end packet three times,
-//! as Chrome does), records what it receives, and chats on the `chat` data channel. The
+//! as Chrome does), records what it receives, and chats on the `chat` data channel. A
+//! `redirect` from a cluster node is followed to the node that holds the room. The
 //! gateway's end-to-end tests and the load generator's `webrtc` engine are built on it.
 
 mod media;
@@ -36,6 +37,22 @@ impl BotError {
     fn new(context: &str, e: impl std::fmt::Display) -> Self {
         Self(format!("{context}: {e}"))
     }
+}
+
+/// Redirects followed before a join gives up (a cluster sends at most one in practice).
+const MAX_REDIRECTS: usize = 3;
+
+/// The signalling URL of the gateway at `base` (`http(s)://host[:port]`, a node's public URL).
+pub fn rtc_url(base: &str) -> String {
+    let base = base.trim_end_matches('/');
+    let ws = if let Some(rest) = base.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = base.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        base.to_owned()
+    };
+    format!("{ws}/v1/rtc")
 }
 
 /// How to reach the gateway.
@@ -88,19 +105,29 @@ impl Bot {
     pub async fn connect(config: BotConfig) -> Result<Bot, BotError> {
         let frames = FrameLog::default();
         let log = config.keep_payloads.then(|| Arc::clone(&frames));
-        let (mut signalling, mut events) =
-            Signalling::connect(&config.url, &config.token, log.clone()).await?;
-        signalling.send_json(&serde_json::json!({"type":"join","v":1}))?;
-        let participant_id = loop {
-            match events.recv().await {
-                Some(ServerMessage::Joined { participant, .. }) => {
-                    break participant.participant_id;
+        let mut url = config.url.clone();
+        let mut redirects = 0;
+        let (mut signalling, mut events, participant_id) = 'join: loop {
+            let (signalling, mut events) =
+                Signalling::connect(&url, &config.token, log.clone()).await?;
+            signalling.send_json(&serde_json::json!({"type":"join","v":1}))?;
+            loop {
+                match events.recv().await {
+                    Some(ServerMessage::Joined { participant, .. }) => {
+                        break 'join (signalling, events, participant.participant_id);
+                    }
+                    // A cluster node that does not hold the room names the one that does.
+                    Some(ServerMessage::Redirect { url: to, .. }) if redirects < MAX_REDIRECTS => {
+                        redirects += 1;
+                        url = rtc_url(&to);
+                        continue 'join;
+                    }
+                    Some(ServerMessage::Error { code, message }) => {
+                        return Err(BotError(format!("join refused: {code}: {message}")));
+                    }
+                    Some(_) => continue,
+                    None => return Err(BotError("signalling closed before joined".into())),
                 }
-                Some(ServerMessage::Error { code, message }) => {
-                    return Err(BotError(format!("join refused: {code}: {message}")));
-                }
-                Some(_) => continue,
-                None => return Err(BotError("signalling closed before joined".into())),
             }
         };
         let received = Arc::new(Mutex::new(Received::new(config.keep_payloads)));

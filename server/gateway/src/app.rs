@@ -97,9 +97,28 @@ pub async fn run(
         Arc::clone(&state.payments),
         state.payments.subscribe_changes(),
     ));
+    let cluster = match crate::cluster::start(&state).await {
+        Ok(c) => c,
+        Err(e) => {
+            for t in [
+                &worker,
+                &rewrap,
+                &payment_changes,
+                &sad_purge,
+                &retention,
+                &keypad,
+            ] {
+                t.abort();
+            }
+            return Err(std::io::Error::other(e));
+        }
+    };
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
+    if let Some(cluster) = cluster {
+        cluster.stop().await;
+    }
     worker.abort();
     rewrap.abort();
     sad_purge.abort();

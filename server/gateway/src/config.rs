@@ -87,6 +87,9 @@ pub struct RawConfig {
     /// Call recording (`[recording]`).
     #[serde(default)]
     pub recording: crate::recording::config::RawRecording,
+    /// One node of a cluster (`[cluster]`, crate::cluster); absent: a single node.
+    #[serde(default)]
+    pub cluster: crate::cluster::config::RawCluster,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,6 +103,9 @@ pub struct RawServer {
     pub metrics_listen: Option<SocketAddr>,
     /// A file whose first line is the bearer token `/metrics` asks for.
     pub metrics_token_file: Option<PathBuf>,
+    /// On SIGTERM the gateway takes no new rooms and waits this long at most for its calls
+    /// to end before it exits (`/readyz` answers 503 from the signal on). Default 3600.
+    pub drain_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -154,6 +160,10 @@ pub struct Config {
     pub widget: crate::widget::config::WidgetConfig,
     pub ivr: crate::ivr::config::IvrConfig,
     pub recording: crate::recording::config::RecordingConfig,
+    /// `Some` on a node of a cluster.
+    pub cluster: Option<crate::cluster::config::ClusterConfig>,
+    /// How long a drain (SIGTERM) waits for the node's calls to end.
+    pub drain_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -243,6 +253,21 @@ impl RawConfig {
         let widget = self.widget.validate()?;
         let ivr = self.ivr.validate()?;
         let recording = self.recording.validate(&data_dir)?;
+        let cluster = self.cluster.validate(&public_url)?;
+        if cluster.is_some() && !matches!(store, StoreLocation::Postgres(_)) {
+            return Err(ConfigError::Invalid {
+                key: "cluster",
+                reason: "the nodes of a cluster share one PostgreSQL store: set `store` to its URL"
+                    .into(),
+            });
+        }
+        let drain_timeout = Duration::from_secs(self.server.drain_timeout_secs.unwrap_or(3600));
+        if drain_timeout > Duration::from_secs(24 * 3600) {
+            return Err(ConfigError::Invalid {
+                key: "server.drain_timeout_secs",
+                reason: "at most 86400 (one day)".into(),
+            });
+        }
         let config = Config {
             mode: self.mode,
             demo_tenant: self.demo.tenant.unwrap_or(self.mode == Mode::Development),
@@ -260,6 +285,8 @@ impl RawConfig {
             widget,
             ivr,
             recording,
+            cluster,
+            drain_timeout,
         };
         if config.mode == Mode::Production {
             refuse_unsafe_production(&config)?;

@@ -40,6 +40,22 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
+    /// The answer another cluster node gave to a command it ran for this one: its status
+    /// and code when the code is one of [`FORWARDED_CODES`], else a plain 502.
+    pub fn forwarded(status: u16, code: &str, message: String) -> Self {
+        match (
+            StatusCode::from_u16(status),
+            FORWARDED_CODES.iter().find(|c| **c == code),
+        ) {
+            (Ok(status), Some(code)) => Self::new(status, code, message),
+            _ => Self::new(
+                StatusCode::BAD_GATEWAY,
+                "room_unreachable",
+                "the room's gateway node answered unexpectedly",
+            ),
+        }
+    }
+
     /// A server-side failure: logged in full, answered without detail.
     pub fn internal(context: &str, error: &dyn std::fmt::Display) -> Self {
         tracing::error!(%error, "{context}");
@@ -50,6 +66,22 @@ impl ApiError {
         )
     }
 }
+
+/// The error codes a forwarded payment command may answer with (`PaymentError`'s codes).
+pub const FORWARDED_CODES: &[&str] = &[
+    "payment_not_found",
+    "invalid_state",
+    "payment_already_completed",
+    "payment_busy",
+    "card_rejected",
+    "keypad_digits_missing",
+    "not_keypad",
+    "wrong_payment",
+    "room_unreachable",
+    "audit_unavailable",
+    "storage_unavailable",
+    "internal",
+];
 
 impl From<hushpay_store::StoreError> for ApiError {
     fn from(e: hushpay_store::StoreError) -> Self {

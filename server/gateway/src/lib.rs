@@ -12,13 +12,18 @@
 //!   key's revocation) for every use of a participant JWT: HTTP, signalling join and refresh;
 //! - API keys are stored as SHA-256 hashes and shown once;
 //! - configuration is validated once at start; production mode refuses development keys,
-//!   HS256, plain-HTTP public URLs and the in-memory store.
+//!   HS256, plain-HTTP public URLs and the in-memory store;
+//! - one node or many ([`cluster`]): a room lives on one node, payment changes reach it over
+//!   NATS, and a payment for a room whose node does not answer is refused with nothing made;
+//! - SIGTERM drains ([`drain`]): `/readyz` goes unready, calls run to their end, then exit.
 
 pub mod admin;
 pub mod app;
 pub mod bootstrap;
 pub mod cli;
+pub mod cluster;
 pub mod config;
+pub mod drain;
 pub mod error;
 pub mod extract;
 pub mod ice;

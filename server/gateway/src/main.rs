@@ -89,6 +89,11 @@ async fn serve(raw: RawConfig, listen: Option<std::net::SocketAddr>) -> anyhow::
         // The default public URL follows the real address (port 0, --listen).
         config.public_url = format!("http://{addr}");
     }
+    if let Some(cluster) = &mut config.cluster
+        && !cluster.public_url_configured
+    {
+        cluster.public_url = config.public_url.trim_end_matches('/').to_owned();
+    }
     let metrics_listener = match config.metrics.listen {
         Some(a) => Some(
             tokio::net::TcpListener::bind(a)
@@ -138,7 +143,11 @@ async fn serve(raw: RawConfig, listen: Option<std::net::SocketAddr>) -> anyhow::
         println!("  demo patient portal (development): {public}/portal/");
     }
     tracing::info!(%addr, mode = ?state.config.mode, "gateway started");
-    app::run(listener, state, app::shutdown_signal()).await?;
+    if let Some(c) = &state.config.cluster {
+        println!("  cluster node: {} (NATS {})", c.node_id, c.nats_url);
+    }
+    let drained = hushpay::drain::after(state.clone(), app::shutdown_signal());
+    app::run(listener, state, drained).await?;
     tracing::info!("gateway stopped");
     Ok(())
 }

@@ -153,6 +153,14 @@ pub enum ServerMessage {
     TokenExpired {
         exp: u64,
     },
+    /// Answer to `join` on a node that does not hold the room (a cluster): join again at
+    /// `url` (the node's public base URL; signalling at `<url>/v1/rtc`) with the same token.
+    /// The server closes the socket right after (code 4302).
+    Redirect {
+        url: String,
+        /// The node that holds the room.
+        node: String,
+    },
     /// Answer to an accepted `refresh`: the session now ends at `exp`.
     TokenRefreshed {
         exp: u64,
@@ -195,6 +203,10 @@ pub mod codes {
     pub const INTERNAL: &str = "internal";
     pub const AUDIT_UNAVAILABLE: &str = "audit_unavailable";
     pub const STORAGE_UNAVAILABLE: &str = "storage_unavailable";
+    /// (Cluster) the room's placement cannot be read: the node lost the cluster's bus.
+    pub const CLUSTER_UNAVAILABLE: &str = "cluster_unavailable";
+    /// The gateway shuts down (drains) and opens no new room; another gateway may.
+    pub const NODE_DRAINING: &str = "node_draining";
     pub const FORBIDDEN: &str = "forbidden";
     pub const RECORDING_OFF: &str = "recording_off";
     /// A `refresh` token for another identity or role, or with other grants.

@@ -140,7 +140,8 @@ export class Call {
 
   protected constructor(protected readonly options: CallOptions) {
     const open = options.socket ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
-    this.signalling = new Signalling(open(rtcUrl(options.url, options.token)));
+    // A cluster node may redirect the join to the node holding the room: same token there.
+    this.signalling = new Signalling(open(rtcUrl(options.url, options.token)), undefined, (url) => open(rtcUrl(url, options.token)));
     this.signalling.on('state', (s) => this.events.emit('state', s));
     this.signalling.on('error', (e) => this.events.emit('error', e));
     // One frame at a time: a candidate must not race ahead of the answer it belongs to.

@@ -116,7 +116,9 @@ export type ServerMessage =
   /** The session's token expired; the server closes the socket (4401). */
   | { type: 'token_expired'; exp: number }
   /** A `refresh` was accepted: the session now ends at `exp`. */
-  | { type: 'token_refreshed'; exp: number; iceServers?: IceServer[] };
+  | { type: 'token_refreshed'; exp: number; iceServers?: IceServer[] }
+  /** (Cluster) the room is on another gateway node: join again at `url` (its public base URL). */
+  | { type: 'redirect'; url: string; node: string };
 
 /** Client → server on the WebSocket. */
 export type ClientMessage =
@@ -238,6 +240,8 @@ export function parseServerMessage(data: unknown): ServerMessage | null {
       return num(m.exp) ? (m as ServerMessage) : null;
     case 'token_refreshed':
       return num(m.exp) && optionalIceServers(m.iceServers) ? (m as ServerMessage) : null;
+    case 'redirect':
+      return str(m.url) && /^https?:\/\//.test(m.url) && str(m.node) ? (m as ServerMessage) : null;
     default:
       return null;
   }

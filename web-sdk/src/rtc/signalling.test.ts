@@ -36,6 +36,61 @@ describe('Signalling', () => {
     expect(states).toEqual(['joining', 'joined']);
   });
 
+  it('follows a cluster redirect to the node holding the room, on a new socket', () => {
+    const first = new FakeSocket();
+    const second = new FakeSocket();
+    const opened: string[] = [];
+    const s = new Signalling(first, 20_000, (url) => { opened.push(url); return second; });
+    const states: string[] = [];
+    s.on('state', (st) => states.push(st));
+    const closed = vi.fn();
+    s.on('closed', closed);
+    first.open();
+    first.frame({ type: 'redirect', url: 'https://node-2.example', node: 'node-2' });
+    expect(opened).toEqual(['https://node-2.example']);
+    expect(first.closed).toBe(1000);
+    // The old socket's close is not the session's.
+    first.serverClose(4302, 'redirect');
+    expect(closed).not.toHaveBeenCalled();
+    expect(s.state).toBe('connecting');
+    second.open();
+    expect(second.sent).toEqual([{ type: 'join', v: 1 }]);
+    second.frame({ type: 'joined', v: 1, room: 'r1', participant: me, participants: [] });
+    expect(s.state).toBe('joined');
+    expect(states).toEqual(['joining', 'connecting', 'joining', 'joined']);
+  });
+
+  it('refuses redirect loops, hostile redirect URLs and redirects it cannot follow', () => {
+    // Past the limit the session closes with redirect_failed.
+    const sockets: [FakeSocket, FakeSocket, FakeSocket, FakeSocket] = [new FakeSocket(), new FakeSocket(), new FakeSocket(), new FakeSocket()];
+    let i = 0;
+    const next = (): FakeSocket => sockets[++i] ?? sockets[3];
+    const s = new Signalling(sockets[0], 20_000, next);
+    const closed = vi.fn();
+    s.on('closed', closed);
+    for (const ws of sockets) {
+      ws.open();
+      ws.frame({ type: 'redirect', url: 'http://loop.example', node: 'n' });
+    }
+    expect(i).toBe(3);
+    sockets[3].serverClose(4302, 'redirect');
+    expect(closed).toHaveBeenCalledWith({ code: 4302, reason: 'The call could not reach the gateway that holds the room.' });
+    // A non-http(s) URL is not a redirect at all (dropped as malformed).
+    const ws = new FakeSocket();
+    const reopen = vi.fn();
+    const t = new Signalling(ws, 20_000, reopen);
+    ws.open();
+    ws.frame({ type: 'redirect', url: 'javascript:alert(1)', node: 'n' });
+    expect(reopen).not.toHaveBeenCalled();
+    expect(t.dropped).toBe(1);
+    // Without a reopen function the session does not follow.
+    const plain = new FakeSocket();
+    const u = new Signalling(plain);
+    plain.open();
+    plain.frame({ type: 'redirect', url: 'https://node-2.example', node: 'node-2' });
+    expect(u.state).toBe('joining');
+  });
+
   it('drops malformed frames without acting on them', () => {
     const ws = new FakeSocket();
     const s = new Signalling(ws);

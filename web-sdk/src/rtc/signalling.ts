@@ -10,6 +10,11 @@
  * next `token_refreshed` or `error` frame is its answer: the server answers frames in order),
  * and at `exp` the server sends `token_expired` and closes with 4401. It knows nothing of WebRTC: `Call`
  * drives the peer connection from its events. The socket is injected, so tests use a fake.
+ *
+ * A gateway cluster may answer `join` with `redirect` (the room is on another node): with a
+ * `reopen` function the session follows it, at most {@link MAX_REDIRECTS} times, back to
+ * `connecting` on a socket to the named node, without the application noticing; without one,
+ * or past the limit, the session closes with `redirect_failed`.
  */
 import { Emitter } from '../card/emitter';
 import { PROTOCOL_VERSION, parseServerMessage } from './messages';
@@ -27,6 +32,9 @@ export interface SocketLike {
 }
 
 export type SignallingState = 'connecting' | 'joining' | 'joined' | 'closed';
+
+/** Redirects followed during one join. */
+export const MAX_REDIRECTS = 3;
 
 /** Error codes after which the server closes the session (docs/protocol.md). */
 const FATAL = new Set(['missing_token', 'unsupported_version', 'room_full', 'too_many_rooms', 'role_taken', 'room_closed', 'room_ended', 'idle_timeout', 'token_revoked', 'token_unbound']);
@@ -58,12 +66,39 @@ export class Signalling {
   dropped = 0;
   private lastError: { code: string; message: string } | null = null;
   private refreshPending = false;
+  private socket: SocketLike;
+  private redirects = 0;
 
-  constructor(private readonly socket: SocketLike, private readonly pingMs = 20_000) {
+  /**
+   * `reopen(url)` opens a socket to the gateway whose public base URL is `url` (a `redirect`);
+   * without it redirects are not followed.
+   */
+  constructor(socket: SocketLike, private readonly pingMs = 20_000, private readonly reopen?: (url: string) => SocketLike) {
+    this.socket = socket;
+    this.attach(socket);
+  }
+
+  private attach(socket: SocketLike): void {
     socket.onopen = () => this.onOpen();
     socket.onmessage = (ev) => this.onFrame(ev.data);
     socket.onclose = (ev) => this.onClose(ev.code, this.lastError?.message ?? ev.reason);
     socket.onerror = () => {};
+  }
+
+  /** Leaves the current socket for one to `url` (a `redirect` during `joining`). */
+  private follow(url: string): void {
+    const old = this.socket;
+    old.onopen = null;
+    old.onmessage = null;
+    old.onclose = null;
+    old.onerror = null;
+    old.close(1000, 'redirect');
+    clearInterval(this.pinger);
+    this.pinger = undefined;
+    this.redirects++;
+    this.setState('connecting');
+    this.socket = this.reopen!(url);
+    this.attach(this.socket);
   }
 
   on<K extends keyof SignallingEvents>(event: K, handler: (payload: SignallingEvents[K]) => void): () => void {
@@ -151,6 +186,14 @@ export class Signalling {
         break;
       case 'token_expired':
         this.lastError = { code: 'token_expired', message: 'The access token expired.' };
+        break;
+      case 'redirect':
+        if (this.current === 'joining' && this.reopen && this.redirects < MAX_REDIRECTS) {
+          this.events.emit('message', msg);
+          this.follow(msg.url);
+          return;
+        }
+        this.lastError = { code: 'redirect_failed', message: 'The call could not reach the gateway that holds the room.' };
         break;
       default:
         break;

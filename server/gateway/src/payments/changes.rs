@@ -15,6 +15,7 @@ use hushpay_vault::payment::{Payment, State};
 use tokio::sync::broadcast;
 
 use super::PaymentService;
+use super::route::{Applied, ChangeRoute};
 
 /// Changes buffered per subscriber before it lags.
 pub const CHANGES_CAPACITY: usize = 4096;
@@ -58,6 +59,8 @@ pub trait ChangeHook: Send + Sync + std::fmt::Debug {
 pub(super) struct Changes {
     tx: broadcast::Sender<PaymentChange>,
     hooks: std::sync::RwLock<Vec<Arc<dyn ChangeHook>>>,
+    /// Set on a node of a cluster ([`ChangeRoute`]).
+    route: std::sync::OnceLock<Arc<dyn ChangeRoute>>,
 }
 
 impl Default for Changes {
@@ -66,24 +69,56 @@ impl Default for Changes {
         Self {
             tx,
             hooks: std::sync::RwLock::default(),
+            route: std::sync::OnceLock::new(),
         }
     }
 }
 
 impl Changes {
-    /// Sends `payment` after a persisted change from `before`: hooks first, then the
-    /// broadcast. No subscriber is not an error.
-    pub(super) fn send(&self, before: State, event: &'static str, payment: &Payment) {
-        let change = PaymentChange {
+    /// The change of `payment` from `before` by `event`.
+    pub(super) fn change(before: State, event: &'static str, payment: &Payment) -> PaymentChange {
+        PaymentChange {
             tenant: payment.tenant.clone(),
             payment: payment.clone(),
             before,
             event,
-        };
-        for hook in self.hooks.read().unwrap_or_else(|p| p.into_inner()).iter() {
-            hook.on_change(&change);
         }
+    }
+
+    /// The route of a payment bound to a room, on a node of a cluster.
+    pub(super) fn route_of(&self, payment: &Payment) -> Option<&Arc<dyn ChangeRoute>> {
+        payment.room.as_ref().and(self.route.get())
+    }
+
+    /// Sends `change` after it was persisted: to the node holding its room when that is
+    /// another node, else hooks first, then the broadcast. No subscriber is not an error.
+    pub(super) async fn send(&self, change: PaymentChange) {
+        if let Some(route) = self.route_of(&change.payment) {
+            match route.deliver(&change).await {
+                Ok(Applied::Here) => {}
+                Ok(Applied::Remote) => return,
+                Err(e) => {
+                    // Stored, and the room's node did not take it: that node fails closed on
+                    // its own (it lost the cluster) or is gone with the room.
+                    tracing::warn!(payment = %change.payment.id, event = change.event, error = %e,
+                        "payment change not delivered to the room's node");
+                    return;
+                }
+            }
+        }
+        self.apply(change);
+    }
+
+    /// Applies `change` on this node: hooks, then the broadcast.
+    pub(super) fn apply(&self, change: PaymentChange) {
+        self.run_hooks(&change);
         let _ = self.tx.send(change);
+    }
+
+    pub(super) fn run_hooks(&self, change: &PaymentChange) {
+        for hook in self.hooks.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            hook.on_change(change);
+        }
     }
 }
 
@@ -91,6 +126,26 @@ impl PaymentService {
     /// Every persisted payment change from now on (see the module doc).
     pub fn subscribe_changes(&self) -> broadcast::Receiver<PaymentChange> {
         self.changes.tx.subscribe()
+    }
+
+    /// Routes the changes of payments bound to rooms (a node of a cluster; set once).
+    pub fn set_route(&self, route: Arc<dyn ChangeRoute>) {
+        let _ = self.changes.route.set(route);
+    }
+
+    /// A change another node made to a payment in a room this node holds (the bus): applied
+    /// as if it were made here. Keyed digits held here for a payment that ended are wiped.
+    pub fn apply_remote_change(&self, change: PaymentChange) {
+        if change.payment.state.is_terminal() {
+            self.keypad.wipe(&change.payment.id);
+        }
+        self.changes.apply(change);
+    }
+
+    /// Runs the hooks on the creation of a payment another node is about to store in a room
+    /// this node holds ([`ChangeRoute::prepare`]): its recording window closes now.
+    pub fn prepare_remote_change(&self, change: &PaymentChange) {
+        self.changes.run_hooks(change);
     }
 
     /// Adds a synchronous observer of every change (see [`ChangeHook`]).

@@ -42,6 +42,10 @@ pub enum PaymentError {
     Store(#[from] hushpay_store::StoreError),
     #[error("payment document: {0}")]
     Document(String),
+    /// (Cluster) the node holding the payment's room did not confirm that it closed the
+    /// room's recording window: nothing was created.
+    #[error("the room's gateway node cannot be reached; nothing was created, try again")]
+    RoomUnreachable(String),
 }
 
 impl From<PaymentError> for ApiError {
@@ -78,6 +82,10 @@ impl From<PaymentError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "keypad_digits_missing", msg)
             }
             PaymentError::NotKeypad => ApiError::new(StatusCode::CONFLICT, "not_keypad", msg),
+            PaymentError::RoomUnreachable(why) => {
+                tracing::warn!(reason = %why, "payment refused: room unreachable");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "room_unreachable", msg)
+            }
             PaymentError::NotIvr => ApiError::new(StatusCode::CONFLICT, "not_ivr", msg),
             PaymentError::Vault(v) => ApiError::from(v),
             PaymentError::Store(s) => ApiError::from(s),

@@ -10,6 +10,8 @@
 //! * [`http_connector`]: the `http` relay connector (the `sandbox` lives in hushpay-vault);
 //! * [`access`]: who may request payments, see them, and hold their client secrets (HTTP
 //!   and signalling alike);
+//! * [`route`]: on a node of a cluster, changes of payments in rooms go to the room's node
+//!   (created only once that node closed the room's recording window);
 //! * [`events`]: webhook bodies; [`secret`]: client secrets; [`error`]: HTTP mapping.
 //!
 //! Nothing here stores or logs card data: payments are masked documents.
@@ -24,6 +26,7 @@ mod finish;
 pub mod http_connector;
 pub mod ivr;
 pub mod keypad;
+pub mod route;
 pub mod secret;
 
 use std::sync::Arc;
@@ -146,8 +149,30 @@ impl PaymentService {
         let now = unix_now();
         let payment = request.into_payment(id, tenant.as_str(), &actor.who, now)?;
         let client_secret = payment.method.uses_client_secret().then(secret::generate);
-        self.audit(actor, tenant.as_str(), "payment.create".into(), &payment.id)
-            .await?;
+        let created = changes::Changes::change(payment.state, "create", &payment);
+        // In a cluster the room's node closes its recording window first, or nothing is made.
+        let prepared = match self.changes.route_of(&payment) {
+            Some(route) => {
+                route
+                    .prepare(&created)
+                    .await
+                    .map_err(|e| PaymentError::RoomUnreachable(e.0))?;
+                Some(route)
+            }
+            None => None,
+        };
+        let abandon = || async {
+            if let Some(route) = prepared {
+                route.abandon(&created).await;
+            }
+        };
+        if let Err(e) = self
+            .audit(actor, tenant.as_str(), "payment.create".into(), &payment.id)
+            .await
+        {
+            abandon().await;
+            return Err(e);
+        }
         let record = PaymentRecord {
             id: payment.id.clone(),
             tenant: tenant.clone(),
@@ -162,7 +187,7 @@ impl PaymentService {
         };
         match self.store.insert_payment(&record).await {
             Ok(()) => {
-                self.changes.send(payment.state, "create", &payment);
+                self.changes.send(created.clone()).await;
                 Ok(Created {
                     payment,
                     client_secret,
@@ -170,11 +195,16 @@ impl PaymentService {
                 })
             }
             // A concurrent request with the same key won the insert.
-            Err(StoreError::Conflict(_)) => self
-                .replay(tenant, idempotency_key, &request_hash)
-                .await?
-                .ok_or(PaymentError::Concurrent),
-            Err(e) => Err(e.into()),
+            Err(StoreError::Conflict(_)) => {
+                abandon().await;
+                self.replay(tenant, idempotency_key, &request_hash)
+                    .await?
+                    .ok_or(PaymentError::Concurrent)
+            }
+            Err(e) => {
+                abandon().await;
+                Err(e.into())
+            }
         }
     }
 
@@ -224,6 +254,16 @@ impl PaymentService {
         Ok(loaded)
     }
 
+    /// Fails an open payment whose room's node died (cluster, [`crate::cluster`]).
+    pub async fn node_lost(&self, id: &str) -> Result<Loaded, PaymentError> {
+        let system = Actor {
+            who: "system".into(),
+            request_id: String::new(),
+        };
+        let loaded = self.load(id).await?;
+        self.transition(&system, &loaded, Event::NodeLost).await
+    }
+
     /// Applies `event`: audited first, then persisted with the webhook event it causes in
     /// one transaction. `Concurrent` when the payment changed since it was loaded.
     pub async fn transition(
@@ -257,7 +297,9 @@ impl PaymentService {
         if next.state.is_terminal() {
             self.keypad.wipe(&next.id);
         }
-        self.changes.send(loaded.payment.state, name, &next);
+        self.changes
+            .send(changes::Changes::change(loaded.payment.state, name, &next))
+            .await;
         Ok(Loaded {
             record,
             payment: next,

@@ -14,8 +14,25 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: the store answers a round trip.
+/// Readiness: not draining, in the cluster (a node of one), and the store answers a round
+/// trip.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    if state.sfu.draining() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "draining",
+            "this gateway is shutting down: its calls run to their end, new ones go elsewhere",
+        ));
+    }
+    if let Some(cluster) = state.sfu.cluster()
+        && !cluster.healthy()
+    {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cluster_unavailable",
+            "this node lost the cluster's bus or store",
+        ));
+    }
     state.store.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
         ApiError::new(
@@ -24,7 +41,10 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
             "the store does not answer",
         )
     })?;
-    Ok(Json(json!({ "status": "ready", "store": "ok" })))
+    let node = state.sfu.cluster().map(|c| c.node_id().to_owned());
+    Ok(Json(
+        json!({ "status": "ready", "store": "ok", "node": node }),
+    ))
 }
 
 /// The public keys that verify participant tokens (RFC 7517 / RFC 8037).

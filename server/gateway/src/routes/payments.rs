@@ -192,7 +192,18 @@ pub async fn create(
         }
         room = Some(c.room.as_str().to_owned());
     }
+    let local_room = match room.as_deref() {
+        Some(r) => {
+            let key = crate::sfu::room::RoomKey {
+                tenant: caller.tenant().as_str().to_owned(),
+                name: r.to_owned(),
+            };
+            room_holder(&state, &key).await?.is_none()
+        }
+        None => true,
+    };
     if body.method == Method::Ivr
+        && local_room
         && let Some(r) = room.as_deref()
         && state
             .store
@@ -221,7 +232,21 @@ pub async fn create(
         .create(&actor(&caller, &headers), &caller.tenant(), request, &key)
         .await?;
     let mut payment = created.payment;
+    // In a cluster the room may be on another node: the IVR and the offer run there.
+    let holder = room_holder_elsewhere(&state, &payment).await?;
     if !created.replayed
+        && payment.method == Method::Ivr
+        && let Some(node) = &holder
+    {
+        let req = crate::cluster::bus::Request::IvrStart {
+            payment: payment.id.clone(),
+        };
+        if let Some(view) = ask_holder(&state, node, &req).await?
+            && let Ok(p) = serde_json::from_value(view)
+        {
+            payment = p;
+        }
+    } else if !created.replayed
         && payment.method == Method::Ivr
         && let Err(e) = ivr_call::start(&state, &payment).await
     {
@@ -251,14 +276,24 @@ pub async fn create(
     }
     if !created.replayed && created.payment.room.is_some() {
         let secret = created.client_secret.as_ref().map(|s| s.as_str());
-        let offered = payment_offer::offer(
-            &state.sfu,
-            &created.payment,
-            secret,
-            &state.config.public_url,
-        )
-        .await;
-        body["offered"] = json!(offered);
+        body["offered"] = match &holder {
+            Some(node) => {
+                let req = crate::cluster::bus::Request::Offer {
+                    payment: created.payment.id.clone(),
+                    client_secret: secret.map(str::to_owned),
+                };
+                ask_holder(&state, node, &req).await?.unwrap_or(json!(null))
+            }
+            None => json!(
+                payment_offer::offer(
+                    &state.sfu,
+                    &created.payment,
+                    secret,
+                    &state.config.public_url
+                )
+                .await
+            ),
+        };
     }
     let status = if created.replayed {
         StatusCode::OK
@@ -374,8 +409,81 @@ pub async fn complete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    command(&state, &caller, &headers, &id, async |s, a, l| {
-        s.complete(a, &l).await
-    })
-    .await
+    let loaded = load_for(&state, &caller, &id).await?;
+    let actor = actor(&caller, &headers);
+    // A keyed payment's digits are held on the node holding its room: complete it there.
+    if let Some(node) = room_holder_elsewhere(&state, &loaded.payment).await? {
+        return complete_on(&state, &node, &loaded.payment.id, actor).await;
+    }
+    let done = state.payments.complete(&actor, &loaded).await?;
+    Ok(payment_body(&done.payment))
+}
+
+/// The cluster node holding `payment`'s room, when that is another node.
+async fn room_holder_elsewhere(
+    state: &AppState,
+    payment: &Payment,
+) -> Result<Option<String>, ApiError> {
+    let Some(room) = payment.room.as_ref() else {
+        return Ok(None);
+    };
+    let key = crate::sfu::room::RoomKey {
+        tenant: payment.tenant.clone(),
+        name: room.clone(),
+    };
+    room_holder(state, &key).await
+}
+
+/// The cluster node holding `key`, when that is another node (never on a single node).
+async fn room_holder(
+    state: &AppState,
+    key: &crate::sfu::room::RoomKey,
+) -> Result<Option<String>, ApiError> {
+    let Some(cluster) = state.sfu.cluster() else {
+        return Ok(None);
+    };
+    cluster
+        .holder_elsewhere(key)
+        .await
+        .map_err(|e| PaymentError::RoomUnreachable(e.to_string()).into())
+}
+
+/// Asks `node` over the bus; its answer's `view`.
+async fn ask_holder(
+    state: &AppState,
+    node: &str,
+    req: &crate::cluster::bus::Request,
+) -> Result<Option<serde_json::Value>, ApiError> {
+    use crate::cluster::bus::Reply;
+    let Some(cluster) = state.sfu.cluster() else {
+        return Ok(None);
+    };
+    match cluster.request(node, req).await {
+        Ok(Reply::Ok { view }) => Ok(view),
+        Ok(Reply::Refused {
+            code,
+            message,
+            status: Some(status),
+        }) => Err(ApiError::forwarded(status, &code, message)),
+        Ok(other) => Err(PaymentError::RoomUnreachable(format!("{other:?}")).into()),
+        Err(e) => Err(PaymentError::RoomUnreachable(e.to_string()).into()),
+    }
+}
+
+/// `complete` run by `node` over the bus; its answer as this node's.
+async fn complete_on(
+    state: &AppState,
+    node: &str,
+    id: &str,
+    actor: Actor,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let req = crate::cluster::bus::Request::Complete {
+        payment: id.to_owned(),
+        actor: actor.who,
+        request_id: actor.request_id,
+    };
+    match ask_holder(state, node, &req).await? {
+        Some(payment) => Ok(Json(json!({ "payment": payment }))),
+        None => Err(PaymentError::RoomUnreachable("no answer".into()).into()),
+    }
 }

@@ -16,6 +16,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
+use crate::cluster::Placement;
+use crate::cluster::bus::{Reply, Request};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, TenantKey};
 use crate::sfu::room::{JoinError, RoomKey, RoomSettings, RoomView};
@@ -101,6 +103,20 @@ pub async fn create(
     if state.sfu.rooms.get(&key).is_some() {
         return Err(room_exists());
     }
+    if state.sfu.draining() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "node_draining",
+            "this gateway is shutting down and opens no new room; try again",
+        ));
+    }
+    if let Some(cluster) = state.sfu.cluster() {
+        match cluster.place(&key, false).await {
+            Ok(Placement::Here) => {}
+            Ok(Placement::Elsewhere(_)) => return Err(room_exists()),
+            Err(e) => return Err(cluster_unavailable(&e)),
+        }
+    }
     let tenant = tenant(&state, &tk).await?;
     let require = body.require_recording_consent;
     state
@@ -133,15 +149,21 @@ pub async fn show(
     let id = room_id(id)?;
     let tenant = tenant(&state, &tk).await?;
     let stored = state.store.room(&tenant.id, &id).await?;
-    if let Some(room) = state.sfu.rooms.get(&key(&tk, id)) {
-        return Ok(Json(json!(room.view(stored.and_then(|r| r.ended_at)))));
+    let key = key(&tk, id);
+    let here = state.sfu.cluster().map(|c| c.node_id().to_owned());
+    if let Some(room) = state.sfu.rooms.get(&key) {
+        let view = json!(room.view(stored.and_then(|r| r.ended_at)));
+        return Ok(Json(with_node(view, here.as_deref())));
+    }
+    if let Some(view) = remote_view(&state, &key).await? {
+        return Ok(Json(view));
     }
     let record = stored.ok_or_else(not_found)?;
     let RoomSettings {
         require_recording_consent,
         consent_given,
     } = crate::rooms::settings(Some(&record), &tenant);
-    Ok(Json(json!(RoomView {
+    let view = json!(RoomView {
         id: record.name,
         created_at: record.created_at,
         participants: Vec::new(),
@@ -149,7 +171,59 @@ pub async fn show(
         require_recording_consent,
         recording_consent_given: consent_given,
         ended_at: record.ended_at,
-    })))
+    });
+    // In a cluster a closed room is on no node.
+    Ok(Json(if here.is_some() {
+        with_node(view, None)
+    } else {
+        view
+    }))
+}
+
+/// `view` with the node holding the room (`node`, cluster only; null when none does).
+fn with_node(mut view: Value, node: Option<&str>) -> Value {
+    if let Some(obj) = view.as_object_mut()
+        && (node.is_some() || !obj.contains_key("node"))
+    {
+        obj.insert("node".into(), json!(node));
+    }
+    view
+}
+
+fn cluster_unavailable(e: &dyn std::fmt::Display) -> ApiError {
+    tracing::warn!(error = %e, "room refused: the cluster cannot be reached");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "cluster_unavailable",
+        "this gateway cannot reach the cluster now; try again",
+    )
+}
+
+/// The node holding `key` when it is another node of the cluster.
+async fn remote_owner(state: &AppState, key: &RoomKey) -> Result<Option<String>, ApiError> {
+    match state.sfu.cluster() {
+        Some(cluster) => cluster
+            .holder_elsewhere(key)
+            .await
+            .map_err(|e| cluster_unavailable(&e)),
+        None => Ok(None),
+    }
+}
+
+/// The open room's view from the node holding it, when that is another node.
+async fn remote_view(state: &AppState, key: &RoomKey) -> Result<Option<Value>, ApiError> {
+    let (Some(cluster), Some(node)) = (state.sfu.cluster(), remote_owner(state, key).await?) else {
+        return Ok(None);
+    };
+    let req = Request::RoomView {
+        tenant: key.tenant.clone(),
+        room: key.name.clone(),
+    };
+    match cluster.request(&node, &req).await {
+        Ok(Reply::Ok { view: Some(view) }) => Ok(Some(with_node(view, Some(&node)))),
+        Ok(_) => Ok(None),
+        Err(e) => Err(cluster_unavailable(&e)),
+    }
 }
 
 /// Ends the room: the end is stored first (tokens issued until now no longer open it, on any
@@ -166,6 +240,18 @@ pub async fn end(
         return Err(not_found());
     }
     state.sfu.end_room(&key, "ended by the tenant", at).await;
+    if let (Some(cluster), Some(node)) = (state.sfu.cluster(), remote_owner(&state, &key).await?) {
+        // Stored already: tokens issued before are refused on every node from now on; the
+        // node holding the room releases its participants now.
+        let req = Request::EndRoom {
+            tenant: key.tenant.clone(),
+            room: key.name.clone(),
+            ended_at: at,
+        };
+        if let Err(e) = cluster.request(&node, &req).await {
+            tracing::warn!(error = %e, %node, "room end stored; its node was not reached");
+        }
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -212,6 +298,24 @@ pub async fn recording_consent(
     }
     if let Some(room) = state.sfu.rooms.get(&key) {
         room.consent.give();
+    } else if let (Some(cluster), Some(node)) =
+        (state.sfu.cluster(), remote_owner(&state, &key).await?)
+    {
+        let req = Request::Consent {
+            tenant: key.tenant.clone(),
+            room: key.name.clone(),
+            by: by.clone(),
+        };
+        return match cluster.request(&node, &req).await {
+            Ok(Reply::Ok { view: Some(rec) }) => Ok(Json(json!({"recording": rec}))),
+            Ok(Reply::Refused { code, .. }) if code == "audit_unavailable" => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "the consent is stored, but the recording stays paused: its resume could not be audited",
+            )),
+            Ok(_) => Err(cluster_unavailable(&"unexpected answer")),
+            Err(e) => Err(cluster_unavailable(&e)),
+        };
     }
     let rec = state.recorder.consent(&key, &by).await.map_err(|_| {
         ApiError::new(

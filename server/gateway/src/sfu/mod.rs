@@ -43,8 +43,8 @@ pub mod workers;
 /// Signalling messages (docs/protocol.md), from the wire-contract crate.
 pub use hushpay_protocol::signal;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use hushpay_store::{Store, TenantId};
 
@@ -71,6 +71,10 @@ pub struct Sfu {
     /// The IVR's prompt set, encoded at the first IVR ([`ivr_call`]).
     pub ivr_prompts: tokio::sync::OnceCell<Arc<hushpay_prompts::prompt::PromptSet>>,
     tasks: Arc<AtomicI64>,
+    /// Set on a node of a cluster: rooms are placed through it ([`crate::cluster`]).
+    cluster: OnceLock<Arc<crate::cluster::Cluster>>,
+    /// SIGTERM came: no new room opens here.
+    draining: AtomicBool,
 }
 
 impl Drop for Sfu {
@@ -112,7 +116,54 @@ impl Sfu {
             incidents,
             ivr_prompts: tokio::sync::OnceCell::new(),
             tasks: Arc::new(AtomicI64::new(0)),
+            cluster: OnceLock::new(),
+            draining: AtomicBool::new(false),
         })
+    }
+
+    /// The cluster this node is part of, if any.
+    pub fn cluster(&self) -> Option<&Arc<crate::cluster::Cluster>> {
+        self.cluster.get()
+    }
+
+    pub fn set_cluster(&self, cluster: Arc<crate::cluster::Cluster>) {
+        let _ = self.cluster.set(cluster);
+    }
+
+    /// True once a drain started.
+    pub fn draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// Starts a drain: rooms open here go on, no new room opens (in a cluster, joins for new
+    /// rooms are sent to other nodes).
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+
+    /// Where a join for `key` goes when the room is not open here: here, another node, or
+    /// nowhere (draining single node, or cut off from the cluster).
+    async fn place(&self, key: &RoomKey) -> Result<(), JoinError> {
+        if self.rooms.get(key).is_some() {
+            return Ok(());
+        }
+        let Some(cluster) = self.cluster() else {
+            return if self.draining() {
+                Err(JoinError::Draining)
+            } else {
+                Ok(())
+            };
+        };
+        match cluster.place(key, self.draining()).await {
+            Ok(crate::cluster::Placement::Here) => Ok(()),
+            Ok(crate::cluster::Placement::Elsewhere(node)) => {
+                Err(JoinError::Elsewhere(Box::new(node)))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "room placement unavailable; join refused");
+                Err(JoinError::ClusterUnavailable)
+            }
+        }
     }
 
     /// Live SFU tasks (sessions, forwarders, chat loops, room timers).
@@ -152,6 +203,7 @@ impl Sfu {
                     JoinError::StoreUnavailable
                 }
             })?;
+        self.place(key).await?;
         let c = &self.config;
         let (room, created) = self.rooms.join(
             key,
@@ -209,6 +261,11 @@ impl Sfu {
         }
         self.recorder.room_closed(room);
         self.update_gauges();
+        if let Some(cluster) = self.cluster()
+            && let Err(e) = cluster.directory.release(&room.key).await
+        {
+            tracing::warn!(error = %e, "closed room's placement not released");
+        }
     }
 
     /// Schedules the close of `key` once it has been empty for the grace period.

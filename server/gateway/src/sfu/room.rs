@@ -208,8 +208,14 @@ impl Room {
 }
 
 /// Why a join was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JoinError {
+    /// (Cluster) the room is on another node: join there.
+    Elsewhere(Box<crate::cluster::NodeEntry>),
+    /// (Cluster) this node lost the cluster and cannot tell where the room is.
+    ClusterUnavailable,
+    /// This node drains (SIGTERM) and takes no new room.
+    Draining,
     RoomFull,
     TooManyRooms,
     RoleTaken,

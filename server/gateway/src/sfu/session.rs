@@ -27,6 +27,8 @@ mod credential_checks;
 /// Close code when the credential fails: a bad first-frame token, and a session whose token
 /// expired or whose API key was revoked (application range).
 pub const CLOSE_AUTH: u16 = 4401;
+/// Close code after a `redirect` (cluster): join again at the URL it names.
+pub const CLOSE_REDIRECT: u16 = 4302;
 
 /// Validates a participant token and its API key ([`token_auth::participant`]); the error is
 /// the refusal, with its code and HTTP status.
@@ -129,6 +131,9 @@ enum Flow {
     Stop,
     /// Stop because the credential is refused (close code [`CLOSE_AUTH`]).
     Refused,
+    /// Stop because the room is on another node (`redirect` sent; close code
+    /// [`CLOSE_REDIRECT`]).
+    Redirected,
 }
 
 /// Sleeps until `at`, or forever when there is nothing to wait for.
@@ -190,6 +195,10 @@ impl Session {
                         Flow::Stop => break,
                         Flow::Refused => {
                             end = (CLOSE_AUTH, "credential refused");
+                            break;
+                        }
+                        Flow::Redirected => {
+                            end = (CLOSE_REDIRECT, "redirect");
                             break;
                         }
                     }
@@ -341,6 +350,25 @@ impl Session {
             Ok(r) => r,
             Err(e) => {
                 let (code, message) = match e {
+                    JoinError::Elsewhere(node) => {
+                        send(
+                            ws,
+                            &ServerMessage::Redirect {
+                                url: node.public_url,
+                                node: node.node_id,
+                            },
+                        )
+                        .await;
+                        return Flow::Redirected;
+                    }
+                    JoinError::ClusterUnavailable => (
+                        codes::CLUSTER_UNAVAILABLE,
+                        "this gateway cannot place the room now; try again",
+                    ),
+                    JoinError::Draining => (
+                        codes::NODE_DRAINING,
+                        "this gateway is shutting down and takes no new room; try again",
+                    ),
                     JoinError::RoomFull => (codes::ROOM_FULL, "the room is full"),
                     JoinError::TooManyRooms => {
                         (codes::TOO_MANY_ROOMS, "the tenant has too many rooms")

@@ -59,6 +59,9 @@ pub enum Event {
     HungUp,
     /// The payment's timeout passed.
     Expire,
+    /// The gateway node that held the payment's room died with the payment open (cluster):
+    /// what was keyed there is gone with it. The payment fails with `error` `node_lost`.
+    NodeLost,
 }
 
 impl Event {
@@ -76,6 +79,7 @@ impl Event {
             Event::Cancel => "cancel",
             Event::HungUp => "hung-up",
             Event::Expire => "expire",
+            Event::NodeLost => "node-lost",
         }
     }
 }
@@ -83,6 +87,9 @@ impl Event {
 /// The `error` of a rejection for a field nobody keyed in time: when it is the attempt that
 /// fails the payment, the result is `input-timeout` rather than `too-many-failed-attempts`.
 pub const INPUT_TIMEOUT: &str = "input-timeout";
+
+/// The `error` of a payment whose room's node died ([`Event::NodeLost`]).
+pub const NODE_LOST: &str = "node_lost";
 
 /// An event that is not allowed now.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -208,6 +215,11 @@ impl Payment {
             Event::HungUp if open(self.state) => {
                 p.state = State::Failed;
                 p.result = Some(PayResult::CallerHungUp);
+            }
+            Event::NodeLost if open(self.state) => {
+                p.state = State::Failed;
+                p.result = Some(PayResult::NodeLost);
+                p.error = Some(NODE_LOST.to_owned());
             }
             Event::Expire if open(self.state) => {
                 p.state = State::Expired;

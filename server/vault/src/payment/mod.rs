@@ -12,7 +12,7 @@ mod machine;
 mod model;
 mod request;
 
-pub use machine::{Event, INPUT_TIMEOUT, TransitionError};
+pub use machine::{Event, INPUT_TIMEOUT, NODE_LOST, TransitionError};
 pub use model::{
     Field, FieldProgress, FieldStatus, MaskedCard, Method, Mode, PayResult, Payment, State,
 };

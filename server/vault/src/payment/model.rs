@@ -141,6 +141,8 @@ pub enum PayResult {
     InputTimeout,
     /// The agent or the tenant cancelled the payment.
     Cancelled,
+    /// The gateway node holding the payment's room died (cluster; `error` is `node_lost`).
+    NodeLost,
 }
 
 /// One field's progress. Never digits: length, validity and brand only.

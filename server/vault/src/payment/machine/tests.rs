@@ -73,6 +73,7 @@ fn events() -> Vec<Event> {
         Event::Cancel,
         Event::HungUp,
         Event::Expire,
+        Event::NodeLost,
     ]
 }
 
@@ -316,6 +317,7 @@ fn any_event() -> impl Strategy<Value = Event> {
         Just(Event::Cancel),
         Just(Event::HungUp),
         Just(Event::Expire),
+        Just(Event::NodeLost),
     ]
 }
 
@@ -345,7 +347,7 @@ fn legal(p: &Payment, e: &Event) -> bool {
         }
         Event::Complete => p.state == State::Ready,
         Event::Approved { .. } | Event::Declined { .. } => p.state == State::Authorizing,
-        Event::Cancel | Event::HungUp | Event::Expire => open,
+        Event::Cancel | Event::HungUp | Event::Expire | Event::NodeLost => open,
     }
 }
 
@@ -381,4 +383,20 @@ proptest! {
             prop_assert!(collecting <= 1);
         }
     }
+}
+
+#[test]
+fn a_lost_node_fails_an_open_payment_with_node_lost_and_leaves_authorizing_alone() {
+    for state in [State::Requested, State::Collecting, State::Ready] {
+        let Some(p) = in_state(Method::Keypad, state) else {
+            continue;
+        };
+        let lost = p.apply(Event::NodeLost, 2).unwrap();
+        assert_eq!(lost.state, State::Failed);
+        assert_eq!(lost.result, Some(PayResult::NodeLost));
+        assert_eq!(lost.error.as_deref(), Some(NODE_LOST));
+    }
+    // The connector may have approved already: that is not for a surviving node to guess.
+    let authorizing = in_state(Method::Keypad, State::Authorizing).unwrap();
+    assert!(authorizing.apply(Event::NodeLost, 2).is_err());
 }
