@@ -1,0 +1,247 @@
+//! Issue 14, recordings anywhere: two full gateway instances on one PostgreSQL schema (made
+//! for the test) and one recording object store (the default local directory, shared as a
+//! cluster shares a bucket). A call recorded by node A is listed, verified (signature and
+//! every track's integrity) and exported by node B, from the store's index and the object
+//! store; a retention sweep run by both nodes at once deletes each recording once, with one
+//! `recording.delete` audit entry each.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "sfu/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant, SystemTime};
+
+use common::TestGateway;
+use harness::{bot, rms, speech, token};
+use hushpay::recording::{files, retention};
+use hushpay_store::ScratchSchema;
+use serde_json::Value;
+
+async fn node(schema: &ScratchSchema, data_dir: &str) -> TestGateway {
+    TestGateway::start(&[
+        ("HUSHPAY__STORE", schema.url()),
+        // One data directory: one KEK (as every node of a cluster must have) and one
+        // recording directory (the object store all nodes write to).
+        ("HUSHPAY__DATA_DIR", data_dir),
+        ("HUSHPAY__RTC__EMPTY_ROOM_GRACE_MS", "150"),
+        ("HUSHPAY__RECORDING__ENABLED", "true"),
+        ("HUSHPAY__RECORDING__CHUNK_MS", "500"),
+    ])
+    .await
+}
+
+async fn get_json(gw: &TestGateway, key: &str, path: &str) -> Value {
+    let resp = gw
+        .client
+        .get(gw.url(path))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{path}");
+    resp.json().await.unwrap()
+}
+
+/// Records one call in `room` on `gw`: an agent says a few words and leaves.
+async fn record_call(gw: &TestGateway, key: &str, room: &str) {
+    let agent = bot(gw, token(gw, key, "agent-1", room, "agent").await).await;
+    agent
+        .play(&speech("thank you for calling the clinic"), &[])
+        .await
+        .unwrap();
+    agent.leave().await;
+}
+
+/// Waits until `gw` lists `rooms.len()` finished recordings (ended, every track sealed) of
+/// those rooms; returns them.
+async fn finished(gw: &TestGateway, key: &str, rooms: &[&str]) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let list = get_json(gw, key, "/v1/recordings").await;
+        let recs: Vec<Value> = list["recordings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| rooms.contains(&r["room"].as_str().unwrap()))
+            .cloned()
+            .collect();
+        let done = recs.len() == rooms.len()
+            && recs.iter().all(|r| {
+                !r["ended_ms"].is_null()
+                    && r["tracks"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .all(|t| !t["chunks"].is_null())
+            });
+        if done {
+            return recs;
+        }
+        assert!(Instant::now() < deadline, "not finished: {list}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_written_by_node_a_is_listed_verified_and_exported_by_node_b() {
+    let schema = ScratchSchema::create("gwrec").await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let a = node(&schema, &data_dir).await;
+    let b = node(&schema, &data_dir).await;
+    let (tenant, key) = a.tenant("rec-anywhere").await;
+    record_call(&a, &key, "call-a").await;
+
+    // Node B never saw the call; it lists the recording from the index.
+    let listed = finished(&b, &key, &["call-a"]).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["signature_valid"], true);
+    let id = listed[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        finished(&a, &key, &["call-a"]).await,
+        listed,
+        "both nodes list the same"
+    );
+    assert!(
+        b.state.sfu.rooms.count() == 0
+            && b.state
+                .store
+                .recording(&tenant.id, &id)
+                .await
+                .unwrap()
+                .is_some(),
+        "B hosted nothing; the index has the recording"
+    );
+
+    // Verified by B: signature and every track, complete.
+    let shown = get_json(&b, &key, &format!("/v1/recordings/{id}")).await;
+    assert_eq!(shown["signature_valid"], true);
+    let integrity = shown["integrity"].as_array().unwrap();
+    assert_eq!(integrity.len(), 1, "{integrity:?}");
+    assert_eq!(integrity[0]["status"], "complete", "{integrity:?}");
+    assert!(
+        integrity[0]["chunks"].as_u64().unwrap() >= 2,
+        "{integrity:?}"
+    );
+
+    // Exported by B: the agent's speech is on the right channel.
+    let resp = b
+        .client
+        .get(b.url(&format!("/v1/recordings/{id}/audio")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().get("x-hushpay-truncated").is_none());
+    let wav = resp.bytes().await.unwrap();
+    let samples: Vec<i16> = wav[44..]
+        .chunks_exact(2)
+        .map(|c| i16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+    assert!(right.len() > 16_000, "at least a second of audio");
+    assert!(rms(&right) > 300.0, "speech in the export: {}", rms(&right));
+    let exports: Vec<_> = b
+        .state
+        .store
+        .audit_entries(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "recording.export" && e.resource == id)
+        .collect();
+    assert_eq!(exports.len(), 1, "the export is audited once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retention_sweep_run_by_both_nodes_deletes_each_recording_once() {
+    let schema = ScratchSchema::create("gwrecsweep").await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let a = node(&schema, &data_dir).await;
+    let b = node(&schema, &data_dir).await;
+    let (tenant, key) = a.tenant("rec-sweep").await;
+    let rooms = ["sweep-1", "sweep-2", "sweep-3", "sweep-4"];
+    // Recorded on both nodes.
+    tokio::join!(
+        record_call(&a, &key, rooms[0]),
+        record_call(&b, &key, rooms[1]),
+        record_call(&a, &key, rooms[2]),
+        record_call(&b, &key, rooms[3]),
+    );
+    let ids: BTreeSet<String> = finished(&a, &key, &rooms)
+        .await
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), rooms.len());
+    let root = a.state.recorder.config().dir.clone();
+    assert_eq!(
+        files::recording_ids(&root, tenant.id.as_str())
+            .await
+            .unwrap()
+            .len(),
+        rooms.len()
+    );
+
+    let day = Duration::from_secs(86_400);
+    let later = SystemTime::now() + 3 * day;
+    let (da, db) = tokio::join!(
+        retention::sweep(&a.state.recorder, 2 * day, later),
+        retention::sweep(&b.state.recorder, 2 * day, later),
+    );
+    let (da, db) = (da.unwrap(), db.unwrap());
+    assert_eq!(da + db, rooms.len(), "each deleted once: A {da}, B {db}");
+    let deletes: Vec<String> = a
+        .state
+        .store
+        .audit_entries(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == retention::AUDIT_DELETE)
+        .map(|e| e.resource)
+        .collect();
+    assert_eq!(
+        deletes.len(),
+        rooms.len(),
+        "one audit entry each: {deletes:?}"
+    );
+    assert_eq!(deletes.into_iter().collect::<BTreeSet<_>>(), ids);
+    // Gone from the index, the object store and both nodes' answers.
+    assert!(
+        files::recording_ids(&root, tenant.id.as_str())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for gw in [&a, &b] {
+        let list = get_json(gw, &key, "/v1/recordings").await;
+        assert_eq!(list["recordings"], serde_json::json!([]));
+    }
+    // Nothing left for a later sweep by either node.
+    assert_eq!(
+        retention::sweep(&b.state.recorder, 2 * day, later)
+            .await
+            .unwrap(),
+        0
+    );
+    let audit_after = a.state.store.audit_entries(0, 100_000).await.unwrap();
+    assert_eq!(
+        audit_after
+            .iter()
+            .filter(|e| e.action == retention::AUDIT_DELETE)
+            .count(),
+        rooms.len()
+    );
+    for gw in [&a, &b] {
+        let report = hushpay_vault::audit::verify(gw.state.store.as_ref())
+            .await
+            .unwrap();
+        assert_eq!(report.problem, None);
+    }
+}
