@@ -142,6 +142,7 @@ pub async fn tenants(root: &Path) -> std::io::Result<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
