@@ -3,7 +3,9 @@
 //! cluster shares a bucket). A call recorded by node A is listed, verified (signature and
 //! every track's integrity) and exported by node B, from the store's index and the object
 //! store; a retention sweep run by both nodes at once deletes each recording once, with one
-//! `recording.delete` audit entry each.
+//! `recording.delete` audit entry each. And a node that is a real `hushpay serve` process,
+//! killed with SIGKILL in the middle of a recorded call, leaves a recording that the other
+//! node lists, verifies as truncated (reported as such) and exports up to the cut.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -15,8 +17,10 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant, SystemTime};
 
 use common::TestGateway;
+use common::binary::Binary;
 use harness::{bot, rms, speech, token};
 use hushpay::recording::{files, retention};
+use hushpay_bots::{Bot, BotConfig};
 use hushpay_store::ScratchSchema;
 use serde_json::Value;
 
@@ -244,4 +248,130 @@ async fn a_retention_sweep_run_by_both_nodes_deletes_each_recording_once() {
             .unwrap();
         assert_eq!(report.problem, None);
     }
+}
+
+/// A bot in `room` on the gateway process `gw`.
+async fn process_bot(gw: &Binary, key: &str, identity: &str, room: &str, role: &str) -> Bot {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/access-tokens", gw.url))
+        .bearer_auth(key)
+        .json(&serde_json::json!({"identity": identity, "room": room, "role": role}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let token = resp.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Bot::connect(BotConfig {
+        url: gw.rtc_url(),
+        token,
+        media_ip: [127, 0, 0, 1].into(),
+        keep_payloads: false,
+    })
+    .await
+    .unwrap()
+}
+
+/// A 440 Hz tone, 48 kHz, `ms` long.
+fn tone(ms: usize) -> Vec<i16> {
+    (0..ms * 48)
+        .map(|i| ((i as f64 * 440.0 * std::f64::consts::TAU / 48_000.0).sin() * 6000.0) as i16)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_mid_recording_leaves_a_truncated_recording_the_other_node_exports() {
+    let schema = ScratchSchema::create("gwreckill").await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().join("hushpay-data").display().to_string();
+    let a = Binary::start(
+        data.path(),
+        0,
+        &[
+            ("HUSHPAY__STORE", schema.url()),
+            ("HUSHPAY__DATA_DIR", &data_dir),
+            ("HUSHPAY__RECORDING__ENABLED", "true"),
+            ("HUSHPAY__RECORDING__CHUNK_MS", "400"),
+        ],
+    );
+    let key = a
+        .api_key
+        .clone()
+        .expect("the demo tenant's key on first start");
+    let b = node(&schema, &data_dir).await;
+    let agent = process_bot(&a, &key, "agent-1", "kill-room", "agent").await;
+    let patient = process_bot(&a, &key, "patient-1", "kill-room", "patient").await;
+    let audio = tone(6000);
+    let playing = tokio::spawn(async move {
+        let _ = patient.play(&audio, &[]).await;
+        patient
+    });
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut a = a;
+    a.child.kill().unwrap(); // SIGKILL
+    a.child.wait().unwrap();
+    drop(a);
+    playing.await.unwrap().vanish().await;
+    agent.vanish().await;
+
+    // Node B lists the recording A was writing: never ended.
+    let list = get_json(&b, &key, "/v1/recordings?room=kill-room").await;
+    let recs = list["recordings"].as_array().unwrap();
+    assert_eq!(recs.len(), 1, "{list}");
+    assert_eq!(recs[0]["signature_valid"], true);
+    assert!(recs[0]["ended_ms"].is_null(), "the recording never ended");
+    let id = recs[0]["id"].as_str().unwrap().to_owned();
+
+    // Verified by B: every track truncated, at the last chunk sealed before the kill.
+    let shown = get_json(&b, &key, &format!("/v1/recordings/{id}")).await;
+    assert_eq!(shown["signature_valid"], true);
+    let integrity = shown["integrity"].as_array().unwrap();
+    assert!(!integrity.is_empty(), "{shown}");
+    for t in integrity {
+        assert_eq!(t["status"], "truncated", "{t}");
+        assert!(
+            t["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("truncated after chunk"),
+            "{t}"
+        );
+    }
+    let patient_track = integrity
+        .iter()
+        .find(|t| t["track"].as_str().unwrap().starts_with("patient-"))
+        .unwrap();
+    assert!(
+        patient_track["chunks"].as_u64().unwrap() >= 3,
+        "400 ms chunks durable before the kill at ~2.5 s: {patient_track}"
+    );
+
+    // Exported by B up to the cut, and said to be cut.
+    let resp = b
+        .client
+        .get(b.url(&format!("/v1/recordings/{id}/audio")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let cut = resp.headers()["x-hushpay-truncated"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cut.contains("truncated after chunk"), "{cut}");
+    let wav = resp.bytes().await.unwrap();
+    let samples: Vec<i16> = wav[44..]
+        .chunks_exact(2)
+        .map(|c| i16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
+    assert!(
+        left.len() >= 16 * 1200,
+        "at least 1.2 s of the call: {} samples",
+        left.len()
+    );
+    assert!(rms(&left) > 1000.0, "the patient's tone: {}", rms(&left));
 }
