@@ -375,3 +375,68 @@ async fn a_node_killed_mid_recording_leaves_a_truncated_recording_the_other_node
     );
     assert!(rms(&left) > 1000.0, "the patient's tone: {}", rms(&left));
 }
+
+/// The same two nodes on an S3-compatible bucket instead of a shared directory. Needs a
+/// server: `HUSHPAY_TEST_S3_ENDPOINT` (e.g. `http://127.0.0.1:5599` from `moto_server -p
+/// 5599`), `HUSHPAY_TEST_S3_BUCKET` (existing) and the `AWS_ACCESS_KEY_ID` /
+/// `AWS_SECRET_ACCESS_KEY` it accepts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs an S3-compatible endpoint: HUSHPAY_TEST_S3_ENDPOINT, HUSHPAY_TEST_S3_BUCKET"]
+async fn two_nodes_on_an_s3_bucket_list_export_and_sweep_each_others_recordings() {
+    let endpoint = std::env::var("HUSHPAY_TEST_S3_ENDPOINT").expect("HUSHPAY_TEST_S3_ENDPOINT");
+    let bucket = std::env::var("HUSHPAY_TEST_S3_BUCKET").expect("HUSHPAY_TEST_S3_BUCKET");
+    let prefix = format!("test-{}", std::process::id());
+    let schema = ScratchSchema::create("gwrecs3").await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let env = [
+        ("HUSHPAY__STORE", schema.url()),
+        ("HUSHPAY__DATA_DIR", &data_dir),
+        ("HUSHPAY__RTC__EMPTY_ROOM_GRACE_MS", "150"),
+        ("HUSHPAY__RECORDING__ENABLED", "true"),
+        ("HUSHPAY__RECORDING__CHUNK_MS", "500"),
+        ("HUSHPAY__RECORDING__STORAGE", "s3"),
+        ("HUSHPAY__RECORDING__S3_BUCKET", &bucket),
+        ("HUSHPAY__RECORDING__S3_PREFIX", &prefix),
+        ("HUSHPAY__RECORDING__S3_REGION", "us-east-1"),
+        ("HUSHPAY__RECORDING__S3_ENDPOINT", &endpoint),
+        ("HUSHPAY__RECORDING__S3_ALLOW_HTTP", "true"),
+    ];
+    let a = TestGateway::start(&env).await;
+    let b = TestGateway::start(&env).await;
+    let (tenant, key) = a.tenant("rec-s3").await;
+    record_call(&a, &key, "s3-call").await;
+    let listed = finished(&b, &key, &["s3-call"]).await;
+    let id = listed[0]["id"].as_str().unwrap().to_owned();
+    let shown = get_json(&b, &key, &format!("/v1/recordings/{id}")).await;
+    assert_eq!(shown["signature_valid"], true);
+    assert_eq!(shown["integrity"][0]["status"], "complete", "{shown}");
+    let resp = b
+        .client
+        .get(b.url(&format!("/v1/recordings/{id}/audio")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        !a.state.recorder.config().dir.exists(),
+        "nothing written to the local directory"
+    );
+    let objects = a.state.recorder.objects();
+    let rec_prefix = files::recording_prefix(tenant.id.as_str(), &id).unwrap();
+    let keys = objects.list(&rec_prefix).await.unwrap();
+    assert!(
+        keys.len() >= 3,
+        "metadata, header, chunks in the bucket: {keys:?}"
+    );
+
+    let day = Duration::from_secs(86_400);
+    let later = SystemTime::now() + 3 * day;
+    let (da, db) = tokio::join!(
+        retention::sweep(&a.state.recorder, 2 * day, later),
+        retention::sweep(&b.state.recorder, 2 * day, later),
+    );
+    assert_eq!(da.unwrap() + db.unwrap(), 1);
+    assert!(objects.list(&rec_prefix).await.unwrap().is_empty());
+}
