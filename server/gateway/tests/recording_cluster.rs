@@ -440,3 +440,98 @@ async fn two_nodes_on_an_s3_bucket_list_export_and_sweep_each_others_recordings(
     assert_eq!(da.unwrap() + db.unwrap(), 1);
     assert!(objects.list(&rec_prefix).await.unwrap().is_empty());
 }
+
+/// A recording of the former layout (one appended `<track>.hprec` file, no index row), as an
+/// older gateway left it in the local directory: indexed at start, then listed and verified
+/// like any other; indexing again adds nothing. (A recorder of its own on the gateway's vault
+/// and store, over a directory the gateway's own start-up indexing never looks at.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recordings_of_the_former_layout_are_indexed_and_read() {
+    use hushpay::recording::config::RawRecording;
+    use hushpay::recording::{Recorder, export, keys, meta};
+    use hushpay_recording::{RecordedPacket, SignedMetadata, TrackHeader, TrackInfo, TrackWriter};
+
+    let gw = TestGateway::start(&[("HUSHPAY__RECORDING__ENABLED", "true")]).await;
+    let (tenant, _key) = gw.tenant("rec-legacy").await;
+    let t = tenant.id.as_str();
+    let old_dir = tempfile::tempdir().unwrap();
+    let config = RawRecording {
+        dir: Some(old_dir.path().join("recordings")),
+        ..Default::default()
+    }
+    .validate(old_dir.path())
+    .unwrap();
+    let recorder = &Recorder::new(
+        config,
+        std::sync::Arc::clone(gw.state.recorder.vault()),
+        std::sync::Arc::new(hushpay::metrics::Metrics::new()),
+    );
+    let vault = recorder.vault();
+    let id = format!("rec_{}", "L".repeat(24));
+    let rec_key = keys::fresh_key();
+    let (key_version, wrapped_key) = keys::wrap(vault, t, &id, &rec_key).await.unwrap();
+    let header = TrackHeader {
+        recording_id: id.clone(),
+        tenant: t.to_owned(),
+        room: "old-room".into(),
+        track: "patient-p1".into(),
+        role: "patient".into(),
+        participant: "p1".into(),
+        codec: "opus".into(),
+        key_version,
+        wrapped_key,
+        started_ms: 0,
+        chunk_ms: 1000,
+    };
+    let (mut writer, mut file) = TrackWriter::new(&rec_key, &header).unwrap();
+    for i in 0..100u32 {
+        let p = RecordedPacket {
+            at_ms: i * 20,
+            rtp_timestamp: i * 960,
+            sequence: i as u16,
+            payload: vec![0xf8, 0xff, 0xfe],
+        };
+        if let Some(chunk) = writer.push(&p).unwrap() {
+            file.extend(chunk);
+        }
+    }
+    file.extend(writer.finish().unwrap());
+    let mut m = meta::new_metadata(&id, t, "old-room", 1_700_000_000_000);
+    m.tracks.push(TrackInfo {
+        track: "patient-p1".into(),
+        role: "patient".into(),
+        participant: "p1".into(),
+        chunks: Some(writer.chunks()),
+    });
+    m.ended_ms = Some(2000);
+    let signed = SignedMetadata::sign(&keys::metadata_key(vault, t).unwrap(), m).unwrap();
+    let dir = files::recording_dir(&recorder.config().dir, t, &id).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("patient-p1.hprec"), &file).unwrap();
+    std::fs::write(dir.join(files::METADATA_FILE), signed.to_json().unwrap()).unwrap();
+
+    let store = &gw.state.store;
+    assert!(store.recording(&tenant.id, &id).await.unwrap().is_none());
+    assert!(
+        matches!(
+            export::metadata(recorder, t, &id).await,
+            Err(export::ExportError::NotFound)
+        ),
+        "not indexed yet: not found"
+    );
+    assert_eq!(retention::index_local(recorder).await.unwrap(), 1);
+    assert_eq!(retention::index_local(recorder).await.unwrap(), 0);
+    let listed = store
+        .recordings(&tenant.id, Some("old-room"), 10)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, id);
+    assert_eq!(listed[0].started_at_ms, 1_700_000_000_000);
+    let (_, ok) = export::metadata(recorder, t, &id).await.unwrap();
+    assert!(ok, "the signature verifies");
+    let d = export::decrypt(recorder, t, &id).await.unwrap();
+    assert_eq!(d.tracks.len(), 1);
+    assert_eq!(d.tracks[0].1.packets.len(), 100);
+    assert!(d.tracks[0].1.truncated.is_none());
+}

@@ -12,7 +12,7 @@ use hushpay_store::{StoreError, TenantId};
 use hushpay_vault::VaultError;
 use object_store::path::Path as ObjectPath;
 
-use super::objects::StorageError;
+use super::objects::{Backend, StorageError};
 use super::{Recorder, files, keys};
 
 /// Sample rate of exports (wideband: what browsers send, see docs/recording.md).
@@ -62,9 +62,27 @@ pub async fn metadata(
     {
         return Err(ExportError::NotFound);
     }
+    indexed_metadata(recorder, tenant, id, &prefix).await
+}
+
+/// [`metadata`] of a recording the caller found in the index already (a list).
+pub async fn listed_metadata(
+    recorder: &Recorder,
+    tenant: &str,
+    id: &str,
+) -> Result<(SignedMetadata, bool), ExportError> {
+    indexed_metadata(recorder, tenant, id, &prefix(tenant, id)?).await
+}
+
+async fn indexed_metadata(
+    recorder: &Recorder,
+    tenant: &str,
+    id: &str,
+    prefix: &ObjectPath,
+) -> Result<(SignedMetadata, bool), ExportError> {
     let bytes = recorder
         .objects()
-        .get(&files::metadata_key(&prefix))
+        .get(&files::metadata_key(prefix))
         .await?
         .ok_or_else(|| ExportError::Corrupt("metadata missing".into()))?;
     let signed = SignedMetadata::parse(&bytes).map_err(|e| ExportError::Corrupt(e.to_string()))?;
@@ -91,9 +109,12 @@ pub async fn track_bytes(
     let prefix = prefix(tenant, id)?;
     let unsafe_name = || ExportError::Corrupt("unsafe track name".into());
     let objects = recorder.objects();
-    let legacy = files::legacy_track_key(&prefix, track).ok_or_else(unsafe_name)?;
-    if let Some(whole) = objects.get(&legacy).await? {
-        return Ok(Some(whole.to_vec()));
+    // Only a local directory can hold recordings of the former layout.
+    if matches!(objects.backend(), Backend::Local(_)) {
+        let legacy = files::legacy_track_key(&prefix, track).ok_or_else(unsafe_name)?;
+        if let Some(whole) = objects.get(&legacy).await? {
+            return Ok(Some(whole.to_vec()));
+        }
     }
     let track_prefix = files::track_prefix(&prefix, track).ok_or_else(unsafe_name)?;
     let Some(header) = objects.get(&files::header_key(&track_prefix)).await? else {

@@ -179,7 +179,8 @@ pub async fn list(
         .await?;
     let mut out = Vec::new();
     for r in indexed {
-        let Ok((signed, ok)) = export::metadata(&state.recorder, &a.tenant, &r.id).await else {
+        let Ok((signed, ok)) = export::listed_metadata(&state.recorder, &a.tenant, &r.id).await
+        else {
             continue;
         };
         // The signed room decides (an index row is not signed).
