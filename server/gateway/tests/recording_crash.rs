@@ -1,8 +1,10 @@
-//! `kill -9` of the real `hushpay` binary in the middle of a recorded call: the track files
-//! decrypt up to their last complete chunk and report the cut ("truncated after chunk N"),
-//! the signed metadata still verifies (ended: null), and after a restart the API reports the
-//! same. A flipped byte and two swapped chunks in a copy of the file are detected, by the
-//! reader and by the restarted gateway's API.
+//! `kill -9` of the real `hushpay` binary in the middle of a recorded call: the tracks (a
+//! header object and one object per sealed chunk) decrypt up to their last complete chunk and
+//! report the cut ("truncated after chunk N"), the signed metadata still verifies (ended:
+//! null), and another gateway process on the same store and object store (started after the
+//! kill: a surviving node) reports the same through the API and exports what was written. A
+//! flipped byte, two swapped chunks and a missing chunk are detected, by the reader and by
+//! that gateway's API.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -105,7 +107,7 @@ fn tone(ms: usize) -> Vec<i16> {
         .collect()
 }
 
-/// Chunk boundaries of a track file: (start, end) of each length-prefixed chunk.
+/// Chunk boundaries of a track file put together: (start, end) of each length-prefixed chunk.
 fn chunks(file: &[u8]) -> Vec<(usize, usize)> {
     let (_, _, mut pos) = hushpay_recording::TrackHeader::decode(file).unwrap();
     let mut out = Vec::new();
@@ -120,11 +122,19 @@ fn chunks(file: &[u8]) -> Vec<(usize, usize)> {
     out
 }
 
-fn track_files(root: &Path) -> Vec<PathBuf> {
-    common::cards::files_under(root)
+/// The chunk object files of a track, in index order.
+fn chunk_files(track_dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = common::cards::files_under(track_dir)
         .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == files::TRACK_EXT))
-        .collect()
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(files::chunk_index)
+                .is_some()
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -174,16 +184,21 @@ async fn kill_9_mid_recording_leaves_files_that_decrypt_to_the_last_complete_chu
     assert!(ok, "the metadata written before the kill verifies");
     assert_eq!(meta.metadata.ended_ms, None, "the recording never ended");
 
-    let patient_file = track_files(&root)
-        .into_iter()
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("patient-")
-        })
-        .expect("the patient's track");
-    let bytes = std::fs::read(&patient_file).unwrap();
+    let patient = meta
+        .metadata
+        .tracks
+        .iter()
+        .find(|t| t.role == "patient")
+        .expect("the patient's track")
+        .track
+        .clone();
+    let track_dir = root.join(tenant).join(id).join(&patient);
+    assert!(track_dir.join(files::HEADER_OBJECT).is_file());
+    let chunk_objects = chunk_files(&track_dir);
+    let bytes = export::track_bytes(&recorder, tenant, id, &patient)
+        .await
+        .unwrap()
+        .expect("the patient's track was written");
     let track = export::decrypt_track(&recorder, tenant, id, &bytes)
         .await
         .unwrap();
@@ -193,6 +208,11 @@ async fn kill_9_mid_recording_leaves_files_that_decrypt_to_the_last_complete_chu
         "chunks of {CHUNK_MS} ms were durable before the kill at ~2.5 s: {cut}"
     );
     assert_eq!(track.chunks, cut.complete_chunks);
+    assert_eq!(
+        chunk_objects.len() as u64,
+        cut.complete_chunks,
+        "one object per sealed chunk"
+    );
     assert!(cut.to_string().starts_with("truncated after chunk"));
     let last = track.packets.last().unwrap().at_ms as u64;
     assert!(
@@ -260,24 +280,20 @@ async fn kill_9_mid_recording_leaves_files_that_decrypt_to_the_last_complete_chu
             .unwrap()
             .contains("truncated after chunk")
     );
-    std::fs::write(&patient_file, &flipped).unwrap();
-    let shown: Value = c
-        .get(format!("{}/v1/recordings/{id}", gw.url))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let damaged = shown["integrity"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["track"].as_str().unwrap().starts_with("patient-"))
-        .unwrap()
-        .clone();
+    // Chunk 1's object with a flipped byte: damaged, export refused.
+    let chunk1 = std::fs::read(&chunk_objects[1]).unwrap();
+    let mut chunk1_flipped = chunk1.clone();
+    chunk1_flipped[10] ^= 0x01;
+    std::fs::write(&chunk_objects[1], &chunk1_flipped).unwrap();
+    let damaged = patient_integrity(&c, &gw, &key, id, &patient).await;
     assert_eq!(damaged["status"], "damaged");
+    assert!(
+        damaged["detail"]
+            .as_str()
+            .unwrap()
+            .contains("chunk 1 failed authentication"),
+        "{damaged}"
+    );
     let resp = c
         .get(format!("{}/v1/recordings/{id}/audio", gw.url))
         .bearer_auth(&key)
@@ -285,6 +301,23 @@ async fn kill_9_mid_recording_leaves_files_that_decrypt_to_the_last_complete_chu
         .await
         .unwrap();
     common::assert_error(resp, 409, "recording_damaged").await;
+    // Chunk 1's object gone with later chunks left: damaged, not merely cut.
+    std::fs::remove_file(&chunk_objects[1]).unwrap();
+    let missing = patient_integrity(&c, &gw, &key, id, &patient).await;
+    assert_eq!(missing["status"], "damaged");
+    assert!(
+        missing["detail"]
+            .as_str()
+            .unwrap()
+            .contains("chunk 1 is missing"),
+        "{missing}"
+    );
+    std::fs::write(&chunk_objects[1], &chunk1).unwrap();
+    assert_eq!(
+        patient_integrity(&c, &gw, &key, id, &patient).await["status"],
+        "truncated",
+        "restored"
+    );
     // A moved pause window (or any edit) breaks the metadata signature: export refused.
     let meta_path = root.join(tenant).join(id).join(files::METADATA_FILE);
     let mut doc: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
@@ -297,4 +330,30 @@ async fn kill_9_mid_recording_leaves_files_that_decrypt_to_the_last_complete_chu
         .await
         .unwrap();
     common::assert_error(resp, 409, "recording_tampered").await;
+}
+
+/// The restarted gateway's integrity report of the patient's track.
+async fn patient_integrity(
+    c: &reqwest::Client,
+    gw: &Gateway,
+    key: &str,
+    id: &str,
+    patient: &str,
+) -> Value {
+    let shown: Value = c
+        .get(format!("{}/v1/recordings/{id}", gw.url))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    shown["integrity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["track"] == patient)
+        .unwrap()
+        .clone()
 }

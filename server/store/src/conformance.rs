@@ -22,6 +22,7 @@ pub async fn run_all(store: &dyn Store) {
     crate::conformance_payments::run_all(store).await;
     crate::conformance_chat::run_all(store).await;
     crate::conformance_rooms::run_all(store).await;
+    crate::conformance_recordings::run_all(store).await;
 }
 
 pub(crate) fn unique(prefix: &str) -> String {

@@ -2,7 +2,8 @@
 //!
 //! One small trait, [`Store`], holds every durable record the gateway keeps: tenants and their
 //! API keys, the vault's tokens and keys, the audit log, payment sessions, encrypted chat transcripts, the
-//! webhook outbox with its endpoints and deliveries, and rooms with their settings.
+//! webhook outbox with its endpoints and deliveries, rooms with their settings, and the index of
+//! call recordings.
 //! Methods are single-query primitives (the hyperswitch-card-vault layering): multi-step logic
 //! lives in the callers' domain code, never here.
 //!
@@ -23,6 +24,7 @@ mod memory;
 mod model;
 mod payment_model;
 pub mod postgres;
+mod recording_model;
 mod room_model;
 mod sqlite;
 mod vault_model;
@@ -31,6 +33,7 @@ pub mod conformance;
 mod conformance_chat;
 mod conformance_leases;
 mod conformance_payments;
+mod conformance_recordings;
 mod conformance_rooms;
 mod conformance_vault;
 
@@ -47,6 +50,7 @@ pub use payment_model::{
     WebhookEndpointRecord,
 };
 pub use postgres::{PgStore, PgUrl, ScratchSchema};
+pub use recording_model::{RecordingLease, RecordingRecord};
 pub use room_model::RoomRecord;
 pub use sqlite::SqliteStore;
 pub use vault_model::{AuditRecord, DataKeyRecord, DataKeyState, TokenRecord};
@@ -315,5 +319,51 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         tenant: &TenantId,
         name: &str,
         at: UnixTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Indexes a recording. The same (tenant, id) twice is a [`StoreError::Conflict`]; an
+    /// unknown tenant is refused.
+    async fn insert_recording(&self, recording: &RecordingRecord) -> Result<(), StoreError>;
+    /// The tenant's recording `id`, if indexed.
+    async fn recording(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<RecordingRecord>, StoreError>;
+    /// Up to `limit` of the tenant's recordings (of `room` only, when given), newest first
+    /// (by start, then id).
+    async fn recordings(
+        &self,
+        tenant: &TenantId,
+        room: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RecordingRecord>, StoreError>;
+    /// Claims up to `limit` recordings of any tenant that started before `started_before_ms`
+    /// and that no live lease holds, oldest first, each leased to `lease.owner` until
+    /// `lease.until`. Atomic: two concurrent claimers, in one process or many, never get the
+    /// same recording; a lease that ran out (its sweeper died) makes the recording claimable
+    /// again.
+    async fn claim_recordings_for_deletion(
+        &self,
+        lease: &RecordingLease,
+        started_before_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordingRecord>, StoreError>;
+    /// Records that the recording's deletion was audited. False (nothing written) unless
+    /// `owner` made the last claim of it (a sweeper whose lease ran out and was taken over
+    /// leaves the recording to the new owner).
+    async fn mark_recording_deletion_audited(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        owner: &str,
+    ) -> Result<bool, StoreError>;
+    /// Removes the recording from the index. False (nothing removed) unless `owner` made the
+    /// last claim of it.
+    async fn delete_recording(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        owner: &str,
     ) -> Result<bool, StoreError>;
 }

@@ -1,5 +1,7 @@
 //! An in-memory [`Store`]: maps behind one mutex. Nothing survives the process.
 
+#[path = "memory_recordings.rs"]
+mod recordings;
 #[path = "memory_rooms.rs"]
 mod rooms;
 
@@ -11,7 +13,8 @@ use async_trait::async_trait;
 use crate::{
     ApiKeyId, ApiKeyRecord, AuditChainer, AuditRecord, ChatRecord, DataKeyRecord, DataKeyState,
     DeliveryAttempt, DeliveryLease, DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord,
-    RoomRecord, Store, StoreError, Tenant, TenantId, TokenRecord, UnixTime, WebhookEndpointRecord,
+    RecordingLease, RecordingRecord, RoomRecord, Store, StoreError, Tenant, TenantId, TokenRecord,
+    UnixTime, WebhookEndpointRecord,
 };
 
 /// The in-memory store, for tests and throwaway gateways.
@@ -39,6 +42,8 @@ struct Inner {
     chat: BTreeMap<(TenantId, String), (u64, ChatRecord)>,
     /// By (tenant, room name).
     rooms: BTreeMap<(TenantId, String), RoomRecord>,
+    /// The recording index with its leases, by (tenant, recording id).
+    recordings: BTreeMap<(TenantId, String), recordings::Indexed>,
     seq: u64,
 }
 
@@ -737,6 +742,64 @@ impl Store for MemoryStore {
         at: UnixTime,
     ) -> Result<bool, StoreError> {
         Ok(rooms::end(&mut self.lock(), tenant, name, at))
+    }
+
+    async fn insert_recording(&self, recording: &RecordingRecord) -> Result<(), StoreError> {
+        recordings::insert(&mut self.lock(), recording)
+    }
+
+    async fn recording(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<RecordingRecord>, StoreError> {
+        Ok(recordings::get(&self.lock(), tenant, id))
+    }
+
+    async fn recordings(
+        &self,
+        tenant: &TenantId,
+        room: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RecordingRecord>, StoreError> {
+        Ok(recordings::list(&self.lock(), tenant, room, limit))
+    }
+
+    async fn claim_recordings_for_deletion(
+        &self,
+        lease: &RecordingLease,
+        started_before_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordingRecord>, StoreError> {
+        Ok(recordings::claim(
+            &mut self.lock(),
+            lease,
+            started_before_ms,
+            limit,
+        ))
+    }
+
+    async fn mark_recording_deletion_audited(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(recordings::mark_audited(
+            &mut self.lock(),
+            tenant,
+            id,
+            owner,
+        ))
+    }
+
+    async fn delete_recording(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(recordings::delete(&mut self.lock(), tenant, id, owner))
     }
 }
 

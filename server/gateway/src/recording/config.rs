@@ -7,7 +7,13 @@
 //! chunk_ms = 3000            # a sealed, fsync'd chunk every 3 s (a crash loses at most that)
 //! queue_packets = 512        # per-track channel between the forwarder and the writer
 //! retention_days = 90        # recordings older than this are deleted (0 keeps them forever)
-//! sweep_interval_secs = 3600 # how often the retention sweeper runs
+//! sweep_interval_secs = 3600 # how often the retention sweeper runs (on one node at a time)
+//! storage = "local"          # "local": `dir`; "s3": an S3-compatible bucket
+//! s3_bucket = "recordings"   # with storage = "s3" (credentials: the AWS_* environment)
+//! s3_prefix = ""             # key prefix in the bucket
+//! s3_region = "eu-west-1"
+//! s3_endpoint = "https://minio.internal:9000" # S3-compatible stores (MinIO, Ceph)
+//! s3_allow_http = false      # allow an http:// endpoint
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -15,6 +21,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::objects::{Backend, S3Config};
 use crate::config::ConfigError;
 
 /// `[recording]` as written.
@@ -27,13 +34,22 @@ pub struct RawRecording {
     pub queue_packets: Option<usize>,
     pub retention_days: Option<u32>,
     pub sweep_interval_secs: Option<u64>,
+    pub storage: Option<String>,
+    pub s3_bucket: Option<String>,
+    pub s3_prefix: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub s3_allow_http: Option<bool>,
 }
 
 /// The validated `[recording]` section.
 #[derive(Debug, Clone)]
 pub struct RecordingConfig {
     pub enabled: bool,
+    /// The local directory (the object store of the `local` backend).
     pub dir: PathBuf,
+    /// Where containers are written and read.
+    pub backend: Backend,
     pub chunk_ms: u32,
     pub queue_packets: usize,
     /// `None`: keep forever.
@@ -73,9 +89,44 @@ impl RawRecording {
         if dir.as_os_str().is_empty() {
             return Err(invalid("recording.dir", "must not be empty"));
         }
+        let s3_set = self.s3_bucket.is_some()
+            || self.s3_prefix.is_some()
+            || self.s3_region.is_some()
+            || self.s3_endpoint.is_some()
+            || self.s3_allow_http.is_some();
+        let backend = match self.storage.as_deref().unwrap_or("local") {
+            "local" if s3_set => {
+                return Err(invalid(
+                    "recording.storage",
+                    "s3_* settings need storage = \"s3\"",
+                ));
+            }
+            "local" => Backend::Local(dir.clone()),
+            "s3" => {
+                let s3 = S3Config {
+                    bucket: self.s3_bucket.filter(|b| !b.is_empty()).ok_or_else(|| {
+                        invalid("recording.s3_bucket", "required with storage = \"s3\"")
+                    })?,
+                    prefix: self
+                        .s3_prefix
+                        .unwrap_or_default()
+                        .trim_matches('/')
+                        .to_owned(),
+                    region: self.s3_region.filter(|r| !r.is_empty()),
+                    endpoint: self.s3_endpoint.filter(|e| !e.is_empty()),
+                    allow_http: self.s3_allow_http.unwrap_or(false),
+                };
+                // The settings are checked now (no request is made).
+                s3.build()
+                    .map_err(|e| invalid("recording.storage", &e.to_string()))?;
+                Backend::S3(s3)
+            }
+            _ => return Err(invalid("recording.storage", "is \"local\" or \"s3\"")),
+        };
         Ok(RecordingConfig {
             enabled: self.enabled.unwrap_or(false),
             dir,
+            backend,
             chunk_ms,
             queue_packets,
             retention: (days > 0).then(|| Duration::from_secs(u64::from(days) * 86_400)),
@@ -94,6 +145,7 @@ mod tests {
         let c = RawRecording::default().validate(Path::new("/d")).unwrap();
         assert!(!c.enabled);
         assert_eq!(c.dir, PathBuf::from("/d/recordings"));
+        assert_eq!(c.backend, Backend::Local(PathBuf::from("/d/recordings")));
         assert_eq!(c.chunk_ms, 3000);
         assert_eq!(c.retention, Some(Duration::from_secs(90 * 86_400)));
         let keep = RawRecording {
@@ -114,11 +166,48 @@ mod tests {
                 sweep_interval_secs: Some(0),
                 ..Default::default()
             },
+            RawRecording {
+                storage: Some("ftp".into()),
+                ..Default::default()
+            },
+            RawRecording {
+                storage: Some("s3".into()),
+                ..Default::default()
+            },
+            RawRecording {
+                s3_bucket: Some("b".into()),
+                ..Default::default()
+            },
         ] {
             assert!(matches!(
                 bad.validate(Path::new("/d")),
                 Err(ConfigError::Invalid { .. })
             ));
         }
+    }
+
+    #[test]
+    fn s3_storage_is_configured_with_a_bucket() {
+        let c = RawRecording {
+            storage: Some("s3".into()),
+            s3_bucket: Some("hushpay-recordings".into()),
+            s3_prefix: Some("/calls/".into()),
+            s3_region: Some("eu-west-1".into()),
+            s3_endpoint: Some("http://127.0.0.1:9000".into()),
+            s3_allow_http: Some(true),
+            ..Default::default()
+        }
+        .validate(Path::new("/d"))
+        .unwrap();
+        assert_eq!(
+            c.backend,
+            Backend::S3(S3Config {
+                bucket: "hushpay-recordings".into(),
+                prefix: "calls".into(),
+                region: Some("eu-west-1".into()),
+                endpoint: Some("http://127.0.0.1:9000".into()),
+                allow_http: true,
+            })
+        );
     }
 }

@@ -1,15 +1,18 @@
-//! Reading recordings back: load and verify the signed metadata, unwrap the recording key
-//! through the vault, decrypt every track (a cut file decrypts up to its last complete chunk
-//! and says so; a changed or reordered chunk is an error), decode Opus onto the recording
-//! clock and mix: stereo (patient left, agent right) or one channel per track, as WAV or
-//! Ogg Opus. Paused time is silence, so the timeline stays true.
-
-use std::path::PathBuf;
+//! Reading recordings back, on any node: find the recording in the store's index, load and
+//! verify the signed metadata from the object store, unwrap the recording key through the
+//! vault, put each track file together from its header and chunk objects and decrypt it (a
+//! cut track decrypts up to its last complete chunk and says so; a changed, reordered or
+//! missing chunk is an error), decode Opus onto the recording clock and mix: stereo (patient
+//! left, agent right) or one channel per track, as WAV or Ogg Opus. Paused time is silence,
+//! so the timeline stays true.
 
 use hushpay_media::opus_codec::Decoder;
 use hushpay_recording::{DecodedTrack, Metadata, RecordingError, SignedMetadata, TrackInfo};
+use hushpay_store::{StoreError, TenantId};
 use hushpay_vault::VaultError;
+use object_store::path::Path as ObjectPath;
 
+use super::objects::{Backend, StorageError};
 use super::{Recorder, files, keys};
 
 /// Sample rate of exports (wideband: what browsers send, see docs/recording.md).
@@ -30,7 +33,9 @@ pub enum ExportError {
     #[error("recording key: {0}")]
     Vault(#[from] VaultError),
     #[error("recording storage: {0}")]
-    Io(#[from] std::io::Error),
+    Storage(#[from] StorageError),
+    #[error("recording index: {0}")]
+    Index(#[from] StoreError),
 }
 
 /// A decrypted recording.
@@ -40,20 +45,47 @@ pub struct Decrypted {
     pub tracks: Vec<(TrackInfo, DecodedTrack)>,
 }
 
-/// Loads metadata and checks its signature: (signed metadata, signature valid).
+/// Loads metadata and checks its signature: (signed metadata, signature valid). A recording
+/// the index does not hold is not found, whatever the object store has.
 pub async fn metadata(
     recorder: &Recorder,
     tenant: &str,
     id: &str,
 ) -> Result<(SignedMetadata, bool), ExportError> {
-    let dir = dir(recorder, tenant, id)?;
-    let signed = match files::read_metadata(&dir).await {
-        Ok(s) => s,
-        Err(_) if !tokio::fs::try_exists(&dir).await.unwrap_or(false) => {
-            return Err(ExportError::NotFound);
-        }
-        Err(e) => return Err(ExportError::Corrupt(e)),
-    };
+    let prefix = prefix(tenant, id)?;
+    if recorder
+        .vault()
+        .store()
+        .recording(&TenantId::new(tenant), id)
+        .await?
+        .is_none()
+    {
+        return Err(ExportError::NotFound);
+    }
+    indexed_metadata(recorder, tenant, id, &prefix).await
+}
+
+/// [`metadata`] of a recording the caller found in the index already (a list).
+pub async fn listed_metadata(
+    recorder: &Recorder,
+    tenant: &str,
+    id: &str,
+) -> Result<(SignedMetadata, bool), ExportError> {
+    indexed_metadata(recorder, tenant, id, &prefix(tenant, id)?).await
+}
+
+async fn indexed_metadata(
+    recorder: &Recorder,
+    tenant: &str,
+    id: &str,
+    prefix: &ObjectPath,
+) -> Result<(SignedMetadata, bool), ExportError> {
+    let bytes = recorder
+        .objects()
+        .get(&files::metadata_key(prefix))
+        .await?
+        .ok_or_else(|| ExportError::Corrupt("metadata missing".into()))?;
+    let signed = SignedMetadata::parse(&bytes).map_err(|e| ExportError::Corrupt(e.to_string()))?;
     let key = keys::metadata_key(recorder.vault(), tenant)?;
     let ok = signed.verify(&key).is_ok()
         && signed.metadata.recording_id == id
@@ -61,8 +93,54 @@ pub async fn metadata(
     Ok((signed, ok))
 }
 
-fn dir(recorder: &Recorder, tenant: &str, id: &str) -> Result<PathBuf, ExportError> {
-    files::recording_dir(&recorder.config().dir, tenant, id).ok_or(ExportError::NotFound)
+fn prefix(tenant: &str, id: &str) -> Result<ObjectPath, ExportError> {
+    files::recording_prefix(tenant, id).ok_or(ExportError::NotFound)
+}
+
+/// The bytes of one track file: its header object followed by its chunk objects in index
+/// order (or the former layout's whole file). `None` when the writer never wrote its header.
+/// A chunk missing before the last one makes the track damaged, not cut.
+pub async fn track_bytes(
+    recorder: &Recorder,
+    tenant: &str,
+    id: &str,
+    track: &str,
+) -> Result<Option<Vec<u8>>, ExportError> {
+    let prefix = prefix(tenant, id)?;
+    let unsafe_name = || ExportError::Corrupt("unsafe track name".into());
+    let objects = recorder.objects();
+    // Only a local directory can hold recordings of the former layout.
+    if matches!(objects.backend(), Backend::Local(_)) {
+        let legacy = files::legacy_track_key(&prefix, track).ok_or_else(unsafe_name)?;
+        if let Some(whole) = objects.get(&legacy).await? {
+            return Ok(Some(whole.to_vec()));
+        }
+    }
+    let track_prefix = files::track_prefix(&prefix, track).ok_or_else(unsafe_name)?;
+    let Some(header) = objects.get(&files::header_key(&track_prefix)).await? else {
+        return Ok(None);
+    };
+    let mut indices: Vec<u64> = objects
+        .list(&track_prefix)
+        .await?
+        .iter()
+        .filter_map(|k| k.filename().and_then(files::chunk_index))
+        .collect();
+    indices.sort_unstable();
+    let mut out = header.to_vec();
+    for (expected, index) in indices.into_iter().enumerate() {
+        if index != expected as u64 {
+            return Err(ExportError::Corrupt(format!(
+                "track {track}: chunk {expected} is missing (chunk {index} exists)"
+            )));
+        }
+        // A chunk deleted between the listing and here is a cut like any other.
+        let Some(chunk) = objects.get(&files::chunk_key(&track_prefix, index)).await? else {
+            break;
+        };
+        out.extend_from_slice(&chunk);
+    }
+    Ok(Some(out))
 }
 
 /// Decrypts every track of a recording whose metadata verifies.
@@ -75,16 +153,11 @@ pub async fn decrypt(
     if !ok {
         return Err(ExportError::Tampered);
     }
-    let dir = dir(recorder, tenant, id)?;
     let mut tracks = Vec::new();
     for info in &signed.metadata.tracks {
-        let path = files::track_file(&dir, &info.track)
-            .ok_or_else(|| ExportError::Corrupt("unsafe track name".into()))?;
-        let bytes = match tokio::fs::read(&path).await {
-            Ok(b) => b,
-            // The writer never got to create it (the recording ended at once).
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e.into()),
+        // `None`: the writer never got to write it (the recording ended at once).
+        let Some(bytes) = track_bytes(recorder, tenant, id, &info.track).await? else {
+            continue;
         };
         let track = decrypt_track(recorder, tenant, id, &bytes).await?;
         if track.header.track != info.track {

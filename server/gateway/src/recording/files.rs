@@ -1,16 +1,30 @@
-//! Where recordings live: `<dir>/<tenant>/<recording id>/` holds `metadata.json` (signed,
-//! replaced atomically: temporary file, fsync, rename, fsync of the directory) and one
-//! `<track>.hprec` per track (appended and fsync'd chunk by chunk). Directories are created
-//! 0700, files 0600. Ids and names are checked before they touch a path.
+//! The layout of recordings in the object store ([`super::objects`]): under
+//! `<tenant>/<recording id>/`,
+//!
+//! * `metadata.json`: the signed metadata, replaced whole at every change;
+//! * `<track>/header.hprec`: the track file's plaintext header;
+//! * `<track>/chunk-<index, 10 digits>.hprec`: one object per sealed chunk
+//!   (`length || ciphertext`, exactly the bytes the former layout appended to the track
+//!   file), written as the chunk is sealed.
+//!
+//! The header followed by the chunks in index order is the track file that
+//! `hushpay_recording::read_track` reads. Recordings of the former layout, one appended
+//! `<track>.hprec` file per track, are still read. On the local backend the object store is
+//! `recording.dir`, so the directories are the same as before (0700, files 0600). Ids and
+//! names are checked before they make a key.
 
 use std::path::{Path, PathBuf};
 
-use hushpay_recording::SignedMetadata;
+use object_store::path::Path as ObjectPath;
 
-/// The metadata file name.
+/// The metadata object's name.
 pub const METADATA_FILE: &str = "metadata.json";
-/// The track file extension.
+/// The extension of track objects (and of the former layout's track files).
 pub const TRACK_EXT: &str = "hprec";
+/// The name of a track's header object.
+pub const HEADER_OBJECT: &str = "header.hprec";
+/// Chunk objects are `chunk-` + the index in ten digits + `.hprec`.
+const CHUNK_PREFIX: &str = "chunk-";
 
 /// True for `rec_` + 24 base62 characters.
 pub fn valid_recording_id(id: &str) -> bool {
@@ -27,14 +41,50 @@ pub fn safe_component(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
-/// The directory of one recording.
+/// The directory of one recording (local backend).
 pub fn recording_dir(root: &Path, tenant: &str, id: &str) -> Option<PathBuf> {
     (safe_component(tenant) && valid_recording_id(id)).then(|| root.join(tenant).join(id))
 }
 
-/// The file of one track.
-pub fn track_file(dir: &Path, track: &str) -> Option<PathBuf> {
-    safe_component(track).then(|| dir.join(format!("{track}.{TRACK_EXT}")))
+/// The key prefix of one recording.
+pub fn recording_prefix(tenant: &str, id: &str) -> Option<ObjectPath> {
+    (safe_component(tenant) && valid_recording_id(id)).then(|| ObjectPath::from_iter([tenant, id]))
+}
+
+/// The metadata object of the recording at `prefix`.
+pub fn metadata_key(prefix: &ObjectPath) -> ObjectPath {
+    prefix.child(METADATA_FILE)
+}
+
+/// The key prefix of one track of the recording at `prefix`.
+pub fn track_prefix(prefix: &ObjectPath, track: &str) -> Option<ObjectPath> {
+    safe_component(track).then(|| prefix.child(track))
+}
+
+/// The header object of the track at `track_prefix`.
+pub fn header_key(track_prefix: &ObjectPath) -> ObjectPath {
+    track_prefix.child(HEADER_OBJECT)
+}
+
+/// The object of chunk `index` of the track at `track_prefix`.
+pub fn chunk_key(track_prefix: &ObjectPath, index: u64) -> ObjectPath {
+    track_prefix.child(format!("{CHUNK_PREFIX}{index:010}.{TRACK_EXT}"))
+}
+
+/// The chunk index of a chunk object's name.
+pub fn chunk_index(name: &str) -> Option<u64> {
+    let digits = name
+        .strip_prefix(CHUNK_PREFIX)?
+        .strip_suffix(TRACK_EXT)?
+        .strip_suffix('.')?;
+    (digits.len() == 10 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// The former layout's whole track file of the recording at `prefix`.
+pub fn legacy_track_key(prefix: &ObjectPath, track: &str) -> Option<ObjectPath> {
+    safe_component(track).then(|| prefix.child(format!("{track}.{TRACK_EXT}")))
 }
 
 /// Creates `dir` (and parents) with mode 0700.
@@ -51,38 +101,7 @@ pub async fn sync_dir(dir: &Path) -> std::io::Result<()> {
     tokio::fs::File::open(dir).await?.sync_all().await
 }
 
-/// A new file (refused if it exists), mode 0600.
-pub async fn create_private_file(path: &Path) -> std::io::Result<tokio::fs::File> {
-    let mut o = tokio::fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    o.mode(0o600);
-    o.open(path).await
-}
-
-/// Replaces `dir/metadata.json` atomically and durably.
-pub async fn write_metadata(dir: &Path, signed: &SignedMetadata) -> std::io::Result<()> {
-    use tokio::io::AsyncWriteExt;
-    let json = signed.to_json().map_err(std::io::Error::other)?;
-    let tmp = dir.join(format!(".{METADATA_FILE}.tmp"));
-    let _ = tokio::fs::remove_file(&tmp).await;
-    let mut f = create_private_file(&tmp).await?;
-    f.write_all(&json).await?;
-    f.sync_all().await?;
-    drop(f);
-    tokio::fs::rename(&tmp, dir.join(METADATA_FILE)).await?;
-    sync_dir(dir).await
-}
-
-/// Reads `dir/metadata.json` (the signature is not checked here).
-pub async fn read_metadata(dir: &Path) -> Result<SignedMetadata, String> {
-    let bytes = tokio::fs::read(dir.join(METADATA_FILE))
-        .await
-        .map_err(|e| format!("metadata unreadable: {}", e.kind()))?;
-    SignedMetadata::parse(&bytes).map_err(|e| e.to_string())
-}
-
-/// The recording directories of `tenant` (ids only, unsorted).
+/// The recording directories of `tenant` under a local `root` (ids only, unsorted).
 pub async fn recording_ids(root: &Path, tenant: &str) -> std::io::Result<Vec<String>> {
     if !safe_component(tenant) {
         return Ok(Vec::new());
@@ -103,7 +122,7 @@ pub async fn recording_ids(root: &Path, tenant: &str) -> std::io::Result<Vec<Str
     Ok(out)
 }
 
-/// Every tenant directory under `root`.
+/// Every tenant directory under a local `root`.
 pub async fn tenants(root: &Path) -> std::io::Result<Vec<String>> {
     let mut out = Vec::new();
     let mut rd = match tokio::fs::read_dir(root).await {
@@ -123,6 +142,7 @@ pub async fn tenants(root: &Path) -> std::io::Result<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -142,8 +162,37 @@ mod tests {
         }
         for bad in ["", ".", "..", "a/b", "a\0b", &"x".repeat(129)] {
             assert!(recording_dir(root, bad, &good).is_none(), "{bad:?}");
-            assert!(track_file(root, bad).is_none(), "{bad:?}");
         }
-        assert!(track_file(root, "patient-par_1").is_some());
+        for bad in ["", ".", "..", "a/b"] {
+            assert!(recording_prefix(bad, &good).is_none(), "{bad:?}");
+            let p = recording_prefix("ten_x", &good).unwrap();
+            assert!(track_prefix(&p, bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn keys_keep_the_directory_layout_and_chunk_names_round_trip() {
+        let id = format!("rec_{}", "A".repeat(24));
+        let p = recording_prefix("ten_x", &id).unwrap();
+        assert_eq!(
+            metadata_key(&p).as_ref(),
+            format!("ten_x/{id}/metadata.json")
+        );
+        let t = track_prefix(&p, "patient-par_1").unwrap();
+        assert_eq!(
+            header_key(&t).as_ref(),
+            format!("ten_x/{id}/patient-par_1/header.hprec")
+        );
+        let c = chunk_key(&t, 42);
+        assert_eq!(c.filename(), Some("chunk-0000000042.hprec"));
+        assert_eq!(chunk_index("chunk-0000000042.hprec"), Some(42));
+        for bad in [
+            "chunk-42.hprec",
+            "chunk-00000000x2.hprec",
+            "header.hprec",
+            "chunk-0000000042.hprec#1",
+        ] {
+            assert_eq!(chunk_index(bad), None, "{bad}");
+        }
     }
 }

@@ -1,16 +1,19 @@
-//! A recording's metadata task: it sets the recording up (directory, recording key wrapped by
-//! the vault, first signed metadata) and tells the track writers when they may start, then
-//! keeps `metadata.json` in step with every track and pause window, signed each time.
+//! A recording's metadata task: it sets the recording up (recording key wrapped by the vault,
+//! the recording indexed in the store so every node finds it, first signed metadata) and
+//! tells the track writers when they may start, then keeps `metadata.json` in step with every
+//! track and pause window, signed each time.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use hushpay_recording::metadata::METADATA_VERSION;
 use hushpay_recording::{Metadata, PauseWindow, RecordingKey, SignedMetadata, TrackInfo};
+use hushpay_store::{RecordingRecord, TenantId};
 use hushpay_vault::Vault;
+use object_store::path::Path as ObjectPath;
 use tokio::sync::{mpsc, watch};
 
+use super::objects::Containers;
 use super::{files, keys};
 use crate::metrics::Metrics;
 
@@ -52,7 +55,9 @@ pub enum MetaEvent {
 pub struct MetaCtx {
     pub vault: Arc<Vault>,
     pub metrics: Arc<Metrics>,
-    pub dir: PathBuf,
+    /// The recording's key prefix.
+    pub prefix: ObjectPath,
+    pub objects: Arc<Containers>,
     pub key: RecordingKey,
     pub metadata: Metadata,
     pub setup: watch::Sender<Setup>,
@@ -106,7 +111,8 @@ pub async fn run(ctx: MetaCtx, mut rx: mpsc::UnboundedReceiver<MetaEvent>) {
     let MetaCtx {
         vault,
         metrics,
-        dir,
+        prefix,
+        objects,
         key,
         mut metadata,
         setup,
@@ -114,12 +120,20 @@ pub async fn run(ctx: MetaCtx, mut rx: mpsc::UnboundedReceiver<MetaEvent>) {
     let id = metadata.recording_id.clone();
     let tenant = metadata.tenant.clone();
     let ready = async {
-        files::create_private_dir(&dir).await?;
-        if let Some(parent) = dir.parent() {
-            files::sync_dir(parent).await?;
-        }
         let (key_version, wrapped_key) = keys::wrap(&vault, &tenant, &id, &key).await?;
-        write(&vault, &dir, &metadata).await?;
+        // Indexed before anything is written: no object exists that the retention sweep
+        // cannot find.
+        vault
+            .store()
+            .insert_recording(&RecordingRecord {
+                tenant: TenantId::new(tenant.as_str()),
+                id: id.clone(),
+                room: metadata.room.clone(),
+                started_at_ms: metadata.started_at_unix_ms,
+                deletion_audited: false,
+            })
+            .await?;
+        write(&vault, &objects, &prefix, &metadata).await?;
         anyhow::Ok(Setup::Ready {
             key_version,
             wrapped_key: wrapped_key.into(),
@@ -151,7 +165,7 @@ pub async fn run(ctx: MetaCtx, mut rx: mpsc::UnboundedReceiver<MetaEvent>) {
             _ => {}
         }
         apply(&mut metadata, event);
-        if ok && let Err(e) = write(&vault, &dir, &metadata).await {
+        if ok && let Err(e) = write(&vault, &objects, &prefix, &metadata).await {
             metrics
                 .recording
                 .write_errors
@@ -164,10 +178,17 @@ pub async fn run(ctx: MetaCtx, mut rx: mpsc::UnboundedReceiver<MetaEvent>) {
     }
 }
 
-async fn write(vault: &Vault, dir: &std::path::Path, m: &Metadata) -> anyhow::Result<()> {
+async fn write(
+    vault: &Vault,
+    objects: &Containers,
+    prefix: &ObjectPath,
+    m: &Metadata,
+) -> anyhow::Result<()> {
     let key = keys::metadata_key(vault, &m.tenant)?;
     let signed = SignedMetadata::sign(&key, m.clone())?;
-    files::write_metadata(dir, &signed).await?;
+    objects
+        .put(&files::metadata_key(prefix), signed.to_json()?)
+        .await?;
     Ok(())
 }
 

@@ -11,14 +11,19 @@
 //!   anyone can ask the patient for a field. Terminal states reopen it;
 //! * agents pause and resume by hand (signalling message `recording`), rooms may require
 //!   consent first; every pause and resume is audited;
-//! * [`export`]: decrypt, decode, mix to WAV or Ogg Opus; [`retention`]: the sweeper;
-//!   [`files`]: where recordings live; [`keys`]: wrapping and signing keys.
+//! * [`export`]: decrypt, decode, mix to WAV or Ogg Opus; [`retention`]: the sweeper (one
+//!   node at a time per recording, leased in the store); [`keys`]: wrapping and signing keys;
+//! * [`objects`]: the object store that holds the containers (a local directory, or an
+//!   S3-compatible bucket shared by the nodes of a cluster); [`files`]: their layout in it.
+//!   Every recording is indexed in the store ([`hushpay_store::RecordingRecord`]), so any
+//!   node lists, verifies, exports and sweeps what any node wrote.
 
 pub mod config;
 pub mod export;
 pub mod files;
 pub mod keys;
 pub mod meta;
+pub mod objects;
 pub mod ogg;
 pub mod pause;
 pub mod retention;
@@ -26,7 +31,6 @@ pub mod track;
 pub mod windows;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Instant;
@@ -35,6 +39,7 @@ use hushpay_auth::Role;
 use hushpay_media::rtp::RtpPacket;
 use hushpay_recording::{RecordedPacket, RecordingKey, TrackInfo};
 use hushpay_vault::Vault;
+use object_store::path::Path as ObjectPath;
 use tokio::sync::{mpsc, watch};
 
 use crate::metrics::Metrics;
@@ -59,6 +64,8 @@ pub const AUDIT_RESUME: &str = "recording.resume";
 pub struct Recorder {
     config: RecordingConfig,
     vault: Arc<Vault>,
+    /// Where the containers are written and read.
+    objects: Arc<objects::Containers>,
     /// Where pauses and resumes are audited (the vault's log).
     audit: Arc<dyn PauseAudit>,
     metrics: Arc<Metrics>,
@@ -85,7 +92,8 @@ struct Active {
     room_ptr: usize,
     started: Instant,
     key: RecordingKey,
-    dir: PathBuf,
+    /// The recording's key prefix in the object store.
+    prefix: ObjectPath,
     tracks: HashMap<String, mpsc::Sender<TrackMsg>>,
     meta: mpsc::UnboundedSender<MetaEvent>,
     setup: watch::Receiver<Setup>,
@@ -107,6 +115,7 @@ impl Active {
 impl Recorder {
     pub fn new(config: RecordingConfig, vault: Arc<Vault>, metrics: Arc<Metrics>) -> Self {
         Self {
+            objects: Arc::new(objects::Containers::new(config.backend.clone())),
             config,
             audit: Arc::clone(&vault) as Arc<dyn PauseAudit>,
             vault,
@@ -147,6 +156,11 @@ impl Recorder {
 
     pub fn vault(&self) -> &Arc<Vault> {
         &self.vault
+    }
+
+    /// The object store of the recording containers.
+    pub fn objects(&self) -> &objects::Containers {
+        &self.objects
     }
 
     /// Audits pauses and resumes to `audit` instead of the vault's log (tests use a log
@@ -190,21 +204,19 @@ impl Recorder {
     fn start(&self, room: &Room, room_ptr: usize) -> Active {
         let id = format!("rec_{}", crate::ids::base62(24));
         let key = keys::fresh_key();
-        let dir = files::recording_dir(&self.config.dir, &room.key.tenant, &id)
-            .unwrap_or_else(|| self.config.dir.join("invalid"));
+        let prefix = files::recording_prefix(&room.key.tenant, &id);
         let (setup_tx, setup_rx) = watch::channel(Setup::Pending);
         let (meta_tx, meta_rx) = mpsc::unbounded_channel();
         let metadata = meta::new_metadata(&id, &room.key.tenant, &room.key.name, unix_ms());
-        if files::recording_dir(&self.config.dir, &room.key.tenant, &id).is_none() {
-            setup_tx.send_replace(Setup::Failed);
-        } else {
+        if let Some(prefix) = prefix.clone() {
             let live = Arc::clone(&self.live);
             live.fetch_add(1, Ordering::AcqRel);
             let task = meta::run(
                 meta::MetaCtx {
                     vault: Arc::clone(&self.vault),
                     metrics: Arc::clone(&self.metrics),
-                    dir: dir.clone(),
+                    prefix,
+                    objects: Arc::clone(&self.objects),
                     key: key.clone(),
                     metadata,
                     setup: setup_tx,
@@ -215,6 +227,9 @@ impl Recorder {
                 task.await;
                 live.fetch_sub(1, Ordering::AcqRel);
             });
+        } else {
+            // A tenant id that cannot be a key: nothing is recorded.
+            setup_tx.send_replace(Setup::Failed);
         }
         self.metrics
             .recording
@@ -226,7 +241,7 @@ impl Recorder {
             room_ptr,
             started: Instant::now(),
             key,
-            dir,
+            prefix: prefix.unwrap_or_default(),
             tracks: HashMap::new(),
             meta: meta_tx,
             setup: setup_rx,
@@ -261,7 +276,8 @@ impl Recorder {
                 track,
                 role: role_name,
                 participant: participant.to_owned(),
-                dir: rec.dir.clone(),
+                prefix: rec.prefix.clone(),
+                objects: Arc::clone(&self.objects),
                 key: rec.key.clone(),
                 started: rec.started,
                 chunk_ms: self.config.chunk_ms,

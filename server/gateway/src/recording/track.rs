@@ -1,18 +1,19 @@
 //! One track's writer task: packets from the forwarder's tap arrive on a bounded channel; the
-//! task seals a chunk every `chunk_ms` (and at a pause, and at the end) and appends it to the
-//! track file with `fsync` before going on, so a `kill -9` loses at most the open chunk.
+//! task seals a chunk every `chunk_ms` (and at a pause, and at the end) and writes it as its
+//! own object (durable before the task goes on), so a `kill -9` loses at most the open
+//! chunk, and every node can read what was written up to then.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use hushpay_recording::{RecordedPacket, RecordingKey, TrackHeader, TrackWriter};
-use tokio::io::AsyncWriteExt;
+use object_store::path::Path as ObjectPath;
 use tokio::sync::{mpsc, watch};
 
 use super::files;
 use super::meta::{MetaEvent, Setup};
+use super::objects::Containers;
 use crate::metrics::Metrics;
 
 /// What the tap sends a track writer.
@@ -32,7 +33,9 @@ pub struct TrackCtx {
     pub track: String,
     pub role: &'static str,
     pub participant: String,
-    pub dir: PathBuf,
+    /// The recording's key prefix.
+    pub prefix: ObjectPath,
+    pub objects: Arc<Containers>,
     pub key: RecordingKey,
     pub started: Instant,
     pub chunk_ms: u32,
@@ -100,12 +103,10 @@ async fn write(ctx: &mut TrackCtx, rx: &mut mpsc::Receiver<TrackMsg>) -> anyhow:
         chunk_ms: ctx.chunk_ms,
     };
     let (mut writer, head) = TrackWriter::new(&ctx.key, &header)?;
-    let path = files::track_file(&ctx.dir, &ctx.track)
+    let track = files::track_prefix(&ctx.prefix, &ctx.track)
         .ok_or_else(|| anyhow::anyhow!("unsafe track name"))?;
-    let mut file = files::create_private_file(&path).await?;
-    file.write_all(&head).await?;
-    file.sync_all().await?;
-    files::sync_dir(&ctx.dir).await?;
+    ctx.objects.put(&files::header_key(&track), head).await?;
+    let mut index = 0u64;
     loop {
         let due = writer
             .poll_timeout()
@@ -119,11 +120,11 @@ async fn write(ctx: &mut TrackCtx, rx: &mut mpsc::Receiver<TrackMsg>) -> anyhow:
             () = sleep_until(due) => writer.tick(clock_ms(ctx.started, Instant::now()))?,
         };
         if let Some(bytes) = sealed {
-            append(ctx, &mut file, &bytes).await?;
+            put_chunk(ctx, &track, &mut index, bytes).await?;
         }
     }
     let last = writer.finish()?;
-    append(ctx, &mut file, &last).await?;
+    put_chunk(ctx, &track, &mut index, last).await?;
     Ok(writer.chunks())
 }
 
@@ -134,11 +135,20 @@ async fn sleep_until(due: Option<Instant>) {
     }
 }
 
-async fn append(ctx: &TrackCtx, file: &mut tokio::fs::File, bytes: &[u8]) -> std::io::Result<()> {
-    file.write_all(bytes).await?;
-    file.sync_data().await?;
+/// Writes sealed chunk `index` as its object and moves `index` on.
+async fn put_chunk(
+    ctx: &TrackCtx,
+    track: &ObjectPath,
+    index: &mut u64,
+    bytes: Vec<u8>,
+) -> Result<(), super::objects::StorageError> {
+    let len = bytes.len() as u64;
+    ctx.objects
+        .put(&files::chunk_key(track, *index), bytes)
+        .await?;
+    *index += 1;
     let m = &ctx.metrics.recording;
     m.chunks.fetch_add(1, Ordering::Relaxed);
-    m.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+    m.bytes.fetch_add(len, Ordering::Relaxed);
     Ok(())
 }

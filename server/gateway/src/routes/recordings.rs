@@ -1,6 +1,7 @@
 //! The recording API (docs/recording.md): a tenant API key sees the tenant's recordings; a
 //! supervisor token with `canViewRecordings` sees the recordings of its token's room. Every
-//! audio export is audited first (audit or deny).
+//! audio export is audited first (audit or deny). Every node answers for every recording:
+//! lists come from the store's index, metadata and tracks from the object store.
 //!
 //! * `GET /v1/recordings?room=NAME` — list (newest first);
 //! * `GET /v1/recordings/{id}` — signed metadata, whether the signature verifies, and each
@@ -77,6 +78,7 @@ fn error(e: ExportError) -> ApiError {
             "the recording's signed metadata does not verify; it was changed after recording",
         ),
         ExportError::Corrupt(m) => ApiError::new(StatusCode::CONFLICT, "recording_damaged", m),
+        ExportError::Index(e) => e.into(),
         other => ApiError::internal("recording", &other),
     }
 }
@@ -167,20 +169,26 @@ pub async fn list(
         ));
     }
     let room = room.map(str::to_owned).or_else(|| a.room.clone());
-    let ids = files::recording_ids(&state.recorder.config().dir, &a.tenant)
-        .await
-        .map_err(|e| ApiError::internal("recording list", &e))?;
+    let indexed = state
+        .store
+        .recordings(
+            &TenantId::new(a.tenant.as_str()),
+            room.as_deref(),
+            MAX_LISTED,
+        )
+        .await?;
     let mut out = Vec::new();
-    for id in ids {
-        let Ok((signed, ok)) = export::metadata(&state.recorder, &a.tenant, &id).await else {
+    for r in indexed {
+        let Ok((signed, ok)) = export::listed_metadata(&state.recorder, &a.tenant, &r.id).await
+        else {
             continue;
         };
+        // The signed room decides (an index row is not signed).
         if room.as_ref().is_none_or(|r| *r == signed.metadata.room) {
             out.push((signed.metadata.started_at_unix_ms, summary(&signed, ok)));
         }
     }
     out.sort_by_key(|x| std::cmp::Reverse(x.0));
-    out.truncate(MAX_LISTED);
     Ok(Json(
         json!({"recordings": out.into_iter().map(|(_, v)| v).collect::<Vec<_>>()}),
     ))
@@ -194,26 +202,28 @@ pub async fn show(
     let a = access(&caller)?;
     let (signed, ok) = visible(&state, &a, &id).await?;
     let mut integrity = Vec::new();
-    let dir =
-        files::recording_dir(&state.recorder.config().dir, &a.tenant, &id).ok_or_else(not_found)?;
     for t in &signed.metadata.tracks {
-        let Some(path) = files::track_file(&dir, &t.track) else {
-            continue;
-        };
-        let status = match tokio::fs::read(&path).await {
-            Err(_) => json!({"track": t.track, "status": "missing"}),
-            Ok(bytes) => match export::decrypt_track(&state.recorder, &a.tenant, &id, &bytes).await
-            {
-                Ok(d) => match d.truncated {
-                    None => {
-                        json!({"track": t.track, "status": "complete", "chunks": d.chunks, "packets": d.packets.len()})
+        let status = match export::track_bytes(&state.recorder, &a.tenant, &id, &t.track).await {
+            Ok(None) => json!({"track": t.track, "status": "missing"}),
+            Err(e @ (ExportError::Corrupt(_) | ExportError::NotFound)) => {
+                json!({"track": t.track, "status": "damaged", "detail": e.to_string()})
+            }
+            Err(e) => return Err(error(e)),
+            Ok(Some(bytes)) => {
+                match export::decrypt_track(&state.recorder, &a.tenant, &id, &bytes).await {
+                    Ok(d) => match d.truncated {
+                        None => {
+                            json!({"track": t.track, "status": "complete", "chunks": d.chunks, "packets": d.packets.len()})
+                        }
+                        Some(cut) => {
+                            json!({"track": t.track, "status": "truncated", "chunks": d.chunks, "packets": d.packets.len(), "detail": cut.to_string()})
+                        }
+                    },
+                    Err(e) => {
+                        json!({"track": t.track, "status": "damaged", "detail": e.to_string()})
                     }
-                    Some(cut) => {
-                        json!({"track": t.track, "status": "truncated", "chunks": d.chunks, "packets": d.packets.len(), "detail": cut.to_string()})
-                    }
-                },
-                Err(e) => json!({"track": t.track, "status": "damaged", "detail": e.to_string()}),
-            },
+                }
+            }
         };
         integrity.push(status);
     }

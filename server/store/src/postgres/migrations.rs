@@ -178,6 +178,22 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE webhook_deliveries ADD COLUMN lease_owner TEXT;
     ALTER TABLE webhook_deliveries ADD COLUMN lease_until BIGINT;
     "#,
+    // 7: the recording index (containers live in an object store; any node lists, verifies,
+    // exports and sweeps them through this), with the retention sweepers' leases.
+    r#"
+    CREATE TABLE recordings (
+        tenant_id        TEXT NOT NULL REFERENCES tenants(id),
+        id               TEXT NOT NULL,
+        room             TEXT NOT NULL,
+        started_at_ms    BIGINT NOT NULL,
+        deletion_audited BOOLEAN NOT NULL DEFAULT FALSE,
+        lease_owner      TEXT,
+        lease_until      BIGINT,
+        PRIMARY KEY (tenant_id, id)
+    );
+    CREATE INDEX recordings_by_room ON recordings(tenant_id, room, started_at_ms);
+    CREATE INDEX recordings_by_start ON recordings(started_at_ms);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -26,6 +26,7 @@ mod convert;
 mod error;
 mod migrations;
 mod payments;
+mod recordings;
 mod rooms;
 mod scratch;
 mod url;
@@ -40,8 +41,8 @@ use tokio_postgres::{NoTls, Row};
 
 use crate::{
     ApiKeyId, ApiKeyRecord, AuditChainer, AuditRecord, ChatRecord, DataKeyRecord, DeliveryAttempt,
-    DeliveryLease, DeliveryRecord, OutboxEvent, PaymentRecord, RoomRecord, Store, StoreError,
-    Tenant, TenantId, TokenRecord, UnixTime, WebhookEndpointRecord,
+    DeliveryLease, DeliveryRecord, OutboxEvent, PaymentRecord, RecordingLease, RecordingRecord,
+    RoomRecord, Store, StoreError, Tenant, TenantId, TokenRecord, UnixTime, WebhookEndpointRecord,
 };
 
 pub use scratch::ScratchSchema;
@@ -514,6 +515,54 @@ impl Store for PgStore {
         at: UnixTime,
     ) -> Result<bool, StoreError> {
         rooms::end(self, tenant, name, at).await
+    }
+
+    async fn insert_recording(&self, recording: &RecordingRecord) -> Result<(), StoreError> {
+        recordings::insert(self, recording).await
+    }
+
+    async fn recording(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<RecordingRecord>, StoreError> {
+        recordings::get(self, tenant, id).await
+    }
+
+    async fn recordings(
+        &self,
+        tenant: &TenantId,
+        room: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RecordingRecord>, StoreError> {
+        recordings::list(self, tenant, room, limit).await
+    }
+
+    async fn claim_recordings_for_deletion(
+        &self,
+        lease: &RecordingLease,
+        started_before_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordingRecord>, StoreError> {
+        recordings::claim(self, lease, started_before_ms, limit).await
+    }
+
+    async fn mark_recording_deletion_audited(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        recordings::mark_audited(self, tenant, id, owner).await
+    }
+
+    async fn delete_recording(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        recordings::delete(self, tenant, id, owner).await
     }
 }
 

@@ -157,6 +157,21 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE webhook_deliveries ADD COLUMN lease_owner TEXT;
     ALTER TABLE webhook_deliveries ADD COLUMN lease_until INTEGER;
     "#,
+    // 7: the recording index, with the retention sweepers' leases (the PostgreSQL contract).
+    r#"
+    CREATE TABLE recordings (
+        tenant_id        TEXT NOT NULL REFERENCES tenants(id),
+        id               TEXT NOT NULL,
+        room             TEXT NOT NULL,
+        started_at_ms    INTEGER NOT NULL,
+        deletion_audited INTEGER NOT NULL DEFAULT 0 CHECK (deletion_audited IN (0, 1)),
+        lease_owner      TEXT,
+        lease_until      INTEGER,
+        PRIMARY KEY (tenant_id, id)
+    ) STRICT;
+    CREATE INDEX recordings_by_room ON recordings(tenant_id, room, started_at_ms);
+    CREATE INDEX recordings_by_start ON recordings(started_at_ms);
+    "#,
 ];
 
 /// The schema version this build writes.

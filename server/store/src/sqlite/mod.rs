@@ -7,6 +7,7 @@
 mod chat;
 mod migrations;
 mod payments;
+mod recordings;
 mod rooms;
 mod vault;
 
@@ -18,8 +19,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::{
     ApiKeyId, ApiKeyRecord, AuditChainer, AuditRecord, ChatRecord, DataKeyRecord, DeliveryAttempt,
-    DeliveryLease, DeliveryRecord, OutboxEvent, PaymentRecord, RoomRecord, Store, StoreError,
-    Tenant, TenantId, TokenRecord, UnixTime, WebhookEndpointRecord,
+    DeliveryLease, DeliveryRecord, OutboxEvent, PaymentRecord, RecordingLease, RecordingRecord,
+    RoomRecord, Store, StoreError, Tenant, TenantId, TokenRecord, UnixTime, WebhookEndpointRecord,
 };
 
 #[cfg(test)]
@@ -580,6 +581,64 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         let (t, name) = (tenant.clone(), name.to_owned());
         self.with(move |c| rooms::end(c, &t, &name, at)).await
+    }
+
+    async fn insert_recording(&self, recording: &RecordingRecord) -> Result<(), StoreError> {
+        let r = recording.clone();
+        self.with(move |c| recordings::insert(c, &r)).await
+    }
+
+    async fn recording(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<RecordingRecord>, StoreError> {
+        let (t, id) = (tenant.clone(), id.to_owned());
+        self.with(move |c| recordings::get(c, &t, &id)).await
+    }
+
+    async fn recordings(
+        &self,
+        tenant: &TenantId,
+        room: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RecordingRecord>, StoreError> {
+        let (t, room) = (tenant.clone(), room.map(str::to_owned));
+        self.with(move |c| recordings::list(c, &t, room.as_deref(), limit))
+            .await
+    }
+
+    async fn claim_recordings_for_deletion(
+        &self,
+        lease: &RecordingLease,
+        started_before_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordingRecord>, StoreError> {
+        let lease = lease.clone();
+        self.with(move |c| recordings::claim(c, &lease, started_before_ms, limit))
+            .await
+    }
+
+    async fn mark_recording_deletion_audited(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        let (t, id, owner) = (tenant.clone(), id.to_owned(), owner.to_owned());
+        self.with(move |c| recordings::mark_audited(c, &t, &id, &owner))
+            .await
+    }
+
+    async fn delete_recording(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        let (t, id, owner) = (tenant.clone(), id.to_owned(), owner.to_owned());
+        self.with(move |c| recordings::delete(c, &t, &id, &owner))
+            .await
     }
 }
 
