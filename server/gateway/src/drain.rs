@@ -17,7 +17,7 @@ pub async fn after(state: AppState, signal: impl Future<Output = ()>) {
     signal.await;
     state.sfu.start_draining();
     if let Some(cluster) = state.sfu.cluster()
-        && let Err(e) = cluster.heartbeat(true).await
+        && let Err(e) = cluster.heartbeat(&state.sfu).await
     {
         tracing::warn!(error = %e, "could not announce the drain to the cluster");
     }

@@ -32,6 +32,10 @@ pub struct NodeEntry {
     /// It takes no new rooms.
     #[serde(default)]
     pub draining: bool,
+    /// Its open rooms per tenant (as of its last renewal): the cluster-wide room limit sums
+    /// them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub rooms: std::collections::BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

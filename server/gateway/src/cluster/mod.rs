@@ -16,6 +16,8 @@
 //!   rooms (an audited pause) and takes no payment for them until both are back;
 //! * **nothing lost with a node** ([`reaper`]): the open payments of a dead node's rooms fail
 //!   `node_lost` (the digits keyed there died with it);
+//! * **limits**: a room's participant limit holds where the room is; the rooms a tenant may
+//!   have open count every node's rooms (each node's entry carries its count per tenant);
 //! * **drain**: a draining node sends new rooms to other nodes and keeps its calls.
 
 pub mod bus;
@@ -151,15 +153,32 @@ impl Cluster {
         &self.client
     }
 
-    /// Writes this node's directory entry now.
-    pub async fn heartbeat(&self, draining: bool) -> Result<(), ClusterError> {
+    /// Writes this node's directory entry now: whether it drains and its open rooms per
+    /// tenant.
+    pub async fn heartbeat(&self, sfu: &crate::sfu::Sfu) -> Result<(), ClusterError> {
+        let mut rooms = std::collections::BTreeMap::new();
+        for room in sfu.rooms.all() {
+            *rooms.entry(room.key.tenant.clone()).or_insert(0) += 1;
+        }
         self.directory
             .heartbeat(&NodeEntry {
                 node_id: self.config.node_id.clone(),
                 public_url: self.config.public_url.clone(),
-                draining,
+                draining: sfu.draining(),
+                rooms,
             })
             .await
+    }
+
+    /// Rooms `tenant` has open on the other live nodes (as of their last renewal, at most a
+    /// third of a lease old).
+    pub async fn rooms_elsewhere(&self, tenant: &str) -> Result<usize, ClusterError> {
+        let nodes = self.directory.live_nodes().await?;
+        Ok(nodes
+            .iter()
+            .filter(|n| n.node_id != self.config.node_id)
+            .filter_map(|n| n.rooms.get(tenant))
+            .sum())
     }
 }
 
@@ -191,7 +210,7 @@ pub async fn start(state: &AppState) -> Result<Option<Running>, ClusterError> {
         return Ok(None);
     };
     let cluster = Arc::new(Cluster::connect(config).await?);
-    cluster.heartbeat(state.sfu.draining()).await?;
+    cluster.heartbeat(&state.sfu).await?;
     let server = serve::subscribe(&cluster).await?;
     state.sfu.set_cluster(Arc::clone(&cluster));
     state
@@ -213,7 +232,7 @@ async fn heartbeats(cluster: Arc<Cluster>, state: AppState) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = cluster.heartbeat(state.sfu.draining()).await {
+        if let Err(e) = cluster.heartbeat(&state.sfu).await {
             tracing::warn!(error = %e, "cluster heartbeat failed");
         }
     }

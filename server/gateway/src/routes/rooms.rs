@@ -16,7 +16,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::cluster::Placement;
 use crate::cluster::bus::{Reply, Request};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, TenantKey};
@@ -110,12 +109,12 @@ pub async fn create(
             "this gateway is shutting down and opens no new room; try again",
         ));
     }
-    if let Some(cluster) = state.sfu.cluster() {
-        match cluster.place(&key, false).await {
-            Ok(Placement::Here) => {}
-            Ok(Placement::Elsewhere(_)) => return Err(room_exists()),
-            Err(e) => return Err(cluster_unavailable(&e)),
-        }
+    // In a cluster the room is placed here (its tenant's rooms on every node counted).
+    match state.sfu.place(&key).await {
+        Ok(()) => {}
+        Err(JoinError::Elsewhere(_)) => return Err(room_exists()),
+        Err(JoinError::TooManyRooms) => return Err(too_many_rooms()),
+        Err(e) => return Err(cluster_unavailable(&format!("{e:?}"))),
     }
     let tenant = tenant(&state, &tk).await?;
     let require = body.require_recording_consent;
@@ -131,11 +130,7 @@ pub async fn create(
             Ok((StatusCode::CREATED, Json(json!(room.view(ended_at)))))
         }
         Ok(None) => Err(room_exists()),
-        Err(JoinError::TooManyRooms) | Err(_) => Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_rooms",
-            "the tenant has too many open rooms",
-        )),
+        Err(_) => Err(too_many_rooms()),
     }
 }
 
@@ -188,6 +183,14 @@ fn with_node(mut view: Value, node: Option<&str>) -> Value {
         obj.insert("node".into(), json!(node));
     }
     view
+}
+
+fn too_many_rooms() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_rooms",
+        "the tenant has too many open rooms",
+    )
 }
 
 fn cluster_unavailable(e: &dyn std::fmt::Display) -> ApiError {

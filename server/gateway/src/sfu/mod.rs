@@ -141,9 +141,33 @@ impl Sfu {
         self.draining.store(true, Ordering::Release);
     }
 
+    /// A room about to open here counts against its tenant's limit with the tenant's rooms on
+    /// every other node (this node's own are counted when it opens). Over the limit the
+    /// placement is released and the join refused.
+    async fn within_cluster_room_limit(
+        &self,
+        cluster: &crate::cluster::Cluster,
+        key: &RoomKey,
+    ) -> Result<(), JoinError> {
+        let elsewhere = match cluster.rooms_elsewhere(&key.tenant).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "cluster room count unavailable; join refused");
+                return Err(JoinError::ClusterUnavailable);
+            }
+        };
+        if elsewhere + self.rooms.count_for(&key.tenant) >= self.config.max_rooms_per_tenant {
+            if let Err(e) = cluster.directory.release(key).await {
+                tracing::warn!(error = %e, "refused room's placement not released");
+            }
+            return Err(JoinError::TooManyRooms);
+        }
+        Ok(())
+    }
+
     /// Where a join for `key` goes when the room is not open here: here, another node, or
     /// nowhere (draining single node, or cut off from the cluster).
-    async fn place(&self, key: &RoomKey) -> Result<(), JoinError> {
+    pub async fn place(&self, key: &RoomKey) -> Result<(), JoinError> {
         if self.rooms.get(key).is_some() {
             return Ok(());
         }
@@ -155,7 +179,9 @@ impl Sfu {
             };
         };
         match cluster.place(key, self.draining()).await {
-            Ok(crate::cluster::Placement::Here) => Ok(()),
+            Ok(crate::cluster::Placement::Here) => {
+                self.within_cluster_room_limit(cluster, key).await
+            }
             Ok(crate::cluster::Placement::Elsewhere(node)) => {
                 Err(JoinError::Elsewhere(Box::new(node)))
             }

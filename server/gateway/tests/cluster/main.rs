@@ -10,6 +10,7 @@ mod harness;
 
 mod bus_loss;
 mod drain;
+mod limits;
 mod node_loss;
 mod nodes;
 mod three_nodes;

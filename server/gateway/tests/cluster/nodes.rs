@@ -103,6 +103,11 @@ impl Cluster {
     /// `n` nodes, `node-1` .. `node-n`, started one after the other, each ready (in the
     /// cluster) before the next starts.
     pub async fn start(tag: &str, n: usize) -> Self {
+        Self::start_with(tag, n, &[]).await
+    }
+
+    /// Like [`Cluster::start`], every node with `extra` env overrides.
+    pub async fn start_with(tag: &str, n: usize, extra: &[(&str, &str)]) -> Self {
         let schema = ScratchSchema::create(tag).await.unwrap();
         let mut cluster = Cluster {
             nats: Nats::start(),
@@ -115,7 +120,7 @@ impl Cluster {
             client: reqwest::Client::new(),
         };
         for i in 1..=n {
-            cluster.start_node(i, &[]).await;
+            cluster.start_node(i, extra).await;
         }
         cluster.api_key = cluster.nodes[0]
             .as_ref()
