@@ -79,7 +79,13 @@ pub const FORWARDED_CODES: &[&str] = &[
     "wrong_payment",
     "room_unreachable",
     "audit_unavailable",
+    "store_unavailable",
     "storage_unavailable",
+    "conflict",
+    "not_found",
+    "not_ivr",
+    "payment_link_used",
+    "token_expired",
     "internal",
 ];
 

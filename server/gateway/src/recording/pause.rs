@@ -86,6 +86,26 @@ impl Recorder {
         (Some(audit_event(key, reason, by, true, recording)), state)
     }
 
+    /// Writes the audit entry of a pause that holds already but whose entry could not be
+    /// written when it closed (the audit log was down: a cluster node that lost its store).
+    /// Nothing when the room is not paused for `reason`.
+    pub async fn audit_held_pause(
+        &self,
+        key: &RoomKey,
+        reason: &str,
+        by: &str,
+    ) -> Result<(), NotAudited> {
+        let recording = {
+            let rooms = self.lock();
+            match rooms.get(key) {
+                Some(e) if e.windows.holds(reason) => e.recording.as_ref().map(|r| r.id.clone()),
+                _ => return Ok(()),
+            }
+        };
+        self.write_audit(audit_event(key, reason, by, true, recording))
+            .await
+    }
+
     /// Reopens the window for `reason` (its resume already audited).
     fn open_now(&self, key: &RoomKey, reason: &str) -> RecordingState {
         let (changed, state) = {

@@ -10,7 +10,9 @@ mod harness;
 
 mod bus_loss;
 mod drain;
+mod elsewhere;
 mod limits;
 mod node_loss;
 mod nodes;
+mod store_loss;
 mod three_nodes;

@@ -108,7 +108,11 @@ impl Cluster {
 
     /// Like [`Cluster::start`], every node with `extra` env overrides.
     pub async fn start_with(tag: &str, n: usize, extra: &[(&str, &str)]) -> Self {
-        let schema = ScratchSchema::create(tag).await.unwrap();
+        Self::start_on(ScratchSchema::create(tag).await.unwrap(), n, extra).await
+    }
+
+    /// Like [`Cluster::start_with`], on a schema made already.
+    pub async fn start_on(schema: ScratchSchema, n: usize, extra: &[(&str, &str)]) -> Self {
         let mut cluster = Cluster {
             nats: Nats::start(),
             schema,
@@ -268,6 +272,18 @@ impl Cluster {
     pub fn rtc_url(&self, i: usize) -> String {
         self.node(i).rtc_url()
     }
+}
+
+/// `host:port` of the test PostgreSQL server (`HUSHPAY_TEST_POSTGRES`, default loopback).
+pub fn postgres_server() -> String {
+    let url = std::env::var("HUSHPAY_TEST_POSTGRES")
+        .unwrap_or_else(|_| hushpay_store::postgres::DEFAULT_TEST_SERVER.into());
+    let after_at = url.rsplit_once('@').map_or(url.as_str(), |(_, h)| h);
+    after_at
+        .split('/')
+        .next()
+        .unwrap_or("127.0.0.1:5432")
+        .to_owned()
 }
 
 /// A bot joining through node `i`'s signalling (redirects followed).

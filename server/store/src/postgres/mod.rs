@@ -45,7 +45,7 @@ use crate::{
     RoomRecord, Store, StoreError, Tenant, TenantId, TokenRecord, UnixTime, WebhookEndpointRecord,
 };
 
-pub use scratch::ScratchSchema;
+pub use scratch::{DEFAULT_TEST_SERVER, ScratchSchema};
 pub use url::PgUrl;
 
 /// Connections kept by one store (PostgreSQL's default limit is 100 for the whole server).
