@@ -11,7 +11,7 @@ use hushpay_media::offline::mask_pcm;
 use hushpay_media::resample::resample;
 
 use crate::common::multimon;
-use crate::keyed_speech::{keyed_over, muted_frames};
+use crate::keyed_speech::{Keying, keyed_over, muted_frames};
 use crate::talk_off::speech_corpus;
 
 /// Length of the longest common subsequence: keys found in order.
@@ -34,7 +34,7 @@ fn keys_over_speech_at_10_db_snr_are_detected() {
     let (mut hit, mut expected, mut extra) = (0, 0, 0);
     for (name, pcm) in speech_corpus() {
         for variant in 0..2 {
-            let case = keyed_over(&name, &pcm, 10.0, variant);
+            let case = keyed_over(&name, &pcm, 10.0, variant, Keying::NARROW);
             let got: String = detect_all(&case.pcm)
                 .iter()
                 .map(|d| d.digit.as_char())
@@ -67,7 +67,7 @@ fn the_masker_mutes_little_speech_and_no_key_under_speech_reaches_the_agent() {
         let (a, m) = muted_frames(&pcm16, &r.audio, 16_000, &[]);
         active[0] += a;
         muted[0] += m;
-        let case = keyed_over(&name, &pcm, 10.0, 0);
+        let case = keyed_over(&name, &pcm, 10.0, 0, Keying::NARROW);
         let (pcm16, r) = mask(&case.pcm);
         let (a, m) = muted_frames(&pcm16, &r.audio, 16_000, &case.spans);
         active[1] += a;
