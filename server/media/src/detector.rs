@@ -74,14 +74,14 @@ impl Default for DetectorConfig {
     fn default() -> Self {
         Self {
             min_tone_dbm0: -33.0,
-            max_normal_twist_db: 9.5,
-            max_reverse_twist_db: 5.5,
+            max_normal_twist_db: 11.0,
+            max_reverse_twist_db: 7.0,
             min_energy_ratio: 0.6,
-            min_relative_peak: 6.3,
+            min_relative_peak: 3.5,
             max_freq_offset: 0.02,
             max_block_freq_offset: 0.025,
-            max_freq_drift_hz: 10.0,
-            max_harmonic_ratio: 0.04,
+            max_freq_drift_hz: 11.0,
+            max_harmonic_ratio: 0.06,
             max_fill_imbalance: 2.5,
             min_neighbour_presence: 0.4,
         }
@@ -123,6 +123,8 @@ pub struct DtmfDetector {
     /// Sample index of `block[0]`.
     block_start: u64,
     last_hit: Option<Hit>,
+    /// The hit of the block before `last_hit`'s.
+    hit_before: Option<Hit>,
     /// Presence of a key's pair in the last block and the one before it.
     last_presence: Option<(Digit, f32)>,
     before_presence: Option<(Digit, f32)>,
@@ -160,6 +162,7 @@ impl DtmfDetector {
             fill: 0,
             block_start: 0,
             last_hit: None,
+            hit_before: None,
             last_presence: None,
             before_presence: None,
             pending: None,
@@ -199,6 +202,7 @@ impl DtmfDetector {
         }
         self.misses = 0;
         self.last_hit = None;
+        self.hit_before = None;
         self.last_presence = None;
         self.before_presence = None;
         self.pending = None;
@@ -245,14 +249,15 @@ impl DtmfDetector {
             }
             None => {
                 // Two consecutive blocks agree on the key, and their mean offsets are in range.
-                let start = hit.zip(self.last_hit).filter(|(h, l)| {
+                let agree = |h: &Hit, l: &Hit| {
                     let (r, c) = h.digit.row_col();
                     h.digit == l.digit
                         && (h.low + l.low).abs() / 2.0 <= max
                         && (h.high + l.high).abs() / 2.0 <= max
                         && (h.low - l.low).abs() * ALL_FREQS[r] <= drift
                         && (h.high - l.high).abs() * ALL_FREQS[4 + c] <= drift
-                });
+                };
+                let start = hit.zip(self.last_hit).filter(|(h, l)| agree(h, l));
                 if let Some((h, l)) = start {
                     let level = h.level.min(l.level);
                     let first = self.block_start - BLOCK as u64;
@@ -262,9 +267,20 @@ impl DtmfDetector {
                     } else {
                         self.pending = Some((h.digit, first, block_end, level));
                     }
+                } else if let Some((h, _)) = hit.zip(self.hit_before).filter(|(h, b)| {
+                    agree(h, b)
+                        && self.last_hit.is_none_or(|l| l.digit != h.digit)
+                        && shows(self.last_presence, h.digit, h.level.min(b.level))
+                }) {
+                    // A block between two that agree failed a test (speech over the key) but
+                    // still shows the pair: both outer blocks are filled, so the tone spans
+                    // all three (>= 38 ms), more than the two-block start with its neighbour.
+                    self.current = Some((h.digit, self.block_start - 2 * BLOCK as u64, block_end));
+                    self.misses = 0;
                 }
             }
         }
+        self.hit_before = self.last_hit;
         self.last_hit = hit;
         self.before_presence = self.last_presence;
         self.last_presence = presence;
