@@ -139,11 +139,7 @@ fn main() {
     let mut keys = String::new();
     std::fs::create_dir_all(dir.join("keys")).unwrap();
     let narrow = std::env::args().any(|a| a == "--narrow");
-    let keying = if narrow {
-        Keying::NARROW
-    } else {
-        Keying::Q24
-    };
+    let keying = if narrow { Keying::NARROW } else { Keying::Q24 };
     // The Q.24 keying has room babble behind the talker; the first corpus had none.
     let background = (!narrow).then_some(BACKGROUND_SNR_DB);
     let cases = corpus(&src, keying, background);

@@ -113,7 +113,11 @@ fn draw(rng: &mut Rng, (lo, hi): (f32, f32)) -> f32 {
 /// Uniform in the range, or with probability `at_limits` one of its ends.
 fn draw_edge(rng: &mut Rng, range: (f32, f32), at_limits: f32) -> f32 {
     if at_limits > 0.0 && (rng.uniform() as f32) < at_limits {
-        if rng.uniform() < 0.5 { range.0 } else { range.1 }
+        if rng.uniform() < 0.5 {
+            range.0
+        } else {
+            range.1
+        }
     } else {
         draw(rng, range)
     }
