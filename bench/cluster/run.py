@@ -17,7 +17,6 @@ Prints `result ...` lines (key=value) and markdown tables. Standard library only
 
 import argparse
 import http.server
-import json
 import os
 import statistics
 import subprocess
@@ -133,6 +132,22 @@ def load(c, via, rooms, seconds, concurrency):
     return lat, statuses, time.monotonic() - start
 
 
+def proc_cpu(pid):
+    """User + system CPU seconds of process `pid` (all threads)."""
+    try:
+        fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cluster_cpu(c):
+    """CPU seconds so far: the nodes together, nats-server, this driver."""
+    nodes = sum(proc_cpu(n.pid()) for n in c.nodes.values())
+    own = os.times()
+    return nodes, proc_cpu(c.nats.proc.pid), own.user + own.system
+
+
 def counters(c):
     v = c.nats.varz()
     s = c.schema.stats()
@@ -174,9 +189,12 @@ def payments(args):
             load(c, via, rooms, 2, args.concurrency)
             for conc in args.concurrency_levels:
                 before = counters(c)
+                cpu0 = cluster_cpu(c)
                 lat, statuses, elapsed = load(c, via, rooms, args.seconds, conc)
+                cpu1 = cluster_cpu(c)
                 ok = statuses.get(201, 0)
                 cost = per_op(c, before, idle, max(ok, 1))
+                node_cpu, nats_cpu, client_cpu = (b - a for a, b in zip(cpu0, cpu1))
                 result(test="payments", nodes=nodes,
                        via="+".join("node-%d" % i for i in via), rooms_on="node-1",
                        concurrency=conc, ok=ok,
@@ -190,9 +208,30 @@ def payments(args):
                        pg_xacts_per_payment="%.1f" % cost["xacts"],
                        pg_scans_per_payment="%.1f" % cost["scans"],
                        pg_rows_written_per_payment="%.1f" % cost["written"],
+                       node_cpu_ms_per_payment="%.2f" % (1000 * node_cpu / max(ok, 1)),
+                       nats_cpu_ms_per_payment="%.3f" % (1000 * nats_cpu / max(ok, 1)),
+                       nodes_cpu_pct="%.0f" % (100 * node_cpu / elapsed),
+                       client_cpu_pct="%.0f" % (100 * client_cpu / elapsed),
                        load1=open("/proc/loadavg").read().split()[0])
+            if args.scan_window > 0:
+                # The open payments stay in the directory (keypad, never keyed): what the
+                # cluster exchanges idle now, with every node's reaper scanning them in full
+                # every 5 leases.
+                after = idle_rates(c, args.scan_window)
+                result(test="idle_with_open_payments", nodes=nodes,
+                       nats_in_per_s_before="%.1f" % idle["in_msgs"],
+                       nats_in_per_s_after="%.1f" % after["in_msgs"],
+                       pg_xacts_per_s_before="%.1f" % idle["xacts"],
+                       pg_xacts_per_s_after="%.1f" % after["xacts"],
+                       open_payments=open_payment_count(c), window_s=args.scan_window)
         finally:
             c.stop()
+
+
+def open_payment_count(c):
+    out = c.schema.psql(c.schema.url, "SELECT count(*) FROM payments WHERE state NOT IN "
+                        "('succeeded', 'failed', 'expired', 'cancelled')")
+    return int(out.strip())
 
 
 # --- the control plane of a call ---------------------------------------------------------
@@ -285,7 +324,9 @@ WEBHOOK_ENV = {"HUSHPAY__WEBHOOKS__DANGER_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true"
 
 def webhooks(args):
     for nodes in args.webhook_nodes:
-        c = Cluster(args.binary, "wh", extra_env=WEBHOOK_ENV)
+        env = dict(WEBHOOK_ENV)
+        env.update(kv.split("=", 1) for kv in args.webhook_env)
+        c = Cluster(args.binary, "wh", extra_env=env)
         rx = Receiver()
         try:
             # Backlog: the nodes' workers look for deliveries once at start, then every 60 s.
@@ -336,9 +377,10 @@ def webhooks(args):
             ids = [g[1] for g in got]
             span = got[-1][0] - got[0][0] if len(got) > 1 else float("nan")
             result(test="webhooks", nodes=nodes, events=args.events,
+                   settings=" ".join(args.webhook_env) or "defaults",
                    delivered=len(set(ids)), duplicates=len(ids) - len(set(ids)),
                    delivered_before_drain=early, drain_s="%.2f" % span,
-                   per_s="%.0f" % (len(got) / span if span else 0),
+                   per_s="%.0f" % ((len(got) - 1) / span if span else 0),
                    backlog_made_s="%.1f" % made_in,
                    load1=open("/proc/loadavg").read().split()[0])
         finally:
@@ -412,25 +454,44 @@ def main():
     ap.add_argument("--only", default="failover payments call webhooks pairs")
     ap.add_argument("--leases", type=ints, default=[6, 2])
     ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--payment-nodes", type=ints, default=[1, 3])
+    ap.add_argument("--payment-nodes", type=ints, default=[1, 2, 3])
     ap.add_argument("--rooms", type=int, default=32)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--concurrency-levels", type=ints, default=[1, 16])
     ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--scan-window", type=float, default=31)
     ap.add_argument("--calls", type=int, default=40)
-    ap.add_argument("--events", type=int, default=1000)
+    ap.add_argument("--events", type=int, default=2000)
+    ap.add_argument("--webhook-env", action="append", default=[],
+                    help="HUSHPAY__WEBHOOKS__...=value for the webhook runs (repeatable)")
     ap.add_argument("--webhook-nodes", type=ints, default=[1, 2])
     ap.add_argument("--pair-nodes", type=ints, default=[1, 2])
-    ap.add_argument("--pairs", type=ints, default=[40, 60])
+    ap.add_argument("--pairs", type=ints, default=[100, 200])
     ap.add_argument("--pair-seconds", type=int, default=10)
     args = ap.parse_args()
     steps = {"failover": failover, "payments": payments, "call": call_cost,
              "webhooks": webhooks, "pairs": pairs}
     for name in args.only.split():
         steps[name](args)
-    print()
+    tables()
+
+
+def tables():
+    """One markdown table per measurement, columns as in the result lines."""
+    tests = []
     for r in RESULTS:
-        print(json.dumps(r))
+        if r["test"] not in tests:
+            tests.append(r["test"])
+    for t in tests:
+        rows = [r for r in RESULTS if r["test"] == t]
+        cols = [k for k in rows[0] if k != "test"]
+        print()
+        print("%s:" % t)
+        print()
+        print("| " + " | ".join(cols) + " |")
+        print("|" + "---|" * len(cols))
+        for r in rows:
+            print("| " + " | ".join(str(r.get(k, "")) for k in cols) + " |")
 
 
 if __name__ == "__main__":
