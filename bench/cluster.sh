@@ -43,4 +43,4 @@ if [ -z "$GATEWAY_BIN" ]; then
     case "$PROFILE" in dev) GATEWAY_BIN="$TARGET/debug/hushpay" ;; *) GATEWAY_BIN="$TARGET/$PROFILE/hushpay" ;; esac
 fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-exec python3 "$ROOT/bench/cluster/run.py" --binary "$GATEWAY_BIN" "${PASS[@]}"
+PYTHONDONTWRITEBYTECODE=1 exec python3 "$ROOT/bench/cluster/run.py" --binary "$GATEWAY_BIN" "${PASS[@]}"
