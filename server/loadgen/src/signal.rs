@@ -1,7 +1,8 @@
 //! The bots' signalling, on a thread of its own (a current-thread tokio runtime with
 //! tokio-tungstenite), so the media thread never waits on a socket: for each pair, at most
 //! `concurrency` at once and `ramp` apart, the agent and then the patient open
-//! `GET /v1/rtc?access_token=...`, send `join`, wait for `joined`, send their offer and wait
+//! `GET /v1/rtc?access_token=...`, send `join`, wait for `joined` (a cluster node that does
+//! not hold the room answers `redirect`: the bot joins again at the node it names), send their offer and wait
 //! for the `answer` (which carries the gateway's candidates), handed to the media thread as a
 //! [`SignalEvent`] with a wake-up. Each socket then stays open for the call (a `ping` every
 //! 20 s keeps the gateway's idle timeout away) until [`Signalling::leave`], when every bot
@@ -24,6 +25,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 const STEP_TIMEOUT: Duration = Duration::from_secs(15);
 /// Keep-alive interval (the gateway closes a session silent for `rtc.idle_timeout_secs`).
 const PING_EVERY: Duration = Duration::from_secs(20);
+/// Redirects one join follows (a cluster sends at most one in practice).
+const MAX_REDIRECTS: usize = 3;
 /// How long the bots get to say `leave` and close.
 const LEAVE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -163,13 +166,28 @@ async fn negotiate(url: &str, job: &Job, tell: &Tell) -> Option<Ws> {
 }
 
 async fn try_negotiate(url: &str, job: &Job) -> Result<(Ws, String), String> {
-    let full = format!("{url}?access_token={}", job.token);
-    let (mut ws, _) = tokio::time::timeout(STEP_TIMEOUT, tokio_tungstenite::connect_async(full))
-        .await
-        .map_err(|_| "signalling connect timed out".to_owned())?
-        .map_err(|e| format!("signalling connect: {e}"))?;
-    send(&mut ws, &json!({"type": "join", "v": 1})).await?;
-    expect(&mut ws, "joined").await?;
+    let mut url = url.to_owned();
+    let mut redirects = 0;
+    let mut ws = loop {
+        let full = format!("{url}?access_token={}", job.token);
+        let (mut ws, _) =
+            tokio::time::timeout(STEP_TIMEOUT, tokio_tungstenite::connect_async(full))
+                .await
+                .map_err(|_| "signalling connect timed out".to_owned())?
+                .map_err(|e| format!("signalling connect: {e}"))?;
+        send(&mut ws, &json!({"type": "join", "v": 1})).await?;
+        let v = expect_one_of(&mut ws, &["joined", "redirect"]).await?;
+        if v.get("type").and_then(Value::as_str) != Some("redirect") {
+            break ws;
+        }
+        // A cluster node that does not hold the room: join again where it is.
+        redirects += 1;
+        if redirects > MAX_REDIRECTS {
+            return Err(format!("more than {MAX_REDIRECTS} redirects"));
+        }
+        let base = v.get("url").and_then(Value::as_str).unwrap_or_default();
+        url = signalling_url(base).ok_or_else(|| format!("a redirect to `{base}`"))?;
+    };
     send(&mut ws, &json!({"type": "offer", "sdp": job.offer})).await?;
     let answer = expect(&mut ws, "answer").await?;
     let sdp = answer
@@ -188,6 +206,12 @@ async fn send(ws: &mut Ws, v: &Value) -> Result<(), String> {
 
 /// The next frame of type `kind` (others are skipped); an `error` frame fails.
 async fn expect(ws: &mut Ws, kind: &str) -> Result<Value, String> {
+    expect_one_of(ws, &[kind]).await
+}
+
+/// The next frame whose type is one of `kinds` (others are skipped); an `error` frame fails.
+async fn expect_one_of(ws: &mut Ws, kinds: &[&str]) -> Result<Value, String> {
+    let wanted = kinds.join("` or `");
     let wait = async {
         while let Some(frame) = ws.next().await {
             let frame = frame.map_err(|e| format!("signalling: {e}"))?;
@@ -196,16 +220,34 @@ async fn expect(ws: &mut Ws, kind: &str) -> Result<Value, String> {
                 continue;
             };
             match v.get("type").and_then(Value::as_str) {
-                Some(t) if t == kind => return Ok(v),
+                Some(t) if kinds.contains(&t) => return Ok(v),
                 Some("error") => return Err(refusal(&v)),
                 _ => {}
             }
         }
-        Err(format!("signalling closed before `{kind}`"))
+        Err(format!("signalling closed before `{wanted}`"))
     };
     tokio::time::timeout(STEP_TIMEOUT, wait)
         .await
-        .map_err(|_| format!("no `{kind}` within {} s", STEP_TIMEOUT.as_secs()))?
+        .map_err(|_| format!("no `{wanted}` within {} s", STEP_TIMEOUT.as_secs()))?
+}
+
+/// The signalling endpoint of a node's public base URL, as a `redirect` names it
+/// (`http://host:port` -> `ws://host:port/v1/rtc`, `https` -> `wss`); `None` for anything
+/// else.
+fn signalling_url(base: &str) -> Option<String> {
+    let base = base.trim_end_matches('/');
+    let (scheme, rest) = if let Some(rest) = base.strip_prefix("http://") {
+        ("ws", rest)
+    } else if let Some(rest) = base.strip_prefix("https://") {
+        ("wss", rest)
+    } else {
+        return None;
+    };
+    if rest.is_empty() || rest.contains(['?', '#']) {
+        return None;
+    }
+    Some(format!("{scheme}://{rest}/v1/rtc"))
 }
 
 fn refusal(v: &Value) -> String {
@@ -260,4 +302,24 @@ async fn hold(ws: Option<Ws>, bot: usize, tell: &Tell, mut leave: watch::Receive
         while let Some(Ok(_)) = ws.next().await {}
     };
     let _ = tokio::time::timeout(LEAVE_TIMEOUT, bye).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::signalling_url;
+
+    #[test]
+    fn a_redirect_names_the_node_whose_signalling_is_joined() {
+        assert_eq!(
+            signalling_url("http://127.0.0.1:4100").as_deref(),
+            Some("ws://127.0.0.1:4100/v1/rtc")
+        );
+        assert_eq!(
+            signalling_url("https://node-2.pay.example.org/").as_deref(),
+            Some("wss://node-2.pay.example.org/v1/rtc")
+        );
+        for bad in ["", "ftp://x", "http://", "node-2:4100", "http://x/?a=b"] {
+            assert_eq!(signalling_url(bad), None, "{bad}");
+        }
+    }
 }
