@@ -3,16 +3,13 @@
 //! are run on the same files by `scripts/bench-dtmf-speech.sh`, which scores all three with
 //! `bench/dtmf-compare/speech_table.py`.
 //!
-//! Usage: `cargo bench -p hushpay-media --bench speech_corpus -- SRC_DIR OUT_DIR [--no-mask]
-//! [--narrow]` (`--no-mask`: the detector only; `--narrow`: the first, easier keying,
-//! `Keying::NARROW`, instead of `Keying::Q24`)
+//! Usage: `cargo bench -p hushpay-media --bench speech_corpus -- SRC_DIR OUT_DIR`
 //!
 //! Writes into `OUT_DIR`:
 //! * `*.raw` (8 kHz s16le) and `manifest.tsv`
 //!   (`file<TAB>class<TAB>expected<TAB>snr<TAB>tone spans in samples "start-end,..."`):
 //!   class `speech` = digits keyed over speech or babble at 10/15/20/25 dB SNR (pair power over
-//!   active speech power; keys to the Q.24 accept limits, `Keying::Q24`), `talkoff` = pure
-//!   speech, babble and music;
+//!   active speech power), `talkoff` = pure speech, babble and music;
 //! * `hushpay.tsv`: `hushpay media detect`'s strict detector on each file (the format of
 //!   `bench/dtmf-compare/spandsp_rx.c`);
 //! * `masked/*.raw` and `mask.tsv`: each file through the browser path (48 kHz, Opus 32 kbit/s
@@ -42,11 +39,9 @@ mod talk_off;
 
 #[path = "../tests/media/keyed_speech.rs"]
 mod keyed_speech;
-use keyed_speech::{Case, Keying, add_background, keyed_over, muted_frames, scale, seed_of};
+use keyed_speech::{Case, keyed_over, muted_frames, scale};
 
 pub const SNRS: [f32; 4] = [10.0, 15.0, 20.0, 25.0];
-/// Room babble under every keyed file, dB below the keys (the same at every speech SNR).
-pub const BACKGROUND_SNR_DB: f32 = 19.0;
 
 pub fn load_sources(dir: &Path) -> Vec<(String, Vec<i16>)> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -73,27 +68,16 @@ pub fn load_sources(dir: &Path) -> Vec<(String, Vec<i16>)> {
         .collect()
 }
 
-fn corpus(src: &Path, keying: Keying, background: Option<f32>) -> Vec<Case> {
+fn corpus(src: &Path) -> Vec<Case> {
     let sources = load_sources(src);
     let mut v = Vec::new();
     for (name, pcm) in &sources {
         if name.starts_with("music") {
             continue;
         }
-        // Background: a babble track other than this source, the same for every SNR.
-        let babble: Vec<&(String, Vec<i16>)> = sources
-            .iter()
-            .filter(|(n, _)| n.starts_with("babble") && n != name)
-            .collect();
         for snr in SNRS {
             for variant in 0..2 {
-                let mut case = keyed_over(name, pcm, snr, variant, keying);
-                if let (Some(bg), false) = (background, babble.is_empty()) {
-                    let seed = seed_of(name, variant) as usize;
-                    let (_, noise) = babble[seed % babble.len()];
-                    add_background(&mut case, noise, seed / 7, bg);
-                }
-                v.push(case);
+                v.push(keyed_over(name, pcm, snr, variant));
             }
         }
     }
@@ -106,7 +90,6 @@ fn corpus(src: &Path, keying: Keying, background: Option<f32>) -> Vec<Case> {
                 expected: String::new(),
                 spans: Vec::new(),
                 pcm: scale(pcm, gain),
-                pair_power: 0.0,
             });
         }
     }
@@ -118,7 +101,6 @@ fn corpus(src: &Path, keying: Keying, background: Option<f32>) -> Vec<Case> {
             expected: String::new(),
             spans: Vec::new(),
             pcm: talk_off::synthetic_music(seed),
-            pair_power: 0.0,
         });
     }
     v
@@ -138,11 +120,7 @@ fn main() {
     let mut masks = String::new();
     let mut keys = String::new();
     std::fs::create_dir_all(dir.join("keys")).unwrap();
-    let narrow = std::env::args().any(|a| a == "--narrow");
-    let keying = if narrow { Keying::NARROW } else { Keying::Q24 };
-    // The Q.24 keying has room babble behind the talker; the first corpus had none.
-    let background = (!narrow).then_some(BACKGROUND_SNR_DB);
-    let cases = corpus(&src, keying, background);
+    let cases = corpus(&src);
     for c in &cases {
         let file = dir.join(format!("{}.raw", c.name));
         write_raw(&file, &c.pcm);
