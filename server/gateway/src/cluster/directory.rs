@@ -118,8 +118,8 @@ pub fn room_key(key: &RoomKey) -> String {
     format!("{}.{}", b.encode(&key.tenant), b.encode(&key.name))
 }
 
-fn kv_err(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> ClusterError {
-    move |e| ClusterError::Directory(format!("{what}: {e}"))
+fn kv_err(what: &str, e: impl std::fmt::Display) -> ClusterError {
+    ClusterError::Directory(format!("{what}: {e}"))
 }
 
 impl Directory {
@@ -184,7 +184,7 @@ impl Directory {
             .put(&entry.node_id, value.into())
             .await
             .map(|_| ())
-            .map_err(|e| kv_err("heartbeat")(&e))
+            .map_err(|e| kv_err("heartbeat", e))
     }
 
     /// Removes this node's entry (a clean exit: its rooms are placeable at once).
@@ -192,12 +192,12 @@ impl Directory {
         self.nodes
             .delete(&self.me)
             .await
-            .map_err(|e| kv_err("leave")(&e))
+            .map_err(|e| kv_err("leave", e))
     }
 
     /// The node `id` if it is live.
     pub async fn node(&self, id: &str) -> Result<Option<NodeEntry>, ClusterError> {
-        let entry = self.nodes.get(id).await.map_err(|e| kv_err("node")(&e))?;
+        let entry = self.nodes.get(id).await.map_err(|e| kv_err("node", e))?;
         Ok(entry.and_then(|v| serde_json::from_slice(&v).ok()))
     }
 
@@ -231,7 +231,7 @@ impl Directory {
             .rooms
             .entry(room_key(key))
             .await
-            .map_err(|e| kv_err("room")(&e))?;
+            .map_err(|e| kv_err("room", e))?;
         Ok(entry.filter(|e| e.operation == kv::Operation::Put))
     }
 
@@ -249,7 +249,7 @@ impl Directory {
                 .rooms
                 .entry(k.clone())
                 .await
-                .map_err(|e| kv_err("room")(&e))?;
+                .map_err(|e| kv_err("room", e))?;
             let live = match &current {
                 Some(e) if e.operation == kv::Operation::Put => {
                     match serde_json::from_slice::<RoomEntry>(&e.value) {
@@ -307,7 +307,7 @@ impl Directory {
                 .rooms
                 .delete_expect_revision(room_key(key), Some(entry.revision))
                 .await
-                .map_err(|e| kv_err("release")(&e)),
+                .map_err(|e| kv_err("release", e)),
             _ => Ok(()),
         }
     }
@@ -320,7 +320,7 @@ impl Directory {
             .put(&entry.payment, value.into())
             .await
             .map(|_| ())
-            .map_err(|e| kv_err("payment")(&e))
+            .map_err(|e| kv_err("payment", e))
     }
 
     /// Forgets an open payment (it ended, or was failed for its dead node).
@@ -328,7 +328,7 @@ impl Directory {
         self.payments
             .delete(id)
             .await
-            .map_err(|e| kv_err("payment")(&e))
+            .map_err(|e| kv_err("payment", e))
     }
 
     /// Every open payment entry.
@@ -340,7 +340,7 @@ impl Directory {
                 .payments
                 .get(&k)
                 .await
-                .map_err(|e| kv_err("payment")(&e))?;
+                .map_err(|e| kv_err("payment", e))?;
             if let Some(entry) = value.and_then(|v| serde_json::from_slice(&v).ok()) {
                 out.push(entry);
             }

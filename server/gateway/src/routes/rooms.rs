@@ -177,9 +177,7 @@ pub async fn show(
 
 /// `view` with the node holding the room (`node`, cluster only; null when none does).
 fn with_node(mut view: Value, node: Option<&str>) -> Value {
-    if let Some(obj) = view.as_object_mut()
-        && (node.is_some() || !obj.contains_key("node"))
-    {
+    if let Some(obj) = view.as_object_mut() {
         obj.insert("node".into(), json!(node));
     }
     view
