@@ -20,6 +20,12 @@
 //! Luhn-valid run at all with [`Net::AnyLuhn`], which also flags millisecond timestamps
 //! and other long numbers one time in ten.
 //!
+//! A tracer shorter than a card number (a CVC) is reported in the digit-text forms
+//! (plain, separated, UTF-16, JSON- and URL-escaped) only where it stands alone: not
+//! directly after or before an ASCII letter or digit. Three digits occur by chance inside
+//! every timestamp, identifier and signature; `cvc=735` and `"735"` are what a leak looks
+//! like. Hex and base64 needles are long enough to be searched everywhere.
+//!
 //! Hits carry the tracer's label, never its value, so a failing test prints no card data.
 
 use base64::Engine;
@@ -135,12 +141,19 @@ pub fn scan(tracers: &Tracers, bytes: &[u8], net: Net) -> Vec<Hit> {
                 offset,
             });
         };
+        let short = t.digits.len() < SHORT_TRACER;
+        let counts =
+            |form: Form, start: usize, end: usize| !short || stands_alone(bytes, form, start, end);
         for offset in find_all(bytes, &t.digits) {
-            push(Form::Plain, offset);
+            if counts(Form::Plain, offset, offset + t.digits.len()) {
+                push(Form::Plain, offset);
+            }
         }
         for (form, grammar) in GRAMMARS {
-            for offset in find_tokens(bytes, &t.digits, grammar) {
-                push(*form, offset);
+            for (start, end) in find_tokens(bytes, &t.digits, grammar) {
+                if counts(*form, start, end) {
+                    push(*form, start);
+                }
             }
         }
         for (form, needle) in hex_needles(&t.digits) {
@@ -158,6 +171,37 @@ pub fn scan(tracers: &Tracers, bytes: &[u8], net: Net) -> Vec<Hit> {
     hits.sort_by_key(|h| h.offset);
     hits.dedup_by(|a, b| a.offset == b.offset && a.form == b.form && a.tracer == b.tracer);
     hits
+}
+
+/// Tracers with fewer digits than this (CVCs) count in text forms only where they stand
+/// alone (see the module doc).
+const SHORT_TRACER: usize = 12;
+
+/// Whether the text match `start..end` has no ASCII letter or digit directly before or
+/// after it, reading UTF-16 code units for the UTF-16 forms.
+fn stands_alone(bytes: &[u8], form: Form, start: usize, end: usize) -> bool {
+    let unit = |at: Option<usize>| -> Option<u8> {
+        let at = at?;
+        match form {
+            Form::Utf16Le => match bytes.get(at..at.checked_add(2)?)? {
+                [c, 0] => Some(*c),
+                _ => None,
+            },
+            Form::Utf16Be => match bytes.get(at..at.checked_add(2)?)? {
+                [0, c] => Some(*c),
+                _ => None,
+            },
+            _ => bytes.get(at).copied(),
+        }
+    };
+    let width = match form {
+        Form::Utf16Le | Form::Utf16Be => 2,
+        _ => 1,
+    };
+    let before = unit(start.checked_sub(width));
+    let after = unit(Some(end));
+    !before.is_some_and(|c| c.is_ascii_alphanumeric())
+        && !after.is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
 /// The generic net: Luhn-valid runs of 13–19 ASCII digits bounded by non-digits.
@@ -259,8 +303,8 @@ const GRAMMARS: &[(Form, Grammar)] = &[
     ),
 ];
 
-/// Offsets where `digits` appear written with `grammar`'s tokens.
-fn find_tokens(hay: &[u8], digits: &[u8], grammar: &Grammar) -> Vec<usize> {
+/// Where `digits` appear written with `grammar`'s tokens: (start, end) byte offsets.
+fn find_tokens(hay: &[u8], digits: &[u8], grammar: &Grammar) -> Vec<(usize, usize)> {
     // Token table per ASCII digit, built once per scan (not per offset).
     let table: Vec<Vec<Vec<u8>>> = (b'0'..=b'9').map(grammar.digit).collect();
     let tokens_of = |d: u8| {
@@ -280,23 +324,23 @@ fn find_tokens(hay: &[u8], digits: &[u8], grammar: &Grammar) -> Vec<usize> {
         if !firsts.contains(&hay[start]) {
             continue;
         }
-        if let Some(special) = match_at(hay, start, digits, grammar, &tokens_of)
+        if let Some((special, end)) = match_at(hay, start, digits, grammar, &tokens_of)
             && (special || !grammar.needs_special)
         {
-            out.push(start);
+            out.push((start, end));
         }
     }
     out
 }
 
-/// Match `digits` at `start`; `Some(used_special)` on success.
+/// Match `digits` at `start`; `Some((used_special, end))` on success.
 fn match_at<'t>(
     hay: &[u8],
     start: usize,
     digits: &[u8],
     grammar: &Grammar,
     tokens_of: &impl Fn(u8) -> Option<&'t [Vec<u8>]>,
-) -> Option<bool> {
+) -> Option<(bool, usize)> {
     let mut p = start;
     let mut special = false;
     for (i, &d) in digits.iter().enumerate() {
@@ -320,7 +364,7 @@ fn match_at<'t>(
         special |= k > 0;
         p += token.len();
     }
-    Some(special)
+    Some((special, p))
 }
 
 fn hex_needles(digits: &[u8]) -> [(Form, String); 2] {
@@ -445,6 +489,44 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_short_tracer_counts_only_standing_alone() {
+        for leak in [
+            &b"CVC 737"[..],
+            b"cvc=737&x",
+            br#"{"cvc":"737"}"#,
+            br#"{"cvc":737}"#,
+            b"7 3 7",
+            br#""\u0037\u0033\u0037""#,
+        ] {
+            assert!(
+                forms(leak).iter().any(|(l, _)| l.as_deref() == Some("cvc")),
+                "{}",
+                String::from_utf8_lossy(leak)
+            );
+        }
+        assert!(has(&utf16("cvc 737;", true), "cvc", Form::Utf16Le));
+        assert!(has(&utf16("cvc 737;", false), "cvc", Form::Utf16Be));
+        for chance in [
+            &b"\"created_at\":1796737120"[..],
+            b"tok_Xq737",
+            b"evt_737ab",
+            b"pay_01J737",
+            b"t=17967371,v1=ab",
+        ] {
+            assert!(
+                !forms(chance)
+                    .iter()
+                    .any(|(l, _)| l.as_deref() == Some("cvc")),
+                "{}",
+                String::from_utf8_lossy(chance)
+            );
+        }
+        assert!(!has(&utf16("ts=17371", true), "cvc", Form::Utf16Le));
+        // The PAN, being long, is found even inside a longer token.
+        assert!(has(b"x4111111111111111y", "pan", Form::Plain));
     }
 
     #[test]

@@ -48,27 +48,16 @@ fn tracer_amex() -> String {
 /// A leaked CVC sits between quotes, `=`, `:` or spaces, so it still counts, as do its hex,
 /// base64 and UTF-16 forms; card-number tracers (unique, 15 digits) count in every form.
 fn hits(tracers: &Tracers, what: &str, bytes: &[u8]) -> Vec<String> {
-    use leak_scan::Form;
-    let alnum = |i: Option<usize>| {
-        i.and_then(|i| bytes.get(i))
+    // The scanner already counts a short tracer (the CVC) only where it stands alone; a
+    // Luhn-valid run glued to a letter is part of an identifier, not a card number.
+    let in_identifier = |i: usize| {
+        i.checked_sub(1)
+            .and_then(|i| bytes.get(i))
             .is_some_and(u8::is_ascii_alphanumeric)
     };
     leak_scan::scan(tracers, bytes, Net::KnownBrands)
         .into_iter()
-        .filter(|h| {
-            let short = h.tracer.as_deref().is_none_or(|t| t.starts_with("cvc"));
-            let textual = matches!(
-                h.form,
-                Form::Plain
-                    | Form::Separated
-                    | Form::JsonEscaped
-                    | Form::UrlEncoded
-                    | Form::LuhnRun
-            );
-            let in_identifier = alnum(h.offset.checked_sub(1))
-                || (h.form == Form::Plain && h.tracer.is_some() && alnum(Some(h.offset + 4)));
-            !(short && textual && in_identifier)
-        })
+        .filter(|h| !(h.form == leak_scan::Form::LuhnRun && in_identifier(h.offset)))
         .map(|h| format!("{what}: {h:?}"))
         .collect()
 }
