@@ -198,6 +198,11 @@ impl TurnConfig {
         self.servers.is_some()
     }
 
+    /// The TURN/STUN URLs handed to participants (empty when no TURN is set up).
+    pub fn urls(&self) -> &[String] {
+        self.servers.as_ref().map_or(&[], |s| s.urls.as_slice())
+    }
+
     /// How long minted credentials last.
     pub fn ttl(&self) -> Option<Duration> {
         self.servers.as_ref().map(|s| s.ttl)
