@@ -26,7 +26,7 @@ use serde::Deserialize;
 use sha1::Sha1;
 use zeroize::Zeroizing;
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 /// One entry of `RTCConfiguration.iceServers` (the wire type lives in `hushpay-protocol`).
 pub use hushpay_protocol::ice::IceServer;
 
