@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Keypad tones under speech (issue 18): builds the corpus (espeak-ng/sox sources, digits keyed over
-# speech and babble at 10-25 dB SNR, pure speech/babble/music for talk-off), runs Hushpay's
+# speech and babble at 10-25 dB SNR to the Q.24 accept limits over room babble, pure
+# speech/babble/music for talk-off), runs Hushpay's
 # detector and masker, spandsp and multimon-ng on it and on the masked audio, prints markdown.
 # Needs: cargo, cc, libspandsp-dev, multimon-ng, sox, espeak-ng, python3.
-# Usage: scripts/bench-dtmf-speech.sh [--hushpay-only]
+# Usage: scripts/bench-dtmf-speech.sh [--hushpay-only] [--narrow]
+#   --narrow: the first, easier keying of issue 18 (45-120 ms, +/-1 %, +/-3 dB, no babble)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -15,9 +17,17 @@ done
 echo '#include <spandsp.h>' | cc -E - >/dev/null 2>&1 || { echo "missing libspandsp-dev: run scripts/setup.sh" >&2; exit 1; }
 
 rm -rf "$OUT/corpus"
-[ -f "$OUT/sources/music-organ.wav" ] || bench/dtmf-compare/make-speech-sources.sh "$OUT/sources" >/dev/null 2>&1
-cargo bench -p hushpay-media --bench speech_corpus -- "$OUT/sources" "$OUT/corpus"
-if [ "${1:-}" != "--hushpay-only" ]; then
+[ -f "$OUT/sources/babble-c.wav" ] || bench/dtmf-compare/make-speech-sources.sh "$OUT/sources" >/dev/null 2>&1
+hushpay_only=false narrow=()
+for arg in "$@"; do
+    case "$arg" in
+        --hushpay-only) hushpay_only=true ;;
+        --narrow) narrow=(--narrow) ;;
+        *) echo "unknown option $arg" >&2; exit 2 ;;
+    esac
+done
+cargo bench -p hushpay-media --bench speech_corpus -- "$OUT/sources" "$OUT/corpus" "${narrow[@]}"
+if ! $hushpay_only; then
     cc -O2 -o "$OUT/spandsp_rx" bench/dtmf-compare/spandsp_rx.c -lspandsp
     multimon() { # DIR: multimon-ng over every .raw file (22050 Hz input, resampled with sox)
         : > "$1/multimon.tsv"
@@ -28,7 +38,7 @@ if [ "${1:-}" != "--hushpay-only" ]; then
         done
         rm -f "$OUT/mm.22k"
     }
-    for dir in "$OUT/corpus" "$OUT/corpus/masked" "$OUT/corpus/keys"; do
+    for dir in "$OUT/corpus" "$OUT/corpus/masked" "$OUT/corpus/keys" "$OUT/corpus/keys-unkeyed"; do
         "$OUT/spandsp_rx" "$dir"/*.raw > "$dir/spandsp.tsv"
         multimon "$dir"
     done

@@ -23,6 +23,8 @@ T6="Good afternoon. This is the billing department calling about your account. P
 T7="Ja, also, die Karte ist von meiner Frau, geht das auch? Ich gebe die Nummer jetzt ein, einen Moment bitte, das dauert ein bisschen."
 T8="Un momento, por favor, estoy buscando la tarjeta en mi bolso. Ya la tengo. Voy a marcar los números ahora, dígame si hay algún problema."
 T9="Allô, oui, je vous entends mal. Je tape le numéro de ma carte maintenant, et ensuite la date d'expiration, c'est bien ça?"
+T10="Hello? Hello, can you hear me now? I am on the mobile in the car park, the signal keeps dropping. Right, the card number, here it comes, seven digits first and then the rest."
+T11="Pronto, sì, sono io. Adesso inserisco il numero della carta, mi dica lei quando ha finito, va bene? Grazie mille, molto gentile."
 say scot-andy   en-gb-scotland+Andy  165 45 "$T1"
 say us-annie    en-us+Annie          175 70 "$T2"
 say klatt       en+klatt             150 50 "$T3"
@@ -35,7 +37,11 @@ say storm       en-us+Storm          160 45 "$T4"
 say de-max      de+Max               160 45 "$T7"
 say es-steph    es+Steph             170 70 "$T8"
 say fr-michel   fr+Michel            165 40 "$T9"
-# Babble: five voices started at different times, mixed (the result normalised like the rest).
+say lanc-linda  en-gb-x-gbclan+linda 180 75 "$T10"
+say wmid-m3     en-gb-x-gbcwmd+m3    170 35 "$T3"
+say us-f4       en-us+f4             190 90 "$T2"
+say it-anika    it+anika             175 65 "$T11"
+# Babble: five or six voices started at different times, mixed (the result normalised like the rest).
 babble() { # name files...
     name="$1"; shift
     i=0; args=""
@@ -50,6 +56,7 @@ babble() { # name files...
 }
 babble a scot-andy us-annie klatt caribbean nyc-m2
 babble b rp-alicia female3 storm de-max es-steph
+babble c lanc-linda wmid-m3 us-f4 it-anika grandpa fr-michel
 # Music: two melodies of plucked strings and a square-wave organ with chords, notes from a fixed
 # list that passes near DTMF frequencies (F5 698 Hz, F#5 740, G5 784, A#5 932, D6 1175, ...).
 music() { # name synth notes...

@@ -106,15 +106,23 @@ if mask.exists():
     for n in ("spandsp", "multimon"):
         rows = load(d / "masked" / f"{n}.tsv")
         krows = load(d / "keys" / f"{n}.tsv")
+        urows = load(d / "keys-unkeyed" / f"{n}.tsv") or {}
         if rows is None or krows is None:
             continue
         found = sum(len(digits) for digits, _, _ in rows.values())
         talk = sum(len(digits) for f, (digits, _, _) in rows.items()
                    if manifest.get(str(Path(f).parent.parent / Path(f).name), ("",))[0] == "talkoff")
-        leaked = []
+        leaked, talkoff = [], []
         for line in keys.read_text().splitlines():
             f, key = line.split("\t")
             if key in krows.get(f, ("", 0, 0))[0]:
-                leaked.append(Path(f).stem)
+                unkeyed = str(Path(f).parent.parent / "keys-unkeyed" / Path(f).name)
+                # The peer reports the key's digit in this excerpt even with every key cut out
+                # of the input: its talk-off on the speech there, not the key leaking.
+                if key in urows.get(unkeyed, ("", 0, 0))[0]:
+                    talkoff.append(Path(f).stem)
+                else:
+                    leaked.append(Path(f).stem)
         print(f"True digits {labels[n]} recovers from the masked audio (each key +/- 100 ms): {len(leaked)}"
-              f" {leaked if leaked else ''}(all digits it reports in the masked files: {found}, of which on talk-off files: {talk})")
+              f" {leaked if leaked else ''}(all digits it reports in the masked files: {found}, of which on talk-off files: {talk};"
+              f" the key's digit also reported in the same excerpt of the input with every key cut out, its talk-off: {len(talkoff)} {talkoff if talkoff else ''})")

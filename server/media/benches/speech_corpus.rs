@@ -3,20 +3,25 @@
 //! are run on the same files by `scripts/bench-dtmf-speech.sh`, which scores all three with
 //! `bench/dtmf-compare/speech_table.py`.
 //!
-//! Usage: `cargo bench -p hushpay-media --bench speech_corpus -- SRC_DIR OUT_DIR`
+//! Usage: `cargo bench -p hushpay-media --bench speech_corpus -- SRC_DIR OUT_DIR [--no-mask]
+//! [--narrow]` (`--no-mask`: the detector only; `--narrow`: the first, easier keying,
+//! `Keying::NARROW`, instead of `Keying::Q24`)
 //!
 //! Writes into `OUT_DIR`:
 //! * `*.raw` (8 kHz s16le) and `manifest.tsv`
 //!   (`file<TAB>class<TAB>expected<TAB>snr<TAB>tone spans in samples "start-end,..."`):
 //!   class `speech` = digits keyed over speech or babble at 10/15/20/25 dB SNR (pair power over
-//!   active speech power), `talkoff` = pure speech, babble and music;
+//!   active speech power; keys to the Q.24 accept limits, `Keying::Q24`), `talkoff` = pure
+//!   speech, babble and music;
 //! * `hushpay.tsv`: `hushpay media detect`'s strict detector on each file (the format of
 //!   `bench/dtmf-compare/spandsp_rx.c`);
 //! * `masked/*.raw` and `mask.tsv`: each file through the browser path (48 kHz, Opus 32 kbit/s
 //!   wideband, 20 ms, as `hushpay media mask` runs it) and the masker, what the agent hears (8 kHz)
 //!   and `file<TAB>captured digits<TAB>active frames<TAB>muted frames<TAB>muted frames without
 //!   the masker (codec only)<TAB>masked packets<TAB>packets`, and `keys/*.raw` with `keys/keys.tsv`:
-//!   the masked audio of each key +/- 100 ms and the key, for the leak check; where active frames are
+//!   the masked audio of each key +/- 100 ms and the key, for the leak check, with
+//!   `keys-unkeyed/*.raw`: the same excerpts of the input with every key's tones cut out (a digit
+//!   a peer finds there too is its talk-off on the speech, not a leak); where active frames are
 //!   20 ms frames of the input within 40 dB of its loudest frame and above -50 dBm0, outside the
 //!   digit windows (each tone extended by 40 ms both sides: the masker mutes the packet before
 //!   and after a key by design), and muted ones are those the agent hears >= 10 dB quieter.
@@ -39,9 +44,11 @@ mod talk_off;
 
 #[path = "../tests/media/keyed_speech.rs"]
 mod keyed_speech;
-use keyed_speech::{Case, keyed_over, muted_frames, scale};
+use keyed_speech::{Case, Keying, add_background, keyed_over, muted_frames, scale, seed_of};
 
 pub const SNRS: [f32; 4] = [10.0, 15.0, 20.0, 25.0];
+/// Room babble under every keyed file, dB below the keys (the same at every speech SNR).
+pub const BACKGROUND_SNR_DB: f32 = 19.0;
 
 pub fn load_sources(dir: &Path) -> Vec<(String, Vec<i16>)> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -68,16 +75,27 @@ pub fn load_sources(dir: &Path) -> Vec<(String, Vec<i16>)> {
         .collect()
 }
 
-fn corpus(src: &Path) -> Vec<Case> {
+fn corpus(src: &Path, keying: Keying, background: Option<f32>) -> Vec<Case> {
     let sources = load_sources(src);
     let mut v = Vec::new();
     for (name, pcm) in &sources {
         if name.starts_with("music") {
             continue;
         }
+        // Background: a babble track other than this source, the same for every SNR.
+        let babble: Vec<&(String, Vec<i16>)> = sources
+            .iter()
+            .filter(|(n, _)| n.starts_with("babble") && n != name)
+            .collect();
         for snr in SNRS {
             for variant in 0..2 {
-                v.push(keyed_over(name, pcm, snr, variant));
+                let mut case = keyed_over(name, pcm, snr, variant, keying);
+                if let (Some(bg), false) = (background, babble.is_empty()) {
+                    let seed = seed_of(name, variant) as usize;
+                    let (_, noise) = babble[seed % babble.len()];
+                    add_background(&mut case, noise, seed / 7, bg);
+                }
+                v.push(case);
             }
         }
     }
@@ -90,6 +108,7 @@ fn corpus(src: &Path) -> Vec<Case> {
                 expected: String::new(),
                 spans: Vec::new(),
                 pcm: scale(pcm, gain),
+                pair_power: 0.0,
             });
         }
     }
@@ -101,6 +120,7 @@ fn corpus(src: &Path) -> Vec<Case> {
             expected: String::new(),
             spans: Vec::new(),
             pcm: talk_off::synthetic_music(seed),
+            pair_power: 0.0,
         });
     }
     v
@@ -120,7 +140,12 @@ fn main() {
     let mut masks = String::new();
     let mut keys = String::new();
     std::fs::create_dir_all(dir.join("keys")).unwrap();
-    let cases = corpus(&src);
+    std::fs::create_dir_all(dir.join("keys-unkeyed")).unwrap();
+    let narrow = std::env::args().any(|a| a == "--narrow");
+    let keying = if narrow { Keying::NARROW } else { Keying::Q24 };
+    // The Q.24 keying has room babble behind the talker; the first corpus had none.
+    let background = (!narrow).then_some(BACKGROUND_SNR_DB);
+    let cases = corpus(&src, keying, background);
     for c in &cases {
         let file = dir.join(format!("{}.raw", c.name));
         write_raw(&file, &c.pcm);
@@ -156,11 +181,21 @@ fn main() {
         let agent = resample(&r.audio, 48_000, 8000);
         write_raw(&dir.join("masked").join(format!("{}.raw", c.name)), &agent);
         // One excerpt per key (100 ms either side) so that a digit found in the masked audio
-        // is tied to the key at that place, not to talk-off elsewhere in the file.
+        // is tied to the key at that place, not to talk-off elsewhere in the file; and the
+        // same excerpt of the input with every key's tones cut out, so that a digit a peer
+        // also finds there is known to be the peer's talk-off on the speech, not the key.
+        let mut unkeyed = c.pcm.clone();
+        let n = unkeyed.len();
+        for &(s, e) in &c.spans {
+            unkeyed[s.min(n)..e.min(n)].fill(0);
+        }
         for (i, (&(s, e), d)) in c.spans.iter().zip(c.expected.chars()).enumerate() {
-            let cut = &agent[s.saturating_sub(800)..(e + 800).min(agent.len())];
+            let window = |pcm: &[i16]| {
+                pcm[s.saturating_sub(800).min(pcm.len())..(e + 800).min(pcm.len())].to_vec()
+            };
             let name = format!("{}-key{i:02}.raw", c.name);
-            write_raw(&dir.join("keys").join(&name), cut);
+            write_raw(&dir.join("keys").join(&name), &window(&agent));
+            write_raw(&dir.join("keys-unkeyed").join(&name), &window(&unkeyed));
             writeln!(keys, "{}\t{d}", dir.join("keys").join(&name).display()).unwrap();
         }
     }

@@ -72,7 +72,7 @@ impl AgentView {
             return true; // the agent's decoder refuses what the masker's decoded: fail closed
         };
         self.left = self.left.saturating_sub(n as u64);
-        flagger.flag(&self.window) || self.detector.in_progress()
+        flagger.flag(&self.window) || self.detector.take_may_be_keying()
     }
 
     /// Decodes `payload` into the window and the detector; the number of samples, or `None`

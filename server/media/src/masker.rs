@@ -8,7 +8,9 @@
 //!   [`KeyTracker`]; the audio packet held at that moment is masked, and so is the next one;
 //! * each Opus packet is decoded to 8 kHz, checked by the sensitive [`Flagger`] and the strict
 //!   [`DtmfDetector`], and held for one packet time (its own duration, at least
-//!   [`MaskerConfig::hold`]: a 60 ms packet is held 60 ms). A flagged packet is
+//!   [`MaskerConfig::hold`]: a 60 ms packet is held 60 ms). A packet is flagged when the
+//!   flagger flags it, or the detector hears a key or saw a block pass every test of a hit in
+//!   it ([`DtmfDetector::take_may_be_keying`]: the packet a found key starts in). A flagged packet is
 //!   replaced by the constant Opus silence frame, and so are the one before (still held) and the
 //!   one after (`mask_after`, 2 in secure mode);
 //! * after a masked span, each packet is also checked as the agent's decoder will hear it (its
@@ -447,12 +449,12 @@ impl Masker {
         let mut found = std::mem::take(&mut self.scratch);
         found.clear();
         self.detector.process(pcm, &mut found);
-        let in_progress = self.detector.in_progress();
+        let keying = self.detector.take_may_be_keying();
         for d in found.drain(..) {
             self.emit_inband(now, d);
         }
         self.scratch = found;
-        flagged || in_progress
+        flagged || keying
     }
 
     /// How long a packet of `samples_48k` is held: one packet time, so that the next packet
