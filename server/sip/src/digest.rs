@@ -2,7 +2,9 @@
 //!
 //! Nonces are derived from a secret the caller supplies and a counter (no randomness and no
 //! clock inside the crate); each is remembered with the instant it was issued and accepted for
-//! [`NONCE_LIFETIME`]. Comparison of the response is constant-time.
+//! [`NONCE_LIFETIME`] and for one request: a nonce that admitted a call is spent (a replayed
+//! `Authorization` gets a stale challenge). The `uri=` must be the Request-URI (RFC 3261
+//! §22.4). Comparison of the response is constant-time.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -155,6 +157,8 @@ impl Nonces {
         }
         match self.issued.get(d.nonce.as_ref() as &str) {
             Some((at, a)) if *a == alg && now.saturating_duration_since(*at) < NONCE_LIFETIME => {
+                // single use: a captured Authorization cannot open a second call
+                self.issued.remove(d.nonce.as_ref() as &str);
                 Verdict::Accepted
             }
             _ => Verdict::Stale,

@@ -372,6 +372,16 @@ fn a_digest_trunk_is_challenged_then_admitted_with_sha256_and_md5() {
         };
         assert_eq!((inc.trunk.as_str(), inc.tenant.as_str()), ("pbx", "beta"));
 
+        // the same Authorization replayed for another call: the nonce is spent, stale
+        let s = feed(
+            &mut ep,
+            t0,
+            DIGEST_PEER,
+            &digest_invite("d9", 1, "z9hG4bK-d9", &right),
+        );
+        assert_eq!(s.codes(), vec![401]);
+        assert!(s.only().contains("stale=true"));
+        assert_eq!(ep.call_count(), 1);
         // the same credentials on an expired nonce: challenged again, stale
         let late = t0 + hushpay_sip::digest::NONCE_LIFETIME + Duration::from_secs(1);
         ep.handle_timeout(late);
@@ -500,4 +510,34 @@ fn an_offered_call_never_answered_is_refused_480() {
     let s = drain(&mut ep);
     assert_eq!(s.codes(), vec![480]);
     assert_eq!(s.events, vec![Event::Ended(call, EndReason::NotAnswered)]);
+}
+
+/// SIPp writes its Authorization without spaces after commas and with `qop=auth` unquoted.
+#[test]
+fn a_sipp_style_authorization_header_is_understood() {
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    let s = feed(&mut ep, t0, DIGEST_PEER, &digest_invite("s1", 1, "z9hG4bK-s1", ""));
+    let r401 = s.only();
+    let ch = r401
+        .split("\r\n")
+        .find(|l| l.contains("algorithm=MD5"))
+        .unwrap();
+    let nonce = param(ch, "nonce");
+    let uri = "sip:+441234@198.51.100.1";
+    let resp = hushpay_sip::digest::expected_response(
+        DigestAlgorithm::Md5,
+        "pbx-user",
+        REALM,
+        "pbx-pass",
+        "INVITE",
+        uri,
+        nonce,
+        Some(("6b8b4567", 1, "auth")),
+    );
+    let auth = format!(
+        "Authorization: Digest username=\"pbx-user\",realm=\"{REALM}\",cnonce=\"6b8b4567\",nc=00000001,qop=auth,uri=\"{uri}\",nonce=\"{nonce}\",response=\"{resp}\",algorithm=MD5\r\n"
+    );
+    let s = feed(&mut ep, t0, DIGEST_PEER, &digest_invite("s1", 2, "z9hG4bK-s2", &auth));
+    assert_eq!(s.codes(), vec![100], "{:?}", s.sent);
 }
