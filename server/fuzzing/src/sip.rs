@@ -46,7 +46,7 @@ fn endpoint() -> Endpoint {
     }];
     let config = SipConfig::new(trunks, rules, Limits::default(), "fuzz")
         .unwrap_or_else(|e| unreachable!("fixed config is valid: {e}"));
-    Endpoint::new(config, [9; 32])
+    Endpoint::new(config, [9; 32], Instant::now())
 }
 
 fn addr(s: &str) -> SocketAddr {

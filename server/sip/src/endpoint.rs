@@ -169,12 +169,13 @@ pub struct Endpoint {
     by_call_id: HashMap<String, CallId>,
     cache: HashMap<TxKey, Cached>,
     out: VecDeque<Output>,
-    last_now: Option<Instant>,
+    last_now: Instant,
 }
 
 impl Endpoint {
-    /// `secret` seeds To tags and digest nonces: give it 32 random bytes.
-    pub fn new(config: SipConfig, secret: [u8; 32]) -> Self {
+    /// `secret` seeds To tags and digest nonces: give it 32 random bytes. `now` is the time of
+    /// creation (the crate reads no clock).
+    pub fn new(config: SipConfig, secret: [u8; 32], now: Instant) -> Self {
         let nonces = Nonces::new(secret, config.limits.max_nonces);
         Endpoint {
             config,
@@ -185,7 +186,7 @@ impl Endpoint {
             by_call_id: HashMap::new(),
             cache: HashMap::new(),
             out: VecDeque::new(),
-            last_now: None,
+            last_now: now,
         }
     }
 
@@ -199,8 +200,7 @@ impl Endpoint {
         if let Some(o) = self.out.pop_front() {
             return o;
         }
-        let base = self.last_now.unwrap_or_else(Instant::now);
-        let housekeeping = base + Duration::from_secs(1);
+        let housekeeping = self.last_now + Duration::from_secs(1);
         let next = self
             .calls
             .values()
@@ -212,7 +212,7 @@ impl Endpoint {
 
     /// Handles one datagram or TCP frame that arrived at `now`.
     pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
-        self.last_now = Some(now);
+        self.last_now = self.last_now.max(now);
         let peer = input.peer;
         let admitted: Vec<usize> = (0..self.config.trunks.len())
             .filter(|&i| self.config.trunks[i].admits_source(peer.addr.ip()))
@@ -296,7 +296,7 @@ impl Endpoint {
 
     /// Runs the timers due at `now`: retransmissions, ACK and answer timeouts, cache expiry.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.last_now = Some(now);
+        self.last_now = self.last_now.max(now);
         self.nonces.expire(now);
         self.cache.retain(|_, (t, _, _)| *t > now);
         let mut due: Vec<CallId> = self
@@ -357,7 +357,7 @@ impl Endpoint {
         id: CallId,
         local_rtp: SocketAddr,
     ) -> Result<(), SipError> {
-        self.last_now = Some(now);
+        self.last_now = self.last_now.max(now);
         let server = self.config.server_name.clone();
         let call = self.calls.get_mut(&id).ok_or(SipError::UnknownCall)?;
         if call.state != CallState::Offered {
@@ -385,7 +385,7 @@ impl Endpoint {
 
     /// Refuses an offered call (`code` 4xx–6xx, e.g. 480 when its room is gone).
     pub fn reject(&mut self, now: Instant, id: CallId, code: u16) -> Result<(), SipError> {
-        self.last_now = Some(now);
+        self.last_now = self.last_now.max(now);
         let server = self.config.server_name.clone();
         let call = self.calls.get_mut(&id).ok_or(SipError::UnknownCall)?;
         if call.state != CallState::Offered {

@@ -41,7 +41,7 @@ fn options_is_answered_200_to_a_known_source_and_403_to_a_stranger() {
 
 #[test]
 fn an_invite_from_an_unknown_source_gets_403_and_leaves_nothing() {
-    let mut ep = Endpoint::new(config_only_allowlist(), [1; 32]);
+    let mut ep = Endpoint::new(config_only_allowlist(), [1; 32], Instant::now());
     let now = Instant::now();
     let mut r = Req::new("INVITE", "x1");
     r.sdp = Some(OFFER);
@@ -408,7 +408,7 @@ fn a_digest_trunk_is_challenged_then_admitted_with_sha256_and_md5() {
 
 #[test]
 fn refusals_by_route_codec_limits_hops_and_method() {
-    let mut ep = Endpoint::new(config_with(Limits::default(), 1), [3; 32]);
+    let mut ep = Endpoint::new(config_with(Limits::default(), 1), [3; 32], Instant::now());
     let t0 = Instant::now();
     let mut r = Req::new("INVITE", "n1");
     r.user = "999";
@@ -517,7 +517,12 @@ fn an_offered_call_never_answered_is_refused_480() {
 fn a_sipp_style_authorization_header_is_understood() {
     let mut ep = endpoint();
     let t0 = Instant::now();
-    let s = feed(&mut ep, t0, DIGEST_PEER, &digest_invite("s1", 1, "z9hG4bK-s1", ""));
+    let s = feed(
+        &mut ep,
+        t0,
+        DIGEST_PEER,
+        &digest_invite("s1", 1, "z9hG4bK-s1", ""),
+    );
     let r401 = s.only();
     let ch = r401
         .split("\r\n")
@@ -538,6 +543,11 @@ fn a_sipp_style_authorization_header_is_understood() {
     let auth = format!(
         "Authorization: Digest username=\"pbx-user\",realm=\"{REALM}\",cnonce=\"6b8b4567\",nc=00000001,qop=auth,uri=\"{uri}\",nonce=\"{nonce}\",response=\"{resp}\",algorithm=MD5\r\n"
     );
-    let s = feed(&mut ep, t0, DIGEST_PEER, &digest_invite("s1", 2, "z9hG4bK-s2", &auth));
+    let s = feed(
+        &mut ep,
+        t0,
+        DIGEST_PEER,
+        &digest_invite("s1", 2, "z9hG4bK-s2", &auth),
+    );
     assert_eq!(s.codes(), vec![100], "{:?}", s.sent);
 }

@@ -64,7 +64,7 @@ pub async fn start(settings: SipSettings, metrics: Arc<SipMetrics>) -> std::io::
     let max_bytes = settings.endpoint.limits().max_message_bytes;
     let secret: [u8; 32] = rand::random();
     let driver = Driver {
-        endpoint: Endpoint::new(settings.endpoint.clone(), secret),
+        endpoint: Endpoint::new(settings.endpoint.clone(), secret, Instant::now().into_std()),
         local: SocketAddr::new(settings.advertise, udp_addr.port()),
         settings,
         udp: Arc::clone(&udp),

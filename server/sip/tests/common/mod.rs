@@ -60,7 +60,7 @@ pub fn config_with(limits: Limits, max_calls: usize) -> SipConfig {
 }
 
 pub fn endpoint() -> Endpoint {
-    Endpoint::new(config_with(Limits::default(), 4), [7u8; 32])
+    Endpoint::new(config_with(Limits::default(), 4), [7u8; 32], Instant::now())
 }
 
 pub fn udp(addr: &str) -> Peer {
