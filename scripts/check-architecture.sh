@@ -78,4 +78,26 @@ if [ -n "$bad" ]; then
 else
   echo "ok: hushpay-loadgen depends on neither the gateway nor webrtc-rs"
 fi
+
+# The README's architecture list names every crate of the workspace (its directory and its
+# package name, as `server/store    hushpay-store ...`): a crate added without a line fails.
+architecture=$(awk '/^## Architecture/ { on = 1; next } on && /^## / { exit } on' README.md)
+missing=$(cargo metadata --no-deps --format-version 1 \
+  | python3 -c '
+import json, os, sys
+meta = json.load(sys.stdin)
+root = meta["workspace_root"]
+for p in meta["packages"]:
+    d = os.path.relpath(os.path.dirname(p["manifest_path"]), root)
+    print(d + " " + p["name"])' \
+  | while read -r dir name; do
+      grep -qE "^${dir}/?[[:space:]]+${name}([[:space:]]|$)" <<<"$architecture" || echo "$dir ($name)"
+    done)
+if [ -n "$missing" ]; then
+  echo "FAIL: README's architecture list does not name: $(tr '\n' ' ' <<<"$missing")"
+  status=1
+else
+  echo "ok: README's architecture list names every crate of the workspace"
+fi
+
 exit $status

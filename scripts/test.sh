@@ -24,5 +24,11 @@ if [ -f package.json ]; then
   npm run --silent --if-present check
   npm run --silent --if-present test
   npm run --silent --if-present test:browser
+
+  step "packaging: systemd unit, npm pack of @hushpay/web installed and type-checked by a sample app"
+  ./scripts/check-packaging.sh
 fi
+
+step "containers: the Dockerfile and compose.yaml (PostgreSQL, NATS, coturn), when an engine answers"
+./scripts/check-containers.sh
 step "all checks passed"

@@ -9,7 +9,7 @@
 // and prints the iframe's gzipped size (wasm + JS; budget 60 KB).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -68,6 +68,7 @@ for (const page of ['pay', 'console']) {
 }
 copyFileSync(join(dist, 'index.js'), join(dist, 'pages', 'hushpay-web.js'));
 execFileSync(join(here, '..', 'node_modules', '.bin', 'tsc'), ['-p', join(here, 'tsconfig.build.json')], { stdio: 'inherit' });
+fullySpecifyDeclarations(dist);
 
 const gz = (f) => gzipSync(readFileSync(join(dist, 'frame', f)), { level: 9 }).length;
 const js = gz('card-frame.js');
@@ -76,4 +77,30 @@ console.log(`card iframe gzipped: card.wasm ${wasmGz} B + card-frame.js ${js} B 
 if (wasmGz + js > 60 * 1024) {
   console.error('build: the card iframe is over its 60 KB gzipped budget');
   process.exit(1);
+}
+
+// tsc keeps the sources' extensionless relative imports (`./card/card-form`) in the .d.ts files,
+// which Node's ESM resolution (TypeScript's `NodeNext`) refuses in an installed package: every
+// type would be lost to an integrator. Rewrite each to the file it names (`./card/card-form.js`,
+// or `./dir/index.js`); a specifier that names no declaration file fails the build.
+// examples/sdk-consumer type-checks the packed result under NodeNext and Bundler.
+function fullySpecifyDeclarations(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      fullySpecifyDeclarations(path);
+      continue;
+    }
+    if (!entry.name.endsWith('.d.ts')) continue;
+    const text = readFileSync(path, 'utf8');
+    const fixed = text.replace(/(from\s+|import\()(['"])(\.{1,2}\/[^'"]*)\2/g, (match, lead, quote, spec) => {
+      if (/\.(js|mjs|cjs|json)$/.test(spec)) return match;
+      const base = join(dirname(path), spec);
+      if (existsSync(`${base}.d.ts`)) return `${lead}${quote}${spec}.js${quote}`;
+      if (existsSync(join(base, 'index.d.ts'))) return `${lead}${quote}${spec}/index.js${quote}`;
+      console.error(`build: ${path}: import '${spec}' names no declaration file`);
+      process.exit(1);
+    });
+    if (fixed !== text) writeFileSync(path, fixed);
+  }
 }

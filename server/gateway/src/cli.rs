@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "hushpay", version, about = "Hushpay payment-capture gateway")]
+#[command(name = "hushpay", version = crate::version::LONG, about = "Hushpay payment-capture gateway")]
 pub struct Cli {
     /// Configuration file (TOML). Environment variables `HUSHPAY__SECTION__KEY` override it.
     #[arg(long, global = true, env = "HUSHPAY_CONFIG")]
@@ -18,6 +18,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check the configuration without starting the gateway: keys, store, public URL and
+    /// widget origin, NATS, TURN, ports. Exits 0 when nothing must be fixed.
+    Doctor,
     /// Run the gateway.
     Serve {
         /// Address to listen on (port 0 picks a free port and prints it).

@@ -2,33 +2,18 @@
 //! [`RawConfig::validate`] that produces the [`Config`] the program uses.
 //!
 //! Raw and validated forms are separate types (ripgrep's pattern): nothing downstream sees an
-//! unchecked value, and production mode refuses unsafe settings in one place.
+//! unchecked value, and production mode refuses unsafe settings in one place. Each section's
+//! `validate` lives beside the code it configures and returns a
+//! [`ConfigError`](crate::config_error::ConfigError) from its own module, so no section imports
+//! this file, which imports them all.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use thiserror::Error;
 
-/// Errors found while reading or validating configuration.
-#[derive(Debug, Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("invalid config: {0}")]
-    Parse(String),
-    #[error("invalid environment override {var}: {reason}")]
-    Env { var: String, reason: String },
-    #[error("invalid setting `{key}`: {reason}")]
-    Invalid { key: &'static str, reason: String },
-    #[error("refused in production mode: {0}")]
-    Production(String),
-}
+pub use crate::config_error::ConfigError;
 
 /// Development (generated keys, demo tenant, HS256 allowed) or production (none of those).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

@@ -1,6 +1,7 @@
 //! Request extractors that turn headers and bodies into typed values or [`ApiError`]s:
-//! [`ApiJson`] (JSON bodies with clear 400/413/415 errors) and [`Caller`] (a tenant API key or
-//! a participant JWT from `Authorization: Bearer ...`).
+//! [`ApiJson`] (JSON bodies with clear 400/413/415 errors), [`ApiQuery`] (query strings into
+//! typed structs, a 400 with the parameter's own code) and [`Caller`] (a tenant API key or a
+//! participant JWT from `Authorization: Bearer ...`).
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -65,6 +66,50 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             "bad_body",
             "the request body could not be read",
         ),
+    }
+}
+
+/// Query parameters as a typed `T` (a `#[serde(deny_unknown_fields)]` struct whose values are
+/// enums and newtypes): an unknown or repeated parameter, or a value `T` refuses, is a 400
+/// whose code [`QueryParams::code`] chooses per parameter. The message names the parameter and
+/// what is expected, never the submitted value.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+/// A struct [`ApiQuery`] reads.
+pub trait QueryParams: DeserializeOwned {
+    /// The parameters it reads (any other is refused, and never named back).
+    const PARAMS: &'static [&'static str];
+
+    /// The error code of a bad value of `param` (`invalid_request` unless overridden).
+    fn code(param: &str) -> &'static str {
+        let _ = param;
+        "invalid_request"
+    }
+}
+
+impl<T: QueryParams, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(Self)
+            .map_err(|e| query_rejection::<T>(&e.path().to_string(), &e.inner().to_string()))
+    }
+}
+
+fn query_rejection<T: QueryParams>(path: &str, reason: &str) -> ApiError {
+    let reason = redact_quoted(reason);
+    // The path names the parameter being read: one of `T::PARAMS`, or an unknown one the
+    // caller sent (not shown), or `.` for the query as a whole.
+    match T::PARAMS.iter().find(|p| **p == path) {
+        Some(param) => ApiError::bad_request(
+            T::code(param),
+            format!("query parameter `{param}`: {reason}"),
+        ),
+        None => ApiError::bad_request("invalid_request", format!("invalid query: {reason}")),
     }
 }
 

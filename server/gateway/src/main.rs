@@ -47,14 +47,18 @@ fn init_tracing() {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let raw = RawConfig::load(cli.config.as_deref(), std::env::vars())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    if let Command::Doctor = cli.command {
+        return runtime.block_on(doctor(cli.config.as_deref()));
+    }
+    let raw = RawConfig::load(cli.config.as_deref(), std::env::vars())?;
     runtime.block_on(async move {
         match cli.command {
             Command::Serve { listen } => serve(raw, listen).await,
+            Command::Doctor => Ok(()),
             Command::Keys(cmd) => hushpay::vault::cli::keys(&tool_state(raw)?, cmd).await,
             Command::Audit(cmd) => hushpay::vault::cli::audit(&tool_state(raw)?, cmd).await,
             Command::Tenant(cmd) => admin::tenant(&tool_state(raw)?, cmd).await,
@@ -157,7 +161,7 @@ async fn serve(raw: RawConfig, listen: Option<std::net::SocketAddr>) -> anyhow::
         }
         None => None,
     };
-    tracing::info!(%addr, mode = ?state.config.mode, "gateway started");
+    tracing::info!(%addr, mode = ?state.config.mode, version = hushpay::version::LONG, "gateway started");
     if let Some(c) = &state.config.cluster {
         println!("  cluster node: {} (NATS {})", c.node_id, c.nats_url);
     }
@@ -165,6 +169,17 @@ async fn serve(raw: RawConfig, listen: Option<std::net::SocketAddr>) -> anyhow::
     app::run(listener, state, drained).await?;
     tracing::info!("gateway stopped");
     Ok(())
+}
+
+/// `hushpay doctor`: the report on stdout; an error (exit 1) when something must be fixed.
+async fn doctor(config: Option<&std::path::Path>) -> anyhow::Result<()> {
+    println!("hushpay doctor {}", hushpay::version::LONG);
+    let report = hushpay::doctor::run(config, std::env::vars()).await;
+    print!("{}", report.render());
+    match report.to_fix() {
+        0 => Ok(()),
+        n => anyhow::bail!("{n} finding(s) to fix (FIX above)"),
+    }
 }
 
 fn print_demo_tenant(demo: &bootstrap::DemoTenant) {

@@ -19,7 +19,7 @@ use axum::routing::get;
 use subtle::ConstantTimeEq;
 
 use crate::app::AppState;
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 use crate::error::ApiError;
 
 /// Shortest bearer token accepted.

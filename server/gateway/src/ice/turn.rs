@@ -26,7 +26,7 @@ use serde::Deserialize;
 use sha1::Sha1;
 use zeroize::Zeroizing;
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 /// One entry of `RTCConfiguration.iceServers` (the wire type lives in `hushpay-protocol`).
 pub use hushpay_protocol::ice::IceServer;
 
@@ -196,6 +196,11 @@ impl TurnConfig {
     /// True when participants get TURN servers.
     pub fn enabled(&self) -> bool {
         self.servers.is_some()
+    }
+
+    /// The TURN/STUN URLs handed to participants (empty when no TURN is set up).
+    pub fn urls(&self) -> &[String] {
+        self.servers.as_ref().map_or(&[], |s| s.urls.as_slice())
     }
 
     /// How long minted credentials last.

@@ -26,7 +26,7 @@ use hushpay_prompts::prompt::{PROMPT_NAMES, PromptSet};
 use serde::Deserialize;
 
 use super::flow::IvrSettings;
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 macro_rules! default_prompts {
     ($($name:literal),* $(,)?) => {
@@ -36,75 +36,9 @@ macro_rules! default_prompts {
     };
 }
 
-/// The default English prompt set, built in.
-pub const DEFAULT_PROMPTS: &[(&str, &[u8])] = default_prompts!(
-    "ask-card-number",
-    "ask-expiration-date",
-    "ask-security-code",
-    "ask-postal-code",
-    "invalid-card-number",
-    "brand-not-allowed",
-    "invalid-expiration-date",
-    "card-expired",
-    "invalid-security-code",
-    "invalid-postal-code",
-    "no-input",
-    "try-again",
-    "restart-field",
-    "confirm-paying",
-    "confirm-card-ending",
-    "confirm-press",
-    "processing",
-    "payment-succeeded",
-    "payment-declined",
-    "payment-failed",
-    "too-many-attempts",
-    "handing-back",
-    "hold",
-    "n0",
-    "n1",
-    "n2",
-    "n3",
-    "n4",
-    "n5",
-    "n6",
-    "n7",
-    "n8",
-    "n9",
-    "n10",
-    "n11",
-    "n12",
-    "n13",
-    "n14",
-    "n15",
-    "n16",
-    "n17",
-    "n18",
-    "n19",
-    "n20",
-    "n30",
-    "n40",
-    "n50",
-    "n60",
-    "n70",
-    "n80",
-    "n90",
-    "hundred",
-    "thousand",
-    "million",
-    "and",
-    "point",
-    "dollars",
-    "dollar",
-    "cents",
-    "cent",
-    "pounds",
-    "pound",
-    "pence",
-    "penny",
-    "euros",
-    "euro"
-);
+/// The default English prompt set, built in: one file a name of
+/// [`hushpay_prompts::with_prompt_names`].
+pub const DEFAULT_PROMPTS: &[(&str, &[u8])] = hushpay_prompts::with_prompt_names!(default_prompts);
 
 /// `[ivr]` as written.
 #[derive(Debug, Default, Deserialize)]

@@ -63,7 +63,7 @@ pub fn render(assets: &PageAssets, widget_origin: &str) -> String {
 </body>
 </html>
 "#,
-        widget = super::escape(widget_origin),
+        widget = crate::html::escape(widget_origin),
         style = assets.text(STYLE),
         script_path = SCRIPT_PATH,
     )

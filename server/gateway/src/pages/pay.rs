@@ -9,7 +9,8 @@
 
 use hushpay_vault::payment::{Payment, State};
 
-use super::{PageAssets, escape};
+use super::PageAssets;
+use crate::html::escape;
 
 pub const SCRIPT: &str = "pay.js";
 pub const STYLE: &str = "pay.css";

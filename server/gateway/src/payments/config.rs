@@ -24,7 +24,7 @@ use hushpay_vault::connector::{Connector, SandboxConnector};
 use serde::Deserialize;
 
 use super::http_connector::{HttpConnector, RawHttpConnector};
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 /// `[payments]` as written.
 #[derive(Debug, Default, Deserialize)]

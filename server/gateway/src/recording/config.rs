@@ -22,7 +22,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::objects::{Backend, S3Config};
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 /// `[recording]` as written.
 #[derive(Debug, Default, Deserialize)]

@@ -9,20 +9,19 @@
 //! * `GET /v1/recordings/{id}/audio?format=wav|ogg&tracks=stereo|separate` — decrypted,
 //!   decoded and mixed (patient left, agent right), paused time silent.
 
-use std::collections::HashMap;
-
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hushpay_auth::Role;
 use hushpay_store::TenantId;
 use hushpay_vault::audit::AuditEvent;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::extract::Caller;
+use crate::extract::{ApiQuery, Caller, QueryParams};
 use crate::recording::export::{self, ExportError};
 use crate::recording::files;
 
@@ -83,26 +82,71 @@ fn error(e: ExportError) -> ApiError {
     }
 }
 
-/// Only the named query parameters, each at most once-ish (last wins), nothing else.
-fn params<'a>(
-    q: &'a HashMap<String, String>,
-    allowed: &[&str],
-) -> Result<impl Fn(&str) -> Option<&'a str>, ApiError> {
-    if let Some(k) = q.keys().find(|k| !allowed.contains(&k.as_str())) {
-        let shown: String = k
-            .chars()
-            .take(32)
-            .filter(char::is_ascii_alphanumeric)
-            .collect();
-        return Err(ApiError::bad_request(
-            "invalid_request",
-            format!(
-                "unknown query parameter `{shown}`; expected {}",
-                allowed.join(", ")
-            ),
-        ));
+/// `GET /v1/recordings` query: `room` (optional).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    room: Option<RoomName>,
+}
+
+impl QueryParams for ListQuery {
+    const PARAMS: &'static [&'static str] = &["room"];
+}
+
+/// A room name as the recording index stores it.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "String")]
+struct RoomName(String);
+
+impl TryFrom<String> for RoomName {
+    type Error = &'static str;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        if valid_room(&name) {
+            Ok(RoomName(name))
+        } else {
+            Err("room names are 1-128 characters of A-Z a-z 0-9 - _ . :")
+        }
     }
-    Ok(move |name: &str| q.get(name).map(String::as_str))
+}
+
+/// `GET /v1/recordings/{id}/audio` query: `format` (`wav`, `ogg`) and `tracks` (`stereo`,
+/// `separate`), each with its own error code.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudioQuery {
+    #[serde(default)]
+    format: AudioFormat,
+    #[serde(default)]
+    tracks: Tracks,
+}
+
+impl QueryParams for AudioQuery {
+    const PARAMS: &'static [&'static str] = &["format", "tracks"];
+
+    fn code(param: &str) -> &'static str {
+        match param {
+            "format" => "invalid_format",
+            "tracks" => "invalid_tracks",
+            _ => "invalid_request",
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum AudioFormat {
+    #[default]
+    Wav,
+    Ogg,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Tracks {
+    #[default]
+    Stereo,
+    Separate,
 }
 
 fn valid_room(name: &str) -> bool {
@@ -147,19 +191,10 @@ fn summary(signed: &hushpay_recording::SignedMetadata, ok: bool) -> Value {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let a = access(&caller)?;
-    let get = params(&q, &["room"])?;
-    let room = get("room");
-    if let Some(r) = room
-        && !valid_room(r)
-    {
-        return Err(ApiError::bad_request(
-            "invalid_request",
-            "room names are 1-128 characters of A-Z a-z 0-9 - _ . :",
-        ));
-    }
+    let room = q.room.as_ref().map(|r| r.0.as_str());
     if let (Some(mine), Some(asked)) = (&a.room, room)
         && mine != asked
     {
@@ -237,31 +272,15 @@ pub async fn audio(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<AudioQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let a = access(&caller)?;
-    let get = params(&q, &["format", "tracks"])?;
-    let format = match get("format").unwrap_or("wav") {
-        "wav" => "wav",
-        "ogg" => "ogg",
-        _ => {
-            return Err(ApiError::bad_request(
-                "invalid_format",
-                "format is `wav` or `ogg`",
-            ));
-        }
+    let format = match q.format {
+        AudioFormat::Wav => "wav",
+        AudioFormat::Ogg => "ogg",
     };
-    let separate = match get("tracks").unwrap_or("stereo") {
-        "stereo" => false,
-        "separate" => true,
-        _ => {
-            return Err(ApiError::bad_request(
-                "invalid_tracks",
-                "tracks is `stereo` or `separate`",
-            ));
-        }
-    };
+    let separate = q.tracks == Tracks::Separate;
     if separate && format == "ogg" {
         return Err(ApiError::bad_request(
             "invalid_tracks",
@@ -330,4 +349,79 @@ pub async fn audio(
         h.insert("x-hushpay-truncated", v);
     }
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use axum::extract::FromRequestParts;
+    use axum::http::Request;
+
+    use super::*;
+
+    async fn query<T: QueryParams>(q: &str) -> Result<T, (u16, String, String)> {
+        let (mut parts, ()) = Request::builder()
+            .uri(format!("/v1/recordings/rec_1/audio{q}"))
+            .body(())
+            .unwrap()
+            .into_parts();
+        match ApiQuery::<T>::from_request_parts(&mut parts, &()).await {
+            Ok(ApiQuery(t)) => Ok(t),
+            Err(e) => {
+                let resp = e.into_response();
+                let status = resp.status().as_u16();
+                let body = axum::body::to_bytes(resp.into_body(), 4096).await.unwrap();
+                let v: Value = serde_json::from_slice(&body).unwrap();
+                let code = v["error"]["code"].as_str().unwrap().to_owned();
+                let message = v["error"]["message"].as_str().unwrap().to_owned();
+                Err((status, code, message))
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn audio_queries_are_typed_with_defaults() {
+        let q: AudioQuery = query("").await.unwrap();
+        assert_eq!((q.format, q.tracks), (AudioFormat::Wav, Tracks::Stereo));
+        let q: AudioQuery = query("?format=ogg").await.unwrap();
+        assert_eq!(q.format, AudioFormat::Ogg);
+        let q: AudioQuery = query("?tracks=separate&format=wav").await.unwrap();
+        assert_eq!((q.format, q.tracks), (AudioFormat::Wav, Tracks::Separate));
+    }
+
+    #[tokio::test]
+    async fn bad_audio_queries_get_their_codes_without_echoing_the_value() {
+        for (q, code) in [
+            ("?format=mp3", "invalid_format"),
+            ("?format=WAV", "invalid_format"),
+            ("?tracks=4242424242424242", "invalid_tracks"),
+            ("?format=wav&format=ogg", "invalid_request"),
+            ("?x=1", "invalid_request"),
+            ("?4242424242424242=1", "invalid_request"),
+        ] {
+            let (status, got, message) = query::<AudioQuery>(q).await.unwrap_err();
+            assert_eq!((status, got.as_str()), (400, code), "{q}: {message}");
+            assert!(
+                !message.contains("mp3") && !message.contains("4242"),
+                "{q}: {message}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn list_queries_check_the_room_name() {
+        let q: ListQuery = query("?room=intake-42").await.unwrap();
+        assert_eq!(q.room.unwrap().0, "intake-42");
+        assert!(query::<ListQuery>("").await.unwrap().room.is_none());
+        for q in ["?room=a/b", "?room=", "?rom=x", "?room=a&room=b"] {
+            let (status, code, message) = query::<ListQuery>(q).await.unwrap_err();
+            assert_eq!(
+                (status, code.as_str()),
+                (400, "invalid_request"),
+                "{q}: {message}"
+            );
+        }
+        let (_, _, message) = query::<ListQuery>("?room=a/b").await.unwrap_err();
+        assert!(message.contains("1-128 characters"), "{message}");
+    }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 /// The media engine's UDP port unless configured (LiveKit's too).
 pub const DEFAULT_UDP_PORT: u16 = 7882;

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 /// Default period of the background rewrap.
 pub const DEFAULT_REWRAP_INTERVAL_SECS: u64 = 300;

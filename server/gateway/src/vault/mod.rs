@@ -88,17 +88,19 @@ fn ensure_parent(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Reads the vault's HPKE secret key file (64 hex digits); `hushpay doctor` checks it with this.
+pub fn read_hpke_key(path: &Path) -> anyhow::Result<RecipientSecretKey> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+    );
+    let bytes =
+        Zeroizing::new(hex::decode(text.trim()).context("HPKE key file must hold 64 hex digits")?);
+    RecipientSecretKey::from_bytes(&bytes).context("HPKE key file")
+}
+
 fn load_or_generate_hpke(path: &Path) -> anyhow::Result<(RecipientSecretKey, bool)> {
     if path.exists() {
-        let text = Zeroizing::new(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?,
-        );
-        let bytes = Zeroizing::new(
-            hex::decode(text.trim()).context("HPKE key file must hold 64 hex digits")?,
-        );
-        let key = RecipientSecretKey::from_bytes(&bytes).context("HPKE key file")?;
-        return Ok((key, false));
+        return Ok((read_hpke_key(path)?, false));
     }
     ensure_parent(path)?;
     let mut seed = Zeroizing::new([0u8; 32]);

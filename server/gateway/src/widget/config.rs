@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 /// Default location of the built iframe assets (relative to the working directory).
 pub const DEFAULT_ASSETS_DIR: &str = "web-sdk/dist/frame";

@@ -87,6 +87,33 @@ impl PgStore {
         .map_err(|_| StoreError::Backend("migration thread panicked".into()))?
     }
 
+    /// The schema version this build writes (migrations bring a schema to it at open).
+    pub const SCHEMA_VERSION: i64 = migrations::CURRENT_VERSION;
+
+    /// The schema version at `url`, read in one connection without writing anything (no
+    /// migration): 0 for a schema no build has migrated yet. For checks such as
+    /// `hushpay doctor`; an unreachable server or a refused login is an error.
+    pub async fn schema_version_of(url: &PgUrl) -> Result<i64, StoreError> {
+        let (client, connection) = url.config().connect(NoTls).await?;
+        let driver = tokio::spawn(connection);
+        let version = async {
+            let row = client
+                .query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[])
+                .await?;
+            if !row.get::<_, bool>(0) {
+                return Ok(0);
+            }
+            let row = client
+                .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
+                .await?;
+            Ok::<i64, StoreError>(row.get(0))
+        }
+        .await;
+        drop(client);
+        let _ = driver.await;
+        version
+    }
+
     fn pool(url: &PgUrl, size: usize) -> Result<PgStore, StoreError> {
         let manager = Manager::from_config(
             url.config().clone(),

@@ -117,6 +117,25 @@ where
 }
 
 #[tokio::test]
+async fn the_schema_version_is_read_without_migrating() {
+    let schema = ScratchSchema::create("version").await.unwrap();
+    let url = schema.pg_url().unwrap();
+    assert_eq!(PgStore::schema_version_of(&url).await.unwrap(), 0);
+    assert_eq!(
+        PgStore::schema_version_of(&url).await.unwrap(),
+        0,
+        "reading migrated the schema"
+    );
+    drop(PgStore::open(&url).await.unwrap());
+    assert_eq!(
+        PgStore::schema_version_of(&url).await.unwrap(),
+        PgStore::SCHEMA_VERSION
+    );
+    let unreachable = PgUrl::parse("postgres://hushpay@127.0.0.1:1/none").unwrap();
+    assert!(PgStore::schema_version_of(&unreachable).await.is_err());
+}
+
+#[tokio::test]
 async fn refuses_a_schema_from_a_newer_build() {
     let (schema, store) = scratch("newer").await;
     drop(store);

@@ -39,6 +39,33 @@ impl SqliteStore {
         Self::setup(conn)
     }
 
+    /// The schema version this build writes (migrations bring a database to it at open).
+    pub const SCHEMA_VERSION: i64 = migrations::CURRENT_VERSION;
+
+    /// The schema version of the database at `path`, read without writing anything (no
+    /// migration, no journal change): 0 for a database no build has migrated yet. For checks
+    /// such as `hushpay doctor`; a missing file is an error.
+    pub fn schema_version_of(path: &Path) -> Result<i64, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let has_table: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version')",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_table {
+            return Ok(0);
+        }
+        Ok(conn.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// A private in-memory SQLite database (tests).
     pub fn open_in_memory() -> Result<Self, StoreError> {
         Self::setup(Connection::open_in_memory()?)
@@ -726,6 +753,35 @@ mod tests {
                 .unwrap()
                 .require_recording_consent
         );
+    }
+
+    /// `schema_version_of` reads a database without migrating or writing it.
+    #[test]
+    fn the_schema_version_is_read_without_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hushpay.db");
+        assert!(SqliteStore::schema_version_of(&path).is_err(), "no file");
+        assert!(!path.exists(), "reading created the file");
+        let mut conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE other (x INTEGER)")
+            .unwrap();
+        assert_eq!(SqliteStore::schema_version_of(&path).unwrap(), 0);
+        migrations::migrate_to(&mut conn, 4).unwrap();
+        drop(conn);
+        let before = std::fs::read(&path).unwrap();
+        assert_eq!(SqliteStore::schema_version_of(&path).unwrap(), 4);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "reading wrote the file"
+        );
+        drop(SqliteStore::open(&path).unwrap());
+        assert_eq!(
+            SqliteStore::schema_version_of(&path).unwrap(),
+            SqliteStore::SCHEMA_VERSION
+        );
+        std::fs::write(&path, b"not a database, just text").unwrap();
+        assert!(SqliteStore::schema_version_of(&path).is_err());
     }
 
     #[tokio::test]
