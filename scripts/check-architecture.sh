@@ -17,7 +17,7 @@ if [ -z "$(forbidden_deps hushpay-store)" ]; then
 fi
 
 status=0
-for crate in hushpay-media hushpay-rtc hushpay-prompts hushpay-card hushpay-recording hushpay-wasm; do
+for crate in hushpay-media hushpay-sip hushpay-rtc hushpay-prompts hushpay-card hushpay-recording hushpay-wasm; do
   bad=$(forbidden_deps "$crate")
   if [ -n "$bad" ]; then
     echo "FAIL: $crate depends on: $(tr '\n' ' ' <<<"$bad")"

@@ -11,6 +11,7 @@ PACKAGES=(
   chromium chromium-driver          # browser end-to-end tests
   coturn iptables iproute2          # reachability tests: a real TURN server, NAT namespaces
   nats-server                       # cluster tests: each starts its own NATS (JetStream) server
+  sip-tester                        # SIPp (`sipp`): the SIP trunk peer of the SIP ingress tests
 )
 
 missing=()

@@ -24,6 +24,8 @@
 //! | `recording` | [`hushpay_recording`] reader, packets, metadata | what a cut file yields is a prefix of what was written |
 //! | `webhook_url` | [`hushpay_vault::webhook`] destination check | an accepted URL never names an internal host as the HTTP client parses it |
 //! | `jwt` | [`hushpay_auth::Validator`] (the pre-check runs first) | no token is accepted that the test key did not sign byte for byte |
+//! | `sip` | [`hushpay_sip::Endpoint`] fed a datagram and a TCP stream (framer) | only responses leave it (Hushpay originates no call); a stranger gets at most a 403 and no state; calls time out |
+//! | `sdp` | [`hushpay_sip::sdp::negotiate`] | an accepted offer's answer negotiates back to the same codec, address and RFC 3264 direction, one media line per offered line |
 //! | `rtc_endpoint` | [`hushpay_rtc::Endpoint`] datagram routing (UDP and ICE-TCP frames) with live peers | attackers' datagrams are refused; every legitimate one reaches its peer; the peers stay connected |
 
 pub mod bytes;
@@ -34,9 +36,11 @@ pub mod masker;
 pub mod recording;
 pub mod rtc_endpoint;
 pub mod rtp;
+pub mod sdp;
 pub mod sealed_card;
 pub mod seeds;
 pub mod signal;
+pub mod sip;
 pub mod webhook_url;
 
 /// A fuzz target: its name (the `fuzz/fuzz_targets/<name>.rs` file and the corpus folders) and
@@ -84,5 +88,13 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "rtc_endpoint",
         run: rtc_endpoint::run,
+    },
+    Target {
+        name: "sip",
+        run: sip::run,
+    },
+    Target {
+        name: "sdp",
+        run: sdp::run,
     },
 ];

@@ -40,6 +40,8 @@ pub fn all() -> Vec<Seed> {
     add("jwt", jwt());
     add("webhook_url", webhook_url());
     add("rtc_endpoint", rtc_endpoint());
+    add("sip", sip());
+    add("sdp", sdp());
     out
 }
 
@@ -489,4 +491,62 @@ fn forged_tcp(out: &mut Vec<u8>, op: u8, tail: &[u8]) {
     out.extend_from_slice(tail);
     out.extend_from_slice(&[1; 12]);
     out.push(5);
+}
+
+const PHONE_OFFER: &str = "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n";
+
+fn sip_request(
+    method: &str,
+    call_id: &str,
+    cseq: u32,
+    to_tag: &str,
+    extra: &str,
+    body: &str,
+) -> String {
+    let ctype = if body.is_empty() {
+        ""
+    } else {
+        "Content-Type: application/sdp\r\n"
+    };
+    format!(
+        "{method} sip:+441234@198.51.100.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-{cseq}\r\nMax-Forwards: 70\r\nFrom: \"Caller\" <sip:caller@192.0.2.10>;tag=from1\r\nTo: <sip:+441234@198.51.100.1>{to_tag}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContact: <sip:caller@192.0.2.10:5060>\r\n{extra}{ctype}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+fn sip() -> Vec<(String, Vec<u8>)> {
+    let invite = sip_request("INVITE", "fz1", 1, "", "", PHONE_OFFER);
+    let auth = "Authorization: Digest username=\"pbx\", realm=\"fuzz\", nonce=\"00\", uri=\"sip:+441234@198.51.100.1\", response=\"0123456789abcdef0123456789abcdef\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"c\"\r\n";
+    let hold = PHONE_OFFER.replace("a=sendrecv", "a=sendonly");
+    let mut dialog = invite.clone();
+    dialog.push_str(&sip_request("ACK", "fz1", 1, ";tag=x", "", ""));
+    dialog.push_str(&sip_request("INVITE", "fz1", 2, ";tag=x", "", &hold));
+    dialog.push_str(&sip_request("BYE", "fz1", 3, ";tag=x", "", ""));
+    named(vec![
+        ("options", sip_request("OPTIONS", "fz0", 1, "", "", "")),
+        ("invite", invite.clone()),
+        (
+            "invite-digest",
+            sip_request("INVITE", "fz2", 1, "", auth, PHONE_OFFER),
+        ),
+        ("cancel", sip_request("CANCEL", "fz1", 1, "", "", "")),
+        ("bye", sip_request("BYE", "fz1", 2, ";tag=x", "", "")),
+        ("register", sip_request("REGISTER", "fz3", 1, "", "", "")),
+        (
+            "bad-cseq",
+            sip_request("OPTIONS", "fz4", 1, "", "", "").replace("CSeq: 1 OPTIONS", "CSeq: x"),
+        ),
+        ("dialog-stream", dialog),
+        ("keepalive", "\r\n\r\n".to_owned()),
+    ])
+}
+
+fn sdp() -> Vec<(String, Vec<u8>)> {
+    named(vec![
+        ("pcmu-pcma-te", PHONE_OFFER.to_owned()),
+        ("hold-sendonly", PHONE_OFFER.replace("a=sendrecv", "a=sendonly")),
+        ("video-then-audio", PHONE_OFFER.replace("m=audio", "m=video 5000 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\nm=audio")),
+        ("g729-only", "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio 40000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n".to_owned()),
+        ("ip6", PHONE_OFFER.replace("IN IP4 192.0.2.10", "IN IP6 2001:db8::1")),
+    ])
 }

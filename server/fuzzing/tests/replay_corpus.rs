@@ -64,6 +64,8 @@ fn every_target_has_a_fuzz_target_file_and_a_test_here() {
         "jwt",
         "webhook_url",
         "rtc_endpoint",
+        "sip",
+        "sdp",
     ];
     let names: Vec<&str> = TARGETS.iter().map(|t| t.name).collect();
     assert_eq!(names, listed);
@@ -158,4 +160,14 @@ fn masker_seeds_key_digits_the_detector_finds_and_the_masker_hides() {
         r.digits_out, 0,
         "secure mode: digits go to the collector only"
     );
+}
+
+#[test]
+fn sip_inputs_replay() {
+    replay("sip");
+}
+
+#[test]
+fn sdp_inputs_replay() {
+    replay("sdp");
 }

@@ -75,6 +75,9 @@ pub struct RawConfig {
     /// One node of a cluster (`[cluster]`, crate::cluster); absent: a single node.
     #[serde(default)]
     pub cluster: crate::cluster::config::RawCluster,
+    /// SIP trunk ingress (off unless `sip.listen` is set).
+    #[serde(default)]
+    pub sip: crate::sip::config::RawSip,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -147,6 +150,8 @@ pub struct Config {
     pub recording: crate::recording::config::RecordingConfig,
     /// `Some` on a node of a cluster.
     pub cluster: Option<crate::cluster::config::ClusterConfig>,
+    /// SIP trunk ingress, when configured.
+    pub sip: Option<crate::sip::config::SipSettings>,
     /// How long a drain (SIGTERM) waits for the node's calls to end.
     pub drain_timeout: Duration,
 }
@@ -239,6 +244,7 @@ impl RawConfig {
         let ivr = self.ivr.validate()?;
         let recording = self.recording.validate(&data_dir)?;
         let cluster = self.cluster.validate(&public_url)?;
+        let sip = self.sip.validate()?;
         if cluster.is_some() && !matches!(store, StoreLocation::Postgres(_)) {
             return Err(ConfigError::Invalid {
                 key: "cluster",
@@ -271,6 +277,7 @@ impl RawConfig {
             ivr,
             recording,
             cluster,
+            sip,
             drain_timeout,
         };
         if config.mode == Mode::Production {

@@ -42,6 +42,7 @@ pub mod recording;
 pub mod rooms;
 pub mod routes;
 pub mod sfu;
+pub mod sip;
 pub mod tenants;
 pub mod token_auth;
 pub mod tokens;

@@ -19,6 +19,8 @@ pub struct Metrics {
     pub sfu: SfuMetrics,
     /// Recorder counters.
     pub recording: RecordingMetrics,
+    /// SIP trunk ingress counters.
+    pub sip: std::sync::Arc<crate::sip::metrics::SipMetrics>,
 }
 
 /// Recorder counters.
@@ -247,6 +249,7 @@ impl Metrics {
         );
         self.sfu.render(&mut out);
         self.recording.render(&mut out);
+        self.sip.render(&mut out);
         out
     }
 }

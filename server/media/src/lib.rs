@@ -21,7 +21,7 @@
 //!
 //! Map: [`rtp`], [`rfc4733`] and [`wav`] parse bytes; [`key_tracker`] turns events into key
 //! presses; [`goertzel`], [`detector`] and [`flagger`] look at 8 kHz PCM; [`opus_codec`] wraps
-//! libopus and [`opus_toc`] reads a packet's coded bandwidth; [`masker`] is the per-stream state machine; [`collector`] gathers payment fields;
+//! libopus, [`g711`] encodes and decodes the phone leg's µ-law and A-law, and [`opus_toc`] reads a packet's coded bandwidth; [`masker`] is the per-stream state machine; [`collector`] gathers payment fields;
 //! [`offline`] drives the same code over whole buffers (the `hushpay media` CLI); [`signal`],
 //! [`resample`] and [`level`] are helpers shared by tests, benches and the CLI.
 //!
@@ -35,6 +35,7 @@ pub mod detector;
 pub mod digit;
 pub mod error;
 pub mod flagger;
+pub mod g711;
 pub mod goertzel;
 pub mod key_tracker;
 pub mod level;

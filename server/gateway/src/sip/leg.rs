@@ -1,0 +1,160 @@
+//! The RTP leg of an answered phone call: one UDP socket, one task.
+//!
+//! The application holds a [`PhoneLeg`]: [`PhoneLeg::recv`] yields what happens on the leg
+//! (each RTP datagram from the caller, hold and resume, the end of the call) and
+//! [`PhoneLeg::send_rtp`] sends an RTP packet to the caller. Datagrams from any address other
+//! than the one the caller's SDP named are dropped and counted (no latching onto a stranger).
+//! G.711 payloads decode with `hushpay_media::g711`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use hushpay_sip::dispatch::RoomTarget;
+use hushpay_sip::sdp::Codec;
+use hushpay_sip::{CallId, EndReason};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use super::metrics::SipMetrics;
+
+/// Datagrams buffered toward the application before the leg drops (≈ 2.5 s of 20 ms packets).
+const LEG_QUEUE: usize = 128;
+/// Largest RTP datagram read.
+const MAX_RTP: usize = 1500;
+
+/// A phone call offered to and answered for the application.
+#[derive(Debug)]
+pub struct PhoneCall {
+    pub call: CallId,
+    pub trunk: String,
+    pub tenant: String,
+    pub room: RoomTarget,
+    /// The called number (the Request-URI's user part).
+    pub called: Option<String>,
+    pub codec: Codec,
+    pub telephone_event: Option<u8>,
+    pub leg: PhoneLeg,
+}
+
+/// What happens on a leg.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LegEvent {
+    /// One RTP datagram from the caller, as received.
+    Rtp(Vec<u8>),
+    /// The caller put the call on hold (`true`) or resumed it.
+    Hold(bool),
+    /// The call ended; no more events follow.
+    Ended(EndReason),
+}
+
+/// The application's end of a leg.
+#[derive(Debug)]
+pub struct PhoneLeg {
+    events: mpsc::Receiver<LegEvent>,
+    rtp_out: mpsc::Sender<Vec<u8>>,
+    local: SocketAddr,
+}
+
+impl PhoneLeg {
+    /// The next event; `None` once the leg's task is gone.
+    pub async fn recv(&mut self) -> Option<LegEvent> {
+        self.events.recv().await
+    }
+
+    /// Queues an RTP packet to the caller; `false` when the leg has ended.
+    pub async fn send_rtp(&self, packet: Vec<u8>) -> bool {
+        self.rtp_out.send(packet).await.is_ok()
+    }
+
+    /// Our RTP address for this leg (what the SDP answer named, before `advertise`).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+}
+
+/// The server's end of a leg: control of the task.
+#[derive(Debug)]
+pub(crate) struct LegControl {
+    control: mpsc::UnboundedSender<Control>,
+}
+
+#[derive(Debug)]
+enum Control {
+    Remote(SocketAddr, bool),
+    End(EndReason),
+}
+
+impl LegControl {
+    pub(crate) fn media_changed(&self, remote: SocketAddr, hold: bool) {
+        let _ = self.control.send(Control::Remote(remote, hold));
+    }
+
+    pub(crate) fn end(&self, reason: EndReason) {
+        let _ = self.control.send(Control::End(reason));
+    }
+}
+
+/// Binds the leg's socket and starts its task.
+pub(crate) async fn open(
+    bind: std::net::IpAddr,
+    remote: SocketAddr,
+    metrics: Arc<SipMetrics>,
+) -> std::io::Result<(PhoneLeg, LegControl)> {
+    let socket = UdpSocket::bind(SocketAddr::new(bind, 0)).await?;
+    let local = socket.local_addr()?;
+    let (ev_tx, ev_rx) = mpsc::channel(LEG_QUEUE);
+    let (out_tx, out_rx) = mpsc::channel(LEG_QUEUE);
+    let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(socket, remote, ev_tx, out_rx, ctl_rx, metrics));
+    Ok((
+        PhoneLeg {
+            events: ev_rx,
+            rtp_out: out_tx,
+            local,
+        },
+        LegControl { control: ctl_tx },
+    ))
+}
+
+async fn run(
+    socket: UdpSocket,
+    mut remote: SocketAddr,
+    events: mpsc::Sender<LegEvent>,
+    mut rtp_out: mpsc::Receiver<Vec<u8>>,
+    mut control: mpsc::UnboundedReceiver<Control>,
+    metrics: Arc<SipMetrics>,
+) {
+    let mut buf = vec![0u8; MAX_RTP];
+    loop {
+        tokio::select! {
+            got = socket.recv_from(&mut buf) => {
+                let Ok((n, from)) = got else { continue };
+                if !hushpay_sip::endpoint::same_host(from.ip(), remote.ip()) || from.port() != remote.port() {
+                    metrics.rtp_foreign.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                if events.try_send(LegEvent::Rtp(buf[..n].to_vec())).is_err() {
+                    metrics.rtp_dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Some(packet) = rtp_out.recv() => {
+                if !remote.ip().is_unspecified() {
+                    let _ = socket.send_to(&packet, remote).await;
+                }
+            }
+            c = control.recv() => match c {
+                Some(Control::Remote(addr, hold)) => {
+                    remote = addr;
+                    let _ = events.send(LegEvent::Hold(hold)).await;
+                }
+                Some(Control::End(reason)) => {
+                    let _ = events.send(LegEvent::Ended(reason)).await;
+                    return;
+                }
+                None => return,
+            },
+        }
+    }
+}

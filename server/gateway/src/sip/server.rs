@@ -1,0 +1,310 @@
+//! The SIP listener: UDP and TCP sockets on `[sip] listen`, one driver task that owns the
+//! sans-IO [`Endpoint`] and its clock, and the RTP legs of answered calls.
+//!
+//! Every datagram and TCP frame goes into the endpoint with the instant it arrived; every
+//! [`Output`] is acted on: responses go back on the transport they came on, an offered call gets
+//! an RTP socket and is answered (or refused `503` when the application is not taking calls),
+//! hold and hang-up reach the call's leg, refusals are counted.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use hushpay_sip::framing::Framer;
+use hushpay_sip::{CallId, Endpoint, Event, IncomingCall, Input, Output, Peer, Transport};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::config::SipSettings;
+use super::leg::{self, LegControl, PhoneCall};
+use super::metrics::SipMetrics;
+
+/// Most TCP connections at once.
+const MAX_TCP_CONNECTIONS: usize = 256;
+/// Calls waiting for the application to take them.
+const CALL_QUEUE: usize = 64;
+
+/// A running SIP listener. Dropping it stops the listener (calls' legs end with it).
+#[derive(Debug)]
+pub struct SipServer {
+    pub udp_addr: SocketAddr,
+    pub tcp_addr: SocketAddr,
+    /// Answered calls, for the application.
+    pub calls: mpsc::Receiver<PhoneCall>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for SipServer {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+enum Inbound {
+    Message(Peer, Vec<u8>),
+    TcpOpen(SocketAddr, mpsc::Sender<Vec<u8>>),
+    TcpClosed(SocketAddr),
+}
+
+/// Binds UDP and TCP on `settings.listen` (the same port; port 0 picks one free for both) and
+/// starts the tasks.
+pub async fn start(settings: SipSettings, metrics: Arc<SipMetrics>) -> std::io::Result<SipServer> {
+    let udp = Arc::new(UdpSocket::bind(settings.listen).await?);
+    let udp_addr = udp.local_addr()?;
+    let tcp = TcpListener::bind(udp_addr).await?;
+    let tcp_addr = tcp.local_addr()?;
+    let (in_tx, in_rx) = mpsc::channel::<Inbound>(1024);
+    let (calls_tx, calls_rx) = mpsc::channel(CALL_QUEUE);
+    let max_bytes = settings.endpoint.limits().max_message_bytes;
+    let secret: [u8; 32] = rand::random();
+    let driver = Driver {
+        endpoint: Endpoint::new(settings.endpoint.clone(), secret, Instant::now().into_std()),
+        local: SocketAddr::new(settings.advertise, udp_addr.port()),
+        settings,
+        udp: Arc::clone(&udp),
+        tcp: HashMap::new(),
+        legs: HashMap::new(),
+        calls: calls_tx,
+        metrics,
+    };
+    let tasks = vec![
+        tokio::spawn(read_udp(udp, in_tx.clone(), max_bytes)),
+        tokio::spawn(accept_tcp(tcp, in_tx, max_bytes)),
+        tokio::spawn(driver.run(in_rx)),
+    ];
+    Ok(SipServer {
+        udp_addr,
+        tcp_addr,
+        calls: calls_rx,
+        tasks,
+    })
+}
+
+async fn read_udp(udp: Arc<UdpSocket>, tx: mpsc::Sender<Inbound>, max_bytes: usize) {
+    // one byte more than the limit, so an oversize datagram is seen as such, not truncated
+    let mut buf = vec![0u8; max_bytes + 1];
+    loop {
+        let Ok((n, from)) = udp.recv_from(&mut buf).await else {
+            continue;
+        };
+        let peer = Peer {
+            transport: Transport::Udp,
+            addr: from,
+        };
+        if tx
+            .send(Inbound::Message(peer, buf[..n].to_vec()))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+async fn accept_tcp(listener: TcpListener, tx: mpsc::Sender<Inbound>, max_bytes: usize) {
+    let slots = Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS));
+    loop {
+        let Ok((stream, from)) = listener.accept().await else {
+            continue;
+        };
+        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            serve_tcp(stream, from, tx, max_bytes).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn serve_tcp(
+    stream: TcpStream,
+    from: SocketAddr,
+    tx: mpsc::Sender<Inbound>,
+    max_bytes: usize,
+) {
+    let (mut read, mut write) = stream.into_split();
+    let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(64);
+    let writer = tokio::spawn(async move {
+        while let Some(bytes) = out_rx.recv().await {
+            if write.write_all(&bytes).await.is_err() {
+                return;
+            }
+        }
+    });
+    if tx.send(Inbound::TcpOpen(from, out_tx)).await.is_err() {
+        return;
+    }
+    let peer = Peer {
+        transport: Transport::Tcp,
+        addr: from,
+    };
+    let mut framer = Framer::new();
+    let mut buf = vec![0u8; 8192];
+    'conn: loop {
+        let n = match read.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        framer.push(&buf[..n]);
+        loop {
+            match framer.next_message(max_bytes) {
+                Ok(Some(msg)) => {
+                    if tx.send(Inbound::Message(peer, msg)).await.is_err() {
+                        break 'conn;
+                    }
+                }
+                Ok(None) => break,
+                // a stream that cannot be framed is closed
+                Err(_) => break 'conn,
+            }
+        }
+    }
+    let _ = tx.send(Inbound::TcpClosed(from)).await;
+    writer.abort();
+}
+
+struct Driver {
+    endpoint: Endpoint,
+    settings: SipSettings,
+    local: SocketAddr,
+    udp: Arc<UdpSocket>,
+    tcp: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    legs: HashMap<CallId, LegControl>,
+    calls: mpsc::Sender<PhoneCall>,
+    metrics: Arc<SipMetrics>,
+}
+
+impl Driver {
+    async fn run(mut self, mut inbound: mpsc::Receiver<Inbound>) {
+        let mut deadline = Instant::now();
+        loop {
+            tokio::select! {
+                msg = inbound.recv() => {
+                    let Some(msg) = msg else { return };
+                    let now = Instant::now().into_std();
+                    match msg {
+                        Inbound::Message(peer, bytes) => {
+                            self.endpoint.handle_input(now, Input { peer, local: self.local, bytes: &bytes });
+                        }
+                        Inbound::TcpOpen(addr, tx) => {
+                            self.tcp.insert(addr, tx);
+                        }
+                        Inbound::TcpClosed(addr) => {
+                            self.tcp.remove(&addr);
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    self.endpoint.handle_timeout(Instant::now().into_std());
+                }
+            }
+            deadline = self.drain().await;
+        }
+    }
+
+    /// Acts on every output; returns when the endpoint next wants its timers run.
+    async fn drain(&mut self) -> Instant {
+        loop {
+            match self.endpoint.poll_output() {
+                Output::Transmit { peer, bytes } => self.transmit(peer, bytes).await,
+                Output::Event(e) => self.event(e).await,
+                Output::Timeout(at) => {
+                    // the endpoint's Instant is std; map it onto tokio's clock (paused in tests)
+                    let std_now = std::time::Instant::now();
+                    return Instant::now() + at.saturating_duration_since(std_now);
+                }
+            }
+        }
+    }
+
+    async fn transmit(&mut self, peer: Peer, bytes: Vec<u8>) {
+        match peer.transport {
+            Transport::Udp => {
+                let _ = self.udp.send_to(&bytes, peer.addr).await;
+            }
+            Transport::Tcp => {
+                if let Some(tx) = self.tcp.get(&peer.addr) {
+                    let _ = tx.try_send(bytes);
+                }
+            }
+        }
+    }
+
+    async fn event(&mut self, e: Event) {
+        match e {
+            Event::IncomingCall(c) => self.offer(c).await,
+            Event::Confirmed(id) => tracing::debug!(call = id.0, "phone call up"),
+            Event::MediaChanged {
+                call,
+                remote_rtp,
+                hold,
+            } => {
+                if let Some(l) = self.legs.get(&call) {
+                    l.media_changed(remote_rtp, hold);
+                }
+            }
+            Event::Ended(id, reason) => {
+                self.metrics.calls_ended.fetch_add(1, Ordering::Relaxed);
+                if let Some(l) = self.legs.remove(&id) {
+                    l.end(reason);
+                }
+                tracing::info!(call = id.0, ?reason, "phone call ended");
+            }
+            Event::Refused(peer, reason) => {
+                self.metrics.refused(reason);
+                tracing::debug!(peer = %peer.addr, reason = reason.as_str(), "SIP request refused");
+            }
+            _ => {}
+        }
+    }
+
+    /// Binds the call's RTP socket and answers, or refuses 503 when the application cannot take
+    /// the call (its queue is full) or no socket can be bound.
+    async fn offer(&mut self, c: IncomingCall) {
+        let now = Instant::now().into_std();
+        let Ok(permit) = self.calls.clone().try_reserve_owned() else {
+            let _ = self.endpoint.reject(now, c.call, 503);
+            return;
+        };
+        let opened = leg::open(
+            self.settings.rtp_bind,
+            c.remote_rtp,
+            Arc::clone(&self.metrics),
+        )
+        .await;
+        let (leg, control) = match opened {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot bind an RTP socket for a phone call");
+                let _ = self.endpoint.reject(now, c.call, 503);
+                return;
+            }
+        };
+        let rtp = SocketAddr::new(self.settings.advertise, leg.local_addr().port());
+        if self.endpoint.answer(now, c.call, rtp).is_err() {
+            return;
+        }
+        self.metrics.calls_offered.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(call = c.call.0, trunk = %c.trunk, tenant = %c.tenant, codec = c.codec.name(), "phone call answered");
+        self.legs.insert(c.call, control);
+        permit.send(PhoneCall {
+            call: c.call,
+            trunk: c.trunk,
+            tenant: c.tenant,
+            room: c.room,
+            called: c.called,
+            codec: c.codec,
+            telephone_event: c.telephone_event,
+            leg,
+        });
+    }
+}
