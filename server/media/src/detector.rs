@@ -192,7 +192,13 @@ impl DtmfDetector {
     /// the declaration, to silence the packet the key starts in. Call once per packet, after
     /// [`Self::process`].
     pub fn take_may_be_keying(&mut self) -> bool {
-        std::mem::take(&mut self.hit_seen) || self.in_progress()
+        self.take_hit_seen() || self.in_progress()
+    }
+
+    /// True if a block passed every test of a hit since the last call (see
+    /// [`Self::take_may_be_keying`]).
+    pub fn take_hit_seen(&mut self) -> bool {
+        std::mem::take(&mut self.hit_seen)
     }
 
     /// Feeds samples; pushes every digit that ended into `out`.

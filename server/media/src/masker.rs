@@ -9,10 +9,11 @@
 //! * each Opus packet is decoded to 8 kHz, checked by the sensitive [`Flagger`] and the strict
 //!   [`DtmfDetector`], and held for one packet time (its own duration, at least
 //!   [`MaskerConfig::hold`]: a 60 ms packet is held 60 ms). A packet is flagged when the
-//!   flagger flags it, or the detector hears a key or saw a block pass every test of a hit in
-//!   it ([`DtmfDetector::take_may_be_keying`]: the packet a found key starts in). A flagged packet is
-//!   replaced by the constant Opus silence frame, and so are the one before (still held) and the
-//!   one after (`mask_after`, 2 in secure mode);
+//!   flagger flags it or the detector hears a key; it is replaced by the constant Opus silence
+//!   frame, and so are the one before (still held) and the one after (`mask_after`, 2 in secure
+//!   mode). A packet in which a block passed every test of the detector's hit
+//!   ([`DtmfDetector::take_hit_seen`]) is masked with the one before only: that is the packet a
+//!   key the detector finds later starts in;
 //! * after a masked span, each packet is also checked as the agent's decoder will hear it (its
 //!   state restarted by the silence frames, [`crate::agent_view`]) before it is released, and
 //!   masked with the one after when flagged there;
@@ -148,6 +149,19 @@ pub struct MaskerStats {
     pub events: u64,
     /// Packets refused (parse errors, unknown payload types, other SSRC).
     pub refused: u64,
+}
+
+/// What the analysis of one audio packet found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Suspicion {
+    None,
+    /// A block of it passed every test of the strict detector's hit, and no key is declared
+    /// nor flagged: a key may start here (masked with the one before), or a vowel looked like
+    /// one block of a key (no packet after is masked for it: a key that goes on is flagged or
+    /// declared, or hits again).
+    Hit,
+    /// Flagged, a key in progress, or undecodable: masked with the one before and `after`.
+    Flagged,
 }
 
 #[derive(Debug)]
@@ -392,19 +406,29 @@ impl Masker {
         let opus = &packet[payload.clone()];
         let samples_48k = packet_samples_48k(opus).unwrap_or(960);
         let in_order = self.highest.is_none_or(|h| ext > h);
-        let mut flagged = !in_order || self.analyze(now, opus, samples_48k);
+        let suspicion = if in_order {
+            self.analyze(now, opus, samples_48k)
+        } else {
+            Suspicion::Flagged
+        };
         if in_order {
             self.highest = Some(ext);
         }
-        flagged |= self.trackers.iter().any(|(_, t)| t.key_down());
-        if flagged && let Some(h) = self.held.as_mut() {
+        let flagged =
+            suspicion == Suspicion::Flagged || self.trackers.iter().any(|(_, t)| t.key_down());
+        let hit = suspicion == Suspicion::Hit;
+        if (flagged || hit)
+            && let Some(h) = self.held.as_mut()
+        {
             h.masked = true;
         }
         // Released first: what the agent hears of it may still ask to mask this one.
         self.release();
-        let mut masked = flagged || (self.is_secure() && self.config.secure_mask_all);
-        if flagged {
+        let mut masked = flagged || hit || (self.is_secure() && self.config.secure_mask_all);
+        if flagged || hit {
             self.stats.flagged += 1;
+        }
+        if flagged {
             self.mask_left = self.after();
         } else if self.mask_left > 0 {
             self.mask_left -= 1;
@@ -424,10 +448,10 @@ impl Masker {
         });
     }
 
-    /// Decodes, runs both detectors; true if the packet must be masked.
-    fn analyze(&mut self, now: Instant, payload: &[u8], samples_48k: u32) -> bool {
+    /// Decodes, runs both detectors; what the packet must be masked for.
+    fn analyze(&mut self, now: Instant, payload: &[u8], samples_48k: u32) -> Suspicion {
         let Ok(pcm) = self.decoder.decode(payload) else {
-            return true; // undecodable: fail closed
+            return Suspicion::Flagged; // undecodable: fail closed
         };
         let start = now
             .checked_sub(Duration::from_micros(u64::from(samples_48k) * 1000 / 48))
@@ -449,12 +473,19 @@ impl Masker {
         let mut found = std::mem::take(&mut self.scratch);
         found.clear();
         self.detector.process(pcm, &mut found);
-        let keying = self.detector.take_may_be_keying();
+        let hit = self.detector.take_hit_seen();
+        let keying = self.detector.in_progress();
         for d in found.drain(..) {
             self.emit_inband(now, d);
         }
         self.scratch = found;
-        flagged || keying
+        if flagged || keying {
+            Suspicion::Flagged
+        } else if hit {
+            Suspicion::Hit
+        } else {
+            Suspicion::None
+        }
     }
 
     /// How long a packet of `samples_48k` is held: one packet time, so that the next packet
