@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use ezk_sip_types::Headers;
 
-use crate::endpoint::{CallId, Peer};
+use crate::endpoint::{CallId, Peer, Transport};
 use crate::sdp::Negotiated;
 
 /// RFC 3261 timer T1 (round-trip estimate).
@@ -90,4 +90,16 @@ pub struct Call {
     pub contact: String,
     pub session_id: u64,
     pub sdp_version: u64,
+}
+
+impl Call {
+    /// Keeps `bytes` as the INVITE's final response (what a retransmitted INVITE gets) and
+    /// retransmits it until the ACK ([`ACK_WAIT`] at most; over TCP only the wait). Returns
+    /// `bytes` for sending.
+    pub fn final_response(&mut self, now: Instant, bytes: Vec<u8>) -> Vec<u8> {
+        let reliable = self.peer.transport == Transport::Tcp;
+        self.invite.last = bytes.clone();
+        self.invite.retransmit = Some(Retransmit::start(now, reliable, ACK_WAIT));
+        bytes
+    }
 }

@@ -327,9 +327,8 @@ impl Endpoint {
                     let bytes = Response::new(480, "Temporarily Unavailable")
                         .to_tag(&call.local_tag)
                         .render(&call.invite.headers, &self.config.server_name);
-                    let (peer, reliable) = (call.peer, call.peer.transport == Transport::Tcp);
-                    call.invite.last = bytes.clone();
-                    call.invite.retransmit = Some(Retransmit::start(now, reliable, ACK_WAIT));
+                    let bytes = call.final_response(now, bytes);
+                    let peer = call.peer;
                     call.state = CallState::Ending;
                     self.send(peer, bytes);
                     self.event(Event::Ended(id, EndReason::NotAnswered));
@@ -371,12 +370,7 @@ impl Endpoint {
             .header("Allow", ALLOW)
             .body("application/sdp", body)
             .render(&call.invite.headers, &server);
-        call.invite.last = bytes.clone();
-        call.invite.retransmit = Some(Retransmit::start(
-            now,
-            call.peer.transport == Transport::Tcp,
-            ACK_WAIT,
-        ));
+        let bytes = call.final_response(now, bytes);
         call.state = CallState::Answered;
         let peer = call.peer;
         self.send(peer, bytes);
@@ -399,12 +393,7 @@ impl Endpoint {
         let bytes = Response::new(code, "Rejected")
             .to_tag(&call.local_tag)
             .render(&call.invite.headers, &server);
-        call.invite.last = bytes.clone();
-        call.invite.retransmit = Some(Retransmit::start(
-            now,
-            call.peer.transport == Transport::Tcp,
-            ACK_WAIT,
-        ));
+        let bytes = call.final_response(now, bytes);
         call.state = CallState::Ending;
         let peer = call.peer;
         self.send(peer, bytes);
@@ -677,12 +666,7 @@ impl Endpoint {
         let bytes = Response::new(487, "Request Terminated")
             .to_tag(&call.local_tag)
             .render(&call.invite.headers, &server);
-        call.invite.last = bytes.clone();
-        call.invite.retransmit = Some(Retransmit::start(
-            now,
-            peer.transport == Transport::Tcp,
-            ACK_WAIT,
-        ));
+        let bytes = call.final_response(now, bytes);
         call.state = CallState::Ending;
         self.send(peer, bytes);
         self.event(Event::Ended(id, EndReason::Cancelled));

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::harness::{silence, speech};
-use crate::nodes::{Cluster, bot};
+use crate::nodes::{Cluster, join};
 
 fn keypad(room: &str) -> Value {
     json!({"amount": 500, "currency": "USD", "reference": "visit-9", "mode": "charge", "method": "keypad",
@@ -36,18 +36,8 @@ async fn payments(cluster: &Cluster) -> usize {
 async fn without_the_bus_no_payment_is_taken_and_recording_pauses_until_it_returns() {
     let mut cluster = Cluster::start("clusterbus", 2).await;
     let room = "visit-9";
-    let patient = bot(
-        &cluster,
-        1,
-        cluster.token(1, "patient-1", room, "patient").await,
-    )
-    .await;
-    let agent = bot(
-        &cluster,
-        2,
-        cluster.token(2, "agent-7", room, "agent").await,
-    )
-    .await;
+    let patient = join(&cluster, 1, "patient-1", room, "patient").await;
+    let agent = join(&cluster, 2, "agent-7", room, "agent").await;
     patient.play(&speech("Good morning."), &[]).await.unwrap();
 
     cluster.nats.stop();

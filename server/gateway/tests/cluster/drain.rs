@@ -5,24 +5,14 @@
 use std::time::Duration;
 
 use crate::harness::{drained, rms, speech};
-use crate::nodes::{Cluster, bot};
+use crate::nodes::{Cluster, bot, join};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_draining_node_keeps_its_call_and_sends_new_rooms_elsewhere() {
     let mut cluster = Cluster::start("clusterdrain", 2).await;
     let room = "visit-1";
-    let patient = bot(
-        &cluster,
-        1,
-        cluster.token(1, "patient-1", room, "patient").await,
-    )
-    .await;
-    let agent = bot(
-        &cluster,
-        1,
-        cluster.token(1, "agent-7", room, "agent").await,
-    )
-    .await;
+    let patient = join(&cluster, 1, "patient-1", room, "patient").await;
+    let agent = join(&cluster, 1, "agent-7", room, "agent").await;
 
     cluster.terminate(1);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);

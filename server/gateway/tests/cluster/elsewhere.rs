@@ -9,18 +9,13 @@ use hushpay::sfu::signal::ServerMessage;
 use serde_json::json;
 
 use crate::harness::{drained, rms, silence};
-use crate::nodes::{Cluster, bot};
+use crate::nodes::{Cluster, join};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offers_and_the_ivr_run_on_the_rooms_node() {
     let cluster = Cluster::start("clusteroffer", 2).await;
     let room = "visit-3";
-    let mut patient = bot(
-        &cluster,
-        1,
-        cluster.token(1, "patient-1", room, "patient").await,
-    )
-    .await;
+    let mut patient = join(&cluster, 1, "patient-1", room, "patient").await;
     patient.play(&silence(300), &[]).await.unwrap();
 
     let (status, created) = cluster

@@ -9,25 +9,15 @@ use serde_json::json;
 
 use crate::common::cards::tracer_pan;
 use crate::harness::speech;
-use crate::nodes::{Cluster, bot};
+use crate::nodes::{Cluster, join};
 use crate::three_nodes::{key_in, payment_until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_node_fails_its_open_payment_node_lost_and_its_room_is_placed_again() {
     let mut cluster = Cluster::start("clusterkill", 2).await;
     let room = "visit-7";
-    let patient = bot(
-        &cluster,
-        1,
-        cluster.token(1, "patient-1", room, "patient").await,
-    )
-    .await;
-    let agent = bot(
-        &cluster,
-        2,
-        cluster.token(2, "agent-7", room, "agent").await,
-    )
-    .await;
+    let patient = join(&cluster, 1, "patient-1", room, "patient").await;
+    let agent = join(&cluster, 2, "agent-7", room, "agent").await;
     let (_, view) = cluster.get(2, &format!("/v1/rooms/{room}")).await;
     assert_eq!(view["node"], "node-1", "{view}");
     // Recorded on node-1 before the payment.
@@ -89,18 +79,8 @@ async fn a_killed_node_fails_its_open_payment_node_lost_and_its_room_is_placed_a
     }
 
     // The participants come back through node-2: the room is placed there now.
-    let patient = bot(
-        &cluster,
-        2,
-        cluster.token(2, "patient-1", room, "patient").await,
-    )
-    .await;
-    let agent = bot(
-        &cluster,
-        2,
-        cluster.token(2, "agent-7", room, "agent").await,
-    )
-    .await;
+    let patient = join(&cluster, 2, "patient-1", room, "patient").await;
+    let agent = join(&cluster, 2, "agent-7", room, "agent").await;
     let (_, view) = cluster.get(2, &format!("/v1/rooms/{room}")).await;
     assert_eq!(view["node"], "node-2", "{view}");
     assert_eq!(view["participants"].as_array().unwrap().len(), 2, "{view}");

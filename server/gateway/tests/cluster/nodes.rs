@@ -287,6 +287,17 @@ pub fn postgres_server() -> String {
 }
 
 /// A bot joining through node `i`'s signalling (redirects followed).
+/// A bot for `identity` in `room` as `role`, joined through node `i` with a token it minted.
+pub async fn join(
+    cluster: &Cluster,
+    i: usize,
+    identity: &str,
+    room: &str,
+    role: &str,
+) -> hushpay_bots::Bot {
+    bot(cluster, i, cluster.token(i, identity, room, role).await).await
+}
+
 pub async fn bot(cluster: &Cluster, i: usize, token: String) -> hushpay_bots::Bot {
     hushpay_bots::Bot::connect(hushpay_bots::BotConfig {
         url: cluster.rtc_url(i),

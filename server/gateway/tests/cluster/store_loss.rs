@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use crate::harness::speech;
-use crate::nodes::{Cluster, bot};
+use crate::nodes::{Cluster, join};
 
 /// A TCP proxy that can be cut (every connection dropped, new ones closed at once).
 struct Proxy {
@@ -88,18 +88,8 @@ async fn a_node_without_its_database_records_nothing_and_takes_no_payment() {
     let mut cluster = Cluster::start_on(schema, 1, &[("HUSHPAY__STORE", via_proxy.as_str())]).await;
     cluster.start_node(2, &[]).await;
     let room = "visit-5";
-    let patient = bot(
-        &cluster,
-        1,
-        cluster.token(1, "patient-1", room, "patient").await,
-    )
-    .await;
-    let agent = bot(
-        &cluster,
-        2,
-        cluster.token(2, "agent-7", room, "agent").await,
-    )
-    .await;
+    let patient = join(&cluster, 1, "patient-1", room, "patient").await;
+    let agent = join(&cluster, 2, "agent-7", room, "agent").await;
     patient.play(&speech("Hello."), &[]).await.unwrap();
 
     proxy.cut();

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::common::cards::{tracer_cvc, tracer_pan};
 use crate::harness::{drained, multimon, rms, sensitive_hits, silence, speech, tone};
-use crate::nodes::{Cluster, bot};
+use crate::nodes::{Cluster, join};
 
 /// One key every 460 ms, 100 ms long; even positions in-band, odd ones RFC 4733.
 pub async fn key_in(patient: &Bot, digits: &str) -> Vec<i16> {
@@ -67,18 +67,8 @@ pub async fn payment_until(
 async fn three_nodes_one_room_and_a_keypad_payment_made_through_the_third() {
     let cluster = Cluster::start("cluster3", 3).await;
     let room = "visit-42";
-    let patient = bot(
-        &cluster,
-        1,
-        cluster.token(1, "patient-1", room, "patient").await,
-    )
-    .await;
-    let mut agent = bot(
-        &cluster,
-        2,
-        cluster.token(2, "agent-7", room, "agent").await,
-    )
-    .await;
+    let patient = join(&cluster, 1, "patient-1", room, "patient").await;
+    let mut agent = join(&cluster, 2, "agent-7", room, "agent").await;
 
     // One room, on node-1, and every node says so.
     for i in 1..=3 {
