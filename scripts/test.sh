@@ -19,6 +19,14 @@ step "architecture: media and card crates stay free of runtimes, sockets and dat
 step "cargo test --workspace"
 cargo test --workspace
 
+# The browser tests start the gateway binary `cargo test` has just built. Left to themselves
+# they run `cargo build -p hushpay`, whose narrower feature set compiles a second copy of much
+# of the dependency graph (minutes, and gigabytes of disk).
+bin_dir=$(mktemp -d)
+trap 'rm -rf "$bin_dir"' EXIT
+cp "${CARGO_TARGET_DIR:-target}/debug/hushpay" "$bin_dir/hushpay"
+export HUSHPAY_BIN="$bin_dir/hushpay"
+
 if [ -f package.json ]; then
   step "TypeScript: typecheck, unit tests, browser end-to-end tests (Chromium)"
   npm run --silent --if-present check

@@ -10,10 +10,11 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.
 
 let copied = null;
 
-/** The `hushpay` binary (cargo build is a quick no-op when it is up to date), copied away at
+/** The `hushpay` binary: $HUSHPAY_BIN when set (scripts/test.sh passes the one `cargo test`
+ *  has just built), else built by cargo (a quick no-op when up to date) and copied away at
  *  once: a target directory shared with other checkouts may replace it under the test. One
- *  copy per test process, removed when the process exits (a debug binary is ~400 MB: copies
- *  left behind filled the disk). */
+ *  copy per test process, removed when the process exits (copies left behind filled the
+ *  disk once). */
 export function gatewayBinary() {
   if (process.env.HUSHPAY_BIN) return process.env.HUSHPAY_BIN;
   if (copied) return copied;
