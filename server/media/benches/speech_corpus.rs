@@ -4,8 +4,10 @@
 //! `bench/dtmf-compare/speech_table.py`.
 //!
 //! Usage: `cargo bench -p hushpay-media --bench speech_corpus -- SRC_DIR OUT_DIR [--no-mask]
-//! [--narrow]` (`--no-mask`: the detector only; `--narrow`: the first, easier keying,
-//! `Keying::NARROW`, instead of `Keying::Q24`)
+//! [--narrow] [--pure-speech]` (`--no-mask`: the detector only; `--narrow`: the first, easier
+//! keying, `Keying::NARROW`, instead of `Keying::Q24`; `--pure-speech`: only the masker on the
+//! pure speech and babble files, a summary with what flagged the masked packets and no files
+//! written, in seconds: for tuning the masker's cost on speech)
 //!
 //! Writes into `OUT_DIR`:
 //! * `*.raw` (8 kHz s16le) and `manifest.tsv`
@@ -146,6 +148,10 @@ fn main() {
     // The Q.24 keying has room babble behind the talker; the first corpus had none.
     let background = (!narrow).then_some(BACKGROUND_SNR_DB);
     let cases = corpus(&src, keying, background);
+    if std::env::args().any(|a| a == "--pure-speech") {
+        pure_speech_summary(&cases);
+        return;
+    }
     for c in &cases {
         let file = dir.join(format!("{}.raw", c.name));
         write_raw(&file, &c.pcm);
@@ -206,6 +212,46 @@ fn main() {
         std::fs::write(dir.join("keys").join("keys.tsv"), keys).unwrap();
     }
     println!("{} files written to {}", cases.len(), dir.display());
+}
+
+/// The masker on the pure speech and babble files only: speech muted beyond the codec alone,
+/// and what flagged the masked packets (`MaskerStats`), per file and in total.
+fn pure_speech_summary(cases: &[Case]) {
+    let (mut active, mut muted, mut codec) = (0, 0, 0);
+    let mut total = hushpay_media::masker::MaskerStats::default();
+    println!("file\tactive\tmuted\tcodec\tmasked\tflagged\thit-only\tagent-view");
+    for c in cases
+        .iter()
+        .filter(|c| c.class == "talkoff" && !c.name.starts_with("music"))
+    {
+        let pcm48 = resample(&c.pcm, 8000, 48_000);
+        let r = mask_pcm(Instant::now(), &pcm48, 48_000, 20, 32_000, 16_000).unwrap();
+        let (a, m) = muted_frames(&pcm48, &r.audio, 48_000, &c.spans);
+        let (_, cm) = muted_frames(&pcm48, &codec_only(&pcm48), 48_000, &c.spans);
+        let st = r.stats;
+        println!(
+            "{}\t{a}\t{m}\t{cm}\t{}\t{}\t{}\t{}",
+            c.name, st.masked, st.flagged, st.flagged_hit_only, st.flagged_agent_view
+        );
+        (active, muted, codec) = (active + a, muted + m, codec + cm);
+        total.masked += st.masked;
+        total.forwarded += st.forwarded;
+        total.flagged += st.flagged;
+        total.flagged_hit_only += st.flagged_hit_only;
+        total.flagged_agent_view += st.flagged_agent_view;
+    }
+    let pct = |n: usize| 100.0 * n as f64 / active.max(1) as f64;
+    println!(
+        "pure speech: {active} active frames, muted {muted} ({:.2} %), codec alone {codec} ({:.2} %); \
+         packets masked {} of {}, flagged {} (hit only {}, agent view {})",
+        pct(muted),
+        pct(codec),
+        total.masked,
+        total.forwarded,
+        total.flagged,
+        total.flagged_hit_only,
+        total.flagged_agent_view
+    );
 }
 
 /// `pcm48` through the same Opus encoder settings as [`mask_pcm`] and a decoder, no masker.

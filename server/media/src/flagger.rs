@@ -36,12 +36,11 @@ pub struct FlaggerConfig {
     /// consecutive windows inside one call of the masker (its window starts 5 ms into the
     /// previous packet), and the packets before and after a flagged one are masked too.
     pub min_consecutive_windows: usize,
-    /// A window with a strong share whose two tones are multiples of one fundamental of a high
-    /// voice (200-470 Hz; the low tone its 2nd or 3rd), with the other multiples up to the one
-    /// after the high tone carrying on average at least this share of the pair's mean power,
-    /// is a vowel, not a key: it neither flags nor counts towards
-    /// [`FlaggerConfig::min_consecutive_windows`]. Windows with weaker shares are not checked
-    /// (a key under loud speech). Infinite: no such check.
+    /// A window whose two tones are multiples of one fundamental of a high voice (200-470 Hz;
+    /// the low tone its 2nd or 3rd), with the other multiples up to the one after the high tone
+    /// carrying on average at least this share of the pair's mean power, is a vowel, not a key:
+    /// it neither flags nor counts towards [`FlaggerConfig::min_consecutive_windows`].
+    /// Infinite: no such check.
     pub max_harmonic_ratio: f32,
 }
 
@@ -74,6 +73,19 @@ impl FlaggerConfig {
     }
 }
 
+/// What [`Flagger::assess`] makes of a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    /// Nothing in it looks like a key.
+    Clear,
+    /// Flagged, and neither of its last two windows looks like a pair (before the vowel
+    /// check): what was flagged stopped at least 5 ms before the buffer's end.
+    Ended,
+    /// Flagged, and one of its last two windows looks like a pair: it may run on into what
+    /// follows.
+    RunsOn,
+}
+
 /// The flagger.
 #[derive(Debug, Clone, Copy)]
 pub struct Flagger {
@@ -99,26 +111,58 @@ impl Flagger {
     }
 
     /// True if a 10 ms window (hop 5 ms) of `pcm` looks like a DTMF pair with a strong share
-    /// ([`FlaggerConfig::strong_pair_ratio`]) and is not a vowel
-    /// ([`FlaggerConfig::max_harmonic_ratio`]), or [`FlaggerConfig::min_consecutive_windows`]
-    /// consecutive ones look like a pair (a buffer with fewer windows: if any does).
+    /// ([`FlaggerConfig::strong_pair_ratio`]), or [`FlaggerConfig::min_consecutive_windows`]
+    /// consecutive ones look like a pair (a buffer with fewer windows: if any does), where a
+    /// window that is a vowel ([`FlaggerConfig::max_harmonic_ratio`]) neither flags nor counts.
     pub fn flag(&self, pcm: &[f32]) -> bool {
+        self.assess(pcm) != Flag::Clear
+    }
+
+    /// [`Flagger::flag`], and whether what it flagged may run on past the end of `pcm`
+    /// (a buffer of fewer than three windows that is flagged always may).
+    pub fn assess(&self, pcm: &[f32]) -> Flag {
+        if !self.flags_somewhere(pcm) {
+            return Flag::Clear;
+        }
+        let n = pcm.len();
+        if n < WINDOW + 2 * HOP {
+            return Flag::RunsOn;
+        }
+        let last_two = [&pcm[n - WINDOW..], &pcm[n - WINDOW - HOP..n - HOP]];
+        if last_two.iter().any(|w| self.window_flags(w)) {
+            Flag::RunsOn
+        } else {
+            Flag::Ended
+        }
+    }
+
+    /// True if some window of `pcm` looks like a pair and every one that does is a vowel
+    /// ([`FlaggerConfig::max_harmonic_ratio`]; never with the check off).
+    pub fn only_vowels(&self, pcm: &[f32]) -> bool {
+        let mut any = false;
+        for w in self.windows(pcm) {
+            if let Some((_, bins)) = self.window_pair(w) {
+                if !self.voiced(w, bins) {
+                    return false;
+                }
+                any = true;
+            }
+        }
+        any
+    }
+
+    fn flags_somewhere(&self, pcm: &[f32]) -> bool {
         if pcm.len() < WINDOW {
             return !pcm.is_empty() && self.window_flags(pcm);
         }
         let windows = (pcm.len() - WINDOW) / HOP + 1;
         let need = self.config.min_consecutive_windows.clamp(1, windows);
         let mut run = 0;
-        for i in (0..=pcm.len() - WINDOW).step_by(HOP) {
-            let w = &pcm[i..i + WINDOW];
+        for w in self.windows(pcm) {
             match self.window_pair(w) {
-                Some((share, bins)) if share >= self.config.strong_pair_ratio => {
-                    if !self.voiced(w, bins) {
-                        return true;
-                    }
-                    // A vowel's harmonics: not a key, nor part of a run of weaker windows.
-                    run = 0;
-                }
+                // A vowel's harmonics: not a key, nor part of a run of weaker windows.
+                Some((_, bins)) if self.voiced(w, bins) => run = 0,
+                Some((share, _)) if share >= self.config.strong_pair_ratio => return true,
                 Some(_) => run += 1,
                 None => run = 0,
             }
@@ -127,6 +171,18 @@ impl Flagger {
             }
         }
         false
+    }
+
+    /// The 10 ms windows of `pcm`, 5 ms apart (one, shorter, if `pcm` is shorter; none if empty).
+    fn windows<'a>(&self, pcm: &'a [f32]) -> impl Iterator<Item = &'a [f32]> {
+        let starts = if pcm.is_empty() {
+            0
+        } else {
+            pcm.len().saturating_sub(WINDOW) + 1
+        };
+        (0..starts)
+            .step_by(HOP)
+            .map(move |i| &pcm[i..(i + WINDOW).min(pcm.len())])
     }
 
     /// True if this one window looks like a DTMF pair (no harmonic check: the sensitive test
@@ -277,6 +333,8 @@ pub fn to_f32(pcm: &[i16]) -> Vec<f32> {
 
 #[cfg(test)]
 mod tests {
+    use std::f32::consts::PI;
+
     use super::*;
     use crate::Digit;
     use crate::signal::TonePair;
@@ -308,27 +366,40 @@ mod tests {
     /// with a strong share is not flagged, because its other harmonics carry energy; without
     /// the harmonic check, and in secure mode, it is. Every key, also 1.5 % off its nominal
     /// frequencies, still flags.
-    #[test]
-    fn a_vowel_whose_harmonics_sit_in_a_low_and_a_high_bin_is_not_a_key() {
-        use std::f32::consts::PI;
-        let vowel: Vec<f32> = (0..1600)
+    /// 200 ms of a vowel of 233 Hz with these (harmonic, amplitude) pairs.
+    fn vowel(harmonics: &[(usize, f32)]) -> Vec<f32> {
+        (0..1600)
             .map(|n| {
                 let t = n as f32 / 8000.0;
-                [
-                    (1, 0.5),
-                    (2, 0.3),
-                    (3, 1.0),
-                    (4, 0.3),
-                    (5, 0.2),
-                    (6, 0.2),
-                    (7, 0.9),
-                    (8, 0.1),
-                ]
-                .iter()
-                .map(|&(k, a)| 3000.0 * a * (2.0 * PI * 233.0 * k as f32 * t).sin())
-                .sum()
+                harmonics
+                    .iter()
+                    .map(|&(k, a)| 3000.0 * a * (2.0 * PI * 233.0 * k as f32 * t).sin())
+                    .sum()
             })
-            .collect();
+            .collect()
+    }
+
+    /// Harmonics 3 and 7 (697 and 1631 Hz) carry 78 % of the energy: a strong share.
+    const STRONG_VOWEL: [(usize, f32); 8] = [
+        (1, 0.5),
+        (2, 0.3),
+        (3, 1.0),
+        (4, 0.3),
+        (5, 0.2),
+        (6, 0.2),
+        (7, 0.9),
+        (8, 0.1),
+    ];
+
+    fn key(d: Digit, ms: f32) -> Vec<f32> {
+        let mut pcm = Vec::new();
+        TonePair::new(d, -10.0, ms).append(8000, &mut pcm);
+        to_f32(&pcm)
+    }
+
+    #[test]
+    fn a_vowel_whose_harmonics_sit_in_a_low_and_a_high_bin_is_not_a_key() {
+        let vowel = vowel(&STRONG_VOWEL);
         let unchecked = Flagger::new(FlaggerConfig {
             max_harmonic_ratio: f32::INFINITY,
             ..FlaggerConfig::default()
@@ -351,6 +422,81 @@ mod tests {
                 let key = d.as_char();
                 assert!(Flagger::default().flag(&to_f32(&pcm)), "{key} ({lo}, {hi})");
             }
+        }
+    }
+
+    /// A vowel whose pair carries a weak share (0.5-0.7) in every window would flag as a run
+    /// of three such windows; the vowel check vetoes weak windows too (issue 18: half of the
+    /// runs flagged on the bench's pure speech were vowels by it).
+    #[test]
+    fn a_run_of_weak_vowel_windows_is_not_a_key() {
+        let vowel = vowel(&[
+            (1, 0.7),
+            (2, 0.5),
+            (3, 1.0),
+            (4, 0.3),
+            (5, 0.5),
+            (6, 0.4),
+            (7, 0.9),
+            (8, 0.3),
+        ]);
+        let unchecked = Flagger::new(FlaggerConfig {
+            max_harmonic_ratio: f32::INFINITY,
+            ..FlaggerConfig::default()
+        });
+        let config = FlaggerConfig::default();
+        let shares: Vec<f32> = (0..=vowel.len() - WINDOW)
+            .step_by(HOP)
+            .filter_map(|i| unchecked.window_pair(&vowel[i..i + WINDOW]))
+            .map(|(share, _)| share)
+            .collect();
+        assert!(!shares.is_empty(), "the vowel must look like a pair");
+        assert!(
+            shares.iter().all(|&s| s < config.strong_pair_ratio),
+            "weak windows only: {shares:?}"
+        );
+        assert!(unchecked.flag(&vowel), "a run of weak windows flags");
+        assert!(!Flagger::default().flag(&vowel), "the vowel was flagged");
+    }
+
+    /// `assess` says whether what it flagged reaches the end of the buffer: a key that stopped
+    /// 10 ms or more before it has ended; one that stopped 5 ms before it, or goes on, may run
+    /// on.
+    #[test]
+    fn assess_tells_a_key_that_ended_from_one_that_may_run_on() {
+        let flagger = Flagger::default();
+        let Some(d) = Digit::from_char('5') else {
+            panic!("a key");
+        };
+        let with_gap = |gap_ms: usize| {
+            let mut pcm = key(d, 60.0);
+            pcm.extend(std::iter::repeat_n(0.0, gap_ms * 8));
+            flagger.assess(&pcm)
+        };
+        assert_eq!(with_gap(0), Flag::RunsOn);
+        assert_eq!(with_gap(3), Flag::RunsOn);
+        assert_eq!(with_gap(12), Flag::Ended);
+        assert_eq!(with_gap(40), Flag::Ended);
+        assert_eq!(flagger.assess(&vec![0.0; 200]), Flag::Clear);
+        // Too short to tell: a flagged buffer of fewer than three windows may run on.
+        assert_eq!(flagger.assess(&key(d, 12.0)), Flag::RunsOn);
+    }
+
+    /// `only_vowels` needs a pair-like window and every such window a vowel: never a key,
+    /// never silence, never with the check off (secure mode).
+    #[test]
+    fn only_vowels_is_true_for_vowels_alone() {
+        let flagger = Flagger::default();
+        let vowel = vowel(&STRONG_VOWEL);
+        assert!(flagger.only_vowels(&vowel));
+        assert!(!Flagger::new(FlaggerConfig::secure()).only_vowels(&vowel));
+        assert!(!flagger.only_vowels(&vec![0.0; 200]));
+        assert!(!flagger.only_vowels(&[]));
+        for d in Digit::all() {
+            let mut both = vowel.clone();
+            both.extend(key(d, 40.0));
+            assert!(!flagger.only_vowels(&key(d, 40.0)), "{}", d.as_char());
+            assert!(!flagger.only_vowels(&both), "{} after a vowel", d.as_char());
         }
     }
 }

@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 use crate::agent_view::AgentView;
 use crate::collector::{Collector, CollectorEvent};
 use crate::detector::{DetectedDigit, DtmfDetector};
-use crate::flagger::{Flagger, FlaggerConfig, HOP, WINDOW};
+use crate::flagger::{Flag, Flagger, FlaggerConfig, HOP, WINDOW};
 use crate::key_tracker::{KeyTracker, KeyTrackerConfig};
 use crate::opus_codec::{Decoder8k, packet_samples_48k, silence_packet};
 use crate::recent_keys::RecentKeys;
@@ -145,6 +145,10 @@ pub struct MaskerStats {
     pub masked: u64,
     /// Audio packets flagged by the sensitive flag (or fail-closed rules).
     pub flagged: u64,
+    /// Of the flagged: packets suspected only for a strict detector hit (a key may start).
+    pub flagged_hit_only: u64,
+    /// Of the flagged: packets flagged as the agent's decoder hears them after a masked span.
+    pub flagged_agent_view: u64,
     /// telephone-event packets consumed.
     pub events: u64,
     /// Packets refused (parse errors, unknown payload types, other SSRC).
@@ -155,12 +159,17 @@ pub struct MaskerStats {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Suspicion {
     None,
-    /// A block of it passed every test of the strict detector's hit, and no key is declared
-    /// nor flagged: a key may start here (masked with the one before), or a vowel looked like
-    /// one block of a key (no packet after is masked for it: a key that goes on is flagged or
-    /// declared, or hits again).
+    /// A block of it passed every test of the strict detector's hit, no key is declared nor
+    /// flagged, and not every window that looks like a pair is a vowel: a key may start here
+    /// (masked with the one before), or speech looked like one block of a key (no packet after
+    /// is masked for it: a key that goes on is flagged or declared, or hits again).
     Hit,
-    /// Flagged, a key in progress, or undecodable: masked with the one before and `after`.
+    /// Flagged by the flagger alone outside secure mode, and what it flagged stopped inside
+    /// the packet ([`Flag::Ended`]): masked with the one before; the one after carries none of
+    /// it.
+    Ended,
+    /// Flagged and may run on, a key in progress, or undecodable: masked with the one before
+    /// and `after`.
     Flagged,
 }
 
@@ -414,21 +423,21 @@ impl Masker {
         if in_order {
             self.highest = Some(ext);
         }
-        let flagged =
+        // Masked with the one `after` too: a key that may run on.
+        let runs_on =
             suspicion == Suspicion::Flagged || self.trackers.iter().any(|(_, t)| t.key_down());
-        let hit = suspicion == Suspicion::Hit;
-        if (flagged || hit)
-            && let Some(h) = self.held.as_mut()
-        {
+        let suspect = runs_on || suspicion != Suspicion::None;
+        if suspect && let Some(h) = self.held.as_mut() {
             h.masked = true;
         }
         // Released first: what the agent hears of it may still ask to mask this one.
         self.release();
-        let mut masked = flagged || hit || (self.is_secure() && self.config.secure_mask_all);
-        if flagged || hit {
+        let mut masked = suspect || (self.is_secure() && self.config.secure_mask_all);
+        if suspect {
             self.stats.flagged += 1;
+            self.stats.flagged_hit_only += u64::from(!runs_on && suspicion == Suspicion::Hit);
         }
-        if flagged {
+        if runs_on {
             self.mask_left = self.after();
         } else if self.mask_left > 0 {
             self.mask_left -= 1;
@@ -464,12 +473,13 @@ impl Masker {
         // Window: the last HOP samples of the previous packet, then this packet.
         self.window.drain(..self.window.len().saturating_sub(HOP));
         self.window.extend(pcm.iter().map(|&s| f32::from(s)));
+        // (not `self.flagger()`: the decoded `pcm` borrows `self.decoder`)
         let flagger = if self.collector.is_some() {
             &self.secure_flagger
         } else {
             &self.flagger
         };
-        let flagged = flagger.flag(&self.window);
+        let flag = flagger.assess(&self.window);
         let mut found = std::mem::take(&mut self.scratch);
         found.clear();
         self.detector.process(pcm, &mut found);
@@ -479,12 +489,16 @@ impl Masker {
             self.emit_inband(now, d);
         }
         self.scratch = found;
-        if flagged || keying {
-            Suspicion::Flagged
-        } else if hit {
-            Suspicion::Hit
-        } else {
-            Suspicion::None
+        let secure = self.collector.is_some();
+        match flag {
+            _ if keying => Suspicion::Flagged,
+            Flag::RunsOn => Suspicion::Flagged,
+            Flag::Ended if secure => Suspicion::Flagged,
+            Flag::Ended => Suspicion::Ended,
+            // A vowel's harmonics on a pair's frequencies passed one block (12.75 ms) of the
+            // strict detector's tests (the flagger's windows are shorter and see them apart).
+            Flag::Clear if hit && !self.flagger().only_vowels(&self.window) => Suspicion::Hit,
+            Flag::Clear => Suspicion::None,
         }
     }
 
@@ -494,6 +508,15 @@ impl Masker {
     fn hold_for(&self, samples_48k: u32) -> Duration {
         let packet = Duration::from_micros(u64::from(samples_48k) * 1000 / 48);
         self.config.hold.max(packet)
+    }
+
+    /// The flagger of the current mode.
+    fn flagger(&self) -> &Flagger {
+        if self.collector.is_some() {
+            &self.secure_flagger
+        } else {
+            &self.flagger
+        }
     }
 
     fn after(&self) -> usize {
@@ -516,8 +539,10 @@ impl Masker {
             } else {
                 &self.flagger
             };
+            // (not `self.flagger()`: `agent_view` is borrowed mutably beside it)
             if self.agent_view.flags(&h.packet[h.header_len..], flagger) {
                 self.stats.flagged += 1;
+                self.stats.flagged_agent_view += 1;
                 h.masked = true;
                 self.mask_left = self.mask_left.max(self.after());
             }
