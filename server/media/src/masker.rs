@@ -11,11 +11,14 @@
 //!   [`MaskerConfig::hold`]: a 60 ms packet is held 60 ms). A packet is flagged when the
 //!   flagger flags it or the detector hears a key; it is replaced by the constant Opus silence
 //!   frame, and so are the one before (still held) and the one after (`mask_after`, 2 in secure
-//!   mode). A packet in which a block passed every test of the detector's hit
-//!   ([`DtmfDetector::take_hit_seen`]) is masked with the one before only: that is the packet a
-//!   key the detector finds later starts in;
+//!   mode) when what was flagged may run on into it: a key in progress, or the flagger's
+//!   [`Flag::RunsOn`]; a flag whose pair-like windows stop inside the packet ([`Flag::Ended`],
+//!   outside secure mode) masks the one before only. A packet in which a block passed every
+//!   test of the detector's hit ([`DtmfDetector::take_hit_seen`]) is masked with the one before
+//!   only, unless every window of it that looks like a pair is a vowel
+//!   ([`Flagger::only_vowels`]): that is the packet a key the detector finds later starts in;
 //! * after a masked span, each packet is also checked as the agent's decoder will hear it (its
-//!   state restarted by the silence frames, [`crate::agent_view`]) before it is released, and
+//!   state restarted by the silence frames, `agent_view.rs`) before it is released, and
 //!   masked with the one after when flagged there;
 //! * output sequence numbers close the holes left by consumed packets ([`Renumber`]); RTP
 //!   timestamps, SSRC, marker, CSRCs and header extensions are kept; no packet is dropped or
@@ -57,9 +60,10 @@ pub struct MaskerConfig {
     /// How long each audio packet is held at least; a longer packet is held its own
     /// duration (one packet time).
     pub hold: Duration,
-    /// Packets masked after the last flagged one.
+    /// Packets masked after the last flagged one whose flag may run on (a key in progress,
+    /// [`Flag::RunsOn`]).
     pub mask_after: usize,
-    /// Packets masked after the last flagged one in secure mode.
+    /// Packets masked after the last flagged one in secure mode (any flag).
     pub secure_mask_after: usize,
     /// In secure mode, mask every audio packet (the agent hears silence while keying).
     pub secure_mask_all: bool,
