@@ -50,3 +50,13 @@ fi
 if [ -f package-lock.json ] && { [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
   npm ci --no-audit --no-fund
 fi
+
+# schemathesis (PyPI) for the property-based API test (scripts/check-openapi.sh): a pinned
+# version in a virtualenv of its own in the same cache directory, installed once.
+st_version=4.32.5
+if [ ! -x "$tools/schemathesis-$st_version/bin/st" ]; then
+  echo "setup: installing schemathesis $st_version into $tools (once)"
+  rm -rf "$tools/schemathesis-$st_version"
+  python3 -m venv "$tools/schemathesis-$st_version"
+  "$tools/schemathesis-$st_version/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$st_version"
+fi
