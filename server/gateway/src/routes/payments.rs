@@ -118,7 +118,7 @@ pub struct PaymentBody {
 #[serde(untagged)]
 #[allow(dead_code)] // documentation only: `show` builds these bodies as JSON values
 pub enum PaymentView {
-    Full(schemas::Payment),
+    Full(Box<schemas::Payment>),
     Patient(schemas::PatientPayment),
 }
 
