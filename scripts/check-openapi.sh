@@ -7,7 +7,7 @@
 # content type, headers or body the document does not describe.
 #
 # Bounded: at most $HUSHPAY_OPENAPI_EXAMPLES examples per operation (default 40) and
-# $HUSHPAY_OPENAPI_SECONDS in all (default 120). The seed is fixed (HUSHPAY_OPENAPI_SEED)
+# $HUSHPAY_OPENAPI_SECONDS in all (default 90). The seed is fixed (HUSHPAY_OPENAPI_SEED)
 # so a failure reproduces; set another to explore.
 #
 # The gateway binary: $HUSHPAY_BIN (scripts/test.sh passes the one `cargo test` built),
@@ -78,7 +78,7 @@ if [ -z "$api_key" ]; then
 fi
 
 echo "check-openapi: schemathesis $st_version against http://$addr" \
-  "(<= ${HUSHPAY_OPENAPI_EXAMPLES:-40} examples per operation, <= ${HUSHPAY_OPENAPI_SECONDS:-120} s)"
+  "(<= ${HUSHPAY_OPENAPI_EXAMPLES:-40} examples per operation, <= ${HUSHPAY_OPENAPI_SECONDS:-90} s)"
 # No 5xx; status, content type, headers and body as documented; requests the document calls
 # invalid refused; a missing required header or credential refused; an undocumented method
 # answered 405 with `Allow`. Not run: positive_data_acceptance (the document cannot say every
@@ -95,7 +95,7 @@ status=0
   --checks "$checks" \
   --phases examples,coverage,fuzzing,stateful \
   --max-examples "${HUSHPAY_OPENAPI_EXAMPLES:-40}" \
-  --max-time "${HUSHPAY_OPENAPI_SECONDS:-120}" \
+  --max-time "${HUSHPAY_OPENAPI_SECONDS:-90}" \
   --seed "${HUSHPAY_OPENAPI_SEED:-16}" \
   --request-timeout 10 \
   --workers 2 \
