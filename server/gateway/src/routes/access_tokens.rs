@@ -17,6 +17,7 @@ use crate::openapi::errors;
 /// The body of `POST /v1/access-tokens`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"identity": "agent-7", "room": "intake-42", "role": "agent"}))]
 pub struct CreateAccessToken {
     /// The participant (`sub`): 1-128 characters of A-Z a-z 0-9 . _ : @ -.
     #[schema(pattern = "^[A-Za-z0-9._:@-]{1,128}$")]

@@ -57,6 +57,8 @@ fn ivr_error(e: ivr_call::IvrStartError) -> ApiError {
 /// The body of `POST /v1/payments`.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": 1250, "currency": "USD", "reference": "invoice-1042",
+    "mode": "tokenize", "method": "card-form"}))]
 pub struct CreatePayment {
     /// Minor units (cents).
     #[schema(minimum = 1, maximum = 100_000_000_000_u64)]

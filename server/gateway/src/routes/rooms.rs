@@ -30,6 +30,7 @@ pub const AUDIT_CONSENT: &str = "recording.consent";
 /// The body of `POST /v1/rooms`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "intake-42", "require_recording_consent": true}))]
 pub struct CreateRoom {
     /// Room name (what `room` in participant tokens names): 1-128 characters of
     /// A-Z a-z 0-9 - _ . : ; generated when absent.

@@ -29,6 +29,7 @@ use crate::webhooks::{EndpointView, WebhooksError};
 /// The body of `POST /v1/webhooks`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://crm.example.org/hushpay/webhooks"}))]
 pub struct CreateEndpoint {
     /// `https://` URL of a public host (internal names and addresses are refused; `http://`
     /// only where `danger_allow_private_webhook_targets` is set).
