@@ -12,6 +12,7 @@ PACKAGES=(
   coturn iptables iproute2          # reachability tests: a real TURN server, NAT namespaces
   nats-server                       # cluster tests: each starts its own NATS (JetStream) server
   sip-tester                        # SIPp (`sipp`): the SIP trunk peer of the SIP ingress tests
+  python3-venv                      # the virtualenv of schemathesis (the API test, below)
 )
 
 missing=()
@@ -49,4 +50,15 @@ fi
 # npm ci when node_modules is missing or older than the lock file.
 if [ -f package-lock.json ] && { [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
   npm ci --no-audit --no-fund
+fi
+
+# schemathesis (PyPI) for the property-based API test (scripts/check-openapi.sh): a pinned
+# version in a virtualenv of its own in the same cache directory, installed once (again when
+# the virtualenv no longer runs, e.g. after its Python was replaced).
+st_version=4.32.5 # keep in step with scripts/check-openapi.sh
+if ! "$tools/schemathesis-$st_version/bin/st" --version >/dev/null 2>&1; then
+  echo "setup: installing schemathesis $st_version into $tools (once)"
+  rm -rf "$tools/schemathesis-$st_version"
+  python3 -m venv "$tools/schemathesis-$st_version"
+  "$tools/schemathesis-$st_version/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$st_version"
 fi

@@ -27,6 +27,9 @@ trap 'rm -rf "$bin_dir"' EXIT
 cp "${CARGO_TARGET_DIR:-target}/debug/hushpay" "$bin_dir/hushpay"
 export HUSHPAY_BIN="$bin_dir/hushpay"
 
+step "OpenAPI: schemathesis against a live gateway (no 5xx, every answer as docs/openapi.json says)"
+./scripts/check-openapi.sh
+
 if [ -f package.json ]; then
   step "TypeScript: typecheck, unit tests, browser end-to-end tests (Chromium)"
   npm run --silent --if-present check

@@ -21,6 +21,9 @@ pub enum Command {
     /// Check the configuration without starting the gateway: keys, store, public URL and
     /// widget origin, NATS, TURN, ports. Exits 0 when nothing must be fixed.
     Doctor,
+    /// Print the OpenAPI 3.1 document of the HTTP API (what `GET /v1/openapi.json` serves and
+    /// docs/openapi.json holds).
+    Openapi,
     /// Run the gateway.
     Serve {
         /// Address to listen on (port 0 picks a free port and prints it).

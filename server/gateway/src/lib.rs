@@ -36,6 +36,7 @@ pub mod loadgen;
 pub mod media_cli;
 pub mod metrics;
 pub mod metrics_access;
+pub mod openapi;
 pub mod pages;
 pub mod payments;
 pub mod recording;

@@ -54,11 +54,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Doctor = cli.command {
         return runtime.block_on(doctor(cli.config.as_deref()));
     }
+    if let Command::Openapi = cli.command {
+        // The document needs no configuration: it is the same for every gateway.
+        print!("{}", hushpay::openapi::json());
+        return Ok(());
+    }
     let raw = RawConfig::load(cli.config.as_deref(), std::env::vars())?;
     runtime.block_on(async move {
         match cli.command {
             Command::Serve { listen } => serve(raw, listen).await,
-            Command::Doctor => Ok(()),
+            Command::Doctor | Command::Openapi => Ok(()),
             Command::Keys(cmd) => hushpay::vault::cli::keys(&tool_state(raw)?, cmd).await,
             Command::Audit(cmd) => hushpay::vault::cli::audit(&tool_state(raw)?, cmd).await,
             Command::Tenant(cmd) => admin::tenant(&tool_state(raw)?, cmd).await,

@@ -88,7 +88,19 @@ impl MetricsAccess {
     }
 }
 
+crate::api_errors!(MetricsErrors {
+    401 => [&["unauthorized"]],
+    404 => [&["not_found"]],
+});
+
 /// `/metrics` on the public listener: absent when the counters have a listener of their own.
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
+    description = "Prometheus text format, all tenants' counters. Operator only: on its own \
+        listener (`server.metrics_listen`; 404 here), or with the bearer token of \
+        `server.metrics_token_file`; open in development mode when neither is set.",
+    security((), ("metrics_token" = [])),
+    responses((status = 200, description = "The counters", body = String,
+        content_type = "text/plain; version=0.0.4; charset=utf-8"), MetricsErrors))]
 pub async fn public(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if state.config.metrics.listen.is_some() {
         return ApiError::not_found("no such route").into_response();

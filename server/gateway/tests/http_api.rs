@@ -391,3 +391,45 @@ async fn hostile_bodies_and_routes_get_clear_json_errors() {
         200
     );
 }
+
+/// Issue 16: `GET /v1/rtc` without a WebSocket upgrade (or with a repeated `access_token`)
+/// answered axum's plain-text rejection, breaking "errors are always JSON" and the OpenAPI
+/// document; it now answers a JSON error with its own code.
+#[tokio::test]
+async fn the_signalling_route_refuses_plain_requests_with_json_errors() {
+    let gw = TestGateway::start(&[]).await;
+    let r = gw.client.get(gw.url("/v1/rtc")).send().await.unwrap();
+    let m = assert_error(r, 400, "websocket_upgrade_required").await;
+    assert!(m.contains("signalling WebSocket"), "{m}");
+    let r = gw
+        .client
+        .get(gw.url("/v1/rtc?access_token=a&access_token=b"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 400, "invalid_request").await;
+}
+
+/// Issue 16: the served OpenAPI document is the checked-in docs/openapi.json.
+#[tokio::test]
+async fn the_openapi_document_is_served() {
+    let gw = TestGateway::start(&[]).await;
+    let r = gw
+        .client
+        .get(gw.url("/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let served = r.text().await.unwrap();
+    let checked_in = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/openapi.json"
+    ))
+    .unwrap();
+    assert!(
+        served == checked_in,
+        "GET /v1/openapi.json differs from docs/openapi.json"
+    );
+}

@@ -10,8 +10,21 @@ use hushpay_vault::audit::AuditEvent;
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::TenantKey;
+use crate::openapi::errors;
 use crate::routes::card_tokens::request_id;
 
+crate::api_errors!(RevokeErrors {
+    401 => [errors::BEARER_401, errors::API_KEY_401],
+    404 => [&["not_found"]],
+    503 => [errors::AUDIT_503, errors::STORE_503],
+});
+
+/// Revokes one of the tenant's API keys (audited `apikey.revoke`): its tokens are refused from
+/// then on and their calls end.
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", operation_id = "revokeApiKey", tag = "tenants",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "The key's id (`key_...`)")),
+    responses((status = 204, description = "Revoked"), RevokeErrors))]
 pub async fn revoke(
     State(state): State<AppState>,
     TenantKey(caller): TenantKey,

@@ -21,14 +21,38 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, TenantKey};
+use crate::openapi::errors;
 
-#[derive(Debug, Deserialize)]
+/// The body of `POST /v1/tokens`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
+    /// Sealed to `GET /v1/vault/public-key` with the binding tenant = the caller's tenant id
+    /// and session = `session`.
+    #[schema(value_type = crate::openapi::schemas::SealedCard)]
     pub sealed: SealedCard,
+    /// The binding's session id: 1 to 128 characters.
     pub session: String,
+    /// When the token stops working (unix seconds, in the future).
     pub expires_at: Option<i64>,
 }
+
+crate::api_errors!(CreateErrors {
+    400 => [errors::JSON_400, &["invalid_session", "unknown_kid", "invalid_expires_at", "sealed_card_unreadable", "invalid_sealed_card"]],
+    401 => [errors::BEARER_401, errors::API_KEY_401],
+    413 => [errors::JSON_413],
+    415 => [errors::JSON_415],
+    422 => [&["invalid_card", "card_expired"]],
+    503 => [errors::AUDIT_503, errors::STORE_503],
+});
+
+crate::api_errors!(ShowErrors {
+    401 => [errors::BEARER_401, errors::API_KEY_401, errors::JWT_401],
+    403 => [&["wrong_role"]],
+    404 => [&["not_found"]],
+    410 => [&["token_expired"]],
+    503 => [errors::AUDIT_503, errors::STORE_503],
+});
 
 /// The request id set by the middleware, for the audit log.
 pub(crate) fn request_id(headers: &HeaderMap) -> String {
@@ -64,6 +88,14 @@ pub(crate) fn open_error(e: OpenError) -> ApiError {
     }
 }
 
+/// Tokenizes a sealed card: the token's masked metadata. A CVC in the payload is held in
+/// memory only, for one authorization.
+#[utoipa::path(post, path = "/v1/tokens", operation_id = "createCardToken", tag = "vault",
+    security(("api_key" = [])),
+    request_body = CreateToken,
+    responses((status = 201, description = "The token",
+        body = crate::openapi::schemas::TokenMetadata,
+        links(("showCardToken" = (operation_id = "showCardToken", parameters(("id" = "$response.body#/id")))))), CreateErrors))]
 pub async fn create(
     State(state): State<AppState>,
     TenantKey(key): TenantKey,
@@ -124,6 +156,13 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(meta)))
 }
 
+/// A card token's masked metadata, for the tenant's API key and its agents' and supervisors'
+/// tokens (a patient's token is refused).
+#[utoipa::path(get, path = "/v1/tokens/{id}", operation_id = "showCardToken", tag = "vault",
+    security(("api_key" = []), ("participant_jwt" = [])),
+    params(("id" = String, Path, description = "The token (`tok_...`)")),
+    responses((status = 200, description = "The token",
+        body = crate::openapi::schemas::TokenMetadata), ShowErrors))]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,

@@ -1,19 +1,19 @@
 //! Route table. One file per resource; handlers are thin and call domain functions.
 
-mod access_tokens;
-mod api_keys;
+pub(crate) mod access_tokens;
+pub(crate) mod api_keys;
 pub(crate) mod card_tokens;
 mod elements;
 mod hosted;
-mod ops;
-mod payments;
+pub(crate) mod ops;
+pub(crate) mod payments;
 mod portal;
 pub mod recordings;
 pub mod rooms;
-mod rtc;
+pub(crate) mod rtc;
 pub mod tenants;
-mod vault;
-mod webhooks;
+pub(crate) mod vault;
+pub(crate) mod webhooks;
 
 use axum::Router;
 use axum::routing::{delete, get, post};
@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(crate::metrics_access::public))
         .route("/.well-known/jwks.json", get(ops::jwks))
+        .route("/v1/openapi.json", get(crate::openapi::document))
         .route("/v1/access-tokens", post(access_tokens::create))
         .route("/v1/api-keys/{id}", delete(api_keys::revoke))
         .route(

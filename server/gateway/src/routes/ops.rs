@@ -4,19 +4,56 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::error::ApiError;
 
+/// The process answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`
+    pub status: String,
+}
+
+/// The gateway is ready for traffic.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ready {
+    /// `ready`
+    pub status: String,
+    /// `ok`
+    pub store: String,
+    /// This node's id in a cluster; null on a single node.
+    pub node: Option<String>,
+}
+
+/// The JSON Web Key Set (RFC 7517) of the token signing keys.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Jwks {
+    /// One JWK per key (Ed25519 `OKP` keys, RFC 8037), with its `kid`.
+    pub keys: Vec<serde_json::Value>,
+}
+
+crate::api_errors!(HealthErrors {});
+crate::api_errors!(ReadyErrors {
+    503 => [&["draining", "cluster_unavailable", "not_ready"]],
+});
+
 /// Liveness: the process answers.
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "operations",
+    responses((status = 200, description = "Alive", body = Health), HealthErrors))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+    })
 }
 
 /// Readiness: not draining, in the cluster (a node of one), and the store answers a round
 /// trip.
-pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "operations",
+    responses((status = 200, description = "Ready", body = Ready), ReadyErrors))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> {
     if state.sfu.draining() {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -42,12 +79,16 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         )
     })?;
     let node = state.sfu.cluster().map(|c| c.node_id().to_owned());
-    Ok(Json(
-        json!({ "status": "ready", "store": "ok", "node": node }),
-    ))
+    Ok(Json(Ready {
+        status: "ready".to_owned(),
+        store: "ok".to_owned(),
+        node,
+    }))
 }
 
 /// The public keys that verify participant tokens (RFC 7517 / RFC 8037).
+#[utoipa::path(get, path = "/.well-known/jwks.json", operation_id = "jwks", tag = "operations",
+    responses((status = 200, description = "The key set", body = Jwks), HealthErrors))]
 pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],

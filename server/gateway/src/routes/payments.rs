@@ -25,10 +25,13 @@ use hushpay_vault::Actor;
 use hushpay_vault::payment::{Field, Method, Mode, Payment, PaymentRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller};
+use crate::openapi::errors;
+use crate::openapi::schemas;
 use crate::payments::access::{self, RequestRefusal, Viewer};
 use crate::payments::{Loaded, PaymentError, PaymentService};
 use crate::routes::card_tokens::{open_error, request_id};
@@ -52,34 +55,164 @@ fn ivr_error(e: ivr_call::IvrStartError) -> ApiError {
 }
 
 /// The body of `POST /v1/payments`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": 1250, "currency": "USD", "reference": "invoice-1042",
+    "mode": "tokenize", "method": "card-form"}))]
 pub struct CreatePayment {
+    /// Minor units (cents).
+    #[schema(minimum = 1, maximum = 100_000_000_000_u64)]
     pub amount: u64,
+    /// An active ISO 4217 code, upper case.
+    #[schema(pattern = "^[A-Z]{3}$", example = "USD")]
     pub currency: String,
+    /// The tenant's reference (invoice, visit): 1-128 characters, no control characters,
+    /// nothing that looks like a card number.
+    #[schema(min_length = 1, max_length = 128)]
     pub reference: String,
+    #[schema(value_type = schemas::Mode)]
     pub mode: Mode,
+    #[schema(value_type = schemas::Method)]
     pub method: Method,
+    /// Default: card number, expiry and security code.
+    #[schema(value_type = Option<Vec<schemas::Field>>)]
     pub required_fields: Option<Vec<Field>>,
+    /// Brand ids (`visa`, `mastercard`, ...); default: every brand.
     pub allowed_brands: Option<Vec<String>>,
+    /// Failed entries or submissions allowed before the payment fails (default 3).
+    #[schema(minimum = 1, maximum = 5)]
     pub attempts: Option<u8>,
-    /// Seconds.
+    /// Seconds (default 900).
+    #[schema(minimum = 30, maximum = 86_400)]
     pub timeout: Option<u32>,
     /// The room whose patient keys the digits (keypad; an agent's own room by default).
     pub room: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The body of `capture` and `re-ask`: the field to (re-)collect.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldCommand {
+    #[schema(value_type = schemas::Field)]
     pub field: Field,
 }
 
-#[derive(Debug, Deserialize)]
+/// The body of `POST /v1/payments/{id}/card`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitCard {
+    /// Sealed to the vault key with the binding tenant = the payment's tenant, session = the
+    /// payment id.
+    #[schema(value_type = schemas::SealedCard)]
     pub sealed: SealedCard,
 }
+
+/// A payment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentBody {
+    #[schema(value_type = schemas::Payment)]
+    pub payment: serde_json::Value,
+}
+
+/// A payment as its credential may see it: the whole masked payment for the tenant and its
+/// agents, or the patient's view for the client secret.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // documentation only: `show` builds these bodies as JSON values
+pub enum PaymentView {
+    Full(Box<schemas::Payment>),
+    Patient(schemas::PatientPayment),
+}
+
+/// `GET /v1/payments/{id}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShownPayment {
+    pub payment: PaymentView,
+}
+
+/// A created (or replayed) payment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedPayment {
+    #[schema(value_type = schemas::Payment)]
+    pub payment: serde_json::Value,
+    /// `pcs_...` (card-form and link payments, for the tenant's backend only; shown once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// The pay-by-link page (link payments); with `#pcs_...` for the tenant's backend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_url: Option<String>,
+    /// Whom the offer reached (a new payment bound to a room; null when the room's node did
+    /// not say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<payment_offer::Offered>)]
+    pub offered: Option<serde_json::Value>,
+}
+
+/// What a payment operation on an existing payment may answer.
+const PAYMENT_409: &[&str] = &[
+    "invalid_state",
+    "payment_already_completed",
+    "payment_busy",
+    "keypad_digits_missing",
+    "not_keypad",
+    "not_ivr",
+];
+const PAYMENT_503: &[&str] = &["room_unreachable", "audit_unavailable", "store_unavailable"];
+
+crate::api_errors!(CreateErrors {
+    400 => [errors::JSON_400, &["idempotency_key_required", "invalid_idempotency_key"]],
+    401 => [errors::BEARER_401, errors::API_KEY_401, errors::JWT_401],
+    403 => [&["wrong_role", "missing_grant", "wrong_room"]],
+    409 => [&["patient_not_in_room", "room_busy"], PAYMENT_409],
+    413 => [errors::JSON_413],
+    415 => [errors::JSON_415],
+    422 => [&["invalid_amount", "invalid_currency", "invalid_reference", "invalid_required_fields",
+        "invalid_allowed_brands", "invalid_attempts", "invalid_timeout", "invalid_room",
+        "idempotency_key_reused"]],
+    502 => [&["room_unreachable"]],
+    503 => [PAYMENT_503],
+});
+
+crate::api_errors!(ShowErrors {
+    401 => [errors::BEARER_401, errors::API_KEY_401, errors::JWT_401, &["invalid_client_secret"]],
+    403 => [&["wrong_payment"]],
+    404 => [&["payment_not_found"]],
+    503 => [errors::STORE_503],
+});
+
+crate::api_errors!(CardErrors {
+    400 => [errors::JSON_400, &["unknown_kid", "sealed_card_unreadable", "invalid_sealed_card"]],
+    401 => [&["invalid_client_secret"], errors::BEARER_401, errors::API_KEY_401, errors::JWT_401],
+    404 => [&["payment_not_found"]],
+    409 => [PAYMENT_409],
+    410 => [&["payment_link_used"]],
+    413 => [errors::JSON_413],
+    415 => [errors::JSON_415],
+    422 => [&["invalid_card", "card_rejected"]],
+    503 => [PAYMENT_503],
+});
+
+crate::api_errors!(FieldCommandErrors {
+    400 => [errors::JSON_400],
+    401 => [errors::BEARER_401, errors::API_KEY_401, errors::JWT_401],
+    403 => [&["wrong_payment"]],
+    404 => [&["payment_not_found"]],
+    409 => [PAYMENT_409],
+    413 => [errors::JSON_413],
+    415 => [errors::JSON_415],
+    503 => [PAYMENT_503],
+});
+
+crate::api_errors!(CommandErrors {
+    401 => [errors::BEARER_401, errors::API_KEY_401, errors::JWT_401],
+    403 => [&["wrong_payment"]],
+    404 => [&["payment_not_found"]],
+    409 => [PAYMENT_409],
+    410 => [&["payment_link_used", "token_expired"]],
+    422 => [&["card_rejected"]],
+    502 => [&["room_unreachable"]],
+    503 => [PAYMENT_503],
+});
 
 /// The credential of a payment route: the patient's client secret or a tenant/agent caller.
 #[derive(Debug)]
@@ -158,6 +291,21 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
     Ok(key.to_owned())
 }
 
+/// Creates a payment session (`Idempotency-Key` required: a retry with the same key and
+/// body answers 200 with `idempotent-replayed: true`). Card-form and link payments come with
+/// a `client_secret` for the tenant's backend (never for an agent); a payment bound to a room
+/// is offered to that room's patient.
+#[utoipa::path(post, path = "/v1/payments", operation_id = "createPayment", tag = "payments",
+    security(("api_key" = []), ("participant_jwt" = [])),
+    params(("Idempotency-Key" = String, Header, description = "1 to 255 printable ASCII characters",
+        pattern = "^[!-~]{1,255}$")),
+    request_body = CreatePayment,
+    responses(
+        (status = 201, description = "Created", body = CreatedPayment,
+            links(("showPayment" = (operation_id = "showPayment", parameters(("id" = "$response.body#/payment/id")))), ("capturePaymentField" = (operation_id = "capturePaymentField", parameters(("id" = "$response.body#/payment/id")))), ("reAskPaymentField" = (operation_id = "reAskPaymentField", parameters(("id" = "$response.body#/payment/id")))), ("cancelPayment" = (operation_id = "cancelPayment", parameters(("id" = "$response.body#/payment/id")))), ("completePayment" = (operation_id = "completePayment", parameters(("id" = "$response.body#/payment/id")))))),
+        (status = 200, description = "A replay of the same request", body = CreatedPayment,
+            headers(("idempotent-replayed" = String, description = "`true`"))),
+        CreateErrors))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -315,6 +463,12 @@ async fn load_for(state: &AppState, caller: &Caller, id: &str) -> Result<Loaded,
     Ok(loaded)
 }
 
+/// The masked payment for the tenant or its agent; with `Bearer pcs_...` (the patient's
+/// page) only amount, currency, reference, required fields, allowed brands and state.
+#[utoipa::path(get, path = "/v1/payments/{id}", operation_id = "showPayment", tag = "payments",
+    security(("api_key" = []), ("participant_jwt" = []), ("client_secret" = [])),
+    params(("id" = String, Path, description = "The payment (`pay_...`)")),
+    responses((status = 200, description = "The payment", body = ShownPayment), ShowErrors))]
 pub async fn show(
     State(state): State<AppState>,
     credential: PaymentCredential,
@@ -329,6 +483,13 @@ pub async fn show(
     }
 }
 
+/// A sealed card for a card-form or link payment (the patient's page, `Bearer pcs_...`).
+#[utoipa::path(post, path = "/v1/payments/{id}/card", operation_id = "submitCard", tag = "payments",
+    security(("client_secret" = [])),
+    params(("id" = String, Path, description = "The payment (`pay_...`)")),
+    request_body = SubmitCard,
+    responses((status = 200, description = "The payment after the card", body = PaymentBody),
+        CardErrors))]
 pub async fn submit_card(
     State(state): State<AppState>,
     credential: PaymentCredential,
@@ -377,6 +538,12 @@ async fn command(
     Ok(payment_body(&done.payment))
 }
 
+/// Agent command: collect a field (`capture`) or ask for it again (`re-ask`).
+#[utoipa::path(post, path = "/v1/payments/{id}/capture", operation_id = "capturePaymentField", tag = "payments",
+    security(("api_key" = []), ("participant_jwt" = [])),
+    params(("id" = String, Path, description = "The payment (`pay_...`)")),
+    request_body = FieldCommand,
+    responses((status = 200, description = "The payment", body = PaymentBody), FieldCommandErrors))]
 pub async fn capture(
     State(state): State<AppState>,
     caller: Caller,
@@ -390,6 +557,11 @@ pub async fn capture(
     .await
 }
 
+/// Agent command: cancel the payment.
+#[utoipa::path(post, path = "/v1/payments/{id}/cancel", operation_id = "cancelPayment", tag = "payments",
+    security(("api_key" = []), ("participant_jwt" = [])),
+    params(("id" = String, Path, description = "The payment (`pay_...`)")),
+    responses((status = 200, description = "The payment", body = PaymentBody), CommandErrors))]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
@@ -403,6 +575,11 @@ pub async fn cancel(
     .await
 }
 
+/// Agent command: complete the payment (tokenize, and charge in `charge` mode).
+#[utoipa::path(post, path = "/v1/payments/{id}/complete", operation_id = "completePayment", tag = "payments",
+    security(("api_key" = []), ("participant_jwt" = [])),
+    params(("id" = String, Path, description = "The payment (`pay_...`)")),
+    responses((status = 200, description = "The payment", body = PaymentBody), CommandErrors))]
 pub async fn complete(
     State(state): State<AppState>,
     caller: Caller,
@@ -487,3 +664,12 @@ async fn complete_on(
         None => Err(PaymentError::RoomUnreachable("no answer".into()).into()),
     }
 }
+
+/// The same handler as `capture`, documented under its second path.
+#[utoipa::path(post, path = "/v1/payments/{id}/re-ask", operation_id = "reAskPaymentField", tag = "payments",
+    security(("api_key" = []), ("participant_jwt" = [])),
+    params(("id" = String, Path, description = "The payment (`pay_...`)")),
+    request_body = FieldCommand,
+    responses((status = 200, description = "The payment", body = PaymentBody), FieldCommandErrors))]
+#[allow(dead_code)] // documentation only: the route is served by `capture`
+pub(crate) fn re_ask() {}

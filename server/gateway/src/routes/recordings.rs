@@ -16,12 +16,15 @@ use axum::response::{IntoResponse, Response};
 use hushpay_auth::Role;
 use hushpay_store::TenantId;
 use hushpay_vault::audit::AuditEvent;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, Caller, QueryParams};
+use crate::openapi::errors;
+use crate::openapi::schemas::{PauseWindow, SignedMetadata, TrackInfo};
 use crate::recording::export::{self, ExportError};
 use crate::recording::files;
 
@@ -82,6 +85,80 @@ fn error(e: ExportError) -> ApiError {
     }
 }
 
+/// A recording as listed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordingSummary {
+    /// `rec_...`
+    pub id: String,
+    pub room: String,
+    /// Unix ms of recording-clock 0.
+    pub started_at_unix_ms: i64,
+    /// Recording-clock ms at the end; null while recording (or after a crash).
+    pub ended_ms: Option<u32>,
+    pub tracks: Vec<TrackInfo>,
+    /// The windows in which nothing was recorded (payments, consent, faults).
+    pub pauses: Vec<PauseWindow>,
+    /// Whether the signed metadata verifies.
+    pub signature_valid: bool,
+}
+
+/// The recordings, newest first (at most 1000).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordingList {
+    pub recordings: Vec<RecordingSummary>,
+}
+
+/// A track's integrity.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrackIntegrity {
+    pub track: String,
+    /// `complete`, `truncated` (after `chunks`), `damaged` or `missing`.
+    #[schema(pattern = "^(complete|truncated|damaged|missing)$")]
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunks: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packets: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A recording's signed metadata and each track's integrity.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordingDetail {
+    #[serde(flatten)]
+    pub summary: RecordingSummary,
+    pub metadata: SignedMetadata,
+    pub integrity: Vec<TrackIntegrity>,
+}
+
+/// What a recording route refuses with (the credential and the recording).
+const RECORDING_401: &[&[&str]] = &[errors::BEARER_401, errors::API_KEY_401, errors::JWT_401];
+
+crate::api_errors!(ListErrors {
+    400 => [&["invalid_request"]],
+    401 => [RECORDING_401[0], RECORDING_401[1], RECORDING_401[2]],
+    403 => [&["forbidden"]],
+    503 => [errors::STORE_503],
+});
+
+crate::api_errors!(ShowErrors {
+    401 => [RECORDING_401[0], RECORDING_401[1], RECORDING_401[2]],
+    403 => [&["forbidden"]],
+    404 => [&["recording_not_found"]],
+    409 => [&["recording_tampered", "recording_damaged"]],
+    503 => [errors::STORE_503],
+});
+
+crate::api_errors!(AudioErrors {
+    400 => [&["invalid_request", "invalid_format", "invalid_tracks"]],
+    401 => [RECORDING_401[0], RECORDING_401[1], RECORDING_401[2]],
+    403 => [&["forbidden"]],
+    404 => [&["recording_not_found"]],
+    409 => [&["recording_tampered", "recording_damaged"]],
+    503 => [errors::AUDIT_503, errors::STORE_503],
+});
+
 /// `GET /v1/recordings` query: `room` (optional).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -133,17 +210,19 @@ impl QueryParams for AudioQuery {
     }
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// The export's container.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-enum AudioFormat {
+pub(crate) enum AudioFormat {
     #[default]
     Wav,
     Ogg,
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// Patient left and agent right (`stereo`), or one channel per track (`separate`, WAV only).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-enum Tracks {
+pub(crate) enum Tracks {
     #[default]
     Stereo,
     Separate,
@@ -188,6 +267,12 @@ fn summary(signed: &hushpay_recording::SignedMetadata, ok: bool) -> Value {
     })
 }
 
+/// The tenant's recordings (a supervisor token: its room's), newest first.
+#[utoipa::path(get, path = "/v1/recordings", operation_id = "listRecordings", tag = "recordings",
+    security(("api_key" = []), ("participant_jwt" = [])),
+    params(("room" = Option<String>, Query, description = "Only this room's (1-128 characters of A-Z a-z 0-9 - _ . :)",
+        pattern = "^[A-Za-z0-9._:-]{1,128}$")),
+    responses((status = 200, description = "The recordings", body = RecordingList), ListErrors))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -229,6 +314,12 @@ pub async fn list(
     ))
 }
 
+/// A recording's signed metadata, whether the signature verifies, and each track's
+/// integrity.
+#[utoipa::path(get, path = "/v1/recordings/{id}", operation_id = "showRecording", tag = "recordings",
+    security(("api_key" = []), ("participant_jwt" = [])),
+    params(("id" = String, Path, description = "The recording (`rec_...`)")),
+    responses((status = 200, description = "The recording", body = RecordingDetail), ShowErrors))]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -268,6 +359,19 @@ pub async fn show(
     Ok(Json(v))
 }
 
+/// The recording decrypted, decoded and mixed, paused time silent (audited
+/// `recording.export`).
+#[utoipa::path(get, path = "/v1/recordings/{id}/audio", operation_id = "exportRecording", tag = "recordings",
+    security(("api_key" = []), ("participant_jwt" = [])),
+    params(
+        ("id" = String, Path, description = "The recording (`rec_...`)"),
+        ("format" = Option<AudioFormat>, Query, description = "`wav` (default) or `ogg`"),
+        ("tracks" = Option<Tracks>, Query, description = "`stereo` (default) or `separate` (WAV only: with `ogg` it is 400 `invalid_tracks`)"),
+    ),
+    responses(
+        (status = 200, description = "The audio; `x-hushpay-channels` names the channels",
+            content(("audio/wav"), ("audio/ogg"))),
+        AudioErrors))]
 pub async fn audio(
     State(state): State<AppState>,
     caller: Caller,

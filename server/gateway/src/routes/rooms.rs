@@ -12,22 +12,29 @@ use axum::http::{HeaderMap, StatusCode};
 use hushpay_auth::RoomName;
 use hushpay_store::{Tenant, TenantId};
 use hushpay_vault::audit::AuditEvent;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::cluster::bus::{Reply, Request};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, TenantKey};
+use crate::openapi::errors;
+use crate::openapi::schemas::RecordingState;
 use crate::sfu::room::{JoinError, RoomKey, RoomSettings, RoomView};
 
 /// Audit action of a recorded consent.
 pub const AUDIT_CONSENT: &str = "recording.consent";
 
-#[derive(Debug, Deserialize)]
+/// The body of `POST /v1/rooms`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "intake-42", "require_recording_consent": true}))]
 pub struct CreateRoom {
-    /// Room name (what `room` in participant tokens names); generated when absent.
+    /// Room name (what `room` in participant tokens names): 1-128 characters of
+    /// A-Z a-z 0-9 - _ . : ; generated when absent.
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,128}$")]
     pub name: Option<String>,
     /// Nothing is recorded until the tenant records the patient's consent
     /// (`POST /v1/rooms/{id}/recording-consent`). The tenant's `require_consent_by_default`
@@ -35,6 +42,45 @@ pub struct CreateRoom {
     #[serde(default)]
     pub require_recording_consent: bool,
 }
+
+/// The answer to a recorded consent: the room's recording state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentRecorded {
+    #[schema(value_type = RecordingState)]
+    pub recording: Value,
+}
+
+crate::api_errors!(CreateErrors {
+    400 => [errors::JSON_400],
+    401 => [errors::BEARER_401, errors::API_KEY_401],
+    404 => [&["not_found"]],
+    409 => [&["room_exists", "conflict"]],
+    413 => [errors::JSON_413],
+    415 => [errors::JSON_415],
+    429 => [&["too_many_rooms"]],
+    503 => [&["node_draining", "cluster_unavailable"], errors::STORE_503],
+});
+
+crate::api_errors!(ShowErrors {
+    400 => [&["invalid_request"]],
+    401 => [errors::BEARER_401, errors::API_KEY_401],
+    404 => [&["room_not_found", "not_found"]],
+    503 => [&["cluster_unavailable"], errors::STORE_503],
+});
+
+crate::api_errors!(EndErrors {
+    400 => [&["invalid_request"]],
+    401 => [errors::BEARER_401, errors::API_KEY_401],
+    404 => [&["room_not_found"]],
+    503 => [&["cluster_unavailable"], errors::STORE_503],
+});
+
+crate::api_errors!(ConsentErrors {
+    400 => [&["invalid_request"]],
+    401 => [errors::BEARER_401, errors::API_KEY_401],
+    404 => [&["room_not_found"]],
+    503 => [&["cluster_unavailable"], errors::AUDIT_503, errors::STORE_503],
+});
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
@@ -77,6 +123,12 @@ async fn tenant(state: &AppState, tk: &TenantKey) -> Result<Tenant, ApiError> {
         .ok_or_else(|| ApiError::not_found("no such tenant"))
 }
 
+/// Creates a room (its settings are stored, kept across closes and restarts).
+#[utoipa::path(post, path = "/v1/rooms", operation_id = "createRoom", tag = "rooms",
+    security(("api_key" = [])),
+    request_body = CreateRoom,
+    responses((status = 201, description = "The open room", body = RoomView,
+        links(("showRoom" = (operation_id = "showRoom", parameters(("id" = "$response.body#/id")))), ("recordConsent" = (operation_id = "recordConsent", parameters(("id" = "$response.body#/id")))), ("endRoom" = (operation_id = "endRoom", parameters(("id" = "$response.body#/id")))))), CreateErrors))]
 pub async fn create(
     State(state): State<AppState>,
     tk: TenantKey,
@@ -136,6 +188,11 @@ pub async fn create(
 
 /// The room, open or stored: an open room shows its participants; a stored room that is not
 /// open shows `open: false` and the settings it will open with.
+#[utoipa::path(get, path = "/v1/rooms/{id}", operation_id = "showRoom", tag = "rooms",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "The room name (1-128 characters of A-Z a-z 0-9 - _ . : @)",
+        pattern = "^[A-Za-z0-9._:@-]{1,128}$")),
+    responses((status = 200, description = "The room", body = RoomView), ShowErrors))]
 pub async fn show(
     State(state): State<AppState>,
     tk: TenantKey,
@@ -229,6 +286,11 @@ async fn remote_view(state: &AppState, key: &RoomKey) -> Result<Option<Value>, A
 
 /// Ends the room: the end is stored first (tokens issued until now no longer open it, on any
 /// gateway, after restarts), then the open call closes.
+#[utoipa::path(delete, path = "/v1/rooms/{id}", operation_id = "endRoom", tag = "rooms",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "The room name (1-128 characters of A-Z a-z 0-9 - _ . : @)",
+        pattern = "^[A-Za-z0-9._:@-]{1,128}$")),
+    responses((status = 204, description = "Ended"), EndErrors))]
 pub async fn end(
     State(state): State<AppState>,
     tk: TenantKey,
@@ -260,6 +322,12 @@ pub async fn end(
 /// body is empty or `{}`. The consent is audited (`recording.consent`, audit or deny), then
 /// stored for the room's current call (it survives closes and restarts until the tenant ends
 /// or re-creates the room), then lifts the open room's consent pause.
+#[utoipa::path(post, path = "/v1/rooms/{id}/recording-consent", operation_id = "recordConsent", tag = "rooms",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "The room name (1-128 characters of A-Z a-z 0-9 - _ . : @)",
+        pattern = "^[A-Za-z0-9._:@-]{1,128}$")),
+    responses((status = 200, description = "The room's recording state", body = ConsentRecorded),
+        ConsentErrors))]
 pub async fn recording_consent(
     State(state): State<AppState>,
     tk: TenantKey,

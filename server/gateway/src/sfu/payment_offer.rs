@@ -64,7 +64,7 @@ pub fn tell_patient_the_end(sfu: &Sfu, change: &PaymentChange) -> usize {
 }
 
 /// What an offer reached.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Offered {
     /// Patients who received the prompt or the link.
     pub patients: usize,

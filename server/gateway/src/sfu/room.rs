@@ -97,11 +97,17 @@ struct RoomState {
     chat_scanner: ChatScanner<String>,
 }
 
-/// The room as `GET /v1/rooms/{id}` shows it.
-#[derive(Debug, Serialize)]
+/// The room as `GET /v1/rooms/{id}` shows it (in a cluster also `node`: the id of the node
+/// holding the open room, null when none does).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Room)]
 pub struct RoomView {
+    /// The room name (what `room` in participant tokens names).
     pub id: String,
+    /// Unix seconds.
     pub created_at: i64,
+    /// Who is in the call now.
+    #[schema(value_type = Vec<crate::openapi::schemas::ParticipantInfo>)]
     pub participants: Vec<super::signal::ParticipantInfo>,
     /// Whether a call is open in the room now (a stored room that is not open shows false).
     pub open: bool,

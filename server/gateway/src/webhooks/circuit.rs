@@ -21,9 +21,10 @@ pub enum Admission {
 }
 
 /// An endpoint's circuit as shown in its view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CircuitView {
     /// `closed`, `open` or `half_open` (the cool-down is over; the next delivery is a trial).
+    #[schema(value_type = String, pattern = "^(closed|open|half_open)$")]
     pub state: &'static str,
     pub consecutive_failures: u32,
     /// While open: when the trial delivery may go.

@@ -34,7 +34,7 @@ use deliver::{HostLookup, Sender, SystemLookup};
 pub const SECRET_RECORD_TYPE: &str = "webhook_secret";
 
 /// An endpoint as shown to its tenant (never the secret, except once at creation).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EndpointView {
     pub id: String,
     pub url: String,
