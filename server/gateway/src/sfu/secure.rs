@@ -85,6 +85,9 @@ pub enum SecureEventKind {
     /// The patient's stream ended while the request was applied. The request stays: a new
     /// patient stream in the room starts in secure mode and collects it afresh.
     PatientGone,
+    /// The patient was a phone caller and hung up (BYE or CANCEL): final, no stream comes
+    /// back. The owner ends its payment `caller-hung-up`.
+    CallerHungUp,
 }
 
 /// Another session holds the room.
@@ -342,6 +345,18 @@ impl SecureFollower {
             let _ = request.events.send(SecureEvent {
                 seq: request.seq,
                 kind,
+            });
+        }
+    }
+
+    /// The phone caller hung up: the session hears of it (as [`SecureEventKind::CallerHungUp`])
+    /// whether or not its request was applied yet, since no stream will ever apply it.
+    pub fn caller_hung_up(&mut self) {
+        self.applied = None;
+        if let Some(request) = self.rx.borrow().clone() {
+            let _ = request.events.send(SecureEvent {
+                seq: request.seq,
+                kind: SecureEventKind::CallerHungUp,
             });
         }
     }

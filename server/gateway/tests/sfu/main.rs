@@ -17,6 +17,7 @@ mod keypad_payment;
 mod masked_call;
 mod payment_messages;
 mod payment_secrets;
+mod phone_caller;
 mod reach;
 mod recording;
 mod recording_audit;
