@@ -203,7 +203,10 @@ async fn sipp_call(dir: &Path, target: SocketAddr) -> (bool, String) {
 
 /// The gateway's SIP listener with one trunk (loopback) for `tenant`, calls to `payline` going
 /// to room `call-1`, each call joining its room (`hushpay::sfu::phone`).
-async fn sip_listener(gw: &TestGateway, tenant: &str) -> hushpay::sip::server::SipServer {
+pub(crate) async fn sip_listener(
+    gw: &TestGateway,
+    tenant: &str,
+) -> hushpay::sip::server::SipServer {
     let text = format!(
         "listen = '127.0.0.1:0'\n[[trunks]]\nname = 'carrier'\ntenant = '{tenant}'\nsources = ['127.0.0.1/32']\n[[dispatch]]\ntenant = '{tenant}'\ncalled = 'payline'\nroom = 'call-1'\n"
     );
