@@ -425,6 +425,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_callers_hang_up_reaches_the_session_even_before_its_request_was_applied() {
+        let room = RoomSecure::default();
+        // no session: nothing to tell, nothing breaks
+        room.follower().caller_hung_up();
+        let mut session = room.begin().unwrap();
+        let seq = session.collect(Field::PaymentCardNumber, CollectorConfig::default());
+        // the caller's stream never applied the request (it hung up first)
+        room.follower().caller_hung_up();
+        let got = session.next_event().await.unwrap();
+        assert_eq!(got.seq, seq);
+        assert!(matches!(got.kind, SecureEventKind::CallerHungUp));
+    }
+
+    #[tokio::test]
     async fn collector_events_reach_the_session_with_their_request() {
         let room = RoomSecure::default();
         let mut m = masker();
