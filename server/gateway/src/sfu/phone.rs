@@ -10,7 +10,8 @@
 //!   constant Opus silence frame) and goes to the recorder tap and, through the room's media
 //!   engine ([`MediaEngine::phone_audio`]), to every downlink that hears the patient.
 //! * The agents' Opus reaches this task through a [`PhoneSink`] and goes to the caller as
-//!   G.711 ([`OpusToG711`]) with our own sequence numbers, timestamps and SSRC.
+//!   G.711 ([`OpusToG711`]) with our own sequence numbers, timestamps and SSRC; not while the
+//!   caller holds the call.
 //! * The call ending (BYE, CANCEL, a lost ACK) is final: the room's secure session hears
 //!   [`super::secure::SecureEventKind::CallerHungUp`] (a keypad payment then ends
 //!   `caller-hung-up`), the caller leaves the room. The room closing ends the task.
@@ -171,6 +172,9 @@ struct PhonePatient {
     to_opus: G711ToOpus,
     to_caller: OpusToG711,
     timeout: Option<Instant>,
+    /// The caller put us on hold (its re-INVITE was `sendonly` or `inactive`): nothing is sent
+    /// to it until it resumes.
+    held: bool,
     /// Our stream toward the caller: payload type, sequence number, timestamp, SSRC.
     out_pt: u8,
     out_seq: u16,
@@ -194,6 +198,8 @@ impl PhonePatient {
         })?;
         let mut secure = room.secure.follower();
         secure.apply(Instant::now(), &mut masker);
+        let (to_opus, to_caller) = (G711ToOpus::new(law)?, OpusToG711::new(law)?);
+        // attached last: nothing after it can fail (run's end detaches it)
         let (tx, agents) = mpsc::channel(AGENT_QUEUE);
         let sink_id = NEXT_PHONE.fetch_add(1, Ordering::Relaxed);
         let engine = sfu.media.get(room.worker).clone();
@@ -208,9 +214,10 @@ impl PhonePatient {
             agents,
             masker,
             secure,
-            to_opus: G711ToOpus::new(law)?,
-            to_caller: OpusToG711::new(law)?,
+            to_opus,
+            to_caller,
             timeout: None,
+            held: false,
             out_pt: pt,
             out_seq: rand::random(),
             out_ts: rand::random(),
@@ -226,7 +233,7 @@ impl PhonePatient {
             tokio::select! {
                 ev = leg.recv() => match ev {
                     Some(LegEvent::Rtp(bytes)) => self.caller_rtp(bytes),
-                    Some(LegEvent::Hold(_)) => {}
+                    Some(LegEvent::Hold(held)) => self.held = held,
                     Some(LegEvent::Ended(reason)) => {
                         tracing::info!(?reason, "phone caller hung up");
                         break;
@@ -234,7 +241,11 @@ impl PhonePatient {
                     // the listener is gone: the call is too
                     None => break,
                 },
-                Some(opus) = self.agents.recv() => self.agent_audio(leg, &opus).await,
+                Some(opus) = self.agents.recv() => {
+                    if !self.held {
+                        self.agent_audio(leg, &opus).await;
+                    }
+                }
                 () = self.secure.changed() => {
                     self.secure.apply(Instant::now(), &mut self.masker);
                     self.drain();

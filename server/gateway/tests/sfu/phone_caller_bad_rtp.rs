@@ -2,8 +2,9 @@
 //! the caller's own address, malformed datagrams (empty, truncated, version 0, a header that
 //! claims more CSRCs than it has, padding longer than the payload), an Opus packet on the PCMU
 //! leg and a second SSRC are refused and counted; RTP from a stranger's address is dropped and
-//! counted; nothing panics, the agent keeps getting the caller's audio, and the caller's BYE
-//! takes it out of the room.
+//! counted; nothing panics, the agent keeps getting the caller's audio. The agent's audio
+//! reaches the caller, not while the caller holds the call (re-INVITE `sendonly`), again once it
+//! resumes; the caller's BYE takes it out of the room.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -77,9 +78,12 @@ async fn hostile_rtp_on_a_callers_leg_is_refused_and_counted_and_the_call_goes_o
         sip.local_addr().unwrap().port(),
         rtp.local_addr().unwrap().port(),
     );
-    let sdp = format!(
-        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {rtp_port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
-    );
+    let offer = |direction: &str| {
+        format!(
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {rtp_port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na={direction}\r\n"
+        )
+    };
+    let sdp = offer("sendrecv");
     sip.send_to(
         &request("INVITE", &target, 1, "", sip_port, Some(&sdp)),
         server.udp_addr,
@@ -192,8 +196,60 @@ async fn hostile_rtp_on_a_callers_leg_is_refused_and_counted_and_the_call_goes_o
         rms(&heard)
     );
 
+    // The agent talks: the caller hears it, not while it holds the call, again once resumed.
+    let words = speech("one moment please");
+    let up = agent.uplink();
+    let mut heard_by_caller = Vec::new();
+    for change in [None, Some((2, "sendonly")), Some((3, "sendrecv"))] {
+        if let Some((cseq, direction)) = change {
+            let reinvite = request(
+                "INVITE",
+                &target,
+                cseq,
+                &to_tag,
+                sip_port,
+                Some(&offer(direction)),
+            );
+            sip.send_to(&reinvite, server.udp_addr).await.unwrap();
+            recv_response(&sip, 200).await;
+            sip.send_to(
+                &request("ACK", &target, cseq, &to_tag, sip_port, None),
+                server.udp_addr,
+            )
+            .await
+            .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // what arrived before the direction changed is not counted
+        let mut buf = vec![0u8; 2048];
+        while rtp.try_recv_from(&mut buf).is_ok() {}
+        let until =
+            tokio::time::Instant::now() + Duration::from_millis(words.len() as u64 / 48 + 500);
+        let (played, n) = tokio::join!(up.play(&words, &[]), async {
+            let mut n = 0;
+            while let Ok(Ok(_)) = tokio::time::timeout_at(until, rtp.recv_from(&mut buf)).await {
+                n += 1;
+            }
+            n
+        });
+        played.unwrap();
+        heard_by_caller.push(n);
+    }
+    assert!(
+        heard_by_caller[0] > 20,
+        "the agent reaches the caller: {heard_by_caller:?}"
+    );
+    assert_eq!(
+        heard_by_caller[1], 0,
+        "nothing sent to a caller who holds the call"
+    );
+    assert!(
+        heard_by_caller[2] > 20,
+        "and again once it resumes: {heard_by_caller:?}"
+    );
+
     sip.send_to(
-        &request("BYE", &target, 2, &to_tag, sip_port, None),
+        &request("BYE", &target, 4, &to_tag, sip_port, None),
         server.udp_addr,
     )
     .await
