@@ -154,7 +154,7 @@ async fn serve(raw: RawConfig, listen: Option<std::net::SocketAddr>) -> anyhow::
     // SIP trunk ingress: kept alive for the process's life
     let _sip = match state.config.sip.clone() {
         Some(sip) => {
-            let server =
+            let mut server =
                 hushpay::sip::server::start(sip, std::sync::Arc::clone(&state.metrics.sip))
                     .await
                     .context("cannot start the SIP listener")?;
@@ -162,7 +162,12 @@ async fn serve(raw: RawConfig, listen: Option<std::net::SocketAddr>) -> anyhow::
                 "  SIP:     udp {} and tcp {}",
                 server.udp_addr, server.tcp_addr
             );
-            Some(park_phone_calls(server))
+            // each answered call joins its room as the patient (sfu::phone)
+            let calls = tokio::spawn(hushpay::sfu::phone::serve_calls(
+                std::sync::Arc::clone(&state.sfu),
+                server.take_calls(),
+            ));
+            Some((server, calls))
         }
         None => None,
     };
@@ -208,25 +213,4 @@ fn print_demo_tenant(demo: &bootstrap::DemoTenant) {
 
 fn now() -> i64 {
     i64::try_from(hushpay_auth::unix_now()).unwrap_or(i64::MAX)
-}
-
-/// Until phone calls join rooms (issue 15's next step), an answered call's media is drained and
-/// the call logged; it ends when the caller hangs up.
-fn park_phone_calls(mut server: hushpay::sip::server::SipServer) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        while let Some(mut call) = server.calls.recv().await {
-            tracing::warn!(
-                tenant = %call.tenant,
-                room = ?call.room,
-                "phone call answered but not joined to a room: room integration is not built yet"
-            );
-            tokio::spawn(async move {
-                while let Some(ev) = call.leg.recv().await {
-                    if matches!(ev, hushpay::sip::leg::LegEvent::Ended(_)) {
-                        break;
-                    }
-                }
-            });
-        }
-    })
 }

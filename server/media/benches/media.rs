@@ -4,6 +4,10 @@
 //! decode to 8 kHz; decode + detect (strict detector + sensitive flag); the whole masker step
 //! (parse, decode, detect, flag, hold, rewrite). Detection alone is band-independent. Audio:
 //! espeak-ng speech with DTMF keys mixed in, so both the quiet and the tone paths are exercised.
+//!
+//! The phone leg (issue 15), on 20 ms PCMU packets of the same audio at 8 kHz: the masker's
+//! G.711 step, and the two transcodes a phone caller in a room costs (its masked G.711 to Opus
+//! for the agents and the recorder, the agents' Opus back to G.711).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::hint::black_box;
@@ -13,11 +17,13 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use hushpay_media::Digit;
 use hushpay_media::detector::{DetectedDigit, DtmfDetector};
 use hushpay_media::flagger::Flagger;
-use hushpay_media::masker::{Masker, MaskerConfig, Output};
+use hushpay_media::g711::Law;
+use hushpay_media::masker::{G711Audio, Masker, MaskerConfig, Output};
 use hushpay_media::opus_codec::{Decoder8k, Encoder};
 use hushpay_media::resample::resample;
 use hushpay_media::rtp::RtpBuilder;
 use hushpay_media::signal::TonePair;
+use hushpay_media::transcode::{G711ToOpus, OpusToG711};
 use hushpay_media::wav::Wav;
 
 /// 48 kHz speech with a key every second.
@@ -141,6 +147,84 @@ fn bench_band(c: &mut Criterion, band: &str, payloads: &[Vec<u8>]) {
     });
 }
 
+/// The masker step on a PCMU leg, and the transcodes both ways.
+fn bench_phone(c: &mut Criterion, audio48: &[i16], wideband: &[Vec<u8>]) {
+    let pcm8 = resample(audio48, 48_000, 8_000);
+    let g711: Vec<Vec<u8>> = pcm8
+        .chunks_exact(160)
+        .map(|f| {
+            let mut g = Vec::new();
+            Law::Mu.encode(f, &mut g);
+            g
+        })
+        .collect();
+    let n = g711.len();
+    let packets: Vec<Vec<u8>> = g711
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            RtpBuilder {
+                marker: false,
+                payload_type: 0,
+                sequence: i as u16,
+                timestamp: 160 * i as u32,
+                ssrc: 1,
+            }
+            .build(p)
+        })
+        .collect();
+
+    c.bench_function("phone/masker_packet_g711_decode_detect_mask", |b| {
+        let base = Instant::now();
+        let mut m = Masker::new(MaskerConfig {
+            g711: Some(G711Audio {
+                pt: 0,
+                law: Law::Mu,
+            }),
+            event_pts: vec![(101, 8_000)],
+            ..MaskerConfig::default()
+        })
+        .unwrap();
+        let mut i = 0usize;
+        b.iter(|| {
+            let now = base + Duration::from_millis(20 * i as u64);
+            let mut pkt = packets[i % n].clone();
+            let seq = (i as u16).to_be_bytes();
+            pkt[2] = seq[0];
+            pkt[3] = seq[1];
+            m.handle_rtp(now, black_box(&pkt)).unwrap();
+            while let Some(o) = m.poll_output() {
+                if matches!(o, Output::Timeout(_)) {
+                    break;
+                }
+                black_box(&o);
+            }
+            i += 1;
+        })
+    });
+
+    c.bench_function("phone/transcode_g711_to_opus_20ms", |b| {
+        let mut t = G711ToOpus::new(Law::Mu).unwrap();
+        let mut i = 0;
+        b.iter(|| {
+            black_box(t.transcode(black_box(&g711[i % n]), false).unwrap());
+            i += 1;
+        })
+    });
+
+    c.bench_function("phone/transcode_opus_to_g711_20ms/wideband", |b| {
+        let mut t = OpusToG711::new(Law::Mu).unwrap();
+        let mut i = 0;
+        b.iter(|| {
+            black_box(
+                t.transcode(black_box(&wideband[i % wideband.len()]))
+                    .unwrap(),
+            );
+            i += 1;
+        })
+    });
+}
+
 fn bench(c: &mut Criterion) {
     let audio = audio48();
     let wideband = payloads(&audio, 16_000);
@@ -162,6 +246,7 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    bench_phone(c, &audio, &wideband);
     bench_band(c, "wideband", &wideband);
     bench_band(c, "fullband", &fullband);
 }

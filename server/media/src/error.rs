@@ -31,6 +31,9 @@ pub enum MediaError {
     /// A WAV file this crate cannot read.
     #[error("WAV: {0}")]
     Wav(&'static str),
+    /// A G.711 packet whose duration is not one Opus frame (2.5 to 60 ms), in samples.
+    #[error("a G.711 packet of {0} samples is not one Opus frame")]
+    FrameLength(usize),
     /// Invalid configuration.
     #[error("invalid configuration: {0}")]
     Config(&'static str),

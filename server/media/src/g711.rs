@@ -88,6 +88,42 @@ pub fn alaw_to_linear(code: u8) -> i16 {
     }
 }
 
+/// Which G.711 companding law a leg uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Law {
+    /// µ-law (PCMU, static payload type 0).
+    Mu,
+    /// A-law (PCMA, static payload type 8).
+    A,
+}
+
+impl Law {
+    /// Decodes `payload`, appending 8 kHz linear PCM to `out`.
+    pub fn decode(self, payload: &[u8], out: &mut Vec<i16>) {
+        match self {
+            Law::Mu => decode_ulaw(payload, out),
+            Law::A => decode_alaw(payload, out),
+        }
+    }
+
+    /// Encodes 8 kHz linear PCM, appending to `out`.
+    pub fn encode(self, pcm: &[i16], out: &mut Vec<u8>) {
+        match self {
+            Law::Mu => encode_ulaw(pcm, out),
+            Law::A => encode_alaw(pcm, out),
+        }
+    }
+
+    /// The code of a silent sample (linear 0): µ-law `0xFF`, A-law `0xD5`.
+    pub fn silence(self) -> u8 {
+        match self {
+            Law::Mu => 0xFF,
+            Law::A => 0xD5,
+        }
+    }
+}
+
 /// Decodes a µ-law payload, appending to `out`.
 pub fn decode_ulaw(payload: &[u8], out: &mut Vec<i16>) {
     out.extend(payload.iter().map(|&b| ulaw_to_linear(b)));
@@ -184,6 +220,14 @@ mod tests {
                 "alaw {x} -> {a}"
             );
         }
+    }
+
+    #[test]
+    fn silence_codes_decode_to_near_zero() {
+        assert_eq!(ulaw_to_linear(Law::Mu.silence()), 0);
+        assert_eq!(alaw_to_linear(Law::A.silence()).abs(), 8);
+        assert_eq!(Law::Mu.silence(), linear_to_ulaw(0));
+        assert_eq!(Law::A.silence(), linear_to_alaw(0));
     }
 
     #[test]

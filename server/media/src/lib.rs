@@ -21,7 +21,7 @@
 //!
 //! Map: [`rtp`], [`rfc4733`] and [`wav`] parse bytes; [`key_tracker`] turns events into key
 //! presses; [`goertzel`], [`detector`] and [`flagger`] look at 8 kHz PCM; [`opus_codec`] wraps
-//! libopus, [`g711`] encodes and decodes the phone leg's µ-law and A-law, and [`opus_toc`] reads a packet's coded bandwidth; [`masker`] is the per-stream state machine; [`collector`] gathers payment fields;
+//! libopus, [`g711`] encodes and decodes the phone leg's µ-law and A-law, and [`opus_toc`] reads a packet's coded bandwidth; [`masker`] is the per-stream state machine (Opus, or G.711 on a phone leg); [`transcode`] turns a phone leg's G.711 into Opus and back; [`collector`] gathers payment fields;
 //! [`offline`] drives the same code over whole buffers (the `hushpay media` CLI); [`signal`],
 //! [`resample`] and [`level`] are helpers shared by tests, benches and the CLI.
 //!
@@ -50,6 +50,7 @@ pub mod rfc4733;
 pub mod rtp;
 pub mod seq;
 pub mod signal;
+pub mod transcode;
 pub mod wav;
 
 pub use digit::Digit;

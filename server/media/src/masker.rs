@@ -27,6 +27,12 @@
 //!   digit. Outside secure mode digits come out as [`Output::Digit`]; in secure mode they go to
 //!   the [`Collector`] only, and [`Output::Collector`] reports progress (counts, never digits).
 //!
+//! A G.711 leg (a phone caller, [`MaskerConfig::g711`]) goes through the same path: its
+//! packets are decoded by table instead of by libopus, analysed by the same flagger, detector
+//! and key trackers, held the same way, and masked by filling the payload with the law's
+//! silence code (same length, so timestamps and durations stay as they were). The agent's
+//! view (`agent_view.rs`) is not needed there: G.711 has no decoder state to restart.
+//!
 //! Fail-closed choices: undecodable, late (reordered) and duplicate Opus packets are masked;
 //! packets of a payload type that was not negotiated are consumed and refused with an error.
 //! Limit: the "one before" packet can only be masked while it is still held, so a packet arriving
@@ -41,6 +47,7 @@ use crate::agent_view::AgentView;
 use crate::collector::{Collector, CollectorEvent};
 use crate::detector::{DetectedDigit, DtmfDetector};
 use crate::flagger::{Flag, Flagger, FlaggerConfig, HOP, WINDOW};
+use crate::g711::Law;
 use crate::key_tracker::{KeyTracker, KeyTrackerConfig};
 use crate::opus_codec::{Decoder8k, packet_samples_48k, silence_packet};
 use crate::recent_keys::RecentKeys;
@@ -50,11 +57,22 @@ use crate::rtp::RtpPacket;
 use crate::seq::SeqExtender;
 use crate::{Digit, MediaError};
 
+/// The audio of a G.711 leg: its payload type and companding law.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct G711Audio {
+    /// The payload type (0 for PCMU, 8 for PCMA, as negotiated).
+    pub pt: u8,
+    /// µ-law or A-law.
+    pub law: Law,
+}
+
 /// Masker settings: the payload types come from the negotiated SDP.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MaskerConfig {
-    /// Opus payload type.
+    /// Opus payload type (unused when [`Self::g711`] is set).
     pub opus_pt: u8,
+    /// The stream's audio is G.711 (a phone leg), not Opus.
+    pub g711: Option<G711Audio>,
     /// telephone-event payload types with their clock rates (e.g. `[(110, 48000), (126, 8000)]`).
     pub event_pts: Vec<(u8, u32)>,
     /// How long each audio packet is held at least; a longer packet is held its own
@@ -81,6 +99,7 @@ impl Default for MaskerConfig {
     fn default() -> Self {
         Self {
             opus_pt: 111,
+            g711: None,
             event_pts: vec![(110, 48_000), (126, 8_000)],
             hold: Duration::from_millis(20),
             mask_after: 1,
@@ -212,6 +231,8 @@ pub struct Masker {
     out: VecDeque<Output>,
     stats: MaskerStats,
     scratch: Vec<DetectedDigit>,
+    /// Decoded G.711 of the packet being analysed.
+    pcm: Vec<i16>,
 }
 
 impl fmt::Debug for Masker {
@@ -229,13 +250,14 @@ impl fmt::Debug for Masker {
 impl Masker {
     /// A masker for a stream with the negotiated payload types in `config`.
     pub fn new(config: MaskerConfig) -> Result<Self, MediaError> {
+        let audio_pt = config.g711.map_or(config.opus_pt, |g| g.pt);
         if config
             .event_pts
             .iter()
-            .any(|&(pt, rate)| pt == config.opus_pt || rate == 0)
+            .any(|&(pt, rate)| pt == audio_pt || rate == 0)
         {
             return Err(MediaError::Config(
-                "event payload types must differ from Opus and have a clock rate",
+                "event payload types must differ from the audio's and have a clock rate",
             ));
         }
         let trackers = config
@@ -270,6 +292,7 @@ impl Masker {
             out: VecDeque::new(),
             stats: MaskerStats::default(),
             scratch: Vec::new(),
+            pcm: Vec::new(),
             config,
         })
     }
@@ -328,7 +351,7 @@ impl Masker {
         {
             return self.handle_event(now, ext, i, &pkt);
         }
-        if pkt.payload_type != self.config.opus_pt {
+        if pkt.payload_type != self.audio_pt() {
             self.renumber.consume(ext);
             self.stats.refused += 1;
             return Err(MediaError::UnknownPayloadType(pkt.payload_type));
@@ -336,6 +359,11 @@ impl Masker {
         let payload = pkt.header.len()..pkt.header.len() + pkt.payload.len();
         self.handle_audio(now, ext, packet, payload);
         Ok(())
+    }
+
+    /// The payload type of the stream's audio (Opus, or G.711 on a phone leg).
+    fn audio_pt(&self) -> u8 {
+        self.config.g711.map_or(self.config.opus_pt, |g| g.pt)
     }
 
     /// Releases held packets and ends events and collector entries due at `now`.
@@ -416,11 +444,15 @@ impl Masker {
     /// Analyses the audio packet `ext` (`packet[payload]` its Opus payload), releases the one
     /// held (masked first when this one is flagged) and holds this one.
     fn handle_audio(&mut self, now: Instant, ext: u64, mut packet: Vec<u8>, payload: Range<usize>) {
-        let opus = &packet[payload.clone()];
-        let samples_48k = packet_samples_48k(opus).unwrap_or(960);
+        let audio = &packet[payload.clone()];
+        let samples_48k = match self.config.g711 {
+            // one byte per 8 kHz sample
+            Some(_) => u32::try_from(audio.len().saturating_mul(6)).unwrap_or(u32::MAX),
+            None => packet_samples_48k(audio).unwrap_or(960),
+        };
         let in_order = self.highest.is_none_or(|h| ext > h);
         let suspicion = if in_order {
-            self.analyze(now, opus, samples_48k)
+            self.analyze(now, audio, samples_48k)
         } else {
             Suspicion::Flagged
         };
@@ -463,8 +495,16 @@ impl Masker {
 
     /// Decodes, runs both detectors; what the packet must be masked for.
     fn analyze(&mut self, now: Instant, payload: &[u8], samples_48k: u32) -> Suspicion {
-        let Ok(pcm) = self.decoder.decode(payload) else {
-            return Suspicion::Flagged; // undecodable: fail closed
+        let pcm: &[i16] = match self.config.g711 {
+            Some(g) => {
+                self.pcm.clear();
+                g.law.decode(payload, &mut self.pcm);
+                &self.pcm
+            }
+            None => match self.decoder.decode(payload) {
+                Ok(pcm) => pcm,
+                Err(_) => return Suspicion::Flagged, // undecodable: fail closed
+            },
         };
         let start = now
             .checked_sub(Duration::from_micros(u64::from(samples_48k) * 1000 / 48))
@@ -477,7 +517,7 @@ impl Masker {
         // Window: the last HOP samples of the previous packet, then this packet.
         self.window.drain(..self.window.len().saturating_sub(HOP));
         self.window.extend(pcm.iter().map(|&s| f32::from(s)));
-        // (not `self.flagger()`: the decoded `pcm` borrows `self.decoder`)
+        // (not `self.flagger()`: `pcm` borrows `self.decoder` or `self.pcm`)
         let flagger = if self.collector.is_some() {
             &self.secure_flagger
         } else {
@@ -552,7 +592,12 @@ impl Masker {
             }
         }
         let mut bytes = h.packet;
-        if h.masked {
+        if h.masked
+            && let Some(g) = self.config.g711
+        {
+            // Same length: the silence code in every sample.
+            bytes[h.header_len..].fill(g.law.silence());
+        } else if h.masked {
             let silence = silence_packet(h.samples_48k);
             self.agent_view.masked(&silence);
             bytes.truncate(h.header_len);

@@ -15,6 +15,8 @@ mod masker_edges;
 mod masker_invariants;
 #[path = "media/masks_digit_onset.rs"]
 mod masks_digit_onset;
+#[path = "media/masks_g711_phone_leg.rs"]
+mod masks_g711_phone_leg;
 #[path = "media/masks_long_packets.rs"]
 mod masks_long_packets;
 #[path = "media/masks_off_frequency_keys.rs"]

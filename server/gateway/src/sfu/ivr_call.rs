@@ -308,7 +308,8 @@ impl IvrCall for RoomCall {
                         _ => Entry::TooShort,
                     };
                 }
-                Waited::Event(SecureEventKind::PatientGone) | Waited::Gone => {
+                Waited::Event(SecureEventKind::PatientGone | SecureEventKind::CallerHungUp)
+                | Waited::Gone => {
                     return Entry::HungUp;
                 }
                 Waited::Event(_) => {}
@@ -346,7 +347,8 @@ impl IvrCall for RoomCall {
                 Waited::Event(SecureEventKind::KeyTimedOut) | Waited::Expired => {
                     break Key::TimedOut;
                 }
-                Waited::Event(SecureEventKind::PatientGone) | Waited::Gone => return Key::HungUp,
+                Waited::Event(SecureEventKind::PatientGone | SecureEventKind::CallerHungUp)
+                | Waited::Gone => return Key::HungUp,
                 Waited::Event(_) => {}
             }
         };

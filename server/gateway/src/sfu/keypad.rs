@@ -12,6 +12,9 @@
 //!   ([`PaymentService::keypad_failed`]): the field goes back to pending and the room stays in
 //!   secure mode, collecting nothing, until the agent asks again.
 //!
+//! * the patient was a phone caller who hung up ([`SecureEventKind::CallerHungUp`]): the
+//!   payment ends `caller-hung-up`.
+//!
 //! Payments expire when read past their timeout; the task also reads its payment when the
 //! timeout passes, so an abandoned keypad payment ends (`expired`, broadcast to the agents)
 //! and its room leaves secure mode without anyone asking.
@@ -164,7 +167,10 @@ async fn run(
             }
             event = session.next_event() => {
                 let Some(event) = event else { break };
-                if event.seq != session.current() {
+                // A hang-up ends the payment whatever request it answers.
+                if event.seq != session.current()
+                    && !matches!(event.kind, SecureEventKind::CallerHungUp)
+                {
                     continue;
                 }
                 handle(&payments, &actor, &id, &mut session, &mut field, event).await;
@@ -212,6 +218,19 @@ async fn handle(
             session.idle();
             *field = None;
             payments.submit_keypad_field(actor, id, f, digits).await
+        }
+        SecureEventKind::CallerHungUp => {
+            session.idle();
+            *field = None;
+            match payments.load(id).await {
+                Ok(loaded) if !loaded.payment.state.is_terminal() => {
+                    payments
+                        .transition(actor, &loaded, hushpay_vault::payment::Event::HungUp)
+                        .await
+                }
+                Ok(loaded) => Ok(loaded),
+                Err(e) => Err(e),
+            }
         }
         _ => return,
     };

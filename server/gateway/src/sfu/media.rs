@@ -25,8 +25,9 @@ use hushpay_rtc::{
 use tokio::sync::{mpsc as tokio_mpsc, oneshot};
 
 use super::forward::Downlink;
+use super::participant::Source;
 use super::room::Room;
-use super::streams::{MediaPath, RoomLinks};
+use super::streams::{MediaPath, PhoneSink, RoomLinks};
 use crate::metrics::Metrics;
 
 /// Data-channel events queued to one peer's chat task.
@@ -59,6 +60,19 @@ enum Command {
     },
     Poke {
         peer: PeerId,
+    },
+    AttachPhone {
+        room: Arc<Room>,
+        phone: PhoneSink,
+    },
+    PhoneAudio {
+        room: Arc<Room>,
+        header: (bool, u16, u32),
+        payload: Arc<[u8]>,
+    },
+    DetachPhone {
+        room: Arc<Room>,
+        id: u64,
     },
     Candidate {
         peer: PeerId,
@@ -191,6 +205,26 @@ impl MediaEngine {
         self.send(Command::Poke { peer });
     }
 
+    /// Puts a phone caller in `room`: the agents' audio goes to `phone` from now on.
+    pub fn attach_phone(&self, room: Arc<Room>, phone: PhoneSink) {
+        self.send(Command::AttachPhone { room, phone });
+    }
+
+    /// One masked Opus packet of a phone caller in `room` (marker, sequence number, 48 kHz
+    /// timestamp), for the room's patient downlinks.
+    pub fn phone_audio(&self, room: Arc<Room>, header: (bool, u16, u32), payload: Arc<[u8]>) {
+        self.send(Command::PhoneAudio {
+            room,
+            header,
+            payload,
+        });
+    }
+
+    /// The phone caller `id` left `room`.
+    pub fn detach_phone(&self, room: Arc<Room>, id: u64) {
+        self.send(Command::DetachPhone { room, id });
+    }
+
     /// Sends one RTP packet to `peer` (off the engine thread: the IVR's prompts).
     pub fn write(&self, peer: PeerId, rtp: RtpOut) {
         self.send(Command::Write { peer, rtp });
@@ -308,6 +342,45 @@ impl SfuWorker {
         state.path = path;
     }
 
+    fn attach_phone(&mut self, room: Arc<Room>, phone: PhoneSink) {
+        let links = self
+            .rooms
+            .entry(room_key(&room))
+            .or_insert_with(|| RoomLinks::new(room));
+        links.peers += 1;
+        links.add_phone(phone);
+    }
+
+    fn detach_phone(&mut self, room: &Arc<Room>, id: u64) {
+        let key = room_key(room);
+        if let Some(links) = self.rooms.get_mut(&key)
+            && links.remove_phone(id)
+        {
+            links.peers = links.peers.saturating_sub(1);
+            if links.peers == 0 {
+                self.rooms.remove(&key);
+            }
+        }
+    }
+
+    /// A phone caller's masked packet to the room's patient downlinks.
+    fn phone_audio(
+        &self,
+        now: Instant,
+        ep: &mut Endpoint,
+        room: &Arc<Room>,
+        header: (bool, u16, u32),
+        payload: &Arc<[u8]>,
+    ) {
+        let m = &self.metrics.sfu;
+        let Some(links) = self.rooms.get(&room_key(room)) else {
+            m.media_unrouted.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let sent = links.fan_out(now, ep, Source::Patient, header, payload);
+        m.packets_out.fetch_add(sent, Ordering::Relaxed);
+    }
+
     /// `peer` closed or went away: its path finishes, its downlinks leave the room.
     fn remove(&mut self, now: Instant, ep: &mut Endpoint, peer: PeerId) -> Option<PeerState> {
         let mut state = self.peers.remove(&peer)?;
@@ -354,6 +427,13 @@ impl Worker for SfuWorker {
                     downlinks,
                 } => self.attach(peer, room, path, downlinks),
                 Command::Poke { peer } => self.run_path(now, ep, peer, None),
+                Command::AttachPhone { room, phone } => self.attach_phone(room, phone),
+                Command::PhoneAudio {
+                    room,
+                    header,
+                    payload,
+                } => self.phone_audio(now, ep, &room, header, &payload),
+                Command::DetachPhone { room, id } => self.detach_phone(&room, id),
                 Command::Candidate { peer, candidate } => {
                     let _ = ep.add_remote_candidate(peer, &candidate);
                 }

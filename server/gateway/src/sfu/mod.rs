@@ -13,6 +13,8 @@
 //! * [`ivr_audio`]: prompts on the patient's downlink and hold audio on the others while an
 //!   IVR runs;
 //! * [`ivr_call`]: the IVR flow running in a room (prompts, the patient's keys, hand-back);
+//! * [`phone`]: a phone caller (SIP trunk) as the patient: its G.711 through the masker,
+//!   transcoded to Opus for the room, the agents' audio back as G.711;
 //! * [`limits`]: settings and rate limiting; [`payments`]: payment changes to the room's agents;
 //!   [`payment_offer`]: a payment offered to the room's patient (card-form prompt,
 //!   pay-by-link chat message); [`secure`]: secure mode and digit collection in a room, which
@@ -32,6 +34,7 @@ pub mod media;
 pub mod participant;
 pub mod payment_offer;
 pub mod payments;
+pub mod phone;
 pub mod relay;
 pub mod room;
 pub mod secure;

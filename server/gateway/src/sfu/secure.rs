@@ -85,6 +85,9 @@ pub enum SecureEventKind {
     /// The patient's stream ended while the request was applied. The request stays: a new
     /// patient stream in the room starts in secure mode and collects it afresh.
     PatientGone,
+    /// The patient was a phone caller and hung up (BYE or CANCEL): final, no stream comes
+    /// back. The owner ends its payment `caller-hung-up`.
+    CallerHungUp,
 }
 
 /// Another session holds the room.
@@ -346,6 +349,18 @@ impl SecureFollower {
         }
     }
 
+    /// The phone caller hung up: the session hears of it (as [`SecureEventKind::CallerHungUp`])
+    /// whether or not its request was applied yet, since no stream will ever apply it.
+    pub fn caller_hung_up(&mut self) {
+        self.applied = None;
+        if let Some(request) = self.rx.borrow().clone() {
+            let _ = request.events.send(SecureEvent {
+                seq: request.seq,
+                kind: SecureEventKind::CallerHungUp,
+            });
+        }
+    }
+
     /// The patient stream ended: the session hears of it if one is applied.
     pub fn stream_ended(&mut self) {
         if let Some(request) = self.applied.take() {
@@ -407,6 +422,20 @@ mod tests {
         follower.apply(Instant::now(), &mut m);
         assert!(!m.is_secure());
         assert!(room.begin().is_ok(), "free again");
+    }
+
+    #[tokio::test]
+    async fn a_callers_hang_up_reaches_the_session_even_before_its_request_was_applied() {
+        let room = RoomSecure::default();
+        // no session: nothing to tell, nothing breaks
+        room.follower().caller_hung_up();
+        let mut session = room.begin().unwrap();
+        let seq = session.collect(Field::PaymentCardNumber, CollectorConfig::default());
+        // the caller's stream never applied the request (it hung up first)
+        room.follower().caller_hung_up();
+        let got = session.next_event().await.unwrap();
+        assert_eq!(got.seq, seq);
+        assert!(matches!(got.kind, SecureEventKind::CallerHungUp));
     }
 
     #[tokio::test]

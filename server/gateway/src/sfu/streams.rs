@@ -9,6 +9,9 @@
 //! * An agent's stream goes to every agent downlink of the room (the patient's and the
 //!   supervisors'); its telephone-event packets are consumed (never forwarded) and the
 //!   sequence numbers close over them. Agent packets are never decoded.
+//! * A phone caller's stream is masked on its own task ([`super::phone`]) and arrives here as
+//!   Opus packets to fan out to the patient downlinks; the agents' audio goes to the phone
+//!   caller as a [`PhoneSink`] (a channel to that task, which transcodes it to G.711).
 //! * The downlinks of a room ([`RoomLinks`]) are a list the engine keeps, changed by commands
 //!   when a participant's peer is attached or closed, never looked up per packet. A payload
 //!   is one shared buffer for every downlink.
@@ -40,12 +43,22 @@ pub struct StreamContext {
     pub recorder: Arc<dyn RecorderTap>,
 }
 
+/// A phone caller in a room: where the agents' Opus payloads go (its task transcodes them).
+#[derive(Debug, Clone)]
+pub struct PhoneSink {
+    /// Unique per caller (to detach it).
+    pub id: u64,
+    pub tx: tokio::sync::mpsc::Sender<Arc<[u8]>>,
+}
+
 /// The downlinks of one room, by the source they carry.
 #[derive(Debug)]
 pub struct RoomLinks {
     room: Arc<Room>,
     patient: Vec<Arc<Downlink>>,
     agent: Vec<Arc<Downlink>>,
+    /// Phone callers hearing the agents.
+    phones: Vec<PhoneSink>,
     /// Peers attached to the room (the entry goes when the last one closes).
     pub peers: usize,
 }
@@ -56,6 +69,7 @@ impl RoomLinks {
             room,
             patient: Vec::new(),
             agent: Vec::new(),
+            phones: Vec::new(),
             peers: 0,
         }
     }
@@ -67,6 +81,17 @@ impl RoomLinks {
         }
     }
 
+    pub fn add_phone(&mut self, phone: PhoneSink) {
+        self.phones.push(phone);
+    }
+
+    /// Forgets the phone caller `id`; true if it was here.
+    pub fn remove_phone(&mut self, id: u64) -> bool {
+        let before = self.phones.len();
+        self.phones.retain(|p| p.id != id);
+        self.phones.len() != before
+    }
+
     /// Forgets every downlink of `peer`.
     pub fn remove_peer(&mut self, peer: hushpay_rtc::PeerId) {
         self.patient.retain(|d| d.peer() != peer);
@@ -75,7 +100,7 @@ impl RoomLinks {
 
     /// Sends one forwarded packet of `source` (its header's marker, sequence number and
     /// timestamp, and its payload) to each of its downlinks; how many were sent.
-    fn fan_out(
+    pub(super) fn fan_out(
         &self,
         now: Instant,
         ep: &mut Endpoint,
@@ -90,6 +115,14 @@ impl RoomLinks {
             Source::Agent => &self.agent,
         };
         let mut sent = 0;
+        if source == Source::Agent {
+            for p in &self.phones {
+                // A caller's task that is behind loses this packet, never the engine's time.
+                if p.tx.try_send(Arc::clone(payload)).is_ok() {
+                    sent += 1;
+                }
+            }
+        }
         for d in downlinks {
             if let Some(out) = d.forwarded(now, marker, sequence, timestamp, payload)
                 && ep.write_rtp(now, d.peer(), out).is_ok()

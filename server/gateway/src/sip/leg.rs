@@ -140,8 +140,8 @@ async fn run(
                 }
             }
             Some(packet) = rtp_out.recv() => {
-                if !remote.ip().is_unspecified() {
-                    let _ = socket.send_to(&packet, remote).await;
+                if !remote.ip().is_unspecified() && socket.send_to(&packet, remote).await.is_ok() {
+                    metrics.rtp_sent.fetch_add(1, Ordering::Relaxed);
                 }
             }
             c = control.recv() => match c {

@@ -19,6 +19,8 @@ pub struct SipMetrics {
     pub rtp_foreign: AtomicU64,
     /// RTP datagrams dropped: the application's channel was full.
     pub rtp_dropped: AtomicU64,
+    /// RTP datagrams sent to callers (the agents' audio).
+    pub rtp_sent: AtomicU64,
 }
 
 impl SipMetrics {
@@ -72,6 +74,11 @@ impl SipMetrics {
                 "sip_rtp_dropped_total",
                 "RTP datagrams dropped: the application was behind.",
                 &self.rtp_dropped,
+            ),
+            (
+                "sip_rtp_sent_total",
+                "RTP datagrams sent to phone callers.",
+                &self.rtp_sent,
             ),
         ] {
             let _ = writeln!(

@@ -9,9 +9,9 @@
 //!   answered with its address; the application receives a [`leg::PhoneCall`] on a channel.
 //!   Refusals are counted in [`metrics::SipMetrics`] (`hushpay_sip_refused_total{reason}`).
 //!
-//! Not yet here (the lead's next step): the call joins its room as the patient, its audio goes
-//! through the masker and the recorder. Until then the binary logs offered calls and drains their
-//! media (see `main.rs`).
+//! The application's side of a call (it joins its room as the patient, its audio goes through
+//! the masker to the agents and the recorder) is [`crate::sfu::phone`]; the binary hands it
+//! [`server::SipServer::take_calls`].
 
 pub mod config;
 pub mod leg;

@@ -38,6 +38,15 @@ pub struct SipServer {
     tasks: Vec<JoinHandle<()>>,
 }
 
+impl SipServer {
+    /// Takes the answered calls' channel for the application's task (a later call gets an
+    /// empty one); the listener runs while `self` lives.
+    pub fn take_calls(&mut self) -> mpsc::Receiver<PhoneCall> {
+        let (_, empty) = mpsc::channel(1);
+        std::mem::replace(&mut self.calls, empty)
+    }
+}
+
 impl Drop for SipServer {
     fn drop(&mut self) {
         for t in &self.tasks {

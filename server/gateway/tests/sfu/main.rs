@@ -17,6 +17,8 @@ mod keypad_payment;
 mod masked_call;
 mod payment_messages;
 mod payment_secrets;
+mod phone_caller;
+mod phone_caller_bad_rtp;
 mod reach;
 mod recording;
 mod recording_audit;

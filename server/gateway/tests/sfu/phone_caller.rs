@@ -1,0 +1,363 @@
+//! A phone caller is the patient of a room, against real protocol peers: SIPp (Debian
+//! `sip-tester`) calls the gateway's SIP listener and plays RTP from a pcap the test writes
+//! (PCMU speech, then a card number keyed half in-band, half as RFC 4733 events); an agent bot
+//! (webrtc-rs) is in the room and has asked for a keypad payment. The card number is captured
+//! into the payment, the agent's leg carries speech and not one digit (multimon-ng and the
+//! sensitive detector), the agent's audio reaches the caller as G.711, and the caller's BYE
+//! with the payment still open ends it `caller-hung-up`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use hushpay::sip::config::RawSip;
+use hushpay_media::Digit;
+use hushpay_media::g711::Law;
+use hushpay_media::resample::resample;
+use hushpay_media::rfc4733::TelephoneEvent;
+use hushpay_media::rtp::RtpBuilder;
+use hushpay_media::signal::TonePair;
+use hushpay_vault::payment::{Field, FieldProgress, PayResult, State};
+use serde_json::json;
+
+use crate::common::TestGateway;
+use crate::common::cards::tracer_pan;
+use crate::harness::*;
+
+/// One key every 400 ms (beyond the masker's 300 ms merge window), 100 ms long.
+const SLOT_MS: usize = 400;
+const EVENT_PT: u8 = 101;
+
+/// The caller's stream: 20 ms PCMU packets and telephone events, with send times (µs).
+struct CallerStream {
+    packets: Vec<(u64, Vec<u8>)>,
+    /// What the caller's audio was (8 kHz), event slots silent.
+    pcm: Vec<i16>,
+    seq: u16,
+    ts: u32,
+    at_us: u64,
+}
+
+impl CallerStream {
+    fn new() -> Self {
+        Self {
+            packets: Vec::new(),
+            pcm: Vec::new(),
+            seq: 4_000,
+            ts: 80_000,
+            at_us: 0,
+        }
+    }
+
+    fn push(&mut self, pt: u8, marker: bool, ts: u32, payload: &[u8]) {
+        let rtp = RtpBuilder {
+            marker,
+            payload_type: pt,
+            sequence: self.seq,
+            timestamp: ts,
+            ssrc: 0x0CA1_1E55,
+        }
+        .build(payload);
+        self.packets.push((self.at_us, rtp));
+        self.seq = self.seq.wrapping_add(1);
+    }
+
+    /// 8 kHz audio, in 20 ms packets.
+    fn audio(&mut self, pcm8: &[i16]) {
+        let mut padded = pcm8.to_vec();
+        padded.resize(pcm8.len().div_ceil(160) * 160, 0);
+        for f in padded.chunks(160) {
+            let mut g = Vec::new();
+            Law::Mu.encode(f, &mut g);
+            let ts = self.ts;
+            self.push(0, false, ts, &g);
+            self.pcm.extend_from_slice(f);
+            self.ts = self.ts.wrapping_add(160);
+            self.at_us += 20_000;
+        }
+    }
+
+    /// A key as RFC 4733 events (one per 20 ms, the end three times), silence meanwhile.
+    fn event_key(&mut self, d: Digit, ms: usize) {
+        let start = self.ts;
+        for i in 0..ms / 20 {
+            let ev = TelephoneEvent {
+                code: d.event_code(),
+                end: false,
+                volume: 10,
+                duration: (160 * (i + 1)) as u16,
+            };
+            self.push(EVENT_PT, i == 0, start, &ev.build());
+            self.audio(&[0; 160]);
+        }
+        let end = TelephoneEvent {
+            code: d.event_code(),
+            end: true,
+            volume: 10,
+            duration: (160 * (ms / 20)) as u16,
+        };
+        for _ in 0..3 {
+            self.push(EVENT_PT, false, start, &end.build());
+        }
+    }
+}
+
+/// Writes `packets` as a pcap (Ethernet, IPv4, UDP) for SIPp's `play_pcap_audio`.
+fn write_pcap(path: &Path, packets: &[(u64, Vec<u8>)]) {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&0i32.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&65_535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes()); // Ethernet
+    for (at_us, rtp) in packets {
+        let udp_len = 8 + rtp.len();
+        let ip_len = 20 + udp_len;
+        let mut frame = vec![0u8; 12];
+        frame.extend_from_slice(&[0x08, 0x00]);
+        let mut ip = vec![
+            0x45,
+            0,
+            (ip_len >> 8) as u8,
+            ip_len as u8,
+            0,
+            0,
+            0,
+            0,
+            64,
+            17,
+            0,
+            0,
+            127,
+            0,
+            0,
+            1,
+            127,
+            0,
+            0,
+            1,
+        ];
+        let sum: u32 = ip
+            .chunks(2)
+            .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+            .sum();
+        let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
+        ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        frame.extend_from_slice(&ip);
+        frame.extend_from_slice(&6000u16.to_be_bytes());
+        frame.extend_from_slice(&6002u16.to_be_bytes());
+        frame.extend_from_slice(&(udp_len as u16).to_be_bytes());
+        frame.extend_from_slice(&[0, 0]);
+        frame.extend_from_slice(rtp);
+        out.extend_from_slice(&((at_us / 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&((at_us % 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        out.extend_from_slice(&frame);
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs SIPp's `caller_keys.xml` in `dir` (where `caller.pcap` is) against `target`.
+async fn sipp_call(dir: &Path, target: SocketAddr) -> (bool, String) {
+    let xml = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/caller_keys.xml");
+    let mut cmd = tokio::process::Command::new("sipp");
+    cmd.arg("-sf")
+        .arg(xml)
+        .args(["-m", "1", "-i", "127.0.0.1", "-s", "payline", "-t", "u1"])
+        .args(["-p", &free_udp_port().to_string()])
+        .args(["-mp", &free_udp_port().to_string()])
+        .args([
+            "-timeout",
+            "30s",
+            "-timeout_error",
+            "-nostdin",
+            "-trace_err",
+        ])
+        .arg(target.to_string())
+        .current_dir(dir)
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(40), cmd.output())
+        .await
+        .expect("SIPp finished within 40 s")
+        .expect("sipp runs (apt-get install sip-tester; scripts/setup.sh does)");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// The gateway's SIP listener with one trunk (loopback) for `tenant`, calls to `payline` going
+/// to room `call-1`, each call joining its room (`hushpay::sfu::phone`).
+pub(crate) async fn sip_listener(
+    gw: &TestGateway,
+    tenant: &str,
+) -> hushpay::sip::server::SipServer {
+    let text = format!(
+        "listen = '127.0.0.1:0'\n[[trunks]]\nname = 'carrier'\ntenant = '{tenant}'\nsources = ['127.0.0.1/32']\n[[dispatch]]\ntenant = '{tenant}'\ncalled = 'payline'\nroom = 'call-1'\n"
+    );
+    let raw: RawSip = toml::from_str(&text).unwrap();
+    let mut server = hushpay::sip::server::start(
+        raw.validate().unwrap().unwrap(),
+        Arc::clone(&gw.state.metrics.sip),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(hushpay::sfu::phone::serve_calls(
+        Arc::clone(&gw.state.sfu),
+        server.take_calls(),
+    ));
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_caller_keys_a_card_the_agent_hears_no_digit_and_bye_ends_the_payment() {
+    let gw = gateway().await;
+    let (t, key) = gw.tenant("clinic").await;
+    let sip = sip_listener(&gw, t.id.as_str()).await;
+    let agent = bot(&gw, token(&gw, &key, "agent-7", "call-1", "agent").await).await;
+    let payment = create_payment(
+        &gw,
+        &key,
+        json!({"amount": 2500, "currency": "USD", "reference": "visit-9",
+               "mode": "charge", "method": "keypad", "room": "call-1",
+               "required_fields": ["payment-card-number", "expiration-date"]}),
+    )
+    .await;
+    let id = payment["id"].as_str().unwrap().to_owned();
+    let (code, body) = payment_command(
+        &gw,
+        &key,
+        &id,
+        "capture",
+        Some(json!({"field": "payment-card-number"})),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+
+    // The caller: speech, then the card number and `#`, even positions in-band.
+    let pan = tracer_pan();
+    let mut caller = CallerStream::new();
+    let words = resample(&speech("my card is ready"), 48_000, 8_000);
+    caller.audio(&words[..words.len().min(8_000 * 3 / 2)]);
+    for (i, c) in format!("{pan}#").chars().enumerate() {
+        let d = Digit::from_char(c).unwrap();
+        if i % 2 == 0 && c.is_ascii_digit() {
+            let mut tone = Vec::new();
+            TonePair::new(d, -10.0, 100.0).append(8_000, &mut tone);
+            tone.resize(SLOT_MS * 8, 0);
+            caller.audio(&tone);
+        } else {
+            caller.event_key(d, 100);
+            let rest = vec![0i16; (SLOT_MS - 100) * 8];
+            caller.audio(&rest);
+        }
+    }
+    caller.audio(&[0; 1600]);
+    assert!(
+        caller.at_us < 8_500_000,
+        "the scenario waits 9.5 s for the pcap"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write_pcap(&dir.path().join("caller.pcap"), &caller.packets);
+
+    // The agent talks while the caller keys.
+    let agent_words = speech("thank you, please key your card number now");
+    let agent_up = agent.uplink();
+    let call = sipp_call(dir.path(), sip.udp_addr);
+    let keyed = async {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let p = gw.state.payments.load(&id).await.unwrap().payment;
+            let f = p.field(Field::PaymentCardNumber).map(|f| f.status);
+            if f == Some(FieldProgress::Captured) {
+                return (p.state, p.card.map(|c| c.last4));
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "card number not captured: {:?} {:?}",
+                p.fields,
+                p.error
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let talk = async {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        agent_up.play(&agent_words, &[]).await.unwrap();
+    };
+    let ((ok, out), (state, last4), ()) = tokio::join!(call, keyed, talk);
+    assert!(ok, "SIPp: {out}");
+    assert_eq!(state, State::Collecting, "captured while the call was up");
+    if let Some(last4) = last4 {
+        assert_eq!(last4, pan[12..]);
+    }
+
+    // BYE with the expiry date still to key: the payment ends `caller-hung-up`.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let ended = loop {
+        let p = gw.state.payments.load(&id).await.unwrap().payment;
+        if p.state.is_terminal() || tokio::time::Instant::now() > deadline {
+            break p;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(ended.state, State::Failed, "{:?}", ended.error);
+    assert_eq!(ended.result, Some(PayResult::CallerHungUp));
+    assert_eq!(gw.state.payments.keypad_held(), 0, "no digit kept");
+
+    // The agent heard the caller's speech and no digit.
+    drained(&agent).await;
+    let heard = agent.recording();
+    let sent48 = resample(&caller.pcm, 8_000, 48_000);
+    assert!(
+        heard.len() > sent48.len() / 2,
+        "the agent got the caller's stream ({} of {} samples)",
+        heard.len(),
+        sent48.len()
+    );
+    assert!(
+        rms(&heard) > 0.1 * rms(&sent48),
+        "speech reaches the agent: {} vs {}",
+        rms(&heard),
+        rms(&sent48)
+    );
+    let inband: String = format!("{pan}#")
+        .chars()
+        .enumerate()
+        .filter(|(i, c)| i % 2 == 0 && c.is_ascii_digit())
+        .map(|(_, c)| c)
+        .collect();
+    assert_eq!(multimon(&sent48), inband, "control: the in-band half");
+    assert!(sensitive_hits(&sent48) > 0, "control: the detector");
+    assert_eq!(multimon(&heard), "", "no digit on the agent's leg");
+    assert_eq!(
+        sensitive_hits(&heard),
+        0,
+        "no tone energy on the agent's leg"
+    );
+
+    // The caller's leg: every RTP datagram came from SIPp's SDP address, the agent's audio
+    // went back to it.
+    let m = &gw.state.metrics.sip;
+    assert_eq!(m.rtp_foreign.load(Ordering::Relaxed), 0);
+    assert!(
+        m.rtp_sent.load(Ordering::Relaxed) > 50,
+        "the agent's audio reached the caller: {} packets",
+        m.rtp_sent.load(Ordering::Relaxed)
+    );
+}
