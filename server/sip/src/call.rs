@@ -88,8 +88,22 @@ pub struct Call {
     pub media: Negotiated,
     pub local_rtp: Option<SocketAddr>,
     pub contact: String,
+    /// The local address the INVITE arrived on (our Via sent-by in a BYE).
+    pub local: SocketAddr,
     pub session_id: u64,
     pub sdp_version: u64,
+    /// The application hung up before the caller acknowledged our answer: the BYE goes out
+    /// when the ACK arrives (RFC 3261 §15: not before).
+    pub bye_after_ack: bool,
+}
+
+/// Our BYE's client transaction (RFC 3261 §17.1.2: timer E doubling to T2 over UDP, given up
+/// after timer F, 64·T1).
+#[derive(Debug, Clone)]
+pub struct ByeTx {
+    pub peer: Peer,
+    pub bytes: Vec<u8>,
+    pub retransmit: Retransmit,
 }
 
 impl Call {

@@ -15,11 +15,12 @@ use ezk_sip_types::header::typed::AuthResponse;
 use ezk_sip_types::{Headers, Method};
 use sha2::{Digest, Sha256};
 
-use crate::call::{ACK_WAIT, ANSWER_WAIT, Call, CallState, InviteTx, Retransmit};
+use crate::call::{ACK_WAIT, ANSWER_WAIT, ByeTx, Call, CallState, InviteTx, Retransmit};
 use crate::config::SipConfig;
 use crate::digest::{self, Nonces, Verdict};
 use crate::dispatch::{self, CallFacts, RoomTarget};
-use crate::message::{self, Parsed, Request};
+use crate::message::{self, Parsed, Request, ResponseHead};
+use crate::request::{self, ByeParams};
 use crate::response::Response;
 use crate::sdp::{self, Codec, Negotiated};
 use crate::{SipError, trunk::DigestAlgorithm};
@@ -84,6 +85,8 @@ pub enum EndReason {
     NotAnswered,
     /// The application rejected it.
     Rejected,
+    /// The application hung up ([`Endpoint::hang_up`]).
+    HungUp,
 }
 
 /// Why a request was refused (for metrics; carries no peer bytes).
@@ -168,6 +171,8 @@ pub struct Endpoint {
     calls: HashMap<CallId, Call>,
     by_call_id: HashMap<String, CallId>,
     cache: HashMap<TxKey, Cached>,
+    /// Our BYEs awaiting a final response, by Via branch.
+    byes: HashMap<String, ByeTx>,
     out: VecDeque<Output>,
     last_now: Instant,
 }
@@ -185,6 +190,7 @@ impl Endpoint {
             calls: HashMap::new(),
             by_call_id: HashMap::new(),
             cache: HashMap::new(),
+            byes: HashMap::new(),
             out: VecDeque::new(),
             last_now: now,
         }
@@ -205,6 +211,7 @@ impl Endpoint {
             .calls
             .values()
             .filter_map(|c| c.invite.retransmit.map(|r| r.deadline()))
+            .chain(self.byes.values().map(|b| b.retransmit.deadline()))
             .min()
             .map_or(housekeeping, |d| d.min(housekeeping));
         Output::Timeout(next)
@@ -219,7 +226,11 @@ impl Endpoint {
             .collect();
         let head = match message::parse(input.bytes, &self.config.limits) {
             Ok(Parsed::Request(head)) => head,
-            Ok(Parsed::KeepAlive | Parsed::Response) => return,
+            Ok(Parsed::KeepAlive) => return,
+            Ok(Parsed::Response(r)) => {
+                self.on_response(peer, &r);
+                return;
+            }
             Err(_) => {
                 let r = if admitted.is_empty() {
                     Refusal::UnknownSource
@@ -262,7 +273,7 @@ impl Endpoint {
             return;
         }
         if req.head.method == Method::ACK {
-            self.on_ack(&req);
+            self.on_ack(now, &req);
             return;
         }
         if let Some((_, _, bytes)) = self
@@ -309,6 +320,97 @@ impl Endpoint {
         for id in due {
             self.run_timer(now, id);
         }
+        let mut resend = Vec::new();
+        self.byes.retain(|_, b| {
+            if now >= b.retransmit.give_up {
+                return false; // timer F: the caller is gone; the call already ended for us
+            }
+            if b.retransmit.next.is_some_and(|n| n <= now) {
+                b.retransmit.backoff(now);
+                resend.push((b.peer, b.bytes.clone()));
+            }
+            true
+        });
+        for (peer, bytes) in resend {
+            self.send(peer, bytes);
+        }
+    }
+
+    /// Ends a call from our side (its room closed, it could not join one). An offered call is
+    /// refused `480`; a confirmed one gets a BYE; an answered one whose ACK has not arrived
+    /// gets its BYE when the ACK does (or nothing, if it never does). The call ends for the
+    /// application at once: [`Event::Ended`] with [`EndReason::HungUp`] (or
+    /// [`EndReason::Rejected`] for an offered call). Ending a call that is already ending does
+    /// nothing.
+    pub fn hang_up(&mut self, now: Instant, id: CallId) -> Result<(), SipError> {
+        self.last_now = self.last_now.max(now);
+        let call = self.calls.get_mut(&id).ok_or(SipError::UnknownCall)?;
+        match call.state {
+            CallState::Offered => self.reject(now, id, 480),
+            CallState::Ending => Ok(()),
+            CallState::Answered if call.bye_after_ack => Ok(()),
+            CallState::Answered => {
+                call.bye_after_ack = true;
+                self.event(Event::Ended(id, EndReason::HungUp));
+                Ok(())
+            }
+            CallState::Confirmed => {
+                self.send_bye(now, id);
+                self.event(Event::Ended(id, EndReason::HungUp));
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends the BYE of call `id`, starts its client transaction, forgets the call.
+    fn send_bye(&mut self, now: Instant, id: CallId) {
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
+        let branch = format!("z9hG4bK{}", self.derive("bye", id.0));
+        let tcp = call.peer.transport == Transport::Tcp;
+        let bytes = request::bye(
+            &call.invite.headers,
+            &ByeParams {
+                local: call.local,
+                tcp,
+                branch: &branch,
+                local_tag: &call.local_tag,
+                cseq: 1,
+                agent: &self.config.server_name,
+            },
+        );
+        let peer = call.peer;
+        self.byes.insert(
+            branch,
+            ByeTx {
+                peer,
+                bytes: bytes.clone(),
+                retransmit: Retransmit::start(now, tcp, ACK_WAIT),
+            },
+        );
+        self.remove(id);
+        self.send(peer, bytes);
+    }
+
+    /// A response: the final answer to one of our BYEs ends its transaction; anything else
+    /// (a stray or forged response) is dropped.
+    fn on_response(&mut self, peer: Peer, r: &ResponseHead) {
+        let ours = r
+            .branch
+            .as_ref()
+            .and_then(|b| self.byes.get(b).map(|tx| (b.clone(), tx.peer)));
+        if let Some((branch, from)) = ours
+            && from.addr == peer.addr
+            && r.code >= 200
+        {
+            self.byes.remove(&branch);
+        }
+    }
+
+    /// BYE transactions still waiting for their final response.
+    pub fn pending_byes(&self) -> usize {
+        self.byes.len()
     }
 
     fn run_timer(&mut self, now: Instant, id: CallId) {
@@ -321,6 +423,8 @@ impl Endpoint {
         if now >= r.give_up {
             call.invite.retransmit = None;
             match call.state {
+                // hung up already: the application was told then
+                CallState::Answered if call.bye_after_ack => self.remove(id),
                 CallState::Answered => self.end(id, EndReason::AckTimeout),
                 CallState::Ending => self.remove(id),
                 CallState::Offered => {
@@ -511,8 +615,10 @@ impl Endpoint {
             media: media.clone(),
             local_rtp: None,
             contact,
+            local: input.local,
             session_id: session_id >> 1,
             sdp_version: 1,
+            bye_after_ack: false,
         };
         self.calls.insert(id, call);
         self.by_call_id.insert(req.call_id.clone(), id);
@@ -600,7 +706,7 @@ impl Endpoint {
         (Refusal::Challenged, r)
     }
 
-    fn on_ack(&mut self, req: &Request) {
+    fn on_ack(&mut self, now: Instant, req: &Request) {
         let Some(id) = self.by_call_id.get(&req.call_id).copied() else {
             return;
         };
@@ -612,6 +718,10 @@ impl Endpoint {
         }
         call.invite.retransmit = None;
         match call.state {
+            CallState::Answered if call.bye_after_ack => {
+                call.state = CallState::Confirmed;
+                self.send_bye(now, id);
+            }
             CallState::Answered => {
                 call.state = CallState::Confirmed;
                 self.event(Event::Confirmed(id));

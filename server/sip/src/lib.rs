@@ -11,8 +11,10 @@
 //! * **User agent server only.** Hushpay answers INVITE (100 Trying, then 200 OK with an SDP
 //!   answer once the application has bound an RTP socket, [`Endpoint::answer`]), ACK, BYE, CANCEL
 //!   (487 to the INVITE, 200 to the CANCEL), OPTIONS (200) and re-INVITEs for hold. It never
-//!   originates a call or forwards one: no request leaves this crate, so a compromised trunk cannot
-//!   use Hushpay for toll fraud.
+//!   originates a call or forwards one, so a compromised trunk cannot use Hushpay for toll
+//!   fraud. The one request that leaves this crate is the BYE of a call the application hangs up
+//!   ([`Endpoint::hang_up`], [`request`]): inside the caller's dialog, sent to the trunk the
+//!   INVITE came from, retransmitted over UDP like any non-INVITE request until answered.
 //! * **Nobody unknown gets a call in.** A request from a source no trunk allows is refused `403`
 //!   and leaves no state; a trunk is authorised by its source address allowlist (CIDRs) or by
 //!   digest authentication (`401` challenge, MD5 or SHA-256, RFC 8760) ([`trunk`], [`digest`]).
@@ -22,7 +24,8 @@
 //!   beyond the headers a response needs gets `400`, anything less is dropped. Limits: message
 //!   size, header count, calls per trunk and in all ([`config::Limits`]).
 //!
-//! Map: [`message`] parses a request, [`response`] writes one, [`sdp`] does the offer/answer for
+//! Map: [`message`] parses a request (and the status of a response), [`response`] writes one,
+//! [`request`] writes our BYE, [`sdp`] does the offer/answer for
 //! a G.711 leg (PCMU, PCMA, telephone-event), [`trunk`] and [`digest`] authorise, [`dispatch`]
 //! routes, [`framing`] splits a TCP byte stream into messages, [`endpoint`] is the state machine
 //! and [`call`] its per-call state.
@@ -59,6 +62,7 @@ pub mod endpoint;
 pub mod error;
 pub mod framing;
 pub mod message;
+pub mod request;
 pub mod response;
 pub mod sdp;
 pub mod trunk;

@@ -21,9 +21,17 @@ use crate::config::Limits;
 pub enum Parsed {
     /// A CRLF keep-alive (RFC 5626): answered by nothing.
     KeepAlive,
-    /// A response: Hushpay sends no requests, so none is expected; dropped.
-    Response,
+    /// A response: only a BYE of ours (a hang-up) expects one.
+    Response(ResponseHead),
     Request(Head),
+}
+
+/// What the endpoint reads of a response: its status and the transaction it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    pub code: u16,
+    /// The top Via's branch: our client transaction's key.
+    pub branch: Option<String>,
 }
 
 /// A request's start line and raw headers, not yet decoded.
@@ -60,9 +68,6 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Parsed, SipError> {
         }
         if start.is_none() {
             let (_, l) = MessageLine::parse(&buffer)(line).map_err(|_| SipError::BadStartLine)?;
-            if !l.is_request() {
-                return Ok(Parsed::Response);
-            }
             start = Some(l);
         } else {
             let (_, l) = Line::parse(&buffer, line).map_err(|_| SipError::BadHeaderLine)?;
@@ -72,8 +77,16 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Parsed, SipError> {
             headers.insert(l.name, l.value);
         }
     }
-    let Some(MessageLine::Request(line)) = start else {
-        return Err(SipError::BadStartLine);
+    let line = match start {
+        Some(MessageLine::Request(line)) => line,
+        Some(MessageLine::Response(status)) => {
+            let via: Via = typed(&headers, Name::VIA, "Via")?;
+            return Ok(Parsed::Response(ResponseHead {
+                code: status.code.into_u16(),
+                branch: via.params.get_val("branch").map(|b| b.to_string()),
+            }));
+        }
+        None => return Err(SipError::BadStartLine),
     };
     let head_end = parser.head_end();
     let rest = buffer.len().saturating_sub(head_end);
@@ -288,14 +301,19 @@ Content-Length: 0\r\n\r\n";
             SipError::NotUtf8
         );
         assert!(matches!(parse(b"\r\n\r\n", &l).unwrap(), Parsed::KeepAlive));
-        assert!(matches!(
-            parse(
-                b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a;branch=z9hG4bKx\r\n\r\n",
-                &l
-            )
-            .unwrap(),
-            Parsed::Response
-        ));
+        let Ok(Parsed::Response(r)) = parse(
+            b"SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP a;branch=z9hG4bKx\r\n\r\n",
+            &l,
+        ) else {
+            panic!("a response");
+        };
+        assert_eq!(r.code, 486);
+        assert_eq!(r.branch.as_deref(), Some("z9hG4bKx"));
+        // a response without a Via answers nothing of ours
+        assert_eq!(
+            parse(b"SIP/2.0 200 OK\r\nCSeq: 1 BYE\r\n\r\n", &l).unwrap_err(),
+            SipError::MissingHeader("Via")
+        );
         let short_body = OPTIONS.replace("Content-Length: 0", "Content-Length: 10");
         assert_eq!(
             parse(short_body.as_bytes(), &l).unwrap_err(),

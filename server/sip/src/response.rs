@@ -6,6 +6,8 @@ use std::fmt::Write;
 
 use ezk_sip_types::{Headers, Name};
 
+use crate::request::has_tag;
+
 /// A response under construction.
 #[derive(Debug, Clone)]
 pub struct Response {
@@ -87,31 +89,5 @@ impl Response {
 fn echo(out: &mut String, req: &Headers, name: &Name, label: &str) {
     if let Some(v) = req.get_raw(name).next() {
         let _ = write!(out, "{label}: {v}\r\n");
-    }
-}
-
-/// Whether a raw To value carries a `tag` parameter (after the URI's closing `>` when there is
-/// one, so a `tag` URI parameter inside `<...>` does not count).
-fn has_tag(to: &str) -> bool {
-    let params = match to.rfind('>') {
-        Some(i) => &to[i..],
-        None => to,
-    };
-    params
-        .split(';')
-        .skip(1)
-        .any(|p| p.trim().to_ascii_lowercase().starts_with("tag="))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tag_detection() {
-        assert!(has_tag("<sip:a@b>;tag=x"));
-        assert!(has_tag("sip:a@b;tag=x"));
-        assert!(!has_tag("<sip:a@b;tag=x>"));
-        assert!(!has_tag("<sip:a@b>"));
     }
 }

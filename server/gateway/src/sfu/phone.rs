@@ -14,13 +14,13 @@
 //!   caller holds the call.
 //! * The call ending (BYE, CANCEL, a lost ACK) is final: the room's secure session hears
 //!   [`super::secure::SecureEventKind::CallerHungUp`] (a keypad payment then ends
-//!   `caller-hung-up`), the caller leaves the room. The room closing ends the task.
+//!   `caller-hung-up`), the caller leaves the room. The room closing hangs the call up (a BYE
+//!   to the caller) and ends the task; so does a call that cannot join its room.
 //!
 //! Malformed RTP is refused by the masker and counted (`packets_refused`); RTP from any address
 //! but the caller's SDP address never gets here (dropped and counted by [`crate::sip::leg`]).
 //!
-//! Not here yet: hanging up from our side (the room closing leaves the call up, silent), the
-//! IVR's prompts toward a phone caller, SIP INFO DTMF.
+//! Not here yet: the IVR's prompts toward a phone caller, SIP INFO DTMF.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -99,7 +99,7 @@ async fn run_call(sfu: Arc<Sfu>, mut call: PhoneCall) {
             call = call.call.0,
             "phone call with a codec the masker cannot read"
         );
-        return drain(call.leg).await;
+        return hang_up(call.leg).await;
     };
     // The caller has no signalling session: frames addressed to it are dropped.
     let (out, _) = mpsc::channel(1);
@@ -112,7 +112,7 @@ async fn run_call(sfu: Arc<Sfu>, mut call: PhoneCall) {
         Ok(room) => room,
         Err(e) => {
             tracing::warn!(call = call.call.0, tenant = %key.tenant, error = ?e, "phone caller cannot join its room");
-            return drain(call.leg).await;
+            return hang_up(call.leg).await;
         }
     };
     tracing::info!(call = call.call.0, tenant = %key.tenant, room = %key.name, "phone caller joined as the patient");
@@ -128,14 +128,15 @@ async fn run_call(sfu: Arc<Sfu>, mut call: PhoneCall) {
         Err(e) => {
             tracing::error!(error = %e, "cannot create the phone caller's masker; its audio is not forwarded");
             room.secure.follower().caller_hung_up();
-            drain(call.leg).await;
+            hang_up(call.leg).await;
         }
     }
     leave(&sfu, &room, &p).await;
 }
 
-/// Reads a leg until its call ends (audio dropped).
-async fn drain(mut leg: PhoneLeg) {
+/// Hangs a call up and reads its leg until it has ended (audio dropped).
+async fn hang_up(mut leg: PhoneLeg) {
+    leg.hang_up();
     while let Some(ev) = leg.recv().await {
         if matches!(ev, LegEvent::Ended(_)) {
             break;
@@ -254,7 +255,10 @@ impl PhonePatient {
                     self.masker.handle_timeout(Instant::now());
                     self.drain();
                 }
-                () = &mut closed => break,
+                () = &mut closed => {
+                    leg.hang_up();
+                    break;
+                }
             }
         }
         self.finish();

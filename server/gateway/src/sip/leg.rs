@@ -1,8 +1,9 @@
 //! The RTP leg of an answered phone call: one UDP socket, one task.
 //!
 //! The application holds a [`PhoneLeg`]: [`PhoneLeg::recv`] yields what happens on the leg
-//! (each RTP datagram from the caller, hold and resume, the end of the call) and
-//! [`PhoneLeg::send_rtp`] sends an RTP packet to the caller. Datagrams from any address other
+//! (each RTP datagram from the caller, hold and resume, the end of the call),
+//! [`PhoneLeg::send_rtp`] sends an RTP packet to the caller and [`PhoneLeg::hang_up`] ends the
+//! call from our side. Datagrams from any address other
 //! than the one the caller's SDP named are dropped and counted (no latching onto a stranger).
 //! G.711 payloads decode with `hushpay_media::g711`.
 
@@ -52,8 +53,10 @@ pub enum LegEvent {
 /// The application's end of a leg.
 #[derive(Debug)]
 pub struct PhoneLeg {
+    call: CallId,
     events: mpsc::Receiver<LegEvent>,
     rtp_out: mpsc::Sender<Vec<u8>>,
+    hang_ups: mpsc::UnboundedSender<CallId>,
     local: SocketAddr,
 }
 
@@ -66,6 +69,12 @@ impl PhoneLeg {
     /// Queues an RTP packet to the caller; `false` when the leg has ended.
     pub async fn send_rtp(&self, packet: Vec<u8>) -> bool {
         self.rtp_out.send(packet).await.is_ok()
+    }
+
+    /// Ends the call from our side: the SIP listener sends the caller a BYE (or refuses a
+    /// call not yet up), then this leg sees [`LegEvent::Ended`] with [`EndReason::HungUp`].
+    pub fn hang_up(&self) {
+        let _ = self.hang_ups.send(self.call);
     }
 
     /// Our RTP address for this leg (what the SDP answer named, before `advertise`).
@@ -100,6 +109,7 @@ impl LegControl {
 pub(crate) async fn open(
     bind: std::net::IpAddr,
     remote: SocketAddr,
+    (call, hang_ups): (CallId, mpsc::UnboundedSender<CallId>),
     metrics: Arc<SipMetrics>,
 ) -> std::io::Result<(PhoneLeg, LegControl)> {
     let socket = UdpSocket::bind(SocketAddr::new(bind, 0)).await?;
@@ -110,8 +120,10 @@ pub(crate) async fn open(
     tokio::spawn(run(socket, remote, ev_tx, out_rx, ctl_rx, metrics));
     Ok((
         PhoneLeg {
+            call,
             events: ev_rx,
             rtp_out: out_tx,
+            hang_ups,
             local,
         },
         LegControl { control: ctl_tx },

@@ -4,7 +4,8 @@
 //! Every datagram and TCP frame goes into the endpoint with the instant it arrived; every
 //! [`Output`] is acted on: responses go back on the transport they came on, an offered call gets
 //! an RTP socket and is answered (or refused `503` when the application is not taking calls),
-//! hold and hang-up reach the call's leg, refusals are counted.
+//! hold and hang-up reach the call's leg, refusals are counted. The application hangs a call
+//! up through its leg ([`leg::PhoneLeg::hang_up`]): the endpoint sends the BYE.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -70,6 +71,7 @@ pub async fn start(settings: SipSettings, metrics: Arc<SipMetrics>) -> std::io::
     let tcp_addr = tcp.local_addr()?;
     let (in_tx, in_rx) = mpsc::channel::<Inbound>(1024);
     let (calls_tx, calls_rx) = mpsc::channel(CALL_QUEUE);
+    let (hang_up_tx, hang_up_rx) = mpsc::unbounded_channel();
     let max_bytes = settings.endpoint.limits().max_message_bytes;
     let secret: [u8; 32] = rand::random();
     let driver = Driver {
@@ -80,12 +82,13 @@ pub async fn start(settings: SipSettings, metrics: Arc<SipMetrics>) -> std::io::
         tcp: HashMap::new(),
         legs: HashMap::new(),
         calls: calls_tx,
+        hang_ups: hang_up_tx,
         metrics,
     };
     let tasks = vec![
         tokio::spawn(read_udp(udp, in_tx.clone(), max_bytes)),
         tokio::spawn(accept_tcp(tcp, in_tx, max_bytes)),
-        tokio::spawn(driver.run(in_rx)),
+        tokio::spawn(driver.run(in_rx, hang_up_rx)),
     ];
     Ok(SipServer {
         udp_addr,
@@ -189,11 +192,17 @@ struct Driver {
     tcp: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
     legs: HashMap<CallId, LegControl>,
     calls: mpsc::Sender<PhoneCall>,
+    /// Handed to every leg: the application hangs up through it ([`leg::PhoneLeg::hang_up`]).
+    hang_ups: mpsc::UnboundedSender<CallId>,
     metrics: Arc<SipMetrics>,
 }
 
 impl Driver {
-    async fn run(mut self, mut inbound: mpsc::Receiver<Inbound>) {
+    async fn run(
+        mut self,
+        mut inbound: mpsc::Receiver<Inbound>,
+        mut hang_ups: mpsc::UnboundedReceiver<CallId>,
+    ) {
         let mut deadline = Instant::now();
         loop {
             tokio::select! {
@@ -211,6 +220,10 @@ impl Driver {
                             self.tcp.remove(&addr);
                         }
                     }
+                }
+                Some(call) = hang_ups.recv() => {
+                    // a call already gone (the caller hung up first) is no error
+                    let _ = self.endpoint.hang_up(Instant::now().into_std(), call);
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     self.endpoint.handle_timeout(Instant::now().into_std());
@@ -287,6 +300,7 @@ impl Driver {
         let opened = leg::open(
             self.settings.rtp_bind,
             c.remote_rtp,
+            (c.call, self.hang_ups.clone()),
             Arc::clone(&self.metrics),
         )
         .await;

@@ -19,6 +19,7 @@ mod payment_messages;
 mod payment_secrets;
 mod phone_caller;
 mod phone_caller_bad_rtp;
+mod phone_caller_hang_up;
 mod reach;
 mod recording;
 mod recording_audit;

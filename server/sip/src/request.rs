@@ -1,0 +1,120 @@
+//! The one request Hushpay sends: a BYE inside a call's dialog (RFC 3261 §12.2.1.1, §15), when
+//! the application hangs up ([`crate::Endpoint::hang_up`]).
+//!
+//! Everything in it comes from the dialog the caller's INVITE set up: the Request-URI is the
+//! caller's Contact (the remote target), the Route set is the INVITE's Record-Route list in
+//! order, From is the INVITE's To with our tag, To is the INVITE's From with the caller's tag,
+//! and the Call-ID is the call's. It goes to the address the INVITE came from (the trunk), never
+//! to an address read from the message, so a BYE cannot be aimed at a third party.
+
+use std::fmt::Write;
+use std::net::SocketAddr;
+
+use ezk_sip_types::{Headers, Name};
+
+/// What a BYE needs besides the INVITE's headers.
+#[derive(Debug, Clone)]
+pub struct ByeParams<'a> {
+    /// Our address for the Via header's sent-by.
+    pub local: SocketAddr,
+    /// `true` over TCP.
+    pub tcp: bool,
+    /// The new client transaction's branch (starts with the RFC 3261 magic cookie).
+    pub branch: &'a str,
+    /// Our tag (the To tag of our responses).
+    pub local_tag: &'a str,
+    /// Our CSeq number for the request.
+    pub cseq: u32,
+    /// Names us (User-Agent).
+    pub agent: &'a str,
+}
+
+/// The BYE for the dialog of the INVITE whose headers are `invite`.
+pub fn bye(invite: &Headers, p: &ByeParams<'_>) -> Vec<u8> {
+    let raw = |n: &Name| invite.get_raw(n).next().map(|v| v.to_string());
+    let from = raw(&Name::FROM).unwrap_or_default();
+    let to = raw(&Name::TO).unwrap_or_default();
+    let target = raw(&Name::CONTACT)
+        .as_deref()
+        .and_then(contact_uri)
+        .or_else(|| contact_uri(&from))
+        .unwrap_or_else(|| "sip:invalid".to_owned());
+    let transport = if p.tcp { "TCP" } else { "UDP" };
+    let mut out = String::with_capacity(512);
+    let _ = write!(out, "BYE {target} SIP/2.0\r\n");
+    let _ = write!(
+        out,
+        "Via: SIP/2.0/{transport} {};branch={};rport\r\n",
+        p.local, p.branch
+    );
+    for route in invite.get_raw(&Name::RECORD_ROUTE) {
+        let _ = write!(out, "Route: {route}\r\n");
+    }
+    out.push_str("Max-Forwards: 70\r\n");
+    // Our side of the dialog: the INVITE's To (a re-INVITE's To already carries our tag).
+    if has_tag(&to) {
+        let _ = write!(out, "From: {to}\r\n");
+    } else {
+        let _ = write!(out, "From: {to};tag={}\r\n", p.local_tag);
+    }
+    let _ = write!(out, "To: {from}\r\n");
+    if let Some(call_id) = raw(&Name::CALL_ID) {
+        let _ = write!(out, "Call-ID: {call_id}\r\n");
+    }
+    let _ = write!(out, "CSeq: {} BYE\r\n", p.cseq);
+    let _ = write!(out, "User-Agent: {}\r\n", p.agent);
+    out.push_str("Content-Length: 0\r\n\r\n");
+    out.into_bytes()
+}
+
+/// The URI of a Contact, From or To value: inside `<...>` when present, else up to the first
+/// header parameter. `None` for `*` or an empty value.
+fn contact_uri(value: &str) -> Option<String> {
+    let v = value.trim();
+    let uri = match (v.find('<'), v.find('>')) {
+        (Some(a), Some(b)) if a < b => &v[a + 1..b],
+        _ => v.split(';').next().unwrap_or_default(),
+    };
+    let uri = uri.trim();
+    (!uri.is_empty() && uri != "*" && !uri.contains(char::is_whitespace)).then(|| uri.to_owned())
+}
+
+/// Whether a raw From/To value carries a `tag` parameter (outside the `<...>` URI).
+pub(crate) fn has_tag(value: &str) -> bool {
+    let params = match value.rfind('>') {
+        Some(i) => &value[i..],
+        None => value,
+    };
+    params
+        .split(';')
+        .skip(1)
+        .any(|p| p.trim().to_ascii_lowercase().starts_with("tag="))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_remote_target_is_the_contact_uri() {
+        assert_eq!(
+            contact_uri("\"Pat\" <sip:pat@192.0.2.7:5062;transport=tcp>;expires=60").as_deref(),
+            Some("sip:pat@192.0.2.7:5062;transport=tcp")
+        );
+        assert_eq!(
+            contact_uri("sip:pat@192.0.2.7;expires=60").as_deref(),
+            Some("sip:pat@192.0.2.7")
+        );
+        assert_eq!(contact_uri("*"), None);
+        assert_eq!(contact_uri("  "), None);
+        assert_eq!(contact_uri("<sip:a b@c>"), None);
+    }
+
+    #[test]
+    fn tag_detection() {
+        assert!(has_tag("<sip:a@b>;tag=x"));
+        assert!(has_tag("sip:a@b;tag=x"));
+        assert!(!has_tag("<sip:a@b;tag=x>"));
+        assert!(!has_tag("<sip:a@b>"));
+    }
+}
