@@ -81,6 +81,7 @@ pub fn run(cmd: MediaCommand) -> anyhow::Result<()> {
             for d in result.digits {
                 let source = match d.source {
                     DigitSource::Rfc4733 => "rfc4733",
+                    DigitSource::Signalled => "signalled",
                     _ => "in-band",
                 };
                 println!("{}", json_line(d.digit, d.start_ms, d.end_ms, Some(source)));

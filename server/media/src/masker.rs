@@ -24,7 +24,8 @@
 //!   timestamps, SSRC, marker, CSRCs and header extensions are kept; no packet is dropped or
 //!   shortened to DTX;
 //! * a key that arrives in-band and as an event within [`MaskerConfig::merge_window`] is one
-//!   digit. Outside secure mode digits come out as [`Output::Digit`]; in secure mode they go to
+//!   digit (and so is a key signalled out of band, [`Masker::handle_signalled_key`]). Outside
+//!   secure mode digits come out as [`Output::Digit`]; in secure mode they go to
 //!   the [`Collector`] only, and [`Output::Collector`] reports progress (counts, never digits).
 //!
 //! A G.711 leg (a phone caller, [`MaskerConfig::g711`]) goes through the same path: its
@@ -121,6 +122,8 @@ pub enum DigitSource {
     InBand,
     /// RFC 4733 telephone events.
     Rfc4733,
+    /// The caller's signalling (a SIP INFO key), not its media.
+    Signalled,
 }
 
 /// A captured digit.
@@ -364,6 +367,25 @@ impl Masker {
     /// The payload type of the stream's audio (Opus, or G.711 on a phone leg).
     fn audio_pt(&self) -> u8 {
         self.config.g711.map_or(self.config.opus_pt, |g| g.pt)
+    }
+
+    /// A key the caller's signalling reported (a SIP INFO key, RFC 6086), held for `held`
+    /// when the phone said: a digit like an RFC 4733 event's (one digit with the same key
+    /// heard in-band or as an event within [`MaskerConfig::merge_window`]; in secure mode it
+    /// goes to the collector only). The audio packet held now is masked, and so is the next
+    /// one: a phone that signals a key may also be playing its tones.
+    pub fn handle_signalled_key(&mut self, now: Instant, digit: Digit, held: Option<Duration>) {
+        if let Some(h) = self.held.as_mut() {
+            h.masked = true;
+        }
+        self.mask_left = self.mask_left.max(self.after());
+        let ev = DigitEvent {
+            digit,
+            source: DigitSource::Signalled,
+            start: now,
+            end: now + held.unwrap_or_default().min(Duration::from_secs(10)),
+        };
+        self.emit(now, ev);
     }
 
     /// Releases held packets and ends events and collector entries due at `now`.

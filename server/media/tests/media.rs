@@ -27,6 +27,8 @@ mod rfc4733_key_tracker;
 mod rfc4733_keys_never_reach_the_agent;
 #[path = "media/secure_mode.rs"]
 mod secure_mode;
+#[path = "media/signalled_keys.rs"]
+mod signalled_keys;
 #[path = "media/speech_keys.rs"]
 mod speech_keys;
 #[path = "media/talk_off.rs"]

@@ -19,13 +19,14 @@ use crate::call::{ACK_WAIT, ANSWER_WAIT, ByeTx, Call, CallState, InviteTx, Retra
 use crate::config::SipConfig;
 use crate::digest::{self, Nonces, Verdict};
 use crate::dispatch::{self, CallFacts, RoomTarget};
+use crate::dtmf_info;
 use crate::message::{self, Parsed, Request, ResponseHead};
 use crate::request::{self, ByeParams};
 use crate::response::Response;
 use crate::sdp::{self, Codec, Negotiated};
 use crate::{SipError, trunk::DigestAlgorithm};
 
-const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS";
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO";
 /// How long a final response to a non-INVITE request (and a refusal) answers retransmissions.
 const RESPONSE_CACHE_TTL: Duration = Duration::from_secs(32);
 
@@ -147,6 +148,14 @@ pub enum Event {
     },
     Ended(CallId, EndReason),
     Refused(Peer, Refusal),
+    /// A key the caller's phone signalled in a SIP INFO (`application/dtmf-relay` or
+    /// `application/dtmf`, RFC 6086), not in its audio: `0`-`9`, `*`, `#`, `A`-`D`.
+    Key {
+        call: CallId,
+        key: char,
+        /// How long the key was held, when the phone said (ms).
+        duration_ms: Option<u32>,
+    },
 }
 
 /// What the caller does next.
@@ -299,6 +308,8 @@ impl Endpoint {
             self.on_bye(now, peer, &req, &admitted);
         } else if m == Method::CANCEL {
             self.on_cancel(now, peer, &req);
+        } else if m == Method::INFO {
+            self.on_info(now, peer, &req, &admitted);
         } else {
             let r = Response::new(405, "Method Not Allowed").header("Allow", ALLOW);
             self.refuse(now, peer, &req, Refusal::MethodNotAllowed, r);
@@ -752,6 +763,41 @@ impl Endpoint {
         };
         self.reply_cached(now, peer, req, Response::new(200, "OK"));
         self.end(id, EndReason::RemoteBye);
+    }
+
+    /// A keypad key in an INFO of a call that is up: `200` and [`Event::Key`]; an INFO of
+    /// another kind `415`, an unreadable key `400`. A retransmitted INFO gets the cached
+    /// response and no second event (the cache is checked before this runs).
+    fn on_info(&mut self, now: Instant, peer: Peer, req: &Request, admitted: &[usize]) {
+        let up = self.dialog(req, admitted).filter(|id| {
+            self.calls
+                .get(id)
+                .is_some_and(|c| c.state == CallState::Confirmed)
+        });
+        let Some(call) = up else {
+            let r = Response::new(481, "Call/Transaction Does Not Exist");
+            self.refuse(now, peer, req, Refusal::NoSuchCall, r);
+            return;
+        };
+        match dtmf_info::parse(req.content_type(), &req.head.body) {
+            Ok((key, duration_ms)) => {
+                self.reply_cached(now, peer, req, Response::new(200, "OK"));
+                self.event(Event::Key {
+                    call,
+                    key,
+                    duration_ms,
+                });
+            }
+            Err(dtmf_info::InfoError::NotDtmf) => {
+                let r = Response::new(415, "Unsupported Media Type")
+                    .header("Accept", "application/dtmf-relay, application/dtmf");
+                self.refuse(now, peer, req, Refusal::NotAcceptable, r);
+            }
+            Err(dtmf_info::InfoError::BadKey) => {
+                let r = Response::new(400, "Bad Request");
+                self.refuse(now, peer, req, Refusal::Malformed, r);
+            }
+        }
     }
 
     fn on_cancel(&mut self, now: Instant, peer: Peer, req: &Request) {

@@ -10,7 +10,8 @@
 //!   doubling to T2 = 4 s, given up after 64·T1) run on that `now`, so tests step time by hand.
 //! * **User agent server only.** Hushpay answers INVITE (100 Trying, then 200 OK with an SDP
 //!   answer once the application has bound an RTP socket, [`Endpoint::answer`]), ACK, BYE, CANCEL
-//!   (487 to the INVITE, 200 to the CANCEL), OPTIONS (200) and re-INVITEs for hold. It never
+//!   (487 to the INVITE, 200 to the CANCEL), OPTIONS (200), re-INVITEs for hold and INFO
+//!   carrying a keypad key ([`dtmf_info`], [`Event::Key`]). It never
 //!   originates a call or forwards one, so a compromised trunk cannot use Hushpay for toll
 //!   fraud. The one request that leaves this crate is the BYE of a call the application hangs up
 //!   ([`Endpoint::hang_up`], [`request`]): inside the caller's dialog, sent to the trunk the
@@ -58,6 +59,7 @@ pub mod call;
 pub mod config;
 pub mod digest;
 pub mod dispatch;
+pub mod dtmf_info;
 pub mod endpoint;
 pub mod error;
 pub mod framing;

@@ -20,7 +20,10 @@
 //! Malformed RTP is refused by the masker and counted (`packets_refused`); RTP from any address
 //! but the caller's SDP address never gets here (dropped and counted by [`crate::sip::leg`]).
 //!
-//! Not here yet: the IVR's prompts toward a phone caller, SIP INFO DTMF.
+//! Keys the caller's phone signals by SIP INFO reach the masker as out-of-band keys
+//! ([`Masker::handle_signalled_key`]), like RFC 4733 ones.
+//!
+//! Not here yet: the IVR's prompts toward a phone caller.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -235,6 +238,7 @@ impl PhonePatient {
                 ev = leg.recv() => match ev {
                     Some(LegEvent::Rtp(bytes)) => self.caller_rtp(bytes),
                     Some(LegEvent::Hold(held)) => self.held = held,
+                    Some(LegEvent::Key(key, held)) => self.signalled_key(key, held),
                     Some(LegEvent::Ended(reason)) => {
                         tracing::info!(?reason, "phone caller hung up");
                         break;
@@ -274,6 +278,20 @@ impl PhonePatient {
         if self.masker.handle_rtp_owned(now, bytes).is_err() {
             m.packets_refused.fetch_add(1, Ordering::Relaxed);
         }
+        self.drain();
+    }
+
+    /// A key from the caller's SIP INFO: to the masker like an RFC 4733 key (one digit with
+    /// the same key in-band, to the collector in secure mode).
+    fn signalled_key(&mut self, key: char, held: Option<std::time::Duration>) {
+        let Some(digit) = hushpay_media::Digit::from_char(key) else {
+            return;
+        };
+        let now = Instant::now();
+        if self.secure.has_changed() {
+            self.secure.apply(now, &mut self.masker);
+        }
+        self.masker.handle_signalled_key(now, digit, held);
         self.drain();
     }
 

@@ -46,6 +46,8 @@ pub enum LegEvent {
     Rtp(Vec<u8>),
     /// The caller put the call on hold (`true`) or resumed it.
     Hold(bool),
+    /// A key the caller's phone signalled in a SIP INFO, held this long when it said so.
+    Key(char, Option<std::time::Duration>),
     /// The call ended; no more events follow.
     Ended(EndReason),
 }
@@ -92,12 +94,17 @@ pub(crate) struct LegControl {
 #[derive(Debug)]
 enum Control {
     Remote(SocketAddr, bool),
+    Key(char, Option<std::time::Duration>),
     End(EndReason),
 }
 
 impl LegControl {
     pub(crate) fn media_changed(&self, remote: SocketAddr, hold: bool) {
         let _ = self.control.send(Control::Remote(remote, hold));
+    }
+
+    pub(crate) fn key(&self, key: char, held: Option<std::time::Duration>) {
+        let _ = self.control.send(Control::Key(key, held));
     }
 
     pub(crate) fn end(&self, reason: EndReason) {
@@ -160,6 +167,9 @@ async fn run(
                 Some(Control::Remote(addr, hold)) => {
                     remote = addr;
                     let _ = events.send(LegEvent::Hold(hold)).await;
+                }
+                Some(Control::Key(key, held)) => {
+                    let _ = events.send(LegEvent::Key(key, held)).await;
                 }
                 Some(Control::End(reason)) => {
                     let _ = events.send(LegEvent::Ended(reason)).await;

@@ -4,13 +4,14 @@
 //! Every datagram and TCP frame goes into the endpoint with the instant it arrived; every
 //! [`Output`] is acted on: responses go back on the transport they came on, an offered call gets
 //! an RTP socket and is answered (or refused `503` when the application is not taking calls),
-//! hold and hang-up reach the call's leg, refusals are counted. The application hangs a call
+//! hold, keys signalled by SIP INFO and hang-up reach the call's leg, refusals are counted. The application hangs a call
 //! up through its leg ([`leg::PhoneLeg::hang_up`]): the endpoint sends the BYE.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use hushpay_sip::framing::Framer;
 use hushpay_sip::{CallId, Endpoint, Event, IncomingCall, Input, Output, Peer, Transport};
@@ -272,6 +273,18 @@ impl Driver {
             } => {
                 if let Some(l) = self.legs.get(&call) {
                     l.media_changed(remote_rtp, hold);
+                }
+            }
+            Event::Key {
+                call,
+                key,
+                duration_ms,
+            } => {
+                if let Some(l) = self.legs.get(&call) {
+                    l.key(
+                        key,
+                        duration_ms.map(|ms| Duration::from_millis(u64::from(ms))),
+                    );
                 }
             }
             Event::Ended(id, reason) => {

@@ -20,6 +20,7 @@ mod payment_secrets;
 mod phone_caller;
 mod phone_caller_bad_rtp;
 mod phone_caller_hang_up;
+mod phone_caller_info_keys;
 mod reach;
 mod recording;
 mod recording_audit;

@@ -13,17 +13,17 @@ use crate::common::TestGateway;
 use crate::harness::*;
 use crate::phone_caller::sip_listener;
 
-/// The test's side of one call: its SIP and RTP sockets.
-struct Caller {
-    sip: UdpSocket,
+/// The test's side of one call: its SIP socket (its RTP goes nowhere).
+pub(crate) struct Caller {
+    pub(crate) sip: UdpSocket,
     call_id: &'static str,
-    target: std::net::SocketAddr,
+    pub(crate) target: std::net::SocketAddr,
     /// Our tag from the 200 OK, once answered.
     their_tag: String,
 }
 
 impl Caller {
-    async fn new(call_id: &'static str, target: std::net::SocketAddr) -> Self {
+    pub(crate) async fn new(call_id: &'static str, target: std::net::SocketAddr) -> Self {
         Caller {
             sip: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
             call_id,
@@ -36,7 +36,7 @@ impl Caller {
         self.sip.local_addr().unwrap().port()
     }
 
-    fn request(&self, method: &str, cseq: u32, sdp: Option<&str>) -> Vec<u8> {
+    pub(crate) fn request(&self, method: &str, cseq: u32, sdp: Option<&str>) -> Vec<u8> {
         let (ctype, body) = match sdp {
             Some(b) => ("Content-Type: application/sdp\r\n", b),
             None => ("", ""),
@@ -57,7 +57,7 @@ impl Caller {
     }
 
     /// INVITE, the 200, ACK: the call is up.
-    async fn call(&mut self) {
+    pub(crate) async fn call(&mut self) {
         let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
         let invite = self.request("INVITE", 1, Some(sdp));
         self.sip.send_to(&invite, self.target).await.unwrap();
@@ -76,7 +76,7 @@ impl Caller {
         self.sip.send_to(&ack, self.target).await.unwrap();
     }
 
-    async fn recv(&self) -> String {
+    pub(crate) async fn recv(&self) -> String {
         self.recv_within(Duration::from_secs(5))
             .await
             .expect("a message within 5 s")
@@ -140,7 +140,10 @@ async fn end_room(gw: &TestGateway, tenant: &TenantId, ahead: i64) {
     assert!(gw.state.sfu.end_room(&key, "ended by the tenant", at).await);
 }
 
-async fn participants(gw: &TestGateway, n: usize) -> std::sync::Arc<hushpay::sfu::room::Room> {
+pub(crate) async fn participants(
+    gw: &TestGateway,
+    n: usize,
+) -> std::sync::Arc<hushpay::sfu::room::Room> {
     for _ in 0..250 {
         if let Some(r) = gw.state.sfu.rooms.all().into_iter().next()
             && r.participant_count() == n
