@@ -54,7 +54,7 @@ mod tests {
             ("postgres://hp@db.example/hushpay", "sslmode=prefer"),
             (
                 "postgres://hp@db.example/hushpay?sslmode=prefer",
-                "sslmode=prefer falls back",
+                "falls back to plain text",
             ),
             (
                 "postgres://hp@10.1.2.3/hushpay?sslmode=disable",
