@@ -13,6 +13,7 @@ PACKAGES=(
   nats-server                       # cluster tests: each starts its own NATS (JetStream) server
   sip-tester                        # SIPp (`sipp`): the SIP trunk peer of the SIP ingress tests
   python3-venv                      # the virtualenv of schemathesis (the API test, below)
+  postgresql                        # server binaries (initdb, pg_ctl): the store's TLS test starts its own
 )
 
 missing=()

@@ -396,6 +396,11 @@ fn refuse_unsafe_production(c: &Config) -> Result<(), ConfigError> {
             "the in-memory store loses every record".into(),
         ));
     }
+    if let StoreLocation::Postgres(url) = &c.store
+        && let Some(problem) = crate::store_tls::plaintext_problem(url)
+    {
+        return Err(ConfigError::Production(problem));
+    }
     if c.metrics.is_open() {
         return Err(ConfigError::Production(
             "/metrics open to anyone (all tenants' counters): set server.metrics_listen or \
@@ -627,6 +632,49 @@ mod tests {
         )
         .unwrap_err();
         assert!(hs.to_string().contains("HS256"), "{hs}");
+    }
+
+    #[test]
+    fn production_refuses_postgres_across_the_network_without_tls() {
+        let base = [
+            ("HUSHPAY__MODE", "production"),
+            ("HUSHPAY__SERVER__PUBLIC_URL", "https://pay.example"),
+            ("HUSHPAY__AUTH__SIGNING_KEY_FILE", "/etc/hushpay/key.pem"),
+            ("HUSHPAY__VAULT__KEK_FILE", "/etc/hushpay/kek"),
+            (
+                "HUSHPAY__VAULT__HPKE_KEY_FILE",
+                "/etc/hushpay/vault-hpke.key",
+            ),
+            ("HUSHPAY__WIDGET__ORIGIN", "https://elements.pay.example"),
+            ("HUSHPAY__SERVER__METRICS_LISTEN", "127.0.0.1:9464"),
+        ];
+        let with_store = |store: &str, mode: &'static str| {
+            let mut vars = base.to_vec();
+            vars[0].1 = mode;
+            vars.push(("HUSHPAY__STORE", store));
+            load_str("", &vars)
+        };
+        for plain in [
+            "postgres://hp:pw@db.example/hushpay",
+            "postgres://hp:pw@db.example/hushpay?sslmode=prefer",
+            "postgres://hp:pw@10.0.0.7/hushpay?sslmode=disable",
+        ] {
+            let err = with_store(plain, "production").unwrap_err();
+            assert!(matches!(err, ConfigError::Production(_)), "{err}");
+            assert!(err.to_string().contains("without TLS"), "{err}");
+            assert!(err.to_string().contains("sslmode=verify-full"), "{err}");
+            assert!(!err.to_string().contains("pw"), "{err}");
+            // development keeps working as before
+            with_store(plain, "development").unwrap();
+        }
+        for fine in [
+            "postgres://hp@db.example/hushpay?sslmode=verify-full",
+            "postgres://hp@db.example/hushpay?sslmode=require",
+            "postgres://hp@127.0.0.1/hushpay",
+            "postgresql://hp@%2Fvar%2Frun%2Fpostgresql/hushpay",
+        ] {
+            with_store(fine, "production").unwrap();
+        }
     }
 
     #[test]

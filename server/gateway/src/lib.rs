@@ -44,6 +44,7 @@ pub mod rooms;
 pub mod routes;
 pub mod sfu;
 pub mod sip;
+pub mod store_tls;
 pub mod tenants;
 pub mod token_auth;
 pub mod tokens;

@@ -186,4 +186,49 @@ mod tests {
         assert_eq!(r.to_fix(), 1);
         assert!(r.findings[0].message.contains("auth.leeway_secs"), "{r:?}");
     }
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn postgres_across_the_network_without_tls_is_to_fix_in_production() {
+        // 0.0.0.0 is no loopback address; on Linux a connection to it reaches this machine,
+        // where port 1 refuses at once
+        let store = ("HUSHPAY__STORE", "postgres://hp:pw@0.0.0.0:1/hushpay");
+        let r = run(
+            None,
+            vars(&[
+                ("HUSHPAY__MODE", "production"),
+                ("HUSHPAY__SERVER__PUBLIC_URL", "https://pay.example"),
+                ("HUSHPAY__AUTH__SIGNING_KEY_FILE", "/etc/hushpay/key.pem"),
+                ("HUSHPAY__VAULT__KEK_FILE", "/etc/hushpay/kek"),
+                (
+                    "HUSHPAY__VAULT__HPKE_KEY_FILE",
+                    "/etc/hushpay/vault-hpke.key",
+                ),
+                ("HUSHPAY__WIDGET__ORIGIN", "https://elements.pay.example"),
+                ("HUSHPAY__SERVER__METRICS_LISTEN", "127.0.0.1:9464"),
+                store,
+            ]),
+        )
+        .await;
+        assert_eq!((r.findings.len(), r.to_fix()), (1, 1), "{r:?}");
+        let text = &r.findings[0].message;
+        assert!(
+            text.contains("without TLS") && text.contains("sslmode=verify-full"),
+            "{text}"
+        );
+        assert!(text.contains("Deploying") && !text.contains("pw"), "{text}");
+
+        let r = run(None, vars(&[store])).await;
+        let warned = r
+            .findings
+            .iter()
+            .find(|f| f.message.contains("without TLS"));
+        assert_eq!(warned.map(|f| f.level), Some(Level::Warn), "{r:?}");
+    }
 }

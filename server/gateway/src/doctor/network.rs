@@ -51,6 +51,11 @@ pub(super) async fn store(config: &Config, report: &mut Report) {
             }
         }
         StoreLocation::Postgres(url) => {
+            if let Some(problem) = crate::store_tls::plaintext_problem(url) {
+                report.fix_in_production(config.mode, SUBJECT, problem);
+            } else if let Some(warning) = crate::store_tls::unverified_warning(url) {
+                report.warn(SUBJECT, warning);
+            }
             match tokio::time::timeout(DEADLINE, PgStore::schema_version_of(url)).await {
                 Ok(Ok(v)) => (v, PgStore::SCHEMA_VERSION, format!("PostgreSQL {url}")),
                 Ok(Err(e)) => {

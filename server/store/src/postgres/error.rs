@@ -1,16 +1,25 @@
 //! PostgreSQL errors as [`StoreError`]s.
 //!
 //! Messages carry the SQLSTATE and the server's primary message only: never the `DETAIL`
-//! line, which quotes the values of the offending row.
+//! line, which quotes the values of the offending row. Other errors carry the driver's text
+//! and its causes (the I/O or TLS error behind "error performing TLS handshake"), which name
+//! types, hosts and certificates, never values.
 
 use crate::StoreError;
 
-/// `SQLSTATE: message` for a database error, the driver's text otherwise.
+/// `SQLSTATE: message` for a database error, the driver's text and its causes otherwise.
 pub(super) fn describe(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{}: {}", db.code().code(), db.message()),
-        None => e.to_string(),
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.code().code(), db.message());
     }
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 impl From<tokio_postgres::Error> for StoreError {

@@ -6,10 +6,15 @@
 //! [`tokio_postgres`] with a [`deadpool_postgres`] pool. It is the maintained, tokio-native
 //! driver with no macros, no compile-time database access and no ORM, and the pool is a thin
 //! crate on top of it; sqlx would pull in a query macro system and its own runtime layer for
-//! the twenty-odd fixed statements this store needs. Connections use no TLS (`NoTls`), which
-//! keeps rustls and certificate handling out of the store: the supported set-ups are a server
-//! on loopback or a Unix socket, or a local TLS-terminating proxy. Never point it at a server
-//! across an untrusted network.
+//! the twenty-odd fixed statements this store needs.
+//!
+//! ## TLS
+//!
+//! Every connection goes through rustls (ring), as the URL's `sslmode` says ([`tls`]:
+//! `disable`, `prefer` (the default, as in libpq), `require`, `verify-full` with
+//! `sslrootcert=FILE` or the system's roots). Only `require` and `verify-full` guarantee
+//! encryption, and only `verify-full` authenticates the server; the gateway refuses a server
+//! beyond loopback without one of them in production.
 //!
 //! ## Durability and layout
 //!
@@ -29,6 +34,7 @@ mod payments;
 mod recordings;
 mod rooms;
 mod scratch;
+mod tls;
 mod url;
 mod vault;
 
@@ -37,7 +43,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
 
 use crate::{
     ApiKeyId, ApiKeyRecord, AuditChainer, AuditRecord, ChatRecord, DataKeyRecord, DeliveryAttempt,
@@ -46,6 +52,7 @@ use crate::{
 };
 
 pub use scratch::{DEFAULT_TEST_SERVER, ScratchSchema};
+pub use tls::{PgTlsConnect, PgTlsConnector, PgTlsStream, RootCertificates, SslMode};
 pub use url::PgUrl;
 
 /// Connections kept by one store (PostgreSQL's default limit is 100 for the whole server).
@@ -63,7 +70,7 @@ impl PgStore {
     /// Connects once, applies migrations, and returns a store with a pool of
     /// [`DEFAULT_POOL_SIZE`] connections (opened lazily, on the caller's tokio runtime).
     pub async fn open(url: &PgUrl) -> Result<PgStore, StoreError> {
-        let (mut client, connection) = url.config().connect(NoTls).await?;
+        let (mut client, connection) = url.config().connect(url.tls()).await?;
         let driver = tokio::spawn(connection);
         let migrated = migrations::migrate(&mut client).await;
         drop(client);
@@ -94,7 +101,7 @@ impl PgStore {
     /// migration): 0 for a schema no build has migrated yet. For checks such as
     /// `hushpay doctor`; an unreachable server or a refused login is an error.
     pub async fn schema_version_of(url: &PgUrl) -> Result<i64, StoreError> {
-        let (client, connection) = url.config().connect(NoTls).await?;
+        let (client, connection) = url.config().connect(url.tls()).await?;
         let driver = tokio::spawn(connection);
         let version = async {
             let row = client
@@ -117,7 +124,7 @@ impl PgStore {
     fn pool(url: &PgUrl, size: usize) -> Result<PgStore, StoreError> {
         let manager = Manager::from_config(
             url.config().clone(),
-            NoTls,
+            url.tls(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },

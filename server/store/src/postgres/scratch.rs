@@ -4,8 +4,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio_postgres::NoTls;
-
 use super::PgUrl;
 use crate::StoreError;
 
@@ -71,7 +69,7 @@ impl ScratchSchema {
     /// `\\x` hex), for tracer scans of what the database holds.
     pub async fn table_contents(&self) -> Result<Vec<(String, String)>, StoreError> {
         let url = PgUrl::parse(&self.server)?;
-        let (client, connection) = url.config().connect(NoTls).await?;
+        let (client, connection) = url.config().connect(url.tls()).await?;
         let driver = tokio::spawn(connection);
         let result = async {
             let tables = client
@@ -130,7 +128,7 @@ impl Drop for ScratchSchema {
 /// Runs one statement on a fresh connection.
 async fn run(server: &str, sql: &str) -> Result<(), StoreError> {
     let url = PgUrl::parse(server)?;
-    let (client, connection) = url.config().connect(NoTls).await?;
+    let (client, connection) = url.config().connect(url.tls()).await?;
     let driver = tokio::spawn(connection);
     let result = client.batch_execute(sql).await;
     drop(client);

@@ -15,7 +15,7 @@ async fn scratch(tag: &str) -> (ScratchSchema, PgStore) {
 /// Runs `sql` in the schema on a plain connection (not through the store).
 async fn raw(schema: &ScratchSchema, sql: &str) -> Result<(), tokio_postgres::Error> {
     let url = schema.pg_url().unwrap();
-    let (client, connection) = url.config().connect(NoTls).await.unwrap();
+    let (client, connection) = url.config().connect(url.tls()).await.unwrap();
     let driver = tokio::spawn(connection);
     let result = client.batch_execute(sql).await;
     drop(client);
@@ -26,7 +26,7 @@ async fn raw(schema: &ScratchSchema, sql: &str) -> Result<(), tokio_postgres::Er
 async fn schema_exists(name: &str) -> bool {
     let probe = ScratchSchema::create("probe").await.unwrap();
     let url = probe.pg_url().unwrap();
-    let (client, connection) = url.config().connect(NoTls).await.unwrap();
+    let (client, connection) = url.config().connect(url.tls()).await.unwrap();
     let driver = tokio::spawn(connection);
     let row = client
         .query_one(
