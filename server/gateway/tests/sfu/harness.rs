@@ -245,6 +245,29 @@ pub async fn create_payment(
     v["payment"].clone()
 }
 
+/// A keypad payment of `amount` cents in room `room` asking for the card number and expiry
+/// date, its card number asked for at once (the agent's `capture`): its id.
+pub async fn keypad_payment_capturing_the_card(
+    gw: &TestGateway,
+    credential: &str,
+    room: &str,
+    amount: u64,
+) -> String {
+    let payment = create_payment(
+        gw,
+        credential,
+        serde_json::json!({"amount": amount, "currency": "USD", "reference": "visit",
+               "mode": "charge", "method": "keypad", "room": room,
+               "required_fields": ["payment-card-number", "expiration-date"]}),
+    )
+    .await;
+    let id = payment["id"].as_str().unwrap().to_owned();
+    let field = serde_json::json!({"field": "payment-card-number"});
+    let (code, body) = payment_command(gw, credential, &id, "capture", Some(field)).await;
+    assert_eq!(code, 200, "{body}");
+    id
+}
+
 /// `POST /v1/payments/{id}/{command}` with an optional body; (status, JSON).
 pub async fn payment_command(
     gw: &TestGateway,

@@ -20,7 +20,6 @@ use hushpay_media::rfc4733::TelephoneEvent;
 use hushpay_media::rtp::RtpBuilder;
 use hushpay_media::signal::TonePair;
 use hushpay_vault::payment::{Field, FieldProgress, PayResult, State};
-use serde_json::json;
 
 use crate::common::TestGateway;
 use crate::common::cards::tracer_pan;
@@ -230,24 +229,7 @@ async fn a_phone_caller_keys_a_card_the_agent_hears_no_digit_and_bye_ends_the_pa
     let (t, key) = gw.tenant("clinic").await;
     let sip = sip_listener(&gw, t.id.as_str()).await;
     let agent = bot(&gw, token(&gw, &key, "agent-7", "call-1", "agent").await).await;
-    let payment = create_payment(
-        &gw,
-        &key,
-        json!({"amount": 2500, "currency": "USD", "reference": "visit-9",
-               "mode": "charge", "method": "keypad", "room": "call-1",
-               "required_fields": ["payment-card-number", "expiration-date"]}),
-    )
-    .await;
-    let id = payment["id"].as_str().unwrap().to_owned();
-    let (code, body) = payment_command(
-        &gw,
-        &key,
-        &id,
-        "capture",
-        Some(json!({"field": "payment-card-number"})),
-    )
-    .await;
-    assert_eq!(code, 200, "{body}");
+    let id = keypad_payment_capturing_the_card(&gw, &key, "call-1", 2500).await;
 
     // The caller: speech, then the card number and `#`, even positions in-band.
     let pan = tracer_pan();

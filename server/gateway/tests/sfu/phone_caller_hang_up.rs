@@ -3,6 +3,7 @@
 //! its tag, retransmitted until answered, not after the 200), and the caller leaves the room; a
 //! call whose room cannot be joined (ended already) is hung up as soon as it is up.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use hushpay::sfu::room::RoomKey;
@@ -164,12 +165,8 @@ async fn ending_the_room_hangs_up_its_phone_caller_with_a_bye() {
     let mut caller = Caller::new("hang-up-1", server.udp_addr).await;
     caller.call().await;
     let room = participants(&gw, 2).await;
-    let ended_before = gw
-        .state
-        .metrics
-        .sip
-        .calls_ended
-        .load(std::sync::atomic::Ordering::Relaxed);
+    let calls_ended = || gw.state.metrics.sip.calls_ended.load(Ordering::Relaxed);
+    let ended_before = calls_ended();
 
     end_room(&gw, &TenantId::new(t.id.as_str()), 0).await;
     caller.expect_bye_and_answer().await;
@@ -183,13 +180,7 @@ async fn ending_the_room_hangs_up_its_phone_caller_with_a_bye() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(room.participant_count(), 0, "the caller left the room");
-    let ended = gw
-        .state
-        .metrics
-        .sip
-        .calls_ended
-        .load(std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(ended, ended_before + 1);
+    assert_eq!(calls_ended(), ended_before + 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

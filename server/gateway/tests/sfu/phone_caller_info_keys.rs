@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use hushpay_vault::payment::{Field, FieldProgress, State};
-use serde_json::json;
 
 use crate::common::cards::tracer_pan;
 use crate::harness::*;
@@ -41,24 +40,7 @@ async fn a_card_number_keyed_by_sip_info_is_captured() {
     let mut caller = Caller::new("info-keys-1", server.udp_addr).await;
     caller.call().await;
     participants(&gw, 2).await;
-    let payment = create_payment(
-        &gw,
-        &key,
-        json!({"amount": 1200, "currency": "USD", "reference": "visit-4",
-               "mode": "charge", "method": "keypad", "room": "call-1",
-               "required_fields": ["payment-card-number", "expiration-date"]}),
-    )
-    .await;
-    let id = payment["id"].as_str().unwrap().to_owned();
-    let (code, body) = payment_command(
-        &gw,
-        &key,
-        &id,
-        "capture",
-        Some(json!({"field": "payment-card-number"})),
-    )
-    .await;
-    assert_eq!(code, 200, "{body}");
+    let id = keypad_payment_capturing_the_card(&gw, &key, "call-1", 1200).await;
 
     let pan = tracer_pan();
     // not one key: refused, nothing collected
