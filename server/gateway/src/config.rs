@@ -457,6 +457,22 @@ fn apply_env(
     Ok(())
 }
 
+/// Environment of a production configuration that passes every production check (the
+/// mode first): for tests of one more setting.
+#[cfg(test)]
+pub(crate) const PRODUCTION_ENV: [(&str, &str); 7] = [
+    ("HUSHPAY__MODE", "production"),
+    ("HUSHPAY__SERVER__PUBLIC_URL", "https://pay.example"),
+    ("HUSHPAY__AUTH__SIGNING_KEY_FILE", "/etc/hushpay/key.pem"),
+    ("HUSHPAY__VAULT__KEK_FILE", "/etc/hushpay/kek"),
+    (
+        "HUSHPAY__VAULT__HPKE_KEY_FILE",
+        "/etc/hushpay/vault-hpke.key",
+    ),
+    ("HUSHPAY__WIDGET__ORIGIN", "https://elements.pay.example"),
+    ("HUSHPAY__SERVER__METRICS_LISTEN", "127.0.0.1:9464"),
+];
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -636,20 +652,8 @@ mod tests {
 
     #[test]
     fn production_refuses_postgres_across_the_network_without_tls() {
-        let base = [
-            ("HUSHPAY__MODE", "production"),
-            ("HUSHPAY__SERVER__PUBLIC_URL", "https://pay.example"),
-            ("HUSHPAY__AUTH__SIGNING_KEY_FILE", "/etc/hushpay/key.pem"),
-            ("HUSHPAY__VAULT__KEK_FILE", "/etc/hushpay/kek"),
-            (
-                "HUSHPAY__VAULT__HPKE_KEY_FILE",
-                "/etc/hushpay/vault-hpke.key",
-            ),
-            ("HUSHPAY__WIDGET__ORIGIN", "https://elements.pay.example"),
-            ("HUSHPAY__SERVER__METRICS_LISTEN", "127.0.0.1:9464"),
-        ];
         let with_store = |store: &str, mode: &'static str| {
-            let mut vars = base.to_vec();
+            let mut vars = PRODUCTION_ENV.to_vec();
             vars[0].1 = mode;
             vars.push(("HUSHPAY__STORE", store));
             load_str("", &vars)

@@ -115,13 +115,31 @@ impl Flagger {
     /// consecutive ones look like a pair (a buffer with fewer windows: if any does), where a
     /// window that is a vowel ([`FlaggerConfig::max_harmonic_ratio`]) neither flags nor counts.
     pub fn flag(&self, pcm: &[f32]) -> bool {
-        self.assess(pcm) != Flag::Clear
+        if pcm.len() < WINDOW {
+            return !pcm.is_empty() && self.window_flags(pcm);
+        }
+        let windows = (pcm.len() - WINDOW) / HOP + 1;
+        let need = self.config.min_consecutive_windows.clamp(1, windows);
+        let mut run = 0;
+        for w in self.windows(pcm) {
+            match self.window_pair(w) {
+                // A vowel's harmonics: not a key, nor part of a run of weaker windows.
+                Some((_, bins)) if self.voiced(w, bins) => run = 0,
+                Some((share, _)) if share >= self.config.strong_pair_ratio => return true,
+                Some(_) => run += 1,
+                None => run = 0,
+            }
+            if run >= need {
+                return true;
+            }
+        }
+        false
     }
 
     /// [`Flagger::flag`], and whether what it flagged may run on past the end of `pcm`
     /// (a buffer of fewer than three windows that is flagged always may).
     pub fn assess(&self, pcm: &[f32]) -> Flag {
-        if !self.flags_somewhere(pcm) {
+        if !self.flag(pcm) {
             return Flag::Clear;
         }
         let n = pcm.len();
@@ -149,28 +167,6 @@ impl Flagger {
             }
         }
         any
-    }
-
-    fn flags_somewhere(&self, pcm: &[f32]) -> bool {
-        if pcm.len() < WINDOW {
-            return !pcm.is_empty() && self.window_flags(pcm);
-        }
-        let windows = (pcm.len() - WINDOW) / HOP + 1;
-        let need = self.config.min_consecutive_windows.clamp(1, windows);
-        let mut run = 0;
-        for w in self.windows(pcm) {
-            match self.window_pair(w) {
-                // A vowel's harmonics: not a key, nor part of a run of weaker windows.
-                Some((_, bins)) if self.voiced(w, bins) => run = 0,
-                Some((share, _)) if share >= self.config.strong_pair_ratio => return true,
-                Some(_) => run += 1,
-                None => run = 0,
-            }
-            if run >= need {
-                return true;
-            }
-        }
-        false
     }
 
     /// The 10 ms windows of `pcm`, 5 ms apart (one, shorter, if `pcm` is shorter; none if empty).

@@ -199,23 +199,11 @@ mod tests {
         // 0.0.0.0 is no loopback address; on Linux a connection to it reaches this machine,
         // where port 1 refuses at once
         let store = ("HUSHPAY__STORE", "postgres://hp:pw@0.0.0.0:1/hushpay");
-        let r = run(
-            None,
-            vars(&[
-                ("HUSHPAY__MODE", "production"),
-                ("HUSHPAY__SERVER__PUBLIC_URL", "https://pay.example"),
-                ("HUSHPAY__AUTH__SIGNING_KEY_FILE", "/etc/hushpay/key.pem"),
-                ("HUSHPAY__VAULT__KEK_FILE", "/etc/hushpay/kek"),
-                (
-                    "HUSHPAY__VAULT__HPKE_KEY_FILE",
-                    "/etc/hushpay/vault-hpke.key",
-                ),
-                ("HUSHPAY__WIDGET__ORIGIN", "https://elements.pay.example"),
-                ("HUSHPAY__SERVER__METRICS_LISTEN", "127.0.0.1:9464"),
-                store,
-            ]),
-        )
-        .await;
+        let production: Vec<_> = crate::config::PRODUCTION_ENV
+            .into_iter()
+            .chain([store])
+            .collect();
+        let r = run(None, vars(&production)).await;
         assert_eq!((r.findings.len(), r.to_fix()), (1, 1), "{r:?}");
         let text = &r.findings[0].message;
         assert!(
