@@ -268,6 +268,29 @@ pub async fn keypad_payment_capturing_the_card(
     id
 }
 
+/// Waits up to `wait` for payment `id` to have its card number captured; the payment then.
+pub async fn card_number_captured(
+    gw: &TestGateway,
+    id: &str,
+    wait: Duration,
+) -> hushpay_vault::payment::Payment {
+    use hushpay_vault::payment::{Field, FieldProgress};
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let p = gw.state.payments.load(id).await.unwrap().payment;
+        if p.field(Field::PaymentCardNumber).map(|f| f.status) == Some(FieldProgress::Captured) {
+            return p;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "card number not captured: {:?} {:?}",
+            p.fields,
+            p.error
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// `POST /v1/payments/{id}/{command}` with an optional body; (status, JSON).
 pub async fn payment_command(
     gw: &TestGateway,

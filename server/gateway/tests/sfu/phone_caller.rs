@@ -19,7 +19,7 @@ use hushpay_media::resample::resample;
 use hushpay_media::rfc4733::TelephoneEvent;
 use hushpay_media::rtp::RtpBuilder;
 use hushpay_media::signal::TonePair;
-use hushpay_vault::payment::{Field, FieldProgress, PayResult, State};
+use hushpay_vault::payment::{PayResult, State};
 
 use crate::common::TestGateway;
 use crate::common::cards::tracer_pan;
@@ -262,21 +262,8 @@ async fn a_phone_caller_keys_a_card_the_agent_hears_no_digit_and_bye_ends_the_pa
     let agent_up = agent.uplink();
     let call = sipp_call(dir.path(), sip.udp_addr);
     let keyed = async {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let p = gw.state.payments.load(&id).await.unwrap().payment;
-            let f = p.field(Field::PaymentCardNumber).map(|f| f.status);
-            if f == Some(FieldProgress::Captured) {
-                return (p.state, p.card.map(|c| c.last4));
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "card number not captured: {:?} {:?}",
-                p.fields,
-                p.error
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let p = card_number_captured(&gw, &id, Duration::from_secs(20)).await;
+        (p.state, p.card.map(|c| c.last4))
     };
     let talk = async {
         tokio::time::sleep(Duration::from_millis(800)).await;

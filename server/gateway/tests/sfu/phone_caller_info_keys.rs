@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use hushpay_vault::payment::{Field, FieldProgress, State};
+use hushpay_vault::payment::State;
 
 use crate::common::cards::tracer_pan;
 use crate::harness::*;
@@ -59,22 +59,9 @@ async fn a_card_number_keyed_by_sip_info_is_captured() {
         assert!(status.starts_with("SIP/2.0 200"), "{status}");
         tokio::time::sleep(Duration::from_millis(60)).await;
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let p = gw.state.payments.load(&id).await.unwrap().payment;
-        if p.field(Field::PaymentCardNumber).map(|f| f.status) == Some(FieldProgress::Captured) {
-            assert_eq!(p.state, State::Collecting);
-            if let Some(card) = p.card {
-                assert_eq!(card.last4, pan[12..]);
-            }
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "card number not captured: {:?} {:?}",
-            p.fields,
-            p.error
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let p = card_number_captured(&gw, &id, Duration::from_secs(10)).await;
+    assert_eq!(p.state, State::Collecting);
+    if let Some(card) = p.card {
+        assert_eq!(card.last4, pan[12..]);
     }
 }
