@@ -164,7 +164,7 @@ async fn serve(raw: RawConfig, listen: Option<std::net::SocketAddr>) -> anyhow::
             );
             // each answered call joins its room as the patient (sfu::phone)
             let calls = tokio::spawn(hushpay::sfu::phone::serve_calls(
-                std::sync::Arc::clone(&state.sfu),
+                state.clone(),
                 server.take_calls(),
             ));
             Some((server, calls))

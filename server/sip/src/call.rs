@@ -95,6 +95,12 @@ pub struct Call {
     /// The application hung up before the caller acknowledged our answer: the BYE goes out
     /// when the ACK arrives (RFC 3261 §15: not before).
     pub bye_after_ack: bool,
+    /// Extra headers of our BYE (the result of a hand-off), checked when given.
+    pub bye_headers: Vec<(String, String)>,
+    /// The CSeq number of our next request in the dialog.
+    pub local_cseq: u32,
+    /// Our REFER was accepted: the trunk's NOTIFYs report how the transfer goes.
+    pub referred: bool,
 }
 
 /// Our BYE's client transaction (RFC 3261 §17.1.2: timer E doubling to T2 over UDP, given up
@@ -106,7 +112,23 @@ pub struct ByeTx {
     pub retransmit: Retransmit,
 }
 
+/// Our REFER's client transaction (as [`ByeTx`]), for the call it transfers.
+#[derive(Debug, Clone)]
+pub struct ReferTx {
+    pub call: crate::CallId,
+    pub peer: Peer,
+    pub bytes: Vec<u8>,
+    pub retransmit: Retransmit,
+}
+
 impl Call {
+    /// Our next CSeq number in the dialog.
+    pub fn next_cseq(&mut self) -> u32 {
+        let n = self.local_cseq;
+        self.local_cseq += 1;
+        n
+    }
+
     /// Keeps `bytes` as the INVITE's final response (what a retransmitted INVITE gets) and
     /// retransmits it until the ACK ([`ACK_WAIT`] at most; over TCP only the wait). Returns
     /// `bytes` for sending.

@@ -12,6 +12,9 @@ pub enum RoomTarget {
     Room(String),
     /// A new room for every call (the application mints its id).
     NewPerCall,
+    /// The called user names a payment a third-party IVR hands its caller over for
+    /// (`pay_...`): the application checks it before the call is answered.
+    Payment,
 }
 
 /// One dispatch rule.

@@ -15,7 +15,7 @@ use ezk_sip_types::header::typed::AuthResponse;
 use ezk_sip_types::{Headers, Method};
 use sha2::{Digest, Sha256};
 
-use crate::call::{ACK_WAIT, ANSWER_WAIT, ByeTx, Call, CallState, InviteTx, Retransmit};
+use crate::call::{ACK_WAIT, ANSWER_WAIT, ByeTx, Call, CallState, InviteTx, ReferTx, Retransmit};
 use crate::config::SipConfig;
 use crate::digest::{self, Nonces, Verdict};
 use crate::dispatch::{self, CallFacts, RoomTarget};
@@ -26,7 +26,11 @@ use crate::response::Response;
 use crate::sdp::{self, Codec, Negotiated};
 use crate::{SipError, trunk::DigestAlgorithm};
 
-const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO";
+mod transfer;
+
+pub use transfer::TransferOutcome;
+
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, NOTIFY";
 /// How long a final response to a non-INVITE request (and a refusal) answers retransmissions.
 const RESPONSE_CACHE_TTL: Duration = Duration::from_secs(32);
 
@@ -156,6 +160,12 @@ pub enum Event {
         /// How long the key was held, when the phone said (ms).
         duration_ms: Option<u32>,
     },
+    /// How our REFER of `call` ([`Endpoint::transfer`]) went: refused, failed, or the
+    /// caller reached the target. The call stays up until the application hangs up.
+    Transfer {
+        call: CallId,
+        outcome: TransferOutcome,
+    },
 }
 
 /// What the caller does next.
@@ -182,6 +192,8 @@ pub struct Endpoint {
     cache: HashMap<TxKey, Cached>,
     /// Our BYEs awaiting a final response, by Via branch.
     byes: HashMap<String, ByeTx>,
+    /// Our REFERs awaiting a final response, by Via branch.
+    refers: HashMap<String, ReferTx>,
     out: VecDeque<Output>,
     last_now: Instant,
 }
@@ -200,6 +212,7 @@ impl Endpoint {
             by_call_id: HashMap::new(),
             cache: HashMap::new(),
             byes: HashMap::new(),
+            refers: HashMap::new(),
             out: VecDeque::new(),
             last_now: now,
         }
@@ -221,6 +234,7 @@ impl Endpoint {
             .values()
             .filter_map(|c| c.invite.retransmit.map(|r| r.deadline()))
             .chain(self.byes.values().map(|b| b.retransmit.deadline()))
+            .chain(self.refers.values().map(|r| r.retransmit.deadline()))
             .min()
             .map_or(housekeeping, |d| d.min(housekeeping));
         Output::Timeout(next)
@@ -310,6 +324,8 @@ impl Endpoint {
             self.on_cancel(now, peer, &req);
         } else if m == Method::INFO {
             self.on_info(now, peer, &req, &admitted);
+        } else if m == Method::NOTIFY {
+            self.on_notify(now, peer, &req, &admitted);
         } else {
             let r = Response::new(405, "Method Not Allowed").header("Allow", ALLOW);
             self.refuse(now, peer, &req, Refusal::MethodNotAllowed, r);
@@ -342,6 +358,7 @@ impl Endpoint {
             }
             true
         });
+        self.refer_timers(now, &mut resend);
         for (peer, bytes) in resend {
             self.send(peer, bytes);
         }
@@ -354,8 +371,23 @@ impl Endpoint {
     /// [`EndReason::Rejected`] for an offered call). Ending a call that is already ending does
     /// nothing.
     pub fn hang_up(&mut self, now: Instant, id: CallId) -> Result<(), SipError> {
+        self.hang_up_with(now, id, Vec::new())
+    }
+
+    /// [`Self::hang_up`], the BYE carrying `headers` (e.g. a hand-off's result); a header
+    /// that could not be sent as it is (see [`request::checked_header`]) is refused.
+    pub fn hang_up_with(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        headers: Vec<(String, String)>,
+    ) -> Result<(), SipError> {
         self.last_now = self.last_now.max(now);
+        if !headers.iter().all(|(n, v)| request::checked_header(n, v)) {
+            return Err(SipError::BadHeader("extra header"));
+        }
         let call = self.calls.get_mut(&id).ok_or(SipError::UnknownCall)?;
+        call.bye_headers = headers;
         match call.state {
             CallState::Offered => self.reject(now, id, 480),
             CallState::Ending => Ok(()),
@@ -387,9 +419,10 @@ impl Endpoint {
                 tcp,
                 branch: &branch,
                 local_tag: &call.local_tag,
-                cseq: 1,
+                cseq: call.local_cseq,
                 agent: &self.config.server_name,
             },
+            &call.bye_headers,
         );
         let peer = call.peer;
         self.byes.insert(
@@ -407,6 +440,9 @@ impl Endpoint {
     /// A response: the final answer to one of our BYEs ends its transaction; anything else
     /// (a stray or forged response) is dropped.
     fn on_response(&mut self, peer: Peer, r: &ResponseHead) {
+        if self.on_refer_response(peer, r) {
+            return;
+        }
         let ours = r
             .branch
             .as_ref()
@@ -630,6 +666,9 @@ impl Endpoint {
             session_id: session_id >> 1,
             sdp_version: 1,
             bye_after_ack: false,
+            bye_headers: Vec::new(),
+            local_cseq: 1,
+            referred: false,
         };
         self.calls.insert(id, call);
         self.by_call_id.insert(req.call_id.clone(), id);

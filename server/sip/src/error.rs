@@ -30,6 +30,12 @@ pub enum SipError {
     UnknownCall,
     #[error("call is not waiting for an answer")]
     NotOffered,
+    #[error("the call is not up (no ACK yet, or ending)")]
+    NotUp,
+    #[error("a transfer of this call is already under way")]
+    TransferUnderWay,
+    #[error("not a SIP URI that can be a transfer target")]
+    BadTarget,
     #[error("configuration: {0}")]
     Config(String),
 }

@@ -71,6 +71,7 @@ pub mod trunk;
 
 pub use config::{Limits, SipConfig};
 pub use endpoint::{
-    CallId, EndReason, Endpoint, Event, IncomingCall, Input, Output, Peer, Refusal, Transport,
+    CallId, EndReason, Endpoint, Event, IncomingCall, Input, Output, Peer, Refusal,
+    TransferOutcome, Transport,
 };
 pub use error::SipError;

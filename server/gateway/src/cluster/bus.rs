@@ -174,6 +174,7 @@ mod tests {
             attempts: None,
             timeout_secs: None,
             room: Some("r1".into()),
+            hand_off: None,
         }
         .into_payment("pay_x".into(), "ten_a", "agent", 1)
         .unwrap();

@@ -100,6 +100,14 @@ pub struct MaskedCard {
     pub exp_year: u16,
 }
 
+/// A third-party IVR's hand-off: where the caller goes back when the payment ends.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HandOff {
+    /// A `sip:` or `sips:` URI (a REFER sends the caller there); absent: the call is ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_uri: Option<String>,
+}
+
 /// A payment session as the tenant and its agents see it: masked data only.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Payment {
@@ -134,6 +142,9 @@ pub struct Payment {
     /// The room whose patient keys the digits (keypad, ivr) or is offered the payment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub room: Option<String>,
+    /// A payment a third-party IVR hands its caller over for (`channel: "sip"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hand_off: Option<HandOff>,
     /// Who asked: `key_...` or `agent:<identity>`.
     pub created_by: String,
     /// Unix seconds.

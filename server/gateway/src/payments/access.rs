@@ -152,6 +152,7 @@ mod tests {
             attempts: None,
             timeout_secs: None,
             room: room.map(str::to_owned),
+            hand_off: None,
         };
         match request.into_payment("pay_1".into(), "ten_a", by, 0) {
             Ok(p) => p,

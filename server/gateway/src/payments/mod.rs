@@ -88,6 +88,12 @@ pub fn request_hash(request: &PaymentRequest) -> String {
         "timeout": request.timeout_secs,
         "room": request.room,
     });
+    // Added after the first release: only a request that has one hashes it (stored hashes
+    // of earlier requests stay valid).
+    let mut canonical = canonical;
+    if let Some(h) = &request.hand_off {
+        canonical["hand_off"] = serde_json::json!({ "return_uri": h.return_uri });
+    }
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 

@@ -22,7 +22,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hushpay_card::sealed::{self, Binding, SealedCard};
 use hushpay_vault::Actor;
-use hushpay_vault::payment::{Field, Method, Mode, Payment, PaymentRequest};
+use hushpay_vault::payment::{Field, HandOff, Method, Mode, Payment, PaymentRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -87,6 +87,26 @@ pub struct CreatePayment {
     pub timeout: Option<u32>,
     /// The room whose patient keys the digits (keypad; an agent's own room by default).
     pub room: Option<String>,
+    /// `sip`: a third-party IVR hands its caller over for this `ivr` payment (no `room`):
+    /// it transfers the caller to `sip_uri`, Hushpay runs the payment's prompts and sends the
+    /// caller back. Default `room`.
+    #[schema(value_type = Option<PaymentChannel>)]
+    pub channel: Option<PaymentChannel>,
+    /// With `channel: "sip"`: where the caller goes back to when the payment ends (a REFER
+    /// to this `sip:` or `sips:` URI, the result in `X-Hushpay-*` headers); absent: the call
+    /// is ended with a BYE carrying them.
+    #[schema(max_length = 256)]
+    pub return_uri: Option<String>,
+}
+
+/// How the payer reaches the payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentChannel {
+    /// The patient of a Hushpay room (browser or phone caller).
+    Room,
+    /// A caller a third-party IVR transfers to Hushpay by SIP.
+    Sip,
 }
 
 /// The body of `capture` and `re-ask`: the field to (re-)collect.
@@ -141,6 +161,10 @@ pub struct CreatedPayment {
     /// The pay-by-link page (link payments); with `#pcs_...` for the tenant's backend.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link_url: Option<String>,
+    /// Where a third-party IVR transfers its caller (`channel: "sip"`, when this gateway's SIP
+    /// listener is configured): `sip:<payment id>@<sip.advertise>:<port>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sip_uri: Option<String>,
     /// Whom the offer reached (a new payment bound to a room; null when the room's node did
     /// not say).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -168,7 +192,7 @@ crate::api_errors!(CreateErrors {
     415 => [errors::JSON_415],
     422 => [&["invalid_amount", "invalid_currency", "invalid_reference", "invalid_required_fields",
         "invalid_allowed_brands", "invalid_attempts", "invalid_timeout", "invalid_room",
-        "idempotency_key_reused"]],
+        "invalid_hand_off", "idempotency_key_reused"]],
     502 => [&["room_unreachable"]],
     503 => [PAYMENT_503],
 });
@@ -329,6 +353,27 @@ pub async fn create(
             ));
         }
     }
+    let hand_off = match (body.channel, &body.return_uri) {
+        (Some(PaymentChannel::Sip), uri) => {
+            if matches!(caller, Caller::Participant(_)) {
+                return Err(ApiError::forbidden(
+                    "wrong_role",
+                    "a hand-off payment (`channel: \"sip\"`) is created by the tenant backend, not an agent",
+                ));
+            }
+            Some(HandOff {
+                return_uri: uri.clone(),
+            })
+        }
+        (_, Some(_)) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_hand_off",
+                "`return_uri` goes with `channel: \"sip\"` only",
+            ));
+        }
+        (_, None) => None,
+    };
     if let Caller::Participant(c) = &caller {
         // An agent's payments are bound to its own room: keypad digits come from that
         // room's patient, and card-form and link payments are offered to that patient.
@@ -351,6 +396,7 @@ pub async fn create(
         None => true,
     };
     if body.method == Method::Ivr
+        && hand_off.is_none()
         && local_room
         && let Some(r) = room.as_deref()
         && state
@@ -374,6 +420,7 @@ pub async fn create(
         attempts: body.attempts,
         timeout_secs: body.timeout,
         room,
+        hand_off,
     };
     let created = state
         .payments
@@ -396,6 +443,7 @@ pub async fn create(
         }
     } else if !created.replayed
         && payment.method == Method::Ivr
+        && payment.hand_off.is_none()
         && let Err(e) = ivr_call::start(&state, &payment).await
     {
         // Lost a race (the patient left, another IVR started): the payment ends now.
@@ -422,7 +470,12 @@ pub async fn create(
             });
         }
     }
-    if !created.replayed && created.payment.room.is_some() {
+    if created.payment.hand_off.is_some()
+        && let Some(sip) = &state.config.sip
+    {
+        body["sip_uri"] = json!(crate::sip::hand_off::payment_uri(sip, &created.payment.id));
+    }
+    if !created.replayed && created.payment.room.is_some() && created.payment.hand_off.is_none() {
         let secret = created.client_secret.as_ref().map(|s| s.as_str());
         body["offered"] = match &holder {
             Some(node) => {

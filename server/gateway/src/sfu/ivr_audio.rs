@@ -8,7 +8,9 @@
 //! While an IVR runs in a room ([`IvrAudio::start`] to [`IvrAudio::stop`]):
 //!
 //! * the patient's downlink plays the prompts the call queues (silence between them) instead
-//!   of the agents' audio;
+//!   of the agents' audio; a phone caller has no downlink but a [`PhoneEar`], the channel to
+//!   its own task (which turns the prompts into G.711 like the agents' audio), and hears the
+//!   prompts there instead of the agents ([`super::streams`] stops the agents' audio to it);
 //! * every agent's and supervisor's patient downlink plays hold audio (the `hold` prompt
 //!   looped, or silence) instead of the patient's audio, including the downlink of anyone who
 //!   joins meanwhile ([`RoomIvr::is_active`] stops the patient's audio reaching a downlink
@@ -24,7 +26,7 @@ use std::time::Instant;
 use hushpay_auth::Role;
 use hushpay_prompts::player::{FRAME, OutPacket, Output, Player};
 use hushpay_prompts::prompt::Clip;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::Sfu;
@@ -184,11 +186,57 @@ pub enum StartError {
     NoPatientAudio,
 }
 
+/// A phone caller's ear for the IVR: the player pacing its prompts, and the channel to the
+/// caller's task that also carries the agents' audio (Opus payloads; the task makes them
+/// G.711 and numbers its own stream).
+#[derive(Debug)]
+pub struct PhoneEar {
+    splice: Splice,
+    tx: mpsc::Sender<Arc<[u8]>>,
+}
+
+impl PhoneEar {
+    pub fn new(tx: mpsc::Sender<Arc<[u8]>>) -> Self {
+        Self {
+            splice: Splice::default(),
+            tx,
+        }
+    }
+}
+
+/// Where the patient hears the IVR: its WebRTC downlink, or a phone caller's task.
+#[derive(Debug, Clone)]
+pub enum Ear {
+    Downlink(Arc<Downlink>),
+    Phone(Arc<PhoneEar>),
+}
+
+impl Ear {
+    fn splice(&self) -> &Splice {
+        match self {
+            Ear::Downlink(d) => &d.splice,
+            Ear::Phone(p) => &p.splice,
+        }
+    }
+
+    /// Sends one prompt packet; a caller's task that is behind loses it.
+    fn write(&self, k: &OutPacket) {
+        match self {
+            Ear::Downlink(d) => {
+                d.write(k.marker, k.sequence, k.timestamp, Arc::from(&k.payload[..]));
+            }
+            Ear::Phone(p) => {
+                let _ = p.tx.try_send(Arc::from(&k.payload[..]));
+            }
+        }
+    }
+}
+
 /// The audio side of one running IVR: queue prompts to the patient, wait for them, stop.
 #[derive(Debug)]
 pub struct IvrAudio {
     room: Arc<Room>,
-    patient: Arc<Downlink>,
+    patient: Ear,
     next_mark: u64,
     marks: watch::Receiver<u64>,
     stop: watch::Sender<bool>,
@@ -205,21 +253,19 @@ impl IvrAudio {
         patient: &Participant,
         hold: Option<Arc<Clip>>,
     ) -> Result<IvrAudio, StartError> {
-        let downlink = patient
-            .downlink(Source::Agent)
-            .ok_or(StartError::NoPatientAudio)?;
+        let ear = patient.ear().ok_or(StartError::NoPatientAudio)?;
         if !room.ivr.claim() {
             return Err(StartError::Busy);
         }
         let now = Instant::now();
-        downlink.splice.play(now, None);
+        ear.splice().play(now, None);
         let held = put_on_hold(room, &[], now, hold.as_ref());
         let (marks_tx, marks) = watch::channel(0);
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(pace(
             Arc::clone(sfu),
             Arc::clone(room),
-            Arc::clone(&downlink),
+            ear.clone(),
             held,
             hold,
             marks_tx,
@@ -227,7 +273,7 @@ impl IvrAudio {
         ));
         Ok(IvrAudio {
             room: Arc::clone(room),
-            patient: downlink,
+            patient: ear,
             next_mark: 0,
             marks,
             stop,
@@ -238,13 +284,13 @@ impl IvrAudio {
     /// Queues `clips` for the patient after what is queued; the id [`Self::played`] waits for.
     pub fn play(&mut self, clips: &[Arc<Clip>]) -> u64 {
         self.next_mark += 1;
-        self.patient.splice.enqueue(clips, self.next_mark);
+        self.patient.splice().enqueue(clips, self.next_mark);
         self.next_mark
     }
 
     /// Drops every queued prompt (the patient keyed over them): silence follows at once.
     pub fn clear(&mut self) {
-        self.patient.splice.clear();
+        self.patient.splice().clear();
     }
 
     /// Resolves once everything queued up to `mark` has been sent. Never resolves for a mark
@@ -268,7 +314,7 @@ impl Drop for IvrAudio {
         // A call dropped without `stop` (its task aborted) still hands the downlinks back.
         if let Some(task) = self.task.take() {
             task.abort();
-            self.patient.splice.resume();
+            self.patient.splice().resume();
             for p in self.room.with_roles(&[Role::Agent, Role::Supervisor], "") {
                 if let Some(d) = p.downlink(Source::Patient) {
                     d.splice.resume();
@@ -303,7 +349,7 @@ fn put_on_hold(
 async fn pace(
     sfu: Arc<Sfu>,
     room: Arc<Room>,
-    patient: Arc<Downlink>,
+    patient: Ear,
     mut held: Vec<Arc<Downlink>>,
     hold: Option<Arc<Clip>>,
     marks: watch::Sender<u64>,
@@ -315,28 +361,37 @@ async fn pace(
         let joined = put_on_hold(&room, &held, now, hold.as_ref());
         held.extend(joined);
         let mut wake = now + FRAME;
-        for (i, d) in std::iter::once(&patient).chain(held.iter()).enumerate() {
-            let (packets, mark, due) = d.splice.due(now);
+        let (packets, mark, due) = patient.splice().due(now);
+        for k in &packets {
+            patient.write(k);
+        }
+        let mut sent = packets.len();
+        if let Some(m) = mark {
+            marks.send_replace(m);
+        }
+        if let Some(t) = due {
+            wake = wake.min(t);
+        }
+        for d in &held {
+            let (packets, _, due) = d.splice.due(now);
             for k in &packets {
                 d.write(k.marker, k.sequence, k.timestamp, Arc::from(&k.payload[..]));
             }
-            sfu.metrics
-                .sfu
-                .packets_out
-                .fetch_add(packets.len() as u64, Ordering::Relaxed);
-            if let (0, Some(m)) = (i, mark) {
-                marks.send_replace(m);
-            }
+            sent += packets.len();
             if let Some(t) = due {
                 wake = wake.min(t);
             }
         }
+        sfu.metrics
+            .sfu
+            .packets_out
+            .fetch_add(sent as u64, Ordering::Relaxed);
         tokio::select! {
             () = tokio::time::sleep_until(wake.into()) => {}
             _ = stop.changed() => {}
         }
     }
-    patient.splice.resume();
+    patient.splice().resume();
     for d in &held {
         d.splice.resume();
     }

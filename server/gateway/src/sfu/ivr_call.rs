@@ -67,7 +67,7 @@ pub fn target(
     let patient = room
         .with_roles(&[Role::Patient], "")
         .into_iter()
-        .find(|p| !p.is_released() && p.downlink(super::participant::Source::Agent).is_some())
+        .find(|p| !p.is_released() && p.ear().is_some())
         .ok_or(IvrStartError::NoPatient)?;
     Ok((room, patient))
 }
@@ -92,8 +92,12 @@ async fn prompts(state: &AppState) -> Result<Arc<PromptSet>, IvrStartError> {
 }
 
 /// Starts the IVR for `payment` (method `ivr`, bound to a room) in its room: the agents go on
-/// hold, the patient hears the first prompt. The flow runs on its own task to its end.
-pub async fn start(state: &AppState, payment: &Payment) -> Result<(), IvrStartError> {
+/// hold, the patient hears the first prompt. The flow runs on its own task to its end; its
+/// handle resolves then (with the patient handed back).
+pub async fn start(
+    state: &AppState,
+    payment: &Payment,
+) -> Result<tokio::task::JoinHandle<()>, IvrStartError> {
     let room_name = payment.room.as_deref().ok_or(IvrStartError::NoPatient)?;
     let prompts = prompts(state).await?;
     let (room, patient) = target(&state.sfu, &payment.tenant, room_name)?;
@@ -117,7 +121,7 @@ pub async fn start(state: &AppState, payment: &Payment) -> Result<(), IvrStartEr
     let settings = state.config.ivr.settings;
     let id = payment.id.clone();
     let guard = state.sfu.task_guard();
-    tokio::spawn(async move {
+    Ok(tokio::spawn(async move {
         let _guard = guard;
         match flow::run(&payments, &id, &mut call, &settings).await {
             Ok(Ended::Finished(state, result)) => {
@@ -128,8 +132,9 @@ pub async fn start(state: &AppState, payment: &Payment) -> Result<(), IvrStartEr
             }
             Err(e) => tracing::warn!(payment = %id, error = %e, "IVR ended on an error"),
         }
-    });
-    Ok(())
+        // the call (and its room's audio) is handed back when dropped
+        drop(call);
+    }))
 }
 
 /// Ends a just-created payment whose IVR could not start.

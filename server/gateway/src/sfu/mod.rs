@@ -26,6 +26,7 @@
 pub mod chat;
 pub mod credential;
 pub mod forward;
+pub mod hand_off;
 pub mod ivr_audio;
 pub mod ivr_call;
 pub mod keypad;

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::forward::Downlink;
+use super::ivr_audio::{Ear, PhoneEar};
 use super::media::MediaEngine;
 use super::signal::{ParticipantInfo, ServerMessage};
 
@@ -73,6 +74,8 @@ impl ChatChannel {
 struct Owned {
     peer: Option<PeerHandle>,
     downlinks: Vec<Arc<Downlink>>,
+    /// A phone caller's ear for the IVR (it has no downlinks).
+    phone_ear: Option<Arc<PhoneEar>>,
     chat: Option<ChatChannel>,
     tasks: Vec<JoinHandle<()>>,
     released: bool,
@@ -83,6 +86,7 @@ impl std::fmt::Debug for Owned {
         f.debug_struct("Owned")
             .field("peer", &self.peer.is_some())
             .field("downlinks", &self.downlinks.len())
+            .field("phone_ear", &self.phone_ear.is_some())
             .field("chat", &self.chat.is_some())
             .field("tasks", &self.tasks.len())
             .finish()
@@ -156,6 +160,25 @@ impl Participant {
             .cloned()
     }
 
+    /// A phone caller hears the IVR through `ear`.
+    pub fn set_phone_ear(&self, ear: Arc<PhoneEar>) {
+        let mut o = self.lock();
+        if !o.released {
+            o.phone_ear = Some(ear);
+        }
+    }
+
+    /// Where this participant hears an IVR: its downlink of the agents' audio, or its phone
+    /// ear; `None` when it hears nothing.
+    pub fn ear(&self) -> Option<Ear> {
+        let o = self.lock();
+        o.downlinks
+            .iter()
+            .find(|d| d.source == Source::Agent)
+            .map(|d| Ear::Downlink(Arc::clone(d)))
+            .or_else(|| o.phone_ear.clone().map(Ear::Phone))
+    }
+
     pub fn set_chat(&self, chat: ChatChannel) {
         self.lock().chat = Some(chat);
     }
@@ -182,6 +205,7 @@ impl Participant {
             let mut o = self.lock();
             o.released = true;
             o.downlinks.clear();
+            o.phone_ear = None;
             o.chat = None;
             self.gone.send_replace(true);
             (o.peer.take(), std::mem::take(&mut o.tasks))

@@ -23,7 +23,9 @@
 //! Keys the caller's phone signals by SIP INFO reach the masker as out-of-band keys
 //! ([`Masker::handle_signalled_key`]), like RFC 4733 ones.
 //!
-//! Not here yet: the IVR's prompts toward a phone caller.
+//! An IVR in the caller's room speaks to the caller: its prompts come down the same channel as
+//! the agents' audio ([`PhoneEar`]), which stops reaching the caller while the IVR runs; the
+//! agents hear the hold audio, never the caller, until the IVR hands the caller back.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,15 +38,17 @@ use hushpay_media::rtp::{RtpBuilder, RtpPacket};
 use hushpay_media::transcode::{G711ToOpus, OpusToG711};
 use hushpay_sip::dispatch::RoomTarget;
 use hushpay_sip::sdp::Codec;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::Sfu;
+use super::ivr_audio::PhoneEar;
 use super::media::MediaEngine;
 use super::participant::Participant;
 use super::room::{Room, RoomKey};
 use super::secure::SecureFollower;
 use super::signal::ServerMessage;
 use super::streams::PhoneSink;
+use crate::app::AppState;
 use crate::sip::leg::{LegEvent, PhoneCall, PhoneLeg};
 
 /// The Opus payload type of a phone caller's packets toward the engine and the recorder (the
@@ -64,14 +68,19 @@ const PHONE_GRANTS: Grants = Grants {
 
 static NEXT_PHONE: AtomicU64 = AtomicU64::new(1);
 
-/// Takes answered calls for the life of the listener; each joins its room on its own task.
-pub async fn serve_calls(sfu: Arc<Sfu>, mut calls: mpsc::Receiver<PhoneCall>) {
+/// Takes answered calls for the life of the listener; each joins its room on its own task (a
+/// call to a hand-off payment is checked and answered first, [`super::hand_off`]).
+pub async fn serve_calls(state: AppState, mut calls: mpsc::Receiver<PhoneCall>) {
     while let Some(call) = calls.recv().await {
-        let guard = sfu.task_guard();
-        let sfu = Arc::clone(&sfu);
+        let guard = state.sfu.task_guard();
+        let state = state.clone();
         tokio::spawn(async move {
             let _guard = guard;
-            run_call(sfu, call).await;
+            if call.room == RoomTarget::Payment {
+                super::hand_off::run(state, call).await;
+            } else {
+                run_call(Arc::clone(&state.sfu), call).await;
+            }
         });
     }
 }
@@ -97,12 +106,27 @@ async fn run_call(sfu: Arc<Sfu>, mut call: PhoneCall) {
         tenant: call.tenant.clone(),
         name: room_name(&call.room),
     };
+    let Some((room, p, mut path)) = enter(&sfu, &mut call, key).await else {
+        return;
+    };
+    path.run(&mut call.leg, None).await;
+    leave(&sfu, &room, &p).await;
+}
+
+/// The caller joins room `key` as its patient, its media path ready; `None` when it cannot
+/// (the call is hung up then).
+pub(super) async fn enter(
+    sfu: &Arc<Sfu>,
+    call: &mut PhoneCall,
+    key: RoomKey,
+) -> Option<(Arc<Room>, Arc<Participant>, PhonePatient)> {
     let Some(law) = law(call.codec) else {
         tracing::warn!(
             call = call.call.0,
             "phone call with a codec the masker cannot read"
         );
-        return hang_up(call.leg).await;
+        hang_up(&mut call.leg).await;
+        return None;
     };
     // The caller has no signalling session: frames addressed to it are dropped.
     let (out, _) = mpsc::channel(1);
@@ -115,7 +139,8 @@ async fn run_call(sfu: Arc<Sfu>, mut call: PhoneCall) {
         Ok(room) => room,
         Err(e) => {
             tracing::warn!(call = call.call.0, tenant = %key.tenant, error = ?e, "phone caller cannot join its room");
-            return hang_up(call.leg).await;
+            hang_up(&mut call.leg).await;
+            return None;
         }
     };
     tracing::info!(call = call.call.0, tenant = %key.tenant, room = %key.name, "phone caller joined as the patient");
@@ -126,19 +151,20 @@ async fn run_call(sfu: Arc<Sfu>, mut call: PhoneCall) {
         &p.id,
     );
     sfu.update_gauges();
-    match PhonePatient::new(&sfu, &room, &p, law, call.telephone_event) {
-        Ok(mut path) => path.run(&mut call.leg).await,
+    match PhonePatient::new(sfu, &room, &p, law, call.telephone_event) {
+        Ok(path) => Some((room, p, path)),
         Err(e) => {
             tracing::error!(error = %e, "cannot create the phone caller's masker; its audio is not forwarded");
             room.secure.follower().caller_hung_up();
-            hang_up(call.leg).await;
+            hang_up(&mut call.leg).await;
+            leave(sfu, &room, &p).await;
+            None
         }
     }
-    leave(&sfu, &room, &p).await;
 }
 
 /// Hangs a call up and reads its leg until it has ended (audio dropped).
-async fn hang_up(mut leg: PhoneLeg) {
+pub(super) async fn hang_up(leg: &mut PhoneLeg) {
     leg.hang_up();
     while let Some(ev) = leg.recv().await {
         if matches!(ev, LegEvent::Ended(_)) {
@@ -147,7 +173,7 @@ async fn hang_up(mut leg: PhoneLeg) {
     }
 }
 
-async fn leave(sfu: &Arc<Sfu>, room: &Arc<Room>, p: &Participant) {
+pub(super) async fn leave(sfu: &Arc<Sfu>, room: &Arc<Room>, p: &Participant) {
     p.release().await;
     let empty = sfu.rooms.leave(room, &p.id);
     room.broadcast(
@@ -162,8 +188,27 @@ async fn leave(sfu: &Arc<Sfu>, room: &Arc<Room>, p: &Participant) {
     sfu.update_gauges();
 }
 
+/// Where a hand-off payment's caller goes when the payment ends ([`super::hand_off`]).
+#[derive(Debug)]
+pub struct SendBack {
+    /// Transfer (REFER) to this URI, else hang up (BYE).
+    pub target: Option<String>,
+    /// The result, on the REFER and on the BYE.
+    pub headers: Vec<(String, String)>,
+}
+
+/// A caller being sent back: the result headers for the BYE, and while a transfer runs, when
+/// to give up on it.
+struct SendingBack {
+    headers: Vec<(String, String)>,
+    transfer_until: Option<Instant>,
+}
+
+/// How long a transfer may take before the call is hung up anyway.
+const TRANSFER_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// One caller's media, on its own task.
-struct PhonePatient {
+pub(super) struct PhonePatient {
     room: Arc<Room>,
     participant_id: String,
     sfu_metrics: Arc<crate::metrics::Metrics>,
@@ -184,6 +229,8 @@ struct PhonePatient {
     out_seq: u16,
     out_ts: u32,
     out_ssrc: u32,
+    /// Being sent back ([`SendBack`]).
+    sending_back: Option<SendingBack>,
 }
 
 impl PhonePatient {
@@ -207,6 +254,7 @@ impl PhonePatient {
         let (tx, agents) = mpsc::channel(AGENT_QUEUE);
         let sink_id = NEXT_PHONE.fetch_add(1, Ordering::Relaxed);
         let engine = sfu.media.get(room.worker).clone();
+        p.set_phone_ear(Arc::new(PhoneEar::new(tx.clone())));
         engine.attach_phone(Arc::clone(room), PhoneSink { id: sink_id, tx });
         Ok(Self {
             room: Arc::clone(room),
@@ -226,19 +274,34 @@ impl PhonePatient {
             out_seq: rand::random(),
             out_ts: rand::random(),
             out_ssrc: rand::random(),
+            sending_back: None,
         })
     }
 
-    async fn run(&mut self, leg: &mut PhoneLeg) {
+    /// Carries the call's media until it ends; `send_back`, when it fires, sends the caller
+    /// back (a transfer, then a BYE; or a BYE).
+    pub(super) async fn run(
+        &mut self,
+        leg: &mut PhoneLeg,
+        mut send_back: Option<oneshot::Receiver<SendBack>>,
+    ) {
         let closed = room_closed(self.room.closed());
         tokio::pin!(closed);
         loop {
             let deadline = self.timeout.map(tokio::time::Instant::from_std);
+            let give_up = self
+                .sending_back
+                .as_ref()
+                .and_then(|b| b.transfer_until.map(tokio::time::Instant::from_std));
             tokio::select! {
                 ev = leg.recv() => match ev {
                     Some(LegEvent::Rtp(bytes)) => self.caller_rtp(bytes),
                     Some(LegEvent::Hold(held)) => self.held = held,
                     Some(LegEvent::Key(key, held)) => self.signalled_key(key, held),
+                    Some(LegEvent::Transferred(outcome)) => {
+                        tracing::info!(?outcome, "phone caller transferred back");
+                        self.hang_up_after_transfer(leg);
+                    }
                     Some(LegEvent::Ended(reason)) => {
                         tracing::info!(?reason, "phone caller hung up");
                         break;
@@ -259,6 +322,11 @@ impl PhonePatient {
                     self.masker.handle_timeout(Instant::now());
                     self.drain();
                 }
+                Some(back) = recv_once(&mut send_back) => self.send_back(leg, back),
+                () = sleep_until(give_up) => {
+                    tracing::warn!("the transfer back took too long; hanging up");
+                    self.hang_up_after_transfer(leg);
+                }
                 () = &mut closed => {
                     leg.hang_up();
                     break;
@@ -266,6 +334,35 @@ impl PhonePatient {
             }
         }
         self.finish();
+    }
+
+    fn send_back(&mut self, leg: &PhoneLeg, back: SendBack) {
+        match back.target {
+            Some(target) => {
+                let uri = crate::sip::hand_off::with_uri_headers(&target, &back.headers);
+                leg.transfer(uri, back.headers.clone());
+                self.sending_back = Some(SendingBack {
+                    headers: back.headers,
+                    transfer_until: Some(Instant::now() + TRANSFER_WAIT),
+                });
+            }
+            None => {
+                leg.hang_up_with(back.headers.clone());
+                self.sending_back = Some(SendingBack {
+                    headers: back.headers,
+                    transfer_until: None,
+                });
+            }
+        }
+    }
+
+    /// The transfer went one way or the other (or took too long): the BYE, with the result.
+    fn hang_up_after_transfer(&mut self, leg: &PhoneLeg) {
+        if let Some(b) = &mut self.sending_back
+            && b.transfer_until.take().is_some()
+        {
+            leg.hang_up_with(b.headers.clone());
+        }
     }
 
     fn caller_rtp(&mut self, bytes: Vec<u8>) {
@@ -389,6 +486,16 @@ impl PhonePatient {
         self.engine
             .detach_phone(Arc::clone(&self.room), self.sink_id);
     }
+}
+
+/// The value of `rx` once (then never again); pending without one.
+async fn recv_once<T>(rx: &mut Option<oneshot::Receiver<T>>) -> Option<T> {
+    let Some(r) = rx.as_mut() else {
+        return std::future::pending().await;
+    };
+    let v = r.await.ok();
+    *rx = None;
+    v
 }
 
 /// Resolves when the room closes.

@@ -115,7 +115,8 @@ impl RoomLinks {
             Source::Agent => &self.agent,
         };
         let mut sent = 0;
-        if source == Source::Agent {
+        // A phone caller in an IVR hears its prompts (ivr_audio), not the agents.
+        if source == Source::Agent && !self.room.ivr.is_active() {
             for p in &self.phones {
                 // A caller's task that is behind loses this packet, never the engine's time.
                 if p.tx.try_send(Arc::clone(payload)).is_ok() {

@@ -25,6 +25,10 @@
 //! called = "+441234567"          # the Request-URI's user part, exactly (optional)
 //! header = { name = "X-Queue", value = "billing" }   # optional
 //! room = "rm_..."                # absent: a new room per call
+//!
+//! [[sip.dispatch]]                 # a third-party IVR hands callers over for payments:
+//! tenant = "acme"                  # INVITE sip:<payment id>@... (the payment's `sip_uri`)
+//! payments = true                  # answered only for an open `channel: "sip"` payment
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
@@ -86,6 +90,9 @@ pub struct RawRule {
     pub called: Option<String>,
     pub header: Option<RawHeaderMatch>,
     pub room: Option<String>,
+    /// The called user names a hand-off payment (`room` must then be absent).
+    #[serde(default)]
+    pub payments: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -145,6 +152,12 @@ impl RawSip {
             .into_iter()
             .map(trunk)
             .collect::<Result<Vec<_>, _>>()?;
+        if self.dispatch.iter().any(|r| r.payments && r.room.is_some()) {
+            return Err(invalid(
+                "sip.dispatch",
+                "a rule sends calls to hand-off payments (`payments = true`) or to a `room`, not both",
+            ));
+        }
         let rules = self
             .dispatch
             .into_iter()
@@ -152,7 +165,11 @@ impl RawSip {
                 tenant: r.tenant,
                 called: r.called,
                 header: r.header.map(|h| (h.name, h.value)),
-                room: r.room.map_or(RoomTarget::NewPerCall, RoomTarget::Room),
+                room: match (r.payments, r.room) {
+                    (true, _) => RoomTarget::Payment,
+                    (false, Some(room)) => RoomTarget::Room(room),
+                    (false, None) => RoomTarget::NewPerCall,
+                },
             })
             .collect();
         let mut limits = Limits::default();

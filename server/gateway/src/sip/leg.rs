@@ -1,9 +1,11 @@
 //! The RTP leg of an answered phone call: one UDP socket, one task.
 //!
 //! The application holds a [`PhoneLeg`]: [`PhoneLeg::recv`] yields what happens on the leg
-//! (each RTP datagram from the caller, hold and resume, the end of the call),
-//! [`PhoneLeg::send_rtp`] sends an RTP packet to the caller and [`PhoneLeg::hang_up`] ends the
-//! call from our side. Datagrams from any address other
+//! (each RTP datagram from the caller, hold and resume, keys signalled by SIP INFO, how a
+//! transfer went, the end of the call), [`PhoneLeg::send_rtp`] sends an RTP packet to the
+//! caller, [`PhoneLeg::transfer`] sends the caller on (a REFER) and [`PhoneLeg::hang_up`] ends
+//! the call from our side. A call to a hand-off payment is not answered until the application
+//! says so ([`PhoneLeg::answer`]). Datagrams from any address other
 //! than the one the caller's SDP named are dropped and counted (no latching onto a stranger).
 //! G.711 payloads decode with `hushpay_media::g711`.
 
@@ -13,7 +15,7 @@ use std::sync::atomic::Ordering;
 
 use hushpay_sip::dispatch::RoomTarget;
 use hushpay_sip::sdp::Codec;
-use hushpay_sip::{CallId, EndReason};
+use hushpay_sip::{CallId, EndReason, TransferOutcome};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -35,7 +37,24 @@ pub struct PhoneCall {
     pub called: Option<String>,
     pub codec: Codec,
     pub telephone_event: Option<u8>,
+    /// False for a call to a hand-off payment ([`RoomTarget::Payment`]): the application
+    /// answers it ([`PhoneLeg::answer`]) once it has checked the payment.
+    pub answered: bool,
     pub leg: PhoneLeg,
+}
+
+/// What the application asks of the SIP listener for one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LegRequest {
+    /// Answer an offered call (`true`), or refuse it `404`.
+    Answer(bool),
+    /// End the call; the BYE carries these headers.
+    HangUp(Vec<(String, String)>),
+    /// Send the caller to `target` (a REFER carrying `headers`).
+    Transfer {
+        target: String,
+        headers: Vec<(String, String)>,
+    },
 }
 
 /// What happens on a leg.
@@ -48,6 +67,9 @@ pub enum LegEvent {
     Hold(bool),
     /// A key the caller's phone signalled in a SIP INFO, held this long when it said so.
     Key(char, Option<std::time::Duration>),
+    /// How a transfer went ([`PhoneLeg::transfer`]); `None`: it could not be sent (the call
+    /// was not up, or a transfer was already under way).
+    Transferred(Option<TransferOutcome>),
     /// The call ended; no more events follow.
     Ended(EndReason),
 }
@@ -58,7 +80,7 @@ pub struct PhoneLeg {
     call: CallId,
     events: mpsc::Receiver<LegEvent>,
     rtp_out: mpsc::Sender<Vec<u8>>,
-    hang_ups: mpsc::UnboundedSender<CallId>,
+    requests: mpsc::UnboundedSender<(CallId, LegRequest)>,
     local: SocketAddr,
 }
 
@@ -76,7 +98,26 @@ impl PhoneLeg {
     /// Ends the call from our side: the SIP listener sends the caller a BYE (or refuses a
     /// call not yet up), then this leg sees [`LegEvent::Ended`] with [`EndReason::HungUp`].
     pub fn hang_up(&self) {
-        let _ = self.hang_ups.send(self.call);
+        self.hang_up_with(Vec::new());
+    }
+
+    /// [`Self::hang_up`] with headers on the BYE (names and values without CR or LF).
+    pub fn hang_up_with(&self, headers: Vec<(String, String)>) {
+        let _ = self.requests.send((self.call, LegRequest::HangUp(headers)));
+    }
+
+    /// Answers a call that waits for the application ([`PhoneCall::answered`] false), or
+    /// refuses it `404` (then this leg sees [`LegEvent::Ended`]).
+    pub fn answer(&self, accept: bool) {
+        let _ = self.requests.send((self.call, LegRequest::Answer(accept)));
+    }
+
+    /// Sends the caller to `target` (a `sip:` or `sips:` URI) by a REFER with `headers`;
+    /// [`LegEvent::Transferred`] says how it went. The call stays up until hung up.
+    pub fn transfer(&self, target: String, headers: Vec<(String, String)>) {
+        let _ = self
+            .requests
+            .send((self.call, LegRequest::Transfer { target, headers }));
     }
 
     /// Our RTP address for this leg (what the SDP answer named, before `advertise`).
@@ -95,6 +136,7 @@ pub(crate) struct LegControl {
 enum Control {
     Remote(SocketAddr, bool),
     Key(char, Option<std::time::Duration>),
+    Transferred(Option<TransferOutcome>),
     End(EndReason),
 }
 
@@ -107,6 +149,10 @@ impl LegControl {
         let _ = self.control.send(Control::Key(key, held));
     }
 
+    pub(crate) fn transferred(&self, outcome: Option<TransferOutcome>) {
+        let _ = self.control.send(Control::Transferred(outcome));
+    }
+
     pub(crate) fn end(&self, reason: EndReason) {
         let _ = self.control.send(Control::End(reason));
     }
@@ -116,7 +162,7 @@ impl LegControl {
 pub(crate) async fn open(
     bind: std::net::IpAddr,
     remote: SocketAddr,
-    (call, hang_ups): (CallId, mpsc::UnboundedSender<CallId>),
+    (call, requests): (CallId, mpsc::UnboundedSender<(CallId, LegRequest)>),
     metrics: Arc<SipMetrics>,
 ) -> std::io::Result<(PhoneLeg, LegControl)> {
     let socket = UdpSocket::bind(SocketAddr::new(bind, 0)).await?;
@@ -130,7 +176,7 @@ pub(crate) async fn open(
             call,
             events: ev_rx,
             rtp_out: out_tx,
-            hang_ups,
+            requests,
             local,
         },
         LegControl { control: ctl_tx },
@@ -170,6 +216,9 @@ async fn run(
                 }
                 Some(Control::Key(key, held)) => {
                     let _ = events.send(LegEvent::Key(key, held)).await;
+                }
+                Some(Control::Transferred(outcome)) => {
+                    let _ = events.send(LegEvent::Transferred(outcome)).await;
                 }
                 Some(Control::End(reason)) => {
                     let _ = events.send(LegEvent::Ended(reason)).await;

@@ -14,6 +14,7 @@
 //! [`server::SipServer::take_calls`].
 
 pub mod config;
+pub mod hand_off;
 pub mod leg;
 pub mod metrics;
 pub mod server;

@@ -4,8 +4,9 @@
 //! Every datagram and TCP frame goes into the endpoint with the instant it arrived; every
 //! [`Output`] is acted on: responses go back on the transport they came on, an offered call gets
 //! an RTP socket and is answered (or refused `503` when the application is not taking calls),
-//! hold, keys signalled by SIP INFO and hang-up reach the call's leg, refusals are counted. The application hangs a call
-//! up through its leg ([`leg::PhoneLeg::hang_up`]): the endpoint sends the BYE.
+//! hold, keys signalled by SIP INFO, transfers and hang-up reach the call's leg, refusals are
+//! counted. The application acts through the leg ([`leg::LegRequest`]): it answers a call to a
+//! hand-off payment once it has checked it, transfers a caller (REFER), and hangs up (BYE).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use hushpay_sip::dispatch::RoomTarget;
 use hushpay_sip::framing::Framer;
 use hushpay_sip::{CallId, Endpoint, Event, IncomingCall, Input, Output, Peer, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,7 +24,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::config::SipSettings;
-use super::leg::{self, LegControl, PhoneCall};
+use super::leg::{self, LegControl, LegRequest, PhoneCall};
 use super::metrics::SipMetrics;
 
 /// Most TCP connections at once.
@@ -72,7 +74,7 @@ pub async fn start(settings: SipSettings, metrics: Arc<SipMetrics>) -> std::io::
     let tcp_addr = tcp.local_addr()?;
     let (in_tx, in_rx) = mpsc::channel::<Inbound>(1024);
     let (calls_tx, calls_rx) = mpsc::channel(CALL_QUEUE);
-    let (hang_up_tx, hang_up_rx) = mpsc::unbounded_channel();
+    let (requests_tx, requests_rx) = mpsc::unbounded_channel();
     let max_bytes = settings.endpoint.limits().max_message_bytes;
     let secret: [u8; 32] = rand::random();
     let driver = Driver {
@@ -82,14 +84,15 @@ pub async fn start(settings: SipSettings, metrics: Arc<SipMetrics>) -> std::io::
         udp: Arc::clone(&udp),
         tcp: HashMap::new(),
         legs: HashMap::new(),
+        unanswered: HashMap::new(),
         calls: calls_tx,
-        hang_ups: hang_up_tx,
+        requests: requests_tx,
         metrics,
     };
     let tasks = vec![
         tokio::spawn(read_udp(udp, in_tx.clone(), max_bytes)),
         tokio::spawn(accept_tcp(tcp, in_tx, max_bytes)),
-        tokio::spawn(driver.run(in_rx, hang_up_rx)),
+        tokio::spawn(driver.run(in_rx, requests_rx)),
     ];
     Ok(SipServer {
         udp_addr,
@@ -192,9 +195,11 @@ struct Driver {
     udp: Arc<UdpSocket>,
     tcp: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
     legs: HashMap<CallId, LegControl>,
+    /// Calls waiting for the application to answer them, with their RTP address.
+    unanswered: HashMap<CallId, SocketAddr>,
     calls: mpsc::Sender<PhoneCall>,
-    /// Handed to every leg: the application hangs up through it ([`leg::PhoneLeg::hang_up`]).
-    hang_ups: mpsc::UnboundedSender<CallId>,
+    /// Handed to every leg: the application answers, transfers and hangs up through it.
+    requests: mpsc::UnboundedSender<(CallId, LegRequest)>,
     metrics: Arc<SipMetrics>,
 }
 
@@ -202,7 +207,7 @@ impl Driver {
     async fn run(
         mut self,
         mut inbound: mpsc::Receiver<Inbound>,
-        mut hang_ups: mpsc::UnboundedReceiver<CallId>,
+        mut requests: mpsc::UnboundedReceiver<(CallId, LegRequest)>,
     ) {
         let mut deadline = Instant::now();
         loop {
@@ -222,15 +227,55 @@ impl Driver {
                         }
                     }
                 }
-                Some(call) = hang_ups.recv() => {
-                    // a call already gone (the caller hung up first) is no error
-                    let _ = self.endpoint.hang_up(Instant::now().into_std(), call);
+                Some((call, request)) = requests.recv() => {
+                    self.request(call, request);
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     self.endpoint.handle_timeout(Instant::now().into_std());
                 }
             }
             deadline = self.drain().await;
+        }
+    }
+
+    /// What the application asked for one call. A call already gone (the caller hung up
+    /// first) is no error.
+    fn request(&mut self, call: CallId, request: LegRequest) {
+        let now = Instant::now().into_std();
+        match request {
+            LegRequest::Answer(true) => {
+                if let Some(rtp) = self.unanswered.remove(&call)
+                    && self.endpoint.answer(now, call, rtp).is_ok()
+                {
+                    self.metrics.calls_offered.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(call = call.0, "phone call answered (hand-off)");
+                }
+            }
+            LegRequest::Answer(false) => {
+                if self.unanswered.remove(&call).is_some() {
+                    let _ = self.endpoint.reject(now, call, 404);
+                }
+            }
+            LegRequest::HangUp(headers) => {
+                self.unanswered.remove(&call);
+                if let Err(e) = self.endpoint.hang_up_with(now, call, headers.clone())
+                    && matches!(e, hushpay_sip::SipError::BadHeader(_))
+                {
+                    tracing::warn!(
+                        call = call.0,
+                        "hang-up headers refused; hanging up without them"
+                    );
+                    let _ = self.endpoint.hang_up(now, call);
+                }
+            }
+            LegRequest::Transfer { target, headers } => {
+                if let Err(e) = self.endpoint.transfer(now, call, &target, headers) {
+                    tracing::warn!(call = call.0, error = %e, "cannot transfer the call");
+                    if let Some(l) = self.legs.get(&call) {
+                        l.transferred(None);
+                    }
+                }
+            }
         }
     }
 
@@ -287,7 +332,14 @@ impl Driver {
                     );
                 }
             }
+            Event::Transfer { call, outcome } => {
+                tracing::info!(call = call.0, ?outcome, "phone call transfer");
+                if let Some(l) = self.legs.get(&call) {
+                    l.transferred(Some(outcome));
+                }
+            }
             Event::Ended(id, reason) => {
+                self.unanswered.remove(&id);
                 self.metrics.calls_ended.fetch_add(1, Ordering::Relaxed);
                 if let Some(l) = self.legs.remove(&id) {
                     l.end(reason);
@@ -313,7 +365,7 @@ impl Driver {
         let opened = leg::open(
             self.settings.rtp_bind,
             c.remote_rtp,
-            (c.call, self.hang_ups.clone()),
+            (c.call, self.requests.clone()),
             Arc::clone(&self.metrics),
         )
         .await;
@@ -326,11 +378,17 @@ impl Driver {
             }
         };
         let rtp = SocketAddr::new(self.settings.advertise, leg.local_addr().port());
-        if self.endpoint.answer(now, c.call, rtp).is_err() {
-            return;
+        // A hand-off payment's call waits for the application to check the payment.
+        let answered = c.room != RoomTarget::Payment;
+        if answered {
+            if self.endpoint.answer(now, c.call, rtp).is_err() {
+                return;
+            }
+            self.metrics.calls_offered.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(call = c.call.0, trunk = %c.trunk, tenant = %c.tenant, codec = c.codec.name(), "phone call answered");
+        } else {
+            self.unanswered.insert(c.call, rtp);
         }
-        self.metrics.calls_offered.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(call = c.call.0, trunk = %c.trunk, tenant = %c.tenant, codec = c.codec.name(), "phone call answered");
         self.legs.insert(c.call, control);
         permit.send(PhoneCall {
             call: c.call,
@@ -340,6 +398,7 @@ impl Driver {
             called: c.called,
             codec: c.codec,
             telephone_event: c.telephone_event,
+            answered,
             leg,
         });
     }

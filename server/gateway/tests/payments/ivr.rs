@@ -122,6 +122,7 @@ async fn service_created(
         attempts: b.attempts,
         timeout_secs: b.timeout,
         room: Some(room.to_owned()),
+        hand_off: None,
     };
     let actor = Actor {
         who: format!("agent:{identity}"),

@@ -217,7 +217,7 @@ pub(crate) async fn sip_listener(
     .await
     .unwrap();
     tokio::spawn(hushpay::sfu::phone::serve_calls(
-        Arc::clone(&gw.state.sfu),
+        gw.state.clone(),
         server.take_calls(),
     ));
     server

@@ -57,10 +57,17 @@ impl Caller {
         .into_bytes()
     }
 
-    /// INVITE, the 200, ACK: the call is up.
+    /// INVITE, the 200, ACK: the call is up (its RTP goes nowhere).
     pub(crate) async fn call(&mut self) {
-        let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
-        let invite = self.request("INVITE", 1, Some(sdp));
+        self.call_with_rtp(40_000).await;
+    }
+
+    /// INVITE offering RTP on `rtp_port`, the 200, ACK: the call is up.
+    pub(crate) async fn call_with_rtp(&mut self, rtp_port: u16) {
+        let sdp = format!(
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {rtp_port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n"
+        );
+        let invite = self.request("INVITE", 1, Some(&sdp));
         self.sip.send_to(&invite, self.target).await.unwrap();
         let ok = loop {
             let m = self.recv().await;

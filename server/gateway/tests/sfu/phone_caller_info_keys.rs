@@ -13,7 +13,7 @@ use crate::phone_caller::sip_listener;
 use crate::phone_caller_hang_up::{Caller, participants};
 
 /// Sends an INFO with `body` (dtmf-relay) and returns the response's status line.
-async fn info(caller: &Caller, cseq: u32, body: &str) -> String {
+pub(crate) async fn info(caller: &Caller, cseq: u32, body: &str) -> String {
     let head = String::from_utf8(caller.request("INFO", cseq, None)).unwrap();
     let msg = head.replace(
         "Content-Length: 0\r\n\r\n",

@@ -14,7 +14,8 @@ mod request;
 
 pub use machine::{Event, INPUT_TIMEOUT, NODE_LOST, TransitionError};
 pub use model::{
-    Field, FieldProgress, FieldStatus, MaskedCard, Method, Mode, PayResult, Payment, State,
+    Field, FieldProgress, FieldStatus, HandOff, MaskedCard, Method, Mode, PayResult, Payment,
+    State, hand_off_room,
 };
 pub use request::{
     ATTEMPTS, DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT_SECS, MAX_AMOUNT_MINOR, PaymentRequest,

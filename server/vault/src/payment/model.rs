@@ -176,6 +176,23 @@ pub struct MaskedCard {
     pub exp_year: u16,
 }
 
+/// A payment a third-party IVR hands its caller over for (`channel: "sip"`): the caller
+/// arrives by SIP at the payment's own address, hears Hushpay's IVR in a room of its own
+/// ([`Payment::room`], `sip-<id>`), and is sent back when the payment ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandOff {
+    /// Where the caller goes back to (a REFER); absent: the call is ended (a BYE). Either
+    /// carries the result in `X-Hushpay-*` headers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_uri: Option<String>,
+}
+
+/// The room of a hand-off payment's caller.
+pub fn hand_off_room(payment_id: &str) -> String {
+    format!("sip-{payment_id}")
+}
+
 /// A payment session. Everything in it is safe to store, log and show to the agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -211,6 +228,9 @@ pub struct Payment {
     /// The room whose patient keys the digits (keypad).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub room: Option<String>,
+    /// Set for an `ivr` payment a third-party IVR hands its caller over for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hand_off: Option<HandOff>,
     /// Who asked: `key_...` or `agent:<identity>`.
     pub created_by: String,
     pub created_at: UnixTime,

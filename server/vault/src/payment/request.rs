@@ -3,7 +3,9 @@
 
 use hushpay_store::UnixTime;
 
-use super::model::{Field, FieldProgress, FieldStatus, Method, Mode, Payment, State};
+use super::model::{
+    Field, FieldProgress, FieldStatus, HandOff, Method, Mode, Payment, State, hand_off_room,
+};
 
 /// Largest amount accepted, in minor units (one billion major units of a 2-decimal currency).
 pub const MAX_AMOUNT_MINOR: u64 = 100_000_000_000;
@@ -38,6 +40,8 @@ pub struct PaymentRequest {
     pub attempts: Option<u8>,
     pub timeout_secs: Option<u32>,
     pub room: Option<String>,
+    /// `channel: "sip"`: a third-party IVR hands its caller over ([`HandOff`]).
+    pub hand_off: Option<HandOff>,
 }
 
 /// Why a payment request was refused.
@@ -64,6 +68,10 @@ pub enum RequestError {
         "`room` must be 1 to 128 characters; it is required for the keypad and ivr methods (card-form and link payments may name the room they are sent to)"
     )]
     Room,
+    #[error(
+        "`channel: \"sip\"` is for the ivr method without a `room`, and `return_uri` must be a sip: or sips: URI of at most 256 printable characters"
+    )]
+    HandOff,
 }
 
 impl RequestError {
@@ -78,6 +86,7 @@ impl RequestError {
             RequestError::Attempts => "invalid_attempts",
             RequestError::Timeout => "invalid_timeout",
             RequestError::Room => "invalid_room",
+            RequestError::HandOff => "invalid_hand_off",
         }
     }
 }
@@ -92,6 +101,20 @@ fn check_reference(reference: &str) -> Result<(), RequestError> {
         && !reference.chars().any(char::is_control)
         && hushpay_card::chat_scan::find(reference).is_empty();
     ok.then_some(()).ok_or(RequestError::Reference)
+}
+
+/// A `sip:` or `sips:` URI Hushpay can put in a `Refer-To`: printable ASCII, no spaces,
+/// quotes or angle brackets, at most 256 bytes.
+fn is_sip_uri(uri: &str) -> bool {
+    let lower = uri.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("sip:")
+        .or_else(|| lower.strip_prefix("sips:"));
+    rest.is_some_and(|r| !r.is_empty())
+        && uri.len() <= 256
+        && uri
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'<' | b'>' | b'"'))
 }
 
 fn check_fields(fields: Option<Vec<Field>>) -> Result<Vec<Field>, RequestError> {
@@ -153,7 +176,17 @@ impl PaymentRequest {
         }
         // Keypad digits come from a room's patient; card-form and link payments may be bound
         // to the room (the call) they are offered in, so that room's agents follow them.
-        let room_ok = match (&self.room, self.method) {
+        let room = match &self.hand_off {
+            Some(h) => {
+                let uri_ok = h.return_uri.as_deref().is_none_or(is_sip_uri);
+                if self.method != Method::Ivr || self.room.is_some() || !uri_ok {
+                    return Err(RequestError::HandOff);
+                }
+                Some(hand_off_room(&id))
+            }
+            None => self.room,
+        };
+        let room_ok = match (&room, self.method) {
             (Some(r), _) => (1..=128).contains(&r.len()) && !r.chars().any(char::is_control),
             (None, m) if m.is_keyed() => false,
             (None, _) => true,
@@ -190,7 +223,8 @@ impl PaymentRequest {
             error: None,
             card: None,
             authorization_code: None,
-            room: self.room,
+            room,
+            hand_off: self.hand_off,
             created_by: created_by.to_owned(),
             created_at: now,
             updated_at: now,
@@ -216,7 +250,61 @@ mod tests {
             attempts: None,
             timeout_secs: None,
             room: method.is_keyed().then(|| "room-1".into()),
+            hand_off: None,
         }
+    }
+
+    #[test]
+    fn a_hand_off_is_an_ivr_payment_in_a_room_of_its_own() {
+        let mut r = request(Method::Ivr);
+        r.room = None;
+        r.hand_off = Some(HandOff {
+            return_uri: Some("sip:ivr@192.0.2.9:5060".into()),
+        });
+        let p = r
+            .clone()
+            .into_payment("pay_h".into(), "ten_a", "key_a", 0)
+            .unwrap();
+        assert_eq!(p.room.as_deref(), Some("sip-pay_h"));
+        assert_eq!(p.hand_off, r.hand_off);
+        let refused = |f: &dyn Fn(&mut PaymentRequest)| {
+            let mut bad = r.clone();
+            f(&mut bad);
+            bad.into_payment("pay_h".into(), "ten_a", "key_a", 0)
+        };
+        assert_eq!(
+            refused(&|b| b.room = Some("r".into())),
+            Err(RequestError::HandOff)
+        );
+        assert_eq!(
+            refused(&|b| b.method = Method::Keypad),
+            Err(RequestError::HandOff)
+        );
+        for uri in [
+            "tel:+1555",
+            "sip:",
+            "sip:a b@c",
+            "sip:<a>@c",
+            "http://x",
+            "",
+        ] {
+            assert_eq!(
+                refused(&|b| b.hand_off = Some(HandOff {
+                    return_uri: Some(uri.into())
+                })),
+                Err(RequestError::HandOff),
+                "{uri:?}"
+            );
+        }
+        let long = format!("sip:{}@c", "a".repeat(260));
+        assert_eq!(
+            refused(&|b| b.hand_off = Some(HandOff {
+                return_uri: Some(long.clone())
+            })),
+            Err(RequestError::HandOff)
+        );
+        // no return address: the call is ended at the end
+        assert!(refused(&|b| b.hand_off = Some(HandOff { return_uri: None })).is_ok());
     }
 
     fn refused(f: impl FnOnce(&mut PaymentRequest)) -> RequestError {

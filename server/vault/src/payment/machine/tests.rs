@@ -18,6 +18,7 @@ fn new_payment(method: Method, attempts: u8) -> Payment {
         attempts: Some(attempts),
         timeout_secs: None,
         room: method.is_keyed().then(|| "room".into()),
+        hand_off: None,
     }
     .into_payment("pay_t".into(), "ten_t", "agent:a", 0)
     .unwrap()
@@ -247,6 +248,7 @@ fn ivr_serializes_as_ivr_and_needs_a_room() {
         attempts: None,
         timeout_secs: None,
         room: None,
+        hand_off: None,
     };
     assert!(
         request
