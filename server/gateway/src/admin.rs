@@ -23,15 +23,28 @@ pub enum TenantCommand {
         /// Recording policy: no room of the tenant is recorded before the patient's consent.
         #[arg(long)]
         require_consent_by_default: bool,
+        /// An agent desktop origin allowed to embed the agent console (repeatable), e.g.
+        /// https://crm.example: https, or http on a loopback host.
+        #[arg(long = "agent-desktop-origin")]
+        agent_desktop_origins: Vec<String>,
     },
-    /// Change a tenant's settings.
+    /// Change a tenant's settings (at least one).
     Update {
         /// Tenant id (`ten_...`) or name.
         tenant: String,
         /// Recording policy: no room of the tenant is recorded before the patient's consent
         /// (`true` or `false`; rooms that open from now on).
         #[arg(long, action = clap::ArgAction::Set)]
-        require_consent_by_default: bool,
+        require_consent_by_default: Option<bool>,
+        /// Replaces the agent desktop origins allowed to embed the agent console (repeatable).
+        #[arg(
+            long = "agent-desktop-origin",
+            conflicts_with = "no_agent_desktop_origins"
+        )]
+        agent_desktop_origins: Vec<String>,
+        /// Forbids embedding the agent console (clears the agent desktop origins).
+        #[arg(long)]
+        no_agent_desktop_origins: bool,
     },
     /// List tenants.
     List,
@@ -127,16 +140,25 @@ pub async fn tenant(state: &AppState, cmd: TenantCommand) -> anyhow::Result<()> 
             name,
             allowed_origins,
             require_consent_by_default,
+            agent_desktop_origins,
         } => {
+            tenants::check_agent_desktop_origins(&agent_desktop_origins)?;
             let create = async {
-                Ok(tenants::create_tenant_with_policy(
+                let t = tenants::create_tenant_with_policy(
                     store,
                     &name,
                     allowed_origins,
                     require_consent_by_default,
                     now(),
                 )
-                .await?)
+                .await?;
+                if agent_desktop_origins.is_empty() {
+                    return Ok(t);
+                }
+                Ok(
+                    tenants::set_agent_desktop_origins(store, &t.id, &agent_desktop_origins)
+                        .await?,
+                )
             };
             let t = audited(state, None, "tenant.create", &name, create).await?;
             println!("{}", t.id);
@@ -144,9 +166,29 @@ pub async fn tenant(state: &AppState, cmd: TenantCommand) -> anyhow::Result<()> 
         TenantCommand::Update {
             tenant,
             require_consent_by_default,
+            agent_desktop_origins,
+            no_agent_desktop_origins,
         } => {
+            let desktops = (no_agent_desktop_origins || !agent_desktop_origins.is_empty())
+                .then_some(agent_desktop_origins);
+            if require_consent_by_default.is_none() && desktops.is_none() {
+                bail!(
+                    "nothing to change: pass --require-consent-by-default true|false, \
+                     --agent-desktop-origin ORIGIN... or --no-agent-desktop-origins"
+                );
+            }
+            if let Some(list) = &desktops {
+                tenants::check_agent_desktop_origins(list)?;
+            }
             let t = tenants::resolve_tenant(store, &tenant).await?;
-            let outcome = format!("require_consent_by_default={require_consent_by_default}");
+            let mut changes = Vec::new();
+            if let Some(require) = require_consent_by_default {
+                changes.push(format!("require_consent_by_default={require}"));
+            }
+            if let Some(list) = &desktops {
+                changes.push(format!("agent_desktop_origins={}", list.join(",")));
+            }
+            let outcome = changes.join(" ");
             audit(
                 state,
                 "admin",
@@ -156,11 +198,13 @@ pub async fn tenant(state: &AppState, cmd: TenantCommand) -> anyhow::Result<()> 
                 &outcome,
             )
             .await?;
-            if !store
-                .set_tenant_consent_by_default(&t.id, require_consent_by_default)
-                .await?
+            if let Some(require) = require_consent_by_default
+                && !store.set_tenant_consent_by_default(&t.id, require).await?
             {
                 bail!("no tenant {}", t.id);
+            }
+            if let Some(list) = &desktops {
+                tenants::set_agent_desktop_origins(store, &t.id, list).await?;
             }
             eprintln!("tenant {}: {outcome}", t.name);
         }

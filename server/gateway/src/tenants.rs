@@ -15,6 +15,8 @@ const KEY_PREFIX: &str = "hpk_";
 const KEY_ID_LEN: usize = 16;
 const KEY_SECRET_LEN: usize = 32;
 const MAX_TENANT_NAME: usize = 64;
+/// Most agent desktop origins a tenant may list (they make up a response header).
+pub const MAX_AGENT_DESKTOP_ORIGINS: usize = 16;
 
 /// Why an API key or tenant operation was refused.
 #[derive(Debug, Error)]
@@ -24,6 +26,11 @@ pub enum TenantError {
     BadName,
     #[error("allowed origins must be http(s)://host[:port] with no path")]
     BadOrigin,
+    #[error(
+        "agent desktop origins must be https://host[:port], or http:// on a loopback host \
+         (localhost, 127.x.x.x), with no path or wildcard; at most 16"
+    )]
+    BadDesktopOrigin,
     #[error("no such tenant")]
     UnknownTenant,
     #[error("malformed API key")]
@@ -76,9 +83,40 @@ pub async fn create_tenant_with_policy(
         created_at: now,
         allowed_origins,
         require_consent_by_default,
+        agent_desktop_origins: Vec::new(),
     };
     store.insert_tenant(&tenant).await?;
     Ok(tenant)
+}
+
+/// Checks an agent desktop origin list ([`valid_desktop_origin`], at most
+/// [`MAX_AGENT_DESKTOP_ORIGINS`]).
+pub fn check_agent_desktop_origins(origins: &[String]) -> Result<(), TenantError> {
+    if origins.len() > MAX_AGENT_DESKTOP_ORIGINS || !origins.iter().all(|o| valid_desktop_origin(o))
+    {
+        return Err(TenantError::BadDesktopOrigin);
+    }
+    Ok(())
+}
+
+/// Replaces the tenant's agent desktop origins (the embedded console's `frame-ancestors` and
+/// `postMessage` partners) after checking them; returns the changed tenant.
+pub async fn set_agent_desktop_origins(
+    store: &dyn Store,
+    tenant: &TenantId,
+    origins: &[String],
+) -> Result<Tenant, TenantError> {
+    check_agent_desktop_origins(origins)?;
+    if !store
+        .set_tenant_agent_desktop_origins(tenant, origins)
+        .await?
+    {
+        return Err(TenantError::UnknownTenant);
+    }
+    store
+        .tenant(tenant)
+        .await?
+        .ok_or(TenantError::UnknownTenant)
 }
 
 /// Finds a tenant by id (`ten_...`) or by name.
@@ -174,6 +212,23 @@ pub fn valid_origin(origin: &str) -> bool {
     host_ok && port_ok
 }
 
+/// An origin an agent desktop may embed the console from: [`valid_origin`], and `https`
+/// unless the host is loopback (`localhost`, `127.0.0.0/8`): the console hands the desktop
+/// payment results, so a plain-HTTP desktop on the network is refused.
+pub fn valid_desktop_origin(origin: &str) -> bool {
+    if !valid_origin(origin) {
+        return false;
+    }
+    let Some(rest) = origin.strip_prefix("http://") else {
+        return true;
+    };
+    let host = rest.rsplit_once(':').map_or(rest, |(h, _)| h);
+    host == "localhost"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -254,6 +309,79 @@ mod tests {
         assert_eq!(resolve_tenant(&store, t.id.as_str()).await.unwrap(), t);
         assert!(matches!(
             resolve_tenant(&store, "nope").await,
+            Err(TenantError::UnknownTenant)
+        ));
+    }
+
+    #[test]
+    fn agent_desktop_origins_are_https_or_loopback_http_without_paths_or_wildcards() {
+        for good in [
+            "https://crm.example",
+            "https://desk.crm.example:8443",
+            "http://127.0.0.1:4100",
+            "http://127.0.0.2:80",
+            "http://localhost:3000",
+            "http://localhost",
+        ] {
+            assert!(valid_desktop_origin(good), "{good}");
+        }
+        for bad in [
+            "http://crm.example",
+            "http://10.0.0.5:8080",
+            "http://127.0.0.1.example",
+            "http://localhost.example",
+            "https://*.crm.example",
+            "https://crm.example/desk",
+            "https://crm.example/",
+            "https://crm.example?x=1",
+            "https://crm.example#x",
+            "https://u:p@crm.example",
+            "https://crm.example:0",
+            "https://crm.example:99999",
+            "*",
+            "'self'",
+            "https://crm.example https://evil.example",
+            "https://crm.example;script-src *",
+            "javascript:alert(1)",
+            "HTTPS://crm.example",
+            "",
+            "https://",
+        ] {
+            assert!(!valid_desktop_origin(bad), "{bad}");
+        }
+        let many: Vec<String> = (0..=MAX_AGENT_DESKTOP_ORIGINS)
+            .map(|i| format!("https://d{i}.example"))
+            .collect();
+        assert!(check_agent_desktop_origins(&many[..MAX_AGENT_DESKTOP_ORIGINS]).is_ok());
+        assert!(matches!(
+            check_agent_desktop_origins(&many),
+            Err(TenantError::BadDesktopOrigin)
+        ));
+    }
+
+    #[tokio::test]
+    async fn agent_desktop_origins_are_set_checked_and_cleared() {
+        let store = MemoryStore::new();
+        let t = create_tenant(&store, "acme", vec![], 1).await.unwrap();
+        assert!(t.agent_desktop_origins.is_empty());
+        let list = vec!["https://crm.example".to_owned()];
+        let got = set_agent_desktop_origins(&store, &t.id, &list)
+            .await
+            .unwrap();
+        assert_eq!(got.agent_desktop_origins, list);
+        assert!(matches!(
+            set_agent_desktop_origins(&store, &t.id, &["http://crm.example".into()]).await,
+            Err(TenantError::BadDesktopOrigin)
+        ));
+        let kept = store.tenant(&t.id).await.unwrap().unwrap();
+        assert_eq!(
+            kept.agent_desktop_origins, list,
+            "a refused list changes nothing"
+        );
+        let cleared = set_agent_desktop_origins(&store, &t.id, &[]).await.unwrap();
+        assert!(cleared.agent_desktop_origins.is_empty());
+        assert!(matches!(
+            set_agent_desktop_origins(&store, &TenantId::new("ten_nope"), &list).await,
             Err(TenantError::UnknownTenant)
         ));
     }

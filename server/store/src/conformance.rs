@@ -45,6 +45,7 @@ pub(crate) fn tenant(name: &str) -> Tenant {
             "http://127.0.0.1:3000".into(),
         ],
         require_consent_by_default: false,
+        agent_desktop_origins: vec!["https://crm.example".into()],
     }
 }
 
@@ -68,6 +69,7 @@ async fn tenants_round_trip(store: &dyn Store) {
     let b = Tenant {
         allowed_origins: vec![],
         require_consent_by_default: true,
+        agent_desktop_origins: vec![],
         ..tenant("b-")
     };
     store.insert_tenant(&a).await.expect("insert a");

@@ -7,6 +7,7 @@ use crate::{RoomRecord, Store, TenantId};
 
 pub(crate) async fn run_all(store: &dyn Store) {
     tenant_policy_is_set_and_read_back(store).await;
+    agent_desktop_origins_are_replaced_and_read_back(store).await;
     a_created_room_keeps_its_settings(store).await;
     recreating_a_room_replaces_settings_and_consent_but_never_the_end(store).await;
     a_joined_room_is_stored_once_without_settings(store).await;
@@ -63,6 +64,48 @@ async fn tenant_policy_is_set_and_read_back(store: &dyn Store) {
     assert!(
         !store
             .set_tenant_consent_by_default(&TenantId::new(unique("ten_missing")), true)
+            .await
+            .unwrap(),
+        "no such tenant"
+    );
+}
+
+async fn agent_desktop_origins_are_replaced_and_read_back(store: &dyn Store) {
+    let t = tenant("desktops-");
+    store.insert_tenant(&t).await.unwrap();
+    let got = store.tenant(&t.id).await.unwrap().unwrap();
+    assert_eq!(
+        got.agent_desktop_origins, t.agent_desktop_origins,
+        "inserted"
+    );
+    let list = vec![
+        "https://crm.example".to_owned(),
+        "http://127.0.0.1:4100".to_owned(),
+        "https://ä.example:8443".to_owned(),
+    ];
+    assert!(
+        store
+            .set_tenant_agent_desktop_origins(&t.id, &list)
+            .await
+            .unwrap()
+    );
+    let got = store.tenant_by_name(&t.name).await.unwrap().unwrap();
+    assert_eq!(got.agent_desktop_origins, list, "replaced, order kept");
+    assert_eq!(
+        got.allowed_origins, t.allowed_origins,
+        "nothing else changed"
+    );
+    assert!(
+        store
+            .set_tenant_agent_desktop_origins(&t.id, &[])
+            .await
+            .unwrap()
+    );
+    let got = store.tenant(&t.id).await.unwrap().unwrap();
+    assert!(got.agent_desktop_origins.is_empty(), "cleared");
+    assert!(
+        !store
+            .set_tenant_agent_desktop_origins(&TenantId::new(unique("ten_missing")), &list)
             .await
             .unwrap(),
         "no such tenant"

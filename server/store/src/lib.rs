@@ -85,6 +85,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         tenant: &TenantId,
         require: bool,
     ) -> Result<bool, StoreError>;
+    /// Replaces the tenant's `agent_desktop_origins` (validated by the caller). False when
+    /// there is no such tenant.
+    async fn set_tenant_agent_desktop_origins(
+        &self,
+        tenant: &TenantId,
+        origins: &[String],
+    ) -> Result<bool, StoreError>;
 
     /// Inserts an API key record (its secret already hashed).
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;

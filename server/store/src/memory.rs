@@ -183,6 +183,20 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn set_tenant_agent_desktop_origins(
+        &self,
+        tenant: &TenantId,
+        origins: &[String],
+    ) -> Result<bool, StoreError> {
+        Ok(match self.lock().tenants.get_mut(tenant) {
+            Some((_, t)) => {
+                t.agent_desktop_origins = origins.to_vec();
+                true
+            }
+            None => false,
+        })
+    }
+
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         let mut inner = self.lock();
         if !inner.tenants.contains_key(&key.tenant) {

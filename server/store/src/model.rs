@@ -61,6 +61,11 @@ pub struct Tenant {
     /// the patient's recording consent before anything is recorded.
     #[serde(default)]
     pub require_consent_by_default: bool,
+    /// Origins of the agent desktops (CRM, contact-centre desktop) allowed to embed the agent
+    /// console and hand it access tokens (`/console?tenant=`: its `frame-ancestors` and the
+    /// origins its `postMessage` protocol talks to). Empty: the console cannot be embedded.
+    #[serde(default)]
+    pub agent_desktop_origins: Vec<String>,
 }
 
 /// A tenant API key as stored: the secret exists only as its SHA-256 hash.

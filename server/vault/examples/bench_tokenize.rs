@@ -49,6 +49,7 @@ async fn run(backend: &str, store: Arc<dyn Store>, clients: usize, secs: u64) {
             created_at: 0,
             allowed_origins: vec![],
             require_consent_by_default: false,
+            agent_desktop_origins: vec![],
         })
         .await
         .unwrap();

@@ -24,6 +24,7 @@ async fn ring_with_tenants(names: &[&str]) -> (Keyring, Vec<TenantId>) {
             created_at: 0,
             allowed_origins: vec![],
             require_consent_by_default: false,
+            agent_desktop_origins: vec![],
         };
         store.insert_tenant(&t).await.unwrap();
         ids.push(t.id);

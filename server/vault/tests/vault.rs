@@ -28,6 +28,7 @@ async fn tenant(store: &dyn Store, name: &str) -> TenantId {
         created_at: 1,
         allowed_origins: vec![],
         require_consent_by_default: false,
+        agent_desktop_origins: vec![],
     };
     store.insert_tenant(&t).await.unwrap();
     t.id

@@ -7,6 +7,11 @@
  * gateway warns that the token expires (`tokenExpiring`), it asks the agent to paste a fresh
  * token for the same call and extends the session with it (`refreshToken`); without one the
  * call ends at the token's `exp`.
+ *
+ * Embedded in an agent desktop (`/console?tenant=ten_...`, framed by one of the tenant's
+ * `agent_desktop_origins`), the desktop hands it the token by `postMessage`, is asked for a
+ * fresh one before expiry and hears each payment's result (token, brand, last 4): see
+ * `./desktop`. Pasting a token keeps working there too.
  */
 import { AgentSession } from '../rtc/agent-session';
 import { PaymentApiError } from '../rtc/payments';
@@ -14,6 +19,7 @@ import type { PaymentField, PaymentMethod } from '../rtc/payments';
 import type { Payment } from '../rtc/messages';
 import { parseMajor } from '../pages/money';
 import { describePayment, fieldLabel } from './describe';
+import { DesktopBridge, readEmbedding, tokenTenant } from './desktop';
 import { field, h } from './dom';
 
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -21,6 +27,8 @@ const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 class Console {
   private session: AgentSession | null = null;
   private current: string | null = null;
+  private joining = false;
+  private readonly desktop: DesktopBridge | null;
   private readonly root = document.getElementById('console') as HTMLElement;
   private readonly status = h('p', { id: 'status', role: 'status', 'aria-live': 'polite', class: 'hp-status' }, 'Signed out.');
   private readonly alert = h('p', { id: 'alert', role: 'alert', class: 'hp-alert' });
@@ -91,7 +99,19 @@ class Console {
     this.mute.addEventListener('click', () => this.toggleMute());
     this.leave.addEventListener('click', () => this.session?.leave());
     this.recToggle.addEventListener('click', () => this.toggleRecording());
+    const embedding = readEmbedding(document.documentElement);
+    this.desktop = embedding ? new DesktopBridge(window, embedding, (t) => this.fromDesktop(t)) : null;
+    if (this.desktop?.active) {
+      this.say('Waiting for your agent desktop to sign you in.');
+      this.desktop.start();
+    }
     this.token.focus();
+  }
+
+  /** A token from the desktop: sign in with it, or extend the call with it. */
+  private fromDesktop(token: string): void {
+    if (this.session) void this.extend(token);
+    else if (!this.joining) void this.join(token);
   }
 
   private say(text: string): void {
@@ -102,16 +122,23 @@ class Console {
     this.alert.textContent = text;
   }
 
-  private async join(): Promise<void> {
-    const token = this.token.value.trim();
+  private async join(fromDesktop?: string): Promise<void> {
+    const token = fromDesktop ?? this.token.value.trim();
     this.fail('');
     if (!JWT.test(token)) {
       this.fail('That is not an access token: it should be three dot-separated parts.');
       this.token.focus();
       return;
     }
+    const embedded = readEmbedding(document.documentElement);
+    if (embedded && tokenTenant(token) !== embedded.tenant) {
+      this.fail('That token is for another organisation than this console.');
+      this.token.focus();
+      return;
+    }
     const button = this.signin.querySelector('button') as HTMLButtonElement;
     button.disabled = true;
+    this.joining = true;
     this.say('Joining the call…');
     try {
       const session = await AgentSession.join({ url: window.location.origin, token, audioElement: this.audio });
@@ -125,13 +152,16 @@ class Console {
       this.callTitle.textContent = `Call: ${session.room ?? ''}`;
       this.renderParticipants();
       this.say(`In the call as ${session.me?.identity ?? 'agent'}.`);
+      this.desktop?.joined(session.room);
       this.callTitle.focus();
     } catch (e) {
       this.say('Signed out.');
       this.fail(`Could not join: ${(e as Error).message}`);
+      if (fromDesktop) this.desktop?.refused(`could not join: ${(e as Error).message}`);
       this.token.focus();
     } finally {
       button.disabled = false;
+      this.joining = false;
     }
   }
 
@@ -145,6 +175,7 @@ class Console {
     s.on('paymentLink', (l) => this.addChat(l.id, `${l.from.identity} (${l.from.role})`, `Payment link sent: ${l.payment.reference} (${l.url})`, false));
     s.on('payment', (p) => { if (p.id === this.current) this.renderPayment(p); });
     s.on('paymentResult', (p) => {
+      this.desktop?.paymentResult(p);
       if (p.id !== this.current) return;
       const d = describePayment(p);
       this.payResult.textContent = d.result ?? '';
@@ -153,6 +184,7 @@ class Console {
     s.on('recording', (r) => this.renderRecording(r.paused, r.reasons));
     s.on('error', (e) => this.fail(`${e.message} (${e.code})`));
     s.on('tokenExpiring', (t) => {
+      this.desktop?.requestToken(t.expiresIn);
       this.renew.hidden = false;
       this.fail(`Your session ends in ${t.expiresIn} seconds: paste a fresh access token to stay in the call.`);
       this.renewTitle.focus();
@@ -162,13 +194,14 @@ class Console {
       this.signin.hidden = false;
       this.session = null;
       this.say(`Left the call${c.reason ? `: ${c.reason}` : ''}.`);
+      this.desktop?.left(c.reason ?? null);
       this.token.focus();
     });
   }
 
   /** Extends the session with the pasted token (same call, identity and grants). */
-  private async extend(): Promise<void> {
-    const token = this.renewToken.value.trim();
+  private async extend(fromDesktop?: string): Promise<void> {
+    const token = fromDesktop ?? this.renewToken.value.trim();
     if (!this.session) return;
     if (!JWT.test(token)) {
       this.fail('That is not an access token: it should be three dot-separated parts.');
@@ -186,6 +219,7 @@ class Console {
       this.callTitle.focus();
     } catch (e) {
       this.fail(`Could not extend the session: ${(e as Error).message}`);
+      if (fromDesktop) this.desktop?.refused(`could not extend the session: ${(e as Error).message}`);
       this.renewToken.focus();
     } finally {
       button.disabled = false;

@@ -1,5 +1,6 @@
 //! `GET /v1/tenants/{tenant}`: a tenant's public profile, for its own credentials only.
-//! `PATCH /v1/tenants/{tenant}`: its settings, for its own API key only (audited).
+//! `PATCH /v1/tenants/{tenant}`: its settings (recording policy, the agent desktops allowed
+//! to embed the console), for its own API key only (audited).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -13,6 +14,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, TenantKey};
 use crate::openapi::errors;
+use crate::tenants;
 
 /// Audit action of a change of tenant settings.
 pub const AUDIT_UPDATE: &str = "tenant.update";
@@ -29,6 +31,9 @@ pub struct TenantProfile {
     pub allowed_origins: Vec<String>,
     /// Every room of the tenant needs the patient's recording consent.
     pub require_consent_by_default: bool,
+    /// Origins of the agent desktops allowed to embed the agent console
+    /// (`/console?tenant=`: its `frame-ancestors` and `postMessage` partners).
+    pub agent_desktop_origins: Vec<String>,
 }
 
 fn profile(tenant: &Tenant) -> TenantProfile {
@@ -38,6 +43,7 @@ fn profile(tenant: &Tenant) -> TenantProfile {
         created_at: tenant.created_at,
         allowed_origins: tenant.allowed_origins.clone(),
         require_consent_by_default: tenant.require_consent_by_default,
+        agent_desktop_origins: tenant.agent_desktop_origins.clone(),
     }
 }
 
@@ -49,7 +55,7 @@ crate::api_errors!(ShowErrors {
 });
 
 crate::api_errors!(UpdateErrors {
-    400 => [errors::JSON_400],
+    400 => [errors::JSON_400, &["invalid_agent_desktop_origins"]],
     401 => [errors::BEARER_401, errors::API_KEY_401],
     403 => [&["wrong_tenant"]],
     404 => [&["not_found"]],
@@ -78,15 +84,21 @@ pub async fn show(
     Ok(Json(profile(&tenant)))
 }
 
-/// The settings a tenant's backend may change.
+/// The settings a tenant's backend may change: at least one of them (a request with neither
+/// changes nothing and is refused, 400 `invalid_request`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTenant {
     /// Recording policy: every room of the tenant (created by the API or by a join) needs the
     /// patient's consent before anything is recorded. Applies to rooms that open from now on.
-    /// Required: a request without it changes nothing and is refused (400 `invalid_request`).
-    #[schema(value_type = bool, required = true)]
+    #[schema(value_type = bool)]
     pub require_consent_by_default: Option<bool>,
+    /// Replaces the origins of the agent desktops (CRM, contact-centre desktop) allowed to
+    /// embed the agent console: `https://host[:port]`, or `http://` on a loopback host; no
+    /// path, no wildcard; at most 16; `[]` forbids embedding. Anything else is refused
+    /// (400 `invalid_agent_desktop_origins`) and changes nothing.
+    #[schema(value_type = Vec<String>)]
+    pub agent_desktop_origins: Option<Vec<String>>,
 }
 
 /// Changes the tenant's settings (audited `tenant.update`), for its own API key.
@@ -104,17 +116,29 @@ pub async fn update(
 ) -> Result<Json<TenantProfile>, ApiError> {
     let id = TenantId::new(tenant);
     Caller::ApiKey(tk.0.clone()).require_tenant(&id)?;
-    let Some(require) = body.require_consent_by_default else {
+    if body.require_consent_by_default.is_none() && body.agent_desktop_origins.is_none() {
         return Err(ApiError::bad_request(
             "invalid_request",
-            "nothing to change: send `require_consent_by_default` (true or false)",
+            "nothing to change: send `require_consent_by_default` (true or false) or \
+             `agent_desktop_origins` (a list of origins)",
         ));
-    };
+    }
+    if let Some(origins) = &body.agent_desktop_origins {
+        tenants::check_agent_desktop_origins(origins)
+            .map_err(|e| ApiError::bad_request("invalid_agent_desktop_origins", e.to_string()))?;
+    }
     let request_id = headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let mut outcome = Vec::new();
+    if let Some(require) = body.require_consent_by_default {
+        outcome.push(format!("require_consent_by_default={require}"));
+    }
+    if let Some(origins) = &body.agent_desktop_origins {
+        outcome.push(format!("agent_desktop_origins={}", origins.join(",")));
+    }
     state
         .vault
         .vault
@@ -123,14 +147,23 @@ pub async fn update(
             actor: tk.0.id.to_string(),
             action: AUDIT_UPDATE.into(),
             resource: id.to_string(),
-            outcome: format!("require_consent_by_default={require}"),
+            outcome: outcome.join(" "),
             request_id,
         })
         .await?;
-    if !state
-        .store
-        .set_tenant_consent_by_default(&id, require)
-        .await?
+    if let Some(require) = body.require_consent_by_default
+        && !state
+            .store
+            .set_tenant_consent_by_default(&id, require)
+            .await?
+    {
+        return Err(ApiError::not_found("no such tenant"));
+    }
+    if let Some(origins) = &body.agent_desktop_origins
+        && !state
+            .store
+            .set_tenant_agent_desktop_origins(&id, origins)
+            .await?
     {
         return Err(ApiError::not_found("no such tenant"));
     }

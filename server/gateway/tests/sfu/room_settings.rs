@@ -425,6 +425,27 @@ async fn hostile_room_and_tenant_settings_requests_get_clear_errors() {
         (r#"true"#, "invalid_request"),
         (r#""require_consent_by_default""#, "invalid_request"),
         (r#"{"require_consent_by_default":tru"#, "malformed_json"),
+        (
+            r#"{"agent_desktop_origins":"https://crm.example"}"#,
+            "invalid_request",
+        ),
+        (r#"{"agent_desktop_origins":[1]}"#, "invalid_request"),
+        (
+            r#"{"agent_desktop_origins":["http://crm.example"]}"#,
+            "invalid_agent_desktop_origins",
+        ),
+        (
+            r#"{"agent_desktop_origins":["https://*.crm.example"]}"#,
+            "invalid_agent_desktop_origins",
+        ),
+        (
+            r#"{"agent_desktop_origins":["*"]}"#,
+            "invalid_agent_desktop_origins",
+        ),
+        (
+            r#"{"require_consent_by_default":true,"agent_desktop_origins":["https://crm.example/desk"]}"#,
+            "invalid_agent_desktop_origins",
+        ),
     ] {
         let resp = patch(body, json_ct, path.clone(), key.clone())
             .await
@@ -474,6 +495,23 @@ async fn hostile_room_and_tenant_settings_requests_get_clear_errors() {
             .require_consent_by_default,
         "nothing changed"
     );
+    let kept = gw.state.store.tenant(&t.id).await.unwrap().unwrap();
+    assert!(kept.agent_desktop_origins.is_empty(), "nothing changed");
+    let resp = patch(
+        r#"{"agent_desktop_origins":["https://crm.example","http://127.0.0.1:4100"]}"#,
+        json_ct,
+        path.clone(),
+        key.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    let profile: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(
+        profile["agent_desktop_origins"],
+        serde_json::json!(["https://crm.example", "http://127.0.0.1:4100"])
+    );
+    assert_eq!(profile["require_consent_by_default"], false, "left alone");
 
     // Room ids in paths: names no token can carry are 400; unknown ones 404.
     let long = "a".repeat(129);

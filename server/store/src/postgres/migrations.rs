@@ -194,6 +194,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX recordings_by_room ON recordings(tenant_id, room, started_at_ms);
     CREATE INDEX recordings_by_start ON recordings(started_at_ms);
     "#,
+    // 8: the agent desktops allowed to embed the agent console.
+    r#"
+    ALTER TABLE tenants ADD COLUMN agent_desktop_origins TEXT[] NOT NULL DEFAULT '{}';
+    "#,
 ];
 
 /// The schema version this build writes.

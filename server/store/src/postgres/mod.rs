@@ -165,7 +165,8 @@ impl PgStore {
     }
 }
 
-const TENANT_COLUMNS: &str = "id, name, created_at, allowed_origins, require_consent_by_default";
+const TENANT_COLUMNS: &str =
+    "id, name, created_at, allowed_origins, require_consent_by_default, agent_desktop_origins";
 const API_KEY_COLUMNS: &str = "id, tenant_id, secret_hash, label, created_at, revoked_at";
 
 fn tenant_from_row(row: &Row) -> Result<Tenant, StoreError> {
@@ -175,6 +176,7 @@ fn tenant_from_row(row: &Row) -> Result<Tenant, StoreError> {
         created_at: row.try_get(2)?,
         allowed_origins: row.try_get(3)?,
         require_consent_by_default: row.try_get(4)?,
+        agent_desktop_origins: row.try_get(5)?,
     })
 }
 
@@ -206,13 +208,14 @@ impl Store for PgStore {
     }
 
     async fn insert_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
-        let sql = format!("INSERT INTO tenants ({TENANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)");
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
+        let sql = format!("INSERT INTO tenants ({TENANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
             &t.id.as_str(),
             &t.name,
             &t.created_at,
             &t.allowed_origins,
             &t.require_consent_by_default,
+            &t.agent_desktop_origins,
         ];
         self.execute(&sql, &params).await.map(drop)
     }
@@ -241,6 +244,20 @@ impl Store for PgStore {
             .execute(
                 "UPDATE tenants SET require_consent_by_default = $2 WHERE id = $1",
                 &[&tenant.as_str(), &require],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn set_tenant_agent_desktop_origins(
+        &self,
+        tenant: &TenantId,
+        origins: &[String],
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "UPDATE tenants SET agent_desktop_origins = $2 WHERE id = $1",
+                &[&tenant.as_str(), &origins],
             )
             .await?;
         Ok(n == 1)

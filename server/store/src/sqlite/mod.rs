@@ -99,8 +99,9 @@ impl SqliteStore {
     }
 }
 
-fn tenant_from_row(row: &Row<'_>) -> rusqlite::Result<(Tenant, String)> {
+fn tenant_from_row(row: &Row<'_>) -> rusqlite::Result<(Tenant, String, String)> {
     let origins: String = row.get(3)?;
+    let desktops: String = row.get(5)?;
     Ok((
         Tenant {
             id: TenantId::new(row.get::<_, String>(0)?),
@@ -108,13 +109,18 @@ fn tenant_from_row(row: &Row<'_>) -> rusqlite::Result<(Tenant, String)> {
             created_at: row.get(2)?,
             allowed_origins: Vec::new(),
             require_consent_by_default: row.get(4)?,
+            agent_desktop_origins: Vec::new(),
         },
         origins,
+        desktops,
     ))
 }
 
-fn decode_tenant((mut tenant, origins): (Tenant, String)) -> Result<Tenant, StoreError> {
+fn decode_tenant(
+    (mut tenant, origins, desktops): (Tenant, String, String),
+) -> Result<Tenant, StoreError> {
     tenant.allowed_origins = decode_list(&origins)?;
+    tenant.agent_desktop_origins = decode_list(&desktops)?;
     Ok(tenant)
 }
 
@@ -145,7 +151,8 @@ fn api_key_from_row(row: &Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
     })
 }
 
-const TENANT_COLUMNS: &str = "id, name, created_at, allowed_origins, require_consent_by_default";
+const TENANT_COLUMNS: &str =
+    "id, name, created_at, allowed_origins, require_consent_by_default, agent_desktop_origins";
 const API_KEY_COLUMNS: &str = "id, tenant_id, secret_hash, label, created_at, revoked_at";
 
 #[async_trait]
@@ -162,14 +169,16 @@ impl Store for SqliteStore {
         let t = tenant.clone();
         self.with(move |c| {
             let origins = encode_list(&t.allowed_origins)?;
+            let desktops = encode_list(&t.agent_desktop_origins)?;
             c.execute(
-                &format!("INSERT INTO tenants ({TENANT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
+                &format!("INSERT INTO tenants ({TENANT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
                 params![
                     t.id.as_str(),
                     t.name,
                     t.created_at,
                     origins,
-                    t.require_consent_by_default
+                    t.require_consent_by_default,
+                    desktops
                 ],
             )?;
             Ok(())
@@ -221,6 +230,23 @@ impl Store for SqliteStore {
             let n = c.execute(
                 "UPDATE tenants SET require_consent_by_default = ?2 WHERE id = ?1",
                 params![t.as_str(), require],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn set_tenant_agent_desktop_origins(
+        &self,
+        tenant: &TenantId,
+        origins: &[String],
+    ) -> Result<bool, StoreError> {
+        let t = tenant.clone();
+        let list = encode_list(origins)?;
+        self.with(move |c| {
+            let n = c.execute(
+                "UPDATE tenants SET agent_desktop_origins = ?2 WHERE id = ?1",
+                params![t.as_str(), list],
             )?;
             Ok(n == 1)
         })
@@ -744,6 +770,10 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(!t.require_consent_by_default);
+        assert!(
+            t.agent_desktop_origins.is_empty(),
+            "migration 8 defaults to none"
+        );
         store.create_room(&t.id, "r", true, 6).await.unwrap();
         assert!(
             store
