@@ -18,6 +18,7 @@
 //! |---|---|---|
 //! | `rtp` | [`hushpay_media::rtp`], [`hushpay_media::rfc4733`] | parsed slices lie inside the input; rewrite and build round-trip |
 //! | `masker` | [`hushpay_media::masker::Masker`] fed a packet program | no digit the strict detector finds reaches the agent ([`masker`]) |
+//! | `masker_g711` | the same masker on a phone leg (PCMU/PCMA, 8 kHz events, SIP INFO keys) | the `masker` invariants for G.711: no digit reaches the agent, a masked packet is the law's silence ([`masker_g711`]) |
 //! | `signal` | `hushpay_protocol::signal::parse` (what the gateway calls per frame) | refusals use the stable codes and never echo the frame |
 //! | `chat_scan` | [`hushpay_card::chat_scan`] | redacted text holds no card number; the scanner never keeps one across messages |
 //! | `sealed_card` | [`hushpay_card::sealed`] envelope and plaintext | only a card sealed to the key and binding opens; accepted plaintexts re-seal to the same card |
@@ -33,6 +34,7 @@ pub mod chat_scan;
 mod dtmf_opus;
 pub mod jwt;
 pub mod masker;
+pub mod masker_g711;
 pub mod recording;
 pub mod rtc_endpoint;
 pub mod rtp;
@@ -96,5 +98,9 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "sdp",
         run: sdp::run,
+    },
+    Target {
+        name: "masker_g711",
+        run: masker_g711::run,
     },
 ];

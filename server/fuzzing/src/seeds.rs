@@ -42,6 +42,7 @@ pub fn all() -> Vec<Seed> {
     add("rtc_endpoint", rtc_endpoint());
     add("sip", sip());
     add("sdp", sdp());
+    add("masker_g711", masker_g711());
     out
 }
 
@@ -102,6 +103,86 @@ fn rtp() -> Vec<(String, Vec<u8>)> {
     browser.extend_from_slice(&[0xf8, 0xff, 0xfe, 0, 0, 2]);
     out.push(("extension-and-padding".into(), browser));
     out
+}
+
+/// Phone-leg programs (`masker_g711`): PCMU and PCMA card numbers in-band, 8 kHz events, SIP
+/// INFO keys, raw payloads of odd lengths, events not negotiated, jitter and replays.
+fn masker_g711() -> Vec<(String, Vec<u8>)> {
+    let card = "4111111111111111#";
+    let list = vec![
+        (
+            "pcmu-inband-card",
+            Program::g711(false, true, 1)
+                .silence(100)
+                .keyed(card, 10, 60, 60),
+        ),
+        (
+            "pcma-inband-card",
+            Program::g711(true, true, 2)
+                .ptime(10)
+                .silence(50)
+                .keyed(card, 10, 60, 60),
+        ),
+        (
+            "rfc4733-8k-presses",
+            Program::g711(false, true, 3)
+                .silence(40)
+                .event_press_8k('4', 120)
+                .silence(60)
+                .event_press_8k('1', 80)
+                .silence(40),
+        ),
+        (
+            "sip-info-keys",
+            Program::g711(false, true, 4)
+                .silence(60)
+                .signalled('7', 100)
+                .silence(200)
+                .silence(200)
+                .signalled('#', 0)
+                .silence(200)
+                .silence(200)
+                .signalled('0', 160)
+                .silence(60),
+        ),
+        (
+            "secure-mode-info-and-inband",
+            Program::g711(true, true, 5)
+                .noise(60, 30)
+                .secure()
+                .noisy_tone('4', 15, 50, 20)
+                .signalled('4', 60)
+                .noise(50, 30)
+                .noisy_tone('2', 18, 50, 20)
+                .noise(80, 30)
+                .insecure()
+                .noise(60, 30),
+        ),
+        (
+            "no-events-negotiated-40ms",
+            Program::g711(false, false, 6)
+                .ptime(40)
+                .event_press_8k('5', 60)
+                .keyed("5", 12, 70, 50),
+        ),
+        (
+            "raw-payloads-jitter-replays",
+            Program::g711(true, true, 7)
+                .jitter(9)
+                .keyed("12", 10, 60, 40)
+                .raw_opus(&[])
+                .raw_opus(&[0x55; 7])
+                .raw_opus(&[0xd5; 161])
+                .gap(90)
+                .replay(2)
+                .replay(2)
+                .jitter(0)
+                .keyed("3", 10, 60, 40),
+        ),
+    ];
+    list.into_iter()
+        .map(|(n, p)| (n.to_owned(), p.bytes()))
+        .collect()
 }
 
 fn masker() -> Vec<(String, Vec<u8>)> {

@@ -66,6 +66,7 @@ fn every_target_has_a_fuzz_target_file_and_a_test_here() {
         "rtc_endpoint",
         "sip",
         "sdp",
+        "masker_g711",
     ];
     let names: Vec<&str> = TARGETS.iter().map(|t| t.name).collect();
     assert_eq!(names, listed);
@@ -155,6 +156,38 @@ fn masker_seeds_key_digits_the_detector_finds_and_the_masker_hides() {
     let r = hushpay_fuzzing::masker::run_and_report(&seed("rfc4733-presses"));
     assert_eq!((r.sent_digits.as_str(), r.digits_out), ("", 2), "{r:?}");
     let r = hushpay_fuzzing::masker::run_and_report(&seed("secure-mode-noisy-keys"));
+    assert_eq!(r.sent_digits, "42");
+    assert_eq!(
+        r.digits_out, 0,
+        "secure mode: digits go to the collector only"
+    );
+}
+
+#[test]
+fn masker_g711_inputs_replay() {
+    replay("masker_g711");
+}
+
+/// The phone-leg masker target's invariants are not vacuous: the in-band card number is found
+/// by the strict detector in what the caller sent and masked for the agent (checked inside
+/// `run`), 8 kHz RFC 4733 presses and SIP INFO keys come out as digits, none in secure mode.
+#[test]
+fn masker_g711_seeds_key_digits_the_detector_finds_and_the_masker_hides() {
+    let seed = |name: &str| std::fs::read(fuzz_dir().join("seeds/masker_g711").join(name)).unwrap();
+    for name in ["pcmu-inband-card", "pcma-inband-card"] {
+        let r = hushpay_fuzzing::masker_g711::run_and_report(&seed(name));
+        assert_eq!(r.sent_digits, "4111111111111111#", "{name}");
+        assert!(
+            r.masked >= 2 * 17 && r.masked < r.forwarded,
+            "{name}: {r:?}"
+        );
+        assert_eq!(r.digits_out, 17, "{name}");
+    }
+    let r = hushpay_fuzzing::masker_g711::run_and_report(&seed("rfc4733-8k-presses"));
+    assert_eq!((r.sent_digits.as_str(), r.digits_out), ("", 2), "{r:?}");
+    let r = hushpay_fuzzing::masker_g711::run_and_report(&seed("sip-info-keys"));
+    assert_eq!((r.sent_digits.as_str(), r.digits_out), ("", 3), "{r:?}");
+    let r = hushpay_fuzzing::masker_g711::run_and_report(&seed("secure-mode-info-and-inband"));
     assert_eq!(r.sent_digits, "42");
     assert_eq!(
         r.digits_out, 0,

@@ -1,4 +1,4 @@
-//! The encoding of a `masker` program, and a builder that writes one (for the seed corpus and
+//! The encoding of a `masker` program (read for a phone leg by `masker_g711` too), and a builder that writes one (for the seed corpus and
 //! for tests). Two setup bytes (bitrate and audio band; a seed for sequence numbers, timestamps
 //! and noise), then steps. A step is an opcode byte (low 3 bits: the operation, high 5 bits:
 //! flags) and its operands; a program cut short reads zeros.
@@ -40,6 +40,9 @@ pub const CTL_SECURE: u8 = 2;
 pub const CTL_INSECURE: u8 = 3;
 /// CONTROL: send an earlier audio packet again (operand: which).
 pub const CTL_REPLAY: u8 = 4;
+/// CONTROL: a key signalled out of band, a SIP INFO (operands: key mod 16, duration in 4 ms
+/// units, 0 for none). Read by the `masker_g711` target only.
+pub const CTL_SIGNALLED: u8 = 5;
 
 /// Writes a program.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +52,12 @@ impl Program {
     /// `bitrate`: 0..4 (12, 20, 32, 64 kbit/s); `band`: 0 fullband, 1 wideband, 2 narrowband.
     pub fn new(bitrate: u8, band: u8, seed: u8) -> Program {
         Program(vec![(bitrate & 3) | (band << 2), seed])
+    }
+
+    /// A program for the `masker_g711` target: A-law or µ-law, telephone-event negotiated or
+    /// not.
+    pub fn g711(a_law: bool, events: bool, seed: u8) -> Program {
+        Program(vec![u8::from(a_law) | (u8::from(!events) << 1), seed])
     }
 
     pub fn bytes(self) -> Vec<u8> {
@@ -127,6 +136,27 @@ impl Program {
         self
     }
 
+    /// A whole RFC 4733 key press on the 8 kHz clock (a phone leg's telephone-event).
+    pub fn event_press_8k(mut self, key: char, ms: u16) -> Program {
+        let units = |ms: u16| ms.saturating_mul(8);
+        self = self.event(key, true, false, units(20), true);
+        let mut at = 40;
+        while at < ms {
+            self = self.event(key, false, false, units(at), true).silence(20);
+            at += 20;
+        }
+        for _ in 0..3 {
+            self = self.event(key, false, true, units(ms), true);
+        }
+        self
+    }
+
+    /// A key signalled by SIP INFO, held `held_ms` (rounded to 4 ms; 0: no duration).
+    pub fn signalled(self, key: char, held_ms: u16) -> Program {
+        let units = u8::try_from(held_ms / 4).unwrap_or(u8::MAX);
+        self.op(CONTROL, CTL_SIGNALLED, &[code(key), units])
+    }
+
     pub fn raw_rtp(self, force_stream: bool, bytes: &[u8]) -> Program {
         let len = bytes.len().min(255);
         let mut operands = vec![len as u8];
@@ -134,6 +164,7 @@ impl Program {
         self.op(RAW_RTP, u8::from(force_stream), &operands)
     }
 
+    /// Read as a raw G.711 payload by the `masker_g711` target.
     pub fn raw_opus(self, payload: &[u8]) -> Program {
         let len = payload.len().min(255);
         let mut operands = vec![len as u8];

@@ -1,10 +1,12 @@
 //! A phone caller is the patient of a room, against real protocol peers: SIPp (Debian
 //! `sip-tester`) calls the gateway's SIP listener and plays RTP from a pcap the test writes
 //! (PCMU speech, then a card number keyed half in-band, half as RFC 4733 events); an agent bot
-//! (webrtc-rs) is in the room and has asked for a keypad payment. The card number is captured
-//! into the payment, the agent's leg carries speech and not one digit (multimon-ng and the
-//! sensitive detector), the agent's audio reaches the caller as G.711, and the caller's BYE
-//! with the payment still open ends it `caller-hung-up`.
+//! (webrtc-rs) is in the recorded room and asks for a keypad payment while the caller speaks.
+//! The card number is captured into the payment, the agent's leg carries speech and not one
+//! digit (multimon-ng and the sensitive detector), the agent's audio reaches the caller as
+//! G.711, and the caller's BYE with the payment still open ends it `caller-hung-up`. The
+//! recording holds the caller's speech from before the payment and pauses for it: its window
+//! covers the whole keying, not one packet of it was written, and multimon-ng finds no digit.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -21,12 +23,17 @@ use hushpay_media::rtp::RtpBuilder;
 use hushpay_media::signal::TonePair;
 use hushpay_vault::payment::{PayResult, State};
 
+use hushpay::recording::export;
+
 use crate::common::TestGateway;
 use crate::common::cards::tracer_pan;
 use crate::harness::*;
+use crate::recording::{finished_recordings, recording_gateway};
 
 /// One key every 400 ms (beyond the masker's 300 ms merge window), 100 ms long.
 const SLOT_MS: usize = 400;
+/// The caller's speech before the first key (the payment opens meanwhile).
+const SPEECH_MS: usize = 3_000;
 const EVENT_PT: u8 = 101;
 
 /// The caller's stream: 20 ms PCMU packets and telephone events, with send times (µs).
@@ -40,12 +47,15 @@ struct CallerStream {
 }
 
 impl CallerStream {
+    /// The RTP timestamp of the stream's first packet.
+    const FIRST_TS: u32 = 80_000;
+
     fn new() -> Self {
         Self {
             packets: Vec::new(),
             pcm: Vec::new(),
             seq: 4_000,
-            ts: 80_000,
+            ts: Self::FIRST_TS,
             at_us: 0,
         }
     }
@@ -225,17 +235,23 @@ pub(crate) async fn sip_listener(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_caller_keys_a_card_the_agent_hears_no_digit_and_bye_ends_the_payment() {
-    let gw = gateway().await;
+    let gw = recording_gateway().await;
     let (t, key) = gw.tenant("clinic").await;
     let sip = sip_listener(&gw, t.id.as_str()).await;
     let agent = bot(&gw, token(&gw, &key, "agent-7", "call-1", "agent").await).await;
-    let id = keypad_payment_capturing_the_card(&gw, &key, "call-1", 2500).await;
 
-    // The caller: speech, then the card number and `#`, even positions in-band.
+    // The caller: speech (the payment opens meanwhile), then the card number and `#`, even
+    // positions in-band.
     let pan = tracer_pan();
     let mut caller = CallerStream::new();
-    let words = resample(&speech("my card is ready"), 48_000, 8_000);
-    caller.audio(&words[..words.len().min(8_000 * 3 / 2)]);
+    let mut words = resample(
+        &speech("hello, I would like to pay my bill, my card is ready"),
+        48_000,
+        8_000,
+    );
+    words.resize(SPEECH_MS * 8, 0);
+    caller.audio(&words);
+    let keys_from_ms = caller.at_us / 1_000;
     for (i, c) in format!("{pan}#").chars().enumerate() {
         let d = Digit::from_char(c).unwrap();
         if i % 2 == 0 && c.is_ascii_digit() {
@@ -249,27 +265,38 @@ async fn a_phone_caller_keys_a_card_the_agent_hears_no_digit_and_bye_ends_the_pa
             caller.audio(&rest);
         }
     }
+    let keys_to_ms = caller.at_us / 1_000;
     caller.audio(&[0; 1600]);
     assert!(
-        caller.at_us < 8_500_000,
-        "the scenario waits 9.5 s for the pcap"
+        caller.at_us < 10_500_000,
+        "the scenario waits 11 s for the pcap"
     );
     let dir = tempfile::tempdir().unwrap();
     write_pcap(&dir.path().join("caller.pcap"), &caller.packets);
 
-    // The agent talks while the caller keys.
+    // The agent asks for the card once the caller's speech reaches the room (the recording
+    // runs until then), and talks while the caller keys.
     let agent_words = speech("thank you, please key your card number now");
     let agent_up = agent.uplink();
     let call = sipp_call(dir.path(), sip.udp_addr);
     let keyed = async {
+        let sip = &gw.state.metrics.sip;
+        let answered = eventually(Duration::from_secs(10), || {
+            sip.calls_offered.load(Ordering::Relaxed) >= 1
+        })
+        .await;
+        assert!(answered, "the call is answered");
+        // SIPp plays the pcap 300 ms after its ACK: a second of the caller's speech first
+        tokio::time::sleep(Duration::from_millis(1_300)).await;
+        let id = keypad_payment_capturing_the_card(&gw, &key, "call-1", 2500).await;
         let p = card_number_captured(&gw, &id, Duration::from_secs(20)).await;
-        (p.state, p.card.map(|c| c.last4))
+        (id, p.state, p.card.map(|c| c.last4))
     };
     let talk = async {
-        tokio::time::sleep(Duration::from_millis(800)).await;
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
         agent_up.play(&agent_words, &[]).await.unwrap();
     };
-    let ((ok, out), (state, last4), ()) = tokio::join!(call, keyed, talk);
+    let ((ok, out), (id, state, last4), ()) = tokio::join!(call, keyed, talk);
     assert!(ok, "SIPp: {out}");
     assert_eq!(state, State::Collecting, "captured while the call was up");
     if let Some(last4) = last4 {
@@ -314,10 +341,16 @@ async fn a_phone_caller_keys_a_card_the_agent_hears_no_digit_and_bye_ends_the_pa
     assert_eq!(multimon(&sent48), inband, "control: the in-band half");
     assert!(sensitive_hits(&sent48) > 0, "control: the detector");
     assert_eq!(multimon(&heard), "", "no digit on the agent's leg");
+    // Before the payment the masker flags with the normal thresholds (speech may hold windows
+    // the secure ones flag); from half a second before the first key on (the payment open,
+    // the secure thresholds), none. The agent's stream is one 20 ms frame per caller audio
+    // packet in sequence order, so the caller's clock.
+    let keying = &heard[((keys_from_ms as usize - 500) * 48).min(heard.len())..];
+    assert!(keying.len() > 48 * 5_000, "the agent heard the keying");
     assert_eq!(
-        sensitive_hits(&heard),
+        sensitive_hits(keying),
         0,
-        "no tone energy on the agent's leg"
+        "no tone energy on the agent's leg during the keying"
     );
 
     // The caller's leg: every RTP datagram came from SIPp's SDP address, the agent's audio
@@ -329,4 +362,105 @@ async fn a_phone_caller_keys_a_card_the_agent_hears_no_digit_and_bye_ends_the_pa
         "the agent's audio reached the caller: {} packets",
         m.rtp_sent.load(Ordering::Relaxed)
     );
+
+    // The recording paused for the payment, over the whole keying.
+    agent.leave().await;
+    assert_released(&gw).await;
+    recording_paused_over_the_keying(&gw, &key, &id, keys_from_ms, keys_to_ms).await;
+}
+
+/// The room's recording: the payment's pause window covers the caller's keying
+/// (`keys_from_ms..keys_to_ms` of the caller's stream, mapped to the recording's clock by the
+/// caller's speech packets recorded before it), the patient track holds the caller's speech
+/// from before the payment and not one packet of the keying (read by RTP timestamp, which the
+/// masker keeps), and multimon-ng finds no digit in what was written.
+async fn recording_paused_over_the_keying(
+    gw: &TestGateway,
+    key: &str,
+    id: &str,
+    keys_from_ms: u64,
+    keys_to_ms: u64,
+) {
+    let recs = finished_recordings(gw, key, "call-1").await;
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0]["signature_valid"], true);
+    let rec_id = recs[0]["id"].as_str().unwrap();
+    let tenant = gw
+        .state
+        .store
+        .tenant_by_name("clinic")
+        .await
+        .unwrap()
+        .unwrap();
+    let rec = export::decrypt(&gw.state.recorder, tenant.id.as_str(), rec_id)
+        .await
+        .unwrap();
+    let end_ms = export::duration_ms(&rec);
+    let windows: Vec<(u64, u64)> = rec
+        .metadata
+        .pauses
+        .iter()
+        .filter(|w| w.reason == format!("payment:{id}"))
+        .map(|w| (u64::from(w.from_ms), u64::from(w.to_ms.unwrap_or(end_ms))))
+        .collect();
+    assert_eq!(windows.len(), 1, "{:?}", rec.metadata.pauses);
+    let (from, to) = windows[0];
+
+    let (_, patient) = rec
+        .tracks
+        .iter()
+        .find(|(info, _)| info.role == "patient")
+        .expect("the caller's track");
+    // The caller's stream position of a recorded packet: its timestamp (48 kHz, six times
+    // the caller's 8 kHz clock) from the stream's first.
+    let caller_ms = |rtp_ts: u32| u64::from((rtp_ts / 6).wrapping_sub(CallerStream::FIRST_TS)) / 8;
+    let offsets: Vec<i64> = patient
+        .packets
+        .iter()
+        .map(|p| i64::from(p.at_ms) - caller_ms(p.rtp_timestamp) as i64)
+        .collect();
+    assert!(
+        offsets.len() >= 20,
+        "the caller's speech before the payment is recorded: {} packets",
+        offsets.len()
+    );
+    let in_keying = patient
+        .packets
+        .iter()
+        .filter(|p| (keys_from_ms..keys_to_ms).contains(&caller_ms(p.rtp_timestamp)))
+        .count();
+    assert_eq!(in_keying, 0, "recorded packets of the caller's keying");
+    let (early, late) = (
+        *offsets.iter().min().unwrap(),
+        *offsets.iter().max().unwrap(),
+    );
+    let keying = (keys_from_ms as i64 + early, keys_to_ms as i64 + late);
+    assert!(
+        from as i64 <= keying.0 && keying.1 <= to as i64,
+        "the pause window {from}..{to} ms covers the keying, {}..{} ms of the recording",
+        keying.0,
+        keying.1
+    );
+    for (info, t) in &rec.tracks {
+        let inside = t
+            .packets
+            .iter()
+            .filter(|p| (from..to).contains(&u64::from(p.at_ms)))
+            .count();
+        assert_eq!(inside, 0, "{}: packets inside the pause window", info.track);
+    }
+
+    // What was written, decoded packet by packet (not the export, which silences the
+    // windows).
+    let mut decoder = hushpay_media::opus_codec::Decoder::new(48_000).unwrap();
+    let mut pcm48 = Vec::new();
+    for p in &patient.packets {
+        decoder.decode_into(&p.payload, &mut pcm48).unwrap();
+    }
+    assert!(
+        rms(&pcm48) > 300.0,
+        "the caller's speech is in the recording: {}",
+        rms(&pcm48)
+    );
+    assert_eq!(multimon(&pcm48), "", "no digit in the recording");
 }
