@@ -8,7 +8,7 @@
 
 mod pg_tls_server;
 
-use hushpay_store::{PgStore, PgUrl, Store, Tenant, TenantId};
+use hushpay_store::{PgStore, PgUrl, Tenant, TenantId, TenantStore};
 use pg_tls_server::{ServerCertificate, TlsServer, server_binaries};
 
 /// The name in the server's certificate; connections reach it through `hostaddr`.
