@@ -24,6 +24,14 @@
 //!
 //! All three pass the same [`conformance`] suite (PostgreSQL against the real server).
 //!
+//! Cargo features: `sqlite` ([`SqliteStore`], rusqlite) and `postgres` ([`PgStore`],
+//! tokio-postgres, deadpool and rustls), both default; `conformance` (the suite, for
+//! out-of-crate backends). [`MemoryStore`] and the traits are always there, so a crate that
+//! needs only the traits (the vault) depends on this one with `default-features = false` and
+//! compiles no database driver; within the workspace that is how it is declared, and the
+//! gateway asks for `sqlite` and `postgres` (scripts/check-architecture.sh holds the vault to
+//! it).
+//!
 //! The store never sees card data in plaintext: callers hand it ciphertext, hashes and masked
 //! metadata only. Secrets such as API keys are stored as SHA-256 hashes.
 
@@ -34,23 +42,32 @@ mod memory;
 mod model;
 mod payment_model;
 mod payment_store;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 mod recording_model;
 mod recording_store;
 mod room_model;
 mod room_store;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 mod tenant_store;
 mod vault_model;
 mod vault_store;
 mod webhook_store;
 
+#[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+#[cfg(any(test, feature = "conformance"))]
 mod conformance_chat;
+#[cfg(any(test, feature = "conformance"))]
 mod conformance_leases;
+#[cfg(any(test, feature = "conformance"))]
 mod conformance_payments;
+#[cfg(any(test, feature = "conformance"))]
 mod conformance_recordings;
+#[cfg(any(test, feature = "conformance"))]
 mod conformance_rooms;
+#[cfg(any(test, feature = "conformance"))]
 mod conformance_vault;
 
 pub use chat_model::ChatRecord;
@@ -63,11 +80,13 @@ pub use payment_model::{
     WebhookEndpointRecord,
 };
 pub use payment_store::PaymentStore;
+#[cfg(feature = "postgres")]
 pub use postgres::{PgStore, PgUrl, ScratchSchema};
 pub use recording_model::{RecordingLease, RecordingRecord};
 pub use recording_store::RecordingStore;
 pub use room_model::RoomRecord;
 pub use room_store::RoomStore;
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use tenant_store::TenantStore;
 pub use vault_model::{AuditRecord, DataKeyRecord, DataKeyState, TokenRecord};

@@ -4,6 +4,7 @@
 //! migrates and stores; a wrong CA or a wrong host name fails naming the reason; `require`
 //! and `prefer` connect without checking the certificate; `disable` is turned away by the
 //! server. Skipped, saying so, only when no PostgreSQL server binaries are installed.
+#![cfg(feature = "postgres")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod pg_tls_server;
