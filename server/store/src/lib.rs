@@ -22,7 +22,8 @@
 //! - [`PgStore`]: PostgreSQL (tokio-postgres with a small pool), migrations applied at open,
 //!   the audit log made append-only by database triggers; tests run in a [`ScratchSchema`].
 //!
-//! All three pass the same [`conformance`] suite (PostgreSQL against the real server).
+//! All three pass the same conformance suite (module `conformance`, in the crate's tests and
+//! under feature `conformance`; PostgreSQL against the real server).
 //!
 //! Cargo features: `sqlite` ([`SqliteStore`], rusqlite) and `postgres` ([`PgStore`],
 //! tokio-postgres, deadpool and rustls), both default; `conformance` (the suite, for

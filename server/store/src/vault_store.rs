@@ -2,9 +2,9 @@
 //! the hash-chained audit log. Each backend implements it in its vault file
 //! (`memory_vault.rs`, `sqlite/vault.rs`, `postgres/vault.rs`). All the vault crate needs.
 
-use async_trait::async_trait;
-
 use std::sync::Arc;
+
+use async_trait::async_trait;
 
 use crate::{AuditRecord, DataKeyRecord, StoreError, TenantId, TokenRecord};
 
