@@ -27,10 +27,33 @@ for crate in hushpay-media hushpay-sip hushpay-rtc hushpay-prompts hushpay-card 
   fi
 done
 
+# The vault needs only the store's traits (issue 16): hushpay-store's backends are features the
+# gateway asks for, so no database driver or its TLS stack is compiled into hushpay-vault, nor
+# into the crates that reach the store only through it (the wire contract, the fuzz bodies).
+DRIVERS='^(rusqlite|libsqlite3-sys|tokio-postgres|postgres-protocol|postgres-types|deadpool-postgres|tokio-rustls|rustls|rustls-native-certs)$'
+drivers_of() {
+  cargo tree -p "$1" -e normal,build --prefix none --format '{p}' \
+    | awk '{print $1}' | sort -u | grep -E "$DRIVERS" || true
+}
+# Control: the same pipeline must find the drivers the gateway does link.
+if [ -z "$(drivers_of hushpay)" ]; then
+  echo "FAIL: the driver check did not see the gateway's database drivers; the check itself is broken"
+  exit 1
+fi
+for crate in hushpay-vault hushpay-protocol hushpay-fuzzing; do
+  bad=$(drivers_of "$crate")
+  if [ -n "$bad" ]; then
+    echo "FAIL: $crate compiles database drivers: $(tr '\n' ' ' <<<"$bad")"
+    status=1
+  else
+    echo "ok: $crate compiles no database driver (hushpay-store without backend features)"
+  fi
+done
+
 # The wire contract (server/protocol) and the participant bots (server/bots) stand outside the
 # gateway (issue 13): neither depends on it, and the contract, which any client may link, pulls
-# in no web framework or WebRTC stack (it reaches tokio and the store's drivers only through
-# hushpay-vault's payment types).
+# in no web framework or WebRTC stack (it reaches tokio only through hushpay-vault's payment
+# types, and no database driver: see above).
 outside_gateway() {
   cargo tree -p "$1" -e normal,build --prefix none --format '{p}' \
     | awk '{print $1}' | sort -u | grep -E "$2" || true

@@ -82,7 +82,10 @@ pub fn state(config: Config) -> anyhow::Result<AppState> {
     let mut sfu = crate::sfu::Sfu::new(
         config.sfu.clone(),
         Arc::clone(&metrics),
-        Arc::new(VaultChatArchive::new(Arc::clone(&vault.vault))),
+        Arc::new(VaultChatArchive::new(
+            Arc::clone(&vault.vault),
+            Arc::clone(&store) as _,
+        )),
         Arc::new(AuditIncidents::new(Arc::clone(&vault.vault))),
         Arc::clone(&store),
     )
@@ -102,6 +105,7 @@ pub fn state(config: Config) -> anyhow::Result<AppState> {
     let recorder = Arc::new(crate::recording::Recorder::new(
         config.recording.clone(),
         Arc::clone(&vault.vault),
+        Arc::clone(&store) as _,
         Arc::clone(&metrics),
     ));
     if config.recording.enabled {

@@ -72,7 +72,7 @@ pub async fn admit(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use hushpay_store::MemoryStore;
+    use hushpay_store::{MemoryStore, RoomStore, TenantStore};
 
     use super::*;
     use crate::tenants;

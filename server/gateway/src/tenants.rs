@@ -232,7 +232,7 @@ pub fn valid_desktop_origin(origin: &str) -> bool {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use hushpay_store::MemoryStore;
+    use hushpay_store::{MemoryStore, TenantStore};
 
     use super::*;
 

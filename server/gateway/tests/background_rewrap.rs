@@ -46,7 +46,7 @@ async fn rotation_elsewhere_is_rewrapped_in_the_background(store: &str) {
 
     // "Another process": its own vault (own key cache) over the same store and KEK file.
     let kek_file = gw.state.config.data_dir.join("keys/dev-vault-kek");
-    let other = Vault::new(Kek::load_file(&kek_file).unwrap(), Arc::clone(&store));
+    let other = Vault::new(Kek::load_file(&kek_file).unwrap(), Arc::clone(&store) as _);
     assert_eq!(other.rotate(&actor(), &tenant.id).await.unwrap(), 2);
 
     let deadline = Instant::now() + Duration::from_secs(15);

@@ -322,7 +322,7 @@ async fn verify_in_the_vault(
     acked: &[(String, String)],
 ) -> u64 {
     let kek = Kek::load_file(&dir.join("hushpay-data/keys/dev-vault-kek")).unwrap();
-    let vault = Vault::new(kek, Arc::clone(&store));
+    let vault = Vault::new(kek, Arc::clone(&store) as _);
     for (id, last4) in acked {
         let meta = vault.verify_token_decrypts(tenant, id).await.unwrap();
         assert_eq!(&meta.last4, last4);

@@ -464,6 +464,7 @@ async fn recordings_of_the_former_layout_are_indexed_and_read() {
     let recorder = &Recorder::new(
         config,
         std::sync::Arc::clone(gw.state.recorder.vault()),
+        std::sync::Arc::clone(gw.state.recorder.store()),
         std::sync::Arc::new(hushpay::metrics::Metrics::new()),
     );
     let vault = recorder.vault();

@@ -166,14 +166,14 @@ async fn kill_9_mid_recording_leaves_files_that_decrypt_to_the_last_complete_chu
     let root = data.join("recordings");
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&data.join("hushpay.db")).unwrap());
     let kek = Kek::load_file(&data.join("keys/dev-vault-kek")).unwrap();
-    let vault = Arc::new(Vault::new(kek, store));
+    let vault = Arc::new(Vault::new(kek, Arc::clone(&store) as _));
     let config = RawRecording {
         dir: Some(root.clone()),
         ..Default::default()
     }
     .validate(&data)
     .unwrap();
-    let recorder = Recorder::new(config, vault, Arc::new(Metrics::new()));
+    let recorder = Recorder::new(config, vault, store, Arc::new(Metrics::new()));
     let tenants = files::tenants(&root).await.unwrap();
     assert_eq!(tenants.len(), 1);
     let tenant = &tenants[0];

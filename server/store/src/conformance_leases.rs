@@ -1,7 +1,7 @@
 //! Webhook delivery leases, part of the [`crate::conformance`] suite: gateways sharing one
-//! store claim due deliveries ([`Store::claim_deliveries`]) so that each is sent by exactly one
-//! of them; a lease that runs out (its node died) makes the delivery claimable again, and
-//! recording an attempt or releasing the delivery ends the lease at once.
+//! store claim due deliveries ([`crate::WebhookStore::claim_deliveries`]) so that each is sent
+//! by exactly one of them; a lease that runs out (its node died) makes the delivery claimable
+//! again, and recording an attempt or releasing the delivery ends the lease at once.
 //!
 //! The times here (from 10,000 on) are later than anything else in the suite, so claims that
 //! sweep up other tests' pending deliveries release them again before returning.

@@ -1,7 +1,7 @@
 //! The recording index, part of the [`crate::conformance`] suite: recordings indexed by the
 //! gateway that wrote them are found by any gateway sharing the store (by tenant, by room,
 //! newest first), and retention sweepers claim them so that each is deleted by one of them
-//! ([`Store::claim_recordings_for_deletion`]); a lease that runs out (its sweeper died) makes
+//! ([`crate::RecordingStore::claim_recordings_for_deletion`]); a lease that runs out (its sweeper died) makes
 //! the recording claimable again, and only the last claimer may mark or delete it.
 //!
 //! Each check uses its own range of start times (far below real ones), each lower than the

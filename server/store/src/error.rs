@@ -18,6 +18,7 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+#[cfg(feature = "sqlite")]
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         match &e {

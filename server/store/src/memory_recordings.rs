@@ -1,8 +1,10 @@
-//! The recording index in the [`super::MemoryStore`]: plain functions over its maps, called
-//! from the [`crate::Store`] impl in `memory.rs`.
+//! The recording index in the [`super::MemoryStore`]: plain functions over its maps, and the
+//! [`crate::RecordingStore`] impl that calls them.
 
-use super::Inner;
-use crate::{RecordingLease, RecordingRecord, StoreError, TenantId};
+use async_trait::async_trait;
+
+use super::{Inner, MemoryStore};
+use crate::{RecordingLease, RecordingRecord, RecordingStore, StoreError, TenantId};
 
 /// An indexed recording and its sweeper's lease (owner, until).
 #[derive(Debug, Clone)]
@@ -117,4 +119,55 @@ pub(super) fn delete(inner: &mut Inner, tenant: &TenantId, id: &str, owner: &str
         return false;
     }
     inner.recordings.remove(&key(tenant, id)).is_some()
+}
+
+#[async_trait]
+impl RecordingStore for MemoryStore {
+    async fn insert_recording(&self, recording: &RecordingRecord) -> Result<(), StoreError> {
+        insert(&mut self.lock(), recording)
+    }
+
+    async fn recording(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<RecordingRecord>, StoreError> {
+        Ok(get(&self.lock(), tenant, id))
+    }
+
+    async fn recordings(
+        &self,
+        tenant: &TenantId,
+        room: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RecordingRecord>, StoreError> {
+        Ok(list(&self.lock(), tenant, room, limit))
+    }
+
+    async fn claim_recordings_for_deletion(
+        &self,
+        lease: &RecordingLease,
+        started_before_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordingRecord>, StoreError> {
+        Ok(claim(&mut self.lock(), lease, started_before_ms, limit))
+    }
+
+    async fn mark_recording_deletion_audited(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(mark_audited(&mut self.lock(), tenant, id, owner))
+    }
+
+    async fn delete_recording(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(delete(&mut self.lock(), tenant, id, owner))
+    }
 }

@@ -1,8 +1,10 @@
-//! Rooms in the [`super::MemoryStore`]: plain functions over its maps, called from the
-//! [`crate::Store`] impl in `memory.rs`.
+//! Rooms in the [`super::MemoryStore`]: plain functions over its maps, with the
+//! [`crate::RoomStore`] impl that calls them.
 
-use super::Inner;
-use crate::{RoomRecord, StoreError, TenantId, UnixTime};
+use async_trait::async_trait;
+
+use super::{Inner, MemoryStore};
+use crate::{RoomRecord, RoomStore, StoreError, TenantId, UnixTime};
 
 fn known_tenant(inner: &Inner, tenant: &TenantId) -> Result<(), StoreError> {
     if inner.tenants.contains_key(tenant) {
@@ -81,5 +83,59 @@ pub(super) fn end(inner: &mut Inner, tenant: &TenantId, name: &str, at: UnixTime
             true
         }
         None => false,
+    }
+}
+
+#[async_trait]
+impl RoomStore for MemoryStore {
+    async fn create_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        require_recording_consent: bool,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        create(
+            &mut self.lock(),
+            tenant,
+            name,
+            require_recording_consent,
+            at,
+        )
+    }
+
+    async fn ensure_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        ensure(&mut self.lock(), tenant, name, at)
+    }
+
+    async fn room(&self, tenant: &TenantId, name: &str) -> Result<Option<RoomRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .rooms
+            .get(&(tenant.clone(), name.to_owned()))
+            .cloned())
+    }
+
+    async fn record_room_consent(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        Ok(consent(&mut self.lock(), tenant, name, at))
+    }
+
+    async fn end_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        Ok(end(&mut self.lock(), tenant, name, at))
     }
 }

@@ -113,7 +113,7 @@ pub struct DeliveryRecord {
     pub next_attempt_at: Option<UnixTime>,
 }
 
-/// A claim on due deliveries ([`crate::Store::claim_deliveries`]): who claims, when, and until
+/// A claim on due deliveries ([`crate::WebhookStore::claim_deliveries`]): who claims, when, and until
 /// when the claimed deliveries are theirs alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryLease {

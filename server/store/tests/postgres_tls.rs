@@ -4,11 +4,12 @@
 //! migrates and stores; a wrong CA or a wrong host name fails naming the reason; `require`
 //! and `prefer` connect without checking the certificate; `disable` is turned away by the
 //! server. Skipped, saying so, only when no PostgreSQL server binaries are installed.
+#![cfg(feature = "postgres")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod pg_tls_server;
 
-use hushpay_store::{PgStore, PgUrl, Store, Tenant, TenantId};
+use hushpay_store::{PgStore, PgUrl, Tenant, TenantId, TenantStore};
 use pg_tls_server::{ServerCertificate, TlsServer, server_binaries};
 
 /// The name in the server's certificate; connections reach it through `hostaddr`.

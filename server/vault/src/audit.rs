@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use hushpay_store::{AuditRecord, Store, StoreError, TenantId, TokenRecord, UnixTime};
+use hushpay_store::{AuditRecord, StoreError, TenantId, TokenRecord, UnixTime, VaultStore};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
@@ -52,19 +52,19 @@ pub fn entry_hash(e: &AuditRecord) -> String {
 }
 
 /// Appends entries. The chain's head is read inside the store's append transaction, which
-/// holds it until the commit ([`Store::insert_tokens_chained`]), so any number of gateways
+/// holds it until the commit ([`VaultStore::insert_tokens_chained`]), so any number of gateways
 /// (and the admin CLI) can append to one store: the database orders them into one chain and
 /// none refuses another's append. Within one process appends also queue on a mutex, so they
 /// wait here rather than on the database.
 #[derive(Debug)]
 pub struct AuditLog {
-    store: Arc<dyn Store>,
+    store: Arc<dyn VaultStore>,
     queue: Mutex<()>,
 }
 
 impl AuditLog {
     /// An audit log over `store`.
-    pub fn new(store: Arc<dyn Store>) -> AuditLog {
+    pub fn new(store: Arc<dyn VaultStore>) -> AuditLog {
         AuditLog {
             store,
             queue: Mutex::new(()),
@@ -169,7 +169,7 @@ pub enum AuditProblem {
 }
 
 /// Walks the whole log and checks the chain.
-pub async fn verify(store: &dyn Store) -> Result<VerifyReport, StoreError> {
+pub async fn verify(store: &dyn VaultStore) -> Result<VerifyReport, StoreError> {
     const PAGE: usize = 1000;
     let mut expected = 1u64;
     let mut prev = GENESIS_HASH.to_owned();

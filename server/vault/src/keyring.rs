@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
-use hushpay_store::{DataKeyRecord, DataKeyState, Store, StoreError, TenantId, UnixTime};
+use hushpay_store::{DataKeyRecord, DataKeyState, StoreError, TenantId, UnixTime, VaultStore};
 use rand::RngCore;
 use sha2::Sha256;
 use tokio::sync::Mutex;
@@ -40,10 +40,10 @@ struct TenantKeys {
     used: u64,
 }
 
-/// Per-tenant data keys over a [`Store`].
+/// Per-tenant data keys over a [`VaultStore`].
 pub struct Keyring {
     kek: Kek,
-    store: Arc<dyn Store>,
+    store: Arc<dyn VaultStore>,
     tenants: Mutex<HashMap<TenantId, TenantKeys>>,
     limit: u64,
     block: u64,
@@ -74,7 +74,7 @@ fn key_aad(tenant: &TenantId, version: u32) -> RecordAad<'_> {
 
 impl Keyring {
     /// A key ring with the default limits.
-    pub fn new(kek: Kek, store: Arc<dyn Store>) -> Keyring {
+    pub fn new(kek: Kek, store: Arc<dyn VaultStore>) -> Keyring {
         Keyring::with_limits(
             kek,
             store,
@@ -84,7 +84,7 @@ impl Keyring {
     }
 
     /// A key ring with a custom invocation limit and reservation block (tests use small ones).
-    pub fn with_limits(kek: Kek, store: Arc<dyn Store>, limit: u64, block: u64) -> Keyring {
+    pub fn with_limits(kek: Kek, store: Arc<dyn VaultStore>, limit: u64, block: u64) -> Keyring {
         Keyring {
             kek,
             store,

@@ -1,7 +1,8 @@
 //! # hushpay-vault
 //!
 //! Where card data lives, and the only place it is decrypted. Pure domain and crypto over
-//! [`hushpay_store::Store`]: no sockets, no HTTP.
+//! [`hushpay_store::VaultStore`] (data keys, tokens, the audit log): no sockets, no HTTP, no
+//! database driver.
 //!
 //! ## What it promises
 //!

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use hushpay_card::{Cvc, Expiry, Pan};
-use hushpay_store::{DataKeyState, Store, TenantId, TokenRecord, UnixTime};
+use hushpay_store::{DataKeyState, TenantId, TokenRecord, UnixTime, VaultStore};
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditEvent, AuditLog};
@@ -34,7 +34,7 @@ pub struct OpenedCard {
 /// The vault over a store.
 #[derive(Debug)]
 pub struct Vault {
-    store: Arc<dyn Store>,
+    store: Arc<dyn VaultStore>,
     keyring: Keyring,
     audit: Arc<AuditLog>,
     writer: GroupCommit,
@@ -50,7 +50,7 @@ pub fn unix_now() -> UnixTime {
 
 impl Vault {
     /// A vault with default key limits and CVC TTL.
-    pub fn new(kek: Kek, store: Arc<dyn Store>) -> Vault {
+    pub fn new(kek: Kek, store: Arc<dyn VaultStore>) -> Vault {
         Vault::with_parts(
             Keyring::new(kek, Arc::clone(&store)),
             SadStore::default(),
@@ -59,7 +59,7 @@ impl Vault {
     }
 
     /// A vault from explicit parts (tests use small key limits and short TTLs).
-    pub fn with_parts(keyring: Keyring, sad: SadStore, store: Arc<dyn Store>) -> Vault {
+    pub fn with_parts(keyring: Keyring, sad: SadStore, store: Arc<dyn VaultStore>) -> Vault {
         let audit = Arc::new(AuditLog::new(Arc::clone(&store)));
         Vault {
             writer: GroupCommit::new(Arc::clone(&audit)),
@@ -93,7 +93,7 @@ impl Vault {
     }
 
     /// The store this vault writes to.
-    pub fn store(&self) -> &Arc<dyn Store> {
+    pub fn store(&self) -> &Arc<dyn VaultStore> {
         &self.store
     }
 

@@ -10,7 +10,7 @@ use hushpay_vault::audit::{self, AuditEvent, AuditLog, AuditProblem};
 
 async fn log_with_entries(path: &Path, n: u64) {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(path).unwrap());
-    let log = AuditLog::new(Arc::clone(&store));
+    let log = AuditLog::new(Arc::clone(&store) as _);
     for i in 0..n {
         log.append(
             &AuditEvent {
@@ -114,7 +114,7 @@ async fn two_writers_on_one_store_keep_one_chain() {
     let path = dir.path().join("hushpay.db");
     let gateway: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
     let cli: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
-    let (a, b) = (AuditLog::new(Arc::clone(&gateway)), AuditLog::new(cli));
+    let (a, b) = (AuditLog::new(Arc::clone(&gateway) as _), AuditLog::new(cli));
     let event = |action: &str| AuditEvent {
         tenant: None,
         actor: "admin".into(),

@@ -34,7 +34,7 @@ async fn tenant(store: &dyn Store) -> TenantId {
 /// Many concurrent clients; returns the vault for further checks.
 async fn tokenize_concurrently(store: Arc<dyn Store>) {
     let t = tenant(&*store).await;
-    let vault = Arc::new(Vault::new(Kek::generate(), Arc::clone(&store)));
+    let vault = Arc::new(Vault::new(Kek::generate(), Arc::clone(&store) as _));
     let mut tasks = Vec::new();
     for c in 0..CLIENTS {
         let (vault, t) = (Arc::clone(&vault), t.clone());
@@ -129,9 +129,9 @@ async fn one_bad_row_is_refused_alone_and_the_chain_stays_whole() {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("h.db")).unwrap());
     let t = tenant(&*store).await;
     store.insert_token(&record(&t, "tok_taken")).await.unwrap();
-    let writer = Arc::new(GroupCommit::new(Arc::new(AuditLog::new(Arc::clone(
-        &store,
-    )))));
+    let writer = Arc::new(GroupCommit::new(Arc::new(AuditLog::new(
+        Arc::clone(&store) as _,
+    ))));
     let mut tasks = Vec::new();
     for i in 0..40 {
         let (writer, t) = (Arc::clone(&writer), t.clone());

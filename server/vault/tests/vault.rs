@@ -42,7 +42,7 @@ fn card(pan: &str) -> (Pan, Expiry) {
 async fn tokenize_look_up_and_open_once_for_a_connector() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let (a, b) = (tenant(&*store, "a").await, tenant(&*store, "b").await);
-    let vault = Vault::new(Kek::generate(), Arc::clone(&store));
+    let vault = Vault::new(Kek::generate(), Arc::clone(&store) as _);
     let (pan, exp) = card("4242424242424242");
     let meta = vault
         .tokenize(
@@ -106,7 +106,7 @@ async fn tokenize_look_up_and_open_once_for_a_connector() {
 async fn expired_tokens_do_not_open() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let a = tenant(&*store, "a").await;
-    let vault = Vault::new(Kek::generate(), Arc::clone(&store));
+    let vault = Vault::new(Kek::generate(), Arc::clone(&store) as _);
     let (pan, exp) = card("4242424242424242");
     let m = vault
         .tokenize(
@@ -133,9 +133,9 @@ async fn a_cvc_expires_in_memory() {
     let a = tenant(&*store, "a").await;
     let kek = Kek::generate();
     let vault = Vault::with_parts(
-        Keyring::new(kek, Arc::clone(&store)),
+        Keyring::new(kek, Arc::clone(&store) as _),
         SadStore::new(Duration::from_millis(30)),
-        Arc::clone(&store),
+        Arc::clone(&store) as _,
     );
     let (pan, exp) = card("4242424242424242");
     let cvc = Cvc::parse("321", pan.brand()).unwrap();
@@ -157,9 +157,9 @@ async fn key_versions_rotate_at_the_invocation_limit_and_old_versions_still_decr
     let a = tenant(&*store, "a").await;
     let kek = Kek::generate();
     let vault = Vault::with_parts(
-        Keyring::with_limits(kek.clone(), Arc::clone(&store), 5, 2),
+        Keyring::with_limits(kek.clone(), Arc::clone(&store) as _, 5, 2),
         SadStore::default(),
-        Arc::clone(&store),
+        Arc::clone(&store) as _,
     );
     let (pan, exp) = card("4000000000000077");
     let mut ids = Vec::new();
@@ -196,9 +196,9 @@ async fn key_versions_rotate_at_the_invocation_limit_and_old_versions_still_decr
     // Rewrap moves every token to the active version; all still decrypt. (Twelve tokens do
     // not fit one version of 5, so rewrap with a ring allowing more.)
     let vault = Vault::with_parts(
-        Keyring::with_limits(kek, Arc::clone(&store), 100, 10),
+        Keyring::with_limits(kek, Arc::clone(&store) as _, 100, 10),
         SadStore::default(),
-        Arc::clone(&store),
+        Arc::clone(&store) as _,
     );
     while vault.rewrap(&actor(), &a, 4).await.unwrap() > 0 {}
     let active = vault.keyring().active_version(&a).await.unwrap();
@@ -221,8 +221,8 @@ async fn the_invocation_count_survives_a_restart() {
     {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
         a = tenant(&*store, "a").await;
-        let keyring = Keyring::with_limits(kek.clone(), Arc::clone(&store), 6, 4);
-        let vault = Vault::with_parts(keyring, SadStore::default(), Arc::clone(&store));
+        let keyring = Keyring::with_limits(kek.clone(), Arc::clone(&store) as _, 6, 4);
+        let vault = Vault::with_parts(keyring, SadStore::default(), Arc::clone(&store) as _);
         vault
             .tokenize(&actor(), &a, &pan, &exp, None, None)
             .await
@@ -230,8 +230,8 @@ async fn the_invocation_count_survives_a_restart() {
     }
     // 4 were reserved, 1 used: after a restart all 4 count as used, leaving 2 under v1.
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
-    let keyring = Keyring::with_limits(kek, Arc::clone(&store), 6, 4);
-    let vault = Vault::with_parts(keyring, SadStore::default(), Arc::clone(&store));
+    let keyring = Keyring::with_limits(kek, Arc::clone(&store) as _, 6, 4);
+    let vault = Vault::with_parts(keyring, SadStore::default(), Arc::clone(&store) as _);
     let mut versions = Vec::new();
     for _ in 0..3 {
         let m = vault
@@ -247,13 +247,13 @@ async fn the_invocation_count_survives_a_restart() {
 async fn a_wrong_kek_cannot_unwrap_the_data_keys() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let a = tenant(&*store, "a").await;
-    let vault = Vault::new(Kek::generate(), Arc::clone(&store));
+    let vault = Vault::new(Kek::generate(), Arc::clone(&store) as _);
     let (pan, exp) = card("4242424242424242");
     let m = vault
         .tokenize(&actor(), &a, &pan, &exp, None, None)
         .await
         .unwrap();
-    let other = Vault::new(Kek::generate(), Arc::clone(&store));
+    let other = Vault::new(Kek::generate(), Arc::clone(&store) as _);
     assert!(matches!(
         other.verify_token_decrypts(&a, &m.id).await,
         Err(VaultError::Decrypt)
@@ -276,7 +276,7 @@ async fn vault_operations_are_refused_when_the_audit_log_cannot_be_written() {
     let path = dir.path().join("hushpay.db");
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
     let a = tenant(&*store, "a").await;
-    let vault = Vault::new(Kek::generate(), Arc::clone(&store));
+    let vault = Vault::new(Kek::generate(), Arc::clone(&store) as _);
     let (pan, exp) = card("4242424242424242");
     let ok = vault
         .tokenize(&actor(), &a, &pan, &exp, None, None)
@@ -315,7 +315,7 @@ async fn sandbox_test_cards_give_their_documented_results() {
     let sandbox = SandboxConnector::with_latency(Duration::from_millis(20));
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let a = tenant(&*store, "a").await;
-    let vault = Vault::new(Kek::generate(), Arc::clone(&store));
+    let vault = Vault::new(Kek::generate(), Arc::clone(&store) as _);
     for (number, expected) in TEST_CARDS {
         let (pan, exp) = card(number);
         let m = vault

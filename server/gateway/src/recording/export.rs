@@ -54,7 +54,6 @@ pub async fn metadata(
 ) -> Result<(SignedMetadata, bool), ExportError> {
     let prefix = prefix(tenant, id)?;
     if recorder
-        .vault()
         .store()
         .recording(&TenantId::new(tenant), id)
         .await?

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 
 use hushpay_recording::metadata::METADATA_VERSION;
 use hushpay_recording::{Metadata, PauseWindow, RecordingKey, SignedMetadata, TrackInfo};
-use hushpay_store::{RecordingRecord, TenantId};
+use hushpay_store::{RecordingRecord, RecordingStore, TenantId};
 use hushpay_vault::Vault;
 use object_store::path::Path as ObjectPath;
 use tokio::sync::{mpsc, watch};
@@ -54,6 +54,8 @@ pub enum MetaEvent {
 #[derive(Debug)]
 pub struct MetaCtx {
     pub vault: Arc<Vault>,
+    /// The recording index.
+    pub store: Arc<dyn RecordingStore>,
     pub metrics: Arc<Metrics>,
     /// The recording's key prefix.
     pub prefix: ObjectPath,
@@ -110,6 +112,7 @@ pub fn new_metadata(id: &str, tenant: &str, room: &str, started_at_unix_ms: i64)
 pub async fn run(ctx: MetaCtx, mut rx: mpsc::UnboundedReceiver<MetaEvent>) {
     let MetaCtx {
         vault,
+        store,
         metrics,
         prefix,
         objects,
@@ -123,8 +126,7 @@ pub async fn run(ctx: MetaCtx, mut rx: mpsc::UnboundedReceiver<MetaEvent>) {
         let (key_version, wrapped_key) = keys::wrap(&vault, &tenant, &id, &key).await?;
         // Indexed before anything is written: no object exists that the retention sweep
         // cannot find.
-        vault
-            .store()
+        store
             .insert_recording(&RecordingRecord {
                 tenant: TenantId::new(tenant.as_str()),
                 id: id.clone(),

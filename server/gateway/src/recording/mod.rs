@@ -38,6 +38,7 @@ use std::time::Instant;
 use hushpay_auth::Role;
 use hushpay_media::rtp::RtpPacket;
 use hushpay_recording::{RecordedPacket, RecordingKey, TrackInfo};
+use hushpay_store::RecordingStore;
 use hushpay_vault::Vault;
 use object_store::path::Path as ObjectPath;
 use tokio::sync::{mpsc, watch};
@@ -64,6 +65,8 @@ pub const AUDIT_RESUME: &str = "recording.resume";
 pub struct Recorder {
     config: RecordingConfig,
     vault: Arc<Vault>,
+    /// The recording index.
+    store: Arc<dyn RecordingStore>,
     /// Where the containers are written and read.
     objects: Arc<objects::Containers>,
     /// Where pauses and resumes are audited (the vault's log).
@@ -113,12 +116,18 @@ impl Active {
 }
 
 impl Recorder {
-    pub fn new(config: RecordingConfig, vault: Arc<Vault>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        config: RecordingConfig,
+        vault: Arc<Vault>,
+        store: Arc<dyn RecordingStore>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             objects: Arc::new(objects::Containers::new(config.backend.clone())),
             config,
             audit: Arc::clone(&vault) as Arc<dyn PauseAudit>,
             vault,
+            store,
             metrics,
             rooms: Mutex::default(),
             sfu: OnceLock::new(),
@@ -156,6 +165,11 @@ impl Recorder {
 
     pub fn vault(&self) -> &Arc<Vault> {
         &self.vault
+    }
+
+    /// The recording index.
+    pub fn store(&self) -> &Arc<dyn RecordingStore> {
+        &self.store
     }
 
     /// The object store of the recording containers.
@@ -214,6 +228,7 @@ impl Recorder {
             let task = meta::run(
                 meta::MetaCtx {
                     vault: Arc::clone(&self.vault),
+                    store: Arc::clone(&self.store),
                     metrics: Arc::clone(&self.metrics),
                     prefix,
                     objects: Arc::clone(&self.objects),

@@ -4,7 +4,7 @@
 //!
 //! Every node of a cluster runs the sweeper; each recording is deleted by one of them. A
 //! sweeper claims old recordings in the store's index
-//! ([`hushpay_store::Store::claim_recordings_for_deletion`]: a lease of [`LEASE_SECS`], like
+//! ([`hushpay_store::RecordingStore::claim_recordings_for_deletion`]: a lease of [`LEASE_SECS`], like
 //! the webhook deliveries'), audits each, records in the index that it did, deletes its
 //! objects, then its index row. A sweeper that dies on the way leaves the lease to run out;
 //! the next claimer finds the audit recorded and does not audit again (only a death between
@@ -70,7 +70,7 @@ pub async fn sweep(
     now: SystemTime,
 ) -> anyhow::Result<usize> {
     let cutoff_ms = unix_ms(now.checked_sub(retention).unwrap_or(UNIX_EPOCH));
-    let store = recorder.vault().store();
+    let store = recorder.store();
     let owner = owner();
     let mut deleted = 0;
     loop {
@@ -102,7 +102,7 @@ async fn delete_one(
     r: &RecordingRecord,
     retention: Duration,
 ) -> anyhow::Result<bool> {
-    let store = recorder.vault().store();
+    let store = recorder.store();
     if !r.deletion_audited {
         recorder
             .vault()
@@ -139,7 +139,7 @@ pub async fn index_local(recorder: &Recorder) -> anyhow::Result<usize> {
     let Backend::Local(root) = recorder.objects().backend() else {
         return Ok(0);
     };
-    let store = recorder.vault().store();
+    let store = recorder.store();
     let mut indexed = 0;
     for tenant in files::tenants(root).await? {
         let tenant_id = TenantId::new(tenant.as_str());

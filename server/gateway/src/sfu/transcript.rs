@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use hushpay_store::{ChatRecord, TenantId};
+use hushpay_store::{ChatRecord, ChatStore, TenantId};
 use hushpay_vault::audit::AuditEvent;
 use hushpay_vault::{Vault, VaultError};
 use zeroize::Zeroizing;
@@ -26,15 +26,16 @@ pub const CHAT_RECORD_TYPE: &str = "chat_message";
 /// Audit action of a card number intercepted in chat.
 pub const CHAT_INCIDENT_ACTION: &str = "chat.card_number_intercepted";
 
-/// Transcripts encrypted with the tenant's data key, in the vault's store.
+/// Transcripts encrypted with the tenant's data key (the vault's keyring), in the store.
 #[derive(Debug)]
 pub struct VaultChatArchive {
     vault: Arc<Vault>,
+    store: Arc<dyn ChatStore>,
 }
 
 impl VaultChatArchive {
-    pub fn new(vault: Arc<Vault>) -> Self {
-        Self { vault }
+    pub fn new(vault: Arc<Vault>, store: Arc<dyn ChatStore>) -> Self {
+        Self { vault, store }
     }
 
     async fn seal(
@@ -100,7 +101,7 @@ impl ChatArchive for VaultChatArchive {
             key_version,
             ciphertext,
         };
-        Ok(self.vault.store().insert_chat_message(&record).await?)
+        Ok(self.store.insert_chat_message(&record).await?)
     }
 
     async fn redact(
@@ -111,7 +112,7 @@ impl ChatArchive for VaultChatArchive {
         text: &str,
     ) -> Result<(), VaultError> {
         let tenant = TenantId::new(tenant);
-        let store = self.vault.store();
+        let store = &self.store;
         let Some(record) = store.chat_message(&tenant, room, id).await? else {
             return Ok(());
         };
@@ -127,7 +128,7 @@ impl ChatArchive for VaultChatArchive {
 
     async fn transcript(&self, tenant: &str, room: &str) -> Result<Vec<ChatMessage>, VaultError> {
         let tenant = TenantId::new(tenant);
-        let records = self.vault.store().chat_messages(&tenant, room).await?;
+        let records = self.store.chat_messages(&tenant, room).await?;
         let mut out = Vec::with_capacity(records.len());
         for r in &records {
             out.push(self.open(r).await?);

@@ -67,7 +67,7 @@ impl VaultState {
         Ok((
             VaultState {
                 vault: Arc::new(Vault::with_parts(
-                    hushpay_vault::Keyring::new(kek, Arc::clone(&store)),
+                    hushpay_vault::Keyring::new(kek, Arc::clone(&store) as _),
                     hushpay_vault::sad::SadStore::new(config.sad_ttl),
                     store,
                 )),

@@ -4,8 +4,8 @@
 //!
 //! Fairness: at most `max_in_flight` deliveries are in flight, at most
 //! `max_in_flight_per_tenant` of one tenant, and the store hands out due deliveries in turns
-//! between tenants ([`Store::claim_deliveries`]), so a tenant whose receivers never answer uses
-//! its own slots only. An endpoint whose circuit is open ([`super::circuit`]) has its
+//! between tenants ([`hushpay_store::WebhookStore::claim_deliveries`]), so a tenant whose
+//! receivers never answer uses its own slots only. An endpoint whose circuit is open ([`super::circuit`]) has its
 //! deliveries moved later in the outbox.
 //!
 //! Many gateways on one database: each worker claims what it sends with a lease in the store

@@ -47,7 +47,10 @@ async fn gateway_with(audit_down: bool) -> TestGateway {
     TestGateway::start_with(&[("HUSHPAY__RTC__EMPTY_ROOM_GRACE_MS", "150")], |state| {
         let vault = Arc::clone(&state.vault.vault);
         let (archive, incidents): (Arc<dyn ChatArchive>, Arc<dyn IncidentSink>) = if audit_down {
-            (Arc::new(VaultChatArchive::new(vault)), Arc::new(Down))
+            (
+                Arc::new(VaultChatArchive::new(vault, Arc::clone(&state.store) as _)),
+                Arc::new(Down),
+            )
         } else {
             (Arc::new(Down), Arc::new(AuditIncidents::new(vault)))
         };

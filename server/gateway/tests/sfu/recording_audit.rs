@@ -50,6 +50,7 @@ async fn gateway_with_audit_down() -> TestGateway {
                 Recorder::new(
                     state.config.recording.clone(),
                     Arc::clone(&vault),
+                    Arc::clone(&state.store) as _,
                     Arc::clone(&state.metrics),
                 )
                 .with_audit(Arc::new(Down)),
@@ -57,7 +58,10 @@ async fn gateway_with_audit_down() -> TestGateway {
             let mut sfu = Sfu::new(
                 state.config.sfu.clone(),
                 Arc::clone(&state.metrics),
-                Arc::new(VaultChatArchive::new(Arc::clone(&vault))),
+                Arc::new(VaultChatArchive::new(
+                    Arc::clone(&vault),
+                    Arc::clone(&state.store) as _,
+                )),
                 Arc::new(AuditIncidents::new(vault)),
                 Arc::clone(&state.store),
             )

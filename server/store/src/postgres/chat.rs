@@ -1,11 +1,12 @@
 //! Chat transcripts on PostgreSQL: one row per message, ciphertext only. Functions over the
-//! store's pool, called from the [`crate::Store`] impl in `mod.rs`.
+//! store's pool, with the [`crate::ChatStore`] impl that calls them.
 
+use async_trait::async_trait;
 use tokio_postgres::Row;
 
 use super::PgStore;
 use super::convert::{Param, unsigned};
-use crate::{ChatRecord, StoreError, TenantId};
+use crate::{ChatRecord, ChatStore, StoreError, TenantId};
 
 const CHAT_COLUMNS: &str = "tenant_id, room, id, at_ms, key_version, ciphertext";
 
@@ -81,4 +82,39 @@ pub(super) async fn replace(
         )
         .await?;
     Ok(n == 1)
+}
+
+#[async_trait]
+impl ChatStore for PgStore {
+    async fn insert_chat_message(&self, message: &ChatRecord) -> Result<(), StoreError> {
+        insert(self, message).await
+    }
+
+    async fn chat_message(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        id: &str,
+    ) -> Result<Option<ChatRecord>, StoreError> {
+        message(self, tenant, room, id).await
+    }
+
+    async fn chat_messages(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+    ) -> Result<Vec<ChatRecord>, StoreError> {
+        messages(self, tenant, room).await
+    }
+
+    async fn replace_chat_message(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        id: &str,
+        key_version: u32,
+        ciphertext: &[u8],
+    ) -> Result<bool, StoreError> {
+        replace(self, tenant, room, id, key_version, ciphertext).await
+    }
 }

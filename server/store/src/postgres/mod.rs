@@ -25,6 +25,10 @@
 //! `options=-csearch_path%3D<schema>`), which is how tests isolate themselves
 //! ([`ScratchSchema`]). The audit log is append-only in the database itself: triggers raise
 //! on `UPDATE`, `DELETE` and `TRUNCATE`.
+//!
+//! This file holds the pool, tenants and API keys ([`crate::TenantStore`]); each other area's
+//! trait is implemented in the area's file (`vault.rs`, `payments.rs`, `chat.rs`, `rooms.rs`,
+//! `recordings.rs`).
 
 mod chat;
 mod convert;
@@ -38,18 +42,13 @@ mod tls;
 mod url;
 mod vault;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::Row;
 
-use crate::{
-    ApiKeyId, ApiKeyRecord, AuditChainer, AuditRecord, ChatRecord, DataKeyRecord, DeliveryAttempt,
-    DeliveryLease, DeliveryRecord, OutboxEvent, PaymentRecord, RecordingLease, RecordingRecord,
-    RoomRecord, Store, StoreError, Tenant, TenantId, TokenRecord, UnixTime, WebhookEndpointRecord,
-};
+use crate::{ApiKeyId, ApiKeyRecord, StoreError, Tenant, TenantId, TenantStore, UnixTime};
 
 pub use scratch::{DEFAULT_TEST_SERVER, ScratchSchema};
 pub use tls::{PgTlsConnect, PgTlsConnector, PgTlsStream, RootCertificates, SslMode};
@@ -202,7 +201,7 @@ fn first<T>(rows: &[Row], f: fn(&Row) -> Result<T, StoreError>) -> Result<Option
 }
 
 #[async_trait]
-impl Store for PgStore {
+impl TenantStore for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.query("SELECT 1", &[]).await.map(drop)
     }
@@ -305,315 +304,6 @@ impl Store for PgStore {
             )
             .await?;
         Ok(n == 1)
-    }
-
-    async fn insert_data_key(&self, key: &DataKeyRecord) -> Result<(), StoreError> {
-        vault::insert_data_key(self, key).await
-    }
-
-    async fn data_keys(&self, tenant: &TenantId) -> Result<Vec<DataKeyRecord>, StoreError> {
-        vault::data_keys(self, tenant).await
-    }
-
-    async fn retire_data_key(&self, tenant: &TenantId, version: u32) -> Result<bool, StoreError> {
-        vault::retire_data_key(self, tenant, version).await
-    }
-
-    async fn reserve_key_invocations(
-        &self,
-        tenant: &TenantId,
-        version: u32,
-        count: u64,
-    ) -> Result<Option<u64>, StoreError> {
-        vault::reserve_key_invocations(self, tenant, version, count).await
-    }
-
-    async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
-        vault::insert_tokens(self, std::slice::from_ref(token)).await
-    }
-
-    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<(), StoreError> {
-        vault::insert_tokens(self, tokens).await
-    }
-
-    async fn insert_tokens_audited(
-        &self,
-        tokens: &[TokenRecord],
-        audit: &[AuditRecord],
-    ) -> Result<(), StoreError> {
-        vault::insert_tokens_audited(self, tokens, audit).await
-    }
-
-    async fn insert_tokens_chained(
-        &self,
-        tokens: &[TokenRecord],
-        chain: Arc<AuditChainer>,
-    ) -> Result<Vec<AuditRecord>, StoreError> {
-        vault::insert_tokens_chained(self, tokens, chain.as_ref()).await
-    }
-
-    async fn token(&self, tenant: &TenantId, id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        vault::token(self, tenant, id).await
-    }
-
-    async fn tokens_below_key_version(
-        &self,
-        tenant: &TenantId,
-        version: u32,
-        limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
-        vault::tokens_below_key_version(self, tenant, version, limit).await
-    }
-
-    async fn rewrap_token(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-        old_version: u32,
-        new_version: u32,
-        ciphertext: &[u8],
-    ) -> Result<bool, StoreError> {
-        vault::rewrap_token(self, tenant, id, old_version, new_version, ciphertext).await
-    }
-
-    async fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {
-        vault::append_audit(self, entry).await
-    }
-
-    async fn audit_entries(
-        &self,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<AuditRecord>, StoreError> {
-        vault::audit_entries(self, after, limit).await
-    }
-
-    async fn last_audit(&self) -> Result<Option<AuditRecord>, StoreError> {
-        vault::last_audit(self).await
-    }
-
-    async fn insert_payment(&self, payment: &PaymentRecord) -> Result<(), StoreError> {
-        payments::insert_payment(self, payment).await
-    }
-
-    async fn payment(&self, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
-        payments::payment(self, id).await
-    }
-
-    async fn payment_by_idempotency_key(
-        &self,
-        tenant: &TenantId,
-        key: &str,
-    ) -> Result<Option<PaymentRecord>, StoreError> {
-        payments::payment_by_idempotency_key(self, tenant, key).await
-    }
-
-    async fn update_payment(
-        &self,
-        payment: &PaymentRecord,
-        expected_version: u64,
-        events: &[OutboxEvent],
-    ) -> Result<bool, StoreError> {
-        payments::update_payment(self, payment, expected_version, events).await
-    }
-
-    async fn insert_events(&self, events: &[OutboxEvent]) -> Result<(), StoreError> {
-        payments::insert_events(self, events).await
-    }
-
-    async fn event(&self, id: &str) -> Result<Option<OutboxEvent>, StoreError> {
-        payments::event(self, id).await
-    }
-
-    async fn insert_webhook_endpoint(
-        &self,
-        endpoint: &WebhookEndpointRecord,
-    ) -> Result<(), StoreError> {
-        payments::insert_webhook_endpoint(self, endpoint).await
-    }
-
-    async fn webhook_endpoints(
-        &self,
-        tenant: &TenantId,
-    ) -> Result<Vec<WebhookEndpointRecord>, StoreError> {
-        payments::webhook_endpoints(self, tenant).await
-    }
-
-    async fn webhook_endpoint(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-    ) -> Result<Option<WebhookEndpointRecord>, StoreError> {
-        payments::webhook_endpoint(self, tenant, id).await
-    }
-
-    async fn delete_webhook_endpoint(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-        at: UnixTime,
-    ) -> Result<bool, StoreError> {
-        payments::delete_webhook_endpoint(self, tenant, id, at).await
-    }
-
-    async fn claim_deliveries(
-        &self,
-        lease: &DeliveryLease,
-        per_tenant: usize,
-        limit: usize,
-    ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        payments::claim_deliveries(self, lease, per_tenant, limit).await
-    }
-
-    async fn release_deliveries(
-        &self,
-        owner: &str,
-        deliveries: &[(String, String)],
-    ) -> Result<u64, StoreError> {
-        payments::release_deliveries(self, owner, deliveries).await
-    }
-
-    async fn defer_deliveries(
-        &self,
-        tenant: &TenantId,
-        endpoint_id: &str,
-        until: UnixTime,
-    ) -> Result<u64, StoreError> {
-        payments::defer_deliveries(self, tenant, endpoint_id, until).await
-    }
-
-    async fn record_delivery_attempt(&self, attempt: &DeliveryAttempt) -> Result<bool, StoreError> {
-        payments::record_delivery_attempt(self, attempt).await
-    }
-
-    async fn delivery_log(
-        &self,
-        tenant: &TenantId,
-        endpoint_id: &str,
-        limit: usize,
-    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
-        payments::delivery_log(self, tenant, endpoint_id, limit).await
-    }
-
-    async fn insert_chat_message(&self, message: &ChatRecord) -> Result<(), StoreError> {
-        chat::insert(self, message).await
-    }
-
-    async fn chat_message(
-        &self,
-        tenant: &TenantId,
-        room: &str,
-        id: &str,
-    ) -> Result<Option<ChatRecord>, StoreError> {
-        chat::message(self, tenant, room, id).await
-    }
-
-    async fn chat_messages(
-        &self,
-        tenant: &TenantId,
-        room: &str,
-    ) -> Result<Vec<ChatRecord>, StoreError> {
-        chat::messages(self, tenant, room).await
-    }
-
-    async fn replace_chat_message(
-        &self,
-        tenant: &TenantId,
-        room: &str,
-        id: &str,
-        key_version: u32,
-        ciphertext: &[u8],
-    ) -> Result<bool, StoreError> {
-        chat::replace(self, tenant, room, id, key_version, ciphertext).await
-    }
-
-    async fn create_room(
-        &self,
-        tenant: &TenantId,
-        name: &str,
-        require_recording_consent: bool,
-        at: UnixTime,
-    ) -> Result<(), StoreError> {
-        rooms::create(self, tenant, name, require_recording_consent, at).await
-    }
-
-    async fn ensure_room(
-        &self,
-        tenant: &TenantId,
-        name: &str,
-        at: UnixTime,
-    ) -> Result<bool, StoreError> {
-        rooms::ensure(self, tenant, name, at).await
-    }
-
-    async fn room(&self, tenant: &TenantId, name: &str) -> Result<Option<RoomRecord>, StoreError> {
-        rooms::room(self, tenant, name).await
-    }
-
-    async fn record_room_consent(
-        &self,
-        tenant: &TenantId,
-        name: &str,
-        at: UnixTime,
-    ) -> Result<bool, StoreError> {
-        rooms::consent(self, tenant, name, at).await
-    }
-
-    async fn end_room(
-        &self,
-        tenant: &TenantId,
-        name: &str,
-        at: UnixTime,
-    ) -> Result<bool, StoreError> {
-        rooms::end(self, tenant, name, at).await
-    }
-
-    async fn insert_recording(&self, recording: &RecordingRecord) -> Result<(), StoreError> {
-        recordings::insert(self, recording).await
-    }
-
-    async fn recording(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-    ) -> Result<Option<RecordingRecord>, StoreError> {
-        recordings::get(self, tenant, id).await
-    }
-
-    async fn recordings(
-        &self,
-        tenant: &TenantId,
-        room: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<RecordingRecord>, StoreError> {
-        recordings::list(self, tenant, room, limit).await
-    }
-
-    async fn claim_recordings_for_deletion(
-        &self,
-        lease: &RecordingLease,
-        started_before_ms: i64,
-        limit: usize,
-    ) -> Result<Vec<RecordingRecord>, StoreError> {
-        recordings::claim(self, lease, started_before_ms, limit).await
-    }
-
-    async fn mark_recording_deletion_audited(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-        owner: &str,
-    ) -> Result<bool, StoreError> {
-        recordings::mark_audited(self, tenant, id, owner).await
-    }
-
-    async fn delete_recording(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-        owner: &str,
-    ) -> Result<bool, StoreError> {
-        recordings::delete(self, tenant, id, owner).await
     }
 }
 

@@ -1,14 +1,16 @@
 //! The payment and webhook tables on PostgreSQL: payments, the outbox, endpoints, deliveries
-//! and their log. Functions over the store's pool, called from the [`crate::Store`] impl in
-//! `mod.rs`; the multi-statement writes run in one transaction each.
+//! and their log. Functions over the store's pool, and the [`crate::PaymentStore`] and
+//! [`crate::WebhookStore`] impls that call them; the multi-statement writes run in one
+//! transaction each.
 
+use async_trait::async_trait;
 use tokio_postgres::{GenericClient, Row};
 
 use super::PgStore;
 use super::convert::{Param, to_i64, unsigned, unsigned_opt};
 use crate::{
     DeliveryAttempt, DeliveryLease, DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord,
-    StoreError, TenantId, UnixTime, WebhookEndpointRecord,
+    PaymentStore, StoreError, TenantId, UnixTime, WebhookEndpointRecord, WebhookStore,
 };
 
 const PAYMENT_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, state, document, \
@@ -414,4 +416,113 @@ pub(super) async fn delivery_log(
         )
         .await?;
     super::all(&rows, log_from_row)
+}
+
+#[async_trait]
+impl PaymentStore for PgStore {
+    async fn insert_payment(&self, payment: &PaymentRecord) -> Result<(), StoreError> {
+        insert_payment(self, payment).await
+    }
+
+    async fn payment(&self, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
+        payment(self, id).await
+    }
+
+    async fn payment_by_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+    ) -> Result<Option<PaymentRecord>, StoreError> {
+        payment_by_idempotency_key(self, tenant, key).await
+    }
+
+    async fn update_payment(
+        &self,
+        payment: &PaymentRecord,
+        expected_version: u64,
+        events: &[OutboxEvent],
+    ) -> Result<bool, StoreError> {
+        update_payment(self, payment, expected_version, events).await
+    }
+
+    async fn insert_events(&self, events: &[OutboxEvent]) -> Result<(), StoreError> {
+        insert_events(self, events).await
+    }
+
+    async fn event(&self, id: &str) -> Result<Option<OutboxEvent>, StoreError> {
+        event(self, id).await
+    }
+}
+
+#[async_trait]
+impl WebhookStore for PgStore {
+    async fn insert_webhook_endpoint(
+        &self,
+        endpoint: &WebhookEndpointRecord,
+    ) -> Result<(), StoreError> {
+        insert_webhook_endpoint(self, endpoint).await
+    }
+
+    async fn webhook_endpoints(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<WebhookEndpointRecord>, StoreError> {
+        webhook_endpoints(self, tenant).await
+    }
+
+    async fn webhook_endpoint(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<WebhookEndpointRecord>, StoreError> {
+        webhook_endpoint(self, tenant, id).await
+    }
+
+    async fn delete_webhook_endpoint(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        delete_webhook_endpoint(self, tenant, id, at).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        lease: &DeliveryLease,
+        per_tenant: usize,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        claim_deliveries(self, lease, per_tenant, limit).await
+    }
+
+    async fn release_deliveries(
+        &self,
+        owner: &str,
+        deliveries: &[(String, String)],
+    ) -> Result<u64, StoreError> {
+        release_deliveries(self, owner, deliveries).await
+    }
+
+    async fn defer_deliveries(
+        &self,
+        tenant: &TenantId,
+        endpoint_id: &str,
+        until: UnixTime,
+    ) -> Result<u64, StoreError> {
+        defer_deliveries(self, tenant, endpoint_id, until).await
+    }
+
+    async fn record_delivery_attempt(&self, attempt: &DeliveryAttempt) -> Result<bool, StoreError> {
+        record_delivery_attempt(self, attempt).await
+    }
+
+    async fn delivery_log(
+        &self,
+        tenant: &TenantId,
+        endpoint_id: &str,
+        limit: usize,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        delivery_log(self, tenant, endpoint_id, limit).await
+    }
 }

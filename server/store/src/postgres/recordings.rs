@@ -1,11 +1,12 @@
 //! The recording index on PostgreSQL: one row per (tenant, recording id), with the retention
-//! sweepers' leases. Functions over the store's pool, called from the [`crate::Store`] impl in
-//! `mod.rs`.
+//! sweepers' leases. Functions over the store's pool, with the [`crate::RecordingStore`] impl
+//! that calls them.
 
+use async_trait::async_trait;
 use tokio_postgres::Row;
 
 use super::PgStore;
-use crate::{RecordingLease, RecordingRecord, StoreError, TenantId};
+use crate::{RecordingLease, RecordingRecord, RecordingStore, StoreError, TenantId};
 
 const RECORDING_COLUMNS: &str = "tenant_id, id, room, started_at_ms, deletion_audited";
 
@@ -130,4 +131,55 @@ pub(super) async fn delete(
         )
         .await?;
     Ok(n == 1)
+}
+
+#[async_trait]
+impl RecordingStore for PgStore {
+    async fn insert_recording(&self, recording: &RecordingRecord) -> Result<(), StoreError> {
+        insert(self, recording).await
+    }
+
+    async fn recording(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<RecordingRecord>, StoreError> {
+        get(self, tenant, id).await
+    }
+
+    async fn recordings(
+        &self,
+        tenant: &TenantId,
+        room: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RecordingRecord>, StoreError> {
+        list(self, tenant, room, limit).await
+    }
+
+    async fn claim_recordings_for_deletion(
+        &self,
+        lease: &RecordingLease,
+        started_before_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordingRecord>, StoreError> {
+        claim(self, lease, started_before_ms, limit).await
+    }
+
+    async fn mark_recording_deletion_audited(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        mark_audited(self, tenant, id, owner).await
+    }
+
+    async fn delete_recording(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        delete(self, tenant, id, owner).await
+    }
 }

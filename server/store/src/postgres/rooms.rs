@@ -1,10 +1,11 @@
 //! Rooms with their settings on PostgreSQL: one row per (tenant, room name). Functions over
-//! the store's pool, called from the [`crate::Store`] impl in `mod.rs`.
+//! the store's pool, with the [`crate::RoomStore`] impl that calls them.
 
+use async_trait::async_trait;
 use tokio_postgres::Row;
 
 use super::PgStore;
-use crate::{RoomRecord, StoreError, TenantId, UnixTime};
+use crate::{RoomRecord, RoomStore, StoreError, TenantId, UnixTime};
 
 const ROOM_COLUMNS: &str =
     "tenant_id, name, created_at, require_recording_consent, consent_at, ended_at";
@@ -97,4 +98,48 @@ pub(super) async fn end(
         )
         .await?;
     Ok(n == 1)
+}
+
+#[async_trait]
+impl RoomStore for PgStore {
+    async fn create_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        require_recording_consent: bool,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        create(self, tenant, name, require_recording_consent, at).await
+    }
+
+    async fn ensure_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        ensure(self, tenant, name, at).await
+    }
+
+    async fn room(&self, tenant: &TenantId, name: &str) -> Result<Option<RoomRecord>, StoreError> {
+        room(self, tenant, name).await
+    }
+
+    async fn record_room_consent(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        consent(self, tenant, name, at).await
+    }
+
+    async fn end_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        end(self, tenant, name, at).await
+    }
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::VaultStore;
 
 async fn scratch(tag: &str) -> (ScratchSchema, PgStore) {
     let schema = ScratchSchema::create(tag)

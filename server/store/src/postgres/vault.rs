@@ -1,13 +1,17 @@
 //! The vault's tables on PostgreSQL: data keys, tokens, the audit log. Functions over the
-//! store's pool, called from the [`crate::Store`] impl in `mod.rs`. Integers are `BIGINT`
+//! store's pool, with the [`crate::VaultStore`] impl that calls them. Integers are `BIGINT`
 //! columns; conversions to the records' unsigned types are checked both ways.
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use tokio_postgres::Row;
 
 use super::PgStore;
 use super::convert::{Param, to_i64, unsigned};
 use crate::{
     AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, StoreError, TenantId, TokenRecord,
+    VaultStore,
 };
 
 const DATA_KEY_COLUMNS: &str = "tenant_id, version, wrapped, state, created_at, invocations";
@@ -378,4 +382,92 @@ pub(super) async fn audit_entries(
 pub(super) async fn last_audit(s: &PgStore) -> Result<Option<AuditRecord>, StoreError> {
     let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1");
     super::first(&s.query(&sql, &[]).await?, audit_from_row)
+}
+
+#[async_trait]
+impl VaultStore for PgStore {
+    async fn insert_data_key(&self, key: &DataKeyRecord) -> Result<(), StoreError> {
+        insert_data_key(self, key).await
+    }
+
+    async fn data_keys(&self, tenant: &TenantId) -> Result<Vec<DataKeyRecord>, StoreError> {
+        data_keys(self, tenant).await
+    }
+
+    async fn retire_data_key(&self, tenant: &TenantId, version: u32) -> Result<bool, StoreError> {
+        retire_data_key(self, tenant, version).await
+    }
+
+    async fn reserve_key_invocations(
+        &self,
+        tenant: &TenantId,
+        version: u32,
+        count: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        reserve_key_invocations(self, tenant, version, count).await
+    }
+
+    async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        insert_tokens(self, std::slice::from_ref(token)).await
+    }
+
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<(), StoreError> {
+        insert_tokens(self, tokens).await
+    }
+
+    async fn insert_tokens_audited(
+        &self,
+        tokens: &[TokenRecord],
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        insert_tokens_audited(self, tokens, audit).await
+    }
+
+    async fn insert_tokens_chained(
+        &self,
+        tokens: &[TokenRecord],
+        chain: Arc<AuditChainer>,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        insert_tokens_chained(self, tokens, chain.as_ref()).await
+    }
+
+    async fn token(&self, tenant: &TenantId, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        token(self, tenant, id).await
+    }
+
+    async fn tokens_below_key_version(
+        &self,
+        tenant: &TenantId,
+        version: u32,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        tokens_below_key_version(self, tenant, version, limit).await
+    }
+
+    async fn rewrap_token(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        old_version: u32,
+        new_version: u32,
+        ciphertext: &[u8],
+    ) -> Result<bool, StoreError> {
+        rewrap_token(self, tenant, id, old_version, new_version, ciphertext).await
+    }
+
+    async fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {
+        append_audit(self, entry).await
+    }
+
+    async fn audit_entries(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        audit_entries(self, after, limit).await
+    }
+
+    async fn last_audit(&self) -> Result<Option<AuditRecord>, StoreError> {
+        last_audit(self).await
+    }
 }

@@ -1,9 +1,11 @@
 //! Chat transcripts: one row per message, ciphertext only. Plain functions over a connection,
-//! called from the [`crate::Store`] impl in `mod.rs`.
+//! with the [`crate::ChatStore`] impl that calls them.
 
+use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::{ChatRecord, StoreError, TenantId};
+use super::SqliteStore;
+use crate::{ChatRecord, ChatStore, StoreError, TenantId};
 
 const CHAT_COLUMNS: &str = "tenant_id, room, id, at_ms, key_version, ciphertext";
 
@@ -76,4 +78,49 @@ pub(super) fn replace(
         params![tenant.as_str(), id, room, key_version, ciphertext],
     )?;
     Ok(n == 1)
+}
+
+#[async_trait]
+impl ChatStore for SqliteStore {
+    async fn insert_chat_message(&self, message: &ChatRecord) -> Result<(), StoreError> {
+        let m = message.clone();
+        self.with(move |c| insert(c, &m)).await
+    }
+
+    async fn chat_message(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        id: &str,
+    ) -> Result<Option<ChatRecord>, StoreError> {
+        let (t, room, id) = (tenant.clone(), room.to_owned(), id.to_owned());
+        self.with(move |c| message(c, &t, &room, &id)).await
+    }
+
+    async fn chat_messages(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+    ) -> Result<Vec<ChatRecord>, StoreError> {
+        let (t, room) = (tenant.clone(), room.to_owned());
+        self.with(move |c| messages(c, &t, &room)).await
+    }
+
+    async fn replace_chat_message(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        id: &str,
+        key_version: u32,
+        ciphertext: &[u8],
+    ) -> Result<bool, StoreError> {
+        let (t, room, id, ct) = (
+            tenant.clone(),
+            room.to_owned(),
+            id.to_owned(),
+            ciphertext.to_vec(),
+        );
+        self.with(move |c| replace(c, &t, &room, &id, key_version, &ct))
+            .await
+    }
 }

@@ -1,11 +1,14 @@
 //! The payment and webhook tables: payments, the outbox, endpoints, deliveries and their log.
-//! Plain functions over a connection, called from the [`crate::Store`] impl in `mod.rs`.
+//! Plain functions over a connection, and the [`crate::PaymentStore`] and
+//! [`crate::WebhookStore`] impls that call them.
 
+use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::SqliteStore;
 use crate::{
     DeliveryAttempt, DeliveryLease, DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord,
-    StoreError, TenantId, UnixTime, WebhookEndpointRecord,
+    PaymentStore, StoreError, TenantId, UnixTime, WebhookEndpointRecord, WebhookStore,
 };
 
 const PAYMENT_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, state, document, \
@@ -405,4 +408,133 @@ pub(super) fn delivery_log(
         log_from_row,
     )?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+#[async_trait]
+impl PaymentStore for SqliteStore {
+    async fn insert_payment(&self, payment: &PaymentRecord) -> Result<(), StoreError> {
+        let p = payment.clone();
+        self.with(move |c| insert_payment(c, &p)).await
+    }
+
+    async fn payment(&self, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
+        let id = id.to_owned();
+        self.with(move |c| payment(c, &id)).await
+    }
+
+    async fn payment_by_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+    ) -> Result<Option<PaymentRecord>, StoreError> {
+        let (t, k) = (tenant.clone(), key.to_owned());
+        self.with(move |c| payment_by_idempotency_key(c, &t, &k))
+            .await
+    }
+
+    async fn update_payment(
+        &self,
+        payment: &PaymentRecord,
+        expected_version: u64,
+        events: &[OutboxEvent],
+    ) -> Result<bool, StoreError> {
+        let (p, e) = (payment.clone(), events.to_vec());
+        self.with(move |c| update_payment(c, &p, expected_version, &e))
+            .await
+    }
+
+    async fn insert_events(&self, events: &[OutboxEvent]) -> Result<(), StoreError> {
+        let e = events.to_vec();
+        self.with(move |c| insert_events(c, &e)).await
+    }
+
+    async fn event(&self, id: &str) -> Result<Option<OutboxEvent>, StoreError> {
+        let id = id.to_owned();
+        self.with(move |c| event(c, &id)).await
+    }
+}
+
+#[async_trait]
+impl WebhookStore for SqliteStore {
+    async fn insert_webhook_endpoint(
+        &self,
+        endpoint: &WebhookEndpointRecord,
+    ) -> Result<(), StoreError> {
+        let w = endpoint.clone();
+        self.with(move |c| insert_webhook_endpoint(c, &w)).await
+    }
+
+    async fn webhook_endpoints(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<WebhookEndpointRecord>, StoreError> {
+        let t = tenant.clone();
+        self.with(move |c| webhook_endpoints(c, &t)).await
+    }
+
+    async fn webhook_endpoint(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<WebhookEndpointRecord>, StoreError> {
+        let (t, id) = (tenant.clone(), id.to_owned());
+        self.with(move |c| webhook_endpoint(c, &t, &id)).await
+    }
+
+    async fn delete_webhook_endpoint(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let (t, id) = (tenant.clone(), id.to_owned());
+        self.with(move |c| delete_webhook_endpoint(c, &t, &id, at))
+            .await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        lease: &DeliveryLease,
+        per_tenant: usize,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let lease = lease.clone();
+        self.with(move |c| claim_deliveries(c, &lease, per_tenant, limit))
+            .await
+    }
+
+    async fn release_deliveries(
+        &self,
+        owner: &str,
+        deliveries: &[(String, String)],
+    ) -> Result<u64, StoreError> {
+        let (owner, deliveries) = (owner.to_owned(), deliveries.to_vec());
+        self.with(move |c| release_deliveries(c, &owner, &deliveries))
+            .await
+    }
+
+    async fn defer_deliveries(
+        &self,
+        tenant: &TenantId,
+        endpoint_id: &str,
+        until: UnixTime,
+    ) -> Result<u64, StoreError> {
+        let (t, e) = (tenant.clone(), endpoint_id.to_owned());
+        self.with(move |c| defer_deliveries(c, &t, &e, until)).await
+    }
+
+    async fn record_delivery_attempt(&self, attempt: &DeliveryAttempt) -> Result<bool, StoreError> {
+        let a = attempt.clone();
+        self.with(move |c| record_delivery_attempt(c, &a)).await
+    }
+
+    async fn delivery_log(
+        &self,
+        tenant: &TenantId,
+        endpoint_id: &str,
+        limit: usize,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        let (t, e) = (tenant.clone(), endpoint_id.to_owned());
+        self.with(move |c| delivery_log(c, &t, &e, limit)).await
+    }
 }

@@ -1,10 +1,12 @@
 //! The recording index on SQLite: one row per (tenant, recording id), with the retention
 //! sweepers' leases (one node here, the PostgreSQL rules). Plain functions over a connection,
-//! called from the [`crate::Store`] impl in `mod.rs`.
+//! with the [`crate::RecordingStore`] impl that calls them.
 
+use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::{RecordingLease, RecordingRecord, StoreError, TenantId};
+use super::SqliteStore;
+use crate::{RecordingLease, RecordingRecord, RecordingStore, StoreError, TenantId};
 
 const RECORDING_COLUMNS: &str = "tenant_id, id, room, started_at_ms, deletion_audited";
 
@@ -126,4 +128,63 @@ pub(super) fn delete(
         params![tenant.as_str(), id, owner],
     )?;
     Ok(n == 1)
+}
+
+#[async_trait]
+impl RecordingStore for SqliteStore {
+    async fn insert_recording(&self, recording: &RecordingRecord) -> Result<(), StoreError> {
+        let r = recording.clone();
+        self.with(move |c| insert(c, &r)).await
+    }
+
+    async fn recording(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<RecordingRecord>, StoreError> {
+        let (t, id) = (tenant.clone(), id.to_owned());
+        self.with(move |c| get(c, &t, &id)).await
+    }
+
+    async fn recordings(
+        &self,
+        tenant: &TenantId,
+        room: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RecordingRecord>, StoreError> {
+        let (t, room) = (tenant.clone(), room.map(str::to_owned));
+        self.with(move |c| list(c, &t, room.as_deref(), limit))
+            .await
+    }
+
+    async fn claim_recordings_for_deletion(
+        &self,
+        lease: &RecordingLease,
+        started_before_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordingRecord>, StoreError> {
+        let lease = lease.clone();
+        self.with(move |c| claim(c, &lease, started_before_ms, limit))
+            .await
+    }
+
+    async fn mark_recording_deletion_audited(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        let (t, id, owner) = (tenant.clone(), id.to_owned(), owner.to_owned());
+        self.with(move |c| mark_audited(c, &t, &id, &owner)).await
+    }
+
+    async fn delete_recording(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        let (t, id, owner) = (tenant.clone(), id.to_owned(), owner.to_owned());
+        self.with(move |c| delete(c, &t, &id, &owner)).await
+    }
 }

@@ -1,9 +1,11 @@
 //! Rooms with their settings: one row per (tenant, room name). Plain functions over a
-//! connection, called from the [`crate::Store`] impl in `mod.rs`.
+//! connection, with the [`crate::RoomStore`] impl that calls them.
 
+use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::{RoomRecord, StoreError, TenantId, UnixTime};
+use super::SqliteStore;
+use crate::{RoomRecord, RoomStore, StoreError, TenantId, UnixTime};
 
 const ROOM_COLUMNS: &str =
     "tenant_id, name, created_at, require_recording_consent, consent_at, ended_at";
@@ -90,4 +92,54 @@ pub(super) fn end(
         params![tenant.as_str(), name, at],
     )?;
     Ok(n == 1)
+}
+
+#[async_trait]
+impl RoomStore for SqliteStore {
+    async fn create_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        require_recording_consent: bool,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        let (t, name) = (tenant.clone(), name.to_owned());
+        self.with(move |c| create(c, &t, &name, require_recording_consent, at))
+            .await
+    }
+
+    async fn ensure_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let (t, name) = (tenant.clone(), name.to_owned());
+        self.with(move |c| ensure(c, &t, &name, at)).await
+    }
+
+    async fn room(&self, tenant: &TenantId, name: &str) -> Result<Option<RoomRecord>, StoreError> {
+        let (t, name) = (tenant.clone(), name.to_owned());
+        self.with(move |c| room(c, &t, &name)).await
+    }
+
+    async fn record_room_consent(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let (t, name) = (tenant.clone(), name.to_owned());
+        self.with(move |c| consent(c, &t, &name, at)).await
+    }
+
+    async fn end_room(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let (t, name) = (tenant.clone(), name.to_owned());
+        self.with(move |c| end(c, &t, &name, at)).await
+    }
 }

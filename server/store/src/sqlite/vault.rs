@@ -1,10 +1,15 @@
 //! The vault's tables: data keys, tokens, the audit log. Plain functions over a connection,
-//! called from the [`crate::Store`] impl in `mod.rs`.
+//! with the [`crate::VaultStore`] impl that calls them.
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::SqliteStore;
 use crate::{
     AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, StoreError, TenantId, TokenRecord,
+    VaultStore,
 };
 
 const DATA_KEY_COLUMNS: &str = "tenant_id, version, wrapped, state, created_at, invocations";
@@ -265,4 +270,109 @@ pub(super) fn audit_entries(
 pub(super) fn last_audit(c: &Connection) -> Result<Option<AuditRecord>, StoreError> {
     let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1");
     Ok(c.query_row(&sql, [], audit_from_row).optional()?)
+}
+
+#[async_trait]
+impl VaultStore for SqliteStore {
+    async fn insert_data_key(&self, key: &DataKeyRecord) -> Result<(), StoreError> {
+        let k = key.clone();
+        self.with(move |c| insert_data_key(c, &k)).await
+    }
+
+    async fn data_keys(&self, tenant: &TenantId) -> Result<Vec<DataKeyRecord>, StoreError> {
+        let t = tenant.clone();
+        self.with(move |c| data_keys(c, &t)).await
+    }
+
+    async fn retire_data_key(&self, tenant: &TenantId, version: u32) -> Result<bool, StoreError> {
+        let t = tenant.clone();
+        self.with(move |c| retire_data_key(c, &t, version)).await
+    }
+
+    async fn reserve_key_invocations(
+        &self,
+        tenant: &TenantId,
+        version: u32,
+        count: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let t = tenant.clone();
+        self.with(move |c| reserve_key_invocations(c, &t, version, count))
+            .await
+    }
+
+    async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        let t = token.clone();
+        self.with(move |c| insert_tokens(c, std::slice::from_ref(&t)))
+            .await
+    }
+
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<(), StoreError> {
+        let t = tokens.to_vec();
+        self.with(move |c| insert_tokens(c, &t)).await
+    }
+
+    async fn insert_tokens_audited(
+        &self,
+        tokens: &[TokenRecord],
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let (t, a) = (tokens.to_vec(), audit.to_vec());
+        self.with(move |c| insert_tokens_audited(c, &t, &a)).await
+    }
+
+    async fn insert_tokens_chained(
+        &self,
+        tokens: &[TokenRecord],
+        chain: Arc<AuditChainer>,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let t = tokens.to_vec();
+        self.with(move |c| insert_tokens_chained(c, &t, chain.as_ref()))
+            .await
+    }
+
+    async fn token(&self, tenant: &TenantId, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let (t, id) = (tenant.clone(), id.to_owned());
+        self.with(move |c| token(c, &t, &id)).await
+    }
+
+    async fn tokens_below_key_version(
+        &self,
+        tenant: &TenantId,
+        version: u32,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let t = tenant.clone();
+        self.with(move |c| tokens_below_key_version(c, &t, version, limit))
+            .await
+    }
+
+    async fn rewrap_token(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        old_version: u32,
+        new_version: u32,
+        ciphertext: &[u8],
+    ) -> Result<bool, StoreError> {
+        let (t, id, ct) = (tenant.clone(), id.to_owned(), ciphertext.to_vec());
+        self.with(move |c| rewrap_token(c, &t, &id, old_version, new_version, &ct))
+            .await
+    }
+
+    async fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {
+        let e = entry.clone();
+        self.with(move |c| append_audit(c, &e)).await
+    }
+
+    async fn audit_entries(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        self.with(move |c| audit_entries(c, after, limit)).await
+    }
+
+    async fn last_audit(&self) -> Result<Option<AuditRecord>, StoreError> {
+        self.with(|c| last_audit(c)).await
+    }
 }

@@ -1,0 +1,177 @@
+//! The vault's records in the [`super::MemoryStore`]: data keys, tokens, the audit log.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::MemoryStore;
+use crate::{
+    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, StoreError, TenantId, TokenRecord,
+    VaultStore,
+};
+
+#[async_trait]
+impl VaultStore for MemoryStore {
+    async fn insert_data_key(&self, key: &DataKeyRecord) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if !inner.tenants.contains_key(&key.tenant) {
+            return Err(StoreError::Conflict(format!("no tenant {}", key.tenant)));
+        }
+        let k = (key.tenant.clone(), key.version);
+        if inner.data_keys.contains_key(&k) {
+            return Err(StoreError::Conflict(format!(
+                "data key {} v{}",
+                key.tenant, key.version
+            )));
+        }
+        inner.data_keys.insert(k, key.clone());
+        Ok(())
+    }
+
+    async fn data_keys(&self, tenant: &TenantId) -> Result<Vec<DataKeyRecord>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .data_keys
+            .values()
+            .filter(|k| &k.tenant == tenant)
+            .cloned()
+            .collect())
+    }
+
+    async fn retire_data_key(&self, tenant: &TenantId, version: u32) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.data_keys.get_mut(&(tenant.clone(), version)) {
+            Some(k) => {
+                k.state = DataKeyState::Retired;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn reserve_key_invocations(
+        &self,
+        tenant: &TenantId,
+        version: u32,
+        count: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut inner = self.lock();
+        Ok(inner
+            .data_keys
+            .get_mut(&(tenant.clone(), version))
+            .map(|k| {
+                k.invocations = k.invocations.saturating_add(count);
+                k.invocations
+            }))
+    }
+
+    async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        self.insert_tokens(std::slice::from_ref(token)).await
+    }
+
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<(), StoreError> {
+        self.insert_tokens_audited(tokens, &[]).await
+    }
+
+    async fn insert_tokens_audited(
+        &self,
+        tokens: &[TokenRecord],
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.check_tokens(tokens)?;
+        inner.check_audit(audit)?;
+        for t in tokens {
+            inner.tokens.insert(t.id.clone(), t.clone());
+        }
+        for e in audit {
+            inner.audit.insert(e.seq, e.clone());
+        }
+        Ok(())
+    }
+
+    async fn insert_tokens_chained(
+        &self,
+        tokens: &[TokenRecord],
+        chain: Arc<AuditChainer>,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut inner = self.lock();
+        let audit = chain(inner.audit.values().next_back());
+        inner.check_tokens(tokens)?;
+        inner.check_audit(&audit)?;
+        for t in tokens {
+            inner.tokens.insert(t.id.clone(), t.clone());
+        }
+        for e in &audit {
+            inner.audit.insert(e.seq, e.clone());
+        }
+        Ok(audit)
+    }
+
+    async fn token(&self, tenant: &TenantId, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .tokens
+            .get(id)
+            .filter(|t| &t.tenant == tenant)
+            .cloned())
+    }
+
+    async fn tokens_below_key_version(
+        &self,
+        tenant: &TenantId,
+        version: u32,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .lock()
+            .tokens
+            .values()
+            .filter(|t| &t.tenant == tenant && t.key_version < version)
+            .take(limit)
+            .map(|t| t.id.clone())
+            .collect())
+    }
+
+    async fn rewrap_token(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        old_version: u32,
+        new_version: u32,
+        ciphertext: &[u8],
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.tokens.get_mut(id) {
+            Some(t) if &t.tenant == tenant && t.key_version == old_version => {
+                t.key_version = new_version;
+                t.ciphertext = ciphertext.to_vec();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {
+        self.insert_tokens_audited(&[], std::slice::from_ref(entry))
+            .await
+    }
+
+    async fn audit_entries(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .audit
+            .range(after.saturating_add(1)..)
+            .take(limit)
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+
+    async fn last_audit(&self) -> Result<Option<AuditRecord>, StoreError> {
+        Ok(self.lock().audit.values().next_back().cloned())
+    }
+}
