@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use ezk_sip_types::Headers;
 
-use crate::endpoint::{CallId, Peer, Transport};
+use crate::endpoint::{CallId, Peer};
 use crate::sdp::Negotiated;
 
 /// RFC 3261 timer T1 (round-trip estimate).
@@ -133,7 +133,7 @@ impl Call {
     /// retransmits it until the ACK ([`ACK_WAIT`] at most; over TCP only the wait). Returns
     /// `bytes` for sending.
     pub fn final_response(&mut self, now: Instant, bytes: Vec<u8>) -> Vec<u8> {
-        let reliable = self.peer.transport == Transport::Tcp;
+        let reliable = self.peer.transport.is_reliable();
         self.invite.last = bytes.clone();
         self.invite.retransmit = Some(Retransmit::start(now, reliable, ACK_WAIT));
         bytes

@@ -39,6 +39,33 @@ const RESPONSE_CACHE_TTL: Duration = Duration::from_secs(32);
 pub enum Transport {
     Udp,
     Tcp,
+    /// TCP inside TLS (the gateway terminates it; framing as TCP).
+    Tls,
+}
+
+impl Transport {
+    /// A stream transport: no retransmissions of our own.
+    pub fn is_reliable(self) -> bool {
+        self != Transport::Udp
+    }
+
+    /// The name in a Via header.
+    pub fn via_name(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
+        }
+    }
+
+    /// The `transport` URI parameter of a Contact reached over this transport.
+    pub fn uri_param(self) -> &'static str {
+        match self {
+            Transport::Udp => "",
+            Transport::Tcp => ";transport=tcp",
+            Transport::Tls => ";transport=tls",
+        }
+    }
 }
 
 /// The other end of a message: transport and address (the TCP connection's peer address).
@@ -411,12 +438,12 @@ impl Endpoint {
             return;
         };
         let branch = format!("z9hG4bK{}", self.derive("bye", id.0));
-        let tcp = call.peer.transport == Transport::Tcp;
+        let transport = call.peer.transport;
         let bytes = request::bye(
             &call.invite.headers,
             &ByeParams {
                 local: call.local,
-                tcp,
+                transport,
                 branch: &branch,
                 local_tag: &call.local_tag,
                 cseq: call.local_cseq,
@@ -430,7 +457,7 @@ impl Endpoint {
             ByeTx {
                 peer,
                 bytes: bytes.clone(),
-                retransmit: Retransmit::start(now, tcp, ACK_WAIT),
+                retransmit: Retransmit::start(now, transport.is_reliable(), ACK_WAIT),
             },
         );
         self.remove(id);
@@ -632,12 +659,11 @@ impl Endpoint {
         let id = CallId(self.next_counter());
         let local_tag = self.derive("tag", id.0);
         let session_id = u64::from_be_bytes(self.derive_bytes("session", id.0));
-        let transport = if peer.transport == Transport::Tcp {
-            ";transport=tcp"
-        } else {
-            ""
-        };
-        let contact = format!("<sip:hushpay@{}{transport}>", input.local);
+        let contact = format!(
+            "<sip:hushpay@{}{}>",
+            input.local,
+            peer.transport.uri_param()
+        );
         let trying =
             Response::new(100, "Trying").render(&req.head.headers, &self.config.server_name);
         let call = Call {
@@ -914,7 +940,7 @@ impl Endpoint {
             last: bytes.clone(),
             retransmit: Some(Retransmit::start(
                 now,
-                peer.transport == Transport::Tcp,
+                peer.transport.is_reliable(),
                 ACK_WAIT,
             )),
         };

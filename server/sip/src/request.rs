@@ -20,8 +20,8 @@ use ezk_sip_types::{Headers, Name};
 pub struct ByeParams<'a> {
     /// Our address for the Via header's sent-by.
     pub local: SocketAddr,
-    /// `true` over TCP.
-    pub tcp: bool,
+    /// The call's transport (Via, and our Contact's `transport` parameter).
+    pub transport: crate::Transport,
     /// The new client transaction's branch (starts with the RFC 3261 magic cookie).
     pub branch: &'a str,
     /// Our tag (the To tag of our responses).
@@ -97,7 +97,7 @@ fn in_dialog(
         .and_then(contact_uri)
         .or_else(|| contact_uri(&from))
         .unwrap_or_else(|| "sip:invalid".to_owned());
-    let transport = if p.tcp { "TCP" } else { "UDP" };
+    let transport = p.transport.via_name();
     let mut out = String::with_capacity(512);
     let _ = write!(out, "{method} {target} SIP/2.0\r\n");
     let _ = write!(
@@ -122,8 +122,12 @@ fn in_dialog(
     let _ = write!(out, "CSeq: {} {method}\r\n", p.cseq);
     if method == "REFER" {
         // we are the transferor; our Contact is where the trunk sends its NOTIFYs
-        let transport = if p.tcp { ";transport=tcp" } else { "" };
-        let _ = write!(out, "Contact: <sip:hushpay@{}{transport}>\r\n", p.local);
+        let _ = write!(
+            out,
+            "Contact: <sip:hushpay@{}{}>\r\n",
+            p.local,
+            p.transport.uri_param()
+        );
     }
     let _ = write!(out, "User-Agent: {}\r\n", p.agent);
     for (name, value) in extra {

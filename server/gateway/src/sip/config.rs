@@ -3,6 +3,9 @@
 //! ```toml
 //! [sip]
 //! listen = "0.0.0.0:5060"        # UDP and TCP on this port; absent: no SIP ingress
+//! tls_listen = "0.0.0.0:5061"    # SIP over TLS too (optional; both files required)
+//! tls_cert_file = "/etc/hushpay/sip-cert.pem"   # PEM chain, leaf first
+//! tls_key_file = "/etc/hushpay/sip-key.pem"     # PEM private key
 //! advertise = "198.51.100.1"     # our address in Contact and SDP (default: the listen IP,
 //!                                # which must then be a specific address)
 //! rtp_bind = "0.0.0.0"           # where the per-call RTP sockets bind (default: listen IP)
@@ -32,6 +35,7 @@
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 
 use hushpay_sip::dispatch::{DispatchRule, RoomTarget};
 use hushpay_sip::trunk::{DigestAlgorithm, DigestCredentials, Trunk};
@@ -49,6 +53,9 @@ pub struct RawSip {
     pub realm: Option<String>,
     pub max_calls: Option<usize>,
     pub max_message_bytes: Option<usize>,
+    pub tls_listen: Option<SocketAddr>,
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
     #[serde(default)]
     pub trunks: Vec<RawTrunk>,
     #[serde(default)]
@@ -109,6 +116,16 @@ pub struct SipSettings {
     pub advertise: IpAddr,
     pub rtp_bind: IpAddr,
     pub endpoint: SipConfig,
+    /// SIP over TLS, when configured.
+    pub tls: Option<SipTls>,
+}
+
+/// `[sip] tls_*`: where SIP over TLS listens and its certificate (read at start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipTls {
+    pub listen: SocketAddr,
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
 }
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -182,6 +199,20 @@ impl RawSip {
             }
             limits.max_message_bytes = n;
         }
+        let tls = match (self.tls_listen, self.tls_cert_file, self.tls_key_file) {
+            (Some(listen), Some(cert_file), Some(key_file)) => Some(SipTls {
+                listen,
+                cert_file,
+                key_file,
+            }),
+            (None, None, None) => None,
+            _ => {
+                return Err(invalid(
+                    "sip.tls_listen",
+                    "SIP over TLS needs tls_listen, tls_cert_file and tls_key_file together",
+                ));
+            }
+        };
         let realm = self.realm.unwrap_or_else(|| "hushpay".into());
         let endpoint = SipConfig::new(trunks, rules, limits, realm)
             .map_err(|e| invalid("sip", e.to_string()))?;
@@ -190,6 +221,7 @@ impl RawSip {
             advertise,
             rtp_bind: self.rtp_bind.unwrap_or(listen.ip()),
             endpoint,
+            tls,
         }))
     }
 }

@@ -18,3 +18,4 @@ pub mod hand_off;
 pub mod leg;
 pub mod metrics;
 pub mod server;
+pub mod tls;

@@ -1,5 +1,5 @@
-//! The SIP listener: UDP and TCP sockets on `[sip] listen`, one driver task that owns the
-//! sans-IO [`Endpoint`] and its clock, and the RTP legs of answered calls.
+//! The SIP listener: UDP and TCP sockets on `[sip] listen` (and TLS on `tls_listen`), one driver
+//! task that owns the sans-IO [`Endpoint`] and its clock, and the RTP legs of answered calls.
 //!
 //! Every datagram and TCP frame goes into the endpoint with the instant it arrived; every
 //! [`Output`] is acted on: responses go back on the transport they came on, an offered call gets
@@ -17,8 +17,8 @@ use std::time::Duration;
 use hushpay_sip::dispatch::RoomTarget;
 use hushpay_sip::framing::Framer;
 use hushpay_sip::{CallId, Endpoint, Event, IncomingCall, Input, Output, Peer, Transport};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -37,6 +37,8 @@ const CALL_QUEUE: usize = 64;
 pub struct SipServer {
     pub udp_addr: SocketAddr,
     pub tcp_addr: SocketAddr,
+    /// Where SIP over TLS listens, when configured.
+    pub tls_addr: Option<SocketAddr>,
     /// Answered calls, for the application.
     pub calls: mpsc::Receiver<PhoneCall>,
     tasks: Vec<JoinHandle<()>>,
@@ -61,8 +63,9 @@ impl Drop for SipServer {
 
 enum Inbound {
     Message(Peer, Vec<u8>),
-    TcpOpen(SocketAddr, mpsc::Sender<Vec<u8>>),
-    TcpClosed(SocketAddr),
+    /// A stream connection (TCP or TLS) opened: what to write to it.
+    StreamOpen(Peer, mpsc::Sender<Vec<u8>>),
+    StreamClosed(Peer),
 }
 
 /// Binds UDP and TCP on `settings.listen` (the same port; port 0 picks one free for both) and
@@ -72,6 +75,18 @@ pub async fn start(settings: SipSettings, metrics: Arc<SipMetrics>) -> std::io::
     let udp_addr = udp.local_addr()?;
     let tcp = TcpListener::bind(udp_addr).await?;
     let tcp_addr = tcp.local_addr()?;
+    let tls = match &settings.tls {
+        Some(t) => {
+            let acceptor = super::tls::acceptor(t)?;
+            let listener = TcpListener::bind(t.listen).await?;
+            Some((acceptor, listener))
+        }
+        None => None,
+    };
+    let tls_addr = match &tls {
+        Some((_, l)) => Some(l.local_addr()?),
+        None => None,
+    };
     let (in_tx, in_rx) = mpsc::channel::<Inbound>(1024);
     let (calls_tx, calls_rx) = mpsc::channel(CALL_QUEUE);
     let (requests_tx, requests_rx) = mpsc::unbounded_channel();
@@ -80,23 +95,33 @@ pub async fn start(settings: SipSettings, metrics: Arc<SipMetrics>) -> std::io::
     let driver = Driver {
         endpoint: Endpoint::new(settings.endpoint.clone(), secret, Instant::now().into_std()),
         local: SocketAddr::new(settings.advertise, udp_addr.port()),
+        local_tls: tls_addr.map(|a| SocketAddr::new(settings.advertise, a.port())),
         settings,
         udp: Arc::clone(&udp),
-        tcp: HashMap::new(),
+        streams: HashMap::new(),
         legs: HashMap::new(),
         unanswered: HashMap::new(),
         calls: calls_tx,
         requests: requests_tx,
         metrics,
     };
-    let tasks = vec![
+    let mut tasks = vec![
         tokio::spawn(read_udp(udp, in_tx.clone(), max_bytes)),
-        tokio::spawn(accept_tcp(tcp, in_tx, max_bytes)),
+        tokio::spawn(accept_tcp(tcp, None, in_tx.clone(), max_bytes)),
         tokio::spawn(driver.run(in_rx, requests_rx)),
     ];
+    if let Some((acceptor, listener)) = tls {
+        tasks.push(tokio::spawn(accept_tcp(
+            listener,
+            Some(acceptor),
+            in_tx,
+            max_bytes,
+        )));
+    }
     Ok(SipServer {
         udp_addr,
         tcp_addr,
+        tls_addr,
         calls: calls_rx,
         tasks,
     })
@@ -123,7 +148,14 @@ async fn read_udp(udp: Arc<UdpSocket>, tx: mpsc::Sender<Inbound>, max_bytes: usi
     }
 }
 
-async fn accept_tcp(listener: TcpListener, tx: mpsc::Sender<Inbound>, max_bytes: usize) {
+/// Accepts stream connections (TLS when `tls` is given: the handshake first, within
+/// [`super::tls::HANDSHAKE_WAIT`]), at most [`MAX_TCP_CONNECTIONS`] at once per listener.
+async fn accept_tcp(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    tx: mpsc::Sender<Inbound>,
+    max_bytes: usize,
+) {
     let slots = Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS));
     loop {
         let Ok((stream, from)) = listener.accept().await else {
@@ -134,35 +166,54 @@ async fn accept_tcp(listener: TcpListener, tx: mpsc::Sender<Inbound>, max_bytes:
             continue;
         };
         let tx = tx.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            serve_tcp(stream, from, tx, max_bytes).await;
+            match tls {
+                None => {
+                    let peer = Peer {
+                        transport: Transport::Tcp,
+                        addr: from,
+                    };
+                    serve_stream(stream, peer, tx, max_bytes).await;
+                }
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(super::tls::HANDSHAKE_WAIT, acceptor.accept(stream))
+                            .await;
+                    let Ok(Ok(stream)) = handshake else {
+                        tracing::debug!(peer = %from, "SIP over TLS: no handshake");
+                        return;
+                    };
+                    let peer = Peer {
+                        transport: Transport::Tls,
+                        addr: from,
+                    };
+                    serve_stream(stream, peer, tx, max_bytes).await;
+                }
+            }
             drop(permit);
         });
     }
 }
 
-async fn serve_tcp(
-    stream: TcpStream,
-    from: SocketAddr,
-    tx: mpsc::Sender<Inbound>,
-    max_bytes: usize,
-) {
-    let (mut read, mut write) = stream.into_split();
+/// Reads one stream connection's messages (cut by the framer) into the driver and writes what
+/// the driver sends it, until either side closes or the stream cannot be framed.
+async fn serve_stream<S>(stream: S, peer: Peer, tx: mpsc::Sender<Inbound>, max_bytes: usize)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (mut read, mut write) = tokio::io::split(stream);
     let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(64);
     let writer = tokio::spawn(async move {
         while let Some(bytes) = out_rx.recv().await {
-            if write.write_all(&bytes).await.is_err() {
+            if write.write_all(&bytes).await.is_err() || write.flush().await.is_err() {
                 return;
             }
         }
     });
-    if tx.send(Inbound::TcpOpen(from, out_tx)).await.is_err() {
+    if tx.send(Inbound::StreamOpen(peer, out_tx)).await.is_err() {
         return;
     }
-    let peer = Peer {
-        transport: Transport::Tcp,
-        addr: from,
-    };
     let mut framer = Framer::new();
     let mut buf = vec![0u8; 8192];
     'conn: loop {
@@ -184,7 +235,7 @@ async fn serve_tcp(
             }
         }
     }
-    let _ = tx.send(Inbound::TcpClosed(from)).await;
+    let _ = tx.send(Inbound::StreamClosed(peer)).await;
     writer.abort();
 }
 
@@ -192,8 +243,11 @@ struct Driver {
     endpoint: Endpoint,
     settings: SipSettings,
     local: SocketAddr,
+    /// Our address for TLS peers (Contact), when TLS listens.
+    local_tls: Option<SocketAddr>,
     udp: Arc<UdpSocket>,
-    tcp: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    /// Open stream connections (TCP and TLS), by peer.
+    streams: HashMap<Peer, mpsc::Sender<Vec<u8>>>,
     legs: HashMap<CallId, LegControl>,
     /// Calls waiting for the application to answer them, with their RTP address.
     unanswered: HashMap<CallId, SocketAddr>,
@@ -217,13 +271,17 @@ impl Driver {
                     let now = Instant::now().into_std();
                     match msg {
                         Inbound::Message(peer, bytes) => {
-                            self.endpoint.handle_input(now, Input { peer, local: self.local, bytes: &bytes });
+                            let local = match (peer.transport, self.local_tls) {
+                                (Transport::Tls, Some(tls)) => tls,
+                                _ => self.local,
+                            };
+                            self.endpoint.handle_input(now, Input { peer, local, bytes: &bytes });
                         }
-                        Inbound::TcpOpen(addr, tx) => {
-                            self.tcp.insert(addr, tx);
+                        Inbound::StreamOpen(peer, tx) => {
+                            self.streams.insert(peer, tx);
                         }
-                        Inbound::TcpClosed(addr) => {
-                            self.tcp.remove(&addr);
+                        Inbound::StreamClosed(peer) => {
+                            self.streams.remove(&peer);
                         }
                     }
                 }
@@ -299,8 +357,8 @@ impl Driver {
             Transport::Udp => {
                 let _ = self.udp.send_to(&bytes, peer.addr).await;
             }
-            Transport::Tcp => {
-                if let Some(tx) = self.tcp.get(&peer.addr) {
+            Transport::Tcp | Transport::Tls => {
+                if let Some(tx) = self.streams.get(&peer) {
                     let _ = tx.try_send(bytes);
                 }
             }

@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use super::{Endpoint, Event, Peer, Transport};
+use super::{Endpoint, Event, Peer};
 use crate::SipError;
 use crate::call::{ACK_WAIT, CallState, ReferTx, Retransmit};
 use crate::endpoint::Refusal;
@@ -59,12 +59,12 @@ impl Endpoint {
             "z9hG4bK{}",
             self.derive("refer", id.0 ^ (u64::from(cseq) << 48))
         );
-        let tcp = call.peer.transport == Transport::Tcp;
+        let transport = call.peer.transport;
         let bytes = request::refer(
             &call.invite.headers,
             &ByeParams {
                 local: call.local,
-                tcp,
+                transport,
                 branch: &branch,
                 local_tag: &call.local_tag,
                 cseq,
@@ -80,7 +80,7 @@ impl Endpoint {
                 call: id,
                 peer,
                 bytes: bytes.clone(),
-                retransmit: Retransmit::start(now, tcp, ACK_WAIT),
+                retransmit: Retransmit::start(now, transport.is_reliable(), ACK_WAIT),
             },
         );
         self.send(peer, bytes);
