@@ -91,13 +91,11 @@ pub async fn show(
 pub struct UpdateTenant {
     /// Recording policy: every room of the tenant (created by the API or by a join) needs the
     /// patient's consent before anything is recorded. Applies to rooms that open from now on.
-    #[schema(value_type = bool)]
     pub require_consent_by_default: Option<bool>,
     /// Replaces the origins of the agent desktops (CRM, contact-centre desktop) allowed to
     /// embed the agent console: `https://host[:port]`, or `http://` on a loopback host; no
     /// path, no wildcard; at most 16; `[]` forbids embedding. Anything else is refused
     /// (400 `invalid_agent_desktop_origins`) and changes nothing.
-    #[schema(value_type = Vec<String>)]
     pub agent_desktop_origins: Option<Vec<String>>,
 }
 
