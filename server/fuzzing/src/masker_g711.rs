@@ -35,7 +35,7 @@ use hushpay_media::g711::Law;
 use hushpay_media::masker::{Forwarded, G711Audio, Masker, MaskerConfig, Output};
 use hushpay_media::rfc4733::TelephoneEvent;
 use hushpay_media::rtp::{RtpBuilder, RtpPacket};
-use hushpay_media::signal::{Rng, TonePair, add_noise, append_silence};
+use hushpay_media::signal::Rng;
 
 use crate::bytes::Bytes;
 use crate::masker::program;
@@ -143,45 +143,10 @@ impl Driver {
         let op = b.u8();
         let flags = op >> 3;
         match op & 7 {
-            program::TONE => {
-                let digit = Digit::from_event_code(b.u8() % 16);
-                let level = -f32::from(b.u8() % 64);
-                let twist = f32::from(b.i8() % 12);
-                let (lo, hi) = (f32::from(b.i8()) * 4e-4, f32::from(b.i8()) * 4e-4);
-                let ms = f32::from(b.u8()) + f32::from(b.u8() % 8) / 8.0;
-                let noise = (flags & 1 == 1).then(|| -f32::from(b.u8() % 64) - 6.0);
-                let Some(digit) = digit else { return };
-                let pair = TonePair {
-                    digit,
-                    low_dbm0: level,
-                    high_dbm0: level + twist,
-                    low_offset: lo,
-                    high_offset: hi,
-                    ms,
-                };
-                let mut pcm = Vec::new();
-                pair.append(RATE, &mut pcm);
-                if let Some(dbm0) = noise {
-                    add_noise(&mut pcm, dbm0, &mut self.rng);
+            program::TONE | program::NOISE | program::SILENCE => {
+                if let Some(pcm) = program::audio(op & 7, flags, b, RATE, &mut self.rng) {
+                    self.push_pcm(&pcm);
                 }
-                self.push_pcm(&pcm);
-            }
-            program::NOISE => {
-                let ms = f32::from(b.u8());
-                let dbm0 = -f32::from(b.u8() % 64) - 6.0;
-                let mut pcm = Vec::new();
-                append_silence(ms, RATE, &mut pcm);
-                add_noise(&mut pcm, dbm0, &mut self.rng);
-                self.push_pcm(&pcm);
-            }
-            program::SILENCE => {
-                let mut pcm = Vec::new();
-                append_silence(
-                    f32::from(b.u8()) + f32::from(b.u8() % 8) / 8.0,
-                    RATE,
-                    &mut pcm,
-                );
-                self.push_pcm(&pcm);
             }
             program::EVENT => self.event(b, flags),
             program::RAW_RTP => {

@@ -216,3 +216,54 @@ impl Program {
 fn code(key: char) -> u8 {
     hushpay_media::Digit::from_char(key).map_or(0, |d| d.event_code())
 }
+
+/// The audio a [`TONE`], [`NOISE`] or [`SILENCE`] step describes (its bytes read from `b`), at
+/// `rate`; `None` for a tone whose code names no key (its bytes read all the same) or another op.
+pub fn audio(
+    op: u8,
+    flags: u8,
+    b: &mut crate::bytes::Bytes<'_>,
+    rate: u32,
+    rng: &mut hushpay_media::signal::Rng,
+) -> Option<Vec<i16>> {
+    use hushpay_media::Digit;
+    use hushpay_media::signal::{TonePair, add_noise, append_silence};
+    let mut pcm = Vec::new();
+    match op {
+        TONE => {
+            let digit = Digit::from_event_code(b.u8() % 16);
+            let level = -f32::from(b.u8() % 64);
+            let twist = f32::from(b.i8() % 12);
+            let (lo, hi) = (f32::from(b.i8()) * 4e-4, f32::from(b.i8()) * 4e-4);
+            let ms = f32::from(b.u8()) + f32::from(b.u8() % 8) / 8.0;
+            let noise = (flags & 1 == 1).then(|| -f32::from(b.u8() % 64) - 6.0);
+            let pair = TonePair {
+                digit: digit?,
+                low_dbm0: level,
+                high_dbm0: level + twist,
+                low_offset: lo,
+                high_offset: hi,
+                ms,
+            };
+            pair.append(rate, &mut pcm);
+            if let Some(dbm0) = noise {
+                add_noise(&mut pcm, dbm0, rng);
+            }
+        }
+        NOISE => {
+            let ms = f32::from(b.u8());
+            let dbm0 = -f32::from(b.u8() % 64) - 6.0;
+            append_silence(ms, rate, &mut pcm);
+            add_noise(&mut pcm, dbm0, rng);
+        }
+        SILENCE => {
+            append_silence(
+                f32::from(b.u8()) + f32::from(b.u8() % 8) / 8.0,
+                rate,
+                &mut pcm,
+            );
+        }
+        _ => return None,
+    }
+    Some(pcm)
+}
