@@ -2,6 +2,10 @@
 //!
 //! * `hushpay media detect IN.wav` prints one JSON object a line per detected digit:
 //!   `{"digit":"5","start_ms":120,"end_ms":220}`. 8, 16 and 48 kHz mono 16-bit WAV.
+//! * `hushpay media flag IN.wav` prints one JSON object a line per stretch the sensitive leak
+//!   detector flags (the masker's flagger with payment thresholds, window by window):
+//!   `{"start_ms":120,"end_ms":225}`. Nothing printed: no tone energy. For checking what an
+//!   agent heard during a payment.
 //! * `hushpay media mask IN.wav OUT.wav [--ptime 20] [--bitrate 32000]
 //!   [--max-playback-rate 16000]` runs a browser call's path: Opus-encodes IN in `ptime` frames
 //!   (wideband, as browsers do for Hushpay's SDP; 48000 for fullband), runs the masker, decodes
@@ -13,7 +17,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use hushpay_media::masker::DigitSource;
-use hushpay_media::offline::{detect_pcm, mask_pcm};
+use hushpay_media::offline::{detect_pcm, flag_pcm, mask_pcm};
 use hushpay_media::wav::Wav;
 
 /// The `media` subcommands.
@@ -21,6 +25,12 @@ use hushpay_media::wav::Wav;
 pub enum MediaCommand {
     /// Detect DTMF digits in a WAV file (8, 16 or 48 kHz, mono, 16-bit); one JSON line per digit.
     Detect {
+        /// Input WAV.
+        input: PathBuf,
+    },
+    /// Flag tone energy with the masker's sensitive (payment) thresholds in a WAV file (8, 16
+    /// or 48 kHz, mono, 16-bit); one JSON line per flagged stretch, none when clean.
+    Flag {
         /// Input WAV.
         input: PathBuf,
     },
@@ -50,6 +60,13 @@ pub fn run(cmd: MediaCommand) -> anyhow::Result<()> {
             let wav = read_wav(&input)?;
             for d in detect_pcm(&wav.samples, wav.rate)? {
                 println!("{}", json_line(d.digit, d.start_ms(), d.end_ms(), None));
+            }
+            Ok(())
+        }
+        MediaCommand::Flag { input } => {
+            let wav = read_wav(&input)?;
+            for s in flag_pcm(&wav.samples, wav.rate)? {
+                println!(r#"{{"start_ms":{},"end_ms":{}}}"#, s.start_ms, s.end_ms);
             }
             Ok(())
         }

@@ -1,4 +1,4 @@
-//! `hushpay media detect` and `hushpay media mask` on generated WAV files.
+//! `hushpay media detect`, `hushpay media flag` and `hushpay media mask` on generated WAV files.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
@@ -60,6 +60,53 @@ fn detect_prints_one_json_line_per_digit_at_8_16_and_48_khz() {
             assert!(v["end_ms"].as_u64().unwrap() > v["start_ms"].as_u64().unwrap());
         }
     }
+}
+
+#[test]
+fn flag_prints_the_stretches_with_tone_energy_and_nothing_for_speech_like_silence() {
+    let dir = tempfile::tempdir().unwrap();
+    for rate in [8000, 16_000, 48_000] {
+        let path = dir.path().join(format!("in{rate}.wav"));
+        std::fs::write(
+            &path,
+            Wav {
+                rate,
+                samples: keyed(rate),
+            }
+            .to_bytes(),
+        )
+        .unwrap();
+        let out = hushpay(&["media", "flag", path.to_str().unwrap()]);
+        let spans: Vec<(u64, u64)> = out
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["start_ms"].as_u64().unwrap(), v["end_ms"].as_u64().unwrap())
+            })
+            .collect();
+        // `5` at 120-220 ms and `#` at 420-500 ms: one stretch each, around the tone.
+        assert_eq!(spans.len(), 2, "{rate} Hz: {out}");
+        assert!((105..=130).contains(&spans[0].0), "{rate} Hz: {out}");
+        assert!((210..=235).contains(&spans[0].1), "{rate} Hz: {out}");
+        assert!((405..=430).contains(&spans[1].0), "{rate} Hz: {out}");
+        assert!((490..=515).contains(&spans[1].1), "{rate} Hz: {out}");
+    }
+    // A low hum with no DTMF pair: nothing.
+    let hum: Vec<i16> = (0..8000)
+        .map(|i| (3000.0 * (2.0 * std::f32::consts::PI * 150.0 * i as f32 / 8000.0).sin()) as i16)
+        .collect();
+    let path = dir.path().join("hum.wav");
+    std::fs::write(&path, Wav { rate: 8000, samples: hum }.to_bytes()).unwrap();
+    assert_eq!(hushpay(&["media", "flag", path.to_str().unwrap()]), "");
+    // A file at a rate it does not read: a clear error.
+    let path = dir.path().join("in22.wav");
+    std::fs::write(&path, Wav { rate: 22_050, samples: keyed(22_050) }.to_bytes()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hushpay"))
+        .args(["media", "flag", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("22050"), "{out:?}");
 }
 
 #[test]

@@ -1,10 +1,12 @@
-//! Whole-buffer helpers behind `hushpay media detect` and `hushpay media mask`: the same code
-//! paths as a live call, driven with time stepped by hand (the caller supplies the base instant).
+//! Whole-buffer helpers behind `hushpay media detect`, `hushpay media flag` and `hushpay media
+//! mask`: the same code paths as a live call, driven with time stepped by hand (the caller
+//! supplies the base instant).
 
 use std::time::{Duration, Instant};
 
 use crate::MediaError;
 use crate::detector::{DetectedDigit, detect_all};
+use crate::flagger::{Flagger, FlaggerConfig, HOP, WINDOW, to_f32};
 use crate::masker::{DigitSource, Masker, MaskerConfig, MaskerStats, Output};
 use crate::opus_codec::{Decoder, Encoder, OPUS_RTP_CLOCK};
 use crate::resample::resample;
@@ -18,6 +20,43 @@ pub fn detect_pcm(pcm: &[i16], rate: u32) -> Result<Vec<DetectedDigit>, MediaErr
         other => return Err(MediaError::SampleRate(other)),
     };
     Ok(detect_all(&pcm8))
+}
+
+/// A stretch of audio the sensitive leak detector flags, ms from the start of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlaggedSpan {
+    /// Start of the first flagged 10 ms window.
+    pub start_ms: u64,
+    /// End of the last flagged window of the stretch.
+    pub end_ms: u64,
+}
+
+/// Runs the masker's flagger with the secure-mode (payment) thresholds, one window at a time
+/// and without the vowel check, over PCM at 8, 16 or 48 kHz (resampled to 8 kHz): the
+/// sensitive leak detector tests run on what an agent heard. Overlapping and adjacent flagged
+/// windows (hop 5 ms) merge into one span.
+pub fn flag_pcm(pcm: &[i16], rate: u32) -> Result<Vec<FlaggedSpan>, MediaError> {
+    let pcm8 = match rate {
+        8000 => pcm.to_vec(),
+        16_000 | 48_000 => resample(pcm, rate, 8000),
+        other => return Err(MediaError::SampleRate(other)),
+    };
+    let flagger = Flagger::new(FlaggerConfig::secure());
+    let x = to_f32(&pcm8);
+    let ms = |samples: usize| (samples / 8) as u64;
+    let mut spans: Vec<FlaggedSpan> = Vec::new();
+    for at in (0..=x.len().saturating_sub(WINDOW)).step_by(HOP) {
+        let w = &x[at..(at + WINDOW).min(x.len())];
+        if w.len() < WINDOW || !flagger.window_flags(w) {
+            continue;
+        }
+        let (start_ms, end_ms) = (ms(at), ms(at + WINDOW));
+        match spans.last_mut() {
+            Some(last) if last.end_ms >= start_ms => last.end_ms = end_ms,
+            _ => spans.push(FlaggedSpan { start_ms, end_ms }),
+        }
+    }
+    Ok(spans)
 }
 
 /// A digit the masker captured, with times relative to the start of the audio.

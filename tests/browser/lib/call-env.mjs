@@ -20,8 +20,9 @@ export const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-
   '--autoplay-policy=no-user-gesture-required'];
 
 /** Starts everything. `routes` adds pages to the portal's static server; `gatewayEnv` adds
- * environment overrides for the gateway (`HUSHPAY__RECORDING__ENABLED`, ...). */
-export async function startCallEnv(routes = {}, { chromiumArgs = [], gatewayEnv = {} } = {}) {
+ * environment overrides for the gateway (`HUSHPAY__RECORDING__ENABLED`, ...); `gatewayConfig`,
+ * given the test tenant's id, returns the text of a config file for the gateway (`[sip]`, ...). */
+export async function startCallEnv(routes = {}, { chromiumArgs = [], gatewayEnv = {}, gatewayConfig } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'hushpay-call-env-'));
   const portal = await serveStatic({
@@ -32,7 +33,13 @@ export async function startCallEnv(routes = {}, { chromiumArgs = [], gatewayEnv 
   const bin = gatewayBinary();
   const tenant = admin(bin, dataDir, ['tenant', 'create', 'clinic', '--allowed-origin', portal.origin]);
   const apiKey = admin(bin, dataDir, ['apikey', 'create', '--tenant', tenant, '--label', 'browser-test']);
+  const config = {};
+  if (gatewayConfig) {
+    config.HUSHPAY_CONFIG = join(dataDir, 'hushpay.toml');
+    writeFileSync(config.HUSHPAY_CONFIG, await gatewayConfig(tenant));
+  }
   const gw = await startGateway(bin, dataDir, {
+    ...config,
     HUSHPAY__WEBHOOKS__DANGER_ALLOW_PRIVATE_WEBHOOK_TARGETS: 'true',
     HUSHPAY__WEBHOOKS__POLL_INTERVAL_MS: '100',
     HUSHPAY_LOG: 'debug,rtc=warn,webrtc=warn,hyper=warn,h2=warn,tower=warn,sqlx=warn',
@@ -58,7 +65,7 @@ export async function startCallEnv(routes = {}, { chromiumArgs = [], gatewayEnv 
   // The demo tenant (development mode): its key is printed once at the first start.
   const demoKey = gw.logs.stdout.match(/Demo tenant API key \(shown once[^)]*\): (\S+)/)?.[1];
   const env = {
-    portal, browser, tenant, apiKey, gw, gatewayUrl, webhookOut, demoKey,
+    portal, browser, tenant, apiKey, gw, gatewayUrl, webhookOut, demoKey, bin, dataDir,
     widget: `http://localhost:${gw.addr.split(':')[1]}`,
     rtcUrl: `ws://${gw.addr}/v1/rtc`,
     async close() {
