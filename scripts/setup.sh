@@ -63,3 +63,13 @@ if ! "$tools/schemathesis-$st_version/bin/st" --version >/dev/null 2>&1; then
   python3 -m venv "$tools/schemathesis-$st_version"
   "$tools/schemathesis-$st_version/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$st_version"
 fi
+
+# fhir.resources (PyPI) 6.1.0, the FHIR R4 (4.0.1) models, validates the FHIR webhooks'
+# resources in tests (scripts/validate-fhir.py); a virtualenv of its own (it needs pydantic 1).
+fhir_version=6.1.0 # keep in step with scripts/validate-fhir.py
+if ! "$tools/fhir-resources-$fhir_version/bin/python" -c "import fhir.resources" >/dev/null 2>&1; then
+  echo "setup: installing fhir.resources $fhir_version into $tools (once)"
+  rm -rf "$tools/fhir-resources-$fhir_version"
+  python3 -m venv "$tools/fhir-resources-$fhir_version"
+  "$tools/fhir-resources-$fhir_version/bin/pip" install --quiet --disable-pip-version-check "fhir.resources==$fhir_version" "pydantic>=1.10,<2"
+fi

@@ -69,7 +69,7 @@ export function serve({ port = 0, out, failFirst = 0 } = {}) {
       const id = req.headers['webhook-id'];
       if (!seen.has(id)) {
         seen.add(id);
-        if (out) appendFileSync(out, `${JSON.stringify({ id, event })}\n`);
+        if (out) appendFileSync(out, `${JSON.stringify({ id, event, content_type: req.headers['content-type'] })}\n`);
       }
       res.writeHead(204).end();
     });

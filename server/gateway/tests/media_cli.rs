@@ -81,7 +81,10 @@ fn flag_prints_the_stretches_with_tone_energy_and_nothing_for_speech_like_silenc
             .lines()
             .map(|l| {
                 let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                (v["start_ms"].as_u64().unwrap(), v["end_ms"].as_u64().unwrap())
+                (
+                    v["start_ms"].as_u64().unwrap(),
+                    v["end_ms"].as_u64().unwrap(),
+                )
             })
             .collect();
         // `5` at 120-220 ms and `#` at 420-500 ms: one stretch each, around the tone.
@@ -96,17 +99,36 @@ fn flag_prints_the_stretches_with_tone_energy_and_nothing_for_speech_like_silenc
         .map(|i| (3000.0 * (2.0 * std::f32::consts::PI * 150.0 * i as f32 / 8000.0).sin()) as i16)
         .collect();
     let path = dir.path().join("hum.wav");
-    std::fs::write(&path, Wav { rate: 8000, samples: hum }.to_bytes()).unwrap();
+    std::fs::write(
+        &path,
+        Wav {
+            rate: 8000,
+            samples: hum,
+        }
+        .to_bytes(),
+    )
+    .unwrap();
     assert_eq!(hushpay(&["media", "flag", path.to_str().unwrap()]), "");
     // A file at a rate it does not read: a clear error.
     let path = dir.path().join("in22.wav");
-    std::fs::write(&path, Wav { rate: 22_050, samples: keyed(22_050) }.to_bytes()).unwrap();
+    std::fs::write(
+        &path,
+        Wav {
+            rate: 22_050,
+            samples: keyed(22_050),
+        }
+        .to_bytes(),
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_hushpay"))
         .args(["media", "flag", path.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("22050"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("22050"),
+        "{out:?}"
+    );
 }
 
 #[test]

@@ -6,13 +6,14 @@
 use crate::conformance::{tenant, unique};
 use crate::{
     DeliveryAttempt, DeliveryLease, DeliveryStatus, OutboxEvent, PaymentRecord, Store, StoreError,
-    TenantId, WebhookEndpointRecord,
+    TenantId, WebhookEndpointRecord, WebhookFormat,
 };
 
 pub(crate) async fn run_all(store: &dyn Store) {
     payments_round_trip_with_idempotency_keys(store).await;
     payment_updates_are_compare_and_swap_with_their_events(store).await;
     endpoints_are_scoped_and_deletion_stops_deliveries(store).await;
+    fhir_endpoints_get_only_events_with_a_fhir_resource(store).await;
     deliveries_come_due_and_attempts_are_logged(store).await;
     due_deliveries_take_turns_between_tenants(store).await;
     deferred_deliveries_keep_their_attempts(store).await;
@@ -40,6 +41,7 @@ pub(crate) fn event(tenant: &TenantId, at: i64) -> OutboxEvent {
         tenant: tenant.clone(),
         event_type: "payment.succeeded".into(),
         payload: r#"{"type":"payment.succeeded"}"#.into(),
+        fhir_payload: None,
         created_at: at,
     }
 }
@@ -51,9 +53,56 @@ pub(crate) fn endpoint(tenant: &TenantId) -> WebhookEndpointRecord {
         url: "https://hooks.example/x".into(),
         key_version: 1,
         secret_ciphertext: vec![1, 0, 255, 7],
+        format: WebhookFormat::StandardWebhooks,
         created_at: 1_700_000_020,
         deleted_at: None,
     }
+}
+
+/// An endpoint of format `fhir-r4` is stored with its format and gets deliveries of the events
+/// that carry a FHIR resource only (stored and read back with it); a standard endpoint gets
+/// every event.
+async fn fhir_endpoints_get_only_events_with_a_fhir_resource(store: &dyn Store) {
+    let t = tenant("wf-");
+    store.insert_tenant(&t).await.unwrap();
+    let standard = endpoint(&t.id);
+    let fhir = WebhookEndpointRecord {
+        format: WebhookFormat::FhirR4,
+        ..endpoint(&t.id)
+    };
+    store.insert_webhook_endpoint(&standard).await.unwrap();
+    store.insert_webhook_endpoint(&fhir).await.unwrap();
+    assert_eq!(
+        store.webhook_endpoint(&t.id, &fhir.id).await.unwrap(),
+        Some(fhir.clone())
+    );
+    let plain = event(&t.id, 90);
+    let with_fhir = OutboxEvent {
+        fhir_payload: Some(r#"{"resourceType":"PaymentNotice"}"#.into()),
+        ..event(&t.id, 91)
+    };
+    store
+        .insert_events(&[plain.clone(), with_fhir.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.event(&with_fhir.id).await.unwrap(),
+        Some(with_fhir.clone())
+    );
+    assert_eq!(store.event(&plain.id).await.unwrap(), Some(plain.clone()));
+    let mut due: Vec<(String, String)> = due_for(store, &t.id, 91)
+        .await
+        .into_iter()
+        .map(|d| (d.event_id, d.endpoint_id))
+        .collect();
+    due.sort();
+    let mut expected = vec![
+        (plain.id.clone(), standard.id.clone()),
+        (with_fhir.id.clone(), standard.id.clone()),
+        (with_fhir.id.clone(), fhir.id.clone()),
+    ];
+    expected.sort();
+    assert_eq!(due, expected, "the FHIR endpoint gets the FHIR event only");
 }
 
 async fn payments_round_trip_with_idempotency_keys(store: &dyn Store) {

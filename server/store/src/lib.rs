@@ -78,7 +78,7 @@ pub use memory::MemoryStore;
 pub use model::{ApiKeyId, ApiKeyRecord, Tenant, TenantId, UnixTime};
 pub use payment_model::{
     DeliveryAttempt, DeliveryLease, DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord,
-    WebhookEndpointRecord,
+    WebhookEndpointRecord, WebhookFormat,
 };
 pub use payment_store::PaymentStore;
 #[cfg(feature = "postgres")]

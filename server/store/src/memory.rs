@@ -112,6 +112,9 @@ impl Inner {
                 .endpoints
                 .values()
                 .filter(|(_, w)| w.tenant == e.tenant && w.deleted_at.is_none())
+                .filter(|(_, w)| {
+                    w.format == crate::WebhookFormat::StandardWebhooks || e.fhir_payload.is_some()
+                })
                 .map(|(_, w)| w.id.clone())
                 .collect();
             for endpoint_id in endpoints {

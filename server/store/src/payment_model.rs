@@ -41,7 +41,41 @@ pub struct OutboxEvent {
     pub event_type: String,
     /// The JSON body sent to receivers (masked data only).
     pub payload: String,
+    /// The event's FHIR R4 resource (JSON, masked data only), if it has one: endpoints of
+    /// format [`WebhookFormat::FhirR4`] get a delivery of it, and only of events that have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fhir_payload: Option<String>,
     pub created_at: UnixTime,
+}
+
+/// What a webhook endpoint receives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WebhookFormat {
+    /// Every event as Hushpay's JSON (`{"type", "timestamp", "data"}`).
+    #[default]
+    StandardWebhooks,
+    /// The events that have a FHIR R4 resource, as that resource (`application/fhir+json`).
+    FhirR4,
+}
+
+impl WebhookFormat {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookFormat::StandardWebhooks => "standard-webhooks",
+            WebhookFormat::FhirR4 => "fhir-r4",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "standard-webhooks" => Some(WebhookFormat::StandardWebhooks),
+            "fhir-r4" => Some(WebhookFormat::FhirR4),
+            _ => None,
+        }
+    }
 }
 
 /// A tenant's webhook endpoint. The signing secret is encrypted by the vault.
@@ -55,6 +89,8 @@ pub struct WebhookEndpointRecord {
     pub key_version: u32,
     /// Nonce + AES-256-GCM ciphertext + tag of the secret.
     pub secret_ciphertext: Vec<u8>,
+    /// What it receives.
+    pub format: WebhookFormat,
     pub created_at: UnixTime,
     pub deleted_at: Option<UnixTime>,
 }
@@ -65,6 +101,7 @@ impl fmt::Debug for WebhookEndpointRecord {
             .field("id", &self.id)
             .field("tenant", &self.tenant)
             .field("url", &self.url)
+            .field("format", &self.format)
             .field("deleted_at", &self.deleted_at)
             .finish_non_exhaustive()
     }

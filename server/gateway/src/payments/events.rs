@@ -1,6 +1,7 @@
 //! Webhook events put in the outbox: `payment.succeeded`, `payment.failed`,
 //! `payment.cancelled`, `token.created`. Bodies follow the Standard Webhooks shape
-//! `{"type", "timestamp", "data"}` and hold masked data only.
+//! `{"type", "timestamp", "data"}` and hold masked data only; events with a FHIR R4 form
+//! ([`crate::webhooks::fhir`]) carry that resource too, for `fhir-r4` endpoints.
 
 use hushpay_store::{OutboxEvent, TenantId, UnixTime};
 use hushpay_vault::TokenMetadata;
@@ -11,6 +12,7 @@ fn event(
     tenant: &TenantId,
     event_type: &str,
     data: serde_json::Value,
+    fhir: Option<serde_json::Value>,
     now: UnixTime,
 ) -> OutboxEvent {
     let timestamp = time::OffsetDateTime::from_unix_timestamp(now)
@@ -25,6 +27,7 @@ fn event(
         tenant: tenant.clone(),
         event_type: event_type.to_owned(),
         payload: json!({ "type": event_type, "timestamp": timestamp, "data": data }).to_string(),
+        fhir_payload: fhir.map(|r| r.to_string()),
         created_at: now,
     }
 }
@@ -46,6 +49,7 @@ pub fn for_payment(before: State, after: &Payment, now: UnixTime) -> Option<Outb
         &TenantId::new(after.tenant.as_str()),
         event_type,
         data,
+        crate::webhooks::fhir::for_payment(after, now),
         now,
     ))
 }
@@ -65,6 +69,7 @@ pub fn token_created(meta: &TokenMetadata, now: UnixTime) -> OutboxEvent {
         &TenantId::new(meta.tenant.as_str()),
         "token.created",
         data,
+        None,
         now,
     )
 }

@@ -14,6 +14,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use hushpay_store::WebhookFormat;
 use hushpay_vault::Actor;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -35,6 +36,12 @@ pub struct CreateEndpoint {
     /// only where `danger_allow_private_webhook_targets` is set).
     #[schema(pattern = "^https?://")]
     pub url: String,
+    /// `standard-webhooks` (the default: every event as Hushpay's JSON) or `fhir-r4` (FHIR R4
+    /// `PaymentNotice` resources of succeeded charges, `application/fhir+json`, signed the
+    /// same way; docs/payments.md).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = "^(standard-webhooks|fhir-r4)$")]
+    pub format: Option<WebhookFormat>,
 }
 
 /// A new endpoint and its signing secret.
@@ -144,7 +151,12 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CreatedEndpoint>), ApiError> {
     let (endpoint, secret) = state
         .webhooks
-        .create(&actor(&key, &headers), &key.0.tenant, &body.url)
+        .create(
+            &actor(&key, &headers),
+            &key.0.tenant,
+            &body.url,
+            body.format.unwrap_or_default(),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -27,6 +27,8 @@ pub struct Delivery<'a> {
     pub webhook_id: &'a str,
     pub timestamp: i64,
     pub signature: &'a str,
+    /// `application/json`, or `application/fhir+json` for a FHIR resource.
+    pub content_type: &'a str,
     pub body: &'a str,
 }
 
@@ -134,7 +136,7 @@ impl Sender {
         let response = self
             .client
             .post(target.url().clone())
-            .header("content-type", "application/json")
+            .header("content-type", d.content_type)
             .header("webhook-id", d.webhook_id)
             .header("webhook-timestamp", d.timestamp.to_string())
             .header("webhook-signature", d.signature)
@@ -217,6 +219,7 @@ mod tests {
             webhook_id: "evt_1",
             timestamp: 1,
             signature: "v1,x",
+            content_type: "application/json",
             body: "{}",
         }
     }

@@ -10,15 +10,18 @@
 //! * Events go to the store's outbox in the same transaction as the change they report
 //!   (payments) and fan out to the tenant's endpoints; [`worker`] delivers them with
 //!   Standard Webhooks headers, exponential back-off with jitter, and a delivery log.
+//! * An endpoint's format: `standard-webhooks` (every event as Hushpay's JSON) or `fhir-r4`
+//!   (the events with a FHIR R4 form, [`fhir`], as that resource; same signature headers).
 
 pub mod circuit;
 pub mod config;
 pub mod deliver;
+pub mod fhir;
 pub mod worker;
 
 use std::sync::Arc;
 
-use hushpay_store::{Store, TenantId, WebhookEndpointRecord};
+use hushpay_store::{Store, TenantId, WebhookEndpointRecord, WebhookFormat};
 use hushpay_vault::audit::AuditEvent;
 use hushpay_vault::webhook::{self, WebhookError, WebhookSecret, WebhookUrlError};
 use hushpay_vault::{Actor, VaultError, unix_now};
@@ -38,6 +41,10 @@ pub const SECRET_RECORD_TYPE: &str = "webhook_secret";
 pub struct EndpointView {
     pub id: String,
     pub url: String,
+    /// What it receives: `standard-webhooks` (every event as Hushpay's JSON) or `fhir-r4`
+    /// (FHIR R4 resources of the events that have one).
+    #[schema(value_type = String, example = "standard-webhooks")]
+    pub format: WebhookFormat,
     pub created_at: i64,
     /// The endpoint's circuit breaker (see [`circuit`]).
     pub circuit: CircuitView,
@@ -111,6 +118,7 @@ impl Webhooks {
         EndpointView {
             id: r.id.clone(),
             url: r.url.clone(),
+            format: r.format,
             created_at: r.created_at,
             circuit: self.circuits.view(&r.id, unix_now()),
         }
@@ -137,12 +145,13 @@ impl Webhooks {
             .await?)
     }
 
-    /// Registers an endpoint; returns it with its secret (shown this once).
+    /// Registers an endpoint receiving `format`; returns it with its secret (shown this once).
     pub async fn create(
         &self,
         actor: &Actor,
         tenant: &TenantId,
         url: &str,
+        format: WebhookFormat,
     ) -> Result<(EndpointView, Zeroizing<String>), WebhooksError> {
         let checked =
             webhook::check_url_with(url, self.config.danger_allow_private_webhook_targets)?;
@@ -166,6 +175,7 @@ impl Webhooks {
             url: checked.as_str().to_owned(),
             key_version,
             secret_ciphertext,
+            format,
             created_at: unix_now(),
             deleted_at: None,
         };

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use hushpay_store::{
     DeliveryAttempt, DeliveryLease, DeliveryRecord, DeliveryStatus, Store, StoreError, TenantId,
+    WebhookFormat,
 };
 use hushpay_vault::unix_now;
 use hushpay_vault::webhook::sign;
@@ -239,7 +240,17 @@ async fn attempt(
             return Ok((record, None));
         }
     };
-    let Ok(signature) = sign(&secret, &event.id, now, event.payload.as_bytes()) else {
+    let (body, content_type) = match endpoint.format {
+        WebhookFormat::StandardWebhooks => (event.payload.as_str(), "application/json"),
+        WebhookFormat::FhirR4 => match event.fhir_payload.as_deref() {
+            Some(resource) => (resource, "application/fhir+json"),
+            None => {
+                record.error = Some("the event has no FHIR form".into());
+                return Ok((record, None));
+            }
+        },
+    };
+    let Ok(signature) = sign(&secret, &event.id, now, body.as_bytes()) else {
         record.error = Some("signing failed".into());
         return Ok((record, None));
     };
@@ -248,7 +259,8 @@ async fn attempt(
         webhook_id: &event.id,
         timestamp: now,
         signature: &signature,
-        body: &event.payload,
+        content_type,
+        body,
     };
     match webhooks.sender.send(&delivery).await {
         Ok(code) if (200..300).contains(&code) => {

@@ -11,6 +11,7 @@
 mod common;
 
 mod fairness;
+mod fhir;
 mod limits;
 mod ssrf;
 

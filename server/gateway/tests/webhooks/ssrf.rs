@@ -185,6 +185,7 @@ async fn deliveries_never_connect_to_internal_addresses() {
             url: format!("https://127.0.0.1:{p}\\x.attacker.example/"),
             key_version,
             secret_ciphertext,
+            format: hushpay_store::WebhookFormat::StandardWebhooks,
             created_at: hushpay_vault::unix_now(),
             deleted_at: None,
         })

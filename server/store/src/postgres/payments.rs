@@ -10,13 +10,14 @@ use super::PgStore;
 use super::convert::{Param, to_i64, unsigned, unsigned_opt};
 use crate::{
     DeliveryAttempt, DeliveryLease, DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord,
-    PaymentStore, StoreError, TenantId, UnixTime, WebhookEndpointRecord, WebhookStore,
+    PaymentStore, StoreError, TenantId, UnixTime, WebhookEndpointRecord, WebhookFormat,
+    WebhookStore,
 };
 
 const PAYMENT_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, state, document, \
                                client_secret_hash, created_at, updated_at, version";
 const ENDPOINT_COLUMNS: &str =
-    "id, tenant_id, url, key_version, secret_ciphertext, created_at, deleted_at";
+    "id, tenant_id, url, key_version, secret_ciphertext, created_at, deleted_at, format";
 const DELIVERY_COLUMNS: &str =
     "event_id, endpoint_id, tenant_id, attempts, status, next_attempt_at";
 const LOG_COLUMNS: &str = "event_id, endpoint_id, tenant_id, attempt, at, status_code, error, \
@@ -49,6 +50,7 @@ fn event_from_row(row: &Row) -> Result<OutboxEvent, StoreError> {
         event_type: row.try_get(2)?,
         payload: row.try_get(3)?,
         created_at: row.try_get(4)?,
+        fhir_payload: row.try_get(5)?,
     })
 }
 
@@ -61,6 +63,11 @@ fn endpoint_from_row(row: &Row) -> Result<WebhookEndpointRecord, StoreError> {
         secret_ciphertext: row.try_get(4)?,
         created_at: row.try_get(5)?,
         deleted_at: row.try_get(6)?,
+        format: {
+            let s: String = row.try_get(7)?;
+            WebhookFormat::parse(&s)
+                .ok_or_else(|| StoreError::Corrupt("webhook endpoint format".into()))?
+        },
     })
 }
 
@@ -132,8 +139,9 @@ pub(super) async fn payment_by_idempotency_key(
 async fn enqueue(c: &impl GenericClient, events: &[OutboxEvent]) -> Result<(), StoreError> {
     let insert_event = c
         .prepare(
-            "INSERT INTO outbox_events (id, tenant_id, event_type, payload, created_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO outbox_events (id, tenant_id, event_type, payload, created_at,
+                                        fhir_payload)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .await?;
     let fan_out = c
@@ -141,18 +149,30 @@ async fn enqueue(c: &impl GenericClient, events: &[OutboxEvent]) -> Result<(), S
             "INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, attempts, status,
                                              next_attempt_at)
              SELECT $1, id, tenant_id, 0, 'pending', $3 FROM webhook_endpoints
-             WHERE tenant_id = $2 AND deleted_at IS NULL ORDER BY ord",
+             WHERE tenant_id = $2 AND deleted_at IS NULL
+               AND (format = 'standard-webhooks' OR $4)
+             ORDER BY ord",
         )
         .await?;
     for e in events {
         let tenant = e.tenant.as_str();
         c.execute(
             &insert_event,
-            &[&e.id, &tenant, &e.event_type, &e.payload, &e.created_at],
+            &[
+                &e.id,
+                &tenant,
+                &e.event_type,
+                &e.payload,
+                &e.created_at,
+                &e.fhir_payload,
+            ],
         )
         .await?;
-        c.execute(&fan_out, &[&e.id, &tenant, &e.created_at])
-            .await?;
+        c.execute(
+            &fan_out,
+            &[&e.id, &tenant, &e.created_at, &e.fhir_payload.is_some()],
+        )
+        .await?;
     }
     Ok(())
 }
@@ -199,7 +219,8 @@ pub(super) async fn insert_events(s: &PgStore, events: &[OutboxEvent]) -> Result
 pub(super) async fn event(s: &PgStore, id: &str) -> Result<Option<OutboxEvent>, StoreError> {
     let rows = s
         .query(
-            "SELECT id, tenant_id, event_type, payload, created_at FROM outbox_events WHERE id = $1",
+            "SELECT id, tenant_id, event_type, payload, created_at, fhir_payload
+             FROM outbox_events WHERE id = $1",
             &[&id],
         )
         .await?;
@@ -211,9 +232,9 @@ pub(super) async fn insert_webhook_endpoint(
     w: &WebhookEndpointRecord,
 ) -> Result<(), StoreError> {
     let sql = format!(
-        "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
     );
-    let params: [Param<'_>; 7] = [
+    let params: [Param<'_>; 8] = [
         &w.id,
         &w.tenant.as_str(),
         &w.url,
@@ -221,6 +242,7 @@ pub(super) async fn insert_webhook_endpoint(
         &w.secret_ciphertext,
         &w.created_at,
         &w.deleted_at,
+        &w.format.as_str(),
     ];
     s.execute(&sql, &params).await.map(drop)
 }

@@ -176,6 +176,12 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE tenants ADD COLUMN agent_desktop_origins TEXT NOT NULL DEFAULT '';
     "#,
+    // 9: FHIR R4 webhooks: what each endpoint receives, and each event's FHIR resource.
+    r#"
+    ALTER TABLE webhook_endpoints ADD COLUMN format TEXT NOT NULL DEFAULT 'standard-webhooks'
+        CHECK (format IN ('standard-webhooks', 'fhir-r4'));
+    ALTER TABLE outbox_events ADD COLUMN fhir_payload TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

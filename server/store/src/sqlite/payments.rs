@@ -8,13 +8,14 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::SqliteStore;
 use crate::{
     DeliveryAttempt, DeliveryLease, DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord,
-    PaymentStore, StoreError, TenantId, UnixTime, WebhookEndpointRecord, WebhookStore,
+    PaymentStore, StoreError, TenantId, UnixTime, WebhookEndpointRecord, WebhookFormat,
+    WebhookStore,
 };
 
 const PAYMENT_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, state, document, \
                                client_secret_hash, created_at, updated_at, version";
 const ENDPOINT_COLUMNS: &str =
-    "id, tenant_id, url, key_version, secret_ciphertext, created_at, deleted_at";
+    "id, tenant_id, url, key_version, secret_ciphertext, created_at, deleted_at, format";
 const DELIVERY_COLUMNS: &str =
     "event_id, endpoint_id, tenant_id, attempts, status, next_attempt_at";
 const LOG_COLUMNS: &str = "event_id, endpoint_id, tenant_id, attempt, at, status_code, error, \
@@ -58,6 +59,10 @@ fn endpoint_from_row(row: &Row<'_>) -> rusqlite::Result<WebhookEndpointRecord> {
         secret_ciphertext: row.get(4)?,
         created_at: row.get(5)?,
         deleted_at: row.get(6)?,
+        format: {
+            let s: String = row.get(7)?;
+            WebhookFormat::parse(&s).ok_or_else(|| corrupt("format"))?
+        },
     })
 }
 
@@ -131,22 +136,30 @@ pub(super) fn payment_by_idempotency_key(
 fn enqueue(tx: &rusqlite::Transaction<'_>, events: &[OutboxEvent]) -> Result<(), StoreError> {
     for e in events {
         tx.execute(
-            "INSERT INTO outbox_events (id, tenant_id, event_type, payload, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO outbox_events (id, tenant_id, event_type, payload, created_at,
+                                        fhir_payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 e.id,
                 e.tenant.as_str(),
                 e.event_type,
                 e.payload,
-                e.created_at
+                e.created_at,
+                e.fhir_payload
             ],
         )?;
         tx.execute(
             "INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, attempts, status,
                                              next_attempt_at)
              SELECT ?1, id, tenant_id, 0, 'pending', ?3 FROM webhook_endpoints
-             WHERE tenant_id = ?2 AND deleted_at IS NULL",
-            params![e.id, e.tenant.as_str(), e.created_at],
+             WHERE tenant_id = ?2 AND deleted_at IS NULL
+               AND (format = 'standard-webhooks' OR ?4)",
+            params![
+                e.id,
+                e.tenant.as_str(),
+                e.created_at,
+                e.fhir_payload.is_some()
+            ],
         )?;
     }
     Ok(())
@@ -189,7 +202,8 @@ pub(super) fn insert_events(c: &mut Connection, events: &[OutboxEvent]) -> Resul
 
 pub(super) fn event(c: &mut Connection, id: &str) -> Result<Option<OutboxEvent>, StoreError> {
     Ok(c.prepare_cached(
-        "SELECT id, tenant_id, event_type, payload, created_at FROM outbox_events WHERE id = ?1",
+        "SELECT id, tenant_id, event_type, payload, created_at, fhir_payload FROM outbox_events
+         WHERE id = ?1",
     )?
     .query_row(params![id], |r| {
         Ok(OutboxEvent {
@@ -198,6 +212,7 @@ pub(super) fn event(c: &mut Connection, id: &str) -> Result<Option<OutboxEvent>,
             event_type: r.get(2)?,
             payload: r.get(3)?,
             created_at: r.get(4)?,
+            fhir_payload: r.get(5)?,
         })
     })
     .optional()?)
@@ -209,7 +224,7 @@ pub(super) fn insert_webhook_endpoint(
 ) -> Result<(), StoreError> {
     c.execute(
         &format!(
-            "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
         ),
         params![
             w.id,
@@ -218,7 +233,8 @@ pub(super) fn insert_webhook_endpoint(
             w.key_version,
             w.secret_ciphertext,
             w.created_at,
-            w.deleted_at
+            w.deleted_at,
+            w.format.as_str()
         ],
     )?;
     Ok(())

@@ -10,6 +10,7 @@
 
 mod machine;
 mod model;
+pub mod money;
 mod request;
 
 pub use machine::{Event, INPUT_TIMEOUT, NODE_LOST, TransitionError};

@@ -1,0 +1,212 @@
+//! FHIR R4 webhooks (issue 17.6): an endpoint registered with `format: "fhir-r4"` gets a
+//! `PaymentNotice` for a succeeded charge, signed like every delivery and valid FHIR R4
+//! (4.0.1) by `fhir.resources` (scripts/validate-fhir.py), and nothing for a tokenization, a
+//! decline or a cancellation, while a standard endpoint of the same tenant gets every event as
+//! before. No card number in either; an unknown format is refused.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hushpay_card::leak_scan::{self, Net, Tracers};
+use serde_json::{Value, json};
+
+use crate::common::TestGateway;
+use crate::common::cards::{seal, tracer_pan, vault_key};
+use crate::common::receiver::Receiver;
+use crate::fairness::cancelled_payment;
+use crate::{new_payment, post_json};
+
+/// The interpreter with fhir.resources 6.1.0 (FHIR 4.0.1) that scripts/setup.sh installs.
+fn fhir_python() -> PathBuf {
+    let tools = std::env::var_os("HUSHPAY_TOOLS_DIR").map_or_else(
+        || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/hushpay/tools"),
+        PathBuf::from,
+    );
+    tools.join("fhir-resources-6.1.0/bin/python")
+}
+
+/// Runs scripts/validate-fhir.py on `file`: (success, output).
+fn validate(file: &Path) -> (bool, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/validate-fhir.py");
+    let out = Command::new(fhir_python())
+        .arg(script)
+        .arg(file)
+        .output()
+        .expect("fhir.resources is installed (scripts/setup.sh)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn events(out: &Path) -> Vec<Value> {
+    std::fs::read_to_string(out)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+async fn endpoint(gw: &TestGateway, key: &str, receiver: &Receiver, format: Option<&str>) -> Value {
+    let mut body = json!({ "url": receiver.url() });
+    if let Some(f) = format {
+        body["format"] = json!(f);
+    }
+    let resp = post_json(gw, "/v1/webhooks", key, body).await;
+    assert_eq!(resp.status(), 201);
+    resp.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_fhir_endpoint_gets_a_valid_payment_notice_for_a_succeeded_charge_only() {
+    let gw = TestGateway::start(&[
+        ("HUSHPAY__STORE", "sqlite"),
+        (
+            "HUSHPAY__WEBHOOKS__DANGER_ALLOW_PRIVATE_WEBHOOK_TARGETS",
+            "true",
+        ),
+        ("HUSHPAY__WEBHOOKS__POLL_INTERVAL_MS", "50"),
+    ])
+    .await;
+    let (t, key) = gw.tenant("ehr").await;
+    let dir = tempfile::tempdir().unwrap();
+    let (fhir_out, fhir_secret) = (
+        dir.path().join("fhir.jsonl"),
+        dir.path().join("fhir-secret"),
+    );
+    let (std_out, std_secret) = (dir.path().join("std.jsonl"), dir.path().join("std-secret"));
+    let fhir_receiver = Receiver::start(&fhir_out, &fhir_secret, 0);
+    let std_receiver = Receiver::start(&std_out, &std_secret, 0);
+    let created = endpoint(&gw, &key, &fhir_receiver, Some("fhir-r4")).await;
+    assert_eq!(created["endpoint"]["format"], "fhir-r4");
+    std::fs::write(&fhir_secret, created["secret"].as_str().unwrap()).unwrap();
+    let created = endpoint(&gw, &key, &std_receiver, None).await;
+    assert_eq!(created["endpoint"]["format"], "standard-webhooks");
+    std::fs::write(&std_secret, created["secret"].as_str().unwrap()).unwrap();
+
+    // A charge that succeeds, one declined, a tokenization, a cancellation.
+    let (pk, kid) = vault_key(&gw).await;
+    let pan = tracer_pan();
+    let (ok_id, ok_secret) = new_payment(&gw, &key).await;
+    let sealed = seal(&pk, &kid, t.id.as_str(), &ok_id, &pan, Some("735"), None);
+    let r = post_json(
+        &gw,
+        &format!("/v1/payments/{ok_id}/card"),
+        &ok_secret,
+        json!({"sealed": sealed}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let (bad_id, bad_secret) = new_payment(&gw, &key).await;
+    let sealed = seal(
+        &pk,
+        &kid,
+        t.id.as_str(),
+        &bad_id,
+        "4000000000000002",
+        Some("735"),
+        None,
+    );
+    post_json(
+        &gw,
+        &format!("/v1/payments/{bad_id}/card"),
+        &bad_secret,
+        json!({"sealed": sealed}),
+    )
+    .await;
+    let resp = gw
+        .client
+        .post(gw.url("/v1/payments"))
+        .bearer_auth(&key)
+        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+        .json(&json!({"amount": 100, "currency": "USD", "reference": "save", "mode": "tokenize", "method": "card-form"}))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = resp.json().await.unwrap();
+    let tok_id = v["payment"]["id"].as_str().unwrap().to_owned();
+    let sealed = seal(&pk, &kid, t.id.as_str(), &tok_id, &pan, Some("735"), None);
+    let r = post_json(
+        &gw,
+        &format!("/v1/payments/{tok_id}/card"),
+        v["client_secret"].as_str().unwrap(),
+        json!({"sealed": sealed}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    cancelled_payment(&gw, &key).await;
+
+    // The standard endpoint gets all seven events (four payments end, each card tokenized);
+    // by then the FHIR endpoint has had its one.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while events(&std_out).len() < 7 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(events(&std_out).len(), 7, "{:?}", events(&std_out));
+    while events(&fhir_out).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let fhir = events(&fhir_out);
+    assert_eq!(fhir.len(), 1, "one FHIR delivery: {fhir:?}");
+    assert_eq!(fhir[0]["content_type"], "application/fhir+json");
+    let notice = &fhir[0]["event"];
+    assert_eq!(notice["resourceType"], "PaymentNotice");
+    assert_eq!(notice["identifier"][0]["value"], ok_id.as_str());
+    assert_eq!(notice["amount"], json!({"value": 9.9, "currency": "GBP"}));
+    assert_eq!(notice["recipient"]["identifier"]["value"], t.id.as_str());
+    assert_eq!(notice["request"]["identifier"]["value"], "r");
+    assert_eq!(notice["paymentStatus"]["coding"][0]["code"], "paid");
+    // The same event id as the standard delivery of payment.succeeded (one event, two forms).
+    let std_events = events(&std_out);
+    let succeeded = std_events
+        .iter()
+        .find(|e| {
+            e["event"]["type"] == "payment.succeeded" && e["event"]["data"]["id"] == ok_id.as_str()
+        })
+        .unwrap();
+    assert_eq!(fhir[0]["id"], succeeded["id"]);
+
+    // Valid FHIR R4 by an independent validator (and the validator refuses a broken copy).
+    let file = dir.path().join("notice.json");
+    std::fs::write(&file, notice.to_string()).unwrap();
+    let (ok, text) = validate(&file);
+    assert!(ok, "{text}");
+    let mut broken = notice.clone();
+    broken.as_object_mut().unwrap().remove("amount");
+    std::fs::write(&file, broken.to_string()).unwrap();
+    let (ok, text) = validate(&file);
+    assert!(!ok && text.contains("amount"), "control: {text}");
+
+    // No card number in anything either receiver got.
+    let mut tracers = Tracers::new();
+    tracers.add("pan", &pan).unwrap();
+    for out in [&fhir_out, &std_out] {
+        let bodies = std::fs::read(out).unwrap();
+        assert!(leak_scan::scan(&tracers, &bodies, Net::KnownBrands).is_empty());
+    }
+
+    // An unknown format is refused; nothing is registered.
+    let resp = post_json(
+        &gw,
+        "/v1/webhooks",
+        &key,
+        json!({"url": fhir_receiver.url(), "format": "hl7v2"}),
+    )
+    .await;
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+    let listed: Value = gw
+        .client
+        .get(gw.url("/v1/webhooks"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["endpoints"].as_array().unwrap().len(), 2);
+}
