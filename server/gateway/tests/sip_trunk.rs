@@ -8,8 +8,10 @@
 //! challenge (401) and SIPp's MD5 retry admitted.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "common/sipp.rs"]
+mod sipp;
+
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +22,7 @@ use hushpay::sip::server::{self, SipServer};
 use hushpay_sip::EndReason;
 use hushpay_sip::dispatch::RoomTarget;
 use hushpay_sip::sdp::Codec;
+use sipp::{Sipp, scenario};
 
 fn settings(trunk: &str) -> SipSettings {
     let text = format!(
@@ -43,62 +46,18 @@ async fn start(trunk: &str) -> (SipServer, Arc<SipMetrics>) {
     (server, metrics)
 }
 
-fn scenario(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/sipp")
-        .join(name)
-}
-
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Runs one SIPp call of `xml` against `target`; returns SIPp's exit status and its output.
-async fn sipp(xml: &str, target: SocketAddr, transport: &str, extra: &[&str]) -> (bool, String) {
-    let mut cmd = tokio::process::Command::new("sipp");
-    cmd.arg("-sf")
-        .arg(scenario(xml))
-        .args([
-            "-m",
-            "1",
-            "-i",
-            "127.0.0.1",
-            "-s",
-            "payline",
-            "-t",
-            transport,
-        ])
-        .args([
-            "-p",
-            &free_udp_port().to_string(),
-            "-mp",
-            &free_udp_port().to_string(),
-        ])
-        .args([
-            "-timeout",
-            "10s",
-            "-timeout_error",
-            "-nostdin",
-            "-trace_err",
-        ])
+async fn sipp(
+    xml: &str,
+    target: SocketAddr,
+    transport: &'static str,
+    extra: &[&str],
+) -> (bool, String) {
+    Sipp::new(scenario(xml), "payline")
+        .transport(transport)
         .args(extra)
-        .arg(target.to_string())
-        .current_dir(std::env::temp_dir())
-        .kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(20), cmd.output())
+        .call(target)
         .await
-        .expect("SIPp finished within 20 s")
-        .expect("sipp runs (apt-get install sip-tester; scripts/setup.sh does)");
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
 }
 
 #[tokio::test]

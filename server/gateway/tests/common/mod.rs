@@ -5,6 +5,7 @@
 pub mod binary;
 pub mod cards;
 pub mod receiver;
+pub mod sipp;
 
 use std::net::SocketAddr;
 

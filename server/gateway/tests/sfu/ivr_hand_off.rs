@@ -9,39 +9,25 @@
 
 use std::fmt::Write;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hushpay::ivr::config::IvrConfig;
-use hushpay::sip::config::RawSip;
 use hushpay_prompts::prompt::PromptSet;
 use hushpay_prompts::speech as spoken;
 use hushpay_vault::payment::State;
 use serde_json::{Value, json};
 
 use crate::common::receiver::Receiver;
+use crate::common::sipp::{Sipp, free_udp_port};
 use crate::common::{TestGateway, assert_error};
 use crate::harness::*;
+use crate::phone_caller::sip_listener_with;
 use crate::phone_caller_hang_up::Caller;
 
 /// The gateway's SIP listener: one loopback trunk for `tenant`, calls naming a payment go to
 /// the payment (`payments = true`).
 async fn hand_off_listener(gw: &TestGateway, tenant: &str) -> hushpay::sip::server::SipServer {
-    let text = format!(
-        "listen = '127.0.0.1:0'\n[[trunks]]\nname = 'ivr-vendor'\ntenant = '{tenant}'\nsources = ['127.0.0.1/32']\n[[dispatch]]\ntenant = '{tenant}'\npayments = true\n"
-    );
-    let raw: RawSip = toml::from_str(&text).unwrap();
-    let mut server = hushpay::sip::server::start(
-        raw.validate().unwrap().unwrap(),
-        Arc::clone(&gw.state.metrics.sip),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(hushpay::sfu::phone::serve_calls(
-        gw.state.clone(),
-        server.take_calls(),
-    ));
-    server
+    sip_listener_with(gw, tenant, "payments = true").await
 }
 
 /// How long `names` play back to back, and a margin for the 2-core debug build.
@@ -208,14 +194,6 @@ SIP/2.0 200 OK
     xml
 }
 
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Runs SIPp as the IVR calling `service` at `target` from `port`; (passed, its output).
 async fn sipp(
     dir: &Path,
@@ -226,37 +204,12 @@ async fn sipp(
 ) -> (bool, String) {
     let path = dir.join("ivr_hand_off.xml");
     std::fs::write(&path, xml).unwrap();
-    let mut cmd = tokio::process::Command::new("sipp");
-    cmd.arg("-sf")
-        .arg(&path)
-        .args(["-m", "1", "-i", "127.0.0.1", "-s", service, "-t", "u1"])
-        .args(["-p", &port.to_string()])
-        .args(["-mp", &free_udp_port().to_string()])
-        .args([
-            "-timeout",
-            "90s",
-            "-timeout_error",
-            "-nostdin",
-            "-trace_err",
-        ])
-        .arg(target.to_string())
-        .current_dir(dir)
-        .kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(100), cmd.output())
+    Sipp::new(path, service)
+        .port(port)
+        .timeout(Duration::from_secs(90))
+        .dir(dir)
+        .call(target)
         .await
-        .expect("SIPp finished within 100 s")
-        .expect("sipp runs (apt-get install sip-tester; scripts/setup.sh does)");
-    let mut text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        if entry.file_name().to_string_lossy().ends_with("_errors.log") {
-            text.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
-        }
-    }
-    (out.status.success(), text)
 }
 
 async fn create(gw: &TestGateway, key: &str, extra: Value) -> reqwest::Response {

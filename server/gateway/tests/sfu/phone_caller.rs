@@ -27,6 +27,7 @@ use hushpay::recording::export;
 
 use crate::common::TestGateway;
 use crate::common::cards::tracer_pan;
+use crate::common::sipp::{Sipp, scenario};
 use crate::harness::*;
 use crate::recording::{finished_recordings, recording_gateway};
 
@@ -171,43 +172,13 @@ fn write_pcap(path: &Path, packets: &[(u64, Vec<u8>)]) {
     std::fs::write(path, out).unwrap();
 }
 
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Runs SIPp's `caller_keys.xml` in `dir` (where `caller.pcap` is) against `target`.
 async fn sipp_call(dir: &Path, target: SocketAddr) -> (bool, String) {
-    let xml = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/caller_keys.xml");
-    let mut cmd = tokio::process::Command::new("sipp");
-    cmd.arg("-sf")
-        .arg(xml)
-        .args(["-m", "1", "-i", "127.0.0.1", "-s", "payline", "-t", "u1"])
-        .args(["-p", &free_udp_port().to_string()])
-        .args(["-mp", &free_udp_port().to_string()])
-        .args([
-            "-timeout",
-            "30s",
-            "-timeout_error",
-            "-nostdin",
-            "-trace_err",
-        ])
-        .arg(target.to_string())
-        .current_dir(dir)
-        .kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(40), cmd.output())
+    Sipp::new(scenario("caller_keys.xml"), "payline")
+        .timeout(Duration::from_secs(30))
+        .dir(dir)
+        .call(target)
         .await
-        .expect("SIPp finished within 40 s")
-        .expect("sipp runs (apt-get install sip-tester; scripts/setup.sh does)");
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
 }
 
 /// The gateway's SIP listener with one trunk (loopback) for `tenant`, calls to `payline` going
@@ -216,8 +187,18 @@ pub(crate) async fn sip_listener(
     gw: &TestGateway,
     tenant: &str,
 ) -> hushpay::sip::server::SipServer {
+    sip_listener_with(gw, tenant, "called = 'payline'\nroom = 'call-1'").await
+}
+
+/// The gateway's SIP listener with one trunk (loopback) for `tenant` and one dispatch rule of
+/// `tenant` with `rule` (TOML lines), its calls served by `hushpay::sfu::phone`.
+pub(crate) async fn sip_listener_with(
+    gw: &TestGateway,
+    tenant: &str,
+    rule: &str,
+) -> hushpay::sip::server::SipServer {
     let text = format!(
-        "listen = '127.0.0.1:0'\n[[trunks]]\nname = 'carrier'\ntenant = '{tenant}'\nsources = ['127.0.0.1/32']\n[[dispatch]]\ntenant = '{tenant}'\ncalled = 'payline'\nroom = 'call-1'\n"
+        "listen = '127.0.0.1:0'\n[[trunks]]\nname = 'carrier'\ntenant = '{tenant}'\nsources = ['127.0.0.1/32']\n[[dispatch]]\ntenant = '{tenant}'\n{rule}\n"
     );
     let raw: RawSip = toml::from_str(&text).unwrap();
     let mut server = hushpay::sip::server::start(
