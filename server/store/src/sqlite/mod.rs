@@ -12,6 +12,7 @@ mod chat;
 mod migrations;
 mod payments;
 mod recordings;
+mod refunds;
 mod rooms;
 mod vault;
 
