@@ -56,6 +56,8 @@ async fn gateway_with_endpoint() -> (TestGateway, hushpay_store::TenantId, Strin
             "true",
         ),
         ("HUSHPAY__WEBHOOKS__POLL_INTERVAL_MS", "50"),
+        // Every attempt fails (nothing listens): keep the circuit closed for all of them.
+        ("HUSHPAY__WEBHOOKS__CIRCUIT_BREAKER_FAILURES", "100"),
     ])
     .await;
     let (t, key) = gw.tenant("billing").await;
