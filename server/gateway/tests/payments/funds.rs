@@ -460,9 +460,23 @@ async fn voids_release_and_refusals_leave_the_authorization_or_fail_the_refund()
 
 #[tokio::test]
 async fn concurrent_refunds_cannot_exceed_the_captured_amount() {
-    let gw = TestGateway::start(&[]).await;
+    eight_concurrent_refunds(&TestGateway::start(&[]).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refunds_cannot_exceed_the_captured_amount_on_postgresql() {
+    let schema = hushpay_store::ScratchSchema::create("gwrefund")
+        .await
+        .unwrap();
+    let gw = TestGateway::start(&[("HUSHPAY__STORE", schema.url())]).await;
+    assert!(format!("{:?}", gw.state.store).starts_with("PgStore"));
+    eight_concurrent_refunds(&gw).await;
+}
+
+/// Eight refunds of 300 at once against a charge of 1000: exactly three fit.
+async fn eight_concurrent_refunds(gw: &TestGateway) {
     let (_t, key) = gw.tenant("rush").await;
-    let p = paid(&gw, &key, "charge", 1000, &tracer_pan()).await;
+    let p = paid(gw, &key, "charge", 1000, &tracer_pan()).await;
     let id = p["id"].as_str().unwrap().to_owned();
     let mut tasks = Vec::new();
     for i in 0..8 {
