@@ -101,7 +101,7 @@ async fn refunds_stay_within_the_limit_and_failed_ones_free_it(store: &dyn Store
         .into_iter()
         .map(|r| r.id)
         .collect();
-    assert_eq!(ids, vec![a.id, c.id, d.id], "oldest first");
+    assert_eq!(ids, vec![a.id, c.id, d.id], "in insertion order");
 }
 
 async fn concurrent_refunds_cannot_pass_the_limit_together(store: &dyn Store) {

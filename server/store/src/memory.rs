@@ -42,7 +42,8 @@ struct Inner {
     tokens: BTreeMap<String, TokenRecord>,
     audit: BTreeMap<u64, AuditRecord>,
     payments: BTreeMap<String, PaymentRecord>,
-    refunds: BTreeMap<String, RefundRecord>,
+    /// With the insertion sequence (listings in insertion order).
+    refunds: BTreeMap<String, (u64, RefundRecord)>,
     events: BTreeMap<String, OutboxEvent>,
     endpoints: BTreeMap<String, (u64, WebhookEndpointRecord)>,
     deliveries: BTreeMap<(String, String), DeliveryRecord>,

@@ -5,9 +5,9 @@ use async_trait::async_trait;
 use super::MemoryStore;
 use crate::{OutboxEvent, RefundInsert, RefundRecord, RefundStore, StoreError, TenantId};
 
-fn sorted(mut refunds: Vec<RefundRecord>) -> Vec<RefundRecord> {
-    refunds.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    refunds
+fn in_order(mut refunds: Vec<(u64, RefundRecord)>) -> Vec<RefundRecord> {
+    refunds.sort_by_key(|(seq, _)| *seq);
+    refunds.into_iter().map(|(_, r)| r).collect()
 }
 
 #[async_trait]
@@ -29,23 +29,25 @@ impl RefundStore for MemoryStore {
             )));
         }
         let duplicate_key = refund.idempotency_key.is_some()
-            && inner
-                .refunds
-                .values()
-                .any(|r| r.tenant == refund.tenant && r.idempotency_key == refund.idempotency_key);
+            && inner.refunds.values().any(|(_, r)| {
+                r.tenant == refund.tenant && r.idempotency_key == refund.idempotency_key
+            });
         if inner.refunds.contains_key(&refund.id) || duplicate_key {
             return Err(StoreError::Conflict(format!("refund {}", refund.id)));
         }
         let refunded: u64 = inner
             .refunds
             .values()
-            .filter(|r| r.payment_id == refund.payment_id && r.state != "failed")
-            .map(|r| r.amount)
+            .filter(|(_, r)| r.payment_id == refund.payment_id && r.state != "failed")
+            .map(|(_, r)| r.amount)
             .sum();
         if refunded.saturating_add(refund.amount) > limit {
             return Ok(RefundInsert::Exceeds { refunded });
         }
-        inner.refunds.insert(refund.id.clone(), refund.clone());
+        let seq = inner.next_seq();
+        inner
+            .refunds
+            .insert(refund.id.clone(), (seq, refund.clone()));
         Ok(RefundInsert::Inserted)
     }
 
@@ -56,11 +58,11 @@ impl RefundStore for MemoryStore {
     ) -> Result<bool, StoreError> {
         let mut inner = self.lock();
         match inner.refunds.get(&refund.id) {
-            Some(r) if r.tenant == refund.tenant && r.state == "pending" => {}
+            Some((_, r)) if r.tenant == refund.tenant && r.state == "pending" => {}
             _ => return Ok(false),
         }
         inner.enqueue(events)?;
-        if let Some(r) = inner.refunds.get_mut(&refund.id) {
+        if let Some((_, r)) = inner.refunds.get_mut(&refund.id) {
             r.state = refund.state.clone();
             r.document = refund.document.clone();
             r.updated_at = refund.updated_at;
@@ -69,7 +71,7 @@ impl RefundStore for MemoryStore {
     }
 
     async fn refund(&self, id: &str) -> Result<Option<RefundRecord>, StoreError> {
-        Ok(self.lock().refunds.get(id).cloned())
+        Ok(self.lock().refunds.get(id).map(|(_, r)| r.clone()))
     }
 
     async fn refund_by_idempotency_key(
@@ -81,16 +83,16 @@ impl RefundStore for MemoryStore {
             .lock()
             .refunds
             .values()
-            .find(|r| &r.tenant == tenant && r.idempotency_key.as_deref() == Some(key))
-            .cloned())
+            .find(|(_, r)| &r.tenant == tenant && r.idempotency_key.as_deref() == Some(key))
+            .map(|(_, r)| r.clone()))
     }
 
     async fn refunds_of(&self, payment_id: &str) -> Result<Vec<RefundRecord>, StoreError> {
-        Ok(sorted(
+        Ok(in_order(
             self.lock()
                 .refunds
                 .values()
-                .filter(|r| r.payment_id == payment_id)
+                .filter(|(_, r)| r.payment_id == payment_id)
                 .cloned()
                 .collect(),
         ))

@@ -37,6 +37,6 @@ pub trait RefundStore: Send + Sync + std::fmt::Debug {
         tenant: &TenantId,
         key: &str,
     ) -> Result<Option<RefundRecord>, StoreError>;
-    /// The payment's refunds, oldest first (ties by id).
+    /// The payment's refunds in the order they were inserted.
     async fn refunds_of(&self, payment_id: &str) -> Result<Vec<RefundRecord>, StoreError>;
 }

@@ -207,6 +207,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX payments_open_by_expiry ON payments(expires_at)
         WHERE state IN ('requested', 'collecting', 'ready');
     CREATE TABLE refunds (
+        ord             BIGINT GENERATED ALWAYS AS IDENTITY,
         id              TEXT PRIMARY KEY,
         tenant_id       TEXT NOT NULL REFERENCES tenants(id),
         payment_id      TEXT NOT NULL REFERENCES payments(id),
@@ -219,7 +220,7 @@ const MIGRATIONS: &[&str] = &[
         updated_at      BIGINT NOT NULL
     );
     CREATE UNIQUE INDEX refunds_by_idempotency_key ON refunds(tenant_id, idempotency_key);
-    CREATE INDEX refunds_by_payment ON refunds(payment_id, created_at);
+    CREATE INDEX refunds_by_payment ON refunds(payment_id, ord);
     "#,
 ];
 

@@ -150,10 +150,8 @@ impl RefundStore for PgStore {
     }
 
     async fn refunds_of(&self, payment_id: &str) -> Result<Vec<RefundRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = $1
-             ORDER BY created_at, id COLLATE \"C\""
-        );
+        let sql =
+            format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = $1 ORDER BY ord");
         self.query(&sql, &[&payment_id])
             .await?
             .iter()

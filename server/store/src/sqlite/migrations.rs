@@ -196,7 +196,7 @@ const MIGRATIONS: &[&str] = &[
         updated_at      INTEGER NOT NULL
     ) STRICT;
     CREATE UNIQUE INDEX refunds_by_idempotency_key ON refunds(tenant_id, idempotency_key);
-    CREATE INDEX refunds_by_payment ON refunds(payment_id, created_at);
+    CREATE INDEX refunds_by_payment ON refunds(payment_id);
     "#,
 ];
 

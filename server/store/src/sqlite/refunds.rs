@@ -111,9 +111,7 @@ fn one(
 }
 
 fn refunds_of(c: &mut Connection, payment_id: &str) -> Result<Vec<RefundRecord>, StoreError> {
-    let sql = format!(
-        "SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = ?1 ORDER BY created_at, id"
-    );
+    let sql = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = ?1 ORDER BY rowid");
     let mut stmt = c.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![payment_id], refund_from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
