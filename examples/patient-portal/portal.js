@@ -59,6 +59,8 @@ function wire(c, session) {
     const card = end.last4 ? ` with ${end.brand} ending in ${end.last4}` : '';
     $('payment-message').textContent = {
       succeeded: `Thank you: paid${card}.`,
+      // An `authorize`-mode payment: the card was accepted; the clinic captures it later.
+      authorized: `Thank you: paid${card}.`,
       failed: `The payment did not go through${card}.`,
       cancelled: 'The payment was cancelled.',
       expired: 'The payment request expired.',
@@ -121,7 +123,8 @@ $('pay').addEventListener('click', async () => {
   $('payment-message').textContent = 'Paying…';
   try {
     const card = await form.submit();
-    $('payment-message').textContent = card.status && card.status !== 'succeeded'
+    const accepted = !card.status || card.status === 'succeeded' || card.status === 'authorized';
+    $('payment-message').textContent = !accepted
       ? `The payment with ${card.brand} ending in ${card.last4} was declined.`
       : `Thank you: paid with ${card.brand} ending in ${card.last4}.`;
     form?.destroy();

@@ -65,8 +65,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `router(state)` on `listener` (and runs the webhook delivery worker, the
-/// background rewrap, the CVC purge, the payment-change forwarder to the SFU and the keypad
-/// driver) until `shutdown` completes, then drains requests.
+/// background rewrap, the CVC purge, the payment-change forwarder to the SFU, the keypad
+/// driver and the payment expiry sweeper) until `shutdown` completes, then drains requests.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -97,6 +97,7 @@ pub async fn run(
         Arc::clone(&state.payments),
         state.payments.subscribe_changes(),
     ));
+    let expiry = tokio::spawn(crate::payments::expiry::run(Arc::clone(&state.payments)));
     let cluster = match crate::cluster::start(&state).await {
         Ok(c) => c,
         Err(e) => {
@@ -107,6 +108,7 @@ pub async fn run(
                 &sad_purge,
                 &retention,
                 &keypad,
+                &expiry,
             ] {
                 t.abort();
             }
@@ -125,6 +127,7 @@ pub async fn run(
     retention.abort();
     payment_changes.abort();
     keypad.abort();
+    expiry.abort();
     served
 }
 

@@ -44,7 +44,14 @@ async fn processor() -> (u16, String, Seen, tokio::task::JoinHandle<()>) {
                 };
                 let body = read_request(&mut tls).await;
                 let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                let answer = if v["card"]["number"]
+                let answer = if v["op"].is_string() {
+                    // Capture, void, refund: an amount of 77.77 fails.
+                    if v["amount"] == 7777 {
+                        json!({"result": {"status": "FAILED"}, "reason": "processing_error"})
+                    } else {
+                        json!({"result": {"status": "APPROVED"}})
+                    }
+                } else if v["card"]["number"]
                     .as_str()
                     .is_some_and(|n| n.ends_with("0002"))
                 {
@@ -116,14 +123,36 @@ timeout_secs = 5
     )
 }
 
+/// The capture, void and refund sections (issue 17): each operation to its own path, no card
+/// placeholder (the gateway refuses one there).
+fn operations(port: u16) -> String {
+    let section = |name: &str, extra: &str| {
+        format!(
+            "[payments.http.{name}]\nurl = \"https://localhost:{port}/v1/{name}\"\n\
+             body_template = '{{\"op\":\"{name}\",\"authorization\":\"{{{{authorization_code}}}}\",\
+             \"payment\":\"{{{{payment_id}}}}\",\"amount\":{{{{amount}}}},\"currency\":\"{{{{currency}}}}\"{extra}}}'\n"
+        )
+    };
+    [
+        section("capture", ""),
+        section("void", ""),
+        section("refund", r#","refund":"{{refund_id}}""#),
+    ]
+    .concat()
+}
+
 async fn pay(gw: &TestGateway, key: &str, pan: &str) -> Value {
+    pay_in(gw, key, pan, "charge", 12345).await
+}
+
+async fn pay_in(gw: &TestGateway, key: &str, pan: &str, mode: &str, amount: u64) -> Value {
     let (pk, kid) = vault_key(gw).await;
     let resp = gw
         .client
         .post(gw.url("/v1/payments"))
         .bearer_auth(key)
         .header("idempotency-key", uuid::Uuid::new_v4().to_string())
-        .json(&json!({"amount": 12345, "currency": "EUR", "reference": "ref \"7\"", "mode": "charge", "method": "card-form"}))
+        .json(&json!({"amount": amount, "currency": "EUR", "reference": "ref \"7\"", "mode": mode, "method": "card-form"}))
         .send()
         .await
         .unwrap();
@@ -196,4 +225,97 @@ async fn an_untrusted_certificate_is_a_processing_error() {
         seen.lock().unwrap().is_empty(),
         "nothing sent without a trusted TLS session"
     );
+}
+
+/// `POST /v1/payments/{id}/{path}` with the API key.
+async fn post(gw: &TestGateway, key: &str, id: &str, path: &str, body: Value) -> Value {
+    let resp = gw
+        .client
+        .post(gw.url(&format!("/v1/payments/{id}/{path}")))
+        .bearer_auth(key)
+        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let v: Value = resp.json().await.unwrap();
+    assert!(status < 300 || status == 402, "{status} {v}");
+    v
+}
+
+#[tokio::test]
+async fn captures_voids_and_refunds_are_relayed_without_card_data() {
+    let (port, pem, seen, _task) = processor().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pem).unwrap();
+    let toml = config(port, &ca).replace(
+        r#""reference":"{{reference}}"}'"#,
+        r#""reference":"{{reference}}","capture":{{capture}}}'"#,
+    ) + &operations(port);
+    let gw = TestGateway::start_with_toml(&toml, &[]).await;
+    let (_t, key) = gw.tenant("clinic").await;
+    let pan = tracer_pan();
+
+    let p = pay_in(&gw, &key, &pan, "authorize", 12345).await;
+    assert_eq!(p["state"], "authorized", "{p}");
+    let id = p["id"].as_str().unwrap().to_owned();
+    assert_eq!(seen.lock().unwrap()[0]["capture"], false, "authorize only");
+    let captured = post(&gw, &key, &id, "capture-funds", json!({"amount": 12000})).await;
+    assert_eq!(captured["payment"]["state"], "captured");
+    let refunded = post(&gw, &key, &id, "refunds", json!({"amount": 2500})).await;
+    assert_eq!(refunded["refund"]["state"], "succeeded");
+    let refund_id = refunded["refund"]["id"].as_str().unwrap().to_owned();
+    let failed = post(&gw, &key, &id, "refunds", json!({"amount": 7777})).await;
+    assert_eq!(failed["refund"]["state"], "failed");
+    assert_eq!(failed["refund"]["error"], "processing-error");
+
+    let v = pay_in(&gw, &key, &tracer_pan(), "authorize", 12345).await;
+    let vid = v["id"].as_str().unwrap().to_owned();
+    let voided = post(&gw, &key, &vid, "void", json!({})).await;
+    assert_eq!(voided["payment"]["state"], "voided");
+    let d = pay_in(&gw, &key, &tracer_pan(), "authorize", 7777).await;
+    let did = d["id"].as_str().unwrap().to_owned();
+    let declined = post(&gw, &key, &did, "capture-funds", json!({})).await;
+    assert_eq!(declined["error"]["code"], "capture_declined");
+
+    let charge = pay(&gw, &key, &tracer_pan()).await;
+    assert_eq!(charge["state"], "succeeded");
+
+    let seen = seen.lock().unwrap().clone();
+    let ops: Vec<&Value> = seen.iter().filter(|v| v["op"].is_string()).collect();
+    let summary: Vec<(String, u64)> = ops
+        .iter()
+        .map(|v| {
+            (
+                v["op"].as_str().unwrap().to_owned(),
+                v["amount"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("capture".to_owned(), 12000),
+            ("refund".to_owned(), 2500),
+            ("refund".to_owned(), 7777),
+            ("void".to_owned(), 12345),
+            ("capture".to_owned(), 7777),
+        ]
+    );
+    for op in &ops {
+        assert_eq!(op["authorization"], "PRC-778");
+        assert_eq!(op["currency"], "EUR");
+        let text = op.to_string();
+        assert!(
+            !text.contains(&pan[..]) && !text.contains("314"),
+            "no card data: {text}"
+        );
+    }
+    assert_eq!(ops[0]["payment"], id.as_str());
+    assert_eq!(ops[1]["refund"], refund_id.as_str());
+    assert_eq!(ops[3]["payment"], vid.as_str());
+    let charged = seen.iter().rfind(|v| v["card"].is_object()).unwrap();
+    assert_eq!(charged["capture"], true, "a charge captures at once");
 }

@@ -201,6 +201,47 @@ async fn sealed_card_paths_leave_no_trace_in_the_database_logs_or_webhooks() {
         assert!(hits(&tracers, "response", text.as_bytes()).is_empty());
         expected_events += if ok { 2 } else { 0 };
     }
+    // Issue 17: an authorization captured in part and refunded (refund rows, the relay's
+    // operations, payment.captured and refund.succeeded are scanned too).
+    {
+        let (pan, cvc) = (tracer_amex(), tracer_cvc());
+        tracers.add("pan-authorize", &pan).unwrap();
+        tracers.add("cvc-authorize", &cvc).unwrap();
+        let p = create_payment(&c, &gw, "card-form", json!({"mode": "authorize"})).await;
+        let id = p["payment"]["id"].as_str().unwrap();
+        let tenant = p["payment"]["tenant"].as_str().unwrap();
+        let sealed = seal(&public, &kid, tenant, id, &pan, Some(&cvc), None);
+        let r = c
+            .post(format!("{}/v1/payments/{id}/card", gw.url))
+            .bearer_auth(p["client_secret"].as_str().unwrap())
+            .json(&json!({ "sealed": sealed }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        for (path, body, status) in [
+            ("capture-funds", json!({"amount": 3000}), 200),
+            (
+                "refunds",
+                json!({"amount": 1000, "reason": "duplicate"}),
+                201,
+            ),
+        ] {
+            let r = c
+                .post(format!("{}/v1/payments/{id}/{path}", gw.url))
+                .bearer_auth(&gw.api_key)
+                .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), status, "{path}");
+            let text = r.text().await.unwrap();
+            assert!(hits(&tracers, "response", text.as_bytes()).is_empty());
+        }
+        // token.created, payment.succeeded (authorized), payment.captured, refund.succeeded.
+        expected_events += 4;
+    }
     // Tenant backend tokens.
     for i in 0..2 {
         let (pan, cvc) = (tracer_amex(), tracer_cvc());

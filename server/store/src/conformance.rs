@@ -20,6 +20,7 @@ pub async fn run_all(store: &dyn Store) {
     text_is_stored_verbatim(store).await;
     crate::conformance_vault::run_all(store).await;
     crate::conformance_payments::run_all(store).await;
+    crate::conformance_refunds::run_all(store).await;
     crate::conformance_chat::run_all(store).await;
     crate::conformance_rooms::run_all(store).await;
     crate::conformance_recordings::run_all(store).await;

@@ -12,6 +12,7 @@ use crate::{
 pub(crate) async fn run_all(store: &dyn Store) {
     payments_round_trip_with_idempotency_keys(store).await;
     payment_updates_are_compare_and_swap_with_their_events(store).await;
+    overdue_payments_are_the_open_ones_past_their_deadline(store).await;
     endpoints_are_scoped_and_deletion_stops_deliveries(store).await;
     fhir_endpoints_get_only_events_with_a_fhir_resource(store).await;
     deliveries_come_due_and_attempts_are_logged(store).await;
@@ -20,7 +21,7 @@ pub(crate) async fn run_all(store: &dyn Store) {
     crate::conformance_leases::run_all(store).await;
 }
 
-fn payment(tenant: &TenantId, key: Option<&str>) -> PaymentRecord {
+pub(crate) fn payment(tenant: &TenantId, key: Option<&str>) -> PaymentRecord {
     PaymentRecord {
         id: unique("pay_"),
         tenant: tenant.clone(),
@@ -31,6 +32,7 @@ fn payment(tenant: &TenantId, key: Option<&str>) -> PaymentRecord {
         client_secret_hash: Some("ef".repeat(32)),
         created_at: 1_700_000_010,
         updated_at: 1_700_000_010,
+        expires_at: 1_700_000_910,
         version: 1,
     }
 }
@@ -457,5 +459,65 @@ async fn deferred_deliveries_keep_their_attempts(store: &dyn Store) {
         later
             .iter()
             .all(|d| d.attempts == 0 && d.status == DeliveryStatus::Pending)
+    );
+}
+
+/// The expiry sweeper's query: open payments (`requested`, `collecting`, `ready`) at or past
+/// their deadline, earliest first, up to the limit; a finished payment or one not yet due is
+/// not listed, and an update moves the deadline with it.
+async fn overdue_payments_are_the_open_ones_past_their_deadline(store: &dyn Store) {
+    let t = tenant("od-");
+    store.insert_tenant(&t).await.unwrap();
+    // Other tests' payments (earlier deadlines) are due too: only these are looked at.
+    let base = 4_000_000_000;
+    let mut rows = Vec::new();
+    for (state, expires_at) in [
+        ("requested", base + 30),
+        ("collecting", base + 10),
+        ("ready", base + 20),
+        ("succeeded", base + 5),
+        ("expired", base + 5),
+        ("requested", base + 100),
+    ] {
+        let mut p = payment(&t.id, None);
+        p.state = state.into();
+        p.expires_at = expires_at;
+        store.insert_payment(&p).await.unwrap();
+        rows.push(p);
+    }
+    let ours = |ids: Vec<String>| -> Vec<String> {
+        ids.into_iter()
+            .filter(|id| rows.iter().any(|r| &r.id == id))
+            .collect()
+    };
+    let due = ours(store.overdue_payments(base + 30, 10_000).await.unwrap());
+    assert_eq!(
+        due,
+        vec![rows[1].id.clone(), rows[2].id.clone(), rows[0].id.clone()],
+        "open and due only, earliest deadline first"
+    );
+    let all_due = store.overdue_payments(base + 30, 10_000).await.unwrap();
+    let first_two = store.overdue_payments(base + 30, 2).await.unwrap();
+    assert_eq!(
+        first_two,
+        all_due[..2].to_vec(),
+        "the limit keeps the earliest"
+    );
+    // Expiring one (an update to a terminal state) takes it off the list.
+    let mut done = rows[1].clone();
+    done.state = "expired".into();
+    done.version = 2;
+    assert!(store.update_payment(&done, 1, &[]).await.unwrap());
+    let due = ours(store.overdue_payments(base + 30, 10_000).await.unwrap());
+    assert_eq!(due, vec![rows[2].id.clone(), rows[0].id.clone()]);
+    assert_eq!(
+        store
+            .payment(&rows[5].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .expires_at,
+        base + 100,
+        "the deadline round-trips"
     );
 }

@@ -17,6 +17,7 @@ pub(crate) async fn run_all(store: &dyn Store) {
     audit_log_appends_in_order_and_refuses_reuse(store).await;
     tokens_and_their_audit_entries_commit_together(store).await;
     chained_appends_from_many_writers_form_one_chain(store).await;
+    a_tokens_event_commits_with_it_or_not_at_all(store).await;
 }
 
 fn data_key(tenant: &TenantId, version: u32) -> DataKeyRecord {
@@ -311,7 +312,7 @@ async fn chained_appends_from_many_writers_form_one_chain(store: &dyn Store) {
             let tok = token(&t.id, 1);
             async move {
                 store
-                    .insert_tokens_chained(std::slice::from_ref(&tok), chainer(2, w))
+                    .insert_tokens_chained(std::slice::from_ref(&tok), &[], chainer(2, w))
                     .await
             }
         });
@@ -331,12 +332,12 @@ async fn chained_appends_from_many_writers_form_one_chain(store: &dyn Store) {
 
     let taken = token(&t.id, 1);
     store
-        .insert_tokens_chained(std::slice::from_ref(&taken), chainer(1, "w5"))
+        .insert_tokens_chained(std::slice::from_ref(&taken), &[], chainer(1, "w5"))
         .await
         .unwrap();
     assert!(matches!(
         store
-            .insert_tokens_chained(std::slice::from_ref(&taken), chainer(1, "w6"))
+            .insert_tokens_chained(std::slice::from_ref(&taken), &[], chainer(1, "w6"))
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -344,5 +345,66 @@ async fn chained_appends_from_many_writers_form_one_chain(store: &dyn Store) {
         store.last_audit().await.unwrap().map(|e| e.seq),
         Some(base + 49),
         "all or none"
+    );
+}
+
+/// A token's `token.created` commits with it (issue 17, point 7): the event and its delivery
+/// are there once the token is, and a token refused (its id taken) or an event refused (its id
+/// taken) leaves neither the other nor any audit entry behind.
+async fn a_tokens_event_commits_with_it_or_not_at_all(store: &dyn Store) {
+    use crate::conformance_payments::{endpoint, event};
+    let t = tenant("tokev-");
+    store.insert_tenant(&t).await.unwrap();
+    let w = endpoint(&t.id);
+    store.insert_webhook_endpoint(&w).await.unwrap();
+    let (tok, ev) = (token(&t.id, 1), event(&t.id, 1_700_000_003));
+    store
+        .insert_tokens_chained(
+            std::slice::from_ref(&tok),
+            std::slice::from_ref(&ev),
+            chainer(1, "tokev"),
+        )
+        .await
+        .unwrap();
+    assert!(store.token(&t.id, &tok.id).await.unwrap().is_some());
+    assert_eq!(store.event(&ev.id).await.unwrap(), Some(ev.clone()));
+    let due = crate::conformance_payments::peek(store, 1_700_000_003, 10_000, 10_000).await;
+    assert!(
+        due.iter()
+            .any(|d| d.event_id == ev.id && d.endpoint_id == w.id),
+        "the event's delivery is pending"
+    );
+
+    let head = store.last_audit().await.unwrap().map(|e| e.seq);
+    // The token's id is taken: its event is not written either.
+    let other = event(&t.id, 1_700_000_004);
+    assert!(matches!(
+        store
+            .insert_tokens_chained(
+                std::slice::from_ref(&tok),
+                std::slice::from_ref(&other),
+                chainer(1, "tokev"),
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.event(&other.id).await.unwrap(), None);
+    // The event's id is taken: the new token is not written either.
+    let fresh = token(&t.id, 1);
+    assert!(
+        store
+            .insert_tokens_chained(
+                std::slice::from_ref(&fresh),
+                std::slice::from_ref(&ev),
+                chainer(1, "tokev"),
+            )
+            .await
+            .is_err()
+    );
+    assert!(store.token(&t.id, &fresh.id).await.unwrap().is_none());
+    assert_eq!(
+        store.last_audit().await.unwrap().map(|e| e.seq),
+        head,
+        "no audit entry from either refused write"
     );
 }

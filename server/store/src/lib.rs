@@ -6,6 +6,7 @@
 //! - [`VaultStore`]: the vault's data keys and tokens, and the audit log;
 //! - [`PaymentStore`]: payment sessions and the outbox events they enqueue;
 //! - [`WebhookStore`]: webhook endpoints and the deliveries of those events;
+//! - [`RefundStore`]: refunds of payments, each within its payment's limit;
 //! - [`ChatStore`]: encrypted chat transcripts;
 //! - [`RoomStore`]: rooms with their settings;
 //! - [`RecordingStore`]: the index of call recordings.
@@ -47,6 +48,8 @@ mod payment_store;
 pub mod postgres;
 mod recording_model;
 mod recording_store;
+mod refund_model;
+mod refund_store;
 mod room_model;
 mod room_store;
 #[cfg(feature = "sqlite")]
@@ -67,6 +70,8 @@ mod conformance_payments;
 #[cfg(any(test, feature = "conformance"))]
 mod conformance_recordings;
 #[cfg(any(test, feature = "conformance"))]
+mod conformance_refunds;
+#[cfg(any(test, feature = "conformance"))]
 mod conformance_rooms;
 #[cfg(any(test, feature = "conformance"))]
 mod conformance_vault;
@@ -85,6 +90,8 @@ pub use payment_store::PaymentStore;
 pub use postgres::{PgStore, PgUrl, ScratchSchema};
 pub use recording_model::{RecordingLease, RecordingRecord};
 pub use recording_store::RecordingStore;
+pub use refund_model::{RefundInsert, RefundRecord};
+pub use refund_store::RefundStore;
 pub use room_model::RoomRecord;
 pub use room_store::RoomStore;
 #[cfg(feature = "sqlite")]
@@ -103,7 +110,14 @@ pub use webhook_store::WebhookStore;
 /// [`StoreError::Conflict`] for uniqueness violations, [`StoreError::Backend`] for everything the
 /// backend reports.
 pub trait Store:
-    TenantStore + VaultStore + PaymentStore + WebhookStore + ChatStore + RoomStore + RecordingStore
+    TenantStore
+    + VaultStore
+    + PaymentStore
+    + WebhookStore
+    + RefundStore
+    + ChatStore
+    + RoomStore
+    + RecordingStore
 {
 }
 
@@ -112,6 +126,7 @@ impl<T> Store for T where
         + VaultStore
         + PaymentStore
         + WebhookStore
+        + RefundStore
         + ChatStore
         + RoomStore
         + RecordingStore

@@ -9,6 +9,8 @@ mod chat;
 mod payments;
 #[path = "memory_recordings.rs"]
 mod recordings;
+#[path = "memory_refunds.rs"]
+mod refunds;
 #[path = "memory_rooms.rs"]
 mod rooms;
 #[path = "memory_vault.rs"]
@@ -21,8 +23,8 @@ use async_trait::async_trait;
 
 use crate::{
     ApiKeyId, ApiKeyRecord, AuditRecord, ChatRecord, DataKeyRecord, DeliveryAttempt,
-    DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord, RoomRecord, StoreError, Tenant,
-    TenantId, TenantStore, TokenRecord, UnixTime, WebhookEndpointRecord,
+    DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord, RefundRecord, RoomRecord,
+    StoreError, Tenant, TenantId, TenantStore, TokenRecord, UnixTime, WebhookEndpointRecord,
 };
 
 /// The in-memory store, for tests and throwaway gateways.
@@ -40,6 +42,8 @@ struct Inner {
     tokens: BTreeMap<String, TokenRecord>,
     audit: BTreeMap<u64, AuditRecord>,
     payments: BTreeMap<String, PaymentRecord>,
+    /// With the insertion sequence (listings in insertion order).
+    refunds: BTreeMap<String, (u64, RefundRecord)>,
     events: BTreeMap<String, OutboxEvent>,
     endpoints: BTreeMap<String, (u64, WebhookEndpointRecord)>,
     deliveries: BTreeMap<(String, String), DeliveryRecord>,

@@ -64,9 +64,30 @@ impl PaymentStore for MemoryStore {
             p.state = payment.state.clone();
             p.document = payment.document.clone();
             p.updated_at = payment.updated_at;
+            p.expires_at = payment.expires_at;
             p.version = payment.version;
         }
         Ok(true)
+    }
+
+    async fn overdue_payments(
+        &self,
+        now: UnixTime,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let inner = self.lock();
+        let mut due: Vec<(UnixTime, &String)> = inner
+            .payments
+            .values()
+            .filter(|p| p.expires_at <= now && crate::payment_model::is_open(&p.state))
+            .map(|p| (p.expires_at, &p.id))
+            .collect();
+        due.sort();
+        Ok(due
+            .into_iter()
+            .take(limit)
+            .map(|(_, id)| id.clone())
+            .collect())
     }
 
     async fn insert_events(&self, events: &[OutboxEvent]) -> Result<(), StoreError> {

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use super::MemoryStore;
 use crate::{
-    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, StoreError, TenantId, TokenRecord,
-    VaultStore,
+    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, OutboxEvent, StoreError, TenantId,
+    TokenRecord, VaultStore,
 };
 
 #[async_trait]
@@ -93,12 +93,15 @@ impl VaultStore for MemoryStore {
     async fn insert_tokens_chained(
         &self,
         tokens: &[TokenRecord],
+        events: &[OutboxEvent],
         chain: Arc<AuditChainer>,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let mut inner = self.lock();
         let audit = chain(inner.audit.values().next_back());
         inner.check_tokens(tokens)?;
         inner.check_audit(&audit)?;
+        // Checks every event before changing anything, like the checks above.
+        inner.enqueue(events)?;
         for t in tokens {
             inner.tokens.insert(t.id.clone(), t.clone());
         }

@@ -26,8 +26,19 @@ pub struct PaymentRecord {
     pub client_secret_hash: Option<String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+    /// When the payment times out if it is still open (`requested`, `collecting`, `ready`):
+    /// the expiry sweeper finds overdue payments by it ([`crate::PaymentStore::overdue_payments`]).
+    pub expires_at: UnixTime,
     /// Incremented by every update (optimistic concurrency).
     pub version: u64,
+}
+
+/// The stored states of a payment that can still expire (the sweeper's query).
+pub(crate) const OPEN_STATES: [&str; 3] = ["requested", "collecting", "ready"];
+
+/// True for a stored state in [`OPEN_STATES`].
+pub(crate) fn is_open(state: &str) -> bool {
+    OPEN_STATES.contains(&state)
 }
 
 /// An event waiting in the outbox (written in the same transaction as the change it

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use crate::{OutboxEvent, PaymentRecord, StoreError, TenantId};
+use crate::{OutboxEvent, PaymentRecord, StoreError, TenantId, UnixTime};
 
 /// Payment sessions and the webhook outbox's events.
 ///
@@ -33,6 +33,14 @@ pub trait PaymentStore: Send + Sync + std::fmt::Debug {
         expected_version: u64,
         events: &[OutboxEvent],
     ) -> Result<bool, StoreError>;
+    /// Up to `limit` ids of payments still open (`requested`, `collecting`, `ready`) whose
+    /// `expires_at` is at or before `now`, any tenant, earliest deadline first: the expiry
+    /// sweeper's work.
+    async fn overdue_payments(
+        &self,
+        now: UnixTime,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
     /// Enqueues events: each gets one pending delivery per active endpoint of its tenant,
     /// due at its `created_at`.
     async fn insert_events(&self, events: &[OutboxEvent]) -> Result<(), StoreError>;

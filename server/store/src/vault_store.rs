@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::{AuditRecord, DataKeyRecord, StoreError, TenantId, TokenRecord};
+use crate::{AuditRecord, DataKeyRecord, OutboxEvent, StoreError, TenantId, TokenRecord};
 
 /// Builds the audit entries to append after the chain's head (the last entry, `None` for an
 /// empty log); called by [`VaultStore::insert_tokens_chained`] while the head is held. The
@@ -49,12 +49,15 @@ pub trait VaultStore: Send + Sync + std::fmt::Debug {
     /// In one transaction that holds the audit chain's head for its whole length (no other
     /// append, from this process or another, can run in between): reads the last entry,
     /// builds the entries to append after it with `chain` (given `None` for an empty log),
-    /// inserts `tokens` and those entries, and returns the entries. Appends from many
-    /// gateways on one database form one chain without refusing each other. All or none: a
-    /// token id that exists is a [`StoreError::Conflict`] and nothing is written.
+    /// inserts `tokens`, those entries and the outbox `events` (with their deliveries, as
+    /// [`crate::PaymentStore::insert_events`]: a token's `token.created` commits with it), and
+    /// returns the entries. Appends from many gateways on one database form one chain
+    /// without refusing each other. All or none: a token id or event id that exists is a
+    /// [`StoreError::Conflict`] and nothing is written.
     async fn insert_tokens_chained(
         &self,
         tokens: &[TokenRecord],
+        events: &[OutboxEvent],
         chain: Arc<AuditChainer>,
     ) -> Result<Vec<AuditRecord>, StoreError>;
     /// The token with this id if it belongs to `tenant`.

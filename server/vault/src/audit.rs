@@ -11,7 +11,9 @@
 
 use std::sync::Arc;
 
-use hushpay_store::{AuditRecord, StoreError, TenantId, TokenRecord, UnixTime, VaultStore};
+use hushpay_store::{
+    AuditRecord, OutboxEvent, StoreError, TenantId, TokenRecord, UnixTime, VaultStore,
+};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
@@ -79,7 +81,7 @@ impl AuditLog {
         at: UnixTime,
     ) -> Result<AuditRecord, StoreError> {
         let mut records = self
-            .append_with_tokens(std::slice::from_ref(event), &[], at)
+            .append_with_tokens(std::slice::from_ref(event), &[], &[], at)
             .await?;
         records
             .pop()
@@ -87,13 +89,15 @@ impl AuditLog {
     }
 
     /// Appends `events` as consecutive chained entries after the head the store holds, and
-    /// inserts `tokens`, all in one store transaction: the group commit of tokenizations. On
+    /// inserts `tokens` and the outbox events they `announce`, all in one store transaction:
+    /// the group commit of tokenizations. On
     /// error nothing was written (or, after a lost connection, it may have been: the next
     /// append builds on whatever the store holds either way).
     pub async fn append_with_tokens(
         &self,
         events: &[AuditEvent],
         tokens: &[TokenRecord],
+        announce: &[OutboxEvent],
         at: UnixTime,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let _queue = self.queue.lock().await;
@@ -105,7 +109,7 @@ impl AuditLog {
         loop {
             match self
                 .store
-                .insert_tokens_chained(tokens, Arc::new(chain.clone()))
+                .insert_tokens_chained(tokens, announce, Arc::new(chain.clone()))
                 .await
             {
                 Err(StoreError::Conflict(_)) if tries < 2 => tries += 1,

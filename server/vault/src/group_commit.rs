@@ -1,7 +1,8 @@
 //! Group commit of tokenizations: concurrent [`crate::Vault::tokenize`] calls hand their
-//! encrypted token row and its audit event to one writer task, which commits everything that
-//! queued up while the previous commit was in flight as ONE store transaction (token rows +
-//! their hash-chained audit entries, [`AuditLog::append_with_tokens`]).
+//! encrypted token row, its audit event and the outbox event it announces to one writer task,
+//! which commits everything that queued up while the previous commit was in flight as ONE
+//! store transaction (token rows + their hash-chained audit entries + their `token.created`
+//! events, [`AuditLog::append_with_tokens`]).
 //!
 //! * **Audit or deny** holds per token: its row and its audit entry are in the same
 //!   transaction, and the caller is answered only after that transaction is durable. A failed
@@ -19,7 +20,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use hushpay_store::{StoreError, TokenRecord};
+use hushpay_store::{OutboxEvent, StoreError, TokenRecord};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::audit::{AuditEvent, AuditLog};
@@ -33,6 +34,8 @@ const QUEUE: usize = 4 * MAX_BATCH;
 struct Job {
     token: TokenRecord,
     event: AuditEvent,
+    /// The outbox event the token announces (`token.created`), if any.
+    announced: Option<OutboxEvent>,
     reply: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -80,9 +83,14 @@ impl GroupCommit {
         self.stats.jobs.load(Ordering::Relaxed)
     }
 
-    /// Commits `token` with the audit entry for `event`; returns once both are durable (or
-    /// with the error that refused them).
-    pub async fn commit(&self, token: TokenRecord, event: AuditEvent) -> Result<(), StoreError> {
+    /// Commits `token` with the audit entry for `event` and the outbox event it `announced`;
+    /// returns once all are durable (or with the error that refused them).
+    pub async fn commit(
+        &self,
+        token: TokenRecord,
+        event: AuditEvent,
+        announced: Option<OutboxEvent>,
+    ) -> Result<(), StoreError> {
         let sender = self.sender.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
             tokio::spawn(run(rx, Arc::clone(&self.audit), Arc::clone(&self.stats)));
@@ -92,6 +100,7 @@ impl GroupCommit {
         let job = Job {
             token,
             event,
+            announced,
             reply,
         };
         if sender.send(job).await.is_err() {
@@ -118,7 +127,11 @@ async fn commit_batch(audit: &AuditLog, batch: Vec<Job>) {
         .iter()
         .map(|j| (j.token.clone(), j.event.clone()))
         .unzip();
-    match audit.append_with_tokens(&events, &tokens, unix_now()).await {
+    let announced: Vec<OutboxEvent> = batch.iter().filter_map(|j| j.announced.clone()).collect();
+    match audit
+        .append_with_tokens(&events, &tokens, &announced, unix_now())
+        .await
+    {
         Ok(_) => {
             for job in batch {
                 // A caller that went away no longer needs the answer.
@@ -136,6 +149,7 @@ async fn commit_batch(audit: &AuditLog, batch: Vec<Job>) {
                     .append_with_tokens(
                         std::slice::from_ref(&job.event),
                         std::slice::from_ref(&job.token),
+                        job.announced.as_slice(),
                         unix_now(),
                     )
                     .await

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use hushpay_card::{Cvc, Expiry, Pan};
-use hushpay_store::{DataKeyState, TenantId, TokenRecord, UnixTime, VaultStore};
+use hushpay_store::{DataKeyState, OutboxEvent, TenantId, TokenRecord, UnixTime, VaultStore};
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditEvent, AuditLog};
@@ -31,14 +31,29 @@ pub struct OpenedCard {
     pub cvc: Option<Cvc>,
 }
 
+/// Builds the outbox event a new token announces (the gateway's `token.created`), committed
+/// in the token's own transaction.
+pub type TokenEvents = dyn Fn(&TokenMetadata) -> OutboxEvent + Send + Sync;
+
 /// The vault over a store.
-#[derive(Debug)]
 pub struct Vault {
     store: Arc<dyn VaultStore>,
     keyring: Keyring,
     audit: Arc<AuditLog>,
     writer: GroupCommit,
     sad: SadStore,
+    token_events: Option<Arc<TokenEvents>>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("store", &self.store)
+            .field("keyring", &self.keyring)
+            .field("writer", &self.writer)
+            .field("announces_tokens", &self.token_events.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Seconds since the Unix epoch.
@@ -67,7 +82,16 @@ impl Vault {
             store,
             keyring,
             sad,
+            token_events: None,
         }
+    }
+
+    /// This vault with every new token announced by the event `events` builds: the event is
+    /// written to the store's outbox in the same transaction as the token and its audit entry
+    /// ([`VaultStore::insert_tokens_chained`]), so a crash cannot keep one without the other.
+    pub fn announcing_tokens(mut self, events: Arc<TokenEvents>) -> Vault {
+        self.token_events = Some(events);
+        self
     }
 
     /// Drops (and zeroizes) every CVC past its TTL that no authorization took; returns how
@@ -184,8 +208,9 @@ impl Vault {
         }
     }
 
-    /// Tokenizes a card: the token row and its audit entry are group-committed in one
-    /// transaction ([`GroupCommit`]) and the metadata is returned only once both are durable
+    /// Tokenizes a card: the token row, its audit entry and the event it announces (see
+    /// [`Vault::announcing_tokens`]) are group-committed in one transaction ([`GroupCommit`])
+    /// and the metadata is returned only once both are durable
     /// (audit or deny). The CVC, if given, is held in memory only, under the token id, for
     /// one authorization.
     pub async fn tokenize(
@@ -200,8 +225,9 @@ impl Vault {
         let record = self.prepare_token(tenant, pan, expiry, expires_at).await?;
         let meta = TokenMetadata::from(&record);
         let event = Self::event(actor, tenant, "token.create", &record.id, "ok");
+        let announced = self.token_events.as_ref().map(|build| build(&meta));
         self.writer
-            .commit(record, event)
+            .commit(record, event, announced)
             .await
             .map_err(VaultError::AuditUnavailable)?;
         if let Some(cvc) = cvc {

@@ -141,7 +141,10 @@ async fn one_bad_row_is_refused_alone_and_the_chain_stays_whole() {
             format!("tok_g{i}")
         };
         tasks.push(tokio::spawn(async move {
-            (id.clone(), writer.commit(record(&t, &id), event(&id)).await)
+            (
+                id.clone(),
+                writer.commit(record(&t, &id), event(&id), None).await,
+            )
         }));
     }
     let mut refused = Vec::new();

@@ -333,6 +333,7 @@ async fn sandbox_test_cards_give_their_documented_results() {
                 amount_minor: 1999,
                 currency: "USD",
                 reference: "inv-1",
+                capture: true,
             })
             .await;
         let got = match &result {
@@ -370,6 +371,7 @@ async fn sandbox_test_cards_give_their_documented_results() {
             amount_minor: 1,
             currency: "USD",
             reference: "x",
+            capture: true,
         })
         .await;
     assert_eq!(
@@ -377,5 +379,57 @@ async fn sandbox_test_cards_give_their_documented_results() {
         AuthorizationResult::Declined {
             reason: DeclineReason::InvalidSecurityCode
         }
+    );
+}
+
+/// Captures, voids and refunds: the sandbox's test amounts fail as documented, every other
+/// amount succeeds, and a slow refund waits for the configured latency.
+#[tokio::test]
+async fn sandbox_operations_follow_the_documented_test_amounts() {
+    use hushpay_vault::connector::{OperationRequest, OperationResult, TEST_AMOUNTS};
+    let sandbox = SandboxConnector::with_latency(Duration::from_millis(30));
+    let request = |amount_minor| OperationRequest {
+        payment: "pay_x",
+        authorization_code: "SBX000001",
+        amount_minor,
+        currency: "USD",
+        reference: "inv-1",
+        refund: Some("re_x"),
+    };
+    let failed = OperationResult::Failed {
+        reason: DeclineReason::ProcessingError,
+    };
+    for &(kind, amount, expected) in TEST_AMOUNTS {
+        let r = request(amount);
+        let started = std::time::Instant::now();
+        let got = match kind {
+            "capture" => sandbox.capture(&r).await,
+            "void" => sandbox.void(&r).await,
+            _ => sandbox.refund(&r).await,
+        };
+        match expected {
+            "processing-error" => assert_eq!(got, failed, "{kind} {amount}"),
+            _ => {
+                assert_eq!(got, OperationResult::Succeeded);
+                assert!(started.elapsed() >= Duration::from_millis(30));
+            }
+        }
+    }
+    // A test amount fails only its own operation; other amounts succeed everywhere.
+    assert_eq!(
+        sandbox.capture(&request(9103)).await,
+        OperationResult::Succeeded
+    );
+    assert_eq!(
+        sandbox.void(&request(9101)).await,
+        OperationResult::Succeeded
+    );
+    assert_eq!(
+        sandbox.refund(&request(9101)).await,
+        OperationResult::Succeeded
+    );
+    assert_eq!(
+        sandbox.capture(&request(4200)).await,
+        OperationResult::Succeeded
     );
 }

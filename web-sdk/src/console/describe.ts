@@ -23,6 +23,11 @@ const STATE_LABELS: Record<string, string> = {
   failed: 'Payment failed',
   cancelled: 'Payment cancelled',
   expired: 'Payment expired',
+  authorized: 'Card authorized: awaiting capture',
+  capturing: 'Capturing…',
+  captured: 'Payment captured',
+  voiding: 'Releasing the authorization…',
+  voided: 'Authorization released',
 };
 
 export function fieldLabel(field: string): string {

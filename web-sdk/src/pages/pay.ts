@@ -51,7 +51,8 @@ function start(): void {
       form.destroy();
       el('card').hidden = true;
       button.hidden = true;
-      if (card.status && card.status !== 'succeeded') {
+      // `authorized`: an `authorize`-mode payment's card was accepted (captured later).
+      if (card.status && card.status !== 'succeeded' && card.status !== 'authorized') {
         say(`The payment with ${card.brand} ending in ${card.last4} was declined. Ask for a new link to try another card.`, 'error');
       } else {
         say(`Thank you: paid ${amount} with ${card.brand} ending in ${card.last4}. You can close this page.`, 'ok');

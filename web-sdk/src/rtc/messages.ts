@@ -44,19 +44,22 @@ export interface Payment {
   amount: number;
   currency: string;
   reference: string;
-  mode: 'charge' | 'tokenize' | string;
+  mode: 'charge' | 'tokenize' | 'authorize' | string;
   method: 'keypad' | 'card-form' | 'link' | string;
   required_fields: string[];
   allowed_brands: string[];
   max_attempts: number;
   timeout_secs: number;
-  state: 'requested' | 'collecting' | 'ready' | 'authorizing' | 'succeeded' | 'failed' | 'cancelled' | 'expired' | string;
+  state: 'requested' | 'collecting' | 'ready' | 'authorizing' | 'succeeded' | 'failed' | 'cancelled' | 'expired'
+    | 'authorized' | 'capturing' | 'captured' | 'voiding' | 'voided' | string;
   fields: FieldStatus[];
   failed_attempts: number;
   result?: string;
   error?: string;
   card?: { token: string; brand: string; last4: string; exp_month: number; exp_year: number };
   authorization_code?: string;
+  /** (`authorize` mode) the amount the tenant's backend captured. */
+  amount_captured?: number;
   room?: string;
   created_by: string;
   created_at: number;
@@ -94,7 +97,14 @@ export interface IceServer {
   credential: string;
 }
 
-export const TERMINAL_STATES: readonly string[] = ['succeeded', 'failed', 'cancelled', 'expired'];
+/**
+ * The states in which a payment's collection is over. An `authorize`-mode payment ends its
+ * collection `authorized`; capture, void and refunds are the tenant backend's (API key) and
+ * move it on from there (docs/payments.md).
+ */
+export const TERMINAL_STATES: readonly string[] = [
+  'succeeded', 'failed', 'cancelled', 'expired', 'authorized', 'capturing', 'captured', 'voiding', 'voided',
+];
 
 /** Server → client on the WebSocket. */
 export type ServerMessage =

@@ -75,6 +75,24 @@ describe('PaymentTracker', () => {
     expect(t.get('pay_1')?.state).toBe('succeeded');
   });
 
+  it('ends an authorize-mode payment at `authorized`: no more polling, one result', async () => {
+    vi.useFakeTimers();
+    try {
+      const answers = [payment({ state: 'authorizing', updated_at: 2 }), payment({ state: 'authorized', mode: 'authorize', updated_at: 3 })];
+      const fetchOne = vi.fn(() => Promise.resolve(answers.shift() ?? payment({ state: 'captured', updated_at: 9 })));
+      const t = new PaymentTracker(fetchOne, 100);
+      const results: string[] = [];
+      t.events.on('result', (p) => results.push(p.state));
+      t.accept(payment());
+      t.watch('pay_1');
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(fetchOne).toHaveBeenCalledTimes(2);
+      expect(results).toEqual(['authorized']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('polls an open payment until it ends', async () => {
     vi.useFakeTimers();
     try {

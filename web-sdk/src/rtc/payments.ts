@@ -19,7 +19,8 @@ export interface PaymentRequest {
   amount: number;
   currency: string;
   reference: string;
-  mode?: 'charge' | 'tokenize';
+  /** `authorize`: the card is authorized only; the tenant's backend captures or voids it. */
+  mode?: 'charge' | 'tokenize' | 'authorize';
   requiredFields?: PaymentField[];
   allowedBrands?: string[];
   attempts?: number;

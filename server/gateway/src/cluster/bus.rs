@@ -47,6 +47,13 @@ const EVENTS: &[&str] = &[
     "hung-up",
     "expire",
     "node-lost",
+    // The funds of an `authorize`-mode payment (`hushpay_vault::payment::FundsEvent::NAMES`).
+    "capture-funds",
+    "funds-captured",
+    "capture-declined",
+    "void",
+    "voided",
+    "void-declined",
 ];
 
 impl WireChange {
@@ -187,5 +194,9 @@ mod tests {
         assert!(wire("ten_a", "capture").into_change().is_some());
         assert!(wire("ten_a", "steal").into_change().is_none());
         assert!(wire("ten_b", "capture").into_change().is_none());
+        // A capture or void made on another node reaches the room's node too.
+        for name in hushpay_vault::payment::FundsEvent::NAMES {
+            assert!(wire("ten_a", name).into_change().is_some(), "{name}");
+        }
     }
 }

@@ -104,7 +104,8 @@ fn refusal(error: Option<&str>, field: Field) -> &'static str {
 /// What the patient hears about a finished payment.
 fn result_prompts(p: &hushpay_vault::payment::Payment) -> Vec<&'static str> {
     let mut out = match (p.state, p.result) {
-        (State::Succeeded, _) => vec!["payment-succeeded"],
+        // `authorized`: an `authorize`-mode payment's card was accepted (captured later).
+        (State::Succeeded | State::Authorized, _) => vec!["payment-succeeded"],
         (_, Some(PayResult::TooManyFailedAttempts)) => vec!["too-many-attempts", "payment-failed"],
         (_, Some(PayResult::InputTimeout)) => vec!["no-input", "payment-failed"],
         (_, Some(PayResult::PaymentConnectorError))

@@ -21,12 +21,14 @@ pub enum Field {
     PostalCode,
 }
 
-/// Charge the card through the connector, or only tokenize it.
+/// Charge the card through the connector, only tokenize it, or authorize it only
+/// (`authorized` until `capture-funds` or `void`).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     Charge,
     Tokenize,
+    Authorize,
 }
 
 /// How the card reaches the vault: phone keypad tones in the agent's room, the card iframe
@@ -52,6 +54,11 @@ pub enum PaymentState {
     Failed,
     Cancelled,
     Expired,
+    Authorized,
+    Capturing,
+    Captured,
+    Voiding,
+    Voided,
 }
 
 /// The result of a finished payment (Twilio `<Pay>` `Result` names).
@@ -139,6 +146,9 @@ pub struct Payment {
     pub card: Option<MaskedCard>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization_code: Option<String>,
+    /// (`authorize` mode) the amount captured, once `capturing` or `captured`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_captured: Option<u64>,
     /// The room whose patient keys the digits (keypad, ivr) or is offered the payment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub room: Option<String>,
@@ -151,6 +161,39 @@ pub struct Payment {
     pub created_at: i64,
     pub updated_at: i64,
     pub expires_at: i64,
+}
+
+/// Where a refund is.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefundState {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+/// A refund of a payment (`re_...`): amounts and names only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Refund {
+    /// `re_` + base62.
+    pub id: String,
+    pub tenant: String,
+    /// The refunded payment (`pay_...`).
+    pub payment: String,
+    /// Minor units, in the payment's currency.
+    pub amount: u64,
+    pub currency: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub state: RefundState,
+    /// Why the connector refused it (`processing-error`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Who asked (`key_...`).
+    pub created_by: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
 /// What the patient's page sees of a payment (with `Bearer pcs_...`).
@@ -354,6 +397,15 @@ mod tests {
         use hushpay_vault::payment as real;
         assert_eq!(enum_of::<Field>(), names(real::Field::ALL));
         assert_eq!(enum_of::<PaymentState>(), names(real::State::ALL));
+        assert_eq!(enum_of::<RefundState>(), names(real::RefundState::ALL));
+        assert_eq!(
+            enum_of::<Mode>(),
+            names([
+                real::Mode::Charge,
+                real::Mode::Tokenize,
+                real::Mode::Authorize
+            ])
+        );
         assert_eq!(
             enum_of::<Role>(),
             names([

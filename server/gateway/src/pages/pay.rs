@@ -46,7 +46,13 @@ pub fn gone_policy(assets: &PageAssets) -> String {
 /// Why a link no longer opens, for a payment in a terminal state.
 pub fn gone_reason(p: &Payment) -> Option<&'static str> {
     match p.state {
-        State::Succeeded => {
+        // An `authorize`-mode payment's card was accepted: whatever its backend did since.
+        State::Succeeded
+        | State::Authorized
+        | State::Capturing
+        | State::Captured
+        | State::Voiding
+        | State::Voided => {
             Some("This payment link has already been used: the payment is complete.")
         }
         State::Failed => Some("This payment link has already been used."),

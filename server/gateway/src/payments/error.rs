@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use hushpay_vault::VaultError;
-use hushpay_vault::payment::{RequestError, TransitionError};
+use hushpay_vault::payment::{CaptureAmountError, RequestError, TransitionError};
 
 use crate::error::ApiError;
 
@@ -42,6 +42,30 @@ pub enum PaymentError {
     Store(#[from] hushpay_store::StoreError),
     #[error("payment document: {0}")]
     Document(String),
+    /// A capture amount of 0 or above the authorized amount.
+    #[error(transparent)]
+    CaptureAmount(#[from] CaptureAmountError),
+    /// The connector refused a capture or a void (the payment is `authorized` again).
+    #[error("the connector refused the {operation}: {reason}")]
+    OperationDeclined {
+        operation: &'static str,
+        reason: &'static str,
+    },
+    /// The payment cannot be refunded: nothing was charged or captured.
+    #[error(
+        "only a captured payment, or a charge that succeeded, can be refunded (this one is `{0}`)"
+    )]
+    NotRefundable(&'static str),
+    /// The refund would take the payment's refunds above what was captured.
+    #[error(
+        "refunds may add up to {refundable} at most; {refunded} is already refunded or pending"
+    )]
+    RefundExceeds { refundable: u64, refunded: u64 },
+    #[error("no such refund")]
+    RefundNotFound,
+    /// Capture, void and refunds are the tenant backend's (API key), never an agent's.
+    #[error("capture, void and refunds take the tenant's API key")]
+    BackendOnly,
     /// (Cluster) the node holding the payment's room did not confirm that it closed the
     /// room's recording window: nothing was created.
     #[error("the room's gateway node cannot be reached; nothing was created, try again")]
@@ -87,6 +111,28 @@ impl From<PaymentError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "room_unreachable", msg)
             }
             PaymentError::NotIvr => ApiError::new(StatusCode::CONFLICT, "not_ivr", msg),
+            PaymentError::CaptureAmount(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_amount", msg)
+            }
+            PaymentError::OperationDeclined { operation, .. } => ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                if operation == "capture" {
+                    "capture_declined"
+                } else {
+                    "void_declined"
+                },
+                msg,
+            ),
+            PaymentError::NotRefundable(_) => {
+                ApiError::new(StatusCode::CONFLICT, "invalid_state", msg)
+            }
+            PaymentError::RefundExceeds { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "refund_exceeds_captured", msg)
+            }
+            PaymentError::RefundNotFound => {
+                ApiError::new(StatusCode::NOT_FOUND, "refund_not_found", msg)
+            }
+            PaymentError::BackendOnly => ApiError::forbidden("wrong_role", msg),
             PaymentError::Vault(v) => ApiError::from(v),
             PaymentError::Store(s) => ApiError::from(s),
             PaymentError::Document(_) => ApiError::internal("payment document", &msg),

@@ -1,11 +1,12 @@
 //! Webhook events put in the outbox: `payment.succeeded`, `payment.failed`,
-//! `payment.cancelled`, `token.created`. Bodies follow the Standard Webhooks shape
+//! `payment.cancelled`, `payment.captured`, `payment.voided`, `refund.succeeded`,
+//! `refund.failed`, `token.created`. Bodies follow the Standard Webhooks shape
 //! `{"type", "timestamp", "data"}` and hold masked data only; events with a FHIR R4 form
 //! ([`crate::webhooks::fhir`]) carry that resource too, for `fhir-r4` endpoints.
 
 use hushpay_store::{OutboxEvent, TenantId, UnixTime};
 use hushpay_vault::TokenMetadata;
-use hushpay_vault::payment::{Payment, State};
+use hushpay_vault::payment::{Payment, Refund, RefundState, State};
 use serde_json::json;
 
 fn event(
@@ -32,16 +33,21 @@ fn event(
     }
 }
 
-/// The event a payment's move from `before` reports, if any: entering `succeeded`, `failed`
-/// or `expired` (reported as `payment.failed` with result `input-timeout`), `cancelled`.
+/// The event a payment's move from `before` reports, if any: entering `succeeded` (or
+/// `authorized` from `authorizing`: the collection succeeded, the funds wait), `failed` or
+/// `expired` (reported as `payment.failed` with result `input-timeout`), `cancelled`,
+/// `captured` (`payment.captured`), `voided` (`payment.voided`). The steps in between
+/// (`capturing`, `voiding`, and back to `authorized` after a refusal) report nothing.
 pub fn for_payment(before: State, after: &Payment, now: UnixTime) -> Option<OutboxEvent> {
     if before == after.state {
         return None;
     }
-    let event_type = match after.state {
-        State::Succeeded => "payment.succeeded",
-        State::Failed | State::Expired => "payment.failed",
-        State::Cancelled => "payment.cancelled",
+    let event_type = match (before, after.state) {
+        (_, State::Succeeded) | (State::Authorizing, State::Authorized) => "payment.succeeded",
+        (_, State::Failed | State::Expired) => "payment.failed",
+        (_, State::Cancelled) => "payment.cancelled",
+        (_, State::Captured) => "payment.captured",
+        (_, State::Voided) => "payment.voided",
         _ => return None,
     };
     let data = serde_json::to_value(after).ok()?;
@@ -54,7 +60,26 @@ pub fn for_payment(before: State, after: &Payment, now: UnixTime) -> Option<Outb
     ))
 }
 
-/// `token.created` for a new token (masked metadata only).
+/// `refund.succeeded` or `refund.failed` for a refund the connector answered (none while
+/// it is `pending`).
+pub fn for_refund(refund: &Refund, now: UnixTime) -> Option<OutboxEvent> {
+    let event_type = match refund.state {
+        RefundState::Succeeded => "refund.succeeded",
+        RefundState::Failed => "refund.failed",
+        RefundState::Pending => return None,
+    };
+    let data = serde_json::to_value(refund).ok()?;
+    Some(event(
+        &TenantId::new(refund.tenant.as_str()),
+        event_type,
+        data,
+        crate::webhooks::fhir::for_refund(refund, now),
+        now,
+    ))
+}
+
+/// `token.created` for a new token (masked metadata only). The vault writes it in the token's
+/// own transaction ([`hushpay_vault::Vault::announcing_tokens`]).
 pub fn token_created(meta: &TokenMetadata, now: UnixTime) -> OutboxEvent {
     let data = json!({
         "id": meta.id,

@@ -1,14 +1,15 @@
-//! The end of a payment: tokenize in the vault, authorize through the connector (`charge`)
-//! or stop at the token (`tokenize`), and record `succeeded` or `failed`. Shared by the card
+//! The end of a payment: tokenize in the vault, authorize through the connector (`charge`,
+//! captured at once; `authorize`, left to capture or void) or stop at the token (`tokenize`),
+//! and record `succeeded` (`authorized`) or `failed`. Shared by the card
 //! form and the keypad.
 
 use hushpay_card::{Cvc, Expiry, Pan};
 use hushpay_store::TenantId;
 use hushpay_vault::connector::{AuthorizationRequest, AuthorizationResult};
 use hushpay_vault::payment::{Event, MaskedCard, Mode};
-use hushpay_vault::{Actor, TokenMetadata, unix_now};
+use hushpay_vault::{Actor, TokenMetadata};
 
-use super::{Loaded, PaymentError, PaymentService, events};
+use super::{Loaded, PaymentError, PaymentService};
 
 /// A card ready for the vault. Dropping it zeroizes everything.
 #[derive(Debug)]
@@ -64,14 +65,8 @@ impl PaymentService {
         let meta = vault
             .tokenize(actor, tenant, &pan, &expiry, cvc, None)
             .await?;
+        // `token.created` committed with the token (the vault announces every token).
         drop(pan);
-        if let Err(e) = self
-            .store
-            .insert_events(&[events::token_created(&meta, unix_now())])
-            .await
-        {
-            tracing::error!(error = %e, "token.created event not enqueued");
-        }
         let card = masked(&meta);
         let p = &loaded.payment;
         if p.mode == Mode::Tokenize {
@@ -90,6 +85,7 @@ impl PaymentService {
                 amount_minor: p.amount,
                 currency: &p.currency,
                 reference: &p.reference,
+                capture: p.mode == Mode::Charge,
             })
             .await;
         drop(opened);

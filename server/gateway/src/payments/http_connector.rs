@@ -4,19 +4,28 @@
 //! the JSON response is mapped to approved or declined with an authorization code.
 //!
 //! Placeholders: `{{card.number}}`, `{{card.exp_month}}`, `{{card.exp_year}}`,
-//! `{{card.cvc}}`, `{{amount}}`, `{{currency}}`, `{{reference}}`. Values are inserted
-//! JSON-escaped (put string placeholders inside quotes in the template).
+//! `{{card.cvc}}`, `{{amount}}`, `{{currency}}`, `{{reference}}`, `{{capture}}` (`true` for
+//! `charge`, `false` for `authorize`). Values are inserted JSON-escaped (put string
+//! placeholders inside quotes in the template).
+//!
+//! Capture, void and refund (issue 17) go to their own URLs (`[payments.http.capture]`,
+//! `.void`, `.refund`), each with a template of [`OPERATION_PLACEHOLDERS`] (never card data:
+//! the processor knows the card by its authorization), and their answers are read with the
+//! same pointers: `approved_values` at `approved_pointer` is success, anything else a
+//! failure named by `decline_code_pointer`. An operation without its section fails
+//! (`processing-error`).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use hushpay_vault::connector::{
-    AuthorizationRequest, AuthorizationResult, Connector, DeclineReason,
+    AuthorizationRequest, AuthorizationResult, Connector, DeclineReason, OperationRequest,
+    OperationResult,
 };
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-/// The placeholders a template may use.
+/// The placeholders the authorization template may use.
 pub const PLACEHOLDERS: &[&str] = &[
     "card.number",
     "card.exp_month",
@@ -25,7 +34,27 @@ pub const PLACEHOLDERS: &[&str] = &[
     "amount",
     "currency",
     "reference",
+    "capture",
 ];
+
+/// The placeholders a capture, void or refund template may use.
+pub const OPERATION_PLACEHOLDERS: &[&str] = &[
+    "authorization_code",
+    "payment_id",
+    "refund_id",
+    "amount",
+    "currency",
+    "reference",
+];
+
+/// `[payments.http.capture]`, `.void`, `.refund`: where one operation goes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOperation {
+    /// https, with a host in `allowed_hosts`.
+    pub url: String,
+    pub body_template: String,
+}
 
 /// `[payments.http]` as written. `Debug` hides header values (processor credentials).
 #[derive(Clone, Default, Deserialize)]
@@ -48,6 +77,12 @@ pub struct RawHttpConnector {
     /// Extra trusted root certificate (PEM), e.g. a private processor CA.
     pub ca_file: Option<std::path::PathBuf>,
     pub timeout_secs: Option<u64>,
+    /// Capturing an `authorize`-mode payment.
+    pub capture: Option<RawOperation>,
+    /// Voiding one.
+    pub void: Option<RawOperation>,
+    /// Refunding a charged or captured payment.
+    pub refund: Option<RawOperation>,
 }
 
 impl std::fmt::Debug for RawHttpConnector {
@@ -79,6 +114,9 @@ pub enum HttpConnectorError {
 pub struct HttpConnector {
     raw: RawHttpConnector,
     url: url::Url,
+    capture: Option<(url::Url, String)>,
+    void: Option<(url::Url, String)>,
+    refund: Option<(url::Url, String)>,
     client: reqwest::Client,
 }
 
@@ -117,23 +155,73 @@ fn json_escaped(value: &str) -> Zeroizing<String> {
     Zeroizing::new(quoted[1..quoted.len() - 1].to_owned())
 }
 
+/// `text` parsed, when its host is allowlisted.
+fn allowed_url(raw: &RawHttpConnector, text: &str) -> Result<url::Url, HttpConnectorError> {
+    let (url, host) = parse_url(text).ok_or(HttpConnectorError::Url)?;
+    if raw
+        .allowed_hosts
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(&host))
+    {
+        Ok(url)
+    } else {
+        Err(HttpConnectorError::Url)
+    }
+}
+
+/// An operation's section checked: its URL allowlisted, its template free of card data.
+fn operation(
+    raw: &RawHttpConnector,
+    op: Option<&RawOperation>,
+) -> Result<Option<(url::Url, String)>, HttpConnectorError> {
+    let Some(op) = op else { return Ok(None) };
+    let url = allowed_url(raw, &op.url)?;
+    if placeholders(&op.body_template)
+        .iter()
+        .any(|p| !OPERATION_PLACEHOLDERS.contains(p))
+    {
+        return Err(HttpConnectorError::Placeholder);
+    }
+    Ok(Some((url, op.body_template.clone())))
+}
+
+/// Renders an operation's template (no card data in it).
+fn render_operation(template: &str, r: &OperationRequest<'_>) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find("}}").unwrap_or(after.len());
+        let value: String = match &after[..end] {
+            "authorization_code" => json_escaped(r.authorization_code).to_string(),
+            "payment_id" => json_escaped(r.payment).to_string(),
+            "refund_id" => json_escaped(r.refund.unwrap_or_default()).to_string(),
+            "amount" => r.amount_minor.to_string(),
+            "currency" => json_escaped(r.currency).to_string(),
+            "reference" => json_escaped(r.reference).to_string(),
+            _ => String::new(),
+        };
+        out.push_str(&value);
+        rest = after.get(end + 2..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
+}
+
 impl HttpConnector {
     /// Checks the configuration and builds the TLS client (rustls).
     pub fn new(raw: RawHttpConnector) -> Result<HttpConnector, HttpConnectorError> {
-        let (url, host) = parse_url(&raw.url).ok_or(HttpConnectorError::Url)?;
-        if !raw
-            .allowed_hosts
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(&host))
-        {
-            return Err(HttpConnectorError::Url);
-        }
+        let url = allowed_url(&raw, &raw.url)?;
         if placeholders(&raw.body_template)
             .iter()
             .any(|p| !PLACEHOLDERS.contains(p))
         {
             return Err(HttpConnectorError::Placeholder);
         }
+        let capture = operation(&raw, raw.capture.as_ref())?;
+        let void = operation(&raw, raw.void.as_ref())?;
+        let refund = operation(&raw, raw.refund.as_ref())?;
         if raw.approved_values.is_empty() {
             return Err(HttpConnectorError::Invalid(
                 "approved_values must not be empty",
@@ -165,7 +253,14 @@ impl HttpConnector {
         let client = builder
             .build()
             .map_err(|e| HttpConnectorError::Ca(e.to_string()))?;
-        Ok(HttpConnector { raw, url, client })
+        Ok(HttpConnector {
+            raw,
+            url,
+            capture,
+            void,
+            refund,
+            client,
+        })
     }
 
     /// Renders the template for one request. Card data: the result must never be logged.
@@ -189,6 +284,7 @@ impl HttpConnector {
                 "amount" => Zeroizing::new(r.amount_minor.to_string()),
                 "currency" => json_escaped(r.currency),
                 "reference" => json_escaped(r.reference),
+                "capture" => Zeroizing::new(r.capture.to_string()),
                 _ => Zeroizing::new(String::new()),
             };
             out.push_str(&value);
@@ -199,11 +295,22 @@ impl HttpConnector {
     }
 
     fn map_response(&self, body: &[u8]) -> AuthorizationResult {
-        let processing = AuthorizationResult::Declined {
-            reason: DeclineReason::ProcessingError,
-        };
+        match self.verdict(body) {
+            Ok(Some(code)) if (1..=64).contains(&code.len()) => AuthorizationResult::Approved {
+                authorization_code: code,
+            },
+            Ok(_) => AuthorizationResult::Declined {
+                reason: DeclineReason::ProcessingError,
+            },
+            Err(reason) => AuthorizationResult::Declined { reason },
+        }
+    }
+
+    /// A processor's answer read with the configured pointers: approved (with the
+    /// authorization code, if there is one), or why not.
+    fn verdict(&self, body: &[u8]) -> Result<Option<String>, DeclineReason> {
         let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
-            return processing;
+            return Err(DeclineReason::ProcessingError);
         };
         let text = |pointer: &str| {
             json.pointer(pointer).and_then(|v| match v {
@@ -216,12 +323,7 @@ impl HttpConnector {
         let approved =
             text(&self.raw.approved_pointer).is_some_and(|v| self.raw.approved_values.contains(&v));
         if approved {
-            return match text(&self.raw.authorization_code_pointer) {
-                Some(code) if (1..=64).contains(&code.len()) => AuthorizationResult::Approved {
-                    authorization_code: code,
-                },
-                _ => processing,
-            };
+            return Ok(text(&self.raw.authorization_code_pointer));
         }
         let code = self
             .raw
@@ -239,7 +341,63 @@ impl HttpConnector {
             "processing_error" => DeclineReason::ProcessingError,
             _ => DeclineReason::CardDeclined,
         };
-        AuthorizationResult::Declined { reason }
+        Err(reason)
+    }
+
+    /// POSTs `body` to `url` with the configured headers; the answer's body when the
+    /// processor answered 2xx with at most 64 KiB. Failures are logged without the body.
+    async fn post(&self, url: url::Url, body: String) -> Option<bytes::Bytes> {
+        let mut req = self
+            .client
+            .post(url)
+            .header("content-type", "application/json");
+        for (k, v) in &self.raw.headers {
+            req = req.header(k, v);
+        }
+        let response = match req.body(body).send().await {
+            Ok(r) if r.status().is_success() => r,
+            Ok(r) => {
+                tracing::warn!(
+                    status = r.status().as_u16(),
+                    "http connector: processor refused"
+                );
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(
+                    timeout = e.is_timeout(),
+                    connect = e.is_connect(),
+                    "http connector: transport failure"
+                );
+                return None;
+            }
+        };
+        match response.bytes().await {
+            Ok(b) if b.len() <= 64 * 1024 => Some(b),
+            _ => None,
+        }
+    }
+
+    /// A capture, void or refund through its section (`name` for the log).
+    async fn operate(
+        &self,
+        section: Option<&(url::Url, String)>,
+        name: &'static str,
+        request: &OperationRequest<'_>,
+    ) -> OperationResult {
+        let failed = |reason| OperationResult::Failed { reason };
+        let Some((url, template)) = section else {
+            tracing::warn!(operation = name, "http connector: operation not configured");
+            return failed(DeclineReason::ProcessingError);
+        };
+        let body = render_operation(template, request);
+        let Some(answer) = self.post(url.clone(), body).await else {
+            return failed(DeclineReason::ProcessingError);
+        };
+        match self.verdict(&answer) {
+            Ok(_) => OperationResult::Succeeded,
+            Err(reason) => failed(reason),
+        }
     }
 }
 
@@ -251,44 +409,28 @@ impl Connector for HttpConnector {
 
     async fn authorize(&self, request: &AuthorizationRequest<'_>) -> AuthorizationResult {
         let body = self.render(request);
-        let mut req = self
-            .client
-            .post(self.url.clone())
-            .header("content-type", "application/json");
-        for (k, v) in &self.raw.headers {
-            req = req.header(k, v);
-        }
         // The body is copied once into the request; reqwest owns and drops that copy.
-        let sent = req.body(body.as_str().to_owned()).send().await;
+        let sent = self.post(self.url.clone(), body.as_str().to_owned()).await;
         drop(body);
-        let response = match sent {
-            Ok(r) if r.status().is_success() => r,
-            Ok(r) => {
-                tracing::warn!(
-                    status = r.status().as_u16(),
-                    "http connector: processor refused"
-                );
-                return AuthorizationResult::Declined {
-                    reason: DeclineReason::ProcessingError,
-                };
-            }
-            Err(e) => {
-                tracing::warn!(
-                    timeout = e.is_timeout(),
-                    connect = e.is_connect(),
-                    "http connector: transport failure"
-                );
-                return AuthorizationResult::Declined {
-                    reason: DeclineReason::ProcessingError,
-                };
-            }
-        };
-        match response.bytes().await {
-            Ok(b) if b.len() <= 64 * 1024 => self.map_response(&b),
-            _ => AuthorizationResult::Declined {
+        match sent {
+            Some(answer) => self.map_response(&answer),
+            None => AuthorizationResult::Declined {
                 reason: DeclineReason::ProcessingError,
             },
         }
+    }
+
+    async fn capture(&self, request: &OperationRequest<'_>) -> OperationResult {
+        self.operate(self.capture.as_ref(), "capture", request)
+            .await
+    }
+
+    async fn void(&self, request: &OperationRequest<'_>) -> OperationResult {
+        self.operate(self.void.as_ref(), "void", request).await
+    }
+
+    async fn refund(&self, request: &OperationRequest<'_>) -> OperationResult {
+        self.operate(self.refund.as_ref(), "refund", request).await
     }
 }
 
@@ -390,11 +532,82 @@ mod tests {
             amount_minor: 5,
             currency: "USD",
             reference: "a\"b",
+            capture: true,
         };
         let body = c.render(&r);
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["n"], "4242424242424242");
         assert_eq!(v["m"], 7);
         assert_eq!(v["r"], "a\"b");
+    }
+
+    #[test]
+    fn operation_sections_are_checked_and_carry_no_card_data() {
+        let op = |url: &str, body: &str| RawOperation {
+            url: url.into(),
+            body_template: body.into(),
+        };
+        let mut ok = raw("https://processor.example/auth");
+        ok.capture = Some(op(
+            "https://processor.example/capture",
+            r#"{"a":"{{authorization_code}}","n":{{amount}},"p":"{{payment_id}}"}"#,
+        ));
+        ok.refund = Some(op(
+            "https://processor.example/refund",
+            r#"{"r":"{{refund_id}}","c":"{{currency}}","ref":"{{reference}}"}"#,
+        ));
+        assert!(HttpConnector::new(ok.clone()).is_ok());
+        let mut card = ok.clone();
+        card.void = Some(op(
+            "https://processor.example/void",
+            r#"{"n":"{{card.number}}"}"#,
+        ));
+        assert_eq!(
+            HttpConnector::new(card).unwrap_err(),
+            HttpConnectorError::Placeholder,
+            "no card placeholder in an operation"
+        );
+        let mut elsewhere = ok.clone();
+        elsewhere.refund = Some(op("https://evil.example/refund", "{}"));
+        assert_eq!(
+            HttpConnector::new(elsewhere).unwrap_err(),
+            HttpConnectorError::Url
+        );
+        let mut plain = ok;
+        plain.capture = Some(op("http://processor.example/capture", "{}"));
+        assert_eq!(
+            HttpConnector::new(plain).unwrap_err(),
+            HttpConnectorError::Url
+        );
+    }
+
+    #[test]
+    fn operation_templates_render_escaped_values() {
+        let r = OperationRequest {
+            payment: "pay_1",
+            authorization_code: "A\"1",
+            amount_minor: 250,
+            currency: "USD",
+            reference: "inv\n7",
+            refund: Some("re_9"),
+        };
+        let body = render_operation(
+            r#"{"a":"{{authorization_code}}","n":{{amount}},"p":"{{payment_id}}","r":"{{refund_id}}","c":"{{currency}}","ref":"{{reference}}"}"#,
+            &r,
+        );
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["a"], "A\"1");
+        assert_eq!(v["n"], 250);
+        assert_eq!(
+            (v["p"].as_str(), v["r"].as_str()),
+            (Some("pay_1"), Some("re_9"))
+        );
+        assert_eq!(v["ref"], "inv\n7");
+        let c = HttpConnector::new(raw("https://processor.example/")).unwrap();
+        assert_eq!(c.verdict(br#"{"status":"approved"}"#), Ok(None));
+        assert_eq!(
+            c.verdict(br#"{"status":"failed","decline":"processing_error"}"#),
+            Err(DeclineReason::ProcessingError)
+        );
     }
 }

@@ -7,6 +7,9 @@
 //! * [`keypad`]: digits from the media digit collector, held zeroized until completion;
 //! * [`ivr`]: the same keyed fields driven by the IVR (method `ivr`);
 //! * [`finish`]: tokenize in the vault, authorize through the connector, record the result;
+//! * [`expiry`]: the sweeper that expires open payments at their deadline, unread;
+//! * [`funds`]: capture and void of an `authorize`-mode payment's authorization;
+//! * [`refunds`]: refunds of charged or captured payments, each within the captured amount;
 //! * [`http_connector`]: the `http` relay connector (the `sandbox` lives in hushpay-vault);
 //! * [`access`]: who may request payments, see them, and hold their client secrets (HTTP
 //!   and signalling alike);
@@ -22,10 +25,13 @@ pub mod changes;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod expiry;
 mod finish;
+pub mod funds;
 pub mod http_connector;
 pub mod ivr;
 pub mod keypad;
+pub mod refunds;
 pub mod route;
 pub mod secret;
 
@@ -189,6 +195,7 @@ impl PaymentService {
             client_secret_hash: client_secret.as_ref().map(|s| secret::hash(s)),
             created_at: now,
             updated_at: now,
+            expires_at: payment.expires_at,
             version: 1,
         };
         match self.store.insert_payment(&record).await {
@@ -281,6 +288,19 @@ impl PaymentService {
         let now = unix_now();
         let name = event.name();
         let next = loaded.payment.apply(event, now)?;
+        self.persist(actor, loaded, name, next, now).await
+    }
+
+    /// Audits and stores `next`, what the event `name` made of `loaded` at `now`, with the
+    /// webhook event it causes, in one transaction; broadcasts the change.
+    async fn persist(
+        &self,
+        actor: &Actor,
+        loaded: &Loaded,
+        name: &'static str,
+        next: Payment,
+        now: hushpay_store::UnixTime,
+    ) -> Result<Loaded, PaymentError> {
         self.audit(actor, &next.tenant, format!("payment.{name}"), &next.id)
             .await?;
         let events: Vec<_> = events::for_payment(loaded.payment.state, &next, now)
@@ -290,6 +310,7 @@ impl PaymentService {
             state: next.state.as_str().to_owned(),
             document: document(&next)?,
             updated_at: now,
+            expires_at: next.expires_at,
             version: loaded.record.version + 1,
             ..loaded.record.clone()
         };

@@ -148,11 +148,8 @@ pub async fn create(
         .vault
         .tokenize(&actor, &key.tenant, &pan, &expiry, cvc, body.expires_at)
         .await?;
-    // `token.created` for the tenant's webhooks (its own transaction, after the token's).
-    let event = crate::payments::events::token_created(&meta, hushpay_vault::unix_now());
-    if let Err(e) = state.store.insert_events(&[event]).await {
-        tracing::error!(error = %e, "token.created event not enqueued");
-    }
+    // `token.created` for the tenant's webhooks went into the outbox in the token's own
+    // transaction (the vault announces every token, `VaultState::load`).
     Ok((StatusCode::CREATED, Json(meta)))
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod card_tokens;
 mod elements;
 mod hosted;
 pub(crate) mod ops;
+pub(crate) mod payment_funds;
 pub(crate) mod payments;
 mod portal;
 pub mod recordings;
@@ -53,6 +54,15 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/payments/{id}/re-ask", post(payments::capture))
         .route("/v1/payments/{id}/cancel", post(payments::cancel))
         .route("/v1/payments/{id}/complete", post(payments::complete))
+        .route(
+            "/v1/payments/{id}/capture-funds",
+            post(payment_funds::capture_funds),
+        )
+        .route("/v1/payments/{id}/void", post(payment_funds::void))
+        .route(
+            "/v1/payments/{id}/refunds",
+            post(payment_funds::create_refund).get(payment_funds::list_refunds),
+        )
         .route("/v1/webhooks", post(webhooks::create).get(webhooks::list))
         .route(
             "/v1/webhooks/{id}",

@@ -173,7 +173,7 @@ pub struct CreatedPayment {
 }
 
 /// What a payment operation on an existing payment may answer.
-const PAYMENT_409: &[&str] = &[
+pub(super) const PAYMENT_409: &[&str] = &[
     "invalid_state",
     "payment_already_completed",
     "payment_busy",
@@ -181,7 +181,8 @@ const PAYMENT_409: &[&str] = &[
     "not_keypad",
     "not_ivr",
 ];
-const PAYMENT_503: &[&str] = &["room_unreachable", "audit_unavailable", "store_unavailable"];
+pub(super) const PAYMENT_503: &[&str] =
+    &["room_unreachable", "audit_unavailable", "store_unavailable"];
 
 crate::api_errors!(CreateErrors {
     400 => [errors::JSON_400, &["idempotency_key_required", "invalid_idempotency_key"]],
@@ -267,7 +268,7 @@ impl FromRequestParts<AppState> for PaymentCredential {
     }
 }
 
-fn actor(caller: &Caller, headers: &HeaderMap) -> Actor {
+pub(super) fn actor(caller: &Caller, headers: &HeaderMap) -> Actor {
     let who = match caller {
         Caller::ApiKey(k) => k.id.to_string(),
         Caller::Participant(c) => access::participant_actor(c.sub.as_str()),
@@ -278,7 +279,7 @@ fn actor(caller: &Caller, headers: &HeaderMap) -> Actor {
     }
 }
 
-fn payment_body(p: &Payment) -> Json<serde_json::Value> {
+pub(super) fn payment_body(p: &Payment) -> Json<serde_json::Value> {
     Json(json!({ "payment": p }))
 }
 
@@ -294,7 +295,7 @@ fn patient_view(p: &Payment) -> Json<serde_json::Value> {
     }}))
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
     let key = headers
         .get("idempotency-key")
         .ok_or_else(|| {
@@ -510,7 +511,11 @@ pub async fn create(
     Ok(response)
 }
 
-async fn load_for(state: &AppState, caller: &Caller, id: &str) -> Result<Loaded, ApiError> {
+pub(super) async fn load_for(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Loaded, ApiError> {
     let loaded = state.payments.load(id).await?;
     Viewer::from(caller).may_see(&loaded.payment)?;
     Ok(loaded)

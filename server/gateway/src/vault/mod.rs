@@ -66,11 +66,17 @@ impl VaultState {
         );
         Ok((
             VaultState {
-                vault: Arc::new(Vault::with_parts(
-                    hushpay_vault::Keyring::new(kek, Arc::clone(&store) as _),
-                    hushpay_vault::sad::SadStore::new(config.sad_ttl),
-                    store,
-                )),
+                // Every token's `token.created` commits in the token's own transaction.
+                vault: Arc::new(
+                    Vault::with_parts(
+                        hushpay_vault::Keyring::new(kek, Arc::clone(&store) as _),
+                        hushpay_vault::sad::SadStore::new(config.sad_ttl),
+                        store,
+                    )
+                    .announcing_tokens(Arc::new(|meta| {
+                        crate::payments::events::token_created(meta, hushpay_vault::unix_now())
+                    })),
+                ),
                 hpke_secret,
                 hpke_public,
                 kid,

@@ -9,6 +9,8 @@ mod common;
 mod bad_input;
 mod card_form;
 mod changes;
+mod expiry;
+mod funds;
 mod idempotency;
 mod ivr;
 mod keypad;

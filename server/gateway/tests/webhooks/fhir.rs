@@ -1,8 +1,9 @@
 //! FHIR R4 webhooks (issue 17.6): an endpoint registered with `format: "fhir-r4"` gets a
-//! `PaymentNotice` for a succeeded charge, signed like every delivery and valid FHIR R4
-//! (4.0.1) by `fhir.resources` (scripts/validate-fhir.py), and nothing for a tokenization, a
-//! decline or a cancellation, while a standard endpoint of the same tenant gets every event as
-//! before. No card number in either; an unknown format is refused.
+//! `PaymentNotice` for a succeeded charge and for a captured authorization, and a
+//! `PaymentReconciliation` for a refund, signed like every delivery and valid FHIR R4 (4.0.1)
+//! by `fhir.resources` (scripts/validate-fhir.py), and nothing for a tokenization, a decline,
+//! a cancellation or an authorization not yet captured, while a standard endpoint of the same
+//! tenant gets every event as before. No card number in either; an unknown format is refused.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -180,6 +181,89 @@ async fn a_fhir_endpoint_gets_a_valid_payment_notice_for_a_succeeded_charge_only
     std::fs::write(&file, broken.to_string()).unwrap();
     let (ok, text) = validate(&file);
     assert!(!ok && text.contains("amount"), "control: {text}");
+
+    // An authorization: nothing until captured (in part), then a PaymentNotice of what was
+    // captured; a refund of part of it: a PaymentReconciliation. All valid FHIR R4.
+    let resp = gw
+        .client
+        .post(gw.url("/v1/payments"))
+        .bearer_auth(&key)
+        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+        .json(&json!({"amount": 990, "currency": "GBP", "reference": "INV-9", "mode": "authorize", "method": "card-form"}))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = resp.json().await.unwrap();
+    let auth_id = v["payment"]["id"].as_str().unwrap().to_owned();
+    let sealed = seal(&pk, &kid, t.id.as_str(), &auth_id, &pan, Some("735"), None);
+    let r = post_json(
+        &gw,
+        &format!("/v1/payments/{auth_id}/card"),
+        v["client_secret"].as_str().unwrap(),
+        json!({"sealed": sealed}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = post_json(
+        &gw,
+        &format!("/v1/payments/{auth_id}/capture-funds"),
+        &key,
+        json!({"amount": 500}),
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let r = gw
+        .client
+        .post(gw.url(&format!("/v1/payments/{auth_id}/refunds")))
+        .bearer_auth(&key)
+        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+        .json(&json!({"amount": 200}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while events(&fhir_out).len() < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let fhir = events(&fhir_out);
+    assert_eq!(fhir.len(), 3, "{fhir:?}");
+    let of = |kind: &str, id: &str| {
+        fhir.iter()
+            .map(|e| &e["event"])
+            .find(|r| r["resourceType"] == kind && r.to_string().contains(id))
+            .unwrap_or_else(|| panic!("a {kind} for {id}: {fhir:?}"))
+            .clone()
+    };
+    let captured = &of("PaymentNotice", &auth_id);
+    assert_eq!(captured["resourceType"], "PaymentNotice");
+    assert_eq!(captured["identifier"][0]["value"], auth_id.as_str());
+    // (amounts compared as numbers: the receiver, JavaScript, writes 5.0 as 5)
+    let money = |m: &Value| {
+        (
+            m["value"].as_f64().unwrap(),
+            m["currency"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(money(&captured["amount"]), (5.0, "GBP".to_owned()));
+    let refunded = &of("PaymentReconciliation", &auth_id);
+    assert_eq!(refunded["resourceType"], "PaymentReconciliation");
+    assert_eq!(refunded["outcome"], "complete");
+    assert_eq!(money(&refunded["paymentAmount"]), (2.0, "GBP".to_owned()));
+    assert_eq!(
+        money(&refunded["detail"][0]["amount"]),
+        (-2.0, "GBP".to_owned())
+    );
+    assert_eq!(
+        refunded["detail"][0]["request"]["identifier"]["value"],
+        auth_id.as_str()
+    );
+    let all = dir.path().join("all.jsonl");
+    let lines: Vec<String> = fhir.iter().map(|e| e["event"].to_string()).collect();
+    std::fs::write(&all, lines.join("\n")).unwrap();
+    let (ok, text) = validate(&all);
+    assert!(ok, "{text}");
+    assert_eq!(text.matches("ok ").count(), 3, "{text}");
 
     // No card number in anything either receiver got.
     let mut tracers = Tracers::new();

@@ -36,6 +36,7 @@ mod error;
 mod migrations;
 mod payments;
 mod recordings;
+mod refunds;
 mod rooms;
 mod scratch;
 mod tls;

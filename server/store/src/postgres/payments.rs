@@ -15,7 +15,7 @@ use crate::{
 };
 
 const PAYMENT_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, state, document, \
-                               client_secret_hash, created_at, updated_at, version";
+                               client_secret_hash, created_at, updated_at, version, expires_at";
 const ENDPOINT_COLUMNS: &str =
     "id, tenant_id, url, key_version, secret_ciphertext, created_at, deleted_at, format";
 const DELIVERY_COLUMNS: &str =
@@ -40,6 +40,7 @@ fn payment_from_row(row: &Row) -> Result<PaymentRecord, StoreError> {
         created_at: row.try_get(7)?,
         updated_at: row.try_get(8)?,
         version: unsigned(row, 9, "version")?,
+        expires_at: row.try_get(10)?,
     })
 }
 
@@ -98,9 +99,9 @@ fn log_from_row(row: &Row) -> Result<DeliveryAttempt, StoreError> {
 
 pub(super) async fn insert_payment(s: &PgStore, p: &PaymentRecord) -> Result<(), StoreError> {
     let sql = format!(
-        "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     );
-    let params: [Param<'_>; 10] = [
+    let params: [Param<'_>; 11] = [
         &p.id,
         &p.tenant.as_str(),
         &p.idempotency_key,
@@ -111,6 +112,7 @@ pub(super) async fn insert_payment(s: &PgStore, p: &PaymentRecord) -> Result<(),
         &p.created_at,
         &p.updated_at,
         &to_i64(p.version, "version")?,
+        &p.expires_at,
     ];
     s.execute(&sql, &params).await.map(drop)
 }
@@ -136,7 +138,10 @@ pub(super) async fn payment_by_idempotency_key(
 
 /// Inserts events and their deliveries (one per live endpoint of the event's tenant) with
 /// `c`, inside the caller's transaction.
-async fn enqueue(c: &impl GenericClient, events: &[OutboxEvent]) -> Result<(), StoreError> {
+pub(super) async fn enqueue(
+    c: &impl GenericClient,
+    events: &[OutboxEvent],
+) -> Result<(), StoreError> {
     let insert_event = c
         .prepare(
             "INSERT INTO outbox_events (id, tenant_id, event_type, payload, created_at,
@@ -185,7 +190,7 @@ pub(super) async fn update_payment(
 ) -> Result<bool, StoreError> {
     let mut client = s.client().await?;
     let tx = client.transaction().await?;
-    let params: [Param<'_>; 7] = [
+    let params: [Param<'_>; 8] = [
         &p.id,
         &p.tenant.as_str(),
         &p.state,
@@ -193,10 +198,12 @@ pub(super) async fn update_payment(
         &p.updated_at,
         &to_i64(p.version, "version")?,
         &to_i64(expected_version, "version")?,
+        &p.expires_at,
     ];
     let n = tx
         .execute(
-            "UPDATE payments SET state = $3, document = $4, updated_at = $5, version = $6
+            "UPDATE payments SET state = $3, document = $4, updated_at = $5, version = $6,
+                                 expires_at = $8
              WHERE id = $1 AND tenant_id = $2 AND version = $7",
             &params,
         )
@@ -207,6 +214,25 @@ pub(super) async fn update_payment(
     enqueue(&*tx, events).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+pub(super) async fn overdue_payments(
+    s: &PgStore,
+    now: UnixTime,
+    limit: usize,
+) -> Result<Vec<String>, StoreError> {
+    let limit = to_i64(limit as u64, "limit")?;
+    let rows = s
+        .query(
+            "SELECT id FROM payments
+             WHERE state IN ('requested', 'collecting', 'ready') AND expires_at <= $1
+             ORDER BY expires_at, id COLLATE \"C\" LIMIT $2",
+            &[&now, &limit],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get(0).map_err(StoreError::from))
+        .collect()
 }
 
 pub(super) async fn insert_events(s: &PgStore, events: &[OutboxEvent]) -> Result<(), StoreError> {
@@ -465,6 +491,14 @@ impl PaymentStore for PgStore {
         events: &[OutboxEvent],
     ) -> Result<bool, StoreError> {
         update_payment(self, payment, expected_version, events).await
+    }
+
+    async fn overdue_payments(
+        &self,
+        now: UnixTime,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        overdue_payments(self, now, limit).await
     }
 
     async fn insert_events(&self, events: &[OutboxEvent]) -> Result<(), StoreError> {

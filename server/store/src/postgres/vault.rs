@@ -10,8 +10,8 @@ use tokio_postgres::Row;
 use super::PgStore;
 use super::convert::{Param, to_i64, unsigned};
 use crate::{
-    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, StoreError, TenantId, TokenRecord,
-    VaultStore,
+    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, OutboxEvent, StoreError, TenantId,
+    TokenRecord, VaultStore,
 };
 
 const DATA_KEY_COLUMNS: &str = "tenant_id, version, wrapped, state, created_at, invocations";
@@ -269,6 +269,7 @@ fn insert_tokens_audited_sql() -> String {
 pub(super) async fn insert_tokens_chained(
     s: &PgStore,
     tokens: &[TokenRecord],
+    events: &[OutboxEvent],
     chain: &AuditChainer,
 ) -> Result<Vec<AuditRecord>, StoreError> {
     let mut client = s.client().await?;
@@ -285,6 +286,9 @@ pub(super) async fn insert_tokens_chained(
         params.extend(audit_columns.params());
         let stmt = tx.prepare_cached(&insert_tokens_audited_sql()).await?;
         tx.execute(&stmt, &params).await?;
+    }
+    if !events.is_empty() {
+        super::payments::enqueue(&*tx, events).await?;
     }
     tx.commit().await?;
     Ok(audit)
@@ -426,9 +430,10 @@ impl VaultStore for PgStore {
     async fn insert_tokens_chained(
         &self,
         tokens: &[TokenRecord],
+        events: &[OutboxEvent],
         chain: Arc<AuditChainer>,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        insert_tokens_chained(self, tokens, chain.as_ref()).await
+        insert_tokens_chained(self, tokens, events, chain.as_ref()).await
     }
 
     async fn token(&self, tenant: &TenantId, id: &str) -> Result<Option<TokenRecord>, StoreError> {

@@ -176,7 +176,29 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE tenants ADD COLUMN agent_desktop_origins TEXT NOT NULL DEFAULT '';
     "#,
-    // 9: FHIR R4 webhooks: what each endpoint receives, and each event's FHIR resource.
+    // 9 (issue 17): payments expire by a sweeper (their deadline as a column, earlier rows
+    // filled from their documents; only open payments indexed), and refunds of payments.
+    r#"
+    ALTER TABLE payments ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+    UPDATE payments SET expires_at = COALESCE(json_extract(document, '$.expires_at'), 0);
+    CREATE INDEX payments_open_by_expiry ON payments(expires_at)
+        WHERE state IN ('requested', 'collecting', 'ready');
+    CREATE TABLE refunds (
+        id              TEXT PRIMARY KEY,
+        tenant_id       TEXT NOT NULL REFERENCES tenants(id),
+        payment_id      TEXT NOT NULL REFERENCES payments(id),
+        idempotency_key TEXT,
+        request_hash    TEXT NOT NULL,
+        amount          INTEGER NOT NULL CHECK (amount > 0),
+        state           TEXT NOT NULL CHECK (state IN ('pending', 'succeeded', 'failed')),
+        document        TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX refunds_by_idempotency_key ON refunds(tenant_id, idempotency_key);
+    CREATE INDEX refunds_by_payment ON refunds(payment_id);
+    "#,
+    // 10: FHIR R4 webhooks: what each endpoint receives, and each event's FHIR resource.
     r#"
     ALTER TABLE webhook_endpoints ADD COLUMN format TEXT NOT NULL DEFAULT 'standard-webhooks'
         CHECK (format IN ('standard-webhooks', 'fhir-r4'));

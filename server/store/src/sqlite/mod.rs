@@ -12,6 +12,7 @@ mod chat;
 mod migrations;
 mod payments;
 mod recordings;
+mod refunds;
 mod rooms;
 mod vault;
 
@@ -403,6 +404,63 @@ mod tests {
                 .unwrap()
                 .unwrap()
                 .require_recording_consent
+        );
+    }
+
+    /// Migration 9 (issue 17): payments stored before it get their deadline from their
+    /// document, so the expiry sweeper finds the open ones already overdue; refunds work on
+    /// them.
+    #[tokio::test]
+    async fn a_schema_8_database_upgrades_with_its_payments_deadlines() {
+        use crate::{PaymentStore, RefundInsert, RefundRecord, RefundStore};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hushpay.db");
+        let mut conn = Connection::open(&path).unwrap();
+        migrations::migrate_to(&mut conn, 8).unwrap();
+        conn.execute(
+            "INSERT INTO tenants (id, name, created_at, allowed_origins) VALUES ('ten_old', 'old', 5, '')",
+            [],
+        )
+        .unwrap();
+        for (id, state, expires) in [
+            ("pay_open", "requested", 900),
+            ("pay_done", "succeeded", 800),
+        ] {
+            conn.execute(
+                "INSERT INTO payments (id, tenant_id, idempotency_key, request_hash, state, document,
+                                       client_secret_hash, created_at, updated_at, version)
+                 VALUES (?1, 'ten_old', NULL, 'h', ?2, ?3, NULL, 1, 1, 1)",
+                rusqlite::params![id, state, format!(r#"{{"id":"{id}","expires_at":{expires}}}"#)],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            store.payment("pay_done").await.unwrap().unwrap().expires_at,
+            800
+        );
+        assert_eq!(
+            store.overdue_payments(1000, 10).await.unwrap(),
+            vec!["pay_open".to_owned()],
+            "the open payment is overdue, the finished one is not listed"
+        );
+        assert!(store.overdue_payments(899, 10).await.unwrap().is_empty());
+        let refund = RefundRecord {
+            id: "re_1".into(),
+            tenant: TenantId::new("ten_old"),
+            payment_id: "pay_done".into(),
+            idempotency_key: None,
+            request_hash: "h".into(),
+            amount: 5,
+            state: "pending".into(),
+            document: "{}".into(),
+            created_at: 2,
+            updated_at: 2,
+        };
+        assert_eq!(
+            store.insert_refund(&refund, 10).await.unwrap(),
+            RefundInsert::Inserted
         );
     }
 

@@ -13,7 +13,7 @@ use crate::{
 };
 
 const PAYMENT_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, state, document, \
-                               client_secret_hash, created_at, updated_at, version";
+                               client_secret_hash, created_at, updated_at, version, expires_at";
 const ENDPOINT_COLUMNS: &str =
     "id, tenant_id, url, key_version, secret_ciphertext, created_at, deleted_at, format";
 const DELIVERY_COLUMNS: &str =
@@ -47,6 +47,7 @@ fn payment_from_row(row: &Row<'_>) -> rusqlite::Result<PaymentRecord> {
         created_at: row.get(7)?,
         updated_at: row.get(8)?,
         version: u64::try_from(version).map_err(|_| corrupt("version"))?,
+        expires_at: row.get(10)?,
     })
 }
 
@@ -94,7 +95,7 @@ fn log_from_row(row: &Row<'_>) -> rusqlite::Result<DeliveryAttempt> {
 pub(super) fn insert_payment(c: &mut Connection, p: &PaymentRecord) -> Result<(), StoreError> {
     c.execute(
         &format!(
-            "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         ),
         params![
             p.id,
@@ -106,7 +107,8 @@ pub(super) fn insert_payment(c: &mut Connection, p: &PaymentRecord) -> Result<()
             p.client_secret_hash,
             p.created_at,
             p.updated_at,
-            to_i64(p.version, "version")?
+            to_i64(p.version, "version")?,
+            p.expires_at
         ],
     )?;
     Ok(())
@@ -133,7 +135,10 @@ pub(super) fn payment_by_idempotency_key(
 }
 
 /// Inserts events and their deliveries inside the caller's transaction.
-fn enqueue(tx: &rusqlite::Transaction<'_>, events: &[OutboxEvent]) -> Result<(), StoreError> {
+pub(super) fn enqueue(
+    tx: &rusqlite::Transaction<'_>,
+    events: &[OutboxEvent],
+) -> Result<(), StoreError> {
     for e in events {
         tx.execute(
             "INSERT INTO outbox_events (id, tenant_id, event_type, payload, created_at,
@@ -173,7 +178,8 @@ pub(super) fn update_payment(
 ) -> Result<bool, StoreError> {
     let tx = c.transaction()?;
     let n = tx.execute(
-        "UPDATE payments SET state = ?3, document = ?4, updated_at = ?5, version = ?6
+        "UPDATE payments SET state = ?3, document = ?4, updated_at = ?5, version = ?6,
+                             expires_at = ?8
          WHERE id = ?1 AND tenant_id = ?2 AND version = ?7",
         params![
             p.id,
@@ -182,7 +188,8 @@ pub(super) fn update_payment(
             p.document,
             p.updated_at,
             to_i64(p.version, "version")?,
-            to_i64(expected_version, "version")?
+            to_i64(expected_version, "version")?,
+            p.expires_at
         ],
     )?;
     if n != 1 {
@@ -191,6 +198,20 @@ pub(super) fn update_payment(
     enqueue(&tx, events)?;
     tx.commit()?;
     Ok(true)
+}
+
+pub(super) fn overdue_payments(
+    c: &mut Connection,
+    now: UnixTime,
+    limit: usize,
+) -> Result<Vec<String>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id FROM payments
+         WHERE state IN ('requested', 'collecting', 'ready') AND expires_at <= ?1
+         ORDER BY expires_at, id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now, to_i64(limit as u64, "limit")?], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 pub(super) fn insert_events(c: &mut Connection, events: &[OutboxEvent]) -> Result<(), StoreError> {
@@ -457,6 +478,14 @@ impl PaymentStore for SqliteStore {
         let (p, e) = (payment.clone(), events.to_vec());
         self.with(move |c| update_payment(c, &p, expected_version, &e))
             .await
+    }
+
+    async fn overdue_payments(
+        &self,
+        now: UnixTime,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        self.with(move |c| overdue_payments(c, now, limit)).await
     }
 
     async fn insert_events(&self, events: &[OutboxEvent]) -> Result<(), StoreError> {

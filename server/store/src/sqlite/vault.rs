@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::SqliteStore;
 use crate::{
-    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, StoreError, TenantId, TokenRecord,
-    VaultStore,
+    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, OutboxEvent, StoreError, TenantId,
+    TokenRecord, VaultStore,
 };
 
 const DATA_KEY_COLUMNS: &str = "tenant_id, version, wrapped, state, created_at, invocations";
@@ -152,12 +152,14 @@ pub(super) fn insert_tokens_audited(
 pub(super) fn insert_tokens_chained(
     c: &mut Connection,
     tokens: &[TokenRecord],
+    events: &[OutboxEvent],
     chain: &AuditChainer,
 ) -> Result<Vec<AuditRecord>, StoreError> {
     let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let head = last_audit(&tx)?;
     let audit = chain(head.as_ref());
     insert_in(&tx, tokens, &audit)?;
+    super::payments::enqueue(&tx, events)?;
     tx.commit()?;
     Ok(audit)
 }
@@ -323,10 +325,11 @@ impl VaultStore for SqliteStore {
     async fn insert_tokens_chained(
         &self,
         tokens: &[TokenRecord],
+        events: &[OutboxEvent],
         chain: Arc<AuditChainer>,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        let t = tokens.to_vec();
-        self.with(move |c| insert_tokens_chained(c, &t, chain.as_ref()))
+        let (t, e) = (tokens.to_vec(), events.to_vec());
+        self.with(move |c| insert_tokens_chained(c, &t, &e, chain.as_ref()))
             .await
     }
 

@@ -6,7 +6,7 @@
 
 mod sandbox;
 
-pub use sandbox::{SandboxConnector, TEST_CARDS};
+pub use sandbox::{SandboxConnector, TEST_AMOUNTS, TEST_CARDS};
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -23,6 +23,34 @@ pub struct AuthorizationRequest<'a> {
     pub currency: &'a str,
     /// The tenant's reference for the payment.
     pub reference: &'a str,
+    /// True to capture with the authorization (`charge`); false to leave it to be captured
+    /// or voided later (`authorize`).
+    pub capture: bool,
+}
+
+/// What a capture, void or refund is about: an authorization the connector approved. No
+/// card data: the processor knows the card by its authorization.
+#[derive(Debug, Clone, Copy)]
+pub struct OperationRequest<'a> {
+    /// The payment (`pay_...`).
+    pub payment: &'a str,
+    /// The code the connector gave the authorization.
+    pub authorization_code: &'a str,
+    /// Capture: the amount to capture; void: the authorized amount; refund: the amount to
+    /// refund. Minor units.
+    pub amount_minor: u64,
+    pub currency: &'a str,
+    pub reference: &'a str,
+    /// The refund (`re_...`), for a refund: the processor's idempotency key for it.
+    pub refund: Option<&'a str>,
+}
+
+/// What the processor said to a capture, void or refund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum OperationResult {
+    Succeeded,
+    Failed { reason: DeclineReason },
 }
 
 /// What the processor said. Carries no card data.
@@ -62,4 +90,11 @@ pub trait Connector: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &str;
     /// Authorizes a payment. Transport failures are `Declined { ProcessingError }`.
     async fn authorize(&self, request: &AuthorizationRequest<'_>) -> AuthorizationResult;
+    /// Captures `amount_minor` of an authorization. Transport failures are
+    /// `Failed { ProcessingError }`.
+    async fn capture(&self, request: &OperationRequest<'_>) -> OperationResult;
+    /// Releases an authorization.
+    async fn void(&self, request: &OperationRequest<'_>) -> OperationResult;
+    /// Refunds `amount_minor` of a captured (or charged) authorization.
+    async fn refund(&self, request: &OperationRequest<'_>) -> OperationResult;
 }

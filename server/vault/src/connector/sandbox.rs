@@ -10,13 +10,25 @@
 //! | 4000 0000 0000 0077 | approved after the configured latency      |
 //!
 //! Any other valid card is approved. A CVC of `000` is declined as `invalid-security-code`.
+//!
+//! Captures, voids and refunds succeed, except for these test amounts (minor units):
+//!
+//! | Operation | Amount | Result |
+//! |-----------|--------|--------|
+//! | capture   | 9101 (the amount captured) | `processing-error` |
+//! | void      | 9102 (the authorized amount) | `processing-error` |
+//! | refund    | 9103 (the amount refunded) | `processing-error` |
+//! | refund    | 9104 | succeeds after the configured latency |
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rand::Rng;
 
-use super::{AuthorizationRequest, AuthorizationResult, Connector, DeclineReason};
+use super::{
+    AuthorizationRequest, AuthorizationResult, Connector, DeclineReason, OperationRequest,
+    OperationResult,
+};
 
 /// The documented test cards and what they do.
 pub const TEST_CARDS: &[(&str, &str)] = &[
@@ -27,6 +39,27 @@ pub const TEST_CARDS: &[(&str, &str)] = &[
     ("4000000000000119", "processing-error"),
     ("4000000000000077", "approved-after-latency"),
 ];
+
+/// The documented operation amounts and what they do.
+pub const TEST_AMOUNTS: &[(&str, u64, &str)] = &[
+    ("capture", 9101, "processing-error"),
+    ("void", 9102, "processing-error"),
+    ("refund", 9103, "processing-error"),
+    ("refund", 9104, "succeeded-after-latency"),
+];
+
+fn operation(kind: &str, amount: u64) -> OperationResult {
+    let fails = TEST_AMOUNTS
+        .iter()
+        .any(|(k, a, r)| *k == kind && *a == amount && *r == "processing-error");
+    if fails {
+        OperationResult::Failed {
+            reason: DeclineReason::ProcessingError,
+        }
+    } else {
+        OperationResult::Succeeded
+    }
+}
 
 /// The sandbox acquirer.
 #[derive(Debug, Clone)]
@@ -78,5 +111,20 @@ impl Connector for SandboxConnector {
         AuthorizationResult::Approved {
             authorization_code: format!("SBX{code:06}"),
         }
+    }
+
+    async fn capture(&self, request: &OperationRequest<'_>) -> OperationResult {
+        operation("capture", request.amount_minor)
+    }
+
+    async fn void(&self, request: &OperationRequest<'_>) -> OperationResult {
+        operation("void", request.amount_minor)
+    }
+
+    async fn refund(&self, request: &OperationRequest<'_>) -> OperationResult {
+        if request.amount_minor == 9104 {
+            tokio::time::sleep(self.latency).await;
+        }
+        operation("refund", request.amount_minor)
     }
 }

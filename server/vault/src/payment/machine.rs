@@ -4,7 +4,8 @@
 //! requested --capture--> collecting --captured (all)--> ready --complete--> authorizing
 //!     |                    |  ^ progress / captured / rejected / capture (re-ask)
 //!     '--card-submitted--------------------------------> ready
-//! authorizing --approved--> succeeded        authorizing --declined--> failed
+//! authorizing --approved--> succeeded (`authorized` in `authorize` mode: see `funds`)
+//! authorizing --declined--> failed
 //! requested | collecting | ready --cancel--> cancelled | --hang-up--> failed | --expire--> expired
 //! rejected entries past `max_attempts` --> failed (too-many-failed-attempts, or input-timeout
 //!                                           when the last one was an `input-timeout`)
@@ -17,7 +18,7 @@
 
 use hushpay_store::UnixTime;
 
-use super::model::{Field, FieldProgress, MaskedCard, PayResult, Payment, State};
+use super::model::{Field, FieldProgress, MaskedCard, Mode, PayResult, Payment, State};
 
 /// Something that happens to a payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +44,7 @@ pub enum Event {
     CardSubmitted { brand: String },
     /// The agent (or the card form) asks to tokenize and, for `charge`, authorize.
     Complete,
-    /// The vault tokenized and (for `charge`) the connector approved.
+    /// The vault tokenized and (for `charge` and `authorize`) the connector approved.
     Approved {
         card: MaskedCard,
         authorization_code: Option<String>,
@@ -199,7 +200,11 @@ impl Payment {
                 p.card = Some(card);
                 p.authorization_code = authorization_code;
                 p.error = None;
-                p.state = State::Succeeded;
+                p.state = if p.mode == Mode::Authorize {
+                    State::Authorized
+                } else {
+                    State::Succeeded
+                };
                 p.result = Some(PayResult::Success);
             }
             Event::Declined { card, error } if self.state == State::Authorizing => {

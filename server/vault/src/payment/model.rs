@@ -40,12 +40,24 @@ impl Field {
     }
 }
 
-/// Charge the card through the connector, or only tokenize it.
+/// Charge the card through the connector, authorize it only (captured or voided later), or
+/// only tokenize it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
+    /// Authorize and capture at once: `succeeded` means the money moves.
     Charge,
     Tokenize,
+    /// Authorize only: a success is `authorized` until `capture-funds` (full or partial) or
+    /// `void`.
+    Authorize,
+}
+
+impl Mode {
+    /// True for the modes that send the card to the connector.
+    pub fn authorizes(self) -> bool {
+        matches!(self, Mode::Charge | Mode::Authorize)
+    }
 }
 
 /// How the card reaches the vault.
@@ -90,11 +102,22 @@ pub enum State {
     Failed,
     Cancelled,
     Expired,
+    /// (`authorize` mode) the connector approved; the funds wait for `capture-funds` or
+    /// `void`.
+    Authorized,
+    /// A capture is with the connector (back to `authorized` if it fails).
+    Capturing,
+    /// The funds were captured (`amount_captured`); refunds may follow.
+    Captured,
+    /// A void is with the connector (back to `authorized` if it fails).
+    Voiding,
+    /// The authorization was released; nothing was charged.
+    Voided,
 }
 
 impl State {
     /// Every state.
-    pub const ALL: [State; 8] = [
+    pub const ALL: [State; 13] = [
         State::Requested,
         State::Collecting,
         State::Ready,
@@ -103,13 +126,21 @@ impl State {
         State::Failed,
         State::Cancelled,
         State::Expired,
+        State::Authorized,
+        State::Capturing,
+        State::Captured,
+        State::Voiding,
+        State::Voided,
     ];
 
-    /// True once nothing can change the payment any more.
+    /// True once the payment's collection is over: nothing more is keyed, submitted or
+    /// authorized, its room leaves secure mode. An `authorized` payment still takes its funds
+    /// operations (capture, void; [`super::FundsEvent`]), and refunds follow a `captured` or
+    /// `succeeded` charge, but none of them concerns the card entry.
     pub fn is_terminal(self) -> bool {
-        matches!(
+        !matches!(
             self,
-            State::Succeeded | State::Failed | State::Cancelled | State::Expired
+            State::Requested | State::Collecting | State::Ready | State::Authorizing
         )
     }
 
@@ -124,6 +155,11 @@ impl State {
             State::Failed => "failed",
             State::Cancelled => "cancelled",
             State::Expired => "expired",
+            State::Authorized => "authorized",
+            State::Capturing => "capturing",
+            State::Captured => "captured",
+            State::Voiding => "voiding",
+            State::Voided => "voided",
         }
     }
 }
@@ -225,6 +261,9 @@ pub struct Payment {
     pub card: Option<MaskedCard>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization_code: Option<String>,
+    /// (`authorize` mode) the amount captured, once `captured`: what refunds are limited to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_captured: Option<u64>,
     /// The room whose patient keys the digits (keypad).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub room: Option<String>,
@@ -253,6 +292,16 @@ impl Payment {
         self.fields
             .iter()
             .all(|f| f.status == FieldProgress::Captured)
+    }
+
+    /// The most all of a payment's refunds may add up to: the captured amount of a `captured`
+    /// payment, the amount of a `charge` that `succeeded`; `None` when nothing was charged.
+    pub fn refundable(&self) -> Option<u64> {
+        match (self.state, self.mode) {
+            (State::Captured, _) => self.amount_captured,
+            (State::Succeeded, Mode::Charge) => Some(self.amount),
+            _ => None,
+        }
     }
 
     /// True when the payment's deadline passed at `now` and it can still expire.

@@ -72,6 +72,8 @@ pub enum RequestError {
         "`channel: \"sip\"` is for the ivr method without a `room`, and `return_uri` must be a sip: or sips: URI of at most 256 printable characters"
     )]
     HandOff,
+    #[error("`reason` must be 1 to 128 printable characters and must not hold a card number")]
+    Reason,
 }
 
 impl RequestError {
@@ -87,6 +89,7 @@ impl RequestError {
             RequestError::Timeout => "invalid_timeout",
             RequestError::Room => "invalid_room",
             RequestError::HandOff => "invalid_hand_off",
+            RequestError::Reason => "invalid_reason",
         }
     }
 }
@@ -96,7 +99,7 @@ pub fn is_currency(code: &str) -> bool {
     code.len() == 3 && CURRENCIES.split_whitespace().any(|c| c == code)
 }
 
-fn check_reference(reference: &str) -> Result<(), RequestError> {
+pub(crate) fn check_reference(reference: &str) -> Result<(), RequestError> {
     let ok = (1..=128).contains(&reference.chars().count())
         && !reference.chars().any(char::is_control)
         && hushpay_card::chat_scan::find(reference).is_empty();
@@ -223,6 +226,7 @@ impl PaymentRequest {
             error: None,
             card: None,
             authorization_code: None,
+            amount_captured: None,
             room,
             hand_off: self.hand_off,
             created_by: created_by.to_owned(),

@@ -123,6 +123,10 @@ fn in_state(method: Method, state: State) -> Option<Payment> {
         State::Failed => step(&p, Event::HungUp),
         State::Cancelled => step(&p, Event::Cancel),
         State::Expired => step(&p, Event::Expire),
+        // The funds states follow an `authorize`-mode approval (`funds.rs` tests them).
+        State::Authorized | State::Capturing | State::Captured | State::Voiding | State::Voided => {
+            return None;
+        }
     })
 }
 
