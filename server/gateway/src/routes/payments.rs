@@ -97,6 +97,12 @@ pub struct CreatePayment {
     /// is ended with a BYE carrying them.
     #[schema(max_length = 256)]
     pub return_uri: Option<String>,
+    /// The patient's language, BCP 47 with an optional region: `en` (default), `es`, `es-US`,
+    /// `es-419`... It picks the IVR's prompts and the card form's and pay page's strings and
+    /// number and date formats. A language without prompts and strings is refused
+    /// (`invalid_locale`).
+    #[schema(max_length = 16, example = "es-US")]
+    pub locale: Option<String>,
 }
 
 /// How the payer reaches the payment.
@@ -192,7 +198,7 @@ crate::api_errors!(CreateErrors {
     415 => [errors::JSON_415],
     422 => [&["invalid_amount", "invalid_currency", "invalid_reference", "invalid_required_fields",
         "invalid_allowed_brands", "invalid_attempts", "invalid_timeout", "invalid_room",
-        "invalid_hand_off", "idempotency_key_reused"]],
+        "invalid_hand_off", "invalid_locale", "idempotency_key_reused"]],
     502 => [&["room_unreachable"]],
     503 => [PAYMENT_503],
 });
@@ -291,6 +297,7 @@ fn patient_view(p: &Payment) -> Json<serde_json::Value> {
         "required_fields": p.required_fields,
         "allowed_brands": p.allowed_brands,
         "state": p.state,
+        "locale": p.locale,
     }}))
 }
 
@@ -421,6 +428,7 @@ pub async fn create(
         timeout_secs: body.timeout,
         room,
         hand_off,
+        locale: body.locale,
     };
     let created = state
         .payments

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hushpay::ivr::config::IvrConfig;
+use hushpay_prompts::language::Language;
 use hushpay::sip::config::RawSip;
 use hushpay_prompts::prompt::PromptSet;
 use hushpay_prompts::speech as spoken;
@@ -324,7 +325,9 @@ async fn a_third_party_ivr_hands_its_caller_over_and_gets_it_back_with_the_resul
         "nothing runs until the caller arrives"
     );
 
-    let prompts = IvrConfig::default().load_prompts().unwrap();
+    let prompts = IvrConfig::default()
+        .load_language(Language::English)
+        .unwrap();
     let pan = "4242424242424242";
     let (passed, log) = sipp(
         dir.path(),

@@ -8,6 +8,7 @@
 //! `validation-error`, `input-timeout`, `cancelled`). A payment never holds card data: field
 //! lengths, validity, brand, last four and the token id only.
 
+pub mod locale;
 mod machine;
 mod model;
 mod request;
