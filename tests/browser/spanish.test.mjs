@@ -19,10 +19,11 @@ let env;
 before(async () => { env = await startCardEnv(); });
 after(async () => { await env?.close(); });
 
+/** axe in one document (the card iframe is checked on its own: `iframes: false`). */
 async function axe(frame) {
   await frame.evaluate(axeSource);
   return frame.evaluate(async () => {
-    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    const r = await window.axe.run(document, { iframes: false, runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
     return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   });
 }
@@ -122,5 +123,29 @@ test('a portal embedding CardForm with locale es-US gets the Spanish iframe', as
   await frame.locator('#cvc').press('Tab');
   await textMatches(frame, '#cvc-error', /incompleto/);
   assert.deepEqual(await axe(frame), [], 'es-US card form with an error');
+  await context.close();
+});
+
+test('the agent console speaks the agent\'s language (?lang=es), passes axe, and offers the patient\'s language', async () => {
+  const { context, page } = await newPage(env.browser, { bypassCSP: true });
+  await page.goto(`${env.gatewayUrl}/console?lang=es`);
+  await page.waitForSelector('#join');
+  assert.equal(await page.getAttribute('html', 'lang'), 'es');
+  assert.equal(await page.title(), 'Consola de agente de Hushpay');
+  assert.equal(await page.locator('#join').textContent(), 'Unirse a la llamada');
+  assert.equal(await page.locator('label[for="token"]').textContent(), 'Token de acceso del agente');
+  assert.equal(await page.locator('#status').textContent(), 'Sesión cerrada.');
+  const options = await page.locator('#patient-locale option').evaluateAll((os) => os.map((o) => [o.value, o.textContent]));
+  assert.deepEqual(options, [['', 'El predeterminado de la organización'], ['en', 'English'], ['es', 'Español']]);
+  await page.locator('#token').fill('not-a-token');
+  await page.locator('#join').click();
+  assert.match(await page.locator('#alert').textContent(), /no es un token de acceso/);
+  assert.deepEqual(await axe(page.mainFrame()), [], 'Spanish console');
+  // English stays the default for an English browser.
+  const { context: enContext, page: en } = await newPage(env.browser, { locale: 'en-US' });
+  await en.goto(`${env.gatewayUrl}/console`);
+  await en.waitForSelector('#join');
+  assert.equal(await en.locator('#join').textContent(), 'Join call');
+  await enContext.close();
   await context.close();
 });

@@ -87,7 +87,8 @@ class Console {
   /** The payment's `locale`: the language the patient hears and reads (the IVR, card form,
    * pay page), each language named in itself. */
   private readonly patientLocale = h('select', {},
-    ...CATALOGUES.map((c) => h('option', { value: c.code === 'en' ? '' : c.code }, c.name)));
+    h('option', { value: '' }, t.tenantDefaultLanguage),
+    ...CATALOGUES.map((c) => h('option', { value: c.code }, c.name)));
   private readonly request = h('form', { id: 'request', 'aria-labelledby': 'request-title', hidden: true },
     h('h2', { id: 'request-title' }, t.requestTitle),
     h('fieldset', {}, h('legend', {}, t.method),
@@ -109,6 +110,11 @@ class Console {
     this.payTitle, this.payState, this.payFields, this.payActions, this.payResult);
 
   constructor() {
+    if (catalogueOfAgent.code !== 'en') {
+      document.title = t.title;
+      const heading = document.getElementById('console-title');
+      if (heading) heading.textContent = t.title;
+    }
     this.root.append(this.status, this.alert, this.signin, this.renew, this.call, this.chat, this.request, this.payment);
     this.renew.addEventListener('submit', (e) => { e.preventDefault(); void this.extend(); });
     this.signin.addEventListener('submit', (e) => { e.preventDefault(); void this.join(); });

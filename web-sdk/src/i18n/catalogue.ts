@@ -53,6 +53,8 @@ export interface PayPageStrings {
 
 /** The agent console (web-sdk/src/console): the agent's language, not the patient's. */
 export interface ConsoleStrings {
+  /** The page's title and heading. */
+  title: string;
   signedOut: string;
   signIn: string;
   tokenLabel: string;
@@ -82,6 +84,8 @@ export interface ConsoleStrings {
   referenceHint: string;
   /** The patient's language: the payment's `locale`. */
   patientLanguage: string;
+  /** The first choice: the payment names no locale and takes the organisation's default. */
+  tenantDefaultLanguage: string;
   requestPayment: string;
   payment: string;
   paymentOf: (title: string) => string;

@@ -45,6 +45,7 @@ export const en: Catalogue = {
     failed: 'The payment failed.',
   },
   console: {
+    title: 'Hushpay agent console',
     signedOut: 'Signed out.',
     signIn: 'Sign in',
     tokenLabel: 'Agent access token',
@@ -73,6 +74,7 @@ export const en: Catalogue = {
     reference: 'Reference',
     referenceHint: 'Invoice or visit number; never card details.',
     patientLanguage: 'Patient\'s language',
+    tenantDefaultLanguage: 'Organisation default',
     requestPayment: 'Request payment',
     payment: 'Payment',
     paymentOf: (title) => `Payment: ${title}`,

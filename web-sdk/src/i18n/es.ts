@@ -45,6 +45,7 @@ export const es: Catalogue = {
     failed: 'El pago no se pudo completar.',
   },
   console: {
+    title: 'Consola de agente de Hushpay',
     signedOut: 'Sesión cerrada.',
     signIn: 'Iniciar sesión',
     tokenLabel: 'Token de acceso del agente',
@@ -73,6 +74,7 @@ export const es: Catalogue = {
     reference: 'Referencia',
     referenceHint: 'Número de factura o de visita; nunca datos de tarjeta.',
     patientLanguage: 'Idioma del paciente',
+    tenantDefaultLanguage: 'El predeterminado de la organización',
     requestPayment: 'Solicitar pago',
     payment: 'Pago',
     paymentOf: (title) => `Pago: ${title}`,

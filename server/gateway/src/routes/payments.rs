@@ -416,6 +416,15 @@ pub async fn create(
         // cannot (a retry of a created payment is answered as a replay below).
         ivr_call::target(&state.sfu, caller.tenant().as_str(), r).map_err(ivr_error)?;
     }
+    // A payment that names no locale takes its tenant's default (English unless set).
+    let locale = match body.locale {
+        Some(l) => Some(l),
+        None => state
+            .store
+            .tenant(&caller.tenant())
+            .await?
+            .and_then(|t| t.default_locale),
+    };
     let request = PaymentRequest {
         amount: body.amount,
         currency: body.currency,
@@ -428,7 +437,7 @@ pub async fn create(
         timeout_secs: body.timeout,
         room,
         hand_off,
-        locale: body.locale,
+        locale,
     };
     let created = state
         .payments

@@ -12,6 +12,7 @@ mod changes;
 mod idempotency;
 mod ivr;
 mod keypad;
+mod locale;
 mod patient_tokens;
 
 use common::TestGateway;

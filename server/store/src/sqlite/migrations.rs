@@ -176,6 +176,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE tenants ADD COLUMN agent_desktop_origins TEXT NOT NULL DEFAULT '';
     "#,
+    // 9: the locale of the tenant's payments that name none (NULL: English).
+    r#"
+    ALTER TABLE tenants ADD COLUMN default_locale TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.
