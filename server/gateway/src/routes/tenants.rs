@@ -86,14 +86,6 @@ pub async fn show(
 ) -> Result<Json<TenantProfile>, ApiError> {
     let id = TenantId::new(tenant);
     caller.require_tenant(&id)?;
-    if let Some(l) = &default_locale
-        && !state
-            .store
-            .set_tenant_default_locale(&id, Some(l.as_str()))
-            .await?
-    {
-        return Err(ApiError::not_found("no such tenant"));
-    }
     let tenant = state
         .store
         .tenant(&id)
@@ -200,6 +192,14 @@ pub async fn update(
         && !state
             .store
             .set_tenant_agent_desktop_origins(&id, origins)
+            .await?
+    {
+        return Err(ApiError::not_found("no such tenant"));
+    }
+    if let Some(l) = &default_locale
+        && !state
+            .store
+            .set_tenant_default_locale(&id, Some(l.as_str()))
             .await?
     {
         return Err(ApiError::not_found("no such tenant"));

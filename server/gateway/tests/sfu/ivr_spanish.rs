@@ -13,7 +13,7 @@ use hushpay::ivr::config::IvrConfig;
 use hushpay_card::leak_scan::{self, Net, Tracers};
 use hushpay_media::opus_codec::SILENCE_20MS;
 use hushpay_prompts::language::Language;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::common::assert_error;
 use crate::common::cards::files_under;
