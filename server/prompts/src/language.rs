@@ -83,7 +83,17 @@ mod tests {
         for &lang in Language::ALL {
             let mut all = lang.digits("0123456789");
             for c in ["USD", "GBP", "EUR", "CHF", "JPY"] {
-                for m in [0, 1, 21, 100, 101, 2_100, 100_000, 2_100_000_00, 99_999_999_999] {
+                for m in [
+                    0,
+                    1,
+                    21,
+                    100,
+                    101,
+                    2_100,
+                    100_000,
+                    2_100_000_00,
+                    99_999_999_999,
+                ] {
                     all.extend(lang.amount(m, c));
                 }
             }

@@ -402,7 +402,10 @@ mod tests {
         assert_eq!(FLOW_PROMPT_NAMES.last(), Some(&"hold"));
         assert_eq!(SPANISH_PROMPT_NAMES.split_at(23).0, FLOW_PROMPT_NAMES);
         let wav = tone_wav(8000, 100);
-        let spanish: Vec<_> = SPANISH_PROMPT_NAMES.iter().map(|n| (*n, &wav[..])).collect();
+        let spanish: Vec<_> = SPANISH_PROMPT_NAMES
+            .iter()
+            .map(|n| (*n, &wav[..]))
+            .collect();
         let set = PromptSet::encode_for(Language::Spanish, spanish.clone()).unwrap();
         assert_eq!(set.language(), Language::Spanish);
         assert!(set.clip("veintiun").is_some() && set.clip("dollars").is_none());

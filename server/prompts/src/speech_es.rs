@@ -49,7 +49,13 @@ fn below_thousand(n: u64, short: bool, out: &mut Vec<&'static str>) {
         (1, _) => out.push("ciento"),
         (h, _) => out.push(HUNDREDS[h as usize]),
     }
-    let unit = |u: u64| if short && u == 1 { "un" } else { UNITS[u as usize] };
+    let unit = |u: u64| {
+        if short && u == 1 {
+            "un"
+        } else {
+            UNITS[u as usize]
+        }
+    };
     match rest {
         0 => {}
         21 if short => out.push("veintiun"),
@@ -132,10 +138,35 @@ mod tests {
     /// The words as written (the prompt files' texts in scripts/make-prompts.sh).
     fn said(names: &[&str]) -> String {
         const WORDS: [&str; 30] = [
-            "cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve",
-            "diez", "once", "doce", "trece", "catorce", "quince", "dieciséis", "diecisiete",
-            "dieciocho", "diecinueve", "veinte", "veintiuno", "veintidós", "veintitrés",
-            "veinticuatro", "veinticinco", "veintiséis", "veintisiete", "veintiocho",
+            "cero",
+            "uno",
+            "dos",
+            "tres",
+            "cuatro",
+            "cinco",
+            "seis",
+            "siete",
+            "ocho",
+            "nueve",
+            "diez",
+            "once",
+            "doce",
+            "trece",
+            "catorce",
+            "quince",
+            "dieciséis",
+            "diecisiete",
+            "dieciocho",
+            "diecinueve",
+            "veinte",
+            "veintiuno",
+            "veintidós",
+            "veintitrés",
+            "veinticuatro",
+            "veinticinco",
+            "veintiséis",
+            "veintisiete",
+            "veintiocho",
             "veintinueve",
         ];
         names
@@ -225,10 +256,7 @@ mod tests {
         assert_eq!(said(&amount(0, "USD")), "cero dólares");
         assert_eq!(said(&amount(5, "USD")), "cinco centavos");
         assert_eq!(said(&amount(100_000_000, "USD")), "un millón de dólares");
-        assert_eq!(
-            said(&amount(300_000_000, "EUR")),
-            "tres millones de euros"
-        );
+        assert_eq!(said(&amount(300_000_000, "EUR")), "tres millones de euros");
         assert_eq!(
             said(&amount(120_000_000, "USD")),
             "un millón doscientos mil dólares"

@@ -71,7 +71,10 @@ pub fn default_prompts(language: Language) -> &'static [(&'static str, &'static 
 /// (`hold`: English; `es/hold`: Spanish), if it names a prompt.
 fn prompt_key(key: &str) -> Option<(Language, &str)> {
     let (language, name) = match key.split_once('/') {
-        Some((code, name)) => (Language::ALL.iter().copied().find(|l| l.code() == code)?, name),
+        Some((code, name)) => (
+            Language::ALL.iter().copied().find(|l| l.code() == code)?,
+            name,
+        ),
         None => (Language::English, key),
     };
     language
@@ -280,7 +283,11 @@ mod tests {
             prompts: BTreeMap::from([("n1".to_owned(), dir.join("hold.wav"))]),
             ..RawIvr::default()
         };
-        let set = raw.validate().unwrap().load_language(Language::English).unwrap();
+        let set = raw
+            .validate()
+            .unwrap()
+            .load_language(Language::English)
+            .unwrap();
         assert_eq!(set.clip("hold").unwrap().frames(), 50);
         assert_eq!(set.clip("n1").unwrap().frames(), 50);
 
@@ -296,7 +303,13 @@ mod tests {
         let es = sets.language(Language::Spanish);
         assert_eq!(es.clip("veintiun").unwrap().frames(), 50);
         assert_eq!(es.clip("hold").unwrap().frames(), 50);
-        assert!(sets.language(Language::English).clip("hold").unwrap().frames() == 50);
+        assert!(
+            sets.language(Language::English)
+                .clip("hold")
+                .unwrap()
+                .frames()
+                == 50
+        );
         std::fs::write(dir.join("es").join("dollars.wav"), long.to_bytes()).unwrap();
         let raw = RawIvr {
             prompts_dir: Some(dir.clone()),

@@ -91,7 +91,11 @@ pub async fn pay_page(
     let loaded = match state.payments.load(&id).await {
         Ok(l) if l.payment.method == Method::Link => l,
         Ok(_) | Err(PaymentError::NotFound) => {
-            return gone(StatusCode::NOT_FOUND, "There is no such payment link.", "en");
+            return gone(
+                StatusCode::NOT_FOUND,
+                "There is no such payment link.",
+                "en",
+            );
         }
         Err(e) => return ApiError::from(e).into_response(),
     };

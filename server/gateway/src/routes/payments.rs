@@ -101,7 +101,11 @@ pub struct CreatePayment {
     /// `es-419`... It picks the IVR's prompts and the card form's and pay page's strings and
     /// number and date formats. A language without prompts and strings is refused
     /// (`invalid_locale`).
-    #[schema(max_length = 16, pattern = "^[A-Za-z]{2}(-([A-Za-z]{2}|[0-9]{3}))?$", example = "es-US")]
+    #[schema(
+        max_length = 16,
+        pattern = "^[A-Za-z]{2}(-([A-Za-z]{2}|[0-9]{3}))?$",
+        example = "es-US"
+    )]
     pub locale: Option<String>,
 }
 

@@ -110,7 +110,11 @@ pub struct UpdateTenant {
     /// The locale of the tenant's payments that name none: BCP 47 of a supported language
     /// with an optional region (`en`, `es`, `es-US`); anything else is refused (422
     /// `invalid_locale`) and changes nothing.
-    #[schema(max_length = 16, pattern = "^[A-Za-z]{2}(-([A-Za-z]{2}|[0-9]{3}))?$", example = "es-US")]
+    #[schema(
+        max_length = 16,
+        pattern = "^[A-Za-z]{2}(-([A-Za-z]{2}|[0-9]{3}))?$",
+        example = "es-US"
+    )]
     pub default_locale: Option<String>,
 }
 

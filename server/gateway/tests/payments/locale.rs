@@ -34,11 +34,22 @@ async fn the_locale_is_normalised_returned_and_unsupported_ones_refused() {
     let shown: Value = show(&gw, id, &key).await.json().await.unwrap();
     assert_eq!(shown["payment"]["locale"], "es-US");
     let patient: Value = show(&gw, id, &secret.unwrap()).await.json().await.unwrap();
-    assert_eq!(patient["payment"]["locale"], "es-US", "the pay page and card form get it");
+    assert_eq!(
+        patient["payment"]["locale"], "es-US",
+        "the pay page and card form get it"
+    );
     let (english, _) = created(&gw, &key, &body("link", "charge")).await;
     assert_eq!(english["locale"], "en", "default");
 
-    for bad in ["fr", "es-", "es_US", "zh-Hant-TW", "", "español", "es-US-x-private"] {
+    for bad in [
+        "fr",
+        "es-",
+        "es_US",
+        "zh-Hant-TW",
+        "",
+        "español",
+        "es-US-x-private",
+    ] {
         let resp = create(&gw, &key, "locale-bad", &with_locale("card-form", bad)).await;
         let message = assert_error(resp, 422, "invalid_locale").await;
         assert!(message.contains("en, es"), "{message}");

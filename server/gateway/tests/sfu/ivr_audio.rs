@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hushpay::ivr::config::IvrConfig;
-use hushpay_prompts::language::Language;
 use hushpay::sfu::ivr_audio::{IvrAudio, StartError};
 use hushpay::sfu::room::{Room, RoomKey};
 use hushpay_bots::Bot;
 use hushpay_media::opus_codec::SILENCE_20MS;
+use hushpay_prompts::language::Language;
 
 use crate::harness::*;
 

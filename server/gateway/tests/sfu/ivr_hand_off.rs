@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hushpay::ivr::config::IvrConfig;
-use hushpay_prompts::language::Language;
 use hushpay::sip::config::RawSip;
+use hushpay_prompts::language::Language;
 use hushpay_prompts::prompt::PromptSet;
 use hushpay_prompts::speech as spoken;
 use hushpay_vault::payment::State;

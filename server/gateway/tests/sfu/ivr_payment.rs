@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hushpay::ivr::config::IvrConfig;
-use hushpay_prompts::language::Language;
 use hushpay::sfu::room::Room;
 use hushpay_bots::Bot;
 use hushpay_media::opus_codec::{Decoder, SILENCE_20MS};
+use hushpay_prompts::language::Language;
 use hushpay_prompts::prompt::PromptSet;
 use hushpay_prompts::speech;
 use serde_json::{Value, json};
@@ -69,8 +69,8 @@ pub(crate) async fn call(overrides: &[(&str, &str)]) -> Call {
         ears: Ears::new(),
         room,
         prompts: IvrConfig::default()
-        .load_language(Language::English)
-        .unwrap(),
+            .load_language(Language::English)
+            .unwrap(),
     }
 }
 

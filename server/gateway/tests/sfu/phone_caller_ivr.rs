@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hushpay::ivr::config::IvrConfig;
-use hushpay_prompts::language::Language;
 use hushpay_media::g711::Law;
 use hushpay_media::opus_codec::SILENCE_20MS;
 use hushpay_media::resample::resample;
 use hushpay_media::rtp::{RtpBuilder, RtpPacket};
+use hushpay_prompts::language::Language;
 use hushpay_prompts::prompt::PromptSet;
 use hushpay_prompts::speech as spoken;
 use serde_json::json;

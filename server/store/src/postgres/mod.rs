@@ -208,7 +208,8 @@ impl TenantStore for PgStore {
     }
 
     async fn insert_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
-        let sql = format!("INSERT INTO tenants ({TENANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+        let sql =
+            format!("INSERT INTO tenants ({TENANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
             &t.id.as_str(),
             &t.name,

@@ -172,7 +172,9 @@ impl TenantStore for SqliteStore {
             let origins = encode_list(&t.allowed_origins)?;
             let desktops = encode_list(&t.agent_desktop_origins)?;
             c.execute(
-                &format!("INSERT INTO tenants ({TENANT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                &format!(
+                    "INSERT INTO tenants ({TENANT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                ),
                 params![
                     t.id.as_str(),
                     t.name,

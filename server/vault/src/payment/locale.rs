@@ -53,8 +53,18 @@ mod tests {
         assert_eq!(normalize("es-419").as_deref(), Some("es-419"));
         assert_eq!(normalize("en-GB").as_deref(), Some("en-GB"));
         for bad in [
-            "", "fr", "e", "es-", "-es", "es_US", "es-USA", "es-4a9", "zh-Hant-TW", "es-US-x",
-            "en-\u{0}", "español",
+            "",
+            "fr",
+            "e",
+            "es-",
+            "-es",
+            "es_US",
+            "es-USA",
+            "es-4a9",
+            "zh-Hant-TW",
+            "es-US-x",
+            "en-\u{0}",
+            "español",
         ] {
             assert_eq!(normalize(bad), None, "{bad:?}");
         }

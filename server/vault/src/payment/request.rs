@@ -74,7 +74,9 @@ pub enum RequestError {
         "`channel: \"sip\"` is for the ivr method without a `room`, and `return_uri` must be a sip: or sips: URI of at most 256 printable characters"
     )]
     HandOff,
-    #[error("`locale` must be a BCP 47 tag of a supported language with an optional region: en, es (such as es-US)")]
+    #[error(
+        "`locale` must be a BCP 47 tag of a supported language with an optional region: en, es (such as es-US)"
+    )]
     Locale,
 }
 
