@@ -1,7 +1,7 @@
 /** Checking and normalising `CardForm` options (pure, unit-tested). */
 import { compileStyle } from './style';
 import type { CardStyle } from './style';
-import { catalogue } from '../i18n/catalogue';
+import { cardFrameStrings } from '../i18n/card-frame';
 
 export interface CardFormOptions {
   /** The gateway's widget origin, e.g. `https://elements.pay.example` (development:
@@ -57,7 +57,7 @@ export function checkOptions(o: CardFormOptions): Required<Omit<CardFormOptions,
     payment: { id: o.payment.id, clientSecret: o.payment.clientSecret },
     ...(o.style ? { style: o.style } : {}),
     postalCode: o.postalCode !== false,
-    title: o.title ?? catalogue(o.locale).cardFrame.frameTitle,
+    title: o.title ?? cardFrameStrings(o.locale).frameTitle,
     loadTimeoutMs: o.loadTimeoutMs ?? 15000,
     locale: o.locale ?? '',
   };

@@ -11,7 +11,7 @@ import init from 'hushpay-wasm-glue';
 import { compileStyle } from '../card/style';
 import { isConnect, parseParentMessage } from '../card/protocol';
 import type { FrameMessage, ParentMessage } from '../card/protocol';
-import { catalogue } from '../i18n/catalogue';
+import { cardFrameStrings } from '../i18n/card-frame';
 import { Fields } from './fields';
 import { submitCard } from './submit';
 import type { SubmitOutcome } from './submit';
@@ -26,7 +26,7 @@ const config = {
 
 /** The strings of the page's language (`<html lang>`, set by the gateway from the payment's
  * locale). */
-const t = catalogue(root.lang).cardFrame;
+const t = cardFrameStrings(root.lang);
 
 /** Puts the language's strings in the page (the gateway renders it in English). */
 function localize(): void {

@@ -6,7 +6,7 @@
 
 import * as wasm from 'hushpay-wasm-glue';
 import type { FieldName, FieldState } from '../card/protocol';
-import { en } from '../i18n/en';
+import { enCardFrame } from '../i18n/en';
 import { caretAfter, significantBefore } from './caret';
 
 interface WasmView {
@@ -39,7 +39,7 @@ export class Fields {
     private readonly onState: (s: FieldState) => void,
     /** Told when the detected brand changes (the brand mark itself is `aria-hidden`). */
     private readonly onBrand: (brand: string) => void = () => {},
-    private readonly messages: Messages = en.cardFrame.fieldErrors,
+    private readonly messages: Messages = enCardFrame.fieldErrors,
   ) {
     const get = (id: FieldName) => doc.getElementById(id) as HTMLInputElement;
     this.inputs = { number: get('number'), expiry: get('expiry'), cvc: get('cvc'), postalCode: get('postalCode') };

@@ -9,7 +9,7 @@
 import * as wasm from 'hushpay-wasm-glue';
 import type { CardResult, ErrorInfo, FieldName } from '../card/protocol';
 import type { CardFrameStrings } from '../i18n/catalogue';
-import { en } from '../i18n/en';
+import { enCardFrame } from '../i18n/en';
 import { today } from './fields';
 
 export interface SubmitInput {
@@ -49,12 +49,12 @@ async function json(response: Response): Promise<Record<string, unknown> | null>
 
 /** A refusal of the wasm sealer in the page's language (its own texts are English). */
 function sealMessage(t: CardFrameStrings, code: string, field: FieldName | undefined, message: string): string {
-  if (t === en.cardFrame || !field) return message;
+  if (t === enCardFrame || !field) return message;
   return code.startsWith('incomplete') ? t.fieldErrors[field].incomplete : t.fieldErrors[field].invalid;
 }
 
 export async function submitCard(input: SubmitInput): Promise<SubmitOutcome> {
-  const t = input.strings ?? en.cardFrame;
+  const t = input.strings ?? enCardFrame;
   const keyResponse = await fetch(`${input.gateway}/v1/vault/public-key`, { credentials: 'omit', cache: 'no-store' })
     .catch(() => null);
   const key = keyResponse?.ok ? await json(keyResponse) : null;
@@ -82,7 +82,7 @@ export async function submitCard(input: SubmitInput): Promise<SubmitOutcome> {
   if (!response.ok) {
     const err = body?.error as { code?: unknown; message?: unknown } | undefined;
     return fail(typeof err?.code === 'string' ? err.code : `http_${response.status}`,
-      typeof err?.message === 'string' && t === en.cardFrame ? err.message : t.notAccepted);
+      typeof err?.message === 'string' && t === enCardFrame ? err.message : t.notAccepted);
   }
   // {"payment": {..., "state", "result", "error"?, "card"?: {token, brand, last4, ...}}}
   const p = body?.payment as Record<string, unknown> | undefined;

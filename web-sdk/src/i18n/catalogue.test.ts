@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CATALOGUES, catalogue, formatLocale } from './catalogue';
+import { CARD_FRAME_STRINGS, cardFrameStrings } from './card-frame';
 import { formatMinor } from '../pages/money';
 
 /** Every string of a catalogue, functions called with sample arguments. */
@@ -29,6 +30,12 @@ describe('catalogues', () => {
       const same = other.filter((s, i) => s === en![i]);
       expect(same.length).toBeLessThanOrEqual(2);
     }
+  });
+
+  it('give the card iframe the same strings from its own table', () => {
+    expect(Object.keys(CARD_FRAME_STRINGS)).toEqual(CATALOGUES.map((c) => c.code));
+    for (const c of CATALOGUES) expect(cardFrameStrings(`${c.code}-US`)).toBe(c.cardFrame);
+    expect(cardFrameStrings('fr')).toBe(catalogue('en').cardFrame);
   });
 
   it('format amounts per locale', () => {

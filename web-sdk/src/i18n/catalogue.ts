@@ -1,12 +1,14 @@
 /**
  * The strings patients and agents read, one typed catalogue per language. `Catalogue` is the
  * contract: a language file that misses a string (or has a stray one) does not type-check.
- * Adding a language is adding its file (`fr.ts`, copying `en.ts`) and one line in
- * `CATALOGUES` below; the gateway's list of locales (`hushpay_vault::payment::locale`) and
- * IVR prompts (`prompts/<code>`) name the same languages.
+ * Adding a language is adding its file (`fr.ts`, copying `en.ts`) and its line in
+ * `CATALOGUES` below and in `CARD_FRAME_STRINGS` (card-frame.ts, the iframe's own table);
+ * the gateway's list of locales (`hushpay_vault::payment::locale`) and IVR prompts
+ * (`prompts/<code>`) name the same languages.
  */
 import { en } from './en';
 import { es } from './es';
+import { primaryLanguage } from './language';
 
 export interface CardFrameStrings {
   /** The iframe's accessible title (on the host page). */
@@ -154,7 +156,7 @@ export const CATALOGUES: readonly Catalogue[] = [en, es];
 /** The catalogue of a BCP 47 locale (`es-US` → Spanish) by its primary subtag; English for
  * a missing or unknown one. */
 export function catalogue(locale: string | undefined | null): Catalogue {
-  const primary = (locale ?? '').split(/[-_]/)[0]?.toLowerCase() ?? '';
+  const primary = primaryLanguage(locale);
   return CATALOGUES.find((c) => c.code === primary) ?? en;
 }
 
