@@ -11,6 +11,42 @@
 import { Call, CardForm, formatMinor } from './hushpay-web.js';
 
 const $ = (id) => document.getElementById(id);
+
+// The payment prompt speaks the payment's language (`payment.locale`, set by whoever asked for
+// the payment): its own texts here, the card iframe's through CardForm({ locale }), amounts
+// with Intl for that locale. A portal adds a language by adding its texts.
+const PAYMENT_TEXT = {
+  en: {
+    summary: (amount, reference) => `${amount} for ${reference}`,
+    pay: (amount) => `Pay ${amount}`,
+    paying: 'Paying…',
+    declined: (brand, last4) => `The payment with ${brand} ending in ${last4} was declined.`,
+    thanks: (brand, last4) => `Thank you: paid with ${brand} ending in ${last4}.`,
+    withCard: (brand, last4) => ` with ${brand} ending in ${last4}`,
+    // `authorized`: an `authorize`-mode payment's card was accepted; the clinic captures it later.
+    ended: { succeeded: (card) => `Thank you: paid${card}.`, authorized: (card) => `Thank you: paid${card}.`, failed: (card) => `The payment did not go through${card}.`,
+      cancelled: () => 'The payment was cancelled.', expired: () => 'The payment request expired.' },
+    endedOther: 'The payment ended.',
+    keypad: 'Key your card details on the keypad when your care team asks for them. Nobody on the call hears the tones.',
+    key: (d) => `Key ${d}`,
+  },
+  es: {
+    summary: (amount, reference) => `${amount} por ${reference}`,
+    pay: (amount) => `Pagar ${amount}`,
+    paying: 'Pagando…',
+    declined: (brand, last4) => `El pago con la tarjeta ${brand} terminada en ${last4} fue rechazado.`,
+    thanks: (brand, last4) => `Gracias: pagó con la tarjeta ${brand} terminada en ${last4}.`,
+    withCard: (brand, last4) => ` con la tarjeta ${brand} terminada en ${last4}`,
+    ended: { succeeded: (card) => `Gracias: pago realizado${card}.`, authorized: (card) => `Gracias: pago realizado${card}.`, failed: (card) => `El pago no se pudo completar${card}.`,
+      cancelled: () => 'El pago fue cancelado.', expired: () => 'La solicitud de pago venció.' },
+    endedOther: 'El pago terminó.',
+    keypad: 'Marque los datos de su tarjeta en el teclado cuando su equipo de atención se los pida. Nadie en la llamada oye los tonos.',
+    key: (d) => `Tecla ${d}`,
+  },
+};
+let paymentLocale = 'en';
+const text = () => PAYMENT_TEXT[paymentLocale.split('-')[0]] ?? PAYMENT_TEXT.en;
+const numberLocale = () => (paymentLocale === 'en' ? undefined : paymentLocale);
 const say = (text) => { $('status').textContent = text; };
 const fail = (text) => { $('alert').textContent = text; };
 let call = null;
@@ -56,15 +92,10 @@ function wire(c, session) {
     $('pay').hidden = true;
     $('keypad').hidden = true;
     $('payment').hidden = false;
-    const card = end.last4 ? ` with ${end.brand} ending in ${end.last4}` : '';
-    $('payment-message').textContent = {
-      succeeded: `Thank you: paid${card}.`,
-      // An `authorize`-mode payment: the card was accepted; the clinic captures it later.
-      authorized: `Thank you: paid${card}.`,
-      failed: `The payment did not go through${card}.`,
-      cancelled: 'The payment was cancelled.',
-      expired: 'The payment request expired.',
-    }[end.state] ?? 'The payment ended.';
+    const accepted = !card.status || card.status === 'succeeded' || card.status === 'authorized';
+    $('payment-message').textContent = accepted
+      ? t.thanks(card.brand, card.last4)
+      : t.declined(card.brand, card.last4);
   });
   c.on('error', (e) => fail(e.message));
   c.on('closed', (x) => { say(`The visit ended${x.reason ? ` (${x.reason})` : ''}.`); $('call').hidden = true; $('chat').hidden = true; $('join-form').hidden = false; });
@@ -90,17 +121,22 @@ function showPayment(payment, clientSecret, session) {
   form = null;
   $('payment').hidden = false;
   $('payment-message').textContent = '';
-  const amount = formatMinor(payment.amount, payment.currency);
-  $('payment-summary').textContent = `${amount} for ${payment.reference}`;
+  paymentLocale = payment.locale ?? 'en';
+  $('payment').lang = paymentLocale;
+  const t = text();
+  const amount = formatMinor(payment.amount, payment.currency, numberLocale());
+  $('payment-summary').textContent = t.summary(amount, payment.reference);
+  $('keypad-hint').textContent = t.keypad;
   $('pay').hidden = true;
   $('keypad').hidden = true;
   if (payment.method === 'card-form' && clientSecret) {
-    form = new CardForm({ widgetOrigin: session.widgetOrigin, tenant: session.tenant, payment: { id: payment.id, clientSecret } });
+    form = new CardForm({ widgetOrigin: session.widgetOrigin, tenant: session.tenant, payment: { id: payment.id, clientSecret },
+      ...(payment.locale ? { locale: payment.locale } : {}) });
     form.on('change', () => { $('pay').disabled = !form.complete; });
     form.on('error', (e) => { $('payment-message').textContent = e.message; });
     form.on('submit', () => { if (!$('pay').disabled) $('pay').click(); });
     form.mount('#card-form');
-    $('pay').textContent = `Pay ${amount}`;
+    $('pay').textContent = t.pay(amount);
     $('pay').hidden = false;
     $('pay').disabled = true;
   } else if (payment.method === 'keypad') {
@@ -109,7 +145,7 @@ function showPayment(payment, clientSecret, session) {
       const b = document.createElement('button');
       b.type = 'button';
       b.textContent = d;
-      b.setAttribute('aria-label', `Key ${d}`);
+      b.setAttribute('aria-label', t.key(d));
       b.addEventListener('click', () => call.sendDigits(d));
       return b;
     }));
@@ -120,13 +156,14 @@ function showPayment(payment, clientSecret, session) {
 
 $('pay').addEventListener('click', async () => {
   $('pay').disabled = true;
-  $('payment-message').textContent = 'Paying…';
+  const t = text();
+  $('payment-message').textContent = t.paying;
   try {
     const card = await form.submit();
     const accepted = !card.status || card.status === 'succeeded' || card.status === 'authorized';
-    $('payment-message').textContent = !accepted
-      ? `The payment with ${card.brand} ending in ${card.last4} was declined.`
-      : `Thank you: paid with ${card.brand} ending in ${card.last4}.`;
+    $('payment-message').textContent = accepted
+      ? t.thanks(card.brand, card.last4)
+      : t.declined(card.brand, card.last4);
     form?.destroy();
     form = null;
     $('pay').hidden = true;

@@ -45,6 +45,10 @@ pub enum TenantCommand {
         /// Forbids embedding the agent console (clears the agent desktop origins).
         #[arg(long)]
         no_agent_desktop_origins: bool,
+        /// The locale of the tenant's payments that name none (BCP 47 of a supported
+        /// language: en, es, es-US, ...).
+        #[arg(long)]
+        default_locale: Option<String>,
     },
     /// List tenants.
     List,
@@ -168,15 +172,31 @@ pub async fn tenant(state: &AppState, cmd: TenantCommand) -> anyhow::Result<()> 
             require_consent_by_default,
             agent_desktop_origins,
             no_agent_desktop_origins,
+            default_locale,
         } => {
             let desktops = (no_agent_desktop_origins || !agent_desktop_origins.is_empty())
                 .then_some(agent_desktop_origins);
-            if require_consent_by_default.is_none() && desktops.is_none() {
+            if require_consent_by_default.is_none()
+                && desktops.is_none()
+                && default_locale.is_none()
+            {
                 bail!(
                     "nothing to change: pass --require-consent-by-default true|false, \
-                     --agent-desktop-origin ORIGIN... or --no-agent-desktop-origins"
+                     --agent-desktop-origin ORIGIN..., --no-agent-desktop-origins or \
+                     --default-locale LOCALE"
                 );
             }
+            let default_locale = match default_locale {
+                Some(tag) => Some(hushpay_vault::payment::locale::normalize(&tag).ok_or_else(
+                    || {
+                        anyhow::anyhow!(
+                            "--default-locale must be a BCP 47 tag of a supported language \
+                             with an optional region: en, es (such as es-US)"
+                        )
+                    },
+                )?),
+                None => None,
+            };
             if let Some(list) = &desktops {
                 tenants::check_agent_desktop_origins(list)?;
             }
@@ -187,6 +207,9 @@ pub async fn tenant(state: &AppState, cmd: TenantCommand) -> anyhow::Result<()> 
             }
             if let Some(list) = &desktops {
                 changes.push(format!("agent_desktop_origins={}", list.join(",")));
+            }
+            if let Some(l) = &default_locale {
+                changes.push(format!("default_locale={l}"));
             }
             let outcome = changes.join(" ");
             audit(
@@ -205,6 +228,11 @@ pub async fn tenant(state: &AppState, cmd: TenantCommand) -> anyhow::Result<()> 
             }
             if let Some(list) = &desktops {
                 tenants::set_agent_desktop_origins(store, &t.id, list).await?;
+            }
+            if let Some(l) = &default_locale
+                && !store.set_tenant_default_locale(&t.id, Some(l)).await?
+            {
+                bail!("no tenant {}", t.id);
             }
             eprintln!("tenant {}: {outcome}", t.name);
         }

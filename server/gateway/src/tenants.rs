@@ -84,6 +84,7 @@ pub async fn create_tenant_with_policy(
         allowed_origins,
         require_consent_by_default,
         agent_desktop_origins: Vec::new(),
+        default_locale: None,
     };
     store.insert_tenant(&tenant).await?;
     Ok(tenant)

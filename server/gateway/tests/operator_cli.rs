@@ -42,6 +42,45 @@ fn version_names_the_crate_version_and_the_commit_built() {
     assert_eq!(String::from_utf8(short.stdout).unwrap(), expected);
 }
 
+/// `hushpay tenant update --default-locale`: normalised and stored (the tenant's payments that
+/// name no locale take it); an unsupported one is refused, changing nothing.
+#[test]
+fn tenant_update_sets_a_default_locale_and_refuses_an_unsupported_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .env("HUSHPAY__DATA_DIR", dir.path())
+            .env("HUSHPAY_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let created = run(&["tenant", "create", "clinica"]);
+    assert!(created.status.success(), "{created:?}");
+    let refused = run(&["tenant", "update", "clinica", "--default-locale", "fr"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("en, es"),
+        "{refused:?}"
+    );
+    let set = run(&["tenant", "update", "clinica", "--default-locale", "ES-us"]);
+    assert!(set.status.success(), "{set:?}");
+    assert!(String::from_utf8_lossy(&set.stderr).contains("default_locale=es-US"));
+    let store = SqliteStore::open(&dir.path().join("hushpay.db")).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let t = rt
+        .block_on(hushpay_store::TenantStore::tenant_by_name(
+            &store, "clinica",
+        ))
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.default_locale.as_deref(), Some("es-US"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // hushpay doctor
 

@@ -14,6 +14,8 @@ use hushpay_media::opus_codec::Encoder;
 use hushpay_media::resample::resample;
 use hushpay_media::wav::Wav;
 
+use crate::language::Language;
+
 /// Calls `$callback!` with every prompt name, in order, as string literals: the one list of
 /// names. [`PROMPT_NAMES`] is built with it, and so is the gateway's built-in prompt set
 /// (`include_bytes!` needs literals, so that list cannot be made from the constant).
@@ -91,6 +93,107 @@ macro_rules! with_prompt_names {
     };
 }
 
+/// Calls `$callback!` with every Spanish prompt name, in order: the flow prompts of
+/// [`with_prompt_names`] (same names, same order), then the words Spanish amounts are spoken
+/// with ([`crate::speech_es`]): `n0`..`n29` (Spanish has one word for each up to
+/// *veintinueve*), the tens `n30`..`n90`, the hundreds `n200`..`n900` (*doscientos*...),
+/// *cien*/*ciento*, *mil*, *millón*/*millones*, the shortened *un*/*veintiún* said before a
+/// noun, *y*, *con*, *de*, *coma* and the currency words. Names are ASCII file names.
+#[macro_export]
+macro_rules! with_spanish_prompt_names {
+    ($callback:ident) => {
+        $callback!(
+            "ask-card-number",
+            "ask-expiration-date",
+            "ask-security-code",
+            "ask-postal-code",
+            "invalid-card-number",
+            "brand-not-allowed",
+            "invalid-expiration-date",
+            "card-expired",
+            "invalid-security-code",
+            "invalid-postal-code",
+            "no-input",
+            "try-again",
+            "restart-field",
+            "confirm-paying",
+            "confirm-card-ending",
+            "confirm-press",
+            "processing",
+            "payment-succeeded",
+            "payment-declined",
+            "payment-failed",
+            "too-many-attempts",
+            "handing-back",
+            "hold",
+            "n0",
+            "n1",
+            "n2",
+            "n3",
+            "n4",
+            "n5",
+            "n6",
+            "n7",
+            "n8",
+            "n9",
+            "n10",
+            "n11",
+            "n12",
+            "n13",
+            "n14",
+            "n15",
+            "n16",
+            "n17",
+            "n18",
+            "n19",
+            "n20",
+            "n21",
+            "n22",
+            "n23",
+            "n24",
+            "n25",
+            "n26",
+            "n27",
+            "n28",
+            "n29",
+            "n30",
+            "n40",
+            "n50",
+            "n60",
+            "n70",
+            "n80",
+            "n90",
+            "n200",
+            "n300",
+            "n400",
+            "n500",
+            "n600",
+            "n700",
+            "n800",
+            "n900",
+            "cien",
+            "ciento",
+            "mil",
+            "millon",
+            "millones",
+            "un",
+            "veintiun",
+            "y",
+            "con",
+            "de",
+            "coma",
+            "dolar",
+            "dolares",
+            "centavo",
+            "centavos",
+            "euro",
+            "euros",
+            "centimo",
+            "centimos"
+        )
+    };
+}
+
 macro_rules! name_list {
     ($($name:literal),* $(,)?) => {
         &[$($name),*]
@@ -100,6 +203,13 @@ macro_rules! name_list {
 /// Every prompt a set must have, by file name (without `.wav`). `n0`..`n19` and the tens
 /// `n20`..`n90` are the number words amounts and digits are spoken with.
 pub const PROMPT_NAMES: &[&str] = with_prompt_names!(name_list);
+
+/// Every prompt a Spanish set must have ([`with_spanish_prompt_names`]).
+pub const SPANISH_PROMPT_NAMES: &[&str] = with_spanish_prompt_names!(name_list);
+
+/// The prompts the IVR script itself speaks (asks, refusals, results), named alike in every
+/// language; the rest of a set is the words its amounts and digits are spoken with.
+pub const FLOW_PROMPT_NAMES: &[&str] = PROMPT_NAMES.split_at(23).0;
 
 /// The longest prompt accepted.
 pub const MAX_PROMPT_SECS: u32 = 30;
@@ -159,34 +269,49 @@ impl Clip {
     }
 }
 
-/// Every prompt of [`PROMPT_NAMES`], encoded.
+/// Every prompt of one language's names ([`Language::prompt_names`]), encoded.
 #[derive(Debug, Clone)]
 pub struct PromptSet {
+    language: Language,
     clips: BTreeMap<&'static str, Arc<Clip>>,
 }
 
 impl PromptSet {
-    /// Encodes a complete set from `(name, WAV bytes)` pairs: every name of [`PROMPT_NAMES`]
-    /// exactly once (a later pair for the same name replaces the earlier one, so defaults can
-    /// be followed by an operator's replacements).
+    /// Encodes a complete English set ([`PROMPT_NAMES`]); see [`PromptSet::encode_for`].
     pub fn encode<'a>(
         sources: impl IntoIterator<Item = (&'a str, &'a [u8])>,
     ) -> Result<PromptSet, PromptError> {
+        PromptSet::encode_for(Language::English, sources)
+    }
+
+    /// Encodes a complete set of `language` from `(name, WAV bytes)` pairs: every name of
+    /// [`Language::prompt_names`] exactly once (a later pair for the same name replaces the
+    /// earlier one, so defaults can be followed by an operator's replacements).
+    pub fn encode_for<'a>(
+        language: Language,
+        sources: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    ) -> Result<PromptSet, PromptError> {
+        let names = language.prompt_names();
         let mut clips = BTreeMap::new();
         for (name, bytes) in sources {
-            let known = PROMPT_NAMES
+            let known = names
                 .iter()
                 .find(|n| **n == name)
                 .ok_or_else(|| PromptError::UnknownName(name.chars().take(64).collect()))?;
             clips.insert(*known, Arc::new(encode_wav(known, bytes)?));
         }
-        if let Some(missing) = PROMPT_NAMES.iter().find(|n| !clips.contains_key(*n)) {
+        if let Some(missing) = names.iter().find(|n| !clips.contains_key(*n)) {
             return Err(PromptError::Missing(missing));
         }
-        Ok(PromptSet { clips })
+        Ok(PromptSet { language, clips })
     }
 
-    /// The prompt called `name`, if it is one of [`PROMPT_NAMES`].
+    /// The language the set speaks.
+    pub fn language(&self) -> Language {
+        self.language
+    }
+
+    /// The prompt called `name`, if it is one of the set's names.
     pub fn clip(&self, name: &str) -> Option<&Arc<Clip>> {
         self.clips.get(name)
     }
@@ -270,6 +395,31 @@ mod tests {
             PromptSet::encode(unknown),
             Err(PromptError::UnknownName(_))
         ));
+    }
+
+    #[test]
+    fn each_language_has_its_own_names_and_shares_the_flow_prompts() {
+        assert_eq!(FLOW_PROMPT_NAMES.last(), Some(&"hold"));
+        assert_eq!(SPANISH_PROMPT_NAMES.split_at(23).0, FLOW_PROMPT_NAMES);
+        let wav = tone_wav(8000, 100);
+        let spanish: Vec<_> = SPANISH_PROMPT_NAMES
+            .iter()
+            .map(|n| (*n, &wav[..]))
+            .collect();
+        let set = PromptSet::encode_for(Language::Spanish, spanish.clone()).unwrap();
+        assert_eq!(set.language(), Language::Spanish);
+        assert!(set.clip("veintiun").is_some() && set.clip("dollars").is_none());
+        // An English name is no Spanish prompt, and a Spanish set lacks the English words.
+        let mut mixed = spanish;
+        mixed.push(("dollars", &wav));
+        assert!(matches!(
+            PromptSet::encode_for(Language::Spanish, mixed),
+            Err(PromptError::UnknownName(_))
+        ));
+        assert_eq!(
+            PromptSet::encode_for(Language::English, full_set(&wav)[..23].to_vec()).unwrap_err(),
+            PromptError::Missing("n0")
+        );
     }
 
     #[test]

@@ -62,6 +62,11 @@ const ZERO_DECIMAL: &[&str] = &[
     "JPY", "KRW", "VND", "CLP", "ISK", "XAF", "XOF", "UGX", "PYG",
 ];
 
+/// True for a currency whose minor unit is the major one.
+pub fn is_zero_decimal(currency: &str) -> bool {
+    ZERO_DECIMAL.contains(&currency)
+}
+
 /// (major singular, major plural, minor singular, minor plural) for the currencies with words.
 fn unit_words(currency: &str) -> Option<[&'static str; 4]> {
     match currency {
@@ -75,7 +80,7 @@ fn unit_words(currency: &str) -> Option<[&'static str; 4]> {
 /// An amount in minor units: "twelve dollars and fifty cents", "one pound", "five euros and
 /// one cent". Currencies without words are spoken as a number ("twelve point five zero").
 pub fn amount(minor: u64, currency: &str) -> Vec<&'static str> {
-    if ZERO_DECIMAL.contains(&currency) {
+    if is_zero_decimal(currency) {
         return number(minor);
     }
     let (major, cents) = (minor / 100, minor % 100);

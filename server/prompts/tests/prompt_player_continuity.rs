@@ -48,6 +48,33 @@ fn the_committed_prompt_set_is_complete_small_and_narrowband() {
     committed_set();
 }
 
+#[test]
+fn the_committed_spanish_set_is_complete_small_and_narrowband() {
+    use hushpay_prompts::language::Language;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../prompts/es");
+    let names = Language::Spanish.prompt_names();
+    let wavs: Vec<(&str, Vec<u8>)> = names
+        .iter()
+        .map(|n| (*n, std::fs::read(dir.join(format!("{n}.wav"))).unwrap()))
+        .collect();
+    let total: usize = wavs.iter().map(|(_, b)| b.len()).sum();
+    assert!(total < 1_600_000, "{total} bytes");
+    for (name, bytes) in &wavs {
+        let w = Wav::parse(bytes).unwrap();
+        assert_eq!(w.rate, 8000, "{name}");
+        assert!(w.samples.len() > 800, "{name} is shorter than 100 ms");
+    }
+    let on_disk = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(on_disk, names.len(), "no stray files in prompts/es");
+    let set = PromptSet::encode_for(
+        Language::Spanish,
+        wavs.iter().map(|(n, b)| (*n, b.as_slice())),
+    )
+    .unwrap();
+    // The Spanish words are longer than the English ones they stand for.
+    assert!(set.clip("dolares").unwrap().frames() > 10);
+}
+
 /// A timed packet as the receiver gets it.
 #[derive(Debug)]
 struct Sent {

@@ -1,7 +1,7 @@
 //! The payment facts a patient may see, as they travel: the payment offered to it
 //! ([`PatientPayment`], in `payment_requested` and in the `payment_link` chat message
 //! [`LinkMessage`]) and how it ended ([`PaymentEnd`], `payment_ended`). Only masked facts:
-//! amount, currency, reference, fields, brands, expiry, and the brand and last four of the card
+//! amount, currency, reference, fields, brands, expiry, locale, and the brand and last four of the card
 //! used. The client secret, when a patient gets one, travels next to these, never in them.
 
 use hushpay_vault::payment::{Field, Method, Payment};
@@ -21,6 +21,14 @@ pub struct PatientPayment {
     pub allowed_brands: Vec<String>,
     /// Unix seconds.
     pub expires_at: i64,
+    /// BCP 47 (`en`, `es-US`): the language to show the card form in (`en` from a node that
+    /// predates it).
+    #[serde(default = "english")]
+    pub locale: String,
+}
+
+fn english() -> String {
+    hushpay_vault::payment::locale::DEFAULT_LOCALE.to_owned()
 }
 
 impl From<&Payment> for PatientPayment {
@@ -34,6 +42,7 @@ impl From<&Payment> for PatientPayment {
             required_fields: p.required_fields.clone(),
             allowed_brands: p.allowed_brands.clone(),
             expires_at: p.expires_at,
+            locale: p.locale.clone(),
         }
     }
 }

@@ -47,6 +47,7 @@ pub(crate) fn tenant(name: &str) -> Tenant {
         ],
         require_consent_by_default: false,
         agent_desktop_origins: vec!["https://crm.example".into()],
+        default_locale: Some("es-US".into()),
     }
 }
 
@@ -71,6 +72,7 @@ async fn tenants_round_trip(store: &dyn Store) {
         allowed_origins: vec![],
         require_consent_by_default: true,
         agent_desktop_origins: vec![],
+        default_locale: None,
         ..tenant("b-")
     };
     store.insert_tenant(&a).await.expect("insert a");

@@ -8,6 +8,7 @@ use crate::{RoomRecord, Store, TenantId};
 pub(crate) async fn run_all(store: &dyn Store) {
     tenant_policy_is_set_and_read_back(store).await;
     agent_desktop_origins_are_replaced_and_read_back(store).await;
+    the_default_locale_is_set_read_back_and_cleared(store).await;
     a_created_room_keeps_its_settings(store).await;
     recreating_a_room_replaces_settings_and_consent_but_never_the_end(store).await;
     a_joined_room_is_stored_once_without_settings(store).await;
@@ -106,6 +107,36 @@ async fn agent_desktop_origins_are_replaced_and_read_back(store: &dyn Store) {
     assert!(
         !store
             .set_tenant_agent_desktop_origins(&TenantId::new(unique("ten_missing")), &list)
+            .await
+            .unwrap(),
+        "no such tenant"
+    );
+}
+
+async fn the_default_locale_is_set_read_back_and_cleared(store: &dyn Store) {
+    let t = tenant("locale-");
+    store.insert_tenant(&t).await.unwrap();
+    let got = store.tenant(&t.id).await.unwrap().unwrap();
+    assert_eq!(got.default_locale.as_deref(), Some("es-US"), "inserted");
+    assert!(
+        store
+            .set_tenant_default_locale(&t.id, Some("es"))
+            .await
+            .unwrap()
+    );
+    let got = store.tenant_by_name(&t.name).await.unwrap().unwrap();
+    assert_eq!(got.default_locale.as_deref(), Some("es"), "replaced");
+    assert_eq!(
+        got.agent_desktop_origins, t.agent_desktop_origins,
+        "nothing else changed"
+    );
+    assert!(store.set_tenant_default_locale(&t.id, None).await.unwrap());
+    let listed = store.tenants().await.unwrap();
+    let got = listed.iter().find(|x| x.id == t.id).unwrap();
+    assert_eq!(got.default_locale, None, "cleared");
+    assert!(
+        !store
+            .set_tenant_default_locale(&TenantId::new(unique("ten_missing")), Some("es"))
             .await
             .unwrap(),
         "no such tenant"

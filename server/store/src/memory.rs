@@ -212,6 +212,20 @@ impl TenantStore for MemoryStore {
         })
     }
 
+    async fn set_tenant_default_locale(
+        &self,
+        tenant: &TenantId,
+        locale: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        Ok(match self.lock().tenants.get_mut(tenant) {
+            Some((_, t)) => {
+                t.default_locale = locale.map(str::to_owned);
+                true
+            }
+            None => false,
+        })
+    }
+
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         let mut inner = self.lock();
         if !inner.tenants.contains_key(&key.tenant) {

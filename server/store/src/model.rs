@@ -66,6 +66,10 @@ pub struct Tenant {
     /// origins its `postMessage` protocol talks to). Empty: the console cannot be embedded.
     #[serde(default)]
     pub agent_desktop_origins: Vec<String>,
+    /// The locale of the tenant's payments that name none (BCP 47, validated by the caller:
+    /// `es-US`); `None`: English.
+    #[serde(default)]
+    pub default_locale: Option<String>,
 }
 
 /// A tenant API key as stored: the secret exists only as its SHA-256 hash.

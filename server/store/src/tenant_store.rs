@@ -36,6 +36,13 @@ pub trait TenantStore: Send + Sync + std::fmt::Debug {
         tenant: &TenantId,
         origins: &[String],
     ) -> Result<bool, StoreError>;
+    /// Sets (or with `None` clears) the tenant's `default_locale` (validated by the caller).
+    /// False when there is no such tenant.
+    async fn set_tenant_default_locale(
+        &self,
+        tenant: &TenantId,
+        locale: Option<&str>,
+    ) -> Result<bool, StoreError>;
     /// Inserts an API key record (its secret already hashed).
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
     /// The API key with this id, revoked or not.

@@ -67,6 +67,7 @@ async fn connects_over_tls_as_sslmode_says() {
         allowed_origins: vec!["https://portal.example".into()],
         require_consent_by_default: true,
         agent_desktop_origins: vec![],
+        default_locale: None,
     };
     store.insert_tenant(&tenant).await.unwrap();
     assert_eq!(store.tenant(&tenant.id).await.unwrap(), Some(tenant));

@@ -50,6 +50,7 @@ async fn run(backend: &str, store: Arc<dyn Store>, clients: usize, secs: u64) {
             allowed_origins: vec![],
             require_consent_by_default: false,
             agent_desktop_origins: vec![],
+            default_locale: None,
         })
         .await
         .unwrap();

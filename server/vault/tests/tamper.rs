@@ -25,6 +25,7 @@ async fn ring_with_tenants(names: &[&str]) -> (Keyring, Vec<TenantId>) {
             allowed_origins: vec![],
             require_consent_by_default: false,
             agent_desktop_origins: vec![],
+            default_locale: None,
         };
         store.insert_tenant(&t).await.unwrap();
         ids.push(t.id);

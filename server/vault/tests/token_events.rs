@@ -26,6 +26,7 @@ async fn tenant(store: &dyn Store, name: &str) -> TenantId {
         allowed_origins: vec![],
         require_consent_by_default: false,
         agent_desktop_origins: vec![],
+        default_locale: None,
     };
     store.insert_tenant(&t).await.unwrap();
     t.id
@@ -41,6 +42,7 @@ fn announced(meta: &TokenMetadata) -> OutboxEvent {
             r#"{{"type":"token.created","data":{{"id":"{}"}}}}"#,
             meta.id
         ),
+        fhir_payload: None,
         created_at: meta.created_at,
     }
 }

@@ -29,6 +29,7 @@ async fn tenant(store: &dyn Store, name: &str) -> TenantId {
         allowed_origins: vec![],
         require_consent_by_default: false,
         agent_desktop_origins: vec![],
+        default_locale: None,
     };
     store.insert_tenant(&t).await.unwrap();
     t.id

@@ -78,7 +78,7 @@ export class CardForm {
     if (!host) throw new CardFormError('invalid_options', `mount target ${String(target)} not found`);
     const o = this.options;
     const iframe = document.createElement('iframe');
-    iframe.src = frameUrl(o.widgetOrigin, o.tenant, window.location.origin);
+    iframe.src = frameUrl(o.widgetOrigin, o.tenant, window.location.origin, o.locale);
     iframe.title = o.title;
     iframe.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-forms');
     iframe.setAttribute('allow', '');

@@ -25,5 +25,16 @@ describe('frameUrl', () => {
   it('names the tenant and the exact parent origin', () => {
     expect(frameUrl('http://localhost:8080', 'ten_a', 'http://127.0.0.1:3000'))
       .toBe('http://localhost:8080/elements/v1/card?tenant=ten_a&origin=http%3A%2F%2F127.0.0.1%3A3000');
+    expect(frameUrl('http://localhost:8080', 'ten_a', 'http://127.0.0.1:3000', 'es-US'))
+      .toBe('http://localhost:8080/elements/v1/card?tenant=ten_a&origin=http%3A%2F%2F127.0.0.1%3A3000&locale=es-US');
+  });
+
+  it('takes the patient\'s language for the title and refuses a malformed one', () => {
+    expect(checkOptions({ ...ok, locale: 'es-US' }).title).toBe('Formulario seguro de pago con tarjeta');
+    expect(checkOptions({ ...ok, locale: 'es-US' }).locale).toBe('es-US');
+    expect(checkOptions(ok).locale).toBe('');
+    for (const locale of ['', 'español', 'es-', 'es_US', 'es-US-x']) {
+      expect(() => checkOptions({ ...ok, locale })).toThrow(/locale/);
+    }
   });
 });

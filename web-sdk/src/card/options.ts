@@ -1,6 +1,7 @@
 /** Checking and normalising `CardForm` options (pure, unit-tested). */
 import { compileStyle } from './style';
 import type { CardStyle } from './style';
+import { cardFrameStrings } from '../i18n/card-frame';
 
 export interface CardFormOptions {
   /** The gateway's widget origin, e.g. `https://elements.pay.example` (development:
@@ -17,6 +18,9 @@ export interface CardFormOptions {
   title?: string;
   /** How long to wait for the iframe to become ready before an `error` event (ms). */
   loadTimeoutMs?: number;
+  /** The patient's language, BCP 47 (`es`, `es-US`): the payment's `locale`. The iframe's
+   *  labels, errors and title are in it (English when absent or not supported). */
+  locale?: string;
 }
 
 export class CardFormError extends Error {
@@ -42,6 +46,9 @@ export function checkOptions(o: CardFormOptions): Required<Omit<CardFormOptions,
   if (!o.payment || !/^[A-Za-z0-9_-]{1,128}$/.test(o.payment.id ?? '') || !/^[A-Za-z0-9_-]{1,256}$/.test(o.payment.clientSecret ?? '')) {
     throw bad('payment must be { id, clientSecret } from POST /v1/payments');
   }
+  if (o.locale !== undefined && !/^[A-Za-z]{2,3}(-[A-Za-z]{2}|-[0-9]{3})?$/.test(o.locale)) {
+    throw bad('locale must be a BCP 47 language tag such as es or es-US');
+  }
   const { errors } = compileStyle(o.style);
   if (errors.length) throw bad(`style: ${errors.join('; ')}`);
   return {
@@ -50,13 +57,16 @@ export function checkOptions(o: CardFormOptions): Required<Omit<CardFormOptions,
     payment: { id: o.payment.id, clientSecret: o.payment.clientSecret },
     ...(o.style ? { style: o.style } : {}),
     postalCode: o.postalCode !== false,
-    title: o.title ?? 'Secure card payment form',
+    title: o.title ?? cardFrameStrings(o.locale).frameTitle,
     loadTimeoutMs: o.loadTimeoutMs ?? 15000,
+    locale: o.locale ?? '',
   };
 }
 
-/** The iframe's URL: the widget page for this tenant and this page's exact origin. */
-export function frameUrl(widgetOrigin: string, tenant: string, parentOrigin: string): string {
+/** The iframe's URL: the widget page for this tenant and this page's exact origin (and the
+ * patient's language, when given). */
+export function frameUrl(widgetOrigin: string, tenant: string, parentOrigin: string, locale = ''): string {
   const q = new URLSearchParams({ tenant, origin: parentOrigin });
+  if (locale) q.set('locale', locale);
   return `${widgetOrigin}/elements/v1/card?${q.toString()}`;
 }

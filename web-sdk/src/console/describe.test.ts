@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeField, describePayment } from './describe';
 import type { Payment } from '../rtc/messages';
+import { es } from '../i18n/es';
 
 const base: Payment = {
   id: 'pay_1', tenant: 't', amount: 4200, currency: 'USD', reference: 'visit-77', mode: 'charge', method: 'keypad',
@@ -30,5 +31,16 @@ describe('describePayment', () => {
     const failed = describePayment({ ...base, state: 'failed', result: 'payment-connector-error', error: 'card-declined' });
     expect(failed.result).toContain('(payment-connector-error: card-declined). no card.');
     expect(describePayment({ ...base, failed_attempts: 1 }).state).toContain('failed attempts: 1 of 3');
+  });
+
+  it('speaks the agent\'s language when the console does', () => {
+    expect(describeField(base.fields[0]!, es.console)).toBe('Número de tarjeta: 16 dígitos, válido, visa');
+    expect(describeField(base.fields[1]!, es.console)).toBe('Fecha de vencimiento: aún no solicitado');
+    const d = describePayment({ ...base, amount: 425000, failed_attempts: 1 }, es.console, 'es');
+    expect(d.title).toMatch(/^4\.?250,00\sUS\$ · visit-77 · keypad$/);
+    expect(d.state).toBe('Recopilando los datos de la tarjeta (intentos fallidos: 1 de 3)');
+    const done = describePayment({ ...base, state: 'succeeded', result: 'success',
+      card: { token: 'tok_abc', brand: 'visa', last4: '4242', exp_month: 3, exp_year: 2034 } }, es.console);
+    expect(done.result).toBe('Pago realizado (success). visa terminada en 4242, vence 03/2034, token tok_abc.');
   });
 });

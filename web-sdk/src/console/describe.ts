@@ -6,42 +6,23 @@
 import type { FieldStatus, Payment } from '../rtc/messages';
 import { TERMINAL_STATES } from '../rtc/messages';
 import { formatMinor } from '../pages/money';
+import type { ConsoleStrings } from '../i18n/catalogue';
+import { en } from '../i18n/en';
 
-const FIELD_LABELS: Record<string, string> = {
-  'payment-card-number': 'Card number',
-  'expiration-date': 'Expiry date',
-  'security-code': 'Security code',
-  'postal-code': 'Postal code',
-};
-
-const STATE_LABELS: Record<string, string> = {
-  requested: 'Requested: waiting for the patient',
-  collecting: 'Collecting card details',
-  ready: 'All details captured: ready to complete',
-  authorizing: 'Authorizing…',
-  succeeded: 'Payment succeeded',
-  failed: 'Payment failed',
-  cancelled: 'Payment cancelled',
-  expired: 'Payment expired',
-  authorized: 'Card authorized: awaiting capture',
-  capturing: 'Capturing…',
-  captured: 'Payment captured',
-  voiding: 'Releasing the authorization…',
-  voided: 'Authorization released',
-};
-
-export function fieldLabel(field: string): string {
-  return FIELD_LABELS[field] ?? field;
+/** `strings`: the agent's language (English by default). */
+export function fieldLabel(field: string, strings: ConsoleStrings = en.console): string {
+  return (strings.fields as Record<string, string>)[field] ?? field;
 }
 
-export function describeField(f: FieldStatus): string {
+export function describeField(f: FieldStatus, strings: ConsoleStrings = en.console): string {
+  const t = strings;
   const parts: string[] = [];
-  if (f.status === 'pending') parts.push('not asked yet');
-  else if (f.status === 'collecting') parts.push(f.length === 0 ? 'waiting for keys' : `${f.length} digit${f.length === 1 ? '' : 's'}`);
-  else parts.push(f.length > 0 ? `captured, ${f.length} digits` : 'captured');
-  if (f.status !== 'pending' && f.length > 0) parts.push(f.valid ? 'valid' : 'not valid yet');
+  if (f.status === 'pending') parts.push(t.notAskedYet);
+  else if (f.status === 'collecting') parts.push(f.length === 0 ? t.waitingForKeys : t.digits(f.length));
+  else parts.push(f.length > 0 ? t.capturedDigits(f.length) : t.captured);
+  if (f.status !== 'pending' && f.length > 0) parts.push(f.valid ? t.valid : t.notValidYet);
   if (f.brand) parts.push(f.brand);
-  return `${fieldLabel(f.field)}: ${parts.join(', ')}`;
+  return `${fieldLabel(f.field, t)}: ${parts.join(', ')}`;
 }
 
 export interface Description {
@@ -53,19 +34,21 @@ export interface Description {
   terminal: boolean;
 }
 
-export function describePayment(p: Payment): Description {
-  const title = `${formatMinor(p.amount, p.currency)} · ${p.reference} · ${p.method}`;
+/** `strings` and `locale`: the agent's language and the locale amounts are formatted in. */
+export function describePayment(p: Payment, strings: ConsoleStrings = en.console, locale?: string): Description {
+  const t = strings;
+  const title = `${formatMinor(p.amount, p.currency, locale)} · ${p.reference} · ${p.method}`;
   const d: Description = {
     title,
-    state: STATE_LABELS[p.state] ?? p.state,
-    fields: p.method === 'keypad' || p.fields.some((f) => f.status !== 'pending') ? p.fields.map(describeField) : [],
+    state: (t.states as Record<string, string>)[p.state] ?? p.state,
+    fields: p.method === 'keypad' || p.fields.some((f) => f.status !== 'pending') ? p.fields.map((f) => describeField(f, t)) : [],
     terminal: TERMINAL_STATES.includes(p.state),
   };
-  if (p.failed_attempts > 0 && !d.terminal) d.state += ` (failed attempts: ${p.failed_attempts} of ${p.max_attempts})`;
+  if (p.failed_attempts > 0 && !d.terminal) d.state += t.failedAttempts(p.failed_attempts, p.max_attempts);
   if (d.terminal) {
-    const card = p.card ? `${p.card.brand} ending in ${p.card.last4}, expires ${String(p.card.exp_month).padStart(2, '0')}/${p.card.exp_year}, token ${p.card.token}` : 'no card';
+    const card = p.card ? t.cardEnding(p.card.brand, p.card.last4, `${String(p.card.exp_month).padStart(2, '0')}/${p.card.exp_year}`, p.card.token) : t.noCard;
     const why = [p.result, p.error].filter(Boolean).join(': ');
-    d.result = `${d.state}${why ? ` (${why})` : ''}. ${card}.${p.authorization_code ? ` Authorization ${p.authorization_code}.` : ''}`;
+    d.result = `${d.state}${why ? ` (${why})` : ''}. ${card}.${p.authorization_code ? t.authorization(p.authorization_code) : ''}`;
   }
   return d;
 }

@@ -11,6 +11,7 @@ import init from 'hushpay-wasm-glue';
 import { compileStyle } from '../card/style';
 import { isConnect, parseParentMessage } from '../card/protocol';
 import type { FrameMessage, ParentMessage } from '../card/protocol';
+import { cardFrameStrings } from '../i18n/card-frame';
 import { Fields } from './fields';
 import { submitCard } from './submit';
 import type { SubmitOutcome } from './submit';
@@ -22,6 +23,27 @@ const config = {
   wasm: root.dataset.wasm ?? '',
   wasmIntegrity: root.dataset.wasmIntegrity ?? '',
 };
+
+/** The strings of the page's language (`<html lang>`, set by the gateway from the payment's
+ * locale). */
+const t = cardFrameStrings(root.lang);
+
+/** Puts the language's strings in the page (the gateway renders it in English). */
+function localize(): void {
+  const text = (selector: string, value: string) => {
+    const node = document.querySelector(selector);
+    if (node) node.textContent = value;
+  };
+  document.title = t.title;
+  text('legend', t.title);
+  for (const [field, label] of Object.entries(t.labels)) text(`label[for="${field}"]`, label);
+  for (const [field, placeholder] of Object.entries(t.placeholders)) {
+    document.getElementById(field)?.setAttribute('placeholder', placeholder);
+  }
+  text('#expiry-hint', t.expiryHint);
+  text('#cvc-hint', t.cvcHint);
+}
+localize();
 
 let port: MessagePort | null = null;
 let fields: Fields | null = null;
@@ -51,7 +73,7 @@ const wasmReady = init({
   module_or_path: fetch(config.wasm, { integrity: config.wasmIntegrity, credentials: 'omit' }),
 }).then(() => true, () => {
   wasmFailed = true;
-  formError('The card form could not be loaded securely. Please reload the page.');
+  formError(t.loadFailed);
   send({ type: 'error', error: { code: 'frame_integrity', message: 'The card form could not be loaded securely.' } });
   return false;
 });
@@ -102,7 +124,7 @@ function start(style: unknown, postalCode: boolean): void {
   if (compiled.errors.length) {
     send({ type: 'error', error: { code: 'invalid_style', message: compiled.errors.join('; ') } });
   }
-  fields = new Fields(document, (state) => send({ type: 'change', state }), (brand) => status(brand ? `${brand.toUpperCase()} card` : ''));
+  fields = new Fields(document, (state) => send({ type: 'change', state }), (brand) => status(brand ? t.brandCard(brand) : ''), t.fieldErrors);
   fields.postalCodeEnabled = postalCode;
   const postal = document.querySelector<HTMLElement>('[data-field="postalCode"]');
   if (!postalCode && postal) {
@@ -131,22 +153,22 @@ function start(style: unknown, postalCode: boolean): void {
 
 async function submit(requestId: number): Promise<void> {
   if (!fields || !payment) {
-    send({ type: 'result', requestId, ok: false, error: { code: 'not_ready', message: 'The card form is not ready.' } });
+    send({ type: 'result', requestId, ok: false, error: { code: 'not_ready', message: t.notReady } });
     return;
   }
   if (done) {
-    send({ type: 'result', requestId, ok: false, error: { code: 'already_submitted', message: 'The card was already accepted.' } });
+    send({ type: 'result', requestId, ok: false, error: { code: 'already_submitted', message: t.alreadySubmitted } });
     return;
   }
   if (busy) {
-    send({ type: 'result', requestId, ok: false, error: { code: 'in_progress', message: 'The card is already being submitted.' } });
+    send({ type: 'result', requestId, ok: false, error: { code: 'in_progress', message: t.inProgress } });
     return;
   }
   busy = true;
   const fieldset = document.getElementById('fields') as HTMLFieldSetElement;
   fieldset.disabled = true;
   formError('');
-  status('Submitting your card\u2026');
+  status(t.submitting);
   const i = fields.inputs;
   const outcome = await submitCard({
     gateway: window.location.origin,
@@ -154,11 +176,12 @@ async function submit(requestId: number): Promise<void> {
     payment,
     values: { number: i.number.value, expiry: i.expiry.value, cvc: i.cvc.value,
       postalCode: fields.postalCodeEnabled ? i.postalCode.value : undefined },
-  }).catch((): SubmitOutcome => ({ ok: false, error: { code: 'internal', message: 'The card could not be submitted.' } }));
+    strings: t,
+  }).catch((): SubmitOutcome => ({ ok: false, error: { code: 'internal', message: t.submitFailed } }));
   busy = false;
   if (outcome.ok) {
     done = true;
-    status('Card accepted.');
+    status(t.accepted);
     send({ type: 'result', requestId, ok: true, card: outcome.card });
     return;
   }

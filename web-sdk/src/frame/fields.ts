@@ -6,6 +6,7 @@
 
 import * as wasm from 'hushpay-wasm-glue';
 import type { FieldName, FieldState } from '../card/protocol';
+import { enCardFrame } from '../i18n/en';
 import { caretAfter, significantBefore } from './caret';
 
 interface WasmView {
@@ -18,12 +19,8 @@ interface WasmView {
   formatted: string;
 }
 
-const MESSAGES: Record<FieldName, { incomplete: string; invalid: string }> = {
-  number: { incomplete: 'Your card number is incomplete.', invalid: 'Your card number is invalid.' },
-  expiry: { incomplete: 'Your card\u2019s expiry date is incomplete.', invalid: 'Your card\u2019s expiry date is in the past or invalid.' },
-  cvc: { incomplete: 'Your card\u2019s security code is incomplete.', invalid: 'Your card\u2019s security code is invalid.' },
-  postalCode: { incomplete: 'Your postal code is incomplete.', invalid: 'Your postal code is invalid.' },
-};
+/** The error texts of each field, in the page's language (`en` by default). */
+type Messages = Record<FieldName, { incomplete: string; invalid: string }>;
 
 /** Today's month from the browser's clock (the wasm reads none). */
 export function today(): { year: number; month: number } {
@@ -42,6 +39,7 @@ export class Fields {
     private readonly onState: (s: FieldState) => void,
     /** Told when the detected brand changes (the brand mark itself is `aria-hidden`). */
     private readonly onBrand: (brand: string) => void = () => {},
+    private readonly messages: Messages = enCardFrame.fieldErrors,
   ) {
     const get = (id: FieldName) => doc.getElementById(id) as HTMLInputElement;
     this.inputs = { number: get('number'), expiry: get('expiry'), cvc: get('cvc'), postalCode: get('postalCode') };
@@ -100,7 +98,7 @@ export class Fields {
     const showError = !view.potentiallyValid || (leaving && !view.empty && !view.complete);
     const error = showError
       ? { code: view.potentiallyValid ? `incomplete_${name}` : `invalid_${name}`,
-          message: view.potentiallyValid ? MESSAGES[name].incomplete : MESSAGES[name].invalid }
+          message: view.potentiallyValid ? this.messages[name].incomplete : this.messages[name].invalid }
       : undefined;
     this.setClasses(name, view, error !== undefined);
     this.showError(name, error?.message ?? '');

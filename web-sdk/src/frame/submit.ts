@@ -8,6 +8,8 @@
 
 import * as wasm from 'hushpay-wasm-glue';
 import type { CardResult, ErrorInfo, FieldName } from '../card/protocol';
+import type { CardFrameStrings } from '../i18n/catalogue';
+import { enCardFrame } from '../i18n/en';
 import { today } from './fields';
 
 export interface SubmitInput {
@@ -16,6 +18,8 @@ export interface SubmitInput {
   tenant: string;
   payment: { id: string; clientSecret: string };
   values: { number: string; expiry: string; cvc: string; postalCode: string | undefined };
+  /** The page's language (English by default). */
+  strings?: CardFrameStrings;
 }
 
 export type SubmitOutcome = { ok: true; card: CardResult } | { ok: false; error: ErrorInfo };
@@ -43,20 +47,28 @@ async function json(response: Response): Promise<Record<string, unknown> | null>
   }
 }
 
+/** A refusal of the wasm sealer in the page's language (its own texts are English). */
+function sealMessage(t: CardFrameStrings, code: string, field: FieldName | undefined, message: string): string {
+  if (t === enCardFrame || !field) return message;
+  return code.startsWith('incomplete') ? t.fieldErrors[field].incomplete : t.fieldErrors[field].invalid;
+}
+
 export async function submitCard(input: SubmitInput): Promise<SubmitOutcome> {
+  const t = input.strings ?? enCardFrame;
   const keyResponse = await fetch(`${input.gateway}/v1/vault/public-key`, { credentials: 'omit', cache: 'no-store' })
     .catch(() => null);
   const key = keyResponse?.ok ? await json(keyResponse) : null;
   if (!key || typeof key.public_key !== 'string' || typeof key.kid !== 'string') {
-    return fail('vault_unavailable', 'The payment service could not be reached. Please try again.');
+    return fail('vault_unavailable', t.unreachable);
   }
   const { year, month } = today();
   const v = input.values;
   const answer = JSON.parse(wasm.sealCard(v.number, v.expiry, v.cvc, v.postalCode, year, month,
     key.public_key, key.kid, input.tenant, input.payment.id)) as SealAnswer;
   if (!answer.ok || answer.sealed === undefined) {
-    const e = answer.error ?? { field: 'form', code: 'seal_failed', message: 'The card could not be encrypted.' };
-    return fail(e.code, e.message, FIELD_OF[e.field]);
+    const e = answer.error ?? { field: 'form', code: 'seal_failed', message: t.sealFailed };
+    const field = FIELD_OF[e.field];
+    return fail(e.code, sealMessage(t, e.code, field, e.message), field);
   }
   const response = await fetch(`${input.gateway}/v1/payments/${encodeURIComponent(input.payment.id)}/card`, {
     method: 'POST',
@@ -65,21 +77,21 @@ export async function submitCard(input: SubmitInput): Promise<SubmitOutcome> {
     headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${input.payment.clientSecret}` },
     body: JSON.stringify({ sealed: answer.sealed }),
   }).catch(() => null);
-  if (!response) return fail('network_error', 'The payment service could not be reached. Please try again.');
+  if (!response) return fail('network_error', t.unreachable);
   const body = await json(response);
   if (!response.ok) {
     const err = body?.error as { code?: unknown; message?: unknown } | undefined;
     return fail(typeof err?.code === 'string' ? err.code : `http_${response.status}`,
-      typeof err?.message === 'string' ? err.message : 'The card was not accepted.');
+      typeof err?.message === 'string' && t === enCardFrame ? err.message : t.notAccepted);
   }
   // {"payment": {..., "state", "result", "error"?, "card"?: {token, brand, last4, ...}}}
   const p = body?.payment as Record<string, unknown> | undefined;
   const c = p?.card as Record<string, unknown> | undefined;
   if (!p || !c || typeof c.token !== 'string' || typeof c.last4 !== 'string' || typeof c.brand !== 'string') {
     if (typeof p?.error === 'string' || typeof p?.result === 'string') {
-      return fail(String(p.error ?? p.result), 'The card was not accepted. Please check it or use another card.');
+      return fail(String(p.error ?? p.result), t.checkCard);
     }
-    return fail('bad_response', 'The payment service gave an unexpected answer.');
+    return fail('bad_response', t.unexpected);
   }
   const card: CardResult = {
     paymentId: input.payment.id, token: c.token, brand: c.brand, last4: c.last4,

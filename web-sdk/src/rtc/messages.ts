@@ -26,6 +26,8 @@ export interface PatientPayment {
   allowed_brands: string[];
   /** Unix seconds. */
   expires_at: number;
+  /** BCP 47 (`en`, `es-US`): pass it to `CardForm({ locale })` (absent from older gateways). */
+  locale?: string;
 }
 
 /** One field of a payment's masked progress. Never digits. */
@@ -61,6 +63,8 @@ export interface Payment {
   /** (`authorize` mode) the amount the tenant's backend captured. */
   amount_captured?: number;
   room?: string;
+  /** BCP 47, normalised (`en`, `es-US`): the patient's language. */
+  locale?: string;
   created_by: string;
   created_at: number;
   updated_at: number;

@@ -26,6 +26,9 @@ export interface PaymentRequest {
   attempts?: number;
   /** Seconds (default 900: a link expires after 15 minutes). */
   timeout?: number;
+  /** The patient's language, BCP 47 (`es`, `es-US`; default `en`): the IVR's prompts, the
+   *  card form and the pay page follow it. */
+  locale?: string;
 }
 
 export interface CreatedPayment {
@@ -91,6 +94,7 @@ export class PaymentClient {
     if (r.allowedBrands) body.allowed_brands = r.allowedBrands;
     if (r.attempts !== undefined) body.attempts = r.attempts;
     if (r.timeout !== undefined) body.timeout = r.timeout;
+    if (r.locale !== undefined) body.locale = r.locale;
     const json = await this.call('/v1/payments', 'POST', body, { 'Idempotency-Key': idempotencyKey() });
     const out: CreatedPayment = { payment: json.payment as Payment };
     // Never hand on a fragment (an older gateway put the client secret there).

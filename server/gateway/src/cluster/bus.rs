@@ -182,6 +182,7 @@ mod tests {
             timeout_secs: None,
             room: Some("r1".into()),
             hand_off: None,
+            locale: None,
         }
         .into_payment("pay_x".into(), "ten_a", "agent", 1)
         .unwrap();

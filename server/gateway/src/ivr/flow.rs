@@ -8,14 +8,17 @@
 //!    [`IvrSettings::confirm_attempts`] tries expires the payment: `input-timeout`);
 //! 3. "please wait", authorize, say the result, "returning you to your agent", hand back.
 //!
+//! Everything is said in the language of the payment's `locale` (the call plays that
+//! language's prompt set; amounts and digits are spoken with its grammar).
+//!
 //! The patient hanging up at any point ends the payment `caller-hung-up`. Whatever happens
 //! (including a payment error or the payment cancelled meanwhile), the call is handed back.
 //! Nothing here sees a digit: entries go from the call straight to the payment service.
 
 use std::time::Duration;
 
-use hushpay_prompts::prompt::PROMPT_NAMES;
-use hushpay_prompts::speech;
+use hushpay_prompts::language::Language;
+use hushpay_prompts::prompt::FLOW_PROMPT_NAMES;
 use hushpay_vault::Actor;
 use hushpay_vault::payment::{Event, Field, FieldProgress, INPUT_TIMEOUT, PayResult, State};
 
@@ -92,7 +95,7 @@ pub fn invalid(field: Field) -> &'static str {
 fn refusal(error: Option<&str>, field: Field) -> &'static str {
     match error {
         Some(INPUT_TIMEOUT) => "no-input",
-        Some(e) => PROMPT_NAMES
+        Some(e) => FLOW_PROMPT_NAMES
             .iter()
             .find(|n| **n == e)
             .copied()
@@ -218,11 +221,14 @@ async fn confirm<C: IvrCall>(
 ) -> Result<Step, PaymentError> {
     let loaded = payments.load(id).await?;
     let p = &loaded.payment;
+    // The payment's locale picks the language the amount and digits are spoken in (the call
+    // plays the same language's set).
+    let language = Language::from_locale(&p.locale).unwrap_or(Language::English);
     let mut prompts = vec!["confirm-paying"];
-    prompts.extend(speech::amount(p.amount, &p.currency));
+    prompts.extend(language.amount(p.amount, &p.currency));
     if let Some(last4) = payments.ivr_last4(id).await? {
         prompts.push("confirm-card-ending");
-        prompts.extend(speech::digits(&last4));
+        prompts.extend(language.digits(&last4));
     }
     prompts.push("confirm-press");
     for _ in 0..settings.confirm_attempts.max(1) {

@@ -155,6 +155,10 @@ pub struct Payment {
     /// A payment a third-party IVR hands its caller over for (`channel: "sip"`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hand_off: Option<HandOff>,
+    /// BCP 47, normalised (`en`, `es-US`): the language the patient is spoken to and shown
+    /// pages in.
+    #[schema(example = "es-US")]
+    pub locale: String,
     /// Who asked: `key_...` or `agent:<identity>`.
     pub created_by: String,
     /// Unix seconds.
@@ -206,6 +210,8 @@ pub struct PatientPayment {
     pub required_fields: Vec<Field>,
     pub allowed_brands: Vec<String>,
     pub state: PaymentState,
+    /// BCP 47 (`en`, `es-US`): the language to show the page in.
+    pub locale: String,
 }
 
 /// A card token's masked metadata (never the PAN or CVC).

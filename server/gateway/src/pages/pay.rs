@@ -7,7 +7,7 @@
 //! (default 15 minutes, the payment's `timeout`) answers `410 Gone` with a page that says
 //! why; the card endpoint answers `410 payment_link_used` as well.
 
-use hushpay_vault::payment::{Payment, State};
+use hushpay_vault::payment::{Payment, State, locale};
 
 use super::PageAssets;
 use crate::html::escape;
@@ -43,8 +43,19 @@ pub fn gone_policy(assets: &PageAssets) -> String {
     )
 }
 
-/// Why a link no longer opens, for a payment in a terminal state.
+/// Why a link no longer opens, for a payment in a terminal state, in the payment's language
+/// (the 410 page has no script, so its few strings are here rather than in the web SDK's
+/// catalogues).
 pub fn gone_reason(p: &Payment) -> Option<&'static str> {
+    if locale::language(&p.locale) == "es" {
+        return match p.state {
+            State::Succeeded => Some("Este enlace de pago ya se usó: el pago está completo."),
+            State::Failed => Some("Este enlace de pago ya se usó."),
+            State::Cancelled => Some("Este enlace de pago fue cancelado."),
+            State::Expired => Some("Este enlace de pago venció. Pida uno nuevo."),
+            _ => None,
+        };
+    }
     match p.state {
         // An `authorize`-mode payment's card was accepted: whatever its backend did since.
         State::Succeeded
@@ -62,7 +73,9 @@ pub fn gone_reason(p: &Payment) -> Option<&'static str> {
     }
 }
 
-/// The page for an open link.
+/// The page for an open link, its `lang` the payment's locale: the script puts the
+/// language's strings (web-sdk/src/i18n) in the marked elements and formats the amount and the
+/// link's expiry for it.
 pub fn render(assets: &PageAssets, p: &Payment, widget_origin: &str) -> String {
     let sri = assets
         .get(SCRIPT)
@@ -70,7 +83,7 @@ pub fn render(assets: &PageAssets, p: &Payment, widget_origin: &str) -> String {
         .unwrap_or_default();
     format!(
         r#"<!doctype html>
-<html lang="en" data-payment="{id}" data-tenant="{tenant}" data-widget-origin="{widget}" data-amount="{amount}" data-currency="{currency}" data-expires-at="{expires}">
+<html lang="{lang}" data-payment="{id}" data-tenant="{tenant}" data-widget-origin="{widget}" data-amount="{amount}" data-currency="{currency}" data-expires-at="{expires}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -81,16 +94,18 @@ pub fn render(assets: &PageAssets, p: &Payment, widget_origin: &str) -> String {
 </head>
 <body>
 <main class="hp-pay" aria-labelledby="title">
-<h1 id="title">Pay <span id="amount">{amount_text}</span></h1>
-<p class="hp-ref">Reference: <span id="reference">{reference}</span></p>
+<h1 id="title"><span id="pay-word">Pay</span> <span id="amount">{amount_text}</span></h1>
+<p class="hp-ref"><span id="reference-label">Reference:</span> <span id="reference">{reference}</span></p>
 <div id="card" class="hp-card"></div>
-<button id="pay" type="button" disabled>Pay <span id="pay-amount">{amount_text}</span></button>
+<button id="pay" type="button" disabled><span id="pay-button-word">Pay</span> <span id="pay-amount">{amount_text}</span></button>
 <p id="status" class="hp-status" role="status" aria-live="polite">Loading the secure card form…</p>
-<p class="hp-note">Your card details go straight to the secure payment vault; this link works once.</p>
+<p id="note" class="hp-note">Your card details go straight to the secure payment vault; this link works once.</p>
+<p id="expires" class="hp-note"></p>
 </main>
 </body>
 </html>
 "#,
+        lang = escape(&p.locale),
         id = escape(&p.id),
         tenant = escape(&p.tenant),
         widget = escape(widget_origin),
@@ -104,21 +119,26 @@ pub fn render(assets: &PageAssets, p: &Payment, widget_origin: &str) -> String {
     )
 }
 
-/// The 410 page.
-pub fn render_gone(assets: &PageAssets, reason: &str) -> String {
+/// The 410 page, in `lang` (a payment's locale; `en` when there is no payment).
+pub fn render_gone(assets: &PageAssets, reason: &str, lang: &str) -> String {
+    let title = if locale::language(lang) == "es" {
+        "Enlace de pago no disponible"
+    } else {
+        "Payment link unavailable"
+    };
     format!(
         r#"<!doctype html>
-<html lang="en">
+<html lang="{lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>Payment link unavailable</title>
+<title>{title}</title>
 <style>{style}</style>
 </head>
 <body>
 <main class="hp-pay">
-<h1>Payment link unavailable</h1>
+<h1>{title}</h1>
 <p id="gone" role="alert">{reason}</p>
 </main>
 </body>
@@ -126,6 +146,7 @@ pub fn render_gone(assets: &PageAssets, reason: &str) -> String {
 "#,
         style = assets.text(STYLE),
         reason = escape(reason),
+        lang = escape(lang),
     )
 }
 

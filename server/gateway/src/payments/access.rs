@@ -153,6 +153,7 @@ mod tests {
             timeout_secs: None,
             room: room.map(str::to_owned),
             hand_off: None,
+            locale: None,
         };
         match request.into_payment("pay_1".into(), "ten_a", by, 0) {
             Ok(p) => p,

@@ -100,6 +100,9 @@ pub fn request_hash(request: &PaymentRequest) -> String {
     if let Some(h) = &request.hand_off {
         canonical["hand_off"] = serde_json::json!({ "return_uri": h.return_uri });
     }
+    if let Some(locale) = &request.locale {
+        canonical["locale"] = serde_json::json!(locale);
+    }
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 

@@ -23,6 +23,9 @@ use crate::widget::page::{self, PageInput};
 pub struct PageQuery {
     pub tenant: Option<String>,
     pub origin: Option<String>,
+    /// The patient's language (the payment's `locale`); English when absent or unsupported
+    /// (the page still works).
+    pub locale: Option<String>,
 }
 
 const REFUSED_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
@@ -80,7 +83,13 @@ async fn render_page(
         ));
     }
     let widget_origin = widget.origin.as_deref().unwrap_or_default();
+    let lang = q
+        .locale
+        .as_deref()
+        .and_then(hushpay_vault::payment::locale::normalize)
+        .unwrap_or_else(|| hushpay_vault::payment::locale::DEFAULT_LOCALE.to_owned());
     let input = PageInput {
+        lang: &lang,
         assets,
         tenant: record.id.as_str(),
         parent_origin: &origin,

@@ -81,22 +81,26 @@ pub async fn pay_page(
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
-    let gone = |status, reason: &str| {
+    let gone = |status, reason: &str, lang: &str| {
         html(
             status,
-            pay::render_gone(&assets, reason),
+            pay::render_gone(&assets, reason, lang),
             &pay::gone_policy(&assets),
         )
     };
     let loaded = match state.payments.load(&id).await {
         Ok(l) if l.payment.method == Method::Link => l,
         Ok(_) | Err(PaymentError::NotFound) => {
-            return gone(StatusCode::NOT_FOUND, "There is no such payment link.");
+            return gone(
+                StatusCode::NOT_FOUND,
+                "There is no such payment link.",
+                "en",
+            );
         }
         Err(e) => return ApiError::from(e).into_response(),
     };
     if let Some(reason) = pay::gone_reason(&loaded.payment) {
-        return gone(StatusCode::GONE, reason);
+        return gone(StatusCode::GONE, reason, &loaded.payment.locale);
     }
     let widget = state.widget.origin.as_deref().unwrap_or_default();
     html(

@@ -97,6 +97,16 @@ pub struct CreatePayment {
     /// is ended with a BYE carrying them.
     #[schema(max_length = 256)]
     pub return_uri: Option<String>,
+    /// The patient's language, BCP 47 with an optional region: `en` (default), `es`, `es-US`,
+    /// `es-419`... It picks the IVR's prompts and the card form's and pay page's strings and
+    /// number and date formats. A language without prompts and strings is refused
+    /// (`invalid_locale`).
+    #[schema(
+        max_length = 16,
+        pattern = "^[A-Za-z]{2}(-([A-Za-z]{2}|[0-9]{3}))?$",
+        example = "es-US"
+    )]
+    pub locale: Option<String>,
 }
 
 /// How the payer reaches the payment.
@@ -193,7 +203,7 @@ crate::api_errors!(CreateErrors {
     415 => [errors::JSON_415],
     422 => [&["invalid_amount", "invalid_currency", "invalid_reference", "invalid_required_fields",
         "invalid_allowed_brands", "invalid_attempts", "invalid_timeout", "invalid_room",
-        "invalid_hand_off", "idempotency_key_reused"]],
+        "invalid_hand_off", "invalid_locale", "idempotency_key_reused"]],
     502 => [&["room_unreachable"]],
     503 => [PAYMENT_503],
 });
@@ -292,6 +302,7 @@ fn patient_view(p: &Payment) -> Json<serde_json::Value> {
         "required_fields": p.required_fields,
         "allowed_brands": p.allowed_brands,
         "state": p.state,
+        "locale": p.locale,
     }}))
 }
 
@@ -410,6 +421,15 @@ pub async fn create(
         // cannot (a retry of a created payment is answered as a replay below).
         ivr_call::target(&state.sfu, caller.tenant().as_str(), r).map_err(ivr_error)?;
     }
+    // A payment that names no locale takes its tenant's default (English unless set).
+    let locale = match body.locale {
+        Some(l) => Some(l),
+        None => state
+            .store
+            .tenant(&caller.tenant())
+            .await?
+            .and_then(|t| t.default_locale),
+    };
     let request = PaymentRequest {
         amount: body.amount,
         currency: body.currency,
@@ -422,6 +442,7 @@ pub async fn create(
         timeout_secs: body.timeout,
         room,
         hand_off,
+        locale,
     };
     let created = state
         .payments

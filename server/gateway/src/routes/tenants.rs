@@ -1,12 +1,14 @@
 //! `GET /v1/tenants/{tenant}`: a tenant's public profile, for its own credentials only.
 //! `PATCH /v1/tenants/{tenant}`: its settings (recording policy, the agent desktops allowed
-//! to embed the console), for its own API key only (audited).
+//! to embed the console, the default locale of its payments), for its own API key only
+//! (audited).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use hushpay_store::{Tenant, TenantId};
 use hushpay_vault::audit::AuditEvent;
+use hushpay_vault::payment::locale;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -34,6 +36,9 @@ pub struct TenantProfile {
     /// Origins of the agent desktops allowed to embed the agent console
     /// (`/console?tenant=`: its `frame-ancestors` and `postMessage` partners).
     pub agent_desktop_origins: Vec<String>,
+    /// The locale of the tenant's payments that name none (BCP 47; `en` unless set).
+    #[schema(example = "es-US")]
+    pub default_locale: String,
 }
 
 fn profile(tenant: &Tenant) -> TenantProfile {
@@ -44,6 +49,10 @@ fn profile(tenant: &Tenant) -> TenantProfile {
         allowed_origins: tenant.allowed_origins.clone(),
         require_consent_by_default: tenant.require_consent_by_default,
         agent_desktop_origins: tenant.agent_desktop_origins.clone(),
+        default_locale: tenant
+            .default_locale
+            .clone()
+            .unwrap_or_else(|| locale::DEFAULT_LOCALE.to_owned()),
     }
 }
 
@@ -61,6 +70,7 @@ crate::api_errors!(UpdateErrors {
     404 => [&["not_found"]],
     413 => [errors::JSON_413],
     415 => [errors::JSON_415],
+    422 => [&["invalid_locale"]],
     503 => [errors::AUDIT_503, errors::STORE_503],
 });
 
@@ -97,6 +107,15 @@ pub struct UpdateTenant {
     /// path, no wildcard; at most 16; `[]` forbids embedding. Anything else is refused
     /// (400 `invalid_agent_desktop_origins`) and changes nothing.
     pub agent_desktop_origins: Option<Vec<String>>,
+    /// The locale of the tenant's payments that name none: BCP 47 of a supported language
+    /// with an optional region (`en`, `es`, `es-US`); anything else is refused (422
+    /// `invalid_locale`) and changes nothing.
+    #[schema(
+        max_length = 16,
+        pattern = "^[A-Za-z]{2}(-([A-Za-z]{2}|[0-9]{3}))?$",
+        example = "es-US"
+    )]
+    pub default_locale: Option<String>,
 }
 
 /// Changes the tenant's settings (audited `tenant.update`), for its own API key.
@@ -114,13 +133,26 @@ pub async fn update(
 ) -> Result<Json<TenantProfile>, ApiError> {
     let id = TenantId::new(tenant);
     Caller::ApiKey(tk.0.clone()).require_tenant(&id)?;
-    if body.require_consent_by_default.is_none() && body.agent_desktop_origins.is_none() {
+    if body.require_consent_by_default.is_none()
+        && body.agent_desktop_origins.is_none()
+        && body.default_locale.is_none()
+    {
         return Err(ApiError::bad_request(
             "invalid_request",
-            "nothing to change: send `require_consent_by_default` (true or false) or \
-             `agent_desktop_origins` (a list of origins)",
+            "nothing to change: send `require_consent_by_default` (true or false), \
+             `agent_desktop_origins` (a list of origins) or `default_locale` (such as es-US)",
         ));
     }
+    let default_locale = match &body.default_locale {
+        Some(tag) => Some(locale::normalize(tag).ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_locale",
+                "`default_locale` must be a BCP 47 tag of a supported language with an optional region: en, es (such as es-US)",
+            )
+        })?),
+        None => None,
+    };
     if let Some(origins) = &body.agent_desktop_origins {
         tenants::check_agent_desktop_origins(origins)
             .map_err(|e| ApiError::bad_request("invalid_agent_desktop_origins", e.to_string()))?;
@@ -136,6 +168,9 @@ pub async fn update(
     }
     if let Some(origins) = &body.agent_desktop_origins {
         outcome.push(format!("agent_desktop_origins={}", origins.join(",")));
+    }
+    if let Some(l) = &default_locale {
+        outcome.push(format!("default_locale={l}"));
     }
     state
         .vault
@@ -161,6 +196,14 @@ pub async fn update(
         && !state
             .store
             .set_tenant_agent_desktop_origins(&id, origins)
+            .await?
+    {
+        return Err(ApiError::not_found("no such tenant"));
+    }
+    if let Some(l) = &default_locale
+        && !state
+            .store
+            .set_tenant_default_locale(&id, Some(l.as_str()))
             .await?
     {
         return Err(ApiError::not_found("no such tenant"));

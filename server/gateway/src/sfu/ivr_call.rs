@@ -25,6 +25,7 @@ use super::room::{Room, RoomKey};
 use super::secure::{Rejection, SecureEventKind, SecureSession};
 use crate::app::AppState;
 use crate::ivr::call::{Entry, IvrCall, Key};
+use crate::ivr::config::PromptSets;
 use crate::ivr::flow::{self, Ended};
 use crate::payments::PaymentChange;
 
@@ -72,8 +73,8 @@ pub fn target(
     Ok((room, patient))
 }
 
-/// The prompt set, encoded at the first IVR of this gateway.
-async fn prompts(state: &AppState) -> Result<Arc<PromptSet>, IvrStartError> {
+/// The prompt sets, encoded at the first IVR of this gateway.
+async fn prompts(state: &AppState) -> Result<Arc<PromptSets>, IvrStartError> {
     let config = Arc::clone(&state.config);
     state
         .sfu
@@ -99,7 +100,8 @@ pub async fn start(
     payment: &Payment,
 ) -> Result<tokio::task::JoinHandle<()>, IvrStartError> {
     let room_name = payment.room.as_deref().ok_or(IvrStartError::NoPatient)?;
-    let prompts = prompts(state).await?;
+    // The payment's locale picks the language the patient (and the agent's hold) hears.
+    let prompts = Arc::clone(prompts(state).await?.for_locale(&payment.locale));
     let (room, patient) = target(&state.sfu, &payment.tenant, room_name)?;
     let hold = state
         .config

@@ -73,7 +73,7 @@ pub struct Sfu {
     /// Where rooms' settings and ends are kept ([`crate::rooms`]).
     pub store: Arc<dyn Store>,
     /// The IVR's prompt set, encoded at the first IVR ([`ivr_call`]).
-    pub ivr_prompts: tokio::sync::OnceCell<Arc<hushpay_prompts::prompt::PromptSet>>,
+    pub ivr_prompts: tokio::sync::OnceCell<Arc<crate::ivr::config::PromptSets>>,
     tasks: Arc<AtomicI64>,
     /// Set on a node of a cluster: rooms are placed through it ([`crate::cluster`]).
     cluster: OnceLock<Arc<crate::cluster::Cluster>>,

@@ -155,6 +155,7 @@ mod tests {
             timeout_secs: None,
             room: None,
             hand_off: None,
+            locale: None,
         }
         .into_payment("pay_1".into(), "ten_1", "key_1", 1_765_000_000)
         .unwrap();

@@ -24,6 +24,9 @@ pub struct PageInput<'a> {
     pub widget_origin: &'a str,
     /// Every origin allowed to frame the page.
     pub frame_ancestors: &'a [String],
+    /// The page's `lang`: a normalised locale of a supported language (the script puts that
+    /// language's strings in the page).
+    pub lang: &'a str,
 }
 
 /// The strict policy: nothing but the pinned script, wasm compilation, the pinned
@@ -53,7 +56,7 @@ pub fn frame_ancestors(origins: &[String]) -> String {
 pub fn render(p: &PageInput<'_>) -> String {
     format!(
         r#"<!doctype html>
-<html lang="en" data-tenant="{tenant}" data-parent-origin="{parent}" data-wasm="{wasm_path}" data-wasm-integrity="{wasm_sri}">
+<html lang="{lang}" data-tenant="{tenant}" data-parent-origin="{parent}" data-wasm="{wasm_path}" data-wasm-integrity="{wasm_sri}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -100,6 +103,7 @@ pub fn render(p: &PageInput<'_>) -> String {
 </body>
 </html>
 "#,
+        lang = escape(p.lang),
         tenant = escape(p.tenant),
         parent = escape(p.parent_origin),
         wasm_path = WASM_PATH,
@@ -136,6 +140,7 @@ mod tests {
             parent_origin: "https://portal.example",
             widget_origin: "https://elements.example",
             frame_ancestors: &ancestors,
+            lang: "en",
         };
         let csp = content_security_policy(&input);
         assert!(csp.starts_with("default-src 'none'; "));

@@ -33,6 +33,7 @@ async fn a_card_form_charge_succeeds_once_and_the_patient_sees_only_what_it_need
             "allowed_brands",
             "amount",
             "currency",
+            "locale",
             "reference",
             "required_fields",
             "state"

@@ -123,6 +123,7 @@ async fn service_created(
         timeout_secs: b.timeout,
         room: Some(room.to_owned()),
         hand_off: None,
+        locale: None,
     };
     let actor = Actor {
         who: format!("agent:{identity}"),

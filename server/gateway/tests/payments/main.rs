@@ -14,6 +14,7 @@ mod funds;
 mod idempotency;
 mod ivr;
 mod keypad;
+mod locale;
 mod patient_tokens;
 
 use common::TestGateway;

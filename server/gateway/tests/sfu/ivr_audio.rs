@@ -12,6 +12,7 @@ use hushpay::sfu::ivr_audio::{IvrAudio, StartError};
 use hushpay::sfu::room::{Room, RoomKey};
 use hushpay_bots::Bot;
 use hushpay_media::opus_codec::SILENCE_20MS;
+use hushpay_prompts::language::Language;
 
 use crate::harness::*;
 
@@ -93,7 +94,9 @@ async fn prompts_to_the_patient_hold_to_the_agent_one_stream_each() {
     )
     .await;
     let room = room_of(&gw, t.id.as_str(), "call-ivr");
-    let prompts = IvrConfig::default().load_prompts().unwrap();
+    let prompts = IvrConfig::default()
+        .load_language(Language::English)
+        .unwrap();
     let ask = Arc::clone(prompts.clip("ask-card-number").unwrap());
     let hold = Arc::clone(prompts.clip("hold").unwrap());
 

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use hushpay::ivr::config::IvrConfig;
+use hushpay_prompts::language::Language;
 use hushpay_prompts::prompt::PromptSet;
 use hushpay_prompts::speech as spoken;
 use hushpay_vault::payment::State;
@@ -277,7 +278,9 @@ async fn a_third_party_ivr_hands_its_caller_over_and_gets_it_back_with_the_resul
         "nothing runs until the caller arrives"
     );
 
-    let prompts = IvrConfig::default().load_prompts().unwrap();
+    let prompts = IvrConfig::default()
+        .load_language(Language::English)
+        .unwrap();
     let pan = "4242424242424242";
     let (passed, log) = sipp(
         dir.path(),

@@ -12,6 +12,7 @@ use hushpay::ivr::config::IvrConfig;
 use hushpay::sfu::room::Room;
 use hushpay_bots::Bot;
 use hushpay_media::opus_codec::{Decoder, SILENCE_20MS};
+use hushpay_prompts::language::Language;
 use hushpay_prompts::prompt::PromptSet;
 use hushpay_prompts::speech;
 use serde_json::{Value, json};
@@ -31,19 +32,20 @@ fn matches(heard: usize, want: usize) -> bool {
     heard <= want + RING_FRAMES && heard + SLACK_FRAMES >= want
 }
 
-struct Call {
-    gw: TestGateway,
-    key: String,
+pub(crate) struct Call {
+    pub(crate) gw: TestGateway,
+    pub(crate) key: String,
     agent_token: String,
-    agent: Bot,
-    patient: Bot,
-    phone: Phone,
+    pub(crate) agent: Bot,
+    pub(crate) patient: Bot,
+    pub(crate) phone: Phone,
     ears: Ears,
-    room: Arc<Room>,
-    prompts: Arc<PromptSet>,
+    pub(crate) room: Arc<Room>,
+    /// The prompts the patient is expected to hear (English unless a test changes it).
+    pub(crate) prompts: Arc<PromptSet>,
 }
 
-async fn call(overrides: &[(&str, &str)]) -> Call {
+pub(crate) async fn call(overrides: &[(&str, &str)]) -> Call {
     let mut all = vec![("HUSHPAY__RTC__EMPTY_ROOM_GRACE_MS", "150")];
     all.extend_from_slice(overrides);
     let gw = TestGateway::start(&all).await;
@@ -66,12 +68,14 @@ async fn call(overrides: &[(&str, &str)]) -> Call {
         phone,
         ears: Ears::new(),
         room,
-        prompts: IvrConfig::default().load_prompts().unwrap(),
+        prompts: IvrConfig::default()
+            .load_language(Language::English)
+            .unwrap(),
     }
 }
 
 impl Call {
-    fn frames(&self, names: &[&str]) -> usize {
+    pub(crate) fn frames(&self, names: &[&str]) -> usize {
         names
             .iter()
             .map(|n| self.prompts.clip(n).unwrap().frames())
@@ -79,7 +83,7 @@ impl Call {
     }
 
     /// Waits for the next prompt and checks it lasts as long as `names` played back to back.
-    async fn hears(&mut self, names: &[&str]) -> Instant {
+    pub(crate) async fn hears(&mut self, names: &[&str]) -> Instant {
         let want = self.frames(names);
         let heard = self
             .ears
@@ -94,7 +98,7 @@ impl Call {
         heard.ended
     }
 
-    async fn create(&self, credential: &str, extra: Value) -> Value {
+    pub(crate) async fn create(&self, credential: &str, extra: Value) -> Value {
         let mut body = json!({"amount": 4250, "currency": "USD", "reference": "visit-9",
                               "mode": "charge", "method": "ivr"});
         for (k, v) in extra.as_object().unwrap() {
@@ -103,7 +107,7 @@ impl Call {
         create_payment(&self.gw, credential, body).await
     }
 
-    async fn payment(&self, id: &str) -> Value {
+    pub(crate) async fn payment(&self, id: &str) -> Value {
         let v: Value = self
             .gw
             .client
@@ -119,7 +123,7 @@ impl Call {
     }
 
     /// Waits for the payment to end and the call to be handed back.
-    async fn ends(&self, id: &str, state: &str, result: &str) -> Value {
+    pub(crate) async fn ends(&self, id: &str, state: &str, result: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let p = self.payment(id).await;
@@ -133,7 +137,7 @@ impl Call {
     }
 
     /// Hangs up, leaves, checks everything was released; the gateway, still serving.
-    async fn finish(self) -> TestGateway {
+    pub(crate) async fn finish(self) -> TestGateway {
         let Call {
             gw,
             agent,
@@ -150,7 +154,7 @@ impl Call {
 }
 
 /// The `payment` messages the agent got so far.
-fn payment_messages(agent: &mut Bot) -> Vec<Value> {
+pub(crate) fn payment_messages(agent: &mut Bot) -> Vec<Value> {
     let mut out = Vec::new();
     while let Ok(m) = agent.events.try_recv() {
         if let hushpay::sfu::signal::ServerMessage::Payment { payment } = m {
@@ -163,7 +167,7 @@ fn payment_messages(agent: &mut Bot) -> Vec<Value> {
 /// The messages without the values the gateway makes up (ids, tokens, authorization codes,
 /// timestamps): random digits there can spell anything, so the search for what the patient
 /// keyed looks only at the rest.
-fn keyed_facts(messages: &[Value]) -> Vec<Value> {
+pub(crate) fn keyed_facts(messages: &[Value]) -> Vec<Value> {
     fn strip(v: &mut Value) {
         match v {
             Value::Object(map) => {

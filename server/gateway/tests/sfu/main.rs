@@ -14,6 +14,7 @@ mod ivr_audio;
 mod ivr_hand_off;
 mod ivr_payment;
 mod ivr_phone;
+mod ivr_spanish;
 mod keypad_payment;
 mod masked_call;
 mod payment_messages;

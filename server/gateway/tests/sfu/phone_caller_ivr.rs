@@ -13,6 +13,7 @@ use hushpay_media::g711::Law;
 use hushpay_media::opus_codec::SILENCE_20MS;
 use hushpay_media::resample::resample;
 use hushpay_media::rtp::{RtpBuilder, RtpPacket};
+use hushpay_prompts::language::Language;
 use hushpay_prompts::prompt::PromptSet;
 use hushpay_prompts::speech as spoken;
 use serde_json::json;
@@ -155,7 +156,9 @@ async fn a_phone_caller_pays_by_ivr_while_the_agent_holds_then_is_handed_back() 
     let mut caller = Caller::new("ivr-phone-1", server.udp_addr).await;
     caller.call_with_rtp(rtp.local_addr().unwrap().port()).await;
     let room = participants(&gw, 2).await;
-    let prompts = IvrConfig::default().load_prompts().unwrap();
+    let prompts = IvrConfig::default()
+        .load_language(Language::English)
+        .unwrap();
 
     let payment = create_payment(
         &gw,

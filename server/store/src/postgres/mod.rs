@@ -165,8 +165,8 @@ impl PgStore {
     }
 }
 
-const TENANT_COLUMNS: &str =
-    "id, name, created_at, allowed_origins, require_consent_by_default, agent_desktop_origins";
+const TENANT_COLUMNS: &str = "id, name, created_at, allowed_origins, require_consent_by_default, \
+                              agent_desktop_origins, default_locale";
 const API_KEY_COLUMNS: &str = "id, tenant_id, secret_hash, label, created_at, revoked_at";
 
 fn tenant_from_row(row: &Row) -> Result<Tenant, StoreError> {
@@ -177,6 +177,7 @@ fn tenant_from_row(row: &Row) -> Result<Tenant, StoreError> {
         allowed_origins: row.try_get(3)?,
         require_consent_by_default: row.try_get(4)?,
         agent_desktop_origins: row.try_get(5)?,
+        default_locale: row.try_get(6)?,
     })
 }
 
@@ -208,14 +209,16 @@ impl TenantStore for PgStore {
     }
 
     async fn insert_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
-        let sql = format!("INSERT INTO tenants ({TENANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
+        let sql =
+            format!("INSERT INTO tenants ({TENANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
             &t.id.as_str(),
             &t.name,
             &t.created_at,
             &t.allowed_origins,
             &t.require_consent_by_default,
             &t.agent_desktop_origins,
+            &t.default_locale,
         ];
         self.execute(&sql, &params).await.map(drop)
     }
@@ -258,6 +261,20 @@ impl TenantStore for PgStore {
             .execute(
                 "UPDATE tenants SET agent_desktop_origins = $2 WHERE id = $1",
                 &[&tenant.as_str(), &origins],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn set_tenant_default_locale(
+        &self,
+        tenant: &TenantId,
+        locale: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "UPDATE tenants SET default_locale = $2 WHERE id = $1",
+                &[&tenant.as_str(), &locale],
             )
             .await?;
         Ok(n == 1)

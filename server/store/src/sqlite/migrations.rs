@@ -204,6 +204,10 @@ const MIGRATIONS: &[&str] = &[
         CHECK (format IN ('standard-webhooks', 'fhir-r4'));
     ALTER TABLE outbox_events ADD COLUMN fhir_payload TEXT;
     "#,
+    // 11: the locale of the tenant's payments that name none (NULL: English).
+    r#"
+    ALTER TABLE tenants ADD COLUMN default_locale TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

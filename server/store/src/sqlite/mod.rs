@@ -111,6 +111,7 @@ fn tenant_from_row(row: &Row<'_>) -> rusqlite::Result<(Tenant, String, String)> 
             allowed_origins: Vec::new(),
             require_consent_by_default: row.get(4)?,
             agent_desktop_origins: Vec::new(),
+            default_locale: row.get(6)?,
         },
         origins,
         desktops,
@@ -152,8 +153,8 @@ fn api_key_from_row(row: &Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
     })
 }
 
-const TENANT_COLUMNS: &str =
-    "id, name, created_at, allowed_origins, require_consent_by_default, agent_desktop_origins";
+const TENANT_COLUMNS: &str = "id, name, created_at, allowed_origins, require_consent_by_default, \
+                              agent_desktop_origins, default_locale";
 const API_KEY_COLUMNS: &str = "id, tenant_id, secret_hash, label, created_at, revoked_at";
 
 #[async_trait]
@@ -172,14 +173,17 @@ impl TenantStore for SqliteStore {
             let origins = encode_list(&t.allowed_origins)?;
             let desktops = encode_list(&t.agent_desktop_origins)?;
             c.execute(
-                &format!("INSERT INTO tenants ({TENANT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+                &format!(
+                    "INSERT INTO tenants ({TENANT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                ),
                 params![
                     t.id.as_str(),
                     t.name,
                     t.created_at,
                     origins,
                     t.require_consent_by_default,
-                    desktops
+                    desktops,
+                    t.default_locale
                 ],
             )?;
             Ok(())
@@ -248,6 +252,23 @@ impl TenantStore for SqliteStore {
             let n = c.execute(
                 "UPDATE tenants SET agent_desktop_origins = ?2 WHERE id = ?1",
                 params![t.as_str(), list],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn set_tenant_default_locale(
+        &self,
+        tenant: &TenantId,
+        locale: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let t = tenant.clone();
+        let locale = locale.map(str::to_owned);
+        self.with(move |c| {
+            let n = c.execute(
+                "UPDATE tenants SET default_locale = ?2 WHERE id = ?1",
+                params![t.as_str(), locale],
             )?;
             Ok(n == 1)
         })
@@ -396,6 +417,7 @@ mod tests {
             t.agent_desktop_origins.is_empty(),
             "migration 8 defaults to none"
         );
+        assert_eq!(t.default_locale, None, "migration 9 defaults to none");
         store.create_room(&t.id, "r", true, 6).await.unwrap();
         assert!(
             store

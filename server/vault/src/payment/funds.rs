@@ -139,6 +139,7 @@ mod tests {
             timeout_secs: None,
             room: None,
             hand_off: None,
+            locale: None,
         }
         .into_payment("pay_f".into(), "ten_f", "key_f", 0)
         .unwrap();

@@ -12,6 +12,7 @@
 //! lengths, validity, brand, last four and the token id only.
 
 mod funds;
+pub mod locale;
 mod machine;
 mod model;
 pub mod money;

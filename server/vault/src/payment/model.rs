@@ -270,11 +270,19 @@ pub struct Payment {
     /// Set for an `ivr` payment a third-party IVR hands its caller over for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hand_off: Option<HandOff>,
+    /// BCP 47, normalised (`en`, `es-US`): the language the patient is spoken to and shown the
+    /// card form and pay page in. Payments stored before it existed read as `en`.
+    #[serde(default = "default_locale")]
+    pub locale: String,
     /// Who asked: `key_...` or `agent:<identity>`.
     pub created_by: String,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
     pub expires_at: UnixTime,
+}
+
+fn default_locale() -> String {
+    super::locale::DEFAULT_LOCALE.to_owned()
 }
 
 impl Payment {

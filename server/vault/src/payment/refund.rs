@@ -150,6 +150,7 @@ mod tests {
             timeout_secs: None,
             room: None,
             hand_off: None,
+            locale: None,
         }
         .into_payment("pay_r".into(), "ten_r", "key_r", 0)
         .unwrap()

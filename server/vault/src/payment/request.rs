@@ -42,6 +42,8 @@ pub struct PaymentRequest {
     pub room: Option<String>,
     /// `channel: "sip"`: a third-party IVR hands its caller over ([`HandOff`]).
     pub hand_off: Option<HandOff>,
+    /// BCP 47 (`es`, `es-US`); `None`: [`super::locale::DEFAULT_LOCALE`].
+    pub locale: Option<String>,
 }
 
 /// Why a payment request was refused.
@@ -74,6 +76,10 @@ pub enum RequestError {
     HandOff,
     #[error("`reason` must be 1 to 128 printable characters and must not hold a card number")]
     Reason,
+    #[error(
+        "`locale` must be a BCP 47 tag of a supported language with an optional region: en, es (such as es-US)"
+    )]
+    Locale,
 }
 
 impl RequestError {
@@ -90,6 +96,7 @@ impl RequestError {
             RequestError::Room => "invalid_room",
             RequestError::HandOff => "invalid_hand_off",
             RequestError::Reason => "invalid_reason",
+            RequestError::Locale => "invalid_locale",
         }
     }
 }
@@ -197,6 +204,10 @@ impl PaymentRequest {
         if !room_ok {
             return Err(RequestError::Room);
         }
+        let locale = match &self.locale {
+            Some(tag) => super::locale::normalize(tag).ok_or(RequestError::Locale)?,
+            None => super::locale::DEFAULT_LOCALE.to_owned(),
+        };
         let fields = required_fields
             .iter()
             .map(|&field| FieldStatus {
@@ -229,6 +240,7 @@ impl PaymentRequest {
             amount_captured: None,
             room,
             hand_off: self.hand_off,
+            locale,
             created_by: created_by.to_owned(),
             created_at: now,
             updated_at: now,
@@ -255,6 +267,7 @@ mod tests {
             timeout_secs: None,
             room: method.is_keyed().then(|| "room-1".into()),
             hand_off: None,
+            locale: None,
         }
     }
 
@@ -309,6 +322,28 @@ mod tests {
         );
         // no return address: the call is ended at the end
         assert!(refused(&|b| b.hand_off = Some(HandOff { return_uri: None })).is_ok());
+    }
+
+    #[test]
+    fn the_locale_is_normalised_defaulted_and_an_unknown_one_refused() {
+        let mut r = request(Method::Ivr);
+        let p = r.clone().into_payment("pay_l".into(), "t", "k", 0).unwrap();
+        assert_eq!(p.locale, "en");
+        r.locale = Some("es-us".into());
+        let p = r.clone().into_payment("pay_l".into(), "t", "k", 0).unwrap();
+        assert_eq!(p.locale, "es-US");
+        // Stored documents written before the locale existed read as English.
+        let mut doc = serde_json::to_value(&p).unwrap();
+        assert_eq!(doc["locale"], "es-US");
+        doc.as_object_mut().unwrap().remove("locale");
+        let old: Payment = serde_json::from_value(doc).unwrap();
+        assert_eq!(old.locale, "en");
+        for bad in ["fr", "klingon", "es-US-x", ""] {
+            r.locale = Some(bad.into());
+            let err = r.clone().into_payment("pay_l".into(), "t", "k", 0);
+            assert_eq!(err, Err(RequestError::Locale), "{bad}");
+        }
+        assert_eq!(RequestError::Locale.code(), "invalid_locale");
     }
 
     fn refused(f: impl FnOnce(&mut PaymentRequest)) -> RequestError {

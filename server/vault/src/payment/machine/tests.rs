@@ -19,6 +19,7 @@ fn new_payment(method: Method, attempts: u8) -> Payment {
         timeout_secs: None,
         room: method.is_keyed().then(|| "room".into()),
         hand_off: None,
+        locale: None,
     }
     .into_payment("pay_t".into(), "ten_t", "agent:a", 0)
     .unwrap()
@@ -253,6 +254,7 @@ fn ivr_serializes_as_ivr_and_needs_a_room() {
         timeout_secs: None,
         room: None,
         hand_off: None,
+        locale: None,
     };
     assert!(
         request
