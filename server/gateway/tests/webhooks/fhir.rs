@@ -13,10 +13,10 @@ use hushpay_card::leak_scan::{self, Net, Tracers};
 use serde_json::{Value, json};
 
 use crate::common::TestGateway;
-use crate::common::cards::{seal, tracer_pan, vault_key};
+use crate::common::cards::tracer_pan;
 use crate::common::receiver::Receiver;
 use crate::fairness::cancelled_payment;
-use crate::{new_payment, post_json};
+use crate::{paid, post_json};
 
 /// The interpreter with fhir.resources 6.1.0 (FHIR 4.0.1) that scripts/setup.sh installs.
 fn fhir_python() -> PathBuf {
@@ -89,55 +89,14 @@ async fn a_fhir_endpoint_gets_a_valid_payment_notice_for_a_succeeded_charge_only
     std::fs::write(&std_secret, created["secret"].as_str().unwrap()).unwrap();
 
     // A charge that succeeds, one declined, a tokenization, a cancellation.
-    let (pk, kid) = vault_key(&gw).await;
     let pan = tracer_pan();
-    let (ok_id, ok_secret) = new_payment(&gw, &key).await;
-    let sealed = seal(&pk, &kid, t.id.as_str(), &ok_id, &pan, Some("735"), None);
-    let r = post_json(
-        &gw,
-        &format!("/v1/payments/{ok_id}/card"),
-        &ok_secret,
-        json!({"sealed": sealed}),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
-    let (bad_id, bad_secret) = new_payment(&gw, &key).await;
-    let sealed = seal(
-        &pk,
-        &kid,
-        t.id.as_str(),
-        &bad_id,
-        "4000000000000002",
-        Some("735"),
-        None,
-    );
-    post_json(
-        &gw,
-        &format!("/v1/payments/{bad_id}/card"),
-        &bad_secret,
-        json!({"sealed": sealed}),
-    )
-    .await;
-    let resp = gw
-        .client
-        .post(gw.url("/v1/payments"))
-        .bearer_auth(&key)
-        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
-        .json(&json!({"amount": 100, "currency": "USD", "reference": "save", "mode": "tokenize", "method": "card-form"}))
-        .send()
-        .await
-        .unwrap();
-    let v: Value = resp.json().await.unwrap();
-    let tok_id = v["payment"]["id"].as_str().unwrap().to_owned();
-    let sealed = seal(&pk, &kid, t.id.as_str(), &tok_id, &pan, Some("735"), None);
-    let r = post_json(
-        &gw,
-        &format!("/v1/payments/{tok_id}/card"),
-        v["client_secret"].as_str().unwrap(),
-        json!({"sealed": sealed}),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
+    let tenant = t.id.as_str();
+    let (ok_id, status) = paid(&gw, &key, tenant, None, &pan).await;
+    assert_eq!(status, 200);
+    paid(&gw, &key, tenant, None, "4000000000000002").await;
+    let tokenize = json!({"amount": 100, "currency": "USD", "reference": "save", "mode": "tokenize", "method": "card-form"});
+    let (_, status) = paid(&gw, &key, tenant, Some(tokenize), &pan).await;
+    assert_eq!(status, 200);
     cancelled_payment(&gw, &key).await;
 
     // The standard endpoint gets all seven events (four payments end, each card tokenized);
@@ -184,26 +143,9 @@ async fn a_fhir_endpoint_gets_a_valid_payment_notice_for_a_succeeded_charge_only
 
     // An authorization: nothing until captured (in part), then a PaymentNotice of what was
     // captured; a refund of part of it: a PaymentReconciliation. All valid FHIR R4.
-    let resp = gw
-        .client
-        .post(gw.url("/v1/payments"))
-        .bearer_auth(&key)
-        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
-        .json(&json!({"amount": 990, "currency": "GBP", "reference": "INV-9", "mode": "authorize", "method": "card-form"}))
-        .send()
-        .await
-        .unwrap();
-    let v: Value = resp.json().await.unwrap();
-    let auth_id = v["payment"]["id"].as_str().unwrap().to_owned();
-    let sealed = seal(&pk, &kid, t.id.as_str(), &auth_id, &pan, Some("735"), None);
-    let r = post_json(
-        &gw,
-        &format!("/v1/payments/{auth_id}/card"),
-        v["client_secret"].as_str().unwrap(),
-        json!({"sealed": sealed}),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
+    let authorize = json!({"amount": 990, "currency": "GBP", "reference": "INV-9", "mode": "authorize", "method": "card-form"});
+    let (auth_id, status) = paid(&gw, &key, tenant, Some(authorize), &pan).await;
+    assert_eq!(status, 200);
     let r = post_json(
         &gw,
         &format!("/v1/payments/{auth_id}/capture-funds"),

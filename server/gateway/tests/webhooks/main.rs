@@ -60,6 +60,41 @@ pub(crate) async fn new_payment(gw: &TestGateway, key: &str) -> (String, String)
     )
 }
 
+/// A card-form payment of `body` (a GBP 9.90 charge when `None`) paid with `pan` (CVC 735):
+/// the payment's id and the card submission's HTTP status.
+pub(crate) async fn paid(
+    gw: &TestGateway,
+    key: &str,
+    tenant: &str,
+    body: Option<Value>,
+    pan: &str,
+) -> (String, u16) {
+    let body = body.unwrap_or_else(|| {
+        json!({"amount": 990, "currency": "GBP", "reference": "r", "mode": "charge", "method": "card-form"})
+    });
+    let resp = gw
+        .client
+        .post(gw.url("/v1/payments"))
+        .bearer_auth(key)
+        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let v: Value = resp.json().await.unwrap();
+    let id = v["payment"]["id"].as_str().unwrap().to_owned();
+    let (pk, kid) = vault_key(gw).await;
+    let sealed = seal(&pk, &kid, tenant, &id, pan, Some("735"), None);
+    let r = post_json(
+        gw,
+        &format!("/v1/payments/{id}/card"),
+        v["client_secret"].as_str().unwrap(),
+        json!({"sealed": sealed}),
+    )
+    .await;
+    (id, r.status().as_u16())
+}
+
 #[test]
 fn the_receiver_example_passes_its_own_tests() {
     let status = Command::new("node")
@@ -118,38 +153,13 @@ async fn events_reach_the_example_receiver_signed_retried_and_without_card_data(
     );
 
     // A success, a decline and a cancellation; the successes also create tokens.
-    let (pk, kid) = vault_key(&gw).await;
     let mut tracers = Tracers::new();
     let pan = tracer_pan();
     tracers.add("pan", &pan).unwrap();
     tracers.add("cvc", "735").unwrap();
-    let (ok_id, ok_secret) = new_payment(&gw, &key).await;
-    let sealed = seal(&pk, &kid, t.id.as_str(), &ok_id, &pan, Some("735"), None);
-    let r = post_json(
-        &gw,
-        &format!("/v1/payments/{ok_id}/card"),
-        &ok_secret,
-        json!({"sealed": sealed}),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
-    let (bad_id, bad_secret) = new_payment(&gw, &key).await;
-    let sealed = seal(
-        &pk,
-        &kid,
-        t.id.as_str(),
-        &bad_id,
-        "4000000000000002",
-        Some("735"),
-        None,
-    );
-    post_json(
-        &gw,
-        &format!("/v1/payments/{bad_id}/card"),
-        &bad_secret,
-        json!({"sealed": sealed}),
-    )
-    .await;
+    let (ok_id, status) = paid(&gw, &key, t.id.as_str(), None, &pan).await;
+    assert_eq!(status, 200);
+    let (_, _) = paid(&gw, &key, t.id.as_str(), None, "4000000000000002").await;
     let (cancel_id, _) = new_payment(&gw, &key).await;
     let r = gw
         .client
