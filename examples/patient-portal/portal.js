@@ -92,10 +92,9 @@ function wire(c, session) {
     $('pay').hidden = true;
     $('keypad').hidden = true;
     $('payment').hidden = false;
-    const accepted = !card.status || card.status === 'succeeded' || card.status === 'authorized';
-    $('payment-message').textContent = accepted
-      ? t.thanks(card.brand, card.last4)
-      : t.declined(card.brand, card.last4);
+    const t = text();
+    const card = end.last4 ? t.withCard(end.brand, end.last4) : '';
+    $('payment-message').textContent = t.ended[end.state]?.(card) ?? t.endedOther;
   });
   c.on('error', (e) => fail(e.message));
   c.on('closed', (x) => { say(`The visit ended${x.reason ? ` (${x.reason})` : ''}.`); $('call').hidden = true; $('chat').hidden = true; $('join-form').hidden = false; });
