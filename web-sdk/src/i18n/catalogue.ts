@@ -24,6 +24,8 @@ export interface CardFrameStrings {
   /** Announced when the detected brand changes (`VISA card`). */
   brandCard: (brand: string) => string;
   submitting: string;
+  /** 3-D Secure: the bank's check shown inside the card form (its frame's title and status). */
+  bankCheck: string;
   accepted: string;
   loadFailed: string;
   notReady: string;

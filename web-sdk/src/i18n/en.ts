@@ -17,6 +17,7 @@ export const enCardFrame: CardFrameStrings = {
   },
   brandCard: (brand) => `${brand.toUpperCase()} card`,
   submitting: 'Submitting your card\u2026',
+  bankCheck: 'Your bank is checking it is you',
   accepted: 'Card accepted.',
   loadFailed: 'The card form could not be loaded securely. Please reload the page.',
   notReady: 'The card form is not ready.',

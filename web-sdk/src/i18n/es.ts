@@ -17,6 +17,7 @@ export const esCardFrame: CardFrameStrings = {
   },
   brandCard: (brand) => `Tarjeta ${brand.toUpperCase()}`,
   submitting: 'Enviando su tarjeta\u2026',
+  bankCheck: 'Su banco est\u00e1 comprobando que es usted',
   accepted: 'Tarjeta aceptada.',
   loadFailed: 'No se pudo cargar el formulario de tarjeta de forma segura. Vuelva a cargar la página.',
   notReady: 'El formulario de tarjeta no está listo.',

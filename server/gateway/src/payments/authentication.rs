@@ -49,6 +49,13 @@ impl Challenges {
         self.lock().get(payment).map(|c| c.url.clone())
     }
 
+    fn payment_of(&self, challenge: &str) -> Option<String> {
+        self.lock()
+            .iter()
+            .find(|(_, c)| c.id == challenge)
+            .map(|(p, _)| p.clone())
+    }
+
     /// The payments with a challenge held (for the expiry sweeper).
     pub(super) fn payments(&self) -> Vec<String> {
         self.lock().keys().cloned().collect()
@@ -65,6 +72,14 @@ impl PaymentService {
         (loaded.payment.state == State::Authenticating)
             .then(|| self.challenges.url(&loaded.payment.id))
             .flatten()
+    }
+
+    /// The tenant of the payment a held challenge belongs to (for its page's
+    /// `frame-ancestors`); `None` for a challenge no payment here waits on.
+    pub async fn tenant_of_challenge(&self, challenge: &str) -> Option<String> {
+        let payment = self.challenges.payment_of(challenge)?;
+        let loaded = self.load(&payment).await.ok()?;
+        (loaded.payment.state == State::Authenticating).then_some(loaded.payment.tenant)
     }
 
     /// Resumes the authorization of an `authenticating` payment once its cardholder answered

@@ -7,13 +7,14 @@
 //! * `GET /sandbox/3ds/{challenge}`: the sandbox issuer's challenge page ("Complete" and
 //!   "Fail"); `POST /sandbox/3ds/{challenge}/complete|fail` records the answer, once. Served
 //!   only while the connector is the sandbox; the page holds no card data, carries a strict
-//!   CSP, may be framed by the gateway's own pages only, and tells its parent (the card
+//!   CSP, may be framed only by the card iframe in the payment's tenant's pages, and tells its parent (the card
 //!   iframe, same origin) that it is done with `postMessage`.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use hushpay_store::TenantId;
 use hushpay_vault::Actor;
 use hushpay_vault::connector::{IssuerAnswer, IssuerError};
 
@@ -58,20 +59,46 @@ pub async fn complete(
     Ok(client_body(payments, &done))
 }
 
-const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-    form-action 'self'; base-uri 'none'; frame-ancestors 'self'";
+/// The page's CSP: framed only by the card iframe (the gateway's origin) inside a page of the
+/// payment's tenant (`frame-ancestors` applies to every ancestor).
+fn page_csp(ancestors: &[String]) -> String {
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; form-action 'self'; \
+         base-uri 'none'; frame-ancestors 'self' {}",
+        ancestors.join(" ")
+    )
+}
+
+async fn ancestors(state: &AppState, challenge: &str) -> Option<Vec<String>> {
+    let tenant = state.payments.tenant_of_challenge(challenge).await?;
+    let record = state
+        .store
+        .tenant(&TenantId::new(tenant))
+        .await
+        .ok()
+        .flatten()?;
+    Some(state.widget.allowed_parents(&record.allowed_origins))
+}
 
 fn html(status: StatusCode, body: String) -> Response {
+    html_framed(status, body, &[])
+}
+
+fn html_framed(status: StatusCode, body: String, ancestors: &[String]) -> Response {
     let mut r = (status, body).into_response();
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PAGE_CSP),
-    );
+    if let Ok(csp) = HeaderValue::from_str(&page_csp(ancestors)) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    } else {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
         header::REFERRER_POLICY,
@@ -116,6 +143,9 @@ pub async fn challenge_page(
     if !valid_id(&challenge) || !issuer.is_waiting(&challenge) {
         return not_found();
     }
+    let Some(ancestors) = ancestors(&state, &challenge).await else {
+        return not_found();
+    };
     let body = format!(
         "<p>Sandbox bank: confirm this payment.</p>\
          <form method=\"post\" action=\"/sandbox/3ds/{challenge}/complete\">\
@@ -123,7 +153,11 @@ pub async fn challenge_page(
          <form method=\"post\" action=\"/sandbox/3ds/{challenge}/fail\">\
          <button id=\"fail\" type=\"submit\">Fail</button></form>"
     );
-    html(StatusCode::OK, page("Sandbox 3-D Secure", &body))
+    html_framed(
+        StatusCode::OK,
+        page("Sandbox 3-D Secure", &body),
+        &ancestors,
+    )
 }
 
 /// The cardholder's answer on the sandbox challenge page.
@@ -142,21 +176,26 @@ pub async fn answer(
     if !valid_id(&challenge) {
         return not_found();
     }
+    let Some(ancestors) = ancestors(&state, &challenge).await else {
+        return not_found();
+    };
     match issuer.answer(&challenge, answer) {
-        Ok(()) => html(
+        Ok(()) => html_framed(
             StatusCode::OK,
             page(
                 "Done",
                 "<p id=\"done\" data-hushpay-3ds=\"done\">You can return to the payment.</p>",
             ),
+            &ancestors,
         ),
         Err(IssuerError::UnknownChallenge) => not_found(),
-        Err(IssuerError::AlreadyAnswered) => html(
+        Err(IssuerError::AlreadyAnswered) => html_framed(
             StatusCode::CONFLICT,
             page(
                 "Already answered",
                 "<p>This challenge was already answered.</p>",
             ),
+            &ancestors,
         ),
     }
 }

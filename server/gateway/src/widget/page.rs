@@ -34,7 +34,7 @@ pub struct PageInput<'a> {
 pub fn content_security_policy(p: &PageInput<'_>) -> String {
     format!(
         "default-src 'none'; script-src '{script}' 'wasm-unsafe-eval'; style-src '{style}'; \
-         connect-src {origin}; img-src 'none'; font-src 'none'; object-src 'none'; \
+         connect-src {origin}; frame-src {origin} https:; img-src 'none'; font-src 'none'; object-src 'none'; \
          base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}",
         script = p.assets.script_sri,
         style = p.assets.style_hash,
