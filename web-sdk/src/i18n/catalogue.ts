@@ -129,7 +129,7 @@ export interface ConsoleStrings {
   /** What describe.ts puts into words. */
   fields: Record<'payment-card-number' | 'expiration-date' | 'security-code' | 'postal-code', string>;
   states: Record<'requested' | 'collecting' | 'ready' | 'authorizing' | 'succeeded' | 'failed' | 'cancelled' | 'expired'
-    | 'authorized' | 'capturing' | 'captured' | 'voiding' | 'voided', string>;
+    | 'authorized' | 'capturing' | 'captured' | 'voiding' | 'voided' | 'authenticating', string>;
   notAskedYet: string;
   waitingForKeys: string;
   digits: (n: number) => string;

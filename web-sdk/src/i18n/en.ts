@@ -132,6 +132,7 @@ export const enConsole: ConsoleStrings = {
     captured: 'Payment captured',
     voiding: 'Releasing the authorization\u2026',
     voided: 'Authorization released',
+    authenticating: 'The patient\u2019s bank is checking the card (3-D Secure)\u2026',
   },
   notAskedYet: 'not asked yet',
   waitingForKeys: 'waiting for keys',

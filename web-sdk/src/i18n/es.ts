@@ -132,6 +132,7 @@ export const esConsole: ConsoleStrings = {
     captured: 'Pago capturado',
     voiding: 'Liberando la autorización\u2026',
     voided: 'Autorización liberada',
+    authenticating: 'El banco del paciente est\u00e1 verificando la tarjeta (3-D Secure)\u2026',
   },
   notAskedYet: 'aún no solicitado',
   waitingForKeys: 'esperando teclas',
