@@ -216,3 +216,33 @@ async fn a_challenge_nobody_answers_expires_at_the_deadline() {
     let p: Value = show(&gw, &id, &key).await.json().await.unwrap();
     assert_eq!(p["payment"]["result"], "input-timeout");
 }
+
+#[tokio::test]
+async fn a_keypad_payment_with_a_challenge_card_fails_authentication_required() {
+    use hushpay_vault::payment::Field;
+
+    use crate::keypad::key_in;
+    use crate::participant;
+
+    let gw = TestGateway::start(&[]).await;
+    let (_t, key) = gw.tenant("clinic").await;
+    let agent = participant(&gw, &key, "agent-3", "room-3ds", "agent").await;
+    let (payment, _) = created(&gw, &agent, &body("keypad", "charge")).await;
+    let id = payment["id"].as_str().unwrap();
+    for (field, name, digits) in [
+        (Field::PaymentCardNumber, "payment-card-number", CHALLENGE),
+        (Field::ExpirationDate, "expiration-date", "1233"),
+        (Field::SecurityCode, "security-code", "468"),
+    ] {
+        let body = serde_json::json!({ "field": name });
+        command(&gw, id, &agent, "capture", Some(body)).await;
+        key_in(&gw, id, field, digits).await;
+    }
+    let done = command(&gw, id, &agent, "complete", None).await;
+    let text = done.text().await.unwrap();
+    let done: Value = serde_json::from_str(&text).unwrap();
+    // The phone has no page for a challenge: it fails, and names no challenge.
+    assert_eq!(done["payment"]["state"], "failed", "{text}");
+    assert_eq!(done["payment"]["error"], "authentication-required");
+    assert!(!text.contains("3ds_") && !text.contains(CHALLENGE));
+}
