@@ -291,6 +291,7 @@ test('3-D Secure from the console: the patient answers the challenge in the ifra
   await challenge.locator('#complete').click();
   await consolePage.waitForFunction(() => document.getElementById('payment-result').textContent.includes('Payment succeeded'), null, { timeout: 15000 });
   assert.match(await consolePage.locator('#payment-result').textContent(), /visa ending in 3220/);
+  await portal.waitForFunction(() => document.getElementById('payment-message').textContent.includes('visa ending in 3220'), null, { timeout: 15000 });
 
   const agentText = `${await pageText(consolePage)}\n${agentFrames.join('\n')}`;
   assert.ok(agentText.includes('authenticating'), 'the agent got the state (positive control)');
