@@ -76,6 +76,8 @@ test('a challenge opens inside the card iframe; completed, the payment succeeds'
   // The challenge lives in the card iframe's document, not the portal's.
   assert.equal(await page.locator('iframe').count(), 1, 'the portal holds the card iframe only');
   assert.equal(await card.locator('#hp-challenge').count(), 1);
+  assert.equal(await card.locator('#hp-challenge').getAttribute('title'), 'Your bank is checking it is you');
+  assert.equal(await card.locator('#form-status').textContent(), 'Your bank is checking it is you', 'announced');
   // Meanwhile the tenant (and agent) view: the state, no challenge.
   const waiting = await tenantView(payment.id);
   assert.equal(JSON.parse(waiting).payment.state, 'authenticating');

@@ -23,6 +23,8 @@ export interface SubmitInput {
   values: { number: string; expiry: string; cvc: string; postalCode: string | undefined };
   /** The page's language (English by default). */
   strings?: CardFrameStrings;
+  /** Called when the issuer's 3-D Secure challenge is shown. */
+  onChallenge?: () => void;
 }
 
 export type SubmitOutcome = { ok: true; card: CardResult } | { ok: false; error: ErrorInfo };
@@ -85,6 +87,7 @@ export async function submitCard(input: SubmitInput): Promise<SubmitOutcome> {
   let body = await json(response);
   const auth = body?.authentication as { url?: unknown } | undefined;
   if (response.ok && typeof auth?.url === 'string') {
+    input.onChallenge?.();
     const passed = await runChallenge(input.gateway, auth.url, t.bankCheck).then(() => true, () => false);
     if (!passed) return fail('authentication_failed', t.notAccepted);
     response = await fetch(`${base}/authentication`, {
