@@ -260,3 +260,42 @@ test('pay-by-link from the console: the portal shows the link in the chat, the p
   await consolePage.screenshot({ path: join(ARTIFACTS, 'console-link-result.png'), fullPage: true });
   assert.deepEqual(findTracer(await pageText(consolePage), '5555555555554444'), [], 'console');
 });
+
+test('3-D Secure from the console: the patient answers the challenge in the iframe, the agent sees only the state', async () => {
+  const room = '3ds-visit';
+  const PAN3DS = '4000000000003220';
+  const agentSide = await newPage(env.browser);
+  const agentFrames = await recordTraffic(agentSide.context, agentSide.page);
+  const consolePage = agentSide.page;
+  await consolePage.goto(`${env.gatewayUrl}/console`);
+  await signIn(consolePage, await env.mint('agent-4', 'agent', room, env.demoKey));
+  const { page: portal } = await newPage(env.browser);
+  await portal.goto(`${env.gatewayUrl}/portal/?room=${room}`);
+  await portal.locator('#join').click();
+  await portal.waitForFunction(() => document.getElementById('status').textContent === 'You are in your visit.', null, { timeout: 15000 });
+
+  await consolePage.locator('#method-card-form').check();
+  await consolePage.locator('#reference').fill('visit-3ds');
+  await consolePage.locator('#request-payment').click();
+  await portal.waitForFunction(() => !document.getElementById('payment').hidden, null, { timeout: 15000 });
+  const frame = await eventually(() => portal.frames().find((f) => f.url().startsWith(`${env.widget}/elements/v1/card`)), 'the card iframe');
+  await frame.waitForFunction(() => !document.getElementById('fields').disabled, null, { timeout: 15000 });
+  await fillCard(frame, { number: PAN3DS, expiry: '1234', cvc: CVC, postalCode: '94107' });
+  await portal.locator('#pay').click();
+
+  // The issuer's challenge, inside the card iframe; the agent sees the state only.
+  const challenge = await eventually(() => frame.childFrames().find((f) => f.url().includes('/sandbox/3ds/')), 'the challenge frame');
+  await challenge.locator('#complete').waitFor();
+  await consolePage.waitForFunction(() => document.getElementById('payment-state').textContent.includes('3-D Secure'), null, { timeout: 15000 });
+  await consolePage.screenshot({ path: join(ARTIFACTS, 'console-three-ds-waiting.png'), fullPage: true });
+  await challenge.locator('#complete').click();
+  await consolePage.waitForFunction(() => document.getElementById('payment-result').textContent.includes('Payment succeeded'), null, { timeout: 15000 });
+  assert.match(await consolePage.locator('#payment-result').textContent(), /visa ending in 3220/);
+  await portal.waitForFunction(() => document.getElementById('payment-message').textContent.includes('visa ending in 3220'), null, { timeout: 15000 });
+
+  const agentText = `${await pageText(consolePage)}\n${agentFrames.join('\n')}`;
+  assert.ok(agentText.includes('authenticating'), 'the agent got the state (positive control)');
+  assert.ok(!agentText.includes('3ds_') && !agentText.includes('/sandbox/'), 'no challenge on the agent side');
+  assert.deepEqual(findTracer(agentText, PAN3DS), [], 'console');
+  assert.deepEqual(findTracer(env.gw.logs.stdout + env.gw.logs.stderr, PAN3DS), [], 'gateway logs');
+});

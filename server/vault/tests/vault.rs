@@ -8,8 +8,8 @@ use std::time::Duration;
 use hushpay_card::{Cvc, Expiry, Pan};
 use hushpay_store::{MemoryStore, SqliteStore, Store, Tenant, TenantId};
 use hushpay_vault::connector::{
-    AuthorizationRequest, AuthorizationResult, Connector, DeclineReason, SandboxConnector,
-    TEST_CARDS,
+    AuthenticationOutcome, AuthenticationRequest, AuthorizationRequest, AuthorizationResult,
+    Connector, DeclineReason, IssuerAnswer, IssuerError, SandboxConnector, TEST_CARDS,
 };
 use hushpay_vault::sad::SadStore;
 use hushpay_vault::{Actor, Kek, Keyring, Vault, VaultError};
@@ -338,6 +338,8 @@ async fn sandbox_test_cards_give_their_documented_results() {
             })
             .await;
         let got = match &result {
+            // 3-D Secure frictionless: approved with no challenge.
+            AuthorizationResult::Approved { .. } if *number == "4000000000003055" => "frictionless",
             AuthorizationResult::Approved { authorization_code } => {
                 assert!(authorization_code.starts_with("SBX"));
                 if started.elapsed() >= Duration::from_millis(20) {
@@ -347,6 +349,38 @@ async fn sandbox_test_cards_give_their_documented_results() {
                 }
             }
             AuthorizationResult::Declined { reason } => reason.as_str(),
+            // The cardholder completes the challenge on the issuer's page, then it resumes.
+            AuthorizationResult::ChallengeRequired { challenge, url } => {
+                assert_eq!(url, &format!("/sandbox/3ds/{challenge}"));
+                let issuer = sandbox.sandbox_issuer().unwrap();
+                assert!(issuer.is_waiting(challenge));
+                let resume = AuthenticationRequest {
+                    payment: "pay_x",
+                    challenge,
+                    amount_minor: 1999,
+                    currency: "USD",
+                    reference: "inv-1",
+                    capture: true,
+                };
+                assert_eq!(
+                    sandbox.complete_authentication(&resume).await,
+                    AuthenticationOutcome::Pending
+                );
+                issuer.answer(challenge, IssuerAnswer::Completed).unwrap();
+                assert_eq!(
+                    issuer.answer(challenge, IssuerAnswer::Failed),
+                    Err(IssuerError::AlreadyAnswered)
+                );
+                match sandbox.complete_authentication(&resume).await {
+                    AuthenticationOutcome::Done(AuthorizationResult::Approved { .. }) => {
+                        "challenge"
+                    }
+                    AuthenticationOutcome::Done(AuthorizationResult::Declined {
+                        reason: DeclineReason::AuthenticationFailed,
+                    }) => "challenge-fails",
+                    other => panic!("{number}: {other:?}"),
+                }
+            }
         };
         assert_eq!(got, *expected, "{number}");
     }

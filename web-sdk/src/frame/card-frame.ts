@@ -177,6 +177,7 @@ async function submit(requestId: number): Promise<void> {
     values: { number: i.number.value, expiry: i.expiry.value, cvc: i.cvc.value,
       postalCode: fields.postalCodeEnabled ? i.postalCode.value : undefined },
     strings: t,
+    onChallenge: () => status(t.bankCheck),
   }).catch((): SubmitOutcome => ({ ok: false, error: { code: 'internal', message: t.submitFailed } }));
   busy = false;
   if (outcome.ok) {

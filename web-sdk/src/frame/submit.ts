@@ -4,6 +4,8 @@
  * envelope to `POST /v1/payments/{id}/card` with the payment's client secret.
  *
  * The answer is reduced to what the parent may learn: token, brand, last 4 and result.
+ * When the issuer asks for 3-D Secure, its challenge runs inside this iframe first and the
+ * payment is resumed with `POST /v1/payments/{id}/authentication`: the result is the final one.
  */
 
 import * as wasm from 'hushpay-wasm-glue';
@@ -11,6 +13,7 @@ import type { CardResult, ErrorInfo, FieldName } from '../card/protocol';
 import type { CardFrameStrings } from '../i18n/catalogue';
 import { enCardFrame } from '../i18n/en';
 import { today } from './fields';
+import { runChallenge } from './challenge';
 
 export interface SubmitInput {
   /** The gateway (the widget origin itself). */
@@ -20,6 +23,8 @@ export interface SubmitInput {
   values: { number: string; expiry: string; cvc: string; postalCode: string | undefined };
   /** The page's language (English by default). */
   strings?: CardFrameStrings;
+  /** Called when the issuer's 3-D Secure challenge is shown. */
+  onChallenge?: () => void;
 }
 
 export type SubmitOutcome = { ok: true; card: CardResult } | { ok: false; error: ErrorInfo };
@@ -70,7 +75,8 @@ export async function submitCard(input: SubmitInput): Promise<SubmitOutcome> {
     const field = FIELD_OF[e.field];
     return fail(e.code, sealMessage(t, e.code, field, e.message), field);
   }
-  const response = await fetch(`${input.gateway}/v1/payments/${encodeURIComponent(input.payment.id)}/card`, {
+  const base = `${input.gateway}/v1/payments/${encodeURIComponent(input.payment.id)}`;
+  let response = await fetch(`${base}/card`, {
     method: 'POST',
     credentials: 'omit',
     cache: 'no-store',
@@ -78,7 +84,21 @@ export async function submitCard(input: SubmitInput): Promise<SubmitOutcome> {
     body: JSON.stringify({ sealed: answer.sealed }),
   }).catch(() => null);
   if (!response) return fail('network_error', t.unreachable);
-  const body = await json(response);
+  let body = await json(response);
+  const auth = body?.authentication as { url?: unknown } | undefined;
+  if (response.ok && typeof auth?.url === 'string') {
+    input.onChallenge?.();
+    const passed = await runChallenge(input.gateway, auth.url, t.bankCheck).then(() => true, () => false);
+    if (!passed) return fail('authentication_failed', t.notAccepted);
+    response = await fetch(`${base}/authentication`, {
+      method: 'POST',
+      credentials: 'omit',
+      cache: 'no-store',
+      headers: { Authorization: `Bearer ${input.payment.clientSecret}` },
+    }).catch(() => null);
+    if (!response) return fail('network_error', t.unreachable);
+    body = await json(response);
+  }
   if (!response.ok) {
     const err = body?.error as { code?: unknown; message?: unknown } | undefined;
     return fail(typeof err?.code === 'string' ? err.code : `http_${response.status}`,

@@ -24,6 +24,8 @@ export interface CardFrameStrings {
   /** Announced when the detected brand changes (`VISA card`). */
   brandCard: (brand: string) => string;
   submitting: string;
+  /** 3-D Secure: the bank's check shown inside the card form (its frame's title and status). */
+  bankCheck: string;
   accepted: string;
   loadFailed: string;
   notReady: string;
@@ -127,7 +129,7 @@ export interface ConsoleStrings {
   /** What describe.ts puts into words. */
   fields: Record<'payment-card-number' | 'expiration-date' | 'security-code' | 'postal-code', string>;
   states: Record<'requested' | 'collecting' | 'ready' | 'authorizing' | 'succeeded' | 'failed' | 'cancelled' | 'expired'
-    | 'authorized' | 'capturing' | 'captured' | 'voiding' | 'voided', string>;
+    | 'authorized' | 'capturing' | 'captured' | 'voiding' | 'voided' | 'authenticating', string>;
   notAskedYet: string;
   waitingForKeys: string;
   digits: (n: number) => string;

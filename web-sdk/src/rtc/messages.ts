@@ -53,7 +53,7 @@ export interface Payment {
   max_attempts: number;
   timeout_secs: number;
   state: 'requested' | 'collecting' | 'ready' | 'authorizing' | 'succeeded' | 'failed' | 'cancelled' | 'expired'
-    | 'authorized' | 'capturing' | 'captured' | 'voiding' | 'voided' | string;
+    | 'authorized' | 'capturing' | 'captured' | 'voiding' | 'voided' | 'authenticating' | string;
   fields: FieldStatus[];
   failed_attempts: number;
   result?: string;

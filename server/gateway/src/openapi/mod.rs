@@ -53,6 +53,7 @@ use crate::routes;
         routes::payments::create,
         routes::payments::show,
         routes::payments::submit_card,
+        routes::authentication::complete,
         routes::payments::capture,
         routes::payments::re_ask,
         routes::payments::cancel,

@@ -59,6 +59,8 @@ pub enum PaymentState {
     Captured,
     Voiding,
     Voided,
+    /// 3-D Secure: the cardholder is answering the issuer's challenge.
+    Authenticating,
 }
 
 /// The result of a finished payment (Twilio `<Pay>` `Result` names).

@@ -67,7 +67,9 @@ impl PaymentService {
         match p.state {
             s if s.is_terminal() && p.method == Method::Link => Err(PaymentError::LinkUsed),
             s if s.is_terminal() => Err(PaymentError::AlreadyCompleted),
-            State::Ready | State::Authorizing => Err(PaymentError::Concurrent),
+            State::Ready | State::Authorizing | State::Authenticating => {
+                Err(PaymentError::Concurrent)
+            }
             _ => Ok(()),
         }
     }

@@ -36,6 +36,12 @@ pub enum PaymentError {
     NotKeypad,
     #[error("the IVR runs ivr payments only")]
     NotIvr,
+    /// 3-D Secure: the cardholder has not answered the issuer's challenge yet.
+    #[error("the cardholder has not finished the 3-D Secure challenge yet")]
+    AuthenticationPending,
+    /// A completion for a payment that is not waiting for a 3-D Secure challenge.
+    #[error("the payment is not waiting for 3-D Secure authentication")]
+    NotAuthenticating,
     #[error(transparent)]
     Vault(#[from] VaultError),
     #[error(transparent)]
@@ -111,6 +117,12 @@ impl From<PaymentError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "room_unreachable", msg)
             }
             PaymentError::NotIvr => ApiError::new(StatusCode::CONFLICT, "not_ivr", msg),
+            PaymentError::AuthenticationPending => {
+                ApiError::new(StatusCode::CONFLICT, "authentication_pending", msg)
+            }
+            PaymentError::NotAuthenticating => {
+                ApiError::new(StatusCode::CONFLICT, "not_authenticating", msg)
+            }
             PaymentError::CaptureAmount(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_amount", msg)
             }

@@ -36,6 +36,7 @@ fn event(
 /// The event a payment's move from `before` reports, if any: entering `succeeded` (or
 /// `authorized` from `authorizing`: the collection succeeded, the funds wait), `failed` or
 /// `expired` (reported as `payment.failed` with result `input-timeout`), `cancelled`,
+/// (entering `authenticating`, a 3-D Secure challenge, reports nothing: no webhook needs it)
 /// `captured` (`payment.captured`), `voided` (`payment.voided`). The steps in between
 /// (`capturing`, `voiding`, and back to `authorized` after a refusal) report nothing.
 pub fn for_payment(before: State, after: &Payment, now: UnixTime) -> Option<OutboxEvent> {
@@ -43,7 +44,9 @@ pub fn for_payment(before: State, after: &Payment, now: UnixTime) -> Option<Outb
         return None;
     }
     let event_type = match (before, after.state) {
-        (_, State::Succeeded) | (State::Authorizing, State::Authorized) => "payment.succeeded",
+        (_, State::Succeeded) | (State::Authorizing | State::Authenticating, State::Authorized) => {
+            "payment.succeeded"
+        }
         (_, State::Failed | State::Expired) => "payment.failed",
         (_, State::Cancelled) => "payment.cancelled",
         (_, State::Captured) => "payment.captured",

@@ -27,7 +27,10 @@ impl PaymentService {
     /// found. A payment that fails to expire is logged and left for the next tick.
     pub async fn expire_overdue(&self, now: UnixTime) -> Result<usize, PaymentError> {
         let due = self.store.overdue_payments(now, BATCH).await?;
-        for id in &due {
+        // `authenticating` payments are not in the store's open-state index: the ones this
+        // gateway holds a 3-D Secure challenge for are few, and a load expires them when due.
+        let authenticating = self.challenges.payments();
+        for id in due.iter().chain(&authenticating) {
             // Loading a payment past its deadline expires it.
             if let Err(e) = self.load(id).await {
                 tracing::warn!(payment = %id, error = %e, "overdue payment not expired");

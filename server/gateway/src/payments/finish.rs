@@ -7,6 +7,8 @@ use hushpay_card::{Cvc, Expiry, Pan};
 use hushpay_store::TenantId;
 use hushpay_vault::connector::{AuthorizationRequest, AuthorizationResult};
 use hushpay_vault::payment::{Event, MaskedCard, Mode};
+
+use super::authentication::Challenge;
 use hushpay_vault::{Actor, TokenMetadata};
 
 use super::{Loaded, PaymentError, PaymentService};
@@ -42,14 +44,20 @@ impl PaymentService {
         let outcome = self
             .tokenize_and_authorize(actor, &tenant, &loaded, card)
             .await;
-        let event = match &outcome {
-            Ok(event) => event.clone(),
-            Err(_) => Event::Declined {
-                card: None,
-                error: "internal-error".into(),
-            },
+        let (event, challenge) = match &outcome {
+            Ok((event, challenge)) => (event.clone(), challenge.clone()),
+            Err(_) => (
+                Event::Declined {
+                    card: None,
+                    error: "internal-error".into(),
+                },
+                None,
+            ),
         };
         let done = self.transition(actor, &loaded, event).await?;
+        if let Some(challenge) = challenge {
+            self.challenges.hold(&done.payment.id, challenge);
+        }
         outcome.map(|_| done)
     }
 
@@ -59,7 +67,7 @@ impl PaymentService {
         tenant: &TenantId,
         loaded: &Loaded,
         card: CardInput,
-    ) -> Result<Event, PaymentError> {
+    ) -> Result<(Event, Option<Challenge>), PaymentError> {
         let CardInput { pan, expiry, cvc } = card;
         let vault = &self.vault.vault;
         let meta = vault
@@ -70,10 +78,13 @@ impl PaymentService {
         let card = masked(&meta);
         let p = &loaded.payment;
         if p.mode == Mode::Tokenize {
-            return Ok(Event::Approved {
-                card,
-                authorization_code: None,
-            });
+            return Ok((
+                Event::Approved {
+                    card,
+                    authorization_code: None,
+                },
+                None,
+            ));
         }
         let opened = vault
             .open_for_connector(actor, tenant, &meta.id, self.connector.name())
@@ -90,14 +101,42 @@ impl PaymentService {
             .await;
         drop(opened);
         Ok(match result {
-            AuthorizationResult::Approved { authorization_code } => Event::Approved {
-                card,
-                authorization_code: Some(authorization_code),
-            },
-            AuthorizationResult::Declined { reason } => Event::Declined {
-                card: Some(card),
-                error: reason.as_str().to_owned(),
-            },
+            AuthorizationResult::ChallengeRequired { challenge, url }
+                if p.method.uses_client_secret() =>
+            {
+                (
+                    Event::ChallengeRequired { card },
+                    Some(Challenge { id: challenge, url }),
+                )
+            }
+            // A keyed payment (phone) has no page to show a challenge on.
+            AuthorizationResult::ChallengeRequired { .. } => (
+                Event::Declined {
+                    card: Some(card),
+                    error: "authentication-required".into(),
+                },
+                None,
+            ),
+            other => (authorization_event(card, other), None),
         })
+    }
+}
+
+/// The payment event for a connector's final answer.
+pub(super) fn authorization_event(card: MaskedCard, result: AuthorizationResult) -> Event {
+    match result {
+        AuthorizationResult::Approved { authorization_code } => Event::Approved {
+            card,
+            authorization_code: Some(authorization_code),
+        },
+        AuthorizationResult::Declined { reason } => Event::Declined {
+            card: Some(card),
+            error: reason.as_str().to_owned(),
+        },
+        // A challenge answered to a challenge is no answer.
+        AuthorizationResult::ChallengeRequired { .. } => Event::Declined {
+            card: Some(card),
+            error: "processing-error".into(),
+        },
     }
 }

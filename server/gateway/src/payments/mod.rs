@@ -7,6 +7,7 @@
 //! * [`keypad`]: digits from the media digit collector, held zeroized until completion;
 //! * [`ivr`]: the same keyed fields driven by the IVR (method `ivr`);
 //! * [`finish`]: tokenize in the vault, authorize through the connector, record the result;
+//! * [`authentication`]: 3-D Secure challenges (`authenticating`) and their completion;
 //! * [`expiry`]: the sweeper that expires open payments at their deadline, unread;
 //! * [`funds`]: capture and void of an `authorize`-mode payment's authorization;
 //! * [`refunds`]: refunds of charged or captured payments, each within the captured amount;
@@ -20,6 +21,7 @@
 //! Nothing here stores or logs card data: payments are masked documents.
 
 pub mod access;
+pub mod authentication;
 pub mod card_form;
 pub mod changes;
 pub mod config;
@@ -75,6 +77,7 @@ pub struct PaymentService {
     connector: Arc<dyn Connector>,
     keypad: keypad::KeypadBuffers,
     changes: changes::Changes,
+    challenges: authentication::Challenges,
 }
 
 /// The SHA-256 (hex) identifying a request for idempotency: every field of the request as
@@ -118,6 +121,7 @@ impl PaymentService {
             connector,
             keypad: keypad::KeypadBuffers::default(),
             changes: changes::Changes::default(),
+            challenges: authentication::Challenges::default(),
         }
     }
 
@@ -326,6 +330,7 @@ impl PaymentService {
         }
         if next.state.is_terminal() {
             self.keypad.wipe(&next.id);
+            self.challenges.forget(&next.id);
         }
         self.changes
             .send(changes::Changes::change(loaded.payment.state, name, &next))

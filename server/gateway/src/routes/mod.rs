@@ -2,6 +2,7 @@
 
 pub(crate) mod access_tokens;
 pub(crate) mod api_keys;
+pub(crate) mod authentication;
 pub(crate) mod card_tokens;
 mod elements;
 mod hosted;
@@ -50,6 +51,20 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/payments", post(payments::create))
         .route("/v1/payments/{id}", get(payments::show))
         .route("/v1/payments/{id}/card", post(payments::submit_card))
+        .route(
+            "/v1/payments/{id}/authentication",
+            post(authentication::complete),
+        )
+        .route("/sandbox/3ds.js", get(authentication::script))
+        .route("/sandbox/3ds.css", get(authentication::style))
+        .route(
+            "/sandbox/3ds/{challenge}",
+            get(authentication::challenge_page),
+        )
+        .route(
+            "/sandbox/3ds/{challenge}/{answer}",
+            post(authentication::answer),
+        )
         .route("/v1/payments/{id}/capture", post(payments::capture))
         .route("/v1/payments/{id}/re-ask", post(payments::capture))
         .route("/v1/payments/{id}/cancel", post(payments::cancel))

@@ -142,6 +142,17 @@ pub struct SubmitCard {
 pub struct PaymentBody {
     #[schema(value_type = schemas::Payment)]
     pub payment: serde_json::Value,
+    /// (The client secret's holder only, while the payment is `authenticating`) the issuer's
+    /// 3-D Secure challenge page to show the cardholder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<ChallengePage>,
+}
+
+/// A 3-D Secure challenge page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChallengePage {
+    /// An absolute `https://` URL, or a path on the gateway's origin (the sandbox).
+    pub url: String,
 }
 
 /// A payment as its credential may see it: the whole masked payment for the tenant and its
@@ -158,6 +169,10 @@ pub enum PaymentView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ShownPayment {
     pub payment: PaymentView,
+    /// (The client secret's holder only, while the payment is `authenticating`) the issuer's
+    /// 3-D Secure challenge page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<ChallengePage>,
 }
 
 /// A created (or replayed) payment.
@@ -191,7 +206,7 @@ pub(super) const PAYMENT_409: &[&str] = &[
     "not_keypad",
     "not_ivr",
 ];
-pub(super) const PAYMENT_503: &[&str] =
+pub(crate) const PAYMENT_503: &[&str] =
     &["room_unreachable", "audit_unavailable", "store_unavailable"];
 
 crate::api_errors!(CreateErrors {
@@ -556,7 +571,11 @@ pub async fn show(
     match credential {
         PaymentCredential::ClientSecret(s) => {
             let loaded = state.payments.authenticate_client(&id, &s).await?;
-            Ok(patient_view(&loaded.payment))
+            let mut view = patient_view(&loaded.payment);
+            if let Some(url) = state.payments.challenge_url(&loaded) {
+                view.0["authentication"] = json!({ "url": url });
+            }
+            Ok(view)
         }
         PaymentCredential::Caller(c) => Ok(payment_body(&load_for(&state, &c, &id).await?.payment)),
     }
@@ -602,7 +621,18 @@ pub async fn submit_card(
         request_id: request_id(&headers),
     };
     let done = payments.submit_card(&actor, loaded, card).await?;
-    Ok(payment_body(&done.payment))
+    Ok(client_body(payments, &done))
+}
+
+/// The payment for the client secret's holder after a card or a 3-D Secure completion: the
+/// masked payment, and while it is `authenticating` the issuer's challenge page
+/// (`authentication.url`), which only this holder is ever given.
+pub(crate) fn client_body(payments: &PaymentService, done: &Loaded) -> Json<serde_json::Value> {
+    let mut body = json!({ "payment": done.payment });
+    if let Some(url) = payments.challenge_url(done) {
+        body["authentication"] = json!({ "url": url });
+    }
+    Json(body)
 }
 
 async fn command(

@@ -34,7 +34,7 @@ pub struct PageInput<'a> {
 pub fn content_security_policy(p: &PageInput<'_>) -> String {
     format!(
         "default-src 'none'; script-src '{script}' 'wasm-unsafe-eval'; style-src '{style}'; \
-         connect-src {origin}; img-src 'none'; font-src 'none'; object-src 'none'; \
+         connect-src {origin}; frame-src {origin}; img-src 'none'; font-src 'none'; object-src 'none'; \
          base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}",
         script = p.assets.script_sri,
         style = p.assets.style_hash,
@@ -150,6 +150,8 @@ mod tests {
         )));
         assert!(csp.contains(&format!("style-src '{}';", a.style_hash)));
         assert!(csp.contains("connect-src https://elements.example;"));
+        // The 3-D Secure challenge (the sandbox issuer) is framed from the widget origin only.
+        assert!(csp.contains("frame-src https://elements.example;"));
         assert!(csp.contains("object-src 'none'"));
         assert!(csp.ends_with("frame-ancestors https://portal.example http://127.0.0.1:3000"));
         assert!(!csp.contains("unsafe-inline") && !csp.contains("'self'"));

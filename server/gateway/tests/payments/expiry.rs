@@ -14,7 +14,7 @@ use crate::common::TestGateway;
 use crate::{body, created};
 
 /// Moves the payment's stored deadline (document and column) one second into the past.
-async fn past_deadline(gw: &TestGateway, id: &str) {
+pub(crate) async fn past_deadline(gw: &TestGateway, id: &str) {
     let store = &gw.state.store;
     let mut record = store.payment(id).await.unwrap().unwrap();
     let past = hushpay_vault::unix_now() - 1;
@@ -28,7 +28,7 @@ async fn past_deadline(gw: &TestGateway, id: &str) {
 }
 
 /// The stored state, read from the store (not through the service, which would expire it).
-async fn stored_state(gw: &TestGateway, id: &str) -> String {
+pub(crate) async fn stored_state(gw: &TestGateway, id: &str) -> String {
     gw.state.store.payment(id).await.unwrap().unwrap().state
 }
 

@@ -18,7 +18,7 @@ fn keypad_actor() -> Actor {
     }
 }
 
-async fn key_in(gw: &TestGateway, id: &str, field: Field, digits: &str) -> Value {
+pub(crate) async fn key_in(gw: &TestGateway, id: &str, field: Field, digits: &str) -> Value {
     let payments = &gw.state.payments;
     for n in 1..=digits.len() {
         payments

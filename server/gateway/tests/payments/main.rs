@@ -16,6 +16,7 @@ mod ivr;
 mod keypad;
 mod locale;
 mod patient_tokens;
+mod three_ds;
 
 use common::TestGateway;
 use serde_json::{Value, json};

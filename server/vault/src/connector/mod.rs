@@ -6,7 +6,9 @@
 
 mod sandbox;
 
-pub use sandbox::{SandboxConnector, TEST_AMOUNTS, TEST_CARDS};
+pub use sandbox::{
+    IssuerAnswer, IssuerError, SandboxConnector, SandboxIssuer, TEST_AMOUNTS, TEST_CARDS,
+};
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -57,8 +59,45 @@ pub enum OperationResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum AuthorizationResult {
-    Approved { authorization_code: String },
-    Declined { reason: DeclineReason },
+    Approved {
+        authorization_code: String,
+    },
+    Declined {
+        reason: DeclineReason,
+    },
+    /// 3-D Secure: the issuer wants the cardholder to authenticate on its challenge page
+    /// before it answers; [`Connector::complete_authentication`] resumes the authorization
+    /// once they did.
+    ChallengeRequired {
+        /// The connector's id for the challenge (what `complete_authentication` is given).
+        challenge: String,
+        /// Where the issuer's challenge page lives: an absolute `https://` URL, or a path on
+        /// the gateway's own origin (the sandbox's `/sandbox/3ds/{challenge}`).
+        url: String,
+    },
+}
+
+/// A 3-D Secure challenge to resume: no card data, the connector knows the card by it.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthenticationRequest<'a> {
+    /// The payment (`pay_...`).
+    pub payment: &'a str,
+    /// The challenge id from [`AuthorizationResult::ChallengeRequired`].
+    pub challenge: &'a str,
+    pub amount_minor: u64,
+    pub currency: &'a str,
+    pub reference: &'a str,
+    pub capture: bool,
+}
+
+/// What the connector said when asked to resume an authorization after a challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthenticationOutcome {
+    /// The issuer answered: approved, or declined (`authentication-failed` when the
+    /// cardholder failed the challenge).
+    Done(AuthorizationResult),
+    /// The cardholder has not finished the challenge yet: ask again later.
+    Pending,
 }
 
 /// Why a payment was declined (names after Twilio `<Pay>` error types where they exist).
@@ -69,6 +108,8 @@ pub enum DeclineReason {
     InsufficientFunds,
     InvalidSecurityCode,
     ProcessingError,
+    /// The cardholder failed (or abandoned) the issuer's 3-D Secure challenge.
+    AuthenticationFailed,
 }
 
 impl DeclineReason {
@@ -79,6 +120,7 @@ impl DeclineReason {
             DeclineReason::InsufficientFunds => "insufficient-funds",
             DeclineReason::InvalidSecurityCode => "invalid-security-code",
             DeclineReason::ProcessingError => "processing-error",
+            DeclineReason::AuthenticationFailed => "authentication-failed",
         }
     }
 }
@@ -97,4 +139,18 @@ pub trait Connector: Send + Sync + std::fmt::Debug {
     async fn void(&self, request: &OperationRequest<'_>) -> OperationResult;
     /// Refunds `amount_minor` of a captured (or charged) authorization.
     async fn refund(&self, request: &OperationRequest<'_>) -> OperationResult;
+    /// Resumes an authorization that answered [`AuthorizationResult::ChallengeRequired`].
+    /// A connector that never asks for a challenge keeps this default.
+    async fn complete_authentication(
+        &self,
+        _request: &AuthenticationRequest<'_>,
+    ) -> AuthenticationOutcome {
+        AuthenticationOutcome::Done(AuthorizationResult::Declined {
+            reason: DeclineReason::ProcessingError,
+        })
+    }
+    /// The sandbox's issuer (its challenge pages answer to it); `None` for real connectors.
+    fn sandbox_issuer(&self) -> Option<&SandboxIssuer> {
+        None
+    }
 }

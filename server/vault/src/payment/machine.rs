@@ -6,6 +6,8 @@
 //!     '--card-submitted--------------------------------> ready
 //! authorizing --approved--> succeeded (`authorized` in `authorize` mode: see `funds`)
 //! authorizing --declined--> failed
+//! authorizing --challenge-required--> authenticating --approved | declined--> (as above)
+//! authenticating --cancel--> cancelled | --expire--> expired
 //! requested | collecting | ready --cancel--> cancelled | --hang-up--> failed | --expire--> expired
 //! rejected entries past `max_attempts` --> failed (too-many-failed-attempts, or input-timeout
 //!                                           when the last one was an `input-timeout`)
@@ -49,6 +51,9 @@ pub enum Event {
         card: MaskedCard,
         authorization_code: Option<String>,
     },
+    /// The connector asked for 3-D Secure (card form and link): the card is tokenized, the
+    /// cardholder is shown the issuer's challenge. The challenge itself is not in the payment.
+    ChallengeRequired { card: MaskedCard },
     /// The connector declined or failed (`error`: `card-declined`, `processing-error`, ...).
     Declined {
         card: Option<MaskedCard>,
@@ -77,6 +82,7 @@ impl Event {
             Event::Complete => "complete",
             Event::Approved { .. } => "approved",
             Event::Declined { .. } => "declined",
+            Event::ChallengeRequired { .. } => "challenge-required",
             Event::Cancel => "cancel",
             Event::HungUp => "hung-up",
             Event::Expire => "expire",
@@ -196,7 +202,7 @@ impl Payment {
             Event::Approved {
                 card,
                 authorization_code,
-            } if self.state == State::Authorizing => {
+            } if matches!(self.state, State::Authorizing | State::Authenticating) => {
                 p.card = Some(card);
                 p.authorization_code = authorization_code;
                 p.error = None;
@@ -207,13 +213,21 @@ impl Payment {
                 };
                 p.result = Some(PayResult::Success);
             }
-            Event::Declined { card, error } if self.state == State::Authorizing => {
+            Event::ChallengeRequired { card }
+                if self.state == State::Authorizing && self.method.uses_client_secret() =>
+            {
+                p.card = Some(card);
+                p.state = State::Authenticating;
+            }
+            Event::Declined { card, error }
+                if matches!(self.state, State::Authorizing | State::Authenticating) =>
+            {
                 p.card = card;
                 p.error = Some(error);
                 p.state = State::Failed;
                 p.result = Some(PayResult::PaymentConnectorError);
             }
-            Event::Cancel if open(self.state) => {
+            Event::Cancel if open(self.state) || self.state == State::Authenticating => {
                 p.state = State::Cancelled;
                 p.result = Some(PayResult::Cancelled);
             }
@@ -226,7 +240,7 @@ impl Payment {
                 p.result = Some(PayResult::NodeLost);
                 p.error = Some(NODE_LOST.to_owned());
             }
-            Event::Expire if open(self.state) => {
+            Event::Expire if open(self.state) || self.state == State::Authenticating => {
                 p.state = State::Expired;
                 p.result = Some(PayResult::InputTimeout);
             }

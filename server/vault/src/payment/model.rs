@@ -113,11 +113,15 @@ pub enum State {
     Voiding,
     /// The authorization was released; nothing was charged.
     Voided,
+    /// 3-D Secure: the issuer asked the cardholder to authenticate on its challenge page
+    /// (card form and link); the authorization resumes when they have. Still open: it can be
+    /// cancelled, and it expires at the payment's deadline.
+    Authenticating,
 }
 
 impl State {
     /// Every state.
-    pub const ALL: [State; 13] = [
+    pub const ALL: [State; 14] = [
         State::Requested,
         State::Collecting,
         State::Ready,
@@ -131,6 +135,7 @@ impl State {
         State::Captured,
         State::Voiding,
         State::Voided,
+        State::Authenticating,
     ];
 
     /// True once the payment's collection is over: nothing more is keyed, submitted or
@@ -140,7 +145,11 @@ impl State {
     pub fn is_terminal(self) -> bool {
         !matches!(
             self,
-            State::Requested | State::Collecting | State::Ready | State::Authorizing
+            State::Requested
+                | State::Collecting
+                | State::Ready
+                | State::Authorizing
+                | State::Authenticating
         )
     }
 
@@ -160,6 +169,7 @@ impl State {
             State::Captured => "captured",
             State::Voiding => "voiding",
             State::Voided => "voided",
+            State::Authenticating => "authenticating",
         }
     }
 }
@@ -317,7 +327,7 @@ impl Payment {
         now >= self.expires_at
             && matches!(
                 self.state,
-                State::Requested | State::Collecting | State::Ready
+                State::Requested | State::Collecting | State::Ready | State::Authenticating
             )
     }
 }

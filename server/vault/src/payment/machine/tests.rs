@@ -128,6 +128,8 @@ fn in_state(method: Method, state: State) -> Option<Payment> {
         State::Authorized | State::Capturing | State::Captured | State::Voiding | State::Voided => {
             return None;
         }
+        // 3-D Secure: `a_challenge_waits_in_authenticating_then_finishes` tests it.
+        State::Authenticating => return None,
     })
 }
 
@@ -326,6 +328,7 @@ fn any_event() -> impl Strategy<Value = Event> {
         Just(Event::HungUp),
         Just(Event::Expire),
         Just(Event::NodeLost),
+        Just(Event::ChallengeRequired { card: card() }),
     ]
 }
 
@@ -354,8 +357,12 @@ fn legal(p: &Payment, e: &Event) -> bool {
             !keypad && matches!(p.state, State::Requested | State::Collecting)
         }
         Event::Complete => p.state == State::Ready,
-        Event::Approved { .. } | Event::Declined { .. } => p.state == State::Authorizing,
-        Event::Cancel | Event::HungUp | Event::Expire | Event::NodeLost => open,
+        Event::Approved { .. } | Event::Declined { .. } => {
+            matches!(p.state, State::Authorizing | State::Authenticating)
+        }
+        Event::ChallengeRequired { .. } => !keypad && p.state == State::Authorizing,
+        Event::Cancel | Event::Expire => open || p.state == State::Authenticating,
+        Event::HungUp | Event::NodeLost => open,
     }
 }
 
@@ -385,7 +392,12 @@ proptest! {
             }
             prop_assert_eq!(p.result.is_some(), p.state.is_terminal());
             prop_assert!(p.failed_attempts <= p.max_attempts);
-            prop_assert!(p.card.is_none() || matches!(p.state, State::Succeeded | State::Failed));
+            // A card is known once tokenized: at the end, or while a 3-D Secure challenge waits
+            // (and kept when that payment is cancelled or expires).
+            prop_assert!(p.card.is_none() || matches!(
+                p.state,
+                State::Succeeded | State::Failed | State::Authenticating | State::Cancelled | State::Expired
+            ));
             prop_assert!(p.state != State::Ready || p.all_captured());
             let collecting = p.fields.iter().filter(|f| f.status == FieldProgress::Collecting).count();
             prop_assert!(collecting <= 1);
@@ -407,4 +419,65 @@ fn a_lost_node_fails_an_open_payment_with_node_lost_and_leaves_authorizing_alone
     // The connector may have approved already: that is not for a surviving node to guess.
     let authorizing = in_state(Method::Keypad, State::Authorizing).unwrap();
     assert!(authorizing.apply(Event::NodeLost, 2).is_err());
+}
+
+#[test]
+fn a_challenge_waits_in_authenticating_then_finishes() {
+    let authenticating = |method| {
+        let p = new_payment(method, 3);
+        let p = p
+            .apply(
+                Event::CardSubmitted {
+                    brand: "visa".into(),
+                },
+                1,
+            )
+            .unwrap();
+        let p = p.apply(Event::Complete, 2).unwrap();
+        p.apply(Event::ChallengeRequired { card: card() }, 3)
+    };
+    let p = authenticating(Method::CardForm).unwrap();
+    assert_eq!(p.state, State::Authenticating);
+    assert!(!p.state.is_terminal());
+    assert_eq!(p.card, Some(card()));
+    assert_eq!(p.result, None);
+    // A second card, a second challenge, a completion from the agent: refused.
+    for e in [
+        Event::CardSubmitted {
+            brand: "visa".into(),
+        },
+        Event::Complete,
+        Event::ChallengeRequired { card: card() },
+        Event::HungUp,
+    ] {
+        assert!(p.apply(e, 4).is_err());
+    }
+    let approved = p
+        .apply(
+            Event::Approved {
+                card: card(),
+                authorization_code: Some("A1".into()),
+            },
+            4,
+        )
+        .unwrap();
+    assert_eq!(
+        (approved.state, approved.result),
+        (State::Succeeded, Some(PayResult::Success))
+    );
+    let failed = p
+        .apply(
+            Event::Declined {
+                card: Some(card()),
+                error: "authentication-failed".into(),
+            },
+            4,
+        )
+        .unwrap();
+    assert_eq!(failed.state, State::Failed);
+    assert_eq!(failed.error.as_deref(), Some("authentication-failed"));
+    let expired = p.apply(Event::Expire, 4).unwrap();
+    assert_eq!(expired.state, State::Expired);
+    assert!(p.is_overdue(p.expires_at));
+    assert_eq!(p.apply(Event::Cancel, 4).unwrap().state, State::Cancelled);
 }
