@@ -9,7 +9,7 @@ use hushpay_card::{Cvc, Expiry, Pan};
 use hushpay_store::{MemoryStore, SqliteStore, Store, Tenant, TenantId};
 use hushpay_vault::connector::{
     AuthorizationRequest, AuthorizationResult, Connector, DeclineReason, SandboxConnector,
-    TEST_CARDS,
+    StoredCredential, TEST_CARDS,
 };
 use hushpay_vault::sad::SadStore;
 use hushpay_vault::{Actor, Kek, Keyring, Vault, VaultError};
@@ -335,6 +335,7 @@ async fn sandbox_test_cards_give_their_documented_results() {
                 currency: "USD",
                 reference: "inv-1",
                 capture: true,
+                stored_credential: StoredCredential::None,
             })
             .await;
         let got = match &result {
@@ -373,6 +374,7 @@ async fn sandbox_test_cards_give_their_documented_results() {
             currency: "USD",
             reference: "x",
             capture: true,
+            stored_credential: StoredCredential::None,
         })
         .await;
     assert_eq!(
