@@ -180,10 +180,10 @@ impl VaultStore for MemoryStore {
 
     async fn insert_saved_card(&self, card: &SavedCardRecord) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        if !inner
+        if inner
             .tokens
             .get(&card.token)
-            .is_some_and(|t| t.tenant == card.tenant)
+            .is_none_or(|t| t.tenant != card.tenant)
         {
             return Err(StoreError::Conflict(format!("no token {}", card.token)));
         }
