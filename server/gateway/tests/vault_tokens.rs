@@ -214,3 +214,140 @@ async fn an_abandoned_cvc_is_purged_after_its_ttl() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// Issue 17, point 1 (saved cards over HTTP): `POST /v1/tokens` with `save: true` and a
+/// customer saves the card; the customer's cards list it (never another tenant's); deleting
+/// is final (`410 token_deleted` after), a one-time token is not a saved card (`422`); bad
+/// input is refused before anything is tokenized; no response or file holds the PAN.
+#[tokio::test]
+async fn saved_cards_are_saved_listed_and_deleted_over_http() {
+    let gw = TestGateway::start(&[("HUSHPAY__STORE", "sqlite")]).await;
+    let (a, key_a) = gw.tenant("saved-a").await;
+    let (_b, key_b) = gw.tenant("saved-b").await;
+    let (public, kid) = vault_public_key(&gw.client, &gw.url("")).await;
+    let pan = tracer_pan();
+    let post = |body: Value| {
+        let (c, url, key) = (gw.client.clone(), gw.url("/v1/tokens"), key_a.clone());
+        async move {
+            c.post(url)
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let sealed = |session: &str| seal_card(&public, &kid, a.id.as_str(), session, &pan);
+
+    // Bad input: clear 422 `invalid_customer`, nothing tokenized.
+    let audit_before = gw
+        .state
+        .store
+        .audit_entries(0, 100_000)
+        .await
+        .unwrap()
+        .len();
+    for bad in [
+        json!({ "sealed": sealed("s1"), "session": "s1", "save": true }),
+        json!({ "sealed": sealed("s1"), "session": "s1", "save": true, "customer": "" }),
+        json!({ "sealed": sealed("s1"), "session": "s1", "save": true,
+                "customer": format!("card {pan}") }),
+        json!({ "sealed": sealed("s1"), "session": "s1", "customer": "patient-42" }),
+    ] {
+        let resp = post(bad).await;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        assert_eq!(status, 422, "{text}");
+        assert!(text.contains("invalid_customer"), "{text}");
+        assert!(!text.contains(pan.as_str()), "{text}");
+    }
+    let audit_after = gw
+        .state
+        .store
+        .audit_entries(0, 100_000)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(audit_before, audit_after, "refused input wrote nothing");
+
+    // Saved with consent, and a one-time token of the same card.
+    let resp = post(json!({ "sealed": sealed("s2"), "session": "s2",
+                            "save": true, "customer": "patient-42" }))
+    .await;
+    assert_eq!(resp.status().as_u16(), 201);
+    let text = resp.text().await.unwrap();
+    assert!(!text.contains(pan.as_str()), "{text}");
+    let saved: Value = serde_json::from_str(&text).unwrap();
+    let id = saved["id"].as_str().unwrap().to_owned();
+    assert_eq!(saved["saved"]["token"], id.as_str());
+    assert_eq!(saved["saved"]["customer"], "patient-42");
+    assert!(saved["saved"]["consented_at"].as_i64().unwrap() > 1_700_000_000);
+    assert!(saved["saved"].get("deleted_at").is_none());
+    let one_time: Value = post(json!({ "sealed": sealed("s3"), "session": "s3" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(one_time.get("saved").is_none());
+    let one_time = one_time["id"].as_str().unwrap().to_owned();
+
+    let list = |key: String, customer: &str| {
+        let c = gw.client.clone();
+        let url = gw.url(&format!("/v1/customers/{customer}/cards"));
+        async move {
+            let resp = c.get(url).bearer_auth(key).send().await.unwrap();
+            assert_eq!(resp.status().as_u16(), 200);
+            resp.json::<Value>().await.unwrap()
+        }
+    };
+    let cards = list(key_a.clone(), "patient-42").await;
+    assert_eq!(cards["data"].as_array().unwrap().len(), 1, "{cards}");
+    assert_eq!(cards["data"][0]["token"], id.as_str());
+    assert_eq!(cards["data"][0]["last4"], &pan[pan.len() - 4..]);
+    let other = list(key_b.clone(), "patient-42").await;
+    assert!(other["data"].as_array().unwrap().is_empty());
+
+    let delete = |key: String, id: &str| {
+        let c = gw.client.clone();
+        let url = gw.url(&format!("/v1/tokens/{id}"));
+        async move { c.delete(url).bearer_auth(key).send().await.unwrap() }
+    };
+    assert_error(delete(key_b.clone(), &id).await, 404, "not_found").await;
+    assert_error(
+        delete(key_a.clone(), &one_time).await,
+        422,
+        "token_not_saved",
+    )
+    .await;
+    assert_error(delete(key_a.clone(), "tok_%24%24").await, 404, "not_found").await;
+    let unauth = gw
+        .client
+        .delete(gw.url(&format!("/v1/tokens/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauth.status().as_u16(), 401);
+    let gone = delete(key_a.clone(), &id).await;
+    assert_eq!(gone.status().as_u16(), 200);
+    let gone: Value = gone.json().await.unwrap();
+    assert!(gone["deleted_at"].as_i64().is_some(), "{gone}");
+    assert_error(delete(key_a.clone(), &id).await, 410, "token_deleted").await;
+    let cards = list(key_a.clone(), "patient-42").await;
+    assert!(cards["data"].as_array().unwrap().is_empty());
+
+    // Audited: the save and the delete, once each.
+    let log = gw.state.store.audit_entries(0, 100_000).await.unwrap();
+    for action in ["token.save", "token.delete"] {
+        let n = log
+            .iter()
+            .filter(|e| e.action == action && e.resource == id)
+            .count();
+        assert_eq!(n, 1, "{action}");
+    }
+
+    // No file the gateway wrote holds the PAN.
+    let mut tracers = Tracers::new();
+    tracers.add("pan", &pan).unwrap();
+    let (hits, _) = data_dir_hits(&gw.state, &tracers, b"");
+    assert!(hits.is_empty(), "tracer hits: {hits:?}");
+}

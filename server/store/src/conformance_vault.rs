@@ -5,8 +5,8 @@ use crate::conformance::{tenant, unique};
 use std::sync::Arc;
 
 use crate::{
-    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, Store, StoreError, TenantId,
-    TokenRecord,
+    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, SavedCardRecord, Store, StoreError,
+    TenantId, TokenRecord,
 };
 
 pub(crate) async fn run_all(store: &dyn Store) {
@@ -18,6 +18,7 @@ pub(crate) async fn run_all(store: &dyn Store) {
     tokens_and_their_audit_entries_commit_together(store).await;
     chained_appends_from_many_writers_form_one_chain(store).await;
     a_tokens_event_commits_with_it_or_not_at_all(store).await;
+    saved_cards_bind_a_tenants_token_to_a_customer_until_deleted(store).await;
 }
 
 fn data_key(tenant: &TenantId, version: u32) -> DataKeyRecord {
@@ -407,4 +408,118 @@ async fn a_tokens_event_commits_with_it_or_not_at_all(store: &dyn Store) {
         head,
         "no audit entry from either refused write"
     );
+}
+
+fn saved(tenant: &TenantId, token: &str, customer: &str, at: i64) -> SavedCardRecord {
+    SavedCardRecord {
+        tenant: tenant.clone(),
+        token: token.to_owned(),
+        customer: customer.to_owned(),
+        consented_at: at,
+        deleted_at: None,
+    }
+}
+
+async fn saved_cards_bind_a_tenants_token_to_a_customer_until_deleted(store: &dyn Store) {
+    let (a, b) = (tenant("sc-a-"), tenant("sc-b-"));
+    store.insert_tenant(&a).await.unwrap();
+    store.insert_tenant(&b).await.unwrap();
+    let (t1, t2, t3, one_time) = (
+        token(&a.id, 1),
+        token(&a.id, 1),
+        token(&a.id, 1),
+        token(&a.id, 1),
+    );
+    store
+        .insert_tokens(&[t1.clone(), t2.clone(), t3.clone(), one_time.clone()])
+        .await
+        .unwrap();
+    // Later consent first in, to prove the listing's order is by consent time.
+    store
+        .insert_saved_card(&saved(&a.id, &t2.id, "patient 7", 1_700_000_200))
+        .await
+        .unwrap();
+    store
+        .insert_saved_card(&saved(&a.id, &t1.id, "patient 7", 1_700_000_100))
+        .await
+        .unwrap();
+    store
+        .insert_saved_card(&saved(&a.id, &t3.id, "patient 8", 1_700_000_100))
+        .await
+        .unwrap();
+    // Twice, another tenant's token, an unknown token: refused, nothing written.
+    for bad in [
+        saved(&a.id, &t1.id, "patient 9", 1),
+        saved(&b.id, &one_time.id, "patient 7", 1),
+        saved(&a.id, "tok_doesnotexist000000000", "patient 7", 1),
+    ] {
+        assert!(
+            matches!(
+                store.insert_saved_card(&bad).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        store.saved_card(&a.id, &t1.id).await.unwrap(),
+        Some(saved(&a.id, &t1.id, "patient 7", 1_700_000_100))
+    );
+    assert_eq!(store.saved_card(&a.id, &one_time.id).await.unwrap(), None);
+    assert_eq!(store.saved_card(&b.id, &t1.id).await.unwrap(), None);
+    assert!(
+        store
+            .saved_cards(&b.id, "patient 7")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let listed: Vec<String> = store
+        .saved_cards(&a.id, "patient 7")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.token)
+        .collect();
+    assert_eq!(listed, vec![t1.id.clone(), t2.id.clone()]);
+
+    // Deleting: only the tenant's own, only once; the first time is kept.
+    assert!(!store.delete_saved_card(&b.id, &t1.id, 5).await.unwrap());
+    assert!(
+        !store
+            .delete_saved_card(&a.id, &one_time.id, 5)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .delete_saved_card(&a.id, &t1.id, 1_700_000_300)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_saved_card(&a.id, &t1.id, 1_700_000_400)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .saved_card(&a.id, &t1.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .deleted_at,
+        Some(1_700_000_300)
+    );
+    let listed: Vec<String> = store
+        .saved_cards(&a.id, "patient 7")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.token)
+        .collect();
+    assert_eq!(listed, vec![t2.id.clone()]);
+    // The token itself is untouched (its ciphertext stays for the audit trail's sake).
+    assert_eq!(store.token(&a.id, &t1.id).await.unwrap(), Some(t1));
 }

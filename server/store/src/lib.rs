@@ -97,7 +97,7 @@ pub use room_store::RoomStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use tenant_store::TenantStore;
-pub use vault_model::{AuditRecord, DataKeyRecord, DataKeyState, TokenRecord};
+pub use vault_model::{AuditRecord, DataKeyRecord, DataKeyState, SavedCardRecord, TokenRecord};
 pub use vault_store::{AuditChainer, VaultStore};
 pub use webhook_store::WebhookStore;
 

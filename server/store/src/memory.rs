@@ -24,7 +24,8 @@ use async_trait::async_trait;
 use crate::{
     ApiKeyId, ApiKeyRecord, AuditRecord, ChatRecord, DataKeyRecord, DeliveryAttempt,
     DeliveryRecord, DeliveryStatus, OutboxEvent, PaymentRecord, RefundRecord, RoomRecord,
-    StoreError, Tenant, TenantId, TenantStore, TokenRecord, UnixTime, WebhookEndpointRecord,
+    SavedCardRecord, StoreError, Tenant, TenantId, TenantStore, TokenRecord, UnixTime,
+    WebhookEndpointRecord,
 };
 
 /// The in-memory store, for tests and throwaway gateways.
@@ -40,6 +41,8 @@ struct Inner {
     api_keys: BTreeMap<ApiKeyId, (u64, ApiKeyRecord)>,
     data_keys: BTreeMap<(TenantId, u32), DataKeyRecord>,
     tokens: BTreeMap<String, TokenRecord>,
+    /// Saved cards, by token id.
+    saved_cards: BTreeMap<String, SavedCardRecord>,
     audit: BTreeMap<u64, AuditRecord>,
     payments: BTreeMap<String, PaymentRecord>,
     /// With the insertion sequence (listings in insertion order).

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use super::MemoryStore;
 use crate::{
-    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, OutboxEvent, StoreError, TenantId,
-    TokenRecord, VaultStore,
+    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, OutboxEvent, SavedCardRecord,
+    StoreError, TenantId, TokenRecord, UnixTime, VaultStore,
 };
 
 #[async_trait]
@@ -176,5 +176,66 @@ impl VaultStore for MemoryStore {
 
     async fn last_audit(&self) -> Result<Option<AuditRecord>, StoreError> {
         Ok(self.lock().audit.values().next_back().cloned())
+    }
+
+    async fn insert_saved_card(&self, card: &SavedCardRecord) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if inner
+            .tokens
+            .get(&card.token)
+            .is_none_or(|t| t.tenant != card.tenant)
+        {
+            return Err(StoreError::Conflict(format!("no token {}", card.token)));
+        }
+        if inner.saved_cards.contains_key(&card.token) {
+            return Err(StoreError::Conflict(format!("saved card {}", card.token)));
+        }
+        inner.saved_cards.insert(card.token.clone(), card.clone());
+        Ok(())
+    }
+
+    async fn saved_card(
+        &self,
+        tenant: &TenantId,
+        token: &str,
+    ) -> Result<Option<SavedCardRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .saved_cards
+            .get(token)
+            .filter(|c| &c.tenant == tenant)
+            .cloned())
+    }
+
+    async fn delete_saved_card(
+        &self,
+        tenant: &TenantId,
+        token: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.saved_cards.get_mut(token) {
+            Some(c) if &c.tenant == tenant && c.deleted_at.is_none() => {
+                c.deleted_at = Some(at);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn saved_cards(
+        &self,
+        tenant: &TenantId,
+        customer: &str,
+    ) -> Result<Vec<SavedCardRecord>, StoreError> {
+        let mut cards: Vec<SavedCardRecord> = self
+            .lock()
+            .saved_cards
+            .values()
+            .filter(|c| &c.tenant == tenant && c.customer == customer && c.deleted_at.is_none())
+            .cloned()
+            .collect();
+        cards.sort_by(|a, b| (a.consented_at, &a.token).cmp(&(b.consented_at, &b.token)));
+        Ok(cards)
     }
 }

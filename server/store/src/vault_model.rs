@@ -116,3 +116,19 @@ pub struct AuditRecord {
     /// Lower-case hex SHA-256 over this entry's fields and `prev_hash`.
     pub hash: String,
 }
+
+/// A token the patient agreed to have saved for later charges (issue 17): the explicit,
+/// separate record that makes a token reusable. A token without one stays single-use. The
+/// CVC is never part of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedCardRecord {
+    pub tenant: TenantId,
+    /// The token (`tok_...`), the tenant's.
+    pub token: String,
+    /// The tenant's customer reference (1 to 128 printable characters, never a card number).
+    pub customer: String,
+    /// When the tenant recorded the patient's consent (unix seconds).
+    pub consented_at: UnixTime,
+    /// When the saved card was deleted; a deleted card is never charged again.
+    pub deleted_at: Option<UnixTime>,
+}

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::{AuditRecord, DataKeyRecord, OutboxEvent, StoreError, TenantId, TokenRecord};
+use crate::{
+    AuditRecord, DataKeyRecord, OutboxEvent, SavedCardRecord, StoreError, TenantId, TokenRecord,
+    UnixTime,
+};
 
 /// Builds the audit entries to append after the chain's head (the last entry, `None` for an
 /// empty log); called by [`VaultStore::insert_tokens_chained`] while the head is held. The
@@ -87,4 +90,28 @@ pub trait VaultStore: Send + Sync + std::fmt::Debug {
     -> Result<Vec<AuditRecord>, StoreError>;
     /// The entry with the highest `seq`, if any.
     async fn last_audit(&self) -> Result<Option<AuditRecord>, StoreError>;
+    /// Saves a token for later charges. The token must exist and be the record's tenant's
+    /// (else [`StoreError::Conflict`]); saving the same token twice is a conflict too.
+    async fn insert_saved_card(&self, card: &SavedCardRecord) -> Result<(), StoreError>;
+    /// The saved-card record of the tenant's token, deleted or not; `None` when the token was
+    /// never saved (or is another tenant's).
+    async fn saved_card(
+        &self,
+        tenant: &TenantId,
+        token: &str,
+    ) -> Result<Option<SavedCardRecord>, StoreError>;
+    /// Marks the tenant's saved card deleted at `at`. False when there is no such saved card
+    /// or it was already deleted (the first deletion's time is kept).
+    async fn delete_saved_card(
+        &self,
+        tenant: &TenantId,
+        token: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// The customer's saved cards that are not deleted, oldest consent first (then token).
+    async fn saved_cards(
+        &self,
+        tenant: &TenantId,
+        customer: &str,
+    ) -> Result<Vec<SavedCardRecord>, StoreError>;
 }

@@ -29,6 +29,18 @@ pub enum VaultError {
     /// The token expired.
     #[error("token expired")]
     TokenExpired,
+    /// The saved card was deleted: it is never charged again.
+    #[error("the saved card was deleted")]
+    TokenDeleted,
+    /// The token is a one-time token, not a saved card: it cannot be charged again.
+    #[error("the token is not a saved card")]
+    TokenNotSaved,
+    /// The token is already a saved card.
+    #[error("the token is already a saved card")]
+    AlreadySaved,
+    /// The customer reference is not 1 to 128 printable characters without a card number.
+    #[error("`customer` must be 1 to 128 printable characters and must not hold a card number")]
+    InvalidCustomer,
     /// A decrypted record had an unexpected shape.
     #[error("stored card record is malformed")]
     Malformed,

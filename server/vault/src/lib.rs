@@ -38,6 +38,7 @@ pub mod kek;
 pub mod keyring;
 pub mod payment;
 pub mod sad;
+pub mod saved;
 pub mod token;
 mod vault;
 pub mod webhook;

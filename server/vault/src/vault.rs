@@ -130,7 +130,7 @@ impl Vault {
             .map_err(VaultError::AuditUnavailable)
     }
 
-    fn event(
+    pub(crate) fn event(
         actor: &Actor,
         tenant: &TenantId,
         action: &str,
@@ -286,7 +286,10 @@ impl Vault {
     }
 
     /// Decrypts a stored record (used by rewrap and connectors).
-    async fn decrypt_record(&self, record: &TokenRecord) -> Result<(Pan, Expiry), VaultError> {
+    pub(crate) async fn decrypt_record(
+        &self,
+        record: &TokenRecord,
+    ) -> Result<(Pan, Expiry), VaultError> {
         let plain: Zeroizing<Vec<u8>> = self
             .keyring
             .decrypt(

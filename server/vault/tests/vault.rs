@@ -9,7 +9,8 @@ use hushpay_card::{Cvc, Expiry, Pan};
 use hushpay_store::{MemoryStore, SqliteStore, Store, Tenant, TenantId};
 use hushpay_vault::connector::{
     AuthenticationOutcome, AuthenticationRequest, AuthorizationRequest, AuthorizationResult,
-    Connector, DeclineReason, IssuerAnswer, IssuerError, SandboxConnector, TEST_CARDS,
+    Connector, DeclineReason, IssuerAnswer, IssuerError, SandboxConnector, StoredCredential,
+    TEST_CARDS,
 };
 use hushpay_vault::sad::SadStore;
 use hushpay_vault::{Actor, Kek, Keyring, Vault, VaultError};
@@ -335,6 +336,7 @@ async fn sandbox_test_cards_give_their_documented_results() {
                 currency: "USD",
                 reference: "inv-1",
                 capture: true,
+                stored_credential: StoredCredential::None,
             })
             .await;
         let got = match &result {
@@ -407,6 +409,7 @@ async fn sandbox_test_cards_give_their_documented_results() {
             currency: "USD",
             reference: "x",
             capture: true,
+            stored_credential: StoredCredential::None,
         })
         .await;
     assert_eq!(

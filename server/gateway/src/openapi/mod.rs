@@ -50,6 +50,8 @@ use crate::routes;
         routes::vault::public_key,
         routes::card_tokens::create,
         routes::card_tokens::show,
+        routes::saved_cards::delete,
+        routes::saved_cards::list,
         routes::payments::create,
         routes::payments::show,
         routes::payments::submit_card,

@@ -231,6 +231,9 @@ pub struct TokenMetadata {
     pub created_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+    /// The saved card, when `POST /v1/tokens` saved it (`save: true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved: Option<crate::routes::saved_cards::SavedCard>,
 }
 
 /// A card sealed with HPKE to the vault's public key (`GET /v1/vault/public-key`) by the

@@ -5,7 +5,7 @@
 
 use hushpay_card::{Cvc, Expiry, Pan};
 use hushpay_store::TenantId;
-use hushpay_vault::connector::{AuthorizationRequest, AuthorizationResult};
+use hushpay_vault::connector::{AuthorizationRequest, AuthorizationResult, StoredCredential};
 use hushpay_vault::payment::{Event, MaskedCard, Mode};
 
 use super::authentication::Challenge;
@@ -97,6 +97,7 @@ impl PaymentService {
                 currency: &p.currency,
                 reference: &p.reference,
                 capture: p.mode == Mode::Charge,
+                stored_credential: StoredCredential::None,
             })
             .await;
         drop(opened);

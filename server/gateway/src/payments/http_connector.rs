@@ -5,7 +5,9 @@
 //!
 //! Placeholders: `{{card.number}}`, `{{card.exp_month}}`, `{{card.exp_year}}`,
 //! `{{card.cvc}}`, `{{amount}}`, `{{currency}}`, `{{reference}}`, `{{capture}}` (`true` for
-//! `charge`, `false` for `authorize`). Values are inserted JSON-escaped (put string
+//! `charge`, `false` for `authorize`), `{{stored_credential}}` (`none`, `initial` for the
+//! first payment of a card being saved, `subsequent` for a charge of a saved card) and
+//! `{{initiator}}` (`customer`, or `merchant` for a saved card's charge). Values are inserted JSON-escaped (put string
 //! placeholders inside quotes in the template).
 //!
 //! Capture, void and refund (issue 17) go to their own URLs (`[payments.http.capture]`,
@@ -35,6 +37,8 @@ pub const PLACEHOLDERS: &[&str] = &[
     "currency",
     "reference",
     "capture",
+    "stored_credential",
+    "initiator",
 ];
 
 /// The placeholders a capture, void or refund template may use.
@@ -285,6 +289,8 @@ impl HttpConnector {
                 "currency" => json_escaped(r.currency),
                 "reference" => json_escaped(r.reference),
                 "capture" => Zeroizing::new(r.capture.to_string()),
+                "stored_credential" => Zeroizing::new(r.stored_credential.as_str().to_owned()),
+                "initiator" => Zeroizing::new(r.stored_credential.initiator().to_owned()),
                 _ => Zeroizing::new(String::new()),
             };
             out.push_str(&value);
@@ -438,6 +444,7 @@ impl Connector for HttpConnector {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use hushpay_vault::connector::StoredCredential;
 
     pub(crate) fn raw(url: &str) -> RawHttpConnector {
         RawHttpConnector {
@@ -533,12 +540,45 @@ mod tests {
             currency: "USD",
             reference: "a\"b",
             capture: true,
+            stored_credential: StoredCredential::None,
         };
         let body = c.render(&r);
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["n"], "4242424242424242");
         assert_eq!(v["m"], 7);
         assert_eq!(v["r"], "a\"b");
+    }
+
+    #[test]
+    fn the_template_passes_the_stored_credential_indicators() {
+        use hushpay_card::{Expiry, Pan};
+        let mut cfg = raw("https://processor.example/");
+        cfg.body_template =
+            r#"{"sc":"{{stored_credential}}","by":"{{initiator}}","c":"{{card.cvc}}"}"#.into();
+        let c = HttpConnector::new(cfg).unwrap();
+        let card = hushpay_vault::OpenedCard {
+            pan: Pan::parse("4242424242424242").unwrap(),
+            expiry: Expiry::new(7, 2031).unwrap(),
+            cvc: None,
+        };
+        for (flag, sc, by) in [
+            (StoredCredential::None, "none", "customer"),
+            (StoredCredential::Initial, "initial", "customer"),
+            (StoredCredential::Subsequent, "subsequent", "merchant"),
+        ] {
+            let body = c.render(&AuthorizationRequest {
+                card: &card,
+                amount_minor: 5,
+                currency: "USD",
+                reference: "plan-1",
+                capture: true,
+                stored_credential: flag,
+            });
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!((v["sc"].as_str(), v["by"].as_str()), (Some(sc), Some(by)));
+            // A saved card's charge carries no CVC: the placeholder renders empty.
+            assert_eq!(v["c"], "");
+        }
     }
 
     #[test]

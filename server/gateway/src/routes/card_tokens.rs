@@ -5,6 +5,8 @@
 //!   The envelope must be sealed to the key from `GET /v1/vault/public-key` with the binding
 //!   tenant = the caller's tenant id and session = `session`. Answers `201` with the token's
 //!   masked metadata. A CVC in the payload is held in memory only, for one authorization.
+//!   With `"save": true, "customer": "..."` the token is also saved for later charges (see
+//!   `saved_cards`).
 //! * `GET /v1/tokens/{id}`: the token's masked metadata, for the tenant's API key and its
 //!   agents' and supervisors' tokens only (a patient's token is `403 wrong_role`).
 //!
@@ -35,6 +37,23 @@ pub struct CreateToken {
     pub session: String,
     /// When the token stops working (unix seconds, in the future).
     pub expires_at: Option<i64>,
+    /// True to save the card for later charges with the patient's consent, which the tenant
+    /// is responsible for recording; needs `customer`. The CVC is never stored.
+    pub save: Option<bool>,
+    /// The tenant's customer reference for a saved card: 1 to 128 printable characters, no
+    /// card number. Required with `save: true`, refused without it.
+    pub customer: Option<String>,
+}
+
+/// What `POST /v1/tokens` answers: the token, and its saved-card record with `save: true`
+/// (documented as [`crate::openapi::schemas::TokenMetadata`]).
+#[derive(Debug, serde::Serialize)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub token: TokenMetadata,
+    /// Present when the card was saved (`save: true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved: Option<crate::routes::saved_cards::SavedCard>,
 }
 
 crate::api_errors!(CreateErrors {
@@ -42,7 +61,7 @@ crate::api_errors!(CreateErrors {
     401 => [errors::BEARER_401, errors::API_KEY_401],
     413 => [errors::JSON_413],
     415 => [errors::JSON_415],
-    422 => [&["invalid_card", "card_expired"]],
+    422 => [&["invalid_card", "card_expired", "invalid_customer"]],
     503 => [errors::AUDIT_503, errors::STORE_503],
 });
 
@@ -101,7 +120,7 @@ pub async fn create(
     TenantKey(key): TenantKey,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreateToken>,
-) -> Result<(StatusCode, Json<TokenMetadata>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     if body.session.is_empty() || body.session.len() > 128 {
         return Err(ApiError::bad_request(
             "invalid_session",
@@ -123,6 +142,20 @@ pub async fn create(
             "`expires_at` must be in the future",
         ));
     }
+    // Checked before anything is tokenized, so bad input loses nothing.
+    let save = body.save.unwrap_or(false);
+    let customer = match (save, body.customer.as_deref()) {
+        (true, Some(c)) if hushpay_vault::payment::is_clean_reference(c) => Some(c.to_owned()),
+        (false, None) => None,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_customer",
+                "`save: true` needs `customer`: 1 to 128 printable characters without a card \
+                 number (and `customer` is only for `save: true`)",
+            ));
+        }
+    };
     let binding = Binding {
         tenant: key.tenant.as_str(),
         session: &body.session,
@@ -150,7 +183,27 @@ pub async fn create(
         .await?;
     // `token.created` for the tenant's webhooks went into the outbox in the token's own
     // transaction (the vault announces every token, `VaultState::load`).
-    Ok((StatusCode::CREATED, Json(meta)))
+    let saved = match customer {
+        Some(customer) => {
+            let record = state
+                .vault
+                .vault
+                .save_card(
+                    &actor,
+                    &key.tenant,
+                    &meta.id,
+                    &customer,
+                    hushpay_vault::unix_now(),
+                )
+                .await?;
+            Some(crate::routes::saved_cards::saved_card(&state, record).await?)
+        }
+        None => None,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken { token: meta, saved }),
+    ))
 }
 
 /// A card token's masked metadata, for the tenant's API key and its agents' and supervisors'

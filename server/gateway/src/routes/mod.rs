@@ -13,6 +13,7 @@ mod portal;
 pub mod recordings;
 pub mod rooms;
 pub(crate) mod rtc;
+pub(crate) mod saved_cards;
 pub mod tenants;
 pub(crate) mod vault;
 pub(crate) mod webhooks;
@@ -47,7 +48,11 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/recordings/{id}/audio", get(recordings::audio))
         .route("/v1/vault/public-key", get(vault::public_key))
         .route("/v1/tokens", post(card_tokens::create))
-        .route("/v1/tokens/{id}", get(card_tokens::show))
+        .route(
+            "/v1/tokens/{id}",
+            get(card_tokens::show).delete(saved_cards::delete),
+        )
+        .route("/v1/customers/{customer}/cards", get(saved_cards::list))
         .route("/v1/payments", post(payments::create))
         .route("/v1/payments/{id}", get(payments::show))
         .route("/v1/payments/{id}/card", post(payments::submit_card))

@@ -142,6 +142,26 @@ impl From<VaultError> for ApiError {
             VaultError::TokenExpired => {
                 ApiError::new(StatusCode::GONE, "token_expired", "the token has expired")
             }
+            VaultError::TokenDeleted => ApiError::new(
+                StatusCode::GONE,
+                "token_deleted",
+                "the saved card was deleted and is never charged again",
+            ),
+            VaultError::TokenNotSaved => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "token_not_saved",
+                "the token is a one-time token, not a saved card: it cannot be charged again",
+            ),
+            VaultError::AlreadySaved => ApiError::new(
+                StatusCode::CONFLICT,
+                "already_saved",
+                "the token is already a saved card",
+            ),
+            VaultError::InvalidCustomer => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_customer",
+                e.to_string(),
+            ),
             VaultError::AuditUnavailable(_) => {
                 tracing::error!(error = %e, "audit log unavailable; vault operation refused");
                 ApiError::new(

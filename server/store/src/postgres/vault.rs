@@ -10,8 +10,8 @@ use tokio_postgres::Row;
 use super::PgStore;
 use super::convert::{Param, to_i64, unsigned};
 use crate::{
-    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, OutboxEvent, StoreError, TenantId,
-    TokenRecord, VaultStore,
+    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, OutboxEvent, SavedCardRecord,
+    StoreError, TenantId, TokenRecord, UnixTime, VaultStore,
 };
 
 const DATA_KEY_COLUMNS: &str = "tenant_id, version, wrapped, state, created_at, invocations";
@@ -349,6 +349,87 @@ pub(super) async fn rewrap_token(
     Ok(n == 1)
 }
 
+const SAVED_CARD_COLUMNS: &str = "tenant_id, token_id, customer, consented_at, deleted_at";
+
+fn saved_card_from_row(row: &Row) -> Result<SavedCardRecord, StoreError> {
+    Ok(SavedCardRecord {
+        tenant: TenantId::new(row.try_get::<_, String>(0)?),
+        token: row.try_get(1)?,
+        customer: row.try_get(2)?,
+        consented_at: row.try_get(3)?,
+        deleted_at: row.try_get(4)?,
+    })
+}
+
+/// Inserts only when the token exists and is the record's tenant's.
+pub(super) async fn insert_saved_card(s: &PgStore, k: &SavedCardRecord) -> Result<(), StoreError> {
+    let n = s
+        .execute(
+            &format!(
+                "INSERT INTO saved_cards ({SAVED_CARD_COLUMNS})
+                 SELECT tenant_id, id, $3, $4, $5 FROM tokens WHERE id = $2 AND tenant_id = $1"
+            ),
+            &[
+                &k.tenant.as_str(),
+                &k.token,
+                &k.customer,
+                &k.consented_at,
+                &k.deleted_at,
+            ],
+        )
+        .await?;
+    if n == 0 {
+        return Err(StoreError::Conflict(format!("no token {}", k.token)));
+    }
+    Ok(())
+}
+
+pub(super) async fn saved_card(
+    s: &PgStore,
+    tenant: &TenantId,
+    token: &str,
+) -> Result<Option<SavedCardRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {SAVED_CARD_COLUMNS} FROM saved_cards WHERE token_id = $1 AND tenant_id = $2"
+    );
+    let rows = s.query(&sql, &[&token, &tenant.as_str()]).await?;
+    super::first(&rows, saved_card_from_row)
+}
+
+pub(super) async fn delete_saved_card(
+    s: &PgStore,
+    tenant: &TenantId,
+    token: &str,
+    at: UnixTime,
+) -> Result<bool, StoreError> {
+    let n = s
+        .execute(
+            "UPDATE saved_cards SET deleted_at = $3
+             WHERE token_id = $1 AND tenant_id = $2 AND deleted_at IS NULL",
+            &[&token, &tenant.as_str(), &at],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+pub(super) async fn saved_cards(
+    s: &PgStore,
+    tenant: &TenantId,
+    customer: &str,
+) -> Result<Vec<SavedCardRecord>, StoreError> {
+    let rows = s
+        .query(
+            &format!(
+                "SELECT {SAVED_CARD_COLUMNS} FROM saved_cards
+                 WHERE tenant_id = $1 AND customer = $2 AND deleted_at IS NULL
+                 ORDER BY consented_at, token_id"
+            ),
+            &[&tenant.as_str(), &customer],
+        )
+        .await?;
+    rows.iter().map(saved_card_from_row).collect()
+}
+
 pub(super) async fn append_audit(s: &PgStore, e: &AuditRecord) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
@@ -474,5 +555,34 @@ impl VaultStore for PgStore {
 
     async fn last_audit(&self) -> Result<Option<AuditRecord>, StoreError> {
         last_audit(self).await
+    }
+
+    async fn insert_saved_card(&self, card: &SavedCardRecord) -> Result<(), StoreError> {
+        insert_saved_card(self, card).await
+    }
+
+    async fn saved_card(
+        &self,
+        tenant: &TenantId,
+        token: &str,
+    ) -> Result<Option<SavedCardRecord>, StoreError> {
+        saved_card(self, tenant, token).await
+    }
+
+    async fn delete_saved_card(
+        &self,
+        tenant: &TenantId,
+        token: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        delete_saved_card(self, tenant, token, at).await
+    }
+
+    async fn saved_cards(
+        &self,
+        tenant: &TenantId,
+        customer: &str,
+    ) -> Result<Vec<SavedCardRecord>, StoreError> {
+        saved_cards(self, tenant, customer).await
     }
 }

@@ -208,6 +208,18 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE tenants ADD COLUMN default_locale TEXT;
     "#,
+    // 12 (issue 17): saved cards: the tokens a patient agreed to have charged again, with the
+    // tenant's customer reference, the consent time and the deletion time (never the CVC).
+    r#"
+    CREATE TABLE saved_cards (
+        token_id     TEXT PRIMARY KEY REFERENCES tokens(id),
+        tenant_id    TEXT NOT NULL REFERENCES tenants(id),
+        customer     TEXT NOT NULL,
+        consented_at INTEGER NOT NULL,
+        deleted_at   INTEGER
+    ) STRICT;
+    CREATE INDEX saved_cards_by_customer ON saved_cards(tenant_id, customer, consented_at);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::SqliteStore;
 use crate::{
-    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, OutboxEvent, StoreError, TenantId,
-    TokenRecord, VaultStore,
+    AuditChainer, AuditRecord, DataKeyRecord, DataKeyState, OutboxEvent, SavedCardRecord,
+    StoreError, TenantId, TokenRecord, UnixTime, VaultStore,
 };
 
 const DATA_KEY_COLUMNS: &str = "tenant_id, version, wrapped, state, created_at, invocations";
@@ -236,6 +236,81 @@ pub(super) fn rewrap_token(
     Ok(n == 1)
 }
 
+const SAVED_CARD_COLUMNS: &str = "tenant_id, token_id, customer, consented_at, deleted_at";
+
+fn saved_card_from_row(row: &Row<'_>) -> rusqlite::Result<SavedCardRecord> {
+    Ok(SavedCardRecord {
+        tenant: TenantId::new(row.get::<_, String>(0)?),
+        token: row.get(1)?,
+        customer: row.get(2)?,
+        consented_at: row.get(3)?,
+        deleted_at: row.get(4)?,
+    })
+}
+
+/// Inserts only when the token exists and is the record's tenant's.
+pub(super) fn insert_saved_card(c: &mut Connection, k: &SavedCardRecord) -> Result<(), StoreError> {
+    let n = c.execute(
+        &format!(
+            "INSERT INTO saved_cards ({SAVED_CARD_COLUMNS})
+             SELECT tenant_id, id, ?3, ?4, ?5 FROM tokens WHERE id = ?2 AND tenant_id = ?1"
+        ),
+        params![
+            k.tenant.as_str(),
+            k.token,
+            k.customer,
+            k.consented_at,
+            k.deleted_at
+        ],
+    )?;
+    if n == 0 {
+        return Err(StoreError::Conflict(format!("no token {}", k.token)));
+    }
+    Ok(())
+}
+
+pub(super) fn saved_card(
+    c: &mut Connection,
+    tenant: &TenantId,
+    token: &str,
+) -> Result<Option<SavedCardRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {SAVED_CARD_COLUMNS} FROM saved_cards WHERE token_id = ?1 AND tenant_id = ?2"
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    Ok(stmt
+        .query_row(params![token, tenant.as_str()], saved_card_from_row)
+        .optional()?)
+}
+
+pub(super) fn delete_saved_card(
+    c: &mut Connection,
+    tenant: &TenantId,
+    token: &str,
+    at: UnixTime,
+) -> Result<bool, StoreError> {
+    let n = c.execute(
+        "UPDATE saved_cards SET deleted_at = ?3
+         WHERE token_id = ?1 AND tenant_id = ?2 AND deleted_at IS NULL",
+        params![token, tenant.as_str(), at],
+    )?;
+    Ok(n == 1)
+}
+
+pub(super) fn saved_cards(
+    c: &mut Connection,
+    tenant: &TenantId,
+    customer: &str,
+) -> Result<Vec<SavedCardRecord>, StoreError> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {SAVED_CARD_COLUMNS} FROM saved_cards
+         WHERE tenant_id = ?1 AND customer = ?2 AND deleted_at IS NULL
+         ORDER BY consented_at, token_id"
+    ))?;
+    let rows = stmt.query_map(params![tenant.as_str(), customer], saved_card_from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
 pub(super) fn append_audit(c: &Connection, e: &AuditRecord) -> Result<(), StoreError> {
     c.prepare_cached(&format!(
         "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
@@ -377,5 +452,38 @@ impl VaultStore for SqliteStore {
 
     async fn last_audit(&self) -> Result<Option<AuditRecord>, StoreError> {
         self.with(|c| last_audit(c)).await
+    }
+
+    async fn insert_saved_card(&self, card: &SavedCardRecord) -> Result<(), StoreError> {
+        let k = card.clone();
+        self.with(move |c| insert_saved_card(c, &k)).await
+    }
+
+    async fn saved_card(
+        &self,
+        tenant: &TenantId,
+        token: &str,
+    ) -> Result<Option<SavedCardRecord>, StoreError> {
+        let (t, id) = (tenant.clone(), token.to_owned());
+        self.with(move |c| saved_card(c, &t, &id)).await
+    }
+
+    async fn delete_saved_card(
+        &self,
+        tenant: &TenantId,
+        token: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let (t, id) = (tenant.clone(), token.to_owned());
+        self.with(move |c| delete_saved_card(c, &t, &id, at)).await
+    }
+
+    async fn saved_cards(
+        &self,
+        tenant: &TenantId,
+        customer: &str,
+    ) -> Result<Vec<SavedCardRecord>, StoreError> {
+        let (t, who) = (tenant.clone(), customer.to_owned());
+        self.with(move |c| saved_cards(c, &t, &who)).await
     }
 }

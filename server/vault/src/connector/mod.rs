@@ -28,6 +28,42 @@ pub struct AuthorizationRequest<'a> {
     /// True to capture with the authorization (`charge`); false to leave it to be captured
     /// or voided later (`authorize`).
     pub capture: bool,
+    /// The stored-credential indicators card networks require (saved cards, issue 17).
+    pub stored_credential: StoredCredential,
+}
+
+/// Whether a card is, or is becoming, a stored credential, and who initiated the payment:
+/// what card networks require processors to be told (the CVC is never stored, so subsequent
+/// charges go without one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoredCredential {
+    /// A one-off payment: the card is not stored for later (customer-initiated).
+    None,
+    /// The first, customer-initiated payment of a card the patient agreed to save.
+    Initial,
+    /// A later, merchant-initiated charge of a saved card (unscheduled or a payment plan).
+    Subsequent,
+}
+
+impl StoredCredential {
+    /// `none`, `initial` or `subsequent` (the relay's `{{stored_credential}}`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoredCredential::None => "none",
+            StoredCredential::Initial => "initial",
+            StoredCredential::Subsequent => "subsequent",
+        }
+    }
+
+    /// `customer` for one-off and initial payments, `merchant` for subsequent charges (the
+    /// relay's `{{initiator}}`).
+    pub fn initiator(self) -> &'static str {
+        match self {
+            StoredCredential::Subsequent => "merchant",
+            StoredCredential::None | StoredCredential::Initial => "customer",
+        }
+    }
 }
 
 /// What a capture, void or refund is about: an authorization the connector approved. No

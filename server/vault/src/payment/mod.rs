@@ -28,5 +28,5 @@ pub use model::{
 pub use refund::{Refund, RefundRequest, RefundState};
 pub use request::{
     ATTEMPTS, DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT_SECS, MAX_AMOUNT_MINOR, PaymentRequest,
-    RequestError, TIMEOUT_SECS, is_currency,
+    RequestError, TIMEOUT_SECS, is_clean_reference, is_currency,
 };

@@ -106,6 +106,12 @@ pub fn is_currency(code: &str) -> bool {
     code.len() == 3 && CURRENCIES.split_whitespace().any(|c| c == code)
 }
 
+/// True when `s` is 1 to 128 printable characters and holds no card number (payment
+/// references, refund reasons, saved-card customer references).
+pub fn is_clean_reference(s: &str) -> bool {
+    check_reference(s).is_ok()
+}
+
 pub(crate) fn check_reference(reference: &str) -> Result<(), RequestError> {
     let ok = (1..=128).contains(&reference.chars().count())
         && !reference.chars().any(char::is_control)
