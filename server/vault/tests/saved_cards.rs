@@ -3,31 +3,18 @@
 //! final, every step is audited, other tenants see nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 
 use hushpay_card::{Cvc, Expiry, Pan};
-use hushpay_store::{MemoryStore, SqliteStore, Store, Tenant, TenantId};
+use hushpay_store::{MemoryStore, SqliteStore, Store};
 use hushpay_vault::{Actor, Kek, Vault, VaultError};
 
-fn actor() -> Actor {
-    Actor {
-        who: "key_test".into(),
-        request_id: "req-saved".into(),
-    }
-}
+use common::tenant;
 
-async fn tenant(store: &dyn Store, name: &str) -> TenantId {
-    let t = Tenant {
-        id: TenantId::new(format!("ten_{name}")),
-        name: name.into(),
-        created_at: 1,
-        allowed_origins: vec![],
-        require_consent_by_default: false,
-        agent_desktop_origins: vec![],
-        default_locale: None,
-    };
-    store.insert_tenant(&t).await.unwrap();
-    t.id
+fn actor() -> Actor {
+    common::actor_with("req-saved")
 }
 
 async fn saved_cards_lifecycle(store: Arc<dyn Store>) {

@@ -5,32 +5,15 @@
 //! not at all, on the memory store and on a SQLite file reopened as after a restart.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 
 use hushpay_card::{Expiry, Pan};
-use hushpay_store::{MemoryStore, OutboxEvent, SqliteStore, Store, Tenant, TenantId};
-use hushpay_vault::{Actor, Kek, TokenMetadata, Vault};
+use hushpay_store::{MemoryStore, OutboxEvent, SqliteStore, Store, TenantId};
+use hushpay_vault::{Kek, TokenMetadata, Vault};
 
-fn actor() -> Actor {
-    Actor {
-        who: "key_test".into(),
-        request_id: "req-1".into(),
-    }
-}
-
-async fn tenant(store: &dyn Store, name: &str) -> TenantId {
-    let t = Tenant {
-        id: TenantId::new(format!("ten_{name}")),
-        name: name.into(),
-        created_at: 1,
-        allowed_origins: vec![],
-        require_consent_by_default: false,
-        agent_desktop_origins: vec![],
-        default_locale: None,
-    };
-    store.insert_tenant(&t).await.unwrap();
-    t.id
-}
+use common::{actor, tenant};
 
 /// The event a token announces, with an id the test can find: `evt_<token id>`.
 fn announced(meta: &TokenMetadata) -> OutboxEvent {

@@ -2,39 +2,22 @@
 //! audit or deny.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use hushpay_card::{Cvc, Expiry, Pan};
-use hushpay_store::{MemoryStore, SqliteStore, Store, Tenant, TenantId};
+use hushpay_store::{MemoryStore, SqliteStore, Store};
 use hushpay_vault::connector::{
     AuthenticationOutcome, AuthenticationRequest, AuthorizationRequest, AuthorizationResult,
     Connector, DeclineReason, IssuerAnswer, IssuerError, SandboxConnector, StoredCredential,
     TEST_CARDS,
 };
 use hushpay_vault::sad::SadStore;
-use hushpay_vault::{Actor, Kek, Keyring, Vault, VaultError};
+use hushpay_vault::{Kek, Keyring, Vault, VaultError};
 
-fn actor() -> Actor {
-    Actor {
-        who: "key_test".into(),
-        request_id: "req-1".into(),
-    }
-}
-
-async fn tenant(store: &dyn Store, name: &str) -> TenantId {
-    let t = Tenant {
-        id: TenantId::new(format!("ten_{name}")),
-        name: name.into(),
-        created_at: 1,
-        allowed_origins: vec![],
-        require_consent_by_default: false,
-        agent_desktop_origins: vec![],
-        default_locale: None,
-    };
-    store.insert_tenant(&t).await.unwrap();
-    t.id
-}
+use common::{actor, tenant};
 
 fn card(pan: &str) -> (Pan, Expiry) {
     (Pan::parse(pan).unwrap(), Expiry::new(12, 2031).unwrap())
