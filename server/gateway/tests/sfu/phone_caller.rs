@@ -34,7 +34,7 @@ use crate::recording::{finished_recordings, recording_gateway};
 /// One key every 400 ms (beyond the masker's 300 ms merge window), 100 ms long.
 const SLOT_MS: usize = 400;
 /// The caller's speech before the first key (the payment opens meanwhile).
-const SPEECH_MS: usize = 3_000;
+const SPEECH_MS: usize = 5_000;
 const EVENT_PT: u8 = 101;
 
 /// The caller's stream: 20 ms PCMU packets and telephone events, with send times (µs).
@@ -249,8 +249,8 @@ async fn a_phone_caller_keys_a_card_the_agent_hears_no_digit_and_bye_ends_the_pa
     let keys_to_ms = caller.at_us / 1_000;
     caller.audio(&[0; 1600]);
     assert!(
-        caller.at_us < 10_500_000,
-        "the scenario waits 11 s for the pcap"
+        caller.at_us < 12_500_000,
+        "the scenario waits 13 s for the pcap"
     );
     let dir = tempfile::tempdir().unwrap();
     write_pcap(&dir.path().join("caller.pcap"), &caller.packets);
