@@ -10,7 +10,6 @@
 use hushpay_store::{SavedCardRecord, TenantId, UnixTime};
 
 use crate::payment::is_clean_reference;
-use crate::token;
 use crate::{Actor, OpenedCard, Vault, VaultError, unix_now};
 
 impl Vault {
@@ -110,41 +109,27 @@ impl Vault {
         id: &str,
         connector: &str,
     ) -> Result<OpenedCard, VaultError> {
-        let card = self.saved_card(tenant, id).await?;
+        let record = self.token_record(tenant, id).await?;
+        let card = self
+            .store()
+            .saved_card(tenant, id)
+            .await?
+            .ok_or(VaultError::TokenNotSaved)?;
         if card.deleted_at.is_some() {
             return Err(VaultError::TokenDeleted);
         }
-        let record = self.token_record(tenant, id).await?;
-        if record.expires_at.is_some_and(|e| e <= unix_now()) {
-            return Err(VaultError::TokenExpired);
-        }
-        self.audit(Self::event(
-            actor,
-            tenant,
-            "token.detokenize",
-            &format!("{id} -> {connector} (saved)"),
-            "ok",
-        ))
-        .await?;
-        let (pan, expiry) = self.decrypt_record(&record).await?;
+        let (pan, expiry) = self
+            .detokenize(
+                actor,
+                tenant,
+                &record,
+                &format!("{id} -> {connector} (saved)"),
+            )
+            .await?;
         Ok(OpenedCard {
             pan,
             expiry,
             cvc: None,
         })
-    }
-
-    async fn token_record(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-    ) -> Result<hushpay_store::TokenRecord, VaultError> {
-        if !token::is_token_id(id) {
-            return Err(VaultError::TokenNotFound);
-        }
-        self.store()
-            .token(tenant, id)
-            .await?
-            .ok_or(VaultError::TokenNotFound)
     }
 }

@@ -258,14 +258,42 @@ impl Vault {
         id: &str,
         connector: &str,
     ) -> Result<OpenedCard, VaultError> {
+        let record = self.token_record(tenant, id).await?;
+        let (pan, expiry) = self
+            .detokenize(actor, tenant, &record, &format!("{id} -> {connector}"))
+            .await?;
+        Ok(OpenedCard {
+            pan,
+            expiry,
+            cvc: self.sad.take(id),
+        })
+    }
+
+    /// The tenant's token record `id`: `TokenNotFound` for a malformed id, an unknown token or
+    /// another tenant's.
+    pub(crate) async fn token_record(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<TokenRecord, VaultError> {
         if !token::is_token_id(id) {
             return Err(VaultError::TokenNotFound);
         }
-        let record = self
-            .store
+        self.store
             .token(tenant, id)
             .await?
-            .ok_or(VaultError::TokenNotFound)?;
+            .ok_or(VaultError::TokenNotFound)
+    }
+
+    /// Opens `record` for a connector: refuses an expired token, audits the detokenization
+    /// (`resource` names the token and the connector) before anything is decrypted, decrypts.
+    pub(crate) async fn detokenize(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        record: &TokenRecord,
+        resource: &str,
+    ) -> Result<(Pan, Expiry), VaultError> {
         if record.expires_at.is_some_and(|e| e <= unix_now()) {
             return Err(VaultError::TokenExpired);
         }
@@ -273,16 +301,11 @@ impl Vault {
             actor,
             tenant,
             "token.detokenize",
-            &format!("{id} -> {connector}"),
+            resource,
             "ok",
         ))
         .await?;
-        let (pan, expiry) = self.decrypt_record(&record).await?;
-        Ok(OpenedCard {
-            pan,
-            expiry,
-            cvc: self.sad.take(id),
-        })
+        self.decrypt_record(record).await
     }
 
     /// Decrypts a stored record (used by rewrap and connectors).
